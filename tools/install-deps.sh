@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything the tests need: the Debian packages of the real servers and validators the tests drive,
+# then the npm packages from package-lock.json. Safe to run again; it skips apt when everything is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One package per line, with what needs it.
+debian_packages=(
+  postgresql-15 postgresql-15-postgis-3 postgresql-client-15  # real PostgreSQL + PostGIS for backup/restore tests
+  pgbackrest                                                  # WAL archiving and point-in-time recovery
+  pgbouncer                                                   # GoodGo's pooler config is checked by the real daemon
+  redis-server redis-tools                                    # Redis backup/restore/AOF tests
+  openssh-server openssh-client                               # operation scripts run over a real SSH login on loopback
+  certbot pebble                                              # certificate issuance and forced renewal against a local ACME server
+  nginx-light                                                 # nginx -t on rendered configs
+  shellcheck                                                  # every shipped script is shellcheck-clean
+  docker-compose                                              # docker-compose config on rendered compose files
+  prometheus prometheus-alertmanager                          # promtool and amtool on rendered monitoring configs
+  cloud-init                                                  # cloud-init schema check on rendered user-data
+  python3-jsonschema python3-yaml                             # schema checks driven from tests
+  age openssl                                                 # backup encryption
+  jq coreutils util-linux procps iproute2                     # used by the scripts and the harness
+)
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all ${#debian_packages[@]} Debian packages present"
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
