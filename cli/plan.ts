@@ -1,0 +1,76 @@
+// The offline plan: runs the real program under mocks with the real stack file and prints what it declares, as a tree
+// grouped by platform or as `pulumi preview --json`-shaped JSON, without cloud credentials or the Pulumi CLI.
+//   npm run plan -- --stack prod [--json] [--out DIR]
+// Exit codes: 0 planned; 2 unknown stack or invalid config (nothing declared); 1 anything unexpected.
+import { Command, CommanderError } from "commander";
+import { resolve } from "node:path";
+import { ConfigError } from "../config/errors";
+import { NAMESPACE, loadStackConfig } from "../config/load";
+import { readStackFile, stackFilePath } from "../config/stackFile";
+import { planStack, writeRenderedFiles } from "./planner";
+import { renderJson, renderTree } from "./planFormat";
+
+export interface PlanCliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runPlanCli(argv: string[]): Promise<PlanCliResult> {
+  let stdout = "";
+  let stderr = "";
+  const program = new Command()
+    .name("npm run plan --")
+    .description("Offline plan of a Lazarus stack: what `pulumi up` would declare, without cloud access.")
+    .requiredOption("-s, --stack <name>", "stack to plan (reads Pulumi.<name>.yaml)")
+    .option("--json", "print the plan in the shape of `pulumi preview --json`")
+    .option("--out <dir>", "write every rendered file (secrets excluded) under this directory")
+    .option("--project-dir <dir>", "directory holding Pulumi.yaml and the stack files", process.cwd())
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
+    throw e;
+  }
+  const opts = program.opts<{ stack: string; json?: boolean; out?: string; projectDir: string }>();
+
+  try {
+    const raw = readStackFile(stackFilePath(resolve(opts.projectDir), opts.stack), opts.stack);
+    // Validate before running anything: a broken config declares nothing.
+    const config = loadStackConfig(raw, { allowMissingSecrets: true });
+    const plan = await planStack(raw);
+    const warnings: string[] = [];
+    if (config.secretsMissing.length) {
+      warnings.push(
+        `warning: ${config.secretsMissing.length} secret(s) not set, shown as placeholders: ${config.secretsMissing.map((s) => `${NAMESPACE}:${s}`).join(", ")} (a real run lists how to set each)`,
+      );
+    }
+    stderr += warnings.map((w) => w + "\n").join("");
+    stdout += opts.json ? renderJson(plan, warnings) : renderTree(plan);
+    if (opts.out) {
+      const written = await writeRenderedFiles(plan, resolve(opts.out));
+      stderr += `wrote ${written.written.length} rendered file(s) under ${resolve(opts.out)}` +
+        (written.skippedSecrets.length ? `; ${written.skippedSecrets.length} secret file(s) not written: ${written.skippedSecrets.join(", ")}` : "") + "\n";
+    }
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    if (e instanceof ConfigError) return { code: 2, stdout, stderr: stderr + e.message + "\n" };
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  runPlanCli(process.argv.slice(2)).then(
+    (r) => {
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`plan failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

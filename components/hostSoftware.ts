@@ -1,0 +1,121 @@
+// Software on an SSH-reachable host: Lazarus's scripts, rendered files (secrets among them) and the commands that
+// act on them. Every step is a `@pulumi/command` resource, so `pulumi preview` lists it and state records it ran.
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { waitForCloudInitCommand, writeFileCommand } from "../lib/hostCommands";
+import { recordRenderedFile } from "../lib/renderedFiles";
+
+/** Where the scripts/ folder lands on every host. */
+export const REMOTE_SCRIPTS_ROOT = "/opt/lazarus/scripts";
+export const LOCAL_SCRIPTS_DIR = join(__dirname, "..", "scripts");
+
+export interface HostFileSpec {
+  /** Absolute path on the host. */
+  path: string;
+  content: pulumi.Input<string>;
+  mode: "0600" | "0640" | "0644" | "0755";
+  /** Content is a secret: sent only over the SSH session's stdin, never logged, never written to local disk. */
+  secret: boolean;
+}
+
+export interface HostSoftwareArgs {
+  /** Platform name, for the offline plan's --out listing. */
+  platform: string;
+  connection: command.types.input.remote.ConnectionArgs;
+  /** What must exist before anything runs on the host (droplet, reserved IP assignment). */
+  hostReady: pulumi.Input<pulumi.Resource>[];
+  /** The droplet's id: a new host re-runs every step. */
+  hostId: pulumi.Input<string>;
+  files: HostFileSpec[];
+}
+
+/** Content hash of the local scripts folder, so editing a script re-ships the folder. */
+export function scriptsDigest(dir = LOCAL_SCRIPTS_DIR): string {
+  const hash = createHash("sha256");
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d).sort()) {
+      const p = join(d, entry);
+      if (statSync(p).isDirectory()) walk(p);
+      else hash.update(relative(dir, p)).update("\0").update(readFileSync(p)).update("\0");
+    }
+  };
+  walk(dir);
+  return hash.digest("hex");
+}
+
+export class HostSoftware extends pulumi.ComponentResource {
+  /** Resources after which the host has the scripts and every file: later commands depend on these. */
+  readonly installed: pulumi.Resource[];
+  /** One writer per file; their ids change when the content does, so dependents can re-run on change. */
+  readonly fileWriters: command.remote.Command[];
+
+  constructor(name: string, args: HostSoftwareArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lazarus:host:HostSoftware", name, {}, opts);
+    const child = { parent: this };
+
+    const firstBoot = new command.remote.Command(
+      `${name}-first-boot`,
+      { connection: args.connection, create: waitForCloudInitCommand(), triggers: [args.hostId] },
+      { ...child, dependsOn: args.hostReady },
+    );
+
+    const digest = scriptsDigest();
+    const copy = new command.remote.CopyToRemote(
+      `${name}-scripts`,
+      {
+        connection: args.connection,
+        source: new pulumi.asset.FileArchive(LOCAL_SCRIPTS_DIR),
+        remotePath: REMOTE_SCRIPTS_ROOT,
+        triggers: [args.hostId, digest],
+      },
+      { ...child, dependsOn: [firstBoot] },
+    );
+    // The SFTP copy does not carry the executable bit everywhere; set it explicitly.
+    const scriptsReady = new command.remote.Command(
+      `${name}-scripts-mode`,
+      {
+        connection: args.connection,
+        create: `set -eu; find ${REMOTE_SCRIPTS_ROOT} -type f -name '*.sh' -exec chmod 0755 {} +`,
+        triggers: [args.hostId, digest],
+      },
+      { ...child, dependsOn: [copy] },
+    );
+
+    this.fileWriters = args.files.map((f) => {
+      recordRenderedFile({ platform: args.platform, host: name, path: f.path, mode: f.mode, secret: f.secret, content: f.content });
+      return new command.remote.Command(
+        `${name}-file${f.path.replace(/[^A-Za-z0-9]+/g, "-")}`,
+        {
+          connection: args.connection,
+          create: writeFileCommand(f.path, f.mode),
+          stdin: f.secret ? pulumi.secret(f.content) : f.content,
+          triggers: [args.hostId],
+          ...(f.secret ? { logging: "none" as const } : {}),
+        },
+        { ...child, dependsOn: [firstBoot], ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
+      );
+    });
+    this.installed = [scriptsReady, ...this.fileWriters];
+    this.registerOutputs({});
+  }
+}
+
+export interface HostCommandArgs {
+  connection: command.types.input.remote.ConnectionArgs;
+  create: string;
+  /** Re-run when any of these change (e.g. file writers, image tag). */
+  triggers?: pulumi.Input<unknown>[];
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** A command run once on the host and recorded in state; new triggers run it again. */
+export function hostCommand(name: string, args: HostCommandArgs, parent: pulumi.Resource): command.remote.Command {
+  return new command.remote.Command(
+    name,
+    { connection: args.connection, create: args.create, triggers: args.triggers ?? [] },
+    { parent, dependsOn: args.dependsOn },
+  );
+}

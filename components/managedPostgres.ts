@@ -1,0 +1,122 @@
+// A DigitalOcean managed PostgreSQL cluster reachable only from its application hosts, and the restore path the
+// runbooks do by hand in the console: a backup (optionally at a point in time) restored into a NEW cluster beside the
+// live one, proven, then the application cut over by a second switch. The live cluster is never replaced or deleted.
+import * as digitalocean from "@pulumi/digitalocean";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface ManagedPostgresArgs {
+  /** Cluster name, e.g. kro-prod-db. */
+  name: string;
+  region: string;
+  vpcUuid: pulumi.Input<string>;
+  projectTags: string[];
+  version: string;
+  size: string;
+  nodeCount: number;
+  maintenanceWindow: { day: string; hour: string };
+  databaseName: string;
+  userName: string;
+  /** Droplets allowed to connect (the database firewall admits nothing else). */
+  allowDropletIds: pulumi.Input<number>[];
+  protect: boolean;
+  restore?: {
+    label: string;
+    /** Cluster whose backups to restore; the live cluster by default. */
+    sourceCluster?: string;
+    pointInTime?: string;
+    /** Point the application at the restored cluster. */
+    cutover: boolean;
+  };
+}
+
+/** What an application needs to connect. The password is a secret. */
+export interface PostgresConnection {
+  clusterName: pulumi.Output<string>;
+  host: pulumi.Output<string>;
+  port: pulumi.Output<number>;
+  database: string;
+  user: string;
+  password: pulumi.Output<string>;
+  caCertificate: pulumi.Output<string>;
+}
+
+export class ManagedPostgres extends pulumi.ComponentResource {
+  readonly cluster: digitalocean.DatabaseCluster;
+  readonly restored?: digitalocean.DatabaseCluster;
+  /** The connection the application uses: the live cluster, or the restored one after cutover. */
+  readonly active: PostgresConnection;
+  readonly live: PostgresConnection;
+
+  constructor(name: string, args: ManagedPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lazarus:database:ManagedPostgres", name, {}, opts);
+    const child = { parent: this };
+
+    const clusterArgs = {
+      engine: "pg",
+      version: args.version,
+      size: args.size,
+      nodeCount: args.nodeCount,
+      region: args.region,
+      privateNetworkUuid: args.vpcUuid,
+      maintenanceWindows: [args.maintenanceWindow],
+      tags: args.projectTags,
+    };
+    this.cluster = new digitalocean.DatabaseCluster(args.name, { name: args.name, ...clusterArgs }, { ...child, protect: args.protect });
+    this.firewall(args.name, this.cluster, args.allowDropletIds);
+    new digitalocean.DatabaseDb(`${args.name}-db-${args.databaseName}`, { clusterId: this.cluster.id, name: args.databaseName }, { ...child, protect: args.protect });
+    const user = new digitalocean.DatabaseUser(`${args.name}-user-${args.userName}`, { clusterId: this.cluster.id, name: args.userName }, { ...child, protect: args.protect });
+
+    this.live = this.connection(this.cluster, args, user.password, child);
+    this.active = this.live;
+
+    if (args.restore) {
+      const restoredName = `${args.name}-restore-${args.restore.label}`;
+      this.restored = new digitalocean.DatabaseCluster(
+        restoredName,
+        {
+          name: restoredName,
+          ...clusterArgs,
+          backupRestore: {
+            databaseName: args.restore.sourceCluster ?? args.name,
+            ...(args.restore.pointInTime ? { backupCreatedAt: args.restore.pointInTime } : {}),
+          },
+        },
+        // Once the application runs on it, it is as precious as the live one.
+        { ...child, protect: args.protect && args.restore.cutover, dependsOn: [this.cluster] },
+      );
+      this.firewall(restoredName, this.restored, args.allowDropletIds);
+      // The backup carries the database and its users (with their passwords at backup time): nothing to create.
+      if (args.restore.cutover) this.active = this.connection(this.restored, args, user.password, child);
+    }
+
+    this.registerOutputs({ liveCluster: this.cluster.name, activeHost: this.active.host });
+  }
+
+  private firewall(name: string, cluster: digitalocean.DatabaseCluster, dropletIds: pulumi.Input<number>[]): void {
+    new digitalocean.DatabaseFirewall(
+      `${name}-firewall`,
+      {
+        clusterId: cluster.id,
+        rules: dropletIds.map((id) => ({ type: "droplet", value: pulumi.output(id).apply(String) })),
+      },
+      { parent: this },
+    );
+  }
+
+  private connection(
+    cluster: digitalocean.DatabaseCluster,
+    args: ManagedPostgresArgs,
+    password: pulumi.Output<string>,
+    opts: pulumi.InvokeOptions,
+  ): PostgresConnection {
+    return {
+      clusterName: cluster.name,
+      host: cluster.privateHost,
+      port: cluster.port,
+      database: args.databaseName,
+      user: args.userName,
+      password: pulumi.secret(password),
+      caCertificate: digitalocean.getDatabaseCaOutput({ clusterId: cluster.id }, opts).certificate,
+    };
+  }
+}

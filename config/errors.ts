@@ -1,0 +1,138 @@
+// Turning bad stack config into messages an operator can act on at 3 a.m.:
+// `Pulumi.prod.yaml: lazarus:kro.droplet.size: "s-2vcpu-4g" is not a droplet size slug (example: s-2vcpu-4gb)`.
+import { z } from "zod";
+
+/** Thrown before any resource is declared when the stack config is wrong. Carries every problem found, not just the first. */
+export class ConfigError extends Error {
+  constructor(
+    readonly stackFile: string,
+    readonly problems: string[],
+  ) {
+    super(
+      problems.length === 1
+        ? problems[0]
+        : `${stackFile}: ${problems.length} problems in the stack config:\n` + problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+export function renderValue(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 80 ? text.slice(0, 77) + "..." : text;
+}
+
+/** Classic edit distance, for "did you mean" on unknown keys. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+export function closest(key: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = distance(key.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function typeName(expected: string): string {
+  switch (expected) {
+    case "object":
+      return "a mapping of keys to values";
+    case "array":
+      return "a list";
+    case "boolean":
+      return "true or false";
+    case "number":
+    case "int":
+      return "a number";
+    default:
+      return `a ${expected}`;
+  }
+}
+
+/** Schemas attach `example` metadata so type errors can show a fix; this finds it for a path. */
+export type ExampleLookup = (path: PropertyKey[]) => string | undefined;
+
+function knownKeysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  let node: z.ZodType | undefined = schema;
+  for (const seg of path) {
+    node = unwrap(node);
+    if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodType>)[String(seg)];
+    else if (node instanceof z.ZodArray) node = node.element as z.ZodType;
+    else if (node instanceof z.ZodRecord) node = node.valueType as z.ZodType;
+    else return [];
+    if (!node) return [];
+  }
+  node = unwrap(node);
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+function unwrap(node: z.ZodType | undefined): z.ZodType | undefined {
+  let n = node;
+  for (let i = 0; i < 10 && n; i++) {
+    if (n instanceof z.ZodOptional || n instanceof z.ZodNullable || n instanceof z.ZodDefault) {
+      n = n.unwrap() as z.ZodType;
+    } else if (n instanceof z.ZodPipe) {
+      n = n.in as z.ZodType;
+    } else break;
+  }
+  return n;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case "invalid_type":
+      if (input === undefined) return `is required but missing (expected ${typeName(issue.expected)})`;
+      return `${renderValue(input)} is not ${typeName(issue.expected)}`;
+    case "unrecognized_keys": {
+      const known = knownKeysAt(schema, issue.path);
+      return issue.keys
+        .map((k) => {
+          const guess = closest(k, known);
+          return `unknown key "${k}"${guess ? ` (did you mean "${guess}"?)` : ""}; known keys: ${known.join(", ")}`;
+        })
+        .join("; ");
+    }
+    case "invalid_value":
+      return `${renderValue(input)} is not one of ${issue.values.map((v) => renderValue(v)).join(", ")}`;
+    default:
+      // Our own refinements carry complete sentences ("is not a droplet size slug (example: s-2vcpu-4gb)").
+      return input === undefined ? issue.message : `${renderValue(input)} ${issue.message}`;
+  }
+}
+
+function keyPath(root: string, path: PropertyKey[]): string {
+  let out = root;
+  for (const seg of path) out += typeof seg === "number" ? `[${seg}]` : `.${String(seg)}`;
+  return out;
+}
+
+/** Formats every zod issue as `<file>: <config key path>: <what is wrong>`. */
+export function formatIssues(stackFile: string, rootKey: string, schema: z.ZodType, error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    // An unknown key is reported at the key itself, not at its parent mapping.
+    const path =
+      issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;
+    const what = describeIssue(issue, schema);
+    return `${stackFile}: ${keyPath(rootKey, path)}: ${what}`;
+  });
+}

@@ -1,0 +1,78 @@
+// Config blocks that several platforms reuse: a droplet host, a managed PostgreSQL cluster, and their recovery switches.
+import { z } from "zod";
+import {
+  databaseSize,
+  dropletSize,
+  hourOfDay,
+  imageSlug,
+  isoTimestamp,
+  percent,
+  postgresVersion,
+  weekday,
+} from "./primitives";
+
+export const hostSchema = z.strictObject({
+  size: dropletSize,
+  image: imageSlug.default("ubuntu-24-04-x64"),
+  /** DigitalOcean weekly droplet backups. */
+  backups: z.boolean().default(true),
+  /** The DigitalOcean metrics agent, needed by the CPU/memory/disk alerts. */
+  monitoring: z.boolean().default(true),
+  alerts: z
+    .strictObject({
+      cpuPercent: percent.default(85),
+      memoryPercent: percent.default(90),
+      diskPercent: percent.default(85),
+      window: z.enum(["5m", "10m", "30m", "1h"], { message: "is not an alert window (example: 5m; one of 5m, 10m, 30m, 1h)" }).default("5m"),
+    })
+    .prefault({}),
+});
+export type HostConfig = z.infer<typeof hostSchema>;
+
+export const maintenanceWindowSchema = z.strictObject({ day: weekday, hour: hourOfDay });
+
+export const managedPostgresSchema = z.strictObject({
+  version: postgresVersion,
+  size: databaseSize,
+  nodeCount: z
+    .number({ message: "is not a node count (example: 2)" })
+    .int({ message: "is not a whole number of nodes (example: 2)" })
+    .min(1, { message: "is not a node count between 1 and 3 (example: 2)" })
+    .max(3, { message: "is not a node count between 1 and 3 (example: 2)" }),
+  maintenanceWindow: maintenanceWindowSchema,
+  /** The application's database and user inside the cluster. */
+  databaseName: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: "is not a database name (example: kro)" }),
+  userName: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: "is not a database user name (example: kro)" }),
+});
+export type ManagedPostgresConfig = z.infer<typeof managedPostgresSchema>;
+
+/** Rebuild the host from a snapshot instead of the base image. The reserved IP, firewall and database follow the new host. */
+export const hostRebuildSchema = z.strictObject({
+  /** "latest" picks the most recent snapshot whose name matches snapshotNameRegex; a number is a snapshot id. */
+  fromSnapshot: z.union([z.literal("latest"), z.string().regex(/^\d+$/)], {
+    message: 'is not a snapshot choice (example: latest, or a snapshot id such as "187654321")',
+  }),
+  /** Which snapshots "latest" chooses from; defaults to snapshots named after the host. */
+  snapshotNameRegex: z.string().optional(),
+  /** On prod, must equal the value the error message names, because this replaces the live droplet. */
+  confirm: z.string().optional(),
+});
+export type HostRebuildConfig = z.infer<typeof hostRebuildSchema>;
+
+/** Restore a managed cluster from its backups into a NEW cluster beside the live one (DigitalOcean backupRestore). */
+export const databaseRestoreSchema = z.strictObject({
+  /** Names the restored cluster (`<platform>-<stack>-db-restore-<label>`), so a second restore gets a new cluster. */
+  label: z.string().regex(/^[a-z0-9][a-z0-9-]{0,20}$/, { message: "is not a restore label (example: 20261123)" }),
+  /** The cluster whose backup to restore; defaults to the live cluster of this platform. */
+  sourceCluster: z.string().optional(),
+  /** Point in time to restore to; the most recent backup when absent. */
+  pointInTime: isoTimestamp.optional(),
+  /**
+   * Second switch: point the application at the restored cluster once it is verified. The live cluster stays declared
+   * and protected either way; it is never replaced or deleted by these switches.
+   */
+  cutover: z.boolean().default(false),
+  /** On prod, the cutover must be confirmed with the value the error message names. */
+  confirm: z.string().optional(),
+});
+export type DatabaseRestoreConfig = z.infer<typeof databaseRestoreSchema>;

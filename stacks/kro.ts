@@ -1,0 +1,347 @@
+// KRO (runbook 000, "KRO Platform"): one droplet running docker compose (backend, frontend, admin-frontend, nginx),
+// a DigitalOcean managed PostgreSQL cluster, certbot TLS. The runbook's facts are wired into generic components here.
+import * as pulumi from "@pulumi/pulumi";
+import type { KroConfig, KroOperation } from "../config/platforms/kro";
+import { DropletHost } from "../components/dropletHost";
+import { HostSoftware, hostCommand, REMOTE_SCRIPTS_ROOT } from "../components/hostSoftware";
+import { ManagedPostgres } from "../components/managedPostgres";
+import { defineInventory, stopOrder, type ServiceInventory, type ServiceSpec } from "../lib/inventory";
+import { setJsonPath } from "../lib/jsonPaths";
+import { tlsBootstrapCommand } from "../lib/hostCommands";
+import {
+  certIssueCommand,
+  certRenewCommand,
+  composeRecoverCommand,
+  composeServiceCommand,
+  composeShutdownCommand,
+  composeUpCommand,
+} from "../lib/opsCommands";
+import { renderCloudInit } from "../renderers/cloudInit";
+import { renderCompose } from "../renderers/compose";
+import { renderNginxConf } from "../renderers/nginx";
+import type { PlatformContext } from "./index";
+
+/** Where certbot's HTTP-01 challenge files live on the host; nginx serves them. */
+const ACME_WEBROOT = "/var/www/certbot";
+/** nginx reads the certificate from here: a copy certbot's deploy hook refreshes (see scripts/ops/cert-deploy-hook.sh). */
+const TLS_DIR = "/etc/lazarus/tls";
+/** Where the backend container reads production.json and the database CA certificate. */
+const BACKEND_CONFIG_DIR = "/app/config";
+/** Plain-HTTP path nginx's default server answers 200 on, for the container health check. */
+const NGINX_HEALTH_PATH = "/healthz";
+
+export function kroNames(stack: string) {
+  const prefix = `kro-${stack}`;
+  return {
+    prefix,
+    host: `${prefix}-host`,
+    database: `${prefix}-db`,
+    /** The runbook's file name for prod: kro-prod-db-cluster-ca-certificate.crt. */
+    caFile: `${prefix}-db-cluster-ca-certificate.crt`,
+    certName: prefix,
+  };
+}
+
+/** A container health check that needs only node (the app images are node images, as GoodGo's are). */
+function nodeFetchCheck(port: number, path: string): ServiceSpec["healthcheck"] {
+  return {
+    test: {
+      exec: ["CMD", "node", "-e", `fetch('http://127.0.0.1:${port}${path}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
+    },
+    interval: "15s",
+    timeout: "5s",
+    retries: 5,
+    startPeriod: "30s",
+  };
+}
+
+/** KRO's service inventory: the single source for the compose file and the start/stop/restart orders. */
+export function kroInventory(cfg: KroConfig, stack: string): ServiceInventory {
+  const names = kroNames(stack);
+  const app = cfg.app;
+  const appService = (name: "backend" | "frontend" | "admin-frontend"): ServiceSpec => {
+    const s = app.services[name];
+    return {
+      name,
+      role: "app",
+      image: `${s.image}:${app.imageTag}`,
+      ports: [{ container: s.port }],
+      limits: { cpus: s.cpus, memoryMb: s.memoryMb },
+      healthcheck: nodeFetchCheck(s.port, s.healthPath),
+      ...(name === "backend"
+        ? {
+            volumes: [
+              { kind: "bind" as const, source: "./production.json", target: `${BACKEND_CONFIG_DIR}/production.json`, readOnly: true },
+              { kind: "bind" as const, source: `./${names.caFile}`, target: `${BACKEND_CONFIG_DIR}/${names.caFile}`, readOnly: true },
+            ],
+          }
+        : { dependsOn: [{ service: "backend", condition: "healthy" as const }] }),
+    };
+  };
+  return defineInventory([
+    appService("backend"),
+    appService("frontend"),
+    appService("admin-frontend"),
+    {
+      name: "nginx",
+      role: "edge",
+      image: app.nginxImage,
+      ports: [
+        { container: 80, published: 80 },
+        { container: 443, published: 443 },
+      ],
+      volumes: [
+        { kind: "bind", source: "./nginx/nginx.conf", target: "/etc/nginx/nginx.conf", readOnly: true },
+        { kind: "bind", source: TLS_DIR, target: TLS_DIR, readOnly: true },
+        { kind: "bind", source: ACME_WEBROOT, target: ACME_WEBROOT, readOnly: true },
+      ],
+      limits: { cpus: 0.5, memoryMb: 256 },
+      healthcheck: {
+        test: { exec: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1${NGINX_HEALTH_PATH}`] },
+        interval: "30s",
+        timeout: "5s",
+        retries: 3,
+      },
+      dependsOn: (["backend", "frontend", "admin-frontend"] as const).map((service) => ({ service, condition: "healthy" as const })),
+    },
+  ]);
+}
+
+export function kroNginxConfig(cfg: KroConfig, stack: string): string {
+  const names = kroNames(stack);
+  const used = [...new Set(cfg.app.sites.flatMap((s) => s.routes.map((r) => r.service)))];
+  const upstreamName = (service: string) => service.replace(/-/g, "_");
+  const tls = { certPath: `${TLS_DIR}/${names.certName}/fullchain.pem`, keyPath: `${TLS_DIR}/${names.certName}/privkey.pem` };
+  return renderNginxConf({
+    upstreams: used.map((service) => ({ name: upstreamName(service), host: service, port: cfg.app.services[service].port })),
+    sites: cfg.app.sites.map((site) => ({
+      serverNames: [site.serverName],
+      routes: site.routes.map((r) => ({ path: r.path, upstream: upstreamName(r.service) })),
+      tls,
+    })),
+    acmeWebroot: ACME_WEBROOT,
+    healthPath: NGINX_HEALTH_PATH,
+  });
+}
+
+export function kroCloudInit(cfg: KroConfig): string {
+  return renderCloudInit({ deployDir: cfg.app.deployDir, acmeWebroot: ACME_WEBROOT });
+}
+
+/** production.json with the database connection Lazarus manages written into it at the configured JSON paths. */
+export function productionJsonWithDatabase(
+  secretJson: string,
+  fields: KroConfig["app"]["productionJsonDatabaseFields"],
+  db: { host: string; port: number; name: string; user: string; password: string; caFile: string },
+): string {
+  let doc: unknown;
+  try {
+    doc = secretJson.startsWith("<unset secret") ? {} : JSON.parse(secretJson);
+  } catch (e) {
+    // Never echo the document: it is a secret.
+    throw new Error(`lazarus:kroProductionJson is not valid JSON (${(e as Error).message.replace(/".*"/, "…")})`);
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    throw new Error("lazarus:kroProductionJson must be a JSON object (example: {\"port\": 3000})");
+  }
+  const out = doc as Record<string, unknown>;
+  setJsonPath(out, fields.host, db.host);
+  setJsonPath(out, fields.port, db.port);
+  setJsonPath(out, fields.name, db.name);
+  setJsonPath(out, fields.user, db.user);
+  setJsonPath(out, fields.password, db.password);
+  setJsonPath(out, fields.caFile, db.caFile);
+  return JSON.stringify(out, null, 2) + "\n";
+}
+
+function operationCommand(op: KroOperation, cfg: KroConfig, inventory: ServiceInventory, stack: string): string {
+  const dir = cfg.app.deployDir;
+  switch (op.action) {
+    case "graceful-shutdown":
+      return composeShutdownCommand({ dir, stopOrder: stopOrder(inventory).flat() });
+    case "stop-service":
+      return composeServiceCommand({ dir, action: "stop", service: op.service });
+    case "start-service":
+      return composeServiceCommand({ dir, action: "start", service: op.service, wait: true });
+    case "restart-service":
+      return composeServiceCommand({ dir, action: "restart", service: op.service, wait: true });
+    case "recover-after-restart":
+      return composeRecoverCommand({ dir });
+    case "renew-certificate":
+      return certRenewCommand({
+        force: op.force,
+        composeDir: dir,
+        nginxService: "nginx",
+        certName: kroNames(stack).certName,
+        acmeServer: cfg.tls.acmeServer,
+      });
+  }
+}
+
+export function declareKro(cfg: KroConfig, ctx: PlatformContext) {
+  const { stack, environment: env } = ctx.config;
+  const names = kroNames(stack);
+  const platform = new pulumi.ComponentResource("lazarus:platform:Kro", `kro-${stack}`, {});
+  const parent = { parent: platform };
+  const tags = [...ctx.environment.tags, "platform-kro"];
+  const rebuild = cfg.recovery.host;
+
+  const host = new DropletHost(
+    names.host,
+    {
+      name: names.host,
+      region: env.region,
+      vpcUuid: ctx.environment.vpc.id,
+      size: cfg.host.size,
+      baseImage: cfg.host.image,
+      fromSnapshot: rebuild ? { choice: rebuild.fromSnapshot, nameRegex: rebuild.snapshotNameRegex ?? `^${names.host}` } : undefined,
+      sshKeys: env.sshKeys,
+      tags,
+      monitoring: cfg.host.monitoring,
+      backups: cfg.host.backups,
+      userData: kroCloudInit(cfg),
+      adminCidrs: env.adminCidrs,
+      publicPorts: [80, 443],
+      alerts: {
+        ...cfg.host.alerts,
+        targets: {
+          emails: env.alerts.emails,
+          slack: env.alerts.slackChannel ? { channel: env.alerts.slackChannel, url: ctx.secrets("alertSlackWebhook") } : undefined,
+        },
+      },
+      healthUrl: cfg.app.healthUrl,
+      // A confirmed rebuild must be allowed to replace the droplet; otherwise prod's host is protected.
+      protect: env.protect && !rebuild,
+      ssh: { user: env.sshUser, privateKey: ctx.secrets("kroSshPrivateKey") },
+    },
+    parent,
+  );
+
+  const db = new ManagedPostgres(
+    names.database,
+    {
+      name: names.database,
+      region: env.region,
+      vpcUuid: ctx.environment.vpc.id,
+      projectTags: tags,
+      version: cfg.database.version,
+      size: cfg.database.size,
+      nodeCount: cfg.database.nodeCount,
+      maintenanceWindow: cfg.database.maintenanceWindow,
+      databaseName: cfg.database.databaseName,
+      userName: cfg.database.userName,
+      allowDropletIds: [host.dropletId],
+      protect: env.protect,
+      restore: cfg.recovery.database,
+    },
+    parent,
+  );
+
+  const inventory = kroInventory(cfg, stack);
+  const dir = cfg.app.deployDir;
+  const conn = db.active;
+  const productionJson = pulumi
+    .all([ctx.secrets("kroProductionJson"), conn.host, conn.port, conn.password])
+    .apply(([json, dbHost, dbPort, password]) =>
+      productionJsonWithDatabase(json, cfg.app.productionJsonDatabaseFields, {
+        host: dbHost,
+        port: dbPort,
+        name: conn.database,
+        user: conn.user,
+        password,
+        caFile: `${BACKEND_CONFIG_DIR}/${names.caFile}`,
+      }),
+    );
+
+  const software = new HostSoftware(
+    `${names.prefix}-software`,
+    {
+      platform: "kro",
+      connection: host.connection,
+      hostReady: host.ready,
+      hostId: host.droplet.id,
+      files: [
+        { path: `${dir}/docker-compose.yml`, content: renderCompose({ name: "production", services: inventory }), mode: "0644", secret: false },
+        { path: `${dir}/nginx/nginx.conf`, content: kroNginxConfig(cfg, stack), mode: "0644", secret: false },
+        { path: `${dir}/production.json`, content: productionJson, mode: "0600", secret: true },
+        { path: `${dir}/${names.caFile}`, content: conn.caCertificate, mode: "0600", secret: true },
+      ],
+    },
+    parent,
+  );
+
+  // nginx cannot start without a certificate, and certbot needs nginx to answer the challenge: a self-signed
+  // placeholder bridges the first boot and is replaced by the issued certificate.
+  const tlsBootstrap = hostCommand(
+    `${names.prefix}-tls-bootstrap`,
+    {
+      connection: host.connection,
+      create: tlsBootstrapCommand(`${TLS_DIR}/${names.certName}`, cfg.app.sites[0].serverName),
+      triggers: [host.droplet.id],
+      dependsOn: software.installed,
+    },
+    platform,
+  );
+  const composeUp = hostCommand(
+    `${names.prefix}-compose-up`,
+    {
+      connection: host.connection,
+      create: composeUpCommand({ dir, scriptsRoot: REMOTE_SCRIPTS_ROOT }),
+      // Any changed file (compose, nginx, production.json, CA) or a new host re-runs `up -d --wait`.
+      triggers: [host.droplet.id, ...software.fileWriters.map((w) => w.id)],
+      dependsOn: [...software.installed, tlsBootstrap],
+    },
+    platform,
+  );
+  const certificate = hostCommand(
+    `${names.prefix}-certificate`,
+    {
+      connection: host.connection,
+      create: certIssueCommand({
+        domains: cfg.app.sites.map((s) => s.serverName),
+        email: cfg.tls.email,
+        webroot: ACME_WEBROOT,
+        composeDir: dir,
+        nginxService: "nginx",
+        certName: names.certName,
+        acmeServer: cfg.tls.acmeServer,
+      }),
+      triggers: [host.droplet.id, cfg.app.sites.map((s) => s.serverName).join(",")],
+      dependsOn: [composeUp],
+    },
+    platform,
+  );
+
+  // Runbook operations: each entry runs once (its id names the resource); a new id runs it again.
+  for (const op of cfg.operations) {
+    hostCommand(
+      `${names.prefix}-op-${op.id}`,
+      { connection: host.connection, create: operationCommand(op, cfg, inventory, stack), dependsOn: [composeUp, certificate] },
+      platform,
+    );
+  }
+
+  ctx.environment.attach(
+    `${names.prefix}-project-resources`,
+    [host.droplet.dropletUrn, host.reservedIp.reservedIpUrn, db.cluster.clusterUrn, ...(db.restored ? [db.restored.clusterUrn] : [])],
+    platform,
+  );
+
+  return {
+    publicIp: host.publicIp,
+    privateIp: host.privateIp,
+    urls: cfg.app.sites.map((s) => `https://${s.serverName}`),
+    healthUrl: cfg.app.healthUrl,
+    ssh: pulumi.interpolate`ssh ${env.sshUser}@${host.publicIp}`,
+    database: {
+      liveCluster: db.cluster.name,
+      activeCluster: conn.clusterName,
+      host: conn.host,
+      port: conn.port,
+      name: conn.database,
+      user: conn.user,
+      password: conn.password,
+      restoredCluster: db.restored?.name,
+    },
+  };
+}
