@@ -1,0 +1,321 @@
+// GoodGo's 14 production services (runbook 001, section 1 "Service Inventory", section 3.1/3.2 settings,
+// section 8 variables and volumes) as a typed inventory. Pure data: the GoodGo stack imports it, the compose
+// renderer turns it into docker-compose.prod.yml, and the restart orders and docs derive from it.
+//
+// The dependency chain of section 1, read as "X needs Y up first":
+//   web -> api -> pgbouncer -> postgres;  api -> redis, typesense, minio, ai-services
+//   grafana -> prometheus -> alertmanager;  grafana -> loki;  pg-backup -> postgres
+// One arrow is turned around: the runbook draws "loki --> promtail (Docker socket)" in the direction the logs are
+// queried, but promtail pushes to loki, so promtail waits for loki (not loki for promtail, which has no health
+// check and would make loki's start depend on a log shipper).
+// Conditions are "healthy" wherever the dependency has a health check (all of them here).
+
+import { ServiceSpec, ServiceInventory, defineInventory, EnvRef } from "../inventory";
+
+export interface GoodgoInventoryOptions {
+  /** Prometheus TSDB retention: "30d" in prod, "15d" in staging (section 8). */
+  prometheusRetention?: string;
+  /** Loki retention is configured in loki's own config file (15 d); this only names that file. */
+  lokiConfigPath?: string;
+  /** Redis maxmemory in MiB (512 in prod, section 3.2). */
+  redisMaxMemoryMb?: number;
+  /** Host port Grafana is published on (3002, admin CIDRs only at the firewall). */
+  grafanaPort?: number;
+  /** Bind address for the public ports; "127.0.0.1" when nginx on the same host fronts them. */
+  publicBind?: string;
+  /** JSON-file rotation max-file (3-5 per issue 4). */
+  logMaxFile?: number;
+}
+
+const req = (name: string): EnvRef => ({ fromEnv: name, required: true });
+const opt = (name: string, def: string): EnvRef => ({ fromEnv: name, default: def });
+
+/** The application images: `${REGISTRY_URL}/<name>:${IMAGE_TAG}` (rollback = changing IMAGE_TAG, section 4.4). */
+export const goodgoImage = (name: string): string => `\${REGISTRY_URL:-ghcr.io/goodgo}/${name}:\${IMAGE_TAG:-latest}`;
+
+const nodeFetch = (url: string): string[] => [
+  "node",
+  "-e",
+  `fetch('${url}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`,
+];
+
+export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
+  const logging = { maxSize: "10m", maxFile: o.logMaxFile ?? 3 };
+  const pub = o.publicBind;
+  const base = { envFile: [".env"], logging };
+  return [
+    {
+      ...base,
+      name: "api",
+      role: "app",
+      description: "NestJS API",
+      image: goodgoImage("goodgo-api"),
+      containerName: "goodgo-api",
+      ports: [{ container: 3001, published: 3001, bind: pub }],
+      environment: { NODE_ENV: "production", PORT: 3001 },
+      limits: { cpus: 1, memoryMb: 1024 },
+      healthcheck: { test: { exec: nodeFetch("http://127.0.0.1:3001/health") }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "40s" },
+      dependsOn: [
+        { service: "pgbouncer", condition: "healthy" },
+        { service: "redis", condition: "healthy" },
+        { service: "typesense", condition: "healthy" },
+        { service: "minio", condition: "healthy" },
+        { service: "ai-services", condition: "healthy" },
+      ],
+      stopGracePeriod: "30s",
+    },
+    {
+      ...base,
+      name: "web",
+      role: "app",
+      description: "Next.js web",
+      image: goodgoImage("goodgo-web"),
+      containerName: "goodgo-web",
+      ports: [{ container: 3000, published: 3000, bind: pub }],
+      environment: { NODE_ENV: "production", PORT: 3000 },
+      limits: { cpus: 0.5, memoryMb: 512 },
+      healthcheck: { test: { exec: nodeFetch("http://127.0.0.1:3000/") }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "30s" },
+      dependsOn: [{ service: "api", condition: "healthy" }],
+    },
+    {
+      ...base,
+      name: "ai-services",
+      role: "app",
+      description: "FastAPI AI services",
+      image: goodgoImage("goodgo-ai-services"),
+      containerName: "goodgo-ai-services",
+      ports: [{ container: 8000 }],
+      limits: { cpus: 1, memoryMb: 1024 },
+      healthcheck: {
+        test: { exec: ["python", "-c", "import httpx,sys; sys.exit(0 if httpx.get('http://127.0.0.1:8000/health').status_code==200 else 1)"] },
+        interval: "15s",
+        timeout: "5s",
+        retries: 5,
+        startPeriod: "30s",
+      },
+    },
+    {
+      name: "postgres",
+      role: "data",
+      description: "PostgreSQL 16 + PostGIS",
+      image: "postgis/postgis:16-3.4",
+      containerName: "goodgo-postgres",
+      ports: [{ container: 5432 }],
+      environment: { POSTGRES_USER: req("DB_USER"), POSTGRES_PASSWORD: req("DB_PASSWORD"), POSTGRES_DB: req("DB_NAME") },
+      volumes: [{ kind: "volume", source: "pgdata", target: "/var/lib/postgresql/data" }],
+      limits: { cpus: 2, memoryMb: 2048 },
+      shmSizeMb: 256,
+      healthcheck: { test: { shell: 'pg_isready -U "$${POSTGRES_USER}" -d "$${POSTGRES_DB}"' }, interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
+      logging,
+      stopGracePeriod: "60s",
+    },
+    {
+      name: "pgbouncer",
+      role: "data",
+      description: "PgBouncer (transaction pooling, section 3.1)",
+      image: "edoburu/pgbouncer:1.23.1-p2",
+      containerName: "goodgo-pgbouncer",
+      ports: [{ container: 6432 }],
+      environment: {
+        DB_HOST: "postgres",
+        DB_PORT: 5432,
+        DB_USER: req("DB_USER"),
+        DB_PASSWORD: req("DB_PASSWORD"),
+        DB_NAME: req("DB_NAME"),
+        LISTEN_PORT: 6432,
+        AUTH_TYPE: "scram-sha-256",
+        POOL_MODE: "transaction",
+        DEFAULT_POOL_SIZE: opt("PGBOUNCER_POOL_SIZE", "20"),
+        MAX_CLIENT_CONN: opt("PGBOUNCER_MAX_CLIENT_CONN", "200"),
+        RESERVE_POOL_SIZE: 5,
+        RESERVE_POOL_TIMEOUT: 3,
+        QUERY_WAIT_TIMEOUT: 120,
+        ADMIN_USERS: "pgbouncer_admin",
+      },
+      limits: { cpus: 0.5, memoryMb: 256 },
+      healthcheck: { test: { shell: 'pg_isready -h 127.0.0.1 -p 6432 -U "$${DB_USER}"' }, interval: "10s", timeout: "5s", retries: 5 },
+      dependsOn: [{ service: "postgres", condition: "healthy" }],
+      logging,
+    },
+    {
+      name: "redis",
+      role: "data",
+      description: "Redis 7 (AOF, 512 MB allkeys-lru)",
+      image: "redis:7-alpine",
+      containerName: "goodgo-redis",
+      ports: [{ container: 6379 }],
+      // Shell form so the password reaches redis-server from the container's environment, not from Compose's
+      // interpolation into the command line.
+      command: [
+        "sh",
+        "-c",
+        `exec redis-server --appendonly yes --maxmemory ${o.redisMaxMemoryMb ?? 512}mb --maxmemory-policy allkeys-lru --requirepass "$$REDIS_PASSWORD"`,
+      ],
+      volumes: [{ kind: "volume", source: "redis_data", target: "/data" }],
+      limits: { cpus: 0.5, memoryMb: 768 },
+      environment: { REDIS_PASSWORD: req("REDIS_PASSWORD"), REDISCLI_AUTH: req("REDIS_PASSWORD") },
+      healthcheck: { test: { shell: "redis-cli ping | grep -q PONG" }, interval: "10s", timeout: "5s", retries: 5 },
+      logging,
+    },
+    {
+      name: "typesense",
+      role: "data",
+      description: "Typesense search",
+      image: "typesense/typesense:27.1",
+      containerName: "goodgo-typesense",
+      ports: [{ container: 8108 }],
+      environment: { TYPESENSE_API_KEY: req("TYPESENSE_API_KEY"), TYPESENSE_DATA_DIR: "/data", TYPESENSE_ENABLE_CORS: "true" },
+      volumes: [{ kind: "volume", source: "typesense_data", target: "/data" }],
+      limits: { cpus: 1, memoryMb: 1024 },
+      healthcheck: { test: { shell: "curl -sf http://127.0.0.1:8108/health || exit 1" }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "20s" },
+      logging,
+    },
+    {
+      name: "minio",
+      role: "data",
+      description: "MinIO object storage (API 9000, console 9001)",
+      image: "minio/minio:latest",
+      containerName: "goodgo-minio",
+      command: ["server", "/data", "--console-address", ":9001"],
+      ports: [
+        { container: 9000, description: "S3 API" },
+        { container: 9001, description: "console" },
+      ],
+      environment: { MINIO_ROOT_USER: req("MINIO_ACCESS_KEY"), MINIO_ROOT_PASSWORD: req("MINIO_SECRET_KEY") },
+      volumes: [{ kind: "volume", source: "minio_data", target: "/data" }],
+      limits: { cpus: 0.5, memoryMb: 1024 },
+      healthcheck: { test: { exec: ["mc", "ready", "local"] }, interval: "15s", timeout: "5s", retries: 5 },
+      logging,
+    },
+    {
+      name: "pg-backup",
+      role: "backup",
+      description: "cron daemon: backup 02:00 UTC, verification 04:00 UTC",
+      image: "postgis/postgis:16-3.4",
+      containerName: "goodgo-pg-backup",
+      entrypoint: ["/scripts/entrypoint.sh"],
+      environment: {
+        PGHOST: "postgres",
+        PGPORT: 5432,
+        PGUSER: req("DB_USER"),
+        PGPASSWORD: req("DB_PASSWORD"),
+        PGDATABASE: req("DB_NAME"),
+        BACKUP_RETENTION_DAYS: opt("BACKUP_RETENTION_DAYS", "7"),
+        TZ: "UTC",
+      },
+      volumes: [
+        { kind: "volume", source: "pg_backups", target: "/backups" },
+        { kind: "bind", source: "./scripts/backup", target: "/scripts", readOnly: true },
+      ],
+      limits: { cpus: 0.5, memoryMb: 512 },
+      dependsOn: [{ service: "postgres", condition: "healthy" }],
+      logging,
+    },
+    {
+      name: "loki",
+      role: "monitoring",
+      description: "Loki (15-day retention)",
+      image: "grafana/loki:3.0.0",
+      containerName: "goodgo-loki",
+      command: ["-config.file=/etc/loki/loki.yml"],
+      ports: [{ container: 3100 }],
+      volumes: [
+        { kind: "volume", source: "loki_data", target: "/loki" },
+        { kind: "bind", source: o.lokiConfigPath ?? "./monitoring/loki/loki.yml", target: "/etc/loki/loki.yml", readOnly: true },
+      ],
+      limits: { cpus: 0.5, memoryMb: 512 },
+      healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:3100/ready"] }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "20s" },
+      logging,
+    },
+    {
+      name: "promtail",
+      role: "monitoring",
+      description: "Promtail (Docker socket discovery)",
+      image: "grafana/promtail:3.0.0",
+      containerName: "goodgo-promtail",
+      command: ["-config.file=/etc/promtail/promtail.yml"],
+      volumes: [
+        { kind: "bind", source: "./monitoring/promtail/promtail.yml", target: "/etc/promtail/promtail.yml", readOnly: true },
+        { kind: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
+      ],
+      limits: { cpus: 0.25, memoryMb: 256 },
+      dependsOn: [{ service: "loki", condition: "healthy" }],
+      logging,
+    },
+    {
+      name: "prometheus",
+      role: "monitoring",
+      description: "Prometheus",
+      image: "prom/prometheus:v2.51.0",
+      containerName: "goodgo-prometheus",
+      command: [
+        "--config.file=/etc/prometheus/prometheus.yml",
+        "--storage.tsdb.path=/prometheus",
+        `--storage.tsdb.retention.time=${o.prometheusRetention ?? "30d"}`,
+        "--web.enable-lifecycle",
+      ],
+      ports: [{ container: 9090 }],
+      volumes: [
+        { kind: "volume", source: "prometheus_data", target: "/prometheus" },
+        { kind: "bind", source: "./monitoring/prometheus", target: "/etc/prometheus", readOnly: true },
+      ],
+      limits: { cpus: 0.5, memoryMb: 1024 },
+      healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:9090/-/healthy"] }, interval: "15s", timeout: "5s", retries: 5 },
+      dependsOn: [{ service: "alertmanager", condition: "healthy" }],
+      logging,
+    },
+    {
+      name: "grafana",
+      role: "monitoring",
+      description: "Grafana (3002, admin only)",
+      image: "grafana/grafana:10.4.1",
+      containerName: "goodgo-grafana",
+      ports: [{ container: 3000, published: o.grafanaPort ?? 3002 }],
+      environment: {
+        GF_SECURITY_ADMIN_USER: req("GRAFANA_ADMIN_USER"),
+        GF_SECURITY_ADMIN_PASSWORD: req("GRAFANA_ADMIN_PASSWORD"),
+        GF_USERS_ALLOW_SIGN_UP: "false",
+      },
+      volumes: [
+        { kind: "volume", source: "grafana_data", target: "/var/lib/grafana" },
+        { kind: "bind", source: "./monitoring/grafana/provisioning", target: "/etc/grafana/provisioning", readOnly: true },
+      ],
+      limits: { cpus: 0.5, memoryMb: 512 },
+      healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"] }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "30s" },
+      dependsOn: [
+        { service: "prometheus", condition: "healthy" },
+        { service: "loki", condition: "healthy" },
+      ],
+      logging,
+    },
+    {
+      name: "alertmanager",
+      role: "monitoring",
+      description: "Alertmanager (Slack routing)",
+      image: "prom/alertmanager:v0.27.0",
+      containerName: "goodgo-alertmanager",
+      command: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
+      ports: [{ container: 9093 }],
+      volumes: [{ kind: "bind", source: "./monitoring/alertmanager", target: "/etc/alertmanager", readOnly: true }],
+      limits: { cpus: 0.25, memoryMb: 256 },
+      healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:9093/-/healthy"] }, interval: "15s", timeout: "5s", retries: 5 },
+      logging,
+    },
+  ];
+}
+
+/** The 8 named volumes of section 8. */
+export const GOODGO_VOLUMES = [
+  "pgdata",
+  "redis_data",
+  "typesense_data",
+  "minio_data",
+  "pg_backups",
+  "loki_data",
+  "prometheus_data",
+  "grafana_data",
+] as const;
+
+export function goodgoInventory(o: GoodgoInventoryOptions = {}): ServiceInventory {
+  return defineInventory(goodgoServices(o));
+}
