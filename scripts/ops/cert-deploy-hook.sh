@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# cert-deploy-hook.sh -- certbot deploy hook: restarts the nginx service of a compose project after certbot renewed
+# the certificate it serves, so renewals by Debian's certbot timer take effect without an operator.
+# cert-issue.sh installs a one-line wrapper calling this script in <config-dir>/renewal-hooks/deploy/; certbot runs
+# every hook there after each successful renewal, with RENEWED_LINEAGE set to the renewed lineage's live directory.
+#
+# Usage: cert-deploy-hook.sh --cert-name NAME --compose-dir DIR --nginx-service SERVICE [--project-name NAME]
+#   --cert-name NAME         the lineage this hook is for; renewals of other lineages are ignored
+#   --compose-dir DIR        absolute path of the compose project directory
+#   --nginx-service SERVICE  the compose service serving the certificate
+#   --project-name NAME      docker compose project name (-p)
+#
+# Environment:
+#   RENEWED_LINEAGE                  set by certbot; when unset (run by hand) the restart happens unconditionally
+#   LAZARUS_CERT_RENEW_DEFER_FILE    set by cert-renew.sh, which restarts nginx itself once after all renewals: the
+#                                    hook then only appends the cert name to this file instead of restarting
+#   RESULT_FILE                      also write the JSON result line there
+# Output: one JSON line: {"script","status","exit_code","cert_name","action":"restarted"|"deferred"|"skipped"}
+# Exit codes: 0 done or nothing to do; 64 bad arguments; 65 unknown service; 66 no compose dir/file;
+#   69 docker compose missing or the restart failed.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/common.sh
+source "$here/../lib/common.sh"
+# shellcheck source=lib-compose.sh
+source "$here/lib-compose.sh"
+# shellcheck source=lib-cert.sh
+source "$here/lib-cert.sh"
+
+usage() { echo "usage: cert-deploy-hook.sh --cert-name NAME --compose-dir DIR --nginx-service SERVICE [--project-name NAME]"; }
+
+cert_name="" dir="" service="" project=""
+while (($#)); do
+  case $1 in
+    --cert-name) cert_name=${2-}; shift 2 || die "$EX_USAGE" "--cert-name needs a value" ;;
+    --compose-dir) dir=${2-}; shift 2 || die "$EX_USAGE" "--compose-dir needs a value" ;;
+    --nginx-service) service=${2-}; shift 2 || die "$EX_USAGE" "--nginx-service needs a value" ;;
+    --project-name) project=${2-}; shift 2 || die "$EX_USAGE" "--project-name needs a value" ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
+  esac
+done
+[[ "$cert_name" =~ $CERT_NAME_RE ]] || die "$EX_USAGE" "--cert-name is required and must be a certificate name, got: '$cert_name'"
+[[ "$service" =~ $COMPOSE_SERVICE_RE ]] || die "$EX_USAGE" "--nginx-service is required and must be a service name, got: '$service'"
+
+if [[ -n "${RENEWED_LINEAGE:-}" && "$(basename "$RENEWED_LINEAGE")" != "$cert_name" ]]; then
+  log "renewed lineage $(basename "$RENEWED_LINEAGE") is not $cert_name: nothing to do"
+  emit_result ok 0 --arg cert_name "$cert_name" --arg action skipped
+  exit 0
+fi
+if [[ -n "${LAZARUS_CERT_RENEW_DEFER_FILE:-}" ]]; then
+  printf '%s\n' "$cert_name" >>"$LAZARUS_CERT_RENEW_DEFER_FILE"
+  log "$cert_name renewed; cert-renew.sh restarts $service once all renewals are done"
+  emit_result ok 0 --arg cert_name "$cert_name" --arg action deferred
+  exit 0
+fi
+compose_init "$dir" "$project"
+compose_check_service "$service"
+compose_run restart "$service" || die "$EX_UNAVAILABLE" "docker compose restart $service failed after renewing $cert_name"
+log "$cert_name renewed: restarted $service"
+emit_result ok 0 --arg cert_name "$cert_name" --arg action restarted --arg service "$service"
