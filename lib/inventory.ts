@@ -54,7 +54,8 @@ export interface VolumeMount {
 export type HealthTest = { exec: string[] } | { shell: string };
 
 export interface HealthCheck {
-  /** exec: ["CMD", ...argv] (no shell); shell: ["CMD-SHELL", command] (run by /bin/sh in the container). */
+  /** exec: the argv, run without a shell (rendered ["CMD", ...argv]; a leading "CMD" is tolerated);
+   *  shell: a command for /bin/sh in the container (rendered ["CMD-SHELL", command]). */
   test: HealthTest;
   /** Compose durations: "10s", "1m30s", "500ms". */
   interval?: string;
@@ -269,7 +270,12 @@ function serviceProblems(s: ServiceSpec): string[] {
   }
   const h = s.healthcheck;
   if (h) {
-    if ("exec" in h.test && h.test.exec.length === 0) out.push(`${n}.healthcheck.test.exec is empty`);
+    if ("exec" in h.test && (h.test.exec.length === 0 || (h.test.exec.length === 1 && h.test.exec[0] === "CMD"))) {
+      out.push(`${n}.healthcheck.test.exec is empty`);
+    }
+    if ("exec" in h.test && ["CMD-SHELL", "NONE"].includes(h.test.exec[0] ?? "")) {
+      out.push(`${n}.healthcheck.test.exec starts with ${h.test.exec[0]}: write a shell command as { shell: "..." }`);
+    }
     if ("shell" in h.test && !h.test.shell.trim()) out.push(`${n}.healthcheck.test.shell is empty`);
     for (const k of ["interval", "timeout", "startPeriod"] as const) {
       const d = h[k];
