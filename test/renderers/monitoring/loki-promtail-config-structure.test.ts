@@ -1,0 +1,75 @@
+// Loki and Promtail configuration. Debian has no package for either (`apt-cache policy loki` finds only an
+// unrelated genetics tool of that name; there is no promtail or grafana package), so `loki -verify-config` and
+// `promtail -check-syntax` cannot run here. These tests hold the rendered YAML to the structure Loki 3.0 and
+// Promtail 3.0 document: the keys that make retention happen and that label each container's stream.
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { renderLokiConfig } from "../../../renderers/monitoring/loki";
+import { renderPromtailConfig } from "../../../renderers/monitoring/promtail";
+import { goodgoMonitoringFiles } from "../../../stacks/goodgo/monitoring";
+
+const files = goodgoMonitoringFiles({ stack: "prod", composeProject: "goodgo" });
+
+describe("GoodGo's Loki configuration", () => {
+  const loki = parse(files["loki/loki.yml"]);
+
+  it("keeps logs 15 days, enforced by the compactor's retention", () => {
+    expect(loki.limits_config.retention_period).toBe("360h");
+    expect(360 / 24).toBe(15);
+    // Loki 3 only deletes when the compactor's retention is on and it has a delete-request store.
+    expect(loki.compactor).toMatchObject({ retention_enabled: true, delete_request_store: "filesystem" });
+    expect(loki.compactor.working_directory).toMatch(/^\/loki\//);
+  });
+
+  it("stores chunks and the TSDB index on the local filesystem (the loki_data volume at /loki)", () => {
+    expect(loki.common.storage.filesystem).toEqual({ chunks_directory: "/loki/chunks", rules_directory: "/loki/rules" });
+    expect(loki.schema_config.configs).toHaveLength(1);
+    expect(loki.schema_config.configs[0]).toMatchObject({ store: "tsdb", object_store: "filesystem", schema: "v13", index: { period: "24h" } });
+    expect(String(loki.schema_config.configs[0].from)).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(loki.server.http_listen_port).toBe(3100);
+    expect(loki.auth_enabled).toBe(false);
+    expect(loki.common.replication_factor).toBe(1);
+  });
+
+  it("only uses the top-level blocks Loki 3.0 knows", () => {
+    const known = new Set(["auth_enabled", "server", "common", "schema_config", "limits_config", "compactor", "analytics", "storage_config", "ingester", "querier", "query_range", "ruler", "frontend", "table_manager"]);
+    for (const k of Object.keys(loki)) expect(known.has(k), k).toBe(true);
+  });
+
+  it("rejects a retention that is not a whole number of days", () => {
+    expect(() => renderLokiConfig({ retentionDays: 0 })).toThrow(/loki\.retentionDays/);
+    expect(() => renderLokiConfig({ retentionDays: 1.5 })).toThrow(/loki\.retentionDays/);
+    expect(parse(renderLokiConfig({ retentionDays: 7 })).limits_config.retention_period).toBe("168h");
+  });
+});
+
+describe("GoodGo's Promtail configuration", () => {
+  const promtail = parse(files["promtail/promtail.yml"]);
+  const job = promtail.scrape_configs[0];
+
+  it("discovers containers through the Docker socket and ships to Loki's push API", () => {
+    expect(promtail.clients).toEqual([{ url: "http://loki:3100/loki/api/v1/push", external_labels: { environment: "prod" } }]);
+    expect(job.docker_sd_configs).toHaveLength(1);
+    expect(job.docker_sd_configs[0].host).toBe("unix:///var/run/docker.sock");
+    expect(job.docker_sd_configs[0].filters).toEqual([{ name: "label", values: ["com.docker.compose.project=goodgo"] }]);
+    expect(promtail.positions.filename).toMatch(/^\//);
+  });
+
+  it("labels each stream with the container name (without Docker's leading slash) and the compose service", () => {
+    const rel = Object.fromEntries(job.relabel_configs.map((c: { target_label: string; source_labels: string[]; regex?: string }) => [c.target_label, c]));
+    expect(rel.container_name).toEqual({ source_labels: ["__meta_docker_container_name"], regex: "/(.*)", target_label: "container_name" });
+    expect(rel.service.source_labels).toEqual(["__meta_docker_container_label_com_docker_compose_service"]);
+    // The regex Promtail applies (anchored, as in Prometheus relabelling) turns "/goodgo-api" into "goodgo-api".
+    const m = new RegExp(`^(?:${rel.container_name.regex})$`).exec("/goodgo-api");
+    expect(m?.[1]).toBe("goodgo-api");
+  });
+
+  it("promotes the JSON `level` field to a label for the Logs dashboard's level filter", () => {
+    expect(job.pipeline_stages).toEqual([{ json: { expressions: { level: "level" } } }, { labels: { level: null } }]);
+  });
+
+  it("refuses a Loki URL that is not the push endpoint and a Docker host that is not a socket or tcp address", () => {
+    expect(() => renderPromtailConfig({ lokiPushUrl: "http://loki:3100" })).toThrow(/lokiPushUrl/);
+    expect(() => renderPromtailConfig({ lokiPushUrl: "http://loki:3100/loki/api/v1/push", dockerHost: "/var/run/docker.sock" })).toThrow(/dockerHost/);
+  });
+});
