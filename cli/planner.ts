@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { RawStackConfig } from "../config/load";
+import { loadStackConfig, type RawStackConfig } from "../config/load";
 import { captureProgram, type CapturedRun } from "../lib/runtime/capture";
 import { takeRenderedFiles } from "../lib/renderedFiles";
 import { declareLazarus } from "../stacks";
@@ -26,8 +26,9 @@ async function resolveInput(value: pulumi.Input<string>): Promise<string> {
   return (await (value as unknown as { promise(): Promise<string> }).promise()) ?? "";
 }
 
-/** Declares the stack under mocks. The config is expected to be valid (callers validate first for a clean exit). */
+/** Declares the stack under mocks. Throws ConfigError, before anything is declared, when the config is invalid. */
 export async function planStack(raw: RawStackConfig): Promise<Plan> {
+  loadStackConfig(raw, { allowMissingSecrets: true });
   takeRenderedFiles();
   const run = await captureProgram(raw, () => declareLazarus({ allowMissingSecrets: true }));
   const files: PlannedFile[] = [];

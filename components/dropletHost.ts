@@ -33,7 +33,10 @@ export interface DropletHostArgs {
   alerts: { cpuPercent: number; memoryPercent: number; diskPercent: number; window: string; targets: AlertTargets };
   /** Public https URL for the uptime check; checks down-ness and certificate expiry. */
   healthUrl?: string;
+  /** Protects the reserved IP, and the droplet unless it is being rebuilt. */
   protect: boolean;
+  /** A confirmed rebuild: the droplet must be replaceable even where everything else is protected. */
+  rebuilding: boolean;
   /** SSH login used by command resources on this host. */
   ssh: { user: string; privateKey: pulumi.Input<string> };
 }
@@ -80,7 +83,7 @@ export class DropletHost extends pulumi.ComponentResource {
       },
       {
         ...child,
-        protect: args.protect,
+        protect: args.protect && !args.rebuilding,
         // A snapshot already carries the first-boot state; re-running user-data changes must not replace the host.
         ignoreChanges: args.fromSnapshot ? ["userData"] : [],
       },

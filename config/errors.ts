@@ -97,8 +97,19 @@ function unwrap(node: z.ZodType | undefined): z.ZodType | undefined {
   return n;
 }
 
+/** zod's built-in messages start like this; ours are sentences written to follow the offending value. */
+const DEFAULT_MESSAGE = /^(Invalid|Too (big|small)|Unrecognized|Expected)/;
+
 function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
-  const input = (issue as { input?: unknown }).input;
+  let input = (issue as { input?: unknown }).input;
+  // A discriminated union reports the whole object; show the discriminator's value instead.
+  const last = issue.path[issue.path.length - 1];
+  if (input !== null && typeof input === "object" && !Array.isArray(input) && typeof last === "string" && last in input) {
+    input = (input as Record<string, unknown>)[last];
+  }
+  if (!DEFAULT_MESSAGE.test(issue.message) && issue.code !== "unrecognized_keys") {
+    return input === undefined ? issue.message : `${renderValue(input)} ${issue.message}`;
+  }
   switch (issue.code) {
     case "invalid_type":
       if (input === undefined) return `is required but missing (expected ${typeName(issue.expected)})`;

@@ -49,7 +49,7 @@ export type ManagedPostgresConfig = z.infer<typeof managedPostgresSchema>;
 /** Rebuild the host from a snapshot instead of the base image. The reserved IP, firewall and database follow the new host. */
 export const hostRebuildSchema = z.strictObject({
   /** "latest" picks the most recent snapshot whose name matches snapshotNameRegex; a number is a snapshot id. */
-  fromSnapshot: z.union([z.literal("latest"), z.string().regex(/^\d+$/)], {
+  fromSnapshot: z.string().refine((v) => v === "latest" || /^\d+$/.test(v), {
     message: 'is not a snapshot choice (example: latest, or a snapshot id such as "187654321")',
   }),
   /** Which snapshots "latest" chooses from; defaults to snapshots named after the host. */

@@ -210,8 +210,9 @@ export function declareKro(cfg: KroConfig, ctx: PlatformContext) {
         },
       },
       healthUrl: cfg.app.healthUrl,
-      // A confirmed rebuild must be allowed to replace the droplet; otherwise prod's host is protected.
-      protect: env.protect && !rebuild,
+      protect: env.protect,
+      // A (confirmed, on prod) rebuild must be allowed to replace the droplet; the reserved IP stays protected.
+      rebuilding: rebuild !== undefined,
       ssh: { user: env.sshUser, privateKey: ctx.secrets("kroSshPrivateKey") },
     },
     parent,

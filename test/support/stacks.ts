@@ -1,0 +1,87 @@
+// Loads the real Pulumi.<stack>.yaml files for tests, optionally patched and with secrets set, and plans them under mocks.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import type { RawStackConfig } from "../../config/load";
+import { readStackFile } from "../../config/stackFile";
+import { planStack, type Plan } from "../../cli/planner";
+import type { DeclaredResource } from "../../lib/runtime/capture";
+
+export const PROJECT_DIR = join(__dirname, "..", "..");
+
+type ConfigMap = Record<string, any>;
+
+/** The stack file's `config:` map as plain data, for a test to change. */
+export function stackConfigMap(stack: string): ConfigMap {
+  return (parse(readFileSync(join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: ConfigMap }).config;
+}
+
+/** Writes a patched copy of a stack file into a temp project dir (for the CLI) and returns the dir. */
+export function patchedProject(stack: string, patch: (config: ConfigMap) => void, asStack = stack): string {
+  const config = stackConfigMap(stack);
+  patch(config);
+  const dir = mkdtempSync(join(tmpdir(), "lazarus-stack-"));
+  writeFileSync(join(dir, `Pulumi.${asStack}.yaml`), stringify({ config }));
+  return dir;
+}
+
+/** Sentinel secret values: each must only ever appear where the program puts secrets. */
+export const SENTINEL_SECRETS = {
+  "lazarus:kroProductionJson": JSON.stringify({ port: 3000, jwtSecret: "SENTINEL-jwt-5d1f0c", paystackKey: "SENTINEL-paystack-8e21" }),
+  "lazarus:kroSshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nSENTINEL-sshkey-77aa\n-----END OPENSSH PRIVATE KEY-----\n",
+  "lazarus:alertSlackWebhook": "https://hooks.slack.com/services/T000/B000/SENTINEL-slack-91b2",
+};
+export const SENTINEL_MARKERS = ["SENTINEL-jwt-5d1f0c", "SENTINEL-paystack-8e21", "SENTINEL-sshkey-77aa", "SENTINEL-slack-91b2"];
+
+export interface StackOptions {
+  patch?: (config: ConfigMap) => void;
+  /** Secret values to set (as the engine would hand them to the program); none by default, like a fresh clone. */
+  secrets?: Record<string, string>;
+  /** Plan as another stack name (same file contents). */
+  asStack?: string;
+}
+
+export function rawStack(stack: string, options: StackOptions = {}): RawStackConfig {
+  const dir = patchedProject(stack, options.patch ?? (() => {}), options.asStack ?? stack);
+  const raw = readStackFile(join(dir, `Pulumi.${options.asStack ?? stack}.yaml`), options.asStack ?? stack);
+  for (const [k, v] of Object.entries(options.secrets ?? {})) {
+    raw.values[k] = v;
+    raw.secretKeys.push(k);
+  }
+  return raw;
+}
+
+export async function planFor(stack: string, options: StackOptions = {}): Promise<Plan> {
+  return planStack(rawStack(stack, options));
+}
+
+export function byType(plan: Plan, type: string): DeclaredResource[] {
+  return plan.resources.filter((r) => r.type === type);
+}
+
+export function one(plan: Plan, type: string, name: string): DeclaredResource {
+  const found = plan.resources.filter((r) => r.type === type && r.name === name);
+  if (found.length !== 1) {
+    throw new Error(`expected one ${type} named ${name}, found ${found.length}; names of that type: ${byType(plan, type).map((r) => r.name).join(", ")}`);
+  }
+  return found[0];
+}
+
+export const T = {
+  droplet: "digitalocean:index/droplet:Droplet",
+  reservedIp: "digitalocean:index/reservedIp:ReservedIp",
+  reservedIpAssignment: "digitalocean:index/reservedIpAssignment:ReservedIpAssignment",
+  firewall: "digitalocean:index/firewall:Firewall",
+  monitorAlert: "digitalocean:index/monitorAlert:MonitorAlert",
+  uptimeCheck: "digitalocean:index/uptimeCheck:UptimeCheck",
+  uptimeAlert: "digitalocean:index/uptimeAlert:UptimeAlert",
+  cluster: "digitalocean:index/databaseCluster:DatabaseCluster",
+  dbFirewall: "digitalocean:index/databaseFirewall:DatabaseFirewall",
+  db: "digitalocean:index/databaseDb:DatabaseDb",
+  dbUser: "digitalocean:index/databaseUser:DatabaseUser",
+  vpc: "digitalocean:index/vpc:Vpc",
+  project: "digitalocean:index/project:Project",
+  command: "command:remote:Command",
+  copy: "command:remote:CopyToRemote",
+} as const;
