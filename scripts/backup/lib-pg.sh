@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Helpers shared by pg-backup.sh, pg-verify.sh, pg-restore.sh and audit-export.sh. Sourced after ../lib/common.sh,
+# never executed. Depends on bash, coreutils, jq, the PostgreSQL client tools and, only when asked for, age, openssl
+# and s3cmd.
+#
+# Backup file layout (one directory, e.g. /backups):
+#   <prefix>_<YYYYmmddTHHMMSSZ>.dump[.age|.enc]   the archive (pg_dump -Fc), optionally encrypted
+#   <archive>.sha256                               `sha256sum -c` compatible sidecar, written before the rename
+#   latest -> <archive>                            symlink, replaced atomically only after a complete backup
+#   .<archive>.partial                             a backup being written; never matched by the archive glob
+#
+# Encryption is chosen by the archive's extension: .age (age, AGE_RECIPIENT / AGE_RECIPIENTS_FILE to encrypt,
+# AGE_IDENTITY_FILE to decrypt) or .enc (openssl enc -aes-256-cbc -pbkdf2 with BACKUP_KEY_FILE, as Waqiti does).
+
+# Extension -> encryption name ("none", "age", "openssl").
+pg_encryption_of() {
+  case "$1" in
+    *.age) echo age ;;
+    *.enc) echo openssl ;;
+    *) echo none ;;
+  esac
+}
+
+# sha256_sidecar_write FILE: writes FILE.sha256 as "<hex>  <basename>" (via a temp name) and prints the hex.
+sha256_sidecar_write() {
+  local file=$1 dir base sum
+  dir=$(dirname "$file")
+  base=$(basename "$file")
+  sum=$(sha256sum -- "$file" | cut -d' ' -f1) || return 1
+  printf '%s  %s\n' "$sum" "$base" >"$dir/.$base.sha256.tmp" || return 1
+  mv -f -- "$dir/.$base.sha256.tmp" "$file.sha256" || return 1
+  printf '%s\n' "$sum"
+}
+
+# backup_check_file FILE: the refusals every reader makes before touching a database, in order:
+# missing (66), empty (65), no sidecar (65), checksum mismatch (65). Sets BACKUP_SHA256.
+backup_check_file() {
+  local file=$1 expected actual
+  [[ -e "$file" ]] || die "$EX_NOINPUT" "backup file not found: $file"
+  [[ -f "$file" ]] || die "$EX_NOINPUT" "backup path is not a regular file: $file"
+  [[ -r "$file" ]] || die "$EX_NOINPUT" "backup file is not readable: $file"
+  [[ -s "$file" ]] || die "$EX_DATAERR" "backup file is empty (0 bytes): $file"
+  [[ -f "$file.sha256" ]] || die "$EX_DATAERR" "checksum sidecar missing: $file.sha256 (refusing an unverifiable backup)"
+  expected=$(awk 'NR==1{print $1}' "$file.sha256")
+  [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || die "$EX_DATAERR" "checksum sidecar is malformed: $file.sha256"
+  log "checking sha256 of $file"
+  actual=$(sha256sum -- "$file" | cut -d' ' -f1)
+  [[ "$actual" == "$expected" ]] ||
+    die "$EX_DATAERR" "checksum mismatch for $file: sidecar says $expected, file has $actual (truncated or corrupted backup)"
+  BACKUP_SHA256=$actual
+}
+
+# backup_decrypt FILE OUT: decrypts an encrypted archive to OUT (mode 0600). Any failure after a good checksum
+# means the key is wrong (or of the wrong kind), so that is what the message says.
+backup_decrypt() {
+  local file=$1 out=$2 enc
+  enc=$(pg_encryption_of "$file")
+  (umask 077 && : >"$out")
+  case "$enc" in
+    age)
+      require_cmd age
+      [[ -n "${AGE_IDENTITY_FILE:-}" ]] || die "$EX_USAGE" "$file is age-encrypted: set AGE_IDENTITY_FILE (or --identity) to decrypt it"
+      [[ -r "$AGE_IDENTITY_FILE" ]] || die "$EX_NOINPUT" "age identity file not readable: $AGE_IDENTITY_FILE"
+      log "decrypting $file with age"
+      if ! age --decrypt -i "$AGE_IDENTITY_FILE" -o "$out" -- "$file" 2>"$out.err"; then
+        local why
+        why=$(head -c 300 "$out.err" | tr '\n' ' ')
+        rm -f -- "$out" "$out.err"
+        die "$EX_DATAERR" "cannot decrypt $file: wrong age identity for this backup (age: ${why})"
+      fi
+      rm -f -- "$out.err"
+      ;;
+    openssl)
+      require_cmd openssl
+      [[ -n "${BACKUP_KEY_FILE:-}" ]] || die "$EX_USAGE" "$file is openssl-encrypted: set BACKUP_KEY_FILE (or --key-file) to decrypt it"
+      [[ -r "$BACKUP_KEY_FILE" ]] || die "$EX_NOINPUT" "key file not readable: $BACKUP_KEY_FILE"
+      log "decrypting $file with openssl aes-256-cbc"
+      if ! openssl enc -d -aes-256-cbc -pbkdf2 -in "$file" -out "$out" -pass "file:$BACKUP_KEY_FILE" 2>"$out.err"; then
+        rm -f -- "$out" "$out.err"
+        die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl: bad decrypt)"
+      fi
+      rm -f -- "$out.err"
+      ;;
+    *) die "$EX_SOFTWARE" "backup_decrypt called on an unencrypted file: $file" ;;
+  esac
+}
+
+# backup_check_toc ARCHIVE: pg_restore -l must read the archive's table of contents. Sets TOC_DBNAME, TOC_ENTRIES
+# and TOC_FILE (the listing, for callers that want it; removed by the caller's cleanup).
+backup_check_toc() {
+  local archive=$1 err
+  TOC_FILE=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/toc.XXXXXX")
+  err=$(pg_restore -l -- "$archive" 2>&1 >"$TOC_FILE") ||
+    die "$EX_DATAERR" "archive table of contents is unreadable (pg_restore -l): $(printf '%s' "$err" | head -c 300 | tr '\n' ' ')"
+  TOC_DBNAME=$(sed -n 's/^;[[:space:]]*dbname: //p' "$TOC_FILE" | head -n1)
+  TOC_ENTRIES=$(sed -n 's/^;[[:space:]]*TOC Entries: //p' "$TOC_FILE" | head -n1)
+  [[ -n "$TOC_DBNAME" ]] || die "$EX_DATAERR" "archive table of contents has no dbname header: $archive"
+  [[ "${TOC_ENTRIES:-0}" -gt 0 ]] || die "$EX_DATAERR" "archive table of contents is empty: $archive"
+}
+
+# backup_prepare FILE: checksum, decrypt when needed, TOC. Sets ARCHIVE (a plain pg_dump archive path to read)
+# plus everything backup_check_file and backup_check_toc set. Callers remove DECRYPTED_FILE in their trap.
+backup_prepare() {
+  local file=$1
+  backup_check_file "$file"
+  ENCRYPTION=$(pg_encryption_of "$file")
+  ARCHIVE=$file
+  DECRYPTED_FILE=
+  if [[ "$ENCRYPTION" != none ]]; then
+    DECRYPTED_FILE=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/decrypted.XXXXXX")
+    backup_decrypt "$file" "$DECRYPTED_FILE"
+    ARCHIVE=$DECRYPTED_FILE
+  fi
+  backup_check_toc "$ARCHIVE"
+  log "archive ok: database '$TOC_DBNAME', $TOC_ENTRIES TOC entries, sha256 $BACKUP_SHA256"
+}
+
+# resolve_backup_path PATH_OR_DIR: a directory means its `latest` pointer.
+resolve_backup_path() {
+  local p=$1
+  if [[ -d "$p" ]]; then
+    [[ -L "$p/latest" || -f "$p/latest" ]] || die "$EX_NOINPUT" "no 'latest' backup pointer in $p"
+    p="$p/$(readlink "$p/latest")"
+  fi
+  printf '%s\n' "$p"
+}
+
+# psql_q DB SQL: one query, unaligned tuples only, stop on error.
+psql_q() {
+  psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+
+# sql_ident NAME: double-quoted identifier.
+sql_ident() {
+  local s=${1//\"/\"\"}
+  printf '"%s"' "$s"
+}
+
+# sql_literal TEXT: single-quoted literal.
+sql_literal() {
+  local s=${1//\'/\'\'}
+  printf "'%s'" "$s"
+}
+
+# server_reachable DB: true when the server answers a query on DB.
+server_reachable() {
+  psql -X -q -A -t -d "$1" -c 'select 1' >/dev/null 2>&1
+}
+
+# s3_upload FILE...: uploads files with s3cmd to S3_URL (s3://bucket/prefix/). Credentials come from the
+# environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) or S3CMD_CONFIG, never from argv. S3_ENDPOINT is the
+# host[:port] of an S3-compatible service (e.g. fra1.digitaloceanspaces.com); S3_NO_SSL=1 for a local test endpoint.
+# S3_DRY_RUN=1 prints the command instead of running it.
+s3_upload() {
+  local url=${S3_URL%/}/ cfg cmd f
+  if [[ -n "${S3CMD_CONFIG:-}" ]]; then
+    cfg=$S3CMD_CONFIG
+  else
+    cfg=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/s3cfg.XXXXXX")
+    S3_EMPTY_CFG=$cfg
+  fi
+  cmd=(s3cmd -c "$cfg" --no-progress --max-retries="${S3_MAX_RETRIES:-3}")
+  if [[ -n "${S3_ENDPOINT:-}" ]]; then
+    cmd+=("--host=$S3_ENDPOINT" "--host-bucket=${S3_HOST_BUCKET:-$S3_ENDPOINT}")
+  fi
+  [[ "${S3_NO_SSL:-0}" == 1 ]] && cmd+=(--no-ssl)
+  [[ -n "${S3_REGION:-}" ]] && cmd+=("--region=$S3_REGION")
+  for f in "$@"; do
+    if [[ "${S3_DRY_RUN:-0}" == 1 ]]; then
+      log "dry run: ${cmd[*]} put $f $url$(basename "$f")"
+    else
+      require_cmd s3cmd
+      log "uploading $(basename "$f") to $url"
+      "${cmd[@]}" put -- "$f" "$url$(basename "$f")" >&2 || return 1
+    fi
+  done
+  [[ -n "${S3_EMPTY_CFG:-}" ]] && rm -f -- "$S3_EMPTY_CFG"
+  return 0
+}
