@@ -22,7 +22,7 @@ export interface Matcher {
 export interface SlackReceiver {
   kind: "slack";
   name: string;
-  /** "#sre-oncall" */
+  /** A Slack channel, e.g. "#alerts". */
   channel: string;
   /** Absolute path (inside the Alertmanager container) of a file holding the webhook URL. */
   webhookFile: string;
@@ -81,7 +81,7 @@ function renderReceiver(r: Receiver, i: number): Record<string, unknown> {
   checkNonEmpty(`${where}.name`, r.name);
   if (r.kind === "null") return { name: r.name };
   if (!/^[#@][\w.-]+$/.test(r.channel)) {
-    throw new MonitoringInputError(`${where}.channel`, `expected a Slack channel such as "#sre-oncall", got ${JSON.stringify(r.channel)}`);
+    throw new MonitoringInputError(`${where}.channel`, `expected a Slack channel such as "#alerts", got ${JSON.stringify(r.channel)}`);
   }
   checkAbsolutePath(`${where}.webhookFile`, r.webhookFile);
   return {

@@ -168,7 +168,7 @@ export interface VariableSpec {
   query?: string;
   datasource?: DatasourceRef;
   includeAll?: boolean;
-  /** Value substituted for "All" (default ".*"; Loki needs a non-empty-matching regex such as "goodgo-.+"). */
+  /** Value substituted for "All" (default ".*"; Loki needs a non-empty-matching regex such as "app-.+"). */
   allValue?: string;
   multi?: boolean;
   defaultValue?: string;

@@ -1,4 +1,6 @@
 // Bad input fails before anything is rendered, naming the field, what was expected and what was given.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderAlertRules, renderPrometheusConfig, type AlertRule } from "../../../renderers/monitoring/prometheus";
 import { renderAlertmanagerConfig } from "../../../renderers/monitoring/alertmanager";
@@ -39,5 +41,14 @@ describe("the monitoring renderers", () => {
   it("reject a stack name that is not one", () => {
     expect(() => goodgoMonitoringFiles({ stack: "" })).toThrow(/goodgo\.monitoring\.stack/);
     expect(() => goodgoMonitoringFiles({ stack: "Prod Stack" })).toThrow(/goodgo\.monitoring\.stack/);
+  });
+});
+
+describe("the generic renderers", () => {
+  it("name no platform: GoodGo's facts live only in stacks/goodgo/monitoring.ts", () => {
+    const dir = join(__dirname, "../../../renderers/monitoring");
+    for (const f of readdirSync(dir)) {
+      expect(readFileSync(join(dir, f), "utf8"), f).not.toMatch(/goodgo|sre-oncall|pg-backup/i);
+    }
   });
 });
