@@ -26,18 +26,44 @@ export function waitForCloudInitCommand(timeoutSeconds = 900): string {
 }
 
 /**
- * Puts a self-signed placeholder certificate in `dir` when no certificate is there yet, so nginx can start and answer
- * the ACME challenge that replaces it. Never touches an existing certificate.
+ * TLS for an nginx container fronted by the host's certbot. nginx reads `<tlsDir>/<certName>/{fullchain,privkey}.pem`,
+ * where `<tlsDir>/<certName>` is a symlink: first to a self-signed placeholder (so nginx can start and answer the
+ * ACME challenge), then to certbot's live directory, whose own links follow every renewal.
  */
-export function tlsBootstrapCommand(dir: string, commonName: string): string {
-  const cert = `${dir}/fullchain.pem`;
-  const key = `${dir}/privkey.pem`;
+export interface TlsLinkPaths {
+  tlsDir: string;
+  certName: string;
+  /** certbot's config dir (default /etc/letsencrypt). */
+  letsencryptDir?: string;
+}
+
+/** Creates the placeholder certificate and points the link at it, unless the link already exists. */
+export function tlsBootstrapCommand(p: TlsLinkPaths, commonName: string): string {
+  const link = `${p.tlsDir}/${p.certName}`;
+  const boot = `${p.tlsDir}/${p.certName}-bootstrap`;
   return [
     "set -eu",
-    `if [ -s ${shq(cert)} ] && [ -s ${shq(key)} ]; then echo 'certificate present'; exit 0; fi`,
-    `install -d -m 0750 ${shq(dir)}`,
-    `openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj ${shq(`/CN=${commonName}`)} -keyout ${shq(key)} -out ${shq(cert)} 2>/dev/null`,
-    `chmod 0600 ${shq(key)}`,
-    "echo 'placeholder certificate created'",
+    `if [ -e ${shq(link)} ]; then echo 'certificate link present'; exit 0; fi`,
+    `install -d -m 0755 ${shq(p.tlsDir)}`,
+    `install -d -m 0700 ${shq(boot)}`,
+    `openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj ${shq(`/CN=${commonName}`)} -keyout ${shq(`${boot}/privkey.pem`)} -out ${shq(`${boot}/fullchain.pem`)} 2>/dev/null`,
+    `ln -sfn ${shq(boot)} ${shq(link)}`,
+    "echo 'placeholder certificate linked'",
+  ].join("; ");
+}
+
+/**
+ * Points the link at certbot's live directory once the certificate is issued and restarts nginx (`restartCommand`)
+ * when the link changed. Fails if certbot has no certificate for certName.
+ */
+export function tlsActivateCommand(p: TlsLinkPaths, restartCommand: string): string {
+  const link = `${p.tlsDir}/${p.certName}`;
+  const live = `${p.letsencryptDir ?? "/etc/letsencrypt"}/live/${p.certName}`;
+  return [
+    "set -eu",
+    `[ -s ${shq(`${live}/fullchain.pem`)} ] || { echo ${shq(`no certificate at ${live}: was it issued?`)} >&2; exit 66; }`,
+    `if [ "$(readlink ${shq(link)} || true)" = ${shq(live)} ]; then echo 'issued certificate already active'; exit 0; fi`,
+    `ln -sfn ${shq(live)} ${shq(link)}`,
+    restartCommand,
   ].join("; ");
 }

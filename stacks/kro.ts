@@ -7,7 +7,7 @@ import { HostSoftware, hostCommand, REMOTE_SCRIPTS_ROOT } from "../components/ho
 import { ManagedPostgres } from "../components/managedPostgres";
 import { defineInventory, stopOrder, type ServiceInventory, type ServiceSpec } from "../lib/inventory";
 import { setJsonPath } from "../lib/jsonPaths";
-import { tlsBootstrapCommand } from "../lib/hostCommands";
+import { tlsActivateCommand, tlsBootstrapCommand } from "../lib/hostCommands";
 import {
   certIssueCommand,
   certRenewCommand,
@@ -23,8 +23,9 @@ import type { PlatformContext } from "./index";
 
 /** Where certbot's HTTP-01 challenge files live on the host; nginx serves them. */
 const ACME_WEBROOT = "/var/www/certbot";
-/** nginx reads the certificate from here: a copy certbot's deploy hook refreshes (see scripts/ops/cert-deploy-hook.sh). */
-const TLS_DIR = "/etc/lazarus/tls";
+/** nginx reads the certificate through a link here: a placeholder first, then certbot's live directory. */
+const TLS_DIR = "/etc/ssl/lazarus";
+const LETSENCRYPT_DIR = "/etc/letsencrypt";
 /** Where the backend container reads production.json and the database CA certificate. */
 const BACKEND_CONFIG_DIR = "/app/config";
 /** Plain-HTTP path nginx's default server answers 200 on, for the container health check. */
@@ -93,6 +94,8 @@ export function kroInventory(cfg: KroConfig, stack: string): ServiceInventory {
       volumes: [
         { kind: "bind", source: "./nginx/nginx.conf", target: "/etc/nginx/nginx.conf", readOnly: true },
         { kind: "bind", source: TLS_DIR, target: TLS_DIR, readOnly: true },
+        // The link in TLS_DIR points into certbot's live directory, so the container needs both at the same paths.
+        { kind: "bind", source: LETSENCRYPT_DIR, target: LETSENCRYPT_DIR, readOnly: true },
         { kind: "bind", source: ACME_WEBROOT, target: ACME_WEBROOT, readOnly: true },
       ],
       limits: { cpus: 0.5, memoryMb: 256 },
@@ -277,7 +280,7 @@ export function declareKro(cfg: KroConfig, ctx: PlatformContext) {
     `${names.prefix}-tls-bootstrap`,
     {
       connection: host.connection,
-      create: tlsBootstrapCommand(`${TLS_DIR}/${names.certName}`, cfg.app.sites[0].serverName),
+      create: tlsBootstrapCommand({ tlsDir: TLS_DIR, certName: names.certName }, cfg.app.sites[0].serverName),
       triggers: [host.droplet.id],
       dependsOn: software.installed,
     },
@@ -313,11 +316,25 @@ export function declareKro(cfg: KroConfig, ctx: PlatformContext) {
     platform,
   );
 
+  const tlsActive = hostCommand(
+    `${names.prefix}-tls-activate`,
+    {
+      connection: host.connection,
+      create: tlsActivateCommand(
+        { tlsDir: TLS_DIR, certName: names.certName, letsencryptDir: LETSENCRYPT_DIR },
+        composeServiceCommand({ dir, action: "restart", service: "nginx", wait: true }),
+      ),
+      triggers: [host.droplet.id],
+      dependsOn: [certificate],
+    },
+    platform,
+  );
+
   // Runbook operations: each entry runs once (its id names the resource); a new id runs it again.
   for (const op of cfg.operations) {
     hostCommand(
       `${names.prefix}-op-${op.id}`,
-      { connection: host.connection, create: operationCommand(op, cfg, inventory, stack), dependsOn: [composeUp, certificate] },
+      { connection: host.connection, create: operationCommand(op, cfg, inventory, stack), dependsOn: [composeUp, tlsActive] },
       platform,
     );
   }
