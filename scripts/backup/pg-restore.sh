@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# pg-restore.sh -- restores a logical backup into a NEW database beside the live one, never over it.
+# Before touching anything it refuses a backup whose sha256 sidecar or table of contents (pg_restore -l) does not
+# verify, that cannot be decrypted, or that is a dump of another database (unless --allow-other-db). It then restores
+# into <db>_restore_<timestamp> with parallel pg_restore -j. Only with --cutover does it swap names: connections to the
+# live database are refused and terminated, and in ONE transaction the live database becomes
+# <db>_pre_restore_<timestamp> and the restored one takes the live name. The previous database stays as the rollback
+# point until an explicit `--drop-previous NAME`.
+#
+# Usage: pg-restore.sh [options] BACKUP_FILE|BACKUP_DIR
+#        pg-restore.sh --swap-in <db>_restore_<ts> [-d DB]
+#        pg-restore.sh --drop-previous NAME
+#   BACKUP_FILE|BACKUP_DIR    archive to restore; a directory means its `latest`
+#   -d, --dbname DB           the live database name the restore is for (env PGDATABASE; default: the dump's database)
+#       --allow-other-db      accept a dump whose database name differs from DB
+#   -j, --jobs N              parallel pg_restore jobs (env RESTORE_JOBS, default: number of CPUs)
+#       --cutover             after a successful restore, swap it in for the live database (see above)
+#       --terminate-timeout S seconds to wait for the live database's sessions to end at cutover (default 30)
+#       --no-owner            do not restore object ownership (pg_restore --no-owner --no-privileges)
+#       --no-analyze          skip ANALYZE of the restored database
+#       --swap-in NAME        cut over to an earlier run's restored copy <db>_restore_<ts> (after checking it), no backup
+#       --drop-previous NAME  drop a rollback point (<db>_pre_restore_<ts>) or a leftover <db>_restore_<ts>; nothing else
+#       --maintenance-db DB   database to connect to for CREATE/ALTER/DROP DATABASE (default postgres)
+#       --identity FILE       age identity for .age archives (env AGE_IDENTITY_FILE)
+#       --key-file FILE       passphrase file for .enc archives (env BACKUP_KEY_FILE)
+#   -h, --help
+# Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, ...).
+# Other environment: RESULT_FILE (also write the JSON result there), WORK_DIR (scratch: decrypted archive, TOC),
+# RESTORE_MAINTENANCE_WORK_MEM (index builds during the restore, default 256MB).
+#
+# Output: one JSON line: {status, backup, sha256, database, dump_database, restored_database, previous_database,
+# cutover, restore_s, ...} or {status:"error", error}.
+#
+# Exit codes: 0 ok; 64 usage (including --drop-previous of a name that is not a restore database); 65 the backup is
+# refused (empty, checksum, TOC, wrong key, another database's dump); 66 backup, key or named database missing;
+# 69 server unavailable (including stopped mid-restore: the live database is untouched); 70 the restore failed (the new
+# database is dropped, the live one untouched); 75 cutover could not get the live database to itself (nothing renamed).
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+. "$SCRIPT_DIR/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/lib-pg.sh
+. "$SCRIPT_DIR/lib-pg.sh"
+
+usage() {
+  echo "usage: pg-restore.sh [-d DB] [--allow-other-db] [-j N] [--cutover] [--no-owner] BACKUP_FILE|BACKUP_DIR | pg-restore.sh --drop-previous NAME"
+}
+
+LIVE_DB=${PGDATABASE:-}
+ALLOW_OTHER=0
+JOBS=${RESTORE_JOBS:-$(nproc 2>/dev/null || echo 2)}
+CUTOVER=0
+TERM_TIMEOUT=30
+NO_OWNER=0
+ANALYZE=1
+DROP_PREVIOUS=""
+SWAP_IN=""
+MAINT_DB=postgres
+TARGET=""
+
+while (($#)); do
+  case "$1" in
+    -d | --dbname) LIVE_DB=${2:?}; shift 2 ;;
+    --allow-other-db) ALLOW_OTHER=1; shift ;;
+    -j | --jobs) JOBS=${2:?}; shift 2 ;;
+    --cutover) CUTOVER=1; shift ;;
+    --terminate-timeout) TERM_TIMEOUT=${2:?}; shift 2 ;;
+    --no-owner) NO_OWNER=1; shift ;;
+    --no-analyze) ANALYZE=0; shift ;;
+    --drop-previous) DROP_PREVIOUS=${2:?}; shift 2 ;;
+    --swap-in) SWAP_IN=${2:?}; shift 2 ;;
+    --maintenance-db) MAINT_DB=${2:?}; shift 2 ;;
+    --identity) AGE_IDENTITY_FILE=${2:?}; shift 2 ;;
+    --key-file) BACKUP_KEY_FILE=${2:?}; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) usage >&2; die "$EX_USAGE" "unknown option: $1" ;;
+    *) [[ -z "$TARGET" ]] || { usage >&2; die "$EX_USAGE" "only one backup may be given"; }; TARGET=$1; shift ;;
+  esac
+done
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "jobs must be a positive number: $JOBS"
+[[ "$TERM_TIMEOUT" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "terminate timeout must be whole seconds: $TERM_TIMEOUT"
+require_cmd psql pg_restore sha256sum jq
+unset PGDATABASE
+WORK_DIR=${WORK_DIR:-${TMPDIR:-/tmp}}
+
+db_exists() {
+  [[ "$(psql_q "$MAINT_DB" "SELECT count(*) FROM pg_database WHERE datname = $(sql_literal "$1")")" == 1 ]]
+}
+
+# --drop-previous: the explicit end of a rollback point. Only restore-made names are accepted.
+if [[ -n "$DROP_PREVIOUS" ]]; then
+  [[ -z "$TARGET" && "$CUTOVER" == 0 ]] || die "$EX_USAGE" "--drop-previous is an action on its own; give no backup and no --cutover"
+  [[ "$DROP_PREVIOUS" =~ _(pre_restore|restore)_[0-9]{14}$ ]] ||
+    die "$EX_USAGE" "refusing to drop '$DROP_PREVIOUS': only <db>_pre_restore_<timestamp> or <db>_restore_<timestamp> databases made by this script can be dropped"
+  server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "cannot connect to the server (${PGHOST:-local socket}:${PGPORT:-5432})"
+  db_exists "$DROP_PREVIOUS" || die "$EX_NOINPUT" "no database named '$DROP_PREVIOUS'"
+  log "dropping $DROP_PREVIOUS"
+  psql_q "$MAINT_DB" "DROP DATABASE $(sql_ident "$DROP_PREVIOUS") WITH (FORCE)" >/dev/null ||
+    die "$EX_SOFTWARE" "could not drop '$DROP_PREVIOUS'"
+  emit_result ok 0 --arg dropped "$DROP_PREVIOUS"
+  exit 0
+fi
+
+if [[ -n "$SWAP_IN" ]]; then
+  [[ -z "$TARGET" ]] || die "$EX_USAGE" "--swap-in takes no backup"
+  [[ "$SWAP_IN" =~ _restore_[0-9]{14}$ && ! "$SWAP_IN" =~ _pre_restore_[0-9]{14}$ ]] ||
+    die "$EX_USAGE" "--swap-in takes a <db>_restore_<timestamp> database made by this script, not '$SWAP_IN'"
+  LIVE_DB=${LIVE_DB:-${SWAP_IN%_restore_*}}
+  CUTOVER=1
+else
+  [[ -n "$TARGET" ]] || { usage >&2; die "$EX_USAGE" "no backup given"; }
+  BACKUP=$(resolve_backup_path "$TARGET")
+fi
+
+NEW_DB=""
+KEEP_NEW=0
+DECRYPTED_FILE=""
+TOC_FILE=""
+LIVE_LOCKED=""
+cleanup() {
+  local rc=$?
+  if [[ -n "$LIVE_LOCKED" ]]; then
+    psql_q "$MAINT_DB" "ALTER DATABASE $(sql_ident "$LIVE_LOCKED") WITH ALLOW_CONNECTIONS true" >/dev/null 2>&1 ||
+      log "warning: could not re-allow connections to $LIVE_LOCKED; run: ALTER DATABASE $LIVE_LOCKED WITH ALLOW_CONNECTIONS true"
+  fi
+  if [[ -n "$NEW_DB" && "$KEEP_NEW" == 0 ]]; then
+    if psql_q "$MAINT_DB" "DROP DATABASE IF EXISTS $(sql_ident "$NEW_DB") WITH (FORCE)" >/dev/null 2>&1; then
+      log "dropped the incomplete database $NEW_DB"
+    else
+      log "warning: could not drop the incomplete database $NEW_DB; when the server is back: pg-restore.sh --drop-previous $NEW_DB"
+    fi
+  fi
+  rm -f -- "${DECRYPTED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+STAMP=$(date -u +%Y%m%d%H%M%S)
+if [[ -n "$SWAP_IN" ]]; then
+  server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "cannot connect to the server (${PGHOST:-local socket}:${PGPORT:-5432}, database $MAINT_DB)"
+  db_exists "$SWAP_IN" || die "$EX_NOINPUT" "no database named '$SWAP_IN'"
+  NEW_DB=$SWAP_IN
+  KEEP_NEW=1
+  LIVE_EXISTS=0
+  db_exists "$LIVE_DB" && LIVE_EXISTS=1
+  result_args=(--arg database "$LIVE_DB" --arg swapped_in "$SWAP_IN")
+else
+  # 1. Refusals, before any connection that changes something.
+  backup_prepare "$BACKUP"
+  LIVE_DB=${LIVE_DB:-$TOC_DBNAME}
+  if [[ "$TOC_DBNAME" != "$LIVE_DB" && "$ALLOW_OTHER" == 0 ]]; then
+    die "$EX_DATAERR" "backup is a dump of database '$TOC_DBNAME', not '$LIVE_DB'; refusing (pass --allow-other-db to restore it as '$LIVE_DB')"
+  fi
+  server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "cannot connect to the server (${PGHOST:-local socket}:${PGPORT:-5432}, database $MAINT_DB)"
+
+  # 2. A new database beside the live one, with the live one's owner, encoding and locale when it exists.
+  NEW_NAME="${LIVE_DB:0:40}_restore_${STAMP}"
+  db_exists "$NEW_NAME" && die "$EX_TEMPFAIL" "database $NEW_NAME already exists (another restore this second?)"
+  create_sql="CREATE DATABASE $(sql_ident "$NEW_NAME") TEMPLATE template0"
+  LIVE_EXISTS=0
+  if db_exists "$LIVE_DB"; then
+    LIVE_EXISTS=1
+    create_sql+=$(psql_q "$MAINT_DB" "SELECT format(' OWNER %I ENCODING %L LC_COLLATE %L LC_CTYPE %L', pg_get_userbyid(datdba),
+        pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = $(sql_literal "$LIVE_DB")")
+  fi
+  log "creating $NEW_NAME beside '$LIVE_DB' (live database exists: $LIVE_EXISTS)"
+  psql_q "$MAINT_DB" "$create_sql" >/dev/null || die "$EX_SOFTWARE" "could not create $NEW_NAME"
+  NEW_DB=$NEW_NAME
+
+  # 3. Parallel restore with bulk-load session settings.
+  grep -v ' COMMENT - EXTENSION ' "$TOC_FILE" >"$TOC_FILE.use"
+  restore_args=(--exit-on-error -j "$JOBS" -L "$TOC_FILE.use" -d "$NEW_DB")
+  ((NO_OWNER)) && restore_args+=(--no-owner --no-privileges)
+  log "restoring $BACKUP into $NEW_DB with $JOBS jobs"
+  R0=$(date +%s.%N)
+  if ! RESTORE_ERR=$(PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off -c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB}" \
+    pg_restore "${restore_args[@]}" -- "$ARCHIVE" 2>&1); then
+    detail=$(printf '%s' "$RESTORE_ERR" | tail -c 400 | tr '\n' ' ')
+    if ! server_reachable "$MAINT_DB"; then
+      die "$EX_UNAVAILABLE" "the server stopped or became unreachable during the restore into $NEW_DB; the live database '$LIVE_DB' was not touched. Once the server is back, drop the partial copy with: pg-restore.sh --drop-previous $NEW_DB. pg_restore said: $detail"
+    fi
+    die "$EX_SOFTWARE" "restore into $NEW_DB failed (the archive's data is damaged or does not load); $NEW_DB dropped, live database '$LIVE_DB' untouched: $detail"
+  fi
+  if ((ANALYZE)); then
+    log "analyzing $NEW_DB"
+    psql_q "$NEW_DB" "ANALYZE" >/dev/null 2>&1 || server_reachable "$MAINT_DB" ||
+      die "$EX_UNAVAILABLE" "the server became unreachable after the restore; live database '$LIVE_DB' untouched"
+  fi
+  R1=$(date +%s.%N)
+  RESTORE_S=$(awk -v a="$R0" -v b="$R1" 'BEGIN{printf "%.3f", b-a}')
+  log "restored into $NEW_DB in ${RESTORE_S}s"
+
+  result_args=(--arg backup "$BACKUP" --arg sha256 "$BACKUP_SHA256" --arg database "$LIVE_DB" --arg dump_database "$TOC_DBNAME"
+    --argjson restore_s "$RESTORE_S" --argjson jobs "$JOBS" --arg encryption "$ENCRYPTION")
+
+fi
+
+if ((CUTOVER == 0)); then
+  KEEP_NEW=1
+  log "live database '$LIVE_DB' untouched; swap the restored copy in with: pg-restore.sh --swap-in $NEW_DB"
+  emit_result ok 0 "${result_args[@]}" --arg restored_database "$NEW_DB" --argjson cutover false
+  exit 0
+fi
+
+PRE_NAME="${LIVE_DB:0:36}_pre_restore_${STAMP}"
+# 4. Cutover: refuse new connections to the live database, end the existing ones, then rename both in one transaction.
+terminate_sql() {
+  echo "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN ($(sql_literal "$LIVE_DB"), $(sql_literal "$NEW_DB")) AND pid <> pg_backend_pid()"
+}
+sessions_sql="SELECT count(*) FROM pg_stat_activity WHERE datname IN ($(sql_literal "$LIVE_DB"), $(sql_literal "$NEW_DB")) AND pid <> pg_backend_pid()"
+if ((LIVE_EXISTS)); then
+  log "cutover: refusing new connections to '$LIVE_DB' and terminating its sessions"
+  psql_q "$MAINT_DB" "ALTER DATABASE $(sql_ident "$LIVE_DB") WITH ALLOW_CONNECTIONS false" >/dev/null ||
+    die "$EX_SOFTWARE" "could not refuse connections to '$LIVE_DB'; nothing renamed, restored copy kept as $NEW_DB"
+  LIVE_LOCKED=$LIVE_DB
+  KEEP_NEW=1
+fi
+deadline=$(($(date +%s) + TERM_TIMEOUT))
+while :; do
+  psql_q "$MAINT_DB" "$(terminate_sql)" >/dev/null
+  [[ "$(psql_q "$MAINT_DB" "$sessions_sql")" == 0 ]] && break
+  if (($(date +%s) >= deadline)); then
+    die "$EX_TEMPFAIL" "sessions on '$LIVE_DB' did not end within ${TERM_TIMEOUT}s; nothing renamed, restored copy kept as $NEW_DB"
+  fi
+  sleep 0.2
+done
+swap_sql="BEGIN;"
+if ((LIVE_EXISTS)); then
+  swap_sql+=" ALTER DATABASE $(sql_ident "$LIVE_DB") RENAME TO $(sql_ident "$PRE_NAME");"
+  swap_sql+=" ALTER DATABASE $(sql_ident "$PRE_NAME") WITH ALLOW_CONNECTIONS true;"
+fi
+swap_sql+=" ALTER DATABASE $(sql_ident "$NEW_DB") RENAME TO $(sql_ident "$LIVE_DB"); COMMIT;"
+if ! SWAP_ERR=$(psql -X -q -v ON_ERROR_STOP=1 -d "$MAINT_DB" -c "$swap_sql" 2>&1); then
+  die "$EX_TEMPFAIL" "name swap failed, rolled back (live database '$LIVE_DB' unchanged, restored copy kept as $NEW_DB): $(printf '%s' "$SWAP_ERR" | head -c 300)"
+fi
+LIVE_LOCKED=""
+KEEP_NEW=1
+PREVIOUS=""
+((LIVE_EXISTS)) && PREVIOUS=$PRE_NAME
+log "cutover done: '$LIVE_DB' is the restored database${PREVIOUS:+; the previous one is kept as $PREVIOUS (drop it with --drop-previous $PREVIOUS)}"
+emit_result ok 0 "${result_args[@]}" --arg restored_database "$LIVE_DB" --arg previous_database "$PREVIOUS" --argjson cutover true
