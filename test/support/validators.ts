@@ -139,6 +139,8 @@ export function selfSignedCert(dir: string, names: string[], base = "site"): Sel
 export interface NginxSandbox {
   /** Temp dir holding everything: prefix, hosts file, pid, logs, nginx's temp paths, mirrored files. */
   dir: string;
+  /** nginx's stdout (the access log). */
+  stdoutFile: string;
   confPath: string;
   /** The argv (after `unshare`) that runs a shell preparing the mount namespace and then `exec nginx <args>`. */
   argv(nginxArgs: string[]): string[];
@@ -162,8 +164,8 @@ export interface NginxFiles {
  *   tests check it with the real names.)
  * - Debian's compiled-in temp dir (/var/lib/nginx) is replaced by a temp dir, so nginx creates its temp paths there.
  * - Files and certificates the config names at production paths (/etc/letsencrypt/live/..., /var/www/certbot/...)
- *   are created in a temp mirror that is bind-mounted over the deepest existing directory above them, so the config
- *   under test is the production config, byte for byte.
+ *   are created in the upper dir of an overlay mounted on the deepest existing directory above them (its contents
+ *   stay visible), so the config under test is the production config, byte for byte.
  * Nothing outside the temp dir is written; the namespace disappears with the process.
  */
 export function nginxSandbox(text: string, opts: NginxFiles = {}): NginxSandbox {
@@ -175,23 +177,24 @@ export function nginxSandbox(text: string, opts: NginxFiles = {}): NginxSandbox 
   const varLib = join(dir, "var-lib-nginx");
   mkdirSync(varLib);
   mkdirSync(join(dir, "logs"));
+  const stdoutFile = join(dir, "logs", "stdout.log");
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-  // Mirror: anchor (deepest existing dir above a path, at least two levels deep) -> temp dir mounted over it.
-  const anchors = new Map<string, string>();
+  // Files at production paths: each goes into the upper dir of an overlay mounted on the deepest existing directory
+  // above it (the anchor), so the anchor's own contents stay visible and nothing is written to the real directory.
+  const anchors = new Map<string, { upper: string; work: string }>();
   const place = (absPath: string): string => {
     if (!isAbsolute(absPath)) throw new Error(`sandbox path must be absolute: ${absPath}`);
     let anchor = dirname(absPath);
     while (!existsSync(anchor)) anchor = dirname(anchor);
-    if (anchor.split("/").filter(Boolean).length < 2) {
-      throw new Error(`refusing to shadow ${anchor} to place ${absPath}: create a deeper directory or use another path`);
-    }
+    if (anchor === "/") throw new Error(`refusing to overlay / to place ${absPath}`);
     if (!anchors.has(anchor)) {
-      const m = join(dir, "mirror", String(anchors.size));
-      mkdirSync(m, { recursive: true });
-      anchors.set(anchor, m);
+      const m = join(dir, "overlay", String(anchors.size));
+      mkdirSync(join(m, "upper"), { recursive: true });
+      mkdirSync(join(m, "work"), { recursive: true });
+      anchors.set(anchor, { upper: join(m, "upper"), work: join(m, "work") });
     }
-    const target = join(anchors.get(anchor)!, absPath.slice(anchor.length));
+    const target = join(anchors.get(anchor)!.upper, absPath.slice(anchor.length));
     mkdirSync(dirname(target), { recursive: true });
     return target;
   };
@@ -206,14 +209,20 @@ export function nginxSandbox(text: string, opts: NginxFiles = {}): NginxSandbox 
   return {
     dir,
     confPath,
+    stdoutFile,
     argv(nginxArgs: string[]) {
       const script = [
         "set -e",
         "mount --make-rprivate /",
+        // Shallow overlays first, so deeper ones and the binds below land on top of them, not underneath.
+        ...[...anchors]
+          .sort(([a], [b]) => a.split("/").length - b.split("/").length)
+          .map(([anchor, o]) => `mount -t overlay lazarus-test -o ${q(`lowerdir=${anchor},upperdir=${o.upper},workdir=${o.work}`)} ${q(anchor)}`),
         `mount --bind ${q(hostsFile)} /etc/hosts`,
         ...(existsSync("/var/lib/nginx") ? [`mount --bind ${q(varLib)} /var/lib/nginx`] : []),
-        ...[...anchors].map(([anchor, m]) => `mount --bind ${q(m)} ${q(anchor)}`),
-        `exec nginx ${nginxArgs.map(q).join(" ")}`,
+        // Access logs go to /dev/stdout (the container's log); opening it fails when stdout is a socket, as the
+        // test runner's pipes are, so stdout is a file in the sandbox.
+        `exec nginx ${nginxArgs.map(q).join(" ")} >>${q(stdoutFile)}`,
       ].join("\n");
       return ["-m", "sh", "-c", script];
     },
@@ -273,7 +282,7 @@ export async function nginxServe(text: string, port: number, opts: NginxFiles = 
       s.once("connect", () => (s.destroy(), res(true)));
       s.once("error", () => res(false));
     });
-    if (up) return { process: child, output: () => out, stop };
+      if (up) return { process: child, output: () => out + (existsSync(sb.stdoutFile) ? readFileSync(sb.stdoutFile, "utf8") : ""), stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
