@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# pitr-backup.sh -- a pgBackRest backup of a self-managed PostgreSQL cluster whose WAL is archived to the same
+# repository (point-in-time recovery for GoodGo's postgres container, Waqiti's StatefulSet).
+#
+# Usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--config FILE] [--no-check]
+#
+# Steps: create the stanza in the repository if it has none yet (stanza-create), `pgbackrest check` (proves
+# archive_command ships WAL to the repository: it forces a WAL switch and waits for the segment), then
+# `pgbackrest backup --type=...` (an incr/diff with no full backup before it becomes a full one; the result
+# says which type was made), then reads the new backup set from `pgbackrest info`.
+# Run it as the database server's OS user (postgres): pgBackRest reads the data directory and must own what it
+# writes. The configuration comes from renderers/pgbackrest.ts.
+#
+# Arguments:
+#   --stanza NAME     the stanza (a section in pgbackrest.conf with pg1-path)
+#   --type TYPE       full, diff or incr (default incr)
+#   --config FILE     pgbackrest.conf (default: PGBACKREST_CONFIG, else pgBackRest's default /etc/pgbackrest/...)
+#   --no-check        skip `pgbackrest check` (e.g. when archiving is known to be lagging and a backup is wanted now)
+# Environment (read by pgBackRest itself, never put in argv or files):
+#   PGBACKREST_REPO1_CIPHER_PASS (repository encryption passphrase), PGBACKREST_REPO1_S3_KEY,
+#   PGBACKREST_REPO1_S3_KEY_SECRET (S3-compatible storage keys); RESULT_FILE (also write the JSON result there).
+# Output: one JSON line: {status, stanza, label, type, requested_type, started_at, stopped_at, wal_start, wal_stop,
+#   database_bytes, repo_bytes, repo_delta_bytes, ...}.
+# Exit codes: 0 ok; 64 usage or run as root; 66 the stanza is not configured; 69 pgbackrest missing, or check
+#   failed (PostgreSQL unreachable, WAL not archived); 70 the backup itself failed.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
+usage() { echo "usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--config FILE] [--no-check]"; }
+
+stanza="" type=incr config=${PGBACKREST_CONFIG:-} do_check=1
+while (($#)); do
+  case $1 in
+    --stanza) stanza=${2:-}; shift 2 ;;
+    --type) type=${2:-}; shift 2 ;;
+    --config) config=${2:-}; shift 2 ;;
+    --no-check) do_check=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
+  esac
+done
+[[ -n $stanza ]] || { usage >&2; die "$EX_USAGE" "--stanza is required"; }
+[[ $stanza =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "$EX_USAGE" "--stanza must be letters, digits, '_' or '-', got '$stanza'"
+[[ $type == full || $type == diff || $type == incr ]] || die "$EX_USAGE" "--type must be full, diff or incr, got '$type'"
+((EUID != 0)) || die "$EX_USAGE" "run as the database server's OS user, not root (e.g. runuser -u postgres -- $0 ...)"
+require_cmd pgbackrest jq
+if [[ -n $config ]]; then
+  [[ -r $config ]] || die "$EX_NOINPUT" "pgBackRest config not readable: $config"
+fi
+
+pb() { pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=warn --log-level-stderr=off "$@"; }
+# first ERROR line (with its HINTs) of pgBackRest's output, on one line
+pb_error() { { grep -A3 -E '^(ERROR|.*ERROR:)' <<<"$1" || tail -n 3 <<<"$1"; } | sed -E 's/^[0-9-]+ [0-9:.]+ P[0-9]+ +//' | tr '\n' ' ' | sed 's/  */ /g'; }
+started=$(date +%s)
+
+info=$(pb info --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$info")"
+code=$(jq -r '.[0].status.code' <<<"$info" 2>/dev/null || echo "?")
+if [[ $code == 1 ]]; then
+  log "stanza '$stanza' has no data in the repository yet: stanza-create"
+  if ! out=$(pb stanza-create 2>&1); then
+    if grep -q 'requires option: pg1-path' <<<"$out"; then
+      die "$EX_NOINPUT" "stanza '$stanza' is not configured${config:+ in $config} (no pg1-path for it): check the stanza name"
+    fi
+    die "$EX_UNAVAILABLE" "stanza-create failed: $(pb_error "$out")"
+  fi
+elif [[ $code != 0 && $code != 2 ]]; then
+  die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $(jq -r '.[0].status.message' <<<"$info" 2>/dev/null || echo "$info")"
+fi
+
+if ((do_check)); then
+  log "pgbackrest check (WAL archiving to the repository)"
+  if ! out=$(pb check 2>&1); then
+    if grep -q 'requires option: pg1-path' <<<"$out"; then
+      die "$EX_NOINPUT" "stanza '$stanza' is not configured${config:+ in $config} (no pg1-path for it): check the stanza name"
+    fi
+    die "$EX_UNAVAILABLE" "pgbackrest check failed, WAL archiving is not working: $(pb_error "$out")"
+  fi
+fi
+
+log "pgbackrest backup --type=$type"
+out=$(pb backup --type="$type" 2>&1) || die "$EX_SOFTWARE" "backup failed: $(pb_error "$out")"
+if grep -q 'WARN' <<<"$out"; then log "pgbackrest: $(grep WARN <<<"$out" | tr '\n' ' ')"; fi
+
+info=$(pb info --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed after the backup: $(pb_error "$info")"
+last=$(jq -c '.[0].backup[-1] // empty' <<<"$info")
+[[ -n $last ]] || die "$EX_SOFTWARE" "the backup reported success but pgbackrest info lists no backup set"
+label=$(jq -r .label <<<"$last")
+log "backup set $label done"
+emit_result ok 0 \
+  --arg stanza "$stanza" --arg label "$label" --arg type "$(jq -r .type <<<"$last")" --arg requested_type "$type" \
+  --arg prior "$(jq -r '.prior // ""' <<<"$last")" \
+  --arg started_at "$(date -u -d "@$(jq -r .timestamp.start <<<"$last")" +%Y-%m-%dT%H:%M:%SZ)" \
+  --arg stopped_at "$(date -u -d "@$(jq -r .timestamp.stop <<<"$last")" +%Y-%m-%dT%H:%M:%SZ)" \
+  --arg wal_start "$(jq -r .archive.start <<<"$last")" --arg wal_stop "$(jq -r .archive.stop <<<"$last")" \
+  --argjson database_bytes "$(jq .info.size <<<"$last")" \
+  --argjson repo_bytes "$(jq .info.repository.size <<<"$last")" \
+  --argjson repo_delta_bytes "$(jq .info.repository.delta <<<"$last")" \
+  --argjson backups "$(jq '.[0].backup | length' <<<"$info")" \
+  --argjson duration_seconds "$(($(date +%s) - started))"
