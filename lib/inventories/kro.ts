@@ -1,6 +1,8 @@
 // KRO's production compose host (runbook 000, "KRO Platform"): backend, frontend, admin-frontend behind an nginx
 // container that terminates TLS with the host's certbot certificates. Pure data; the KRO stack passes its config.
 //
+// The KRO stack (stacks/kro.ts) builds its inventory from the stack config; this module is the config-free
+// reference the renderer tests use (and a starting point for a host without a stack file).
 // The runbook names the services and the files the backend reads (production.json and the managed database's CA
 // certificate, both in the deploy directory, both secret and shipped separately with mode 0600) but not images,
 // ports or health endpoints; those are options with defaults a stack file can override.

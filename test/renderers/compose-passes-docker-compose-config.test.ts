@@ -133,6 +133,14 @@ describe("GoodGo's 14-service compose file", () => {
     expect(r.output).toContain("DB_PASSWORD must be set in the env file");
   });
 
+  it("reads the variables from the project's .env as on the host (no shell environment at all)", () => {
+    const dotenv = Object.entries({ ...GOODGO_ENV, IMAGE_TAG: "from-dotenv" }).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+    const r = composeConfig(text, {}, { envFiles: { ".env": dotenv } });
+    expect(r.ok, r.output).toBe(true);
+    expect(r.parsed.services.api.image).toBe("ghcr.io/goodgo/goodgo-api:from-dotenv");
+    expect(r.parsed.services.postgres.environment.POSTGRES_USER).toBe("goodgo");
+  });
+
   it("applies pgbouncer pool overrides from the env file (section 3.1: edit PGBOUNCER_POOL_SIZE in .env)", () => {
     const r = composeConfig(text, { ...GOODGO_ENV, PGBOUNCER_POOL_SIZE: "40" });
     expect(r.parsed.services.pgbouncer.environment.DEFAULT_POOL_SIZE).toBe("40");
