@@ -1,7 +1,11 @@
 // GoodGo's monitoring stack as data (runbook 001: section 1 services, section 6 dashboards, section 7 queries,
 // Appendix alert rules and routing), rendered by the generic renderers in renderers/monitoring/.
 // Pure: no Pulumi. `goodgoMonitoringFiles` returns every file the host needs, keyed by path relative to the
-// monitoring directory; the lead's components copy them to the host and mount them (see GOODGO_MONITORING_MOUNTS).
+// monitoring directory (./monitoring/ beside the compose file); the lead's components copy them to the host.
+// Service names, container names and container ports come from the service inventory (lib/inventories/goodgo.ts),
+// whose bind mounts put the files where GOODGO_MONITORING_MOUNTS says. Two mounts the inventory does not have yet:
+// ./monitoring/grafana/dashboards -> /etc/grafana/dashboards (grafana, read-only) and
+// ./monitoring/postgres-exporter -> /etc/postgres-exporter (postgres-exporter, see GOODGO_EXPORTERS).
 //
 // Facts taken from the runbook, which the tests hold this file to:
 // - alert names, severities and durations exactly as the Appendix tables; evaluation every 15 s;
@@ -48,21 +52,41 @@ import {
 import { renderLokiConfig } from "../../renderers/monitoring/loki";
 import { renderPromtailConfig } from "../../renderers/monitoring/promtail";
 import { MonitoringInputError, checkAbsolutePath, checkDuration, toYaml } from "../../renderers/monitoring/common";
+import { goodgoServices } from "../../lib/inventories/goodgo";
 
 const HEADER = "Rendered by Lazarus from stacks/goodgo/monitoring.ts (runbook 001). Do not edit on the host.";
 
 // ---------------------------------------------------------------- section 1: services and ports
 
-/** The 14 services of section 1 (container names are `goodgo-<service>`). */
-export const GOODGO_SERVICES = [
-  "api", "web", "ai-services", "postgres", "pgbouncer", "redis", "typesense", "minio",
-  "pg-backup", "loki", "promtail", "prometheus", "grafana", "alertmanager",
-] as const;
+// Section 1's services, ports and container names come from the service inventory (one source of truth).
+const INVENTORY = goodgoServices();
+
+/** The 14 services of section 1, in inventory order. */
+export const GOODGO_SERVICES: readonly string[] = INVENTORY.map((s) => s.name);
+
+/** Container names of the 14 services (`goodgo-<service>`), as Promtail labels their log streams. */
+export const GOODGO_CONTAINERS: readonly string[] = INVENTORY.map((s) => s.containerName ?? s.name);
 
 export const GOODGO_CONTAINER_PREFIX = "goodgo-";
 
-/** Internal ports of section 1 used by the monitoring stack. Grafana listens on 3002 (GF_SERVER_HTTP_PORT). */
-export const GOODGO_PORTS = { api: 3001, prometheus: 9090, alertmanager: 9093, loki: 3100, promtail: 9080, grafana: 3002 } as const;
+function containerPort(service: string): number {
+  const port = INVENTORY.find((s) => s.name === service)?.ports?.[0]?.container;
+  if (port === undefined) throw new MonitoringInputError(`goodgo inventory.${service}.ports`, "the monitoring stack needs this service's container port");
+  return port;
+}
+
+/**
+ * Ports the monitoring stack talks to, inside the compose network: section 1's (via the inventory), plus Promtail's
+ * HTTP port, which only the Promtail config rendered here and its scrape target use.
+ */
+export const GOODGO_PORTS = {
+  api: containerPort("api"),
+  prometheus: containerPort("prometheus"),
+  alertmanager: containerPort("alertmanager"),
+  loki: containerPort("loki"),
+  grafana: containerPort("grafana"),
+  promtail: 9080,
+} as const;
 
 /**
  * Exporters the Appendix's alerts need (not among the 14 services of section 1; the compose file must add them).
@@ -92,7 +116,7 @@ export const GOODGO_MONITORING_MOUNTS = {
   prometheus: { from: "prometheus", to: "/etc/prometheus" },
   alertmanager: { from: "alertmanager", to: "/etc/alertmanager" },
   grafanaProvisioning: { from: "grafana/provisioning", to: "/etc/grafana/provisioning" },
-  grafanaDashboards: { from: "grafana/dashboards", to: "/var/lib/grafana/dashboards/goodgo" },
+  grafanaDashboards: { from: "grafana/dashboards", to: "/etc/grafana/dashboards" },
   loki: { from: "loki", to: "/etc/loki" },
   promtail: { from: "promtail", to: "/etc/promtail" },
   postgresExporter: { from: "postgres-exporter", to: "/etc/postgres-exporter" },
@@ -483,7 +507,7 @@ export function goodgoDashboards(opts: { containerPrefix?: string; dbName?: stri
     uid: "logs", title: "GoodGo Logs", tags, datasource: L,
     description: "Loki log explorer with filters by service, level, correlation ID (runbook section 6).",
     variables: [
-      { name: "container", label: "Service", kind: "custom", options: GOODGO_SERVICES.map((s) => c(s)), includeAll: true, allValue: `${prefix}.+`, multi: true },
+      { name: "container", label: "Service", kind: "custom", options: [...GOODGO_CONTAINERS], includeAll: true, allValue: `${prefix}.+`, multi: true },
       { name: "level", label: "Level", kind: "custom", options: ["error", "warn", "info", "debug"], includeAll: true, allValue: ".*", multi: true },
       { name: "correlation_id", label: "Correlation ID", kind: "textbox", defaultValue: "" },
     ],
@@ -529,12 +553,11 @@ export function goodgoPrometheusFlags(opts: Pick<GoodGoMonitoringOptions, "stack
   ];
 }
 
-/** Grafana container environment: admin user by name, password by file, listening on section 1's port 3002. */
+/** Grafana container environment: admin user by name, password by file (never by value). */
 export function goodgoGrafanaEnv(opts: { adminUser?: string; adminPasswordFile?: string } = {}): Record<string, string> {
   return grafanaSecurityEnv({
     adminUser: opts.adminUser ?? "admin",
     adminPasswordFile: opts.adminPasswordFile ?? GOODGO_SECRET_FILES.grafanaAdminPassword,
-    httpPort: GOODGO_PORTS.grafana,
   });
 }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderPrometheusConfig, renderAlertRules } from "../../../renderers/monitoring/prometheus";
 import { goodgoMonitoringFiles, goodgoPrometheusFlags } from "../../../stacks/goodgo/monitoring";
+import { goodgoServices } from "../../../lib/inventories/goodgo";
 import { APPENDIX_ALERTS } from "./appendix";
 import { renderToTempDir, run, type Rendered } from "./render";
 
@@ -43,7 +44,8 @@ describe("GoodGo's Prometheus configuration", () => {
     expect(jobs["prometheus"].targets).toEqual(["localhost:9090"]);
     expect(jobs["alertmanager"].targets).toEqual(["alertmanager:9093"]);
     expect(jobs["loki"].targets).toEqual(["loki:3100"]);
-    expect(jobs["grafana"].targets).toEqual(["grafana:3002"]);
+    // Grafana listens on 3000 in its container and is published on 3002 (the inventory's port mapping).
+    expect(jobs["grafana"].targets).toEqual(["grafana:3000"]);
     // Every target carries the service label that Alertmanager inhibits on.
     for (const [job, sc] of Object.entries(jobs)) expect(sc.labels.service, job).toMatch(/^[a-z-]+$/);
   });
@@ -72,6 +74,18 @@ describe("GoodGo's Prometheus configuration", () => {
       const fromExpr = /label_replace\(.*"service"/.test(rule.expr) || rule.expr.trim() === "up == 0";
       expect(Boolean(rule.labels.service) || fromExpr, rule.alert).toBe(true);
     }
+  });
+
+  it("scrapes the inventory's services on the container ports the inventory declares", () => {
+    const cfg = parse(r.files["prometheus/prometheus.yml"]);
+    const inventory = goodgoServices();
+    for (const name of ["api", "prometheus", "alertmanager", "loki", "grafana"]) {
+      const port = inventory.find((s) => s.name === name)!.ports![0].container;
+      const job = cfg.scrape_configs.find((j: { static_configs: { labels: { service: string } }[] }) => j.static_configs[0].labels.service === name);
+      const host = name === "prometheus" ? "localhost" : name;
+      expect(job.static_configs[0].targets, name).toEqual([`${host}:${port}`]);
+    }
+    expect(inventory).toHaveLength(14);
   });
 
   it("keeps Prometheus data 30 days on prod and 15 days on staging (a flag, not part of prometheus.yml)", () => {
