@@ -27,7 +27,7 @@ export interface PortSpec {
   /** Host port to publish it on; absent means internal only (reachable from the compose network, `expose`). */
   published?: number;
   protocol?: Protocol;
-  /** Host address to bind the published port to (default 0.0.0.0: all interfaces). Use 127.0.0.1 for host-local. */
+  /** Host address to bind the published port to (default: every address, IPv4 and IPv6). 127.0.0.1 for host-local. */
   bind?: string;
   /** What this port is for (docs only), e.g. "MinIO console". */
   description?: string;
@@ -354,7 +354,8 @@ export function validateInventory(specs: readonly ServiceSpec[]): string[] {
   const containers = specs.filter((s) => s.containerName).map((s) => s.containerName!);
   for (const c of new Set(containers.filter((n, i) => containers.indexOf(n) !== i))) problems.push(`duplicate containerName "${c}"`);
 
-  // Two services cannot publish the same host port on overlapping addresses (0.0.0.0 overlaps every address).
+  // Two services cannot publish the same host port on overlapping addresses (unbound overlaps every address).
+  const where = (bind: string) => (bind === "0.0.0.0" ? "all addresses" : bind);
   const published: Array<{ svc: string; port: number; proto: Protocol; bind: string }> = [];
   for (const s of specs) {
     for (const p of s.ports ?? []) {
@@ -365,7 +366,7 @@ export function validateInventory(specs: readonly ServiceSpec[]): string[] {
       );
       if (clash) {
         problems.push(
-          `duplicate published port ${cur.port}/${cur.proto}: ${clash.svc} (${clash.bind}) and ${cur.svc} (${cur.bind})`,
+          `duplicate published port ${cur.port}/${cur.proto}: ${clash.svc} (${where(clash.bind)}) and ${cur.svc} (${where(cur.bind)})`,
         );
       }
       published.push(cur);

@@ -72,7 +72,8 @@ function envValue(v: EnvValue): string {
 
 function portString(p: NonNullable<ServiceSpec["ports"]>[number]): string {
   const proto = p.protocol ?? "tcp";
-  return `${p.bind ?? "0.0.0.0"}:${p.published}:${p.container}/${proto}`;
+  // Without a bind address Docker publishes on every address, IPv6 included ("0.0.0.0:" would mean IPv4 only).
+  return `${p.bind ? `${p.bind}:` : ""}${p.published}:${p.container}/${proto}`;
 }
 
 function renderService(s: ServiceSpec, project: ComposeProject): Record<string, unknown> {

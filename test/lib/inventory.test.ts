@@ -56,7 +56,7 @@ describe("inventory validation", () => {
     expect(problems).toContain('duplicate service name "api"');
     expect(problems.some((p) => p.startsWith('api.dependsOn: unknown service "pgbouncer"'))).toBe(true);
     expect(problems).toContain("api.dependsOn: a service cannot depend on itself");
-    expect(problems).toContain("duplicate published port 3001/tcp: api (0.0.0.0) and web (127.0.0.1)");
+    expect(problems).toContain("duplicate published port 3001/tcp: api (all addresses) and web (127.0.0.1)");
     // Same number over UDP is a different port.
     expect(problems.filter((p) => p.includes("3001/udp"))).toEqual([]);
   });

@@ -98,11 +98,16 @@ describe("GoodGo's 14-service compose file", () => {
     const published = Object.entries<any>(parsed.services)
       .filter(([, s]) => s.ports)
       .map(([n, s]) => [n, s.ports]);
+    // No bind address: published on every host address, IPv6 included (docker-compose normalizes to long form).
     expect(Object.fromEntries(published)).toEqual({
-      api: ["0.0.0.0:3001:3001/tcp"],
-      web: ["0.0.0.0:3000:3000/tcp"],
-      grafana: ["0.0.0.0:3002:3000/tcp"],
+      api: [{ protocol: "tcp", published: 3001, target: 3001 }],
+      web: [{ protocol: "tcp", published: 3000, target: 3000 }],
+      grafana: [{ protocol: "tcp", published: 3002, target: 3000 }],
     });
+    // Behind a host nginx the public ports bind to loopback only.
+    const local = composeConfig(renderCompose({ name: "goodgo", services: goodgoInventory({ publicBind: "127.0.0.1" }), volumes: [...GOODGO_VOLUMES] }), GOODGO_ENV);
+    expect(local.parsed.services.api.ports).toEqual(["127.0.0.1:3001:3001/tcp"]);
+    expect(local.parsed.services.grafana.ports).toEqual([{ protocol: "tcp", published: 3002, target: 3000 }]);
     expect(parsed.services.minio.expose).toEqual(["9000", "9001"]);
   });
 
@@ -154,7 +159,10 @@ describe("KRO's compose file", () => {
     const s = r.parsed.services;
     expect(Object.keys(s).sort()).toEqual(["admin-frontend", "backend", "frontend", "nginx"]);
     expect(s.backend.image).toBe("registry.digitalocean.com/kro/kro-backend:v1.4.2");
-    expect(s.nginx.ports).toEqual(["0.0.0.0:80:80/tcp", "0.0.0.0:443:443/tcp"]);
+    expect(s.nginx.ports).toEqual([
+      { protocol: "tcp", published: 80, target: 80 },
+      { protocol: "tcp", published: 443, target: 443 },
+    ]);
     expect(s.nginx.depends_on).toEqual({
       "admin-frontend": { condition: "service_healthy" },
       backend: { condition: "service_healthy" },
