@@ -25,19 +25,25 @@
 // GOODGO_EXPORTERS (postgres_exporter, redis_exporter, cAdvisor, node_exporter). Without them the database, Redis,
 // container and disk alerts cannot fire, and PrometheusTargetDown reports the missing targets.
 //
-// What pg-backup must expose so BackupTooOld and BackupVerificationFailed fire truthfully (see GOODGO_BACKUP_METRICS):
-// after every successful backup, and after every verification, the pg-backup scripts rewrite the Prometheus textfile
-// `/backups/metrics/pg_backup.prom` (write to a temp file in the same directory, then `mv`, so it is never read
-// half-written) with:
-//   goodgo_backup_last_success_timestamp_seconds  unix time the last successful backup finished (kept across runs:
-//                                                  a failed backup must NOT update it)
-//   goodgo_backup_last_size_bytes                 size of that backup file
-//   goodgo_backup_verify_success                  1 if the last verification (verify-latest.json) passed, else 0
-//   goodgo_backup_verify_last_run_timestamp_seconds  unix time the last verification finished
-// node_exporter reads that directory with --collector.textfile.directory=/backups/metrics (the pg_backups volume
-// mounted read-only). BackupTooOld fires when the newest success is older than 25 h OR when the metric is absent (no
-// backup has ever been recorded, or the textfile is gone); BackupVerificationFailed fires when the last verification
-// failed. renderBackupMetricsTextfile below renders exactly that file; `promtool check metrics` validates it in tests.
+// What pg-backup must expose so BackupTooOld and BackupVerificationFailed fire truthfully (GOODGO_BACKUP_METRICS):
+// two Prometheus textfiles in /backups/metrics/ (on the pg_backups volume), each written to a temp file in the same
+// directory and then `mv`-ed into place so node_exporter never reads one half-written:
+//   pg_backup.prom  rewritten by pg-backup.sh ONLY after a successful backup (a failed run leaves it alone, so the
+//                   timestamp keeps ageing and BackupTooOld fires 25 h after the last good backup):
+//     goodgo_backup_last_success_timestamp_seconds  unix time the backup finished (the result line's finished_at)
+//     goodgo_backup_last_size_bytes                 size of that backup file (the result line's bytes)
+//   pg_verify.prom  rewritten by pg-verify.sh after EVERY verification run, pass or fail:
+//     goodgo_backup_verify_success                  1 if verify-latest.json says ok, 0 otherwise (also 0 when the
+//                                                   verification could not run at all)
+//     goodgo_backup_verify_last_run_timestamp_seconds  unix time the verification finished
+// renderBackupSuccessMetrics / renderVerifyMetrics below render exactly those files (the tests pass them through
+// `promtool check metrics` and through a real Prometheus evaluating the backup rules). In shell, e.g.:
+//   printf '%s\n' '# TYPE goodgo_backup_last_success_timestamp_seconds gauge' \
+//     "goodgo_backup_last_success_timestamp_seconds $(date +%s)" ... > /backups/metrics/.pg_backup.prom.tmp &&
+//   mv /backups/metrics/.pg_backup.prom.tmp /backups/metrics/pg_backup.prom
+// node_exporter reads the directory with --collector.textfile.directory=/backups/metrics (pg_backups mounted at
+// /backups read-only). BackupTooOld also fires when the metric is absent (no backup ever recorded, or the file is
+// gone); BackupVerificationFailed fires when the last verification failed.
 import type { AlertGroup, AlertRule, ScrapeJob } from "../../renderers/monitoring/prometheus";
 import { renderAlertRuleFiles, renderPrometheusConfig } from "../../renderers/monitoring/prometheus";
 import type { AlertmanagerInput, Matcher } from "../../renderers/monitoring/alertmanager";
@@ -159,7 +165,9 @@ const containerCpuOf = (re: string) => `rate(container_cpu_usage_seconds_total{n
 // ---------------------------------------------------------------- backup metrics contract
 
 export const GOODGO_BACKUP_METRICS = {
-  textfile: "/backups/metrics/pg_backup.prom",
+  dir: "/backups/metrics",
+  backupTextfile: "/backups/metrics/pg_backup.prom",
+  verifyTextfile: "/backups/metrics/pg_verify.prom",
   lastSuccess: "goodgo_backup_last_success_timestamp_seconds",
   lastSize: "goodgo_backup_last_size_bytes",
   verifySuccess: "goodgo_backup_verify_success",
@@ -168,37 +176,27 @@ export const GOODGO_BACKUP_METRICS = {
   maxAgeSeconds: 25 * 3600,
 } as const;
 
-/** The textfile pg-backup writes for node_exporter's textfile collector (see the header comment). */
-export function renderBackupMetricsTextfile(m: {
-  lastSuccessUnix: number;
-  lastSizeBytes: number;
-  verifySuccess?: boolean;
-  verifyLastRunUnix?: number;
-}): string {
+function gauge(name: string, help: string, value: number): string[] {
+  if (!Number.isFinite(value) || value < 0) throw new MonitoringInputError(`backup metrics.${name}`, `expected a non-negative number, got ${value}`);
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${Math.floor(value)}`];
+}
+
+/** pg_backup.prom: written by pg-backup only after a successful backup. */
+export function renderBackupSuccessMetrics(m: { finishedUnix: number; sizeBytes: number }): string {
   const B = GOODGO_BACKUP_METRICS;
-  const lines = [
-    `# HELP ${B.lastSuccess} Unix time the last successful pg-backup finished.`,
-    `# TYPE ${B.lastSuccess} gauge`,
-    `${B.lastSuccess} ${Math.floor(m.lastSuccessUnix)}`,
-    `# HELP ${B.lastSize} Size in bytes of the last successful backup file.`,
-    `# TYPE ${B.lastSize} gauge`,
-    `${B.lastSize} ${Math.floor(m.lastSizeBytes)}`,
-  ];
-  if (m.verifySuccess !== undefined) {
-    lines.push(
-      `# HELP ${B.verifySuccess} 1 if the last backup verification passed, 0 if it failed.`,
-      `# TYPE ${B.verifySuccess} gauge`,
-      `${B.verifySuccess} ${m.verifySuccess ? 1 : 0}`,
-    );
-  }
-  if (m.verifyLastRunUnix !== undefined) {
-    lines.push(
-      `# HELP ${B.verifyLastRun} Unix time the last backup verification finished.`,
-      `# TYPE ${B.verifyLastRun} gauge`,
-      `${B.verifyLastRun} ${Math.floor(m.verifyLastRunUnix)}`,
-    );
-  }
-  return `${lines.join("\n")}\n`;
+  return `${[
+    ...gauge(B.lastSuccess, "Unix time the last successful pg-backup finished.", m.finishedUnix),
+    ...gauge(B.lastSize, "Size in bytes of the last successful backup file.", m.sizeBytes),
+  ].join("\n")}\n`;
+}
+
+/** pg_verify.prom: written by pg-verify after every verification run. */
+export function renderVerifyMetrics(m: { passed: boolean; finishedUnix: number }): string {
+  const B = GOODGO_BACKUP_METRICS;
+  return `${[
+    ...gauge(B.verifySuccess, "1 if the last backup verification passed, 0 if it failed.", m.passed ? 1 : 0),
+    ...gauge(B.verifyLastRun, "Unix time the last backup verification finished.", m.finishedUnix),
+  ].join("\n")}\n`;
 }
 
 /** postgres_exporter custom query for PostgresSlowQueries ("lock-waiting queries"): pg_lock_waiting_count{datname}. */

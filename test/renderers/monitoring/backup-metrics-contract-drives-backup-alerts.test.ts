@@ -1,5 +1,6 @@
-// The contract between pg-backup and the backup alerts: the textfile renderBackupMetricsTextfile describes passes
-// `promtool check metrics`, and a real Prometheus (Debian's prometheus, on loopback) scraping it with GoodGo's
+// The contract between pg-backup and the backup alerts: the two textfiles pg-backup and pg-verify write
+// (renderBackupSuccessMetrics, renderVerifyMetrics) pass `promtool check metrics`, and a real Prometheus (Debian's
+// prometheus, on loopback) scraping them, as node_exporter's textfile collector serves them, with GoodGo's
 // rendered backup rules puts BackupTooOld / BackupVerificationFailed into `pending` when the backup is 26 h old and
 // the verification failed, and clears them when a fresh, verified backup is reported. (`for` is 5 m and 1 m, which
 // the promtool unit tests cover; here the expression and the metric names are proven against a live scrape.)
@@ -15,7 +16,8 @@ import {
   GOODGO_BACKUP_METRICS,
   PG_LOCK_WAITING_SQL,
   goodgoMonitoringFiles,
-  renderBackupMetricsTextfile,
+  renderBackupSuccessMetrics,
+  renderVerifyMetrics,
 } from "../../../stacks/goodgo/monitoring";
 import { startPostgres, type PostgresServer } from "../../support/postgres";
 import { freePort } from "../../support/ports";
@@ -23,17 +25,22 @@ import { run } from "./render";
 
 const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? "prometheus";
 
-describe("the pg-backup metrics textfile", () => {
-  it("is valid Prometheus exposition format (promtool check metrics) with the names the rules read", () => {
-    const text = renderBackupMetricsTextfile({ lastSuccessUnix: 1_700_000_000, lastSizeBytes: 12345, verifySuccess: true, verifyLastRunUnix: 1_700_007_200 });
-    const res = run("promtool", ["check", "metrics"], { input: text });
-    expect(res.status, res.out).toBe(0);
-    expect(res.out.trim()).toBe("");
+describe("the pg-backup and pg-verify metrics textfiles", () => {
+  it("are valid Prometheus exposition format (promtool check metrics) with the names the rules read", () => {
+    const backup = renderBackupSuccessMetrics({ finishedUnix: 1_700_000_000, sizeBytes: 12345 });
+    const verify = renderVerifyMetrics({ passed: true, finishedUnix: 1_700_007_200 });
+    for (const text of [backup, verify, backup + verify]) {
+      const res = run("promtool", ["check", "metrics"], { input: text });
+      expect(res.status, res.out).toBe(0);
+      expect(res.out.trim()).toBe("");
+    }
     const rules = goodgoMonitoringFiles({ stack: "prod" })["prometheus/rules/backup.yml"];
     expect(rules).toContain(GOODGO_BACKUP_METRICS.lastSuccess);
     expect(rules).toContain(GOODGO_BACKUP_METRICS.verifySuccess);
-    expect(text).toMatch(new RegExp(`^${GOODGO_BACKUP_METRICS.lastSuccess} 1700000000$`, "m"));
-    expect(text).toMatch(new RegExp(`^${GOODGO_BACKUP_METRICS.verifySuccess} 1$`, "m"));
+    expect(backup).toMatch(new RegExp(`^${GOODGO_BACKUP_METRICS.lastSuccess} 1700000000$`, "m"));
+    expect(verify).toMatch(new RegExp(`^${GOODGO_BACKUP_METRICS.verifySuccess} 1$`, "m"));
+    expect(renderVerifyMetrics({ passed: false, finishedUnix: 1 })).toMatch(new RegExp(`^${GOODGO_BACKUP_METRICS.verifySuccess} 0$`, "m"));
+    expect(() => renderBackupSuccessMetrics({ finishedUnix: Number.NaN, sizeBytes: 1 })).toThrow(/goodgo_backup_last_success_timestamp_seconds/);
   });
 });
 
@@ -87,7 +94,8 @@ describe("a real Prometheus evaluating GoodGo's backup rules over the pg-backup 
 
   it("raises BackupTooOld and BackupVerificationFailed for a 26-hour-old backup whose verification failed", async () => {
     const now = Date.now() / 1000;
-    body = renderBackupMetricsTextfile({ lastSuccessUnix: now - 26 * 3600, lastSizeBytes: 1000, verifySuccess: false, verifyLastRunUnix: now - 24 * 3600 });
+    // The 02:00 backups of the last day failed (pg_backup.prom kept its old value); the verification failed.
+    body = renderBackupSuccessMetrics({ finishedUnix: now - 26 * 3600, sizeBytes: 1000 }) + renderVerifyMetrics({ passed: false, finishedUnix: now - 24 * 3600 });
     let seen: Awaited<ReturnType<typeof alerts>> = {};
     await waitFor(async () => {
       seen = await alerts();
@@ -100,7 +108,7 @@ describe("a real Prometheus evaluating GoodGo's backup rules over the pg-backup 
 
   it("clears both once a fresh backup passed verification", async () => {
     const now = Date.now() / 1000;
-    body = renderBackupMetricsTextfile({ lastSuccessUnix: now - 3600, lastSizeBytes: 1000, verifySuccess: true, verifyLastRunUnix: now - 60 });
+    body = renderBackupSuccessMetrics({ finishedUnix: now - 3600, sizeBytes: 1000 }) + renderVerifyMetrics({ passed: true, finishedUnix: now - 60 });
     let seen: Awaited<ReturnType<typeof alerts>> = {};
     await waitFor(async () => {
       seen = await alerts();
