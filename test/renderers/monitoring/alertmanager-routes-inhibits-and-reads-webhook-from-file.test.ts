@@ -99,6 +99,12 @@ describe("GoodGo's Alertmanager configuration", () => {
     for (const r of cfg.receivers) expect(r.slack_configs[0].api_url_file).toBe(webhookPath);
   });
 
+  it("takes per-stack channel overrides", () => {
+    const cfg = parse(goodgoMonitoringFiles({ stack: "staging", slackChannels: { oncall: "#goodgo-staging", infrastructure: "#goodgo-staging-infra" } })["alertmanager/alertmanager.yml"]);
+    const channels = Object.fromEntries(cfg.receivers.map((r: { name: string; slack_configs: { channel: string }[] }) => [r.name, r.slack_configs[0].channel]));
+    expect(channels).toEqual({ "sre-oncall-warning": "#goodgo-staging", "sre-oncall-critical": "#goodgo-staging", "infrastructure-backup": "#goodgo-staging-infra" });
+  });
+
   it("inhibits warnings with a critical alert for the same service (source critical, target warning, equal service)", () => {
     const cfg = parse(run("cat", [config]).stdout);
     expect(cfg.inhibit_rules).toEqual([{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ["service"] }]);
