@@ -34,7 +34,9 @@ export interface NginxRoute {
   upstream: string;
   /** Exact match (`location = path`) instead of prefix. */
   exact?: boolean;
-  /** Forward Upgrade/Connection for WebSockets and allow long-lived connections. */
+  /** A WebSocket route: long-lived connections (read/send timeout 1 h unless readTimeoutSeconds says otherwise).
+   *  Upgrade/Connection headers are forwarded on every route (via $connection_upgrade), so upgrades work anywhere;
+   *  this flag only stops nginx from closing quiet sockets after the normal 60 s. */
   websocket?: boolean;
   /** Remove the path prefix before proxying ("/api/users" -> "/users"). */
   stripPrefix?: boolean;
@@ -53,6 +55,8 @@ export interface NginxSite {
   httpToHttps?: boolean;
   /** Strict-Transport-Security max-age in seconds (TLS sites only). Default 31536000; 0 disables. */
   hstsMaxAge?: number;
+  /** Add includeSubDomains to HSTS (only when every subdomain of these names serves HTTPS). Default false. */
+  hstsIncludeSubdomains?: boolean;
   clientMaxBodySize?: string;
 }
 
@@ -180,14 +184,12 @@ function location(route: NginxRoute, input: NginxConfInput, dynamic: boolean): s
   if (route.clientMaxBodySize) body.push(`client_max_body_size ${route.clientMaxBodySize};`);
   const read = route.readTimeoutSeconds ?? (route.websocket ? 3600 : 60);
   body.push(`proxy_read_timeout ${read}s;`, `proxy_send_timeout ${read}s;`);
+  // A variable in proxy_pass makes nginx resolve the name per request through `resolver`; without a URI part the
+  // request URI is passed unchanged (or as rewritten). `set` must come before `rewrite ... break`, which ends the
+  // rewrite phase (a `set` after it would never run and leave the variable empty).
+  if (dynamic) body.push(`set $upstream_${up.name} ${up.host}:${up.port};`);
   if (route.stripPrefix) body.push(`rewrite ^${route.path}(.*)$ /$1 break;`);
-  if (dynamic) {
-    // A variable in proxy_pass makes nginx resolve the name per request through `resolver`; without a URI part the
-    // request URI is passed unchanged (or as rewritten above).
-    body.push(`set $upstream_${up.name} ${up.host}:${up.port};`, `proxy_pass http://$upstream_${up.name};`);
-  } else {
-    body.push(`proxy_pass http://${up.name};`);
-  }
+  body.push(dynamic ? `proxy_pass http://$upstream_${up.name};` : `proxy_pass http://${up.name};`);
   return [`location ${route.exact ? "= " : ""}${route.path} {`, ...indent(body, 2), "}"];
 }
 
@@ -201,14 +203,16 @@ function acmeLocation(input: NginxConfInput): string[] {
   ];
 }
 
-function securityHeaders(tls: boolean, hstsMaxAge: number): string[] {
+function securityHeaders(tls: boolean, hstsMaxAge: number, subdomains: boolean): string[] {
   const h = [
     'add_header X-Content-Type-Options "nosniff" always;',
     'add_header X-Frame-Options "SAMEORIGIN" always;',
     'add_header Referrer-Policy "strict-origin-when-cross-origin" always;',
     'add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;',
   ];
-  if (tls && hstsMaxAge > 0) h.unshift(`add_header Strict-Transport-Security "max-age=${hstsMaxAge}; includeSubDomains" always;`);
+  if (tls && hstsMaxAge > 0) {
+    h.unshift(`add_header Strict-Transport-Security "max-age=${hstsMaxAge}${subdomains ? "; includeSubDomains" : ""}" always;`);
+  }
   return h;
 }
 
@@ -301,7 +305,7 @@ export function renderNginxConf(input: NginxConfInput): string {
     const tls = site.tls !== "none";
     const names = `server_name ${site.serverNames.join(" ")};`;
     const locations = site.routes.flatMap((r) => location(r, input, dynamic));
-    const headers = securityHeaders(tls, site.hstsMaxAge ?? 31536000);
+    const headers = securityHeaders(tls, site.hstsMaxAge ?? 31536000, site.hstsIncludeSubdomains ?? false);
     const bodySize = site.clientMaxBodySize ? [`client_max_body_size ${site.clientMaxBodySize};`] : [];
     const redirect = tls && site.httpToHttps !== false;
     const httpPortSuffix = httpsPort === 443 ? "" : `:${httpsPort}`;
@@ -363,6 +367,6 @@ export function renderNginxConf(input: NginxConfInput): string {
 
 /** One site's nginx.conf (the brief's shape); several sites go through renderNginxConf. */
 export function renderNginxSite(input: NginxSiteInput): string {
-  const { serverNames, routes, tls, httpToHttps, hstsMaxAge, clientMaxBodySize, ...rest } = input;
-  return renderNginxConf({ ...rest, sites: [{ serverNames, routes, tls, httpToHttps, hstsMaxAge, clientMaxBodySize }] });
+  const { serverNames, routes, tls, httpToHttps, hstsMaxAge, hstsIncludeSubdomains, clientMaxBodySize, ...rest } = input;
+  return renderNginxConf({ ...rest, sites: [{ serverNames, routes, tls, httpToHttps, hstsMaxAge, hstsIncludeSubdomains, clientMaxBodySize }] });
 }

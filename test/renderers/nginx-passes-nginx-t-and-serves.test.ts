@@ -201,7 +201,13 @@ for (const mode of ["static", "dynamic"] as const) {
       // Static mode resolves the compose names through the sandbox's hosts file; dynamic mode gets loopback IPs
       // (there is no Docker DNS here, and an IP in a proxy_pass variable needs no resolver).
       const upstreams = mode === "static" ? base.upstreams : base.upstreams.map((u) => ({ ...u, host: "127.0.0.1" }));
-      const conf = renderNginxConf({ ...base, upstreams, resolution: { mode }, httpPort, httpsPort, listenAddress: "127.0.0.1" });
+      // One extra route exercising prefix stripping and a per-route body limit; the admin site opts into
+      // HSTS includeSubDomains.
+      const sites = [
+        { ...base.sites[0]!, routes: [{ path: "/legacy/", upstream: "backend", stripPrefix: true, clientMaxBodySize: "1k" }, ...base.sites[0]!.routes] },
+        { ...base.sites[1]!, hstsIncludeSubdomains: true },
+      ];
+      const conf = renderNginxConf({ ...base, sites, upstreams, resolution: { mode }, httpPort, httpsPort, listenAddress: "127.0.0.1" });
       nginx = await nginxServe(conf, httpsPort, {
         hosts: KRO_HOSTS,
         certs: [KRO_CERT],
@@ -256,7 +262,7 @@ for (const mode of ["static", "dynamic"] as const) {
         "x-real-ip": "127.0.0.1",
         "x-forwarded-host": "www.kro.example.org",
       });
-      expect(api.headers["strict-transport-security"]).toBe("max-age=31536000; includeSubDomains");
+      expect(api.headers["strict-transport-security"]).toBe("max-age=31536000");
       expect(api.headers["x-content-type-options"]).toBe("nosniff");
       expect(api.headers["x-frame-options"]).toBe("SAMEORIGIN");
       expect(api.headers["referrer-policy"]).toBe("strict-origin-when-cross-origin");
@@ -266,6 +272,28 @@ for (const mode of ["static", "dynamic"] as const) {
     it("serves the admin site from admin-frontend", async () => {
       const r = await get({ tls: true, port: httpsPort, host: "admin.kro.example.org", path: "/" });
       expect(JSON.parse(r.body).name).toBe("admin-frontend");
+      expect(r.headers["strict-transport-security"]).toBe("max-age=31536000; includeSubDomains");
+    });
+
+    it("strips a route's prefix and enforces its body limit", async () => {
+      const r = await get({ tls: true, port: httpsPort, host: "kro.example.org", path: "/legacy/users?id=7" });
+      expect(JSON.parse(r.body)).toMatchObject({ name: "backend", url: "/users?id=7" });
+      const big = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest({
+          host: "127.0.0.1",
+          port: httpsPort,
+          path: "/legacy/upload",
+          method: "POST",
+          servername: "kro.example.org",
+          rejectUnauthorized: false,
+          agent: false,
+          headers: { Host: "kro.example.org", "content-length": 4096 },
+        });
+        req.on("response", (res) => (res.resume(), resolve(res.statusCode!)));
+        req.on("error", reject);
+        req.end("x".repeat(4096));
+      });
+      expect(big).toBe(413);
     });
 
     it("speaks only TLS 1.2 and 1.3", async () => {
