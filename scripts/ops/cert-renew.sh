@@ -73,7 +73,9 @@ for l in "${lineages[@]}"; do before[$l]=$(cert_serial "$l"); done
 
 defer_file=$(mktemp)
 trap 'rm -f "$defer_file"' EXIT
-args=(renew --non-interactive "${CERTBOT_DIR_ARGS[@]}")
+# An operator's recovery runs now: no random delay (certbot adds up to 8 minutes to non-interactive renewals so that
+# timers across the world do not hit the CA at once).
+args=(renew --non-interactive --no-random-sleep-on-renew "${CERTBOT_DIR_ARGS[@]}")
 [[ "$force" == false ]] || args+=(--force-renewal)
 [[ -z "$cert_name" ]] || args+=(--cert-name "$cert_name")
 [[ -z "$server" ]] || args+=(--server "$server")

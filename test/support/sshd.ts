@@ -20,6 +20,8 @@ export interface SshExecOptions {
   env?: Record<string, string>;
   /** Data written to the remote command's stdin. */
   input?: string;
+  /** Kill the ssh client and fail after this many milliseconds (default 300000), so a hung command cannot hang a test. */
+  timeoutMs?: number;
 }
 
 export interface SshServer {
@@ -114,8 +116,18 @@ export async function startSshd(): Promise<SshServer> {
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`ssh command timed out after ${options.timeoutMs ?? 300_000} ms: ${command}\nstderr so far:\n${stderr}`));
+      }, options.timeoutMs ?? 300_000);
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
       child.stdin.end(options.input ?? "");
     });
 
