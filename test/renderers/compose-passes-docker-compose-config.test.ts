@@ -215,6 +215,19 @@ describe("the checker can fail", () => {
     expect(() => renderCompose({ name: "t", services: inv, volumes: [] })).toThrow(/mounts volume "data" that the project does not declare/);
   });
 
+  it("networks: declared ones are rendered and joined, undeclared ones refused", () => {
+    const inv = defineInventory([
+      { ...base, networks: ["edge", "internal"] },
+      { ...base, name: "b", networks: ["internal"], dependsOn: [{ service: "a", condition: "started" }] },
+    ]);
+    const r = composeConfig(renderCompose({ name: "t", services: inv, volumes: [], networks: { edge: {}, internal: { internal: true } } }));
+    expect(r.ok, r.output).toBe(true);
+    expect(r.parsed.networks.internal.internal).toBe(true);
+    expect(Object.keys(r.parsed.services.a.networks).sort()).toEqual(["edge", "internal"]);
+    expect(r.parsed.services.b.depends_on).toEqual({ a: { condition: "service_started" } });
+    expect(() => renderCompose({ name: "t", services: inv, volumes: [], networks: { edge: {} } })).toThrow(/joins network "internal" that the project does not declare/);
+  });
+
   it("YAML 1.1 look-alikes stay strings for docker-compose's PyYAML", () => {
     const inv = defineInventory([{ ...base, restart: "no", environment: { FLAG: "yes", TIME: "22:22", OFF: "off" } }]);
     const text = renderCompose({ name: "t", services: inv, volumes: [] });

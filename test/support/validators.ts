@@ -169,6 +169,7 @@ export interface NginxFiles {
  * Nothing outside the temp dir is written; the namespace disappears with the process.
  */
 export function nginxSandbox(text: string, opts: NginxFiles = {}): NginxSandbox {
+  if (process.getuid?.() !== 0) throw new Error("nginxTest/nginxServe run nginx in a private mount namespace (unshare -m): run the tests as root");
   const dir = mkdtempSync(join(tmpdir(), "lazarus-nginx-"));
   const confPath = join(dir, "nginx.conf");
   writeFileSync(confPath, text);
