@@ -42,6 +42,8 @@ export interface PitrOptions {
   cipherPass?: string;
   archiveAsync?: boolean;
   processMax?: number;
+  /** Repository compression (default zst level 3). */
+  compress?: PgBackRestInput["compress"];
 }
 
 export function chownToServerUser(path: string): void {
@@ -90,7 +92,7 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
     pg: { dataPath: pg.dataDir, port: pg.port, socketPath: pg.baseDir, user: pg.user },
     repository: { type: "posix", path: repoPath },
     retention: { full: 2, diff: 4 },
-    compress: { type: "zst", level: 3 },
+    compress: options.compress ?? { type: "zst", level: 3 },
     processMax: options.processMax ?? 2,
     ...(options.archiveAsync ? { archiveAsync: { spoolPath: join(root, "spool"), processMax: 2 } } : {}),
     ...(options.cipherPass ? { encryption: { cipherType: "aes-256-cbc" as const } } : {}),
