@@ -67,7 +67,8 @@ REDIS_HOST=${REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${REDIS_PORT:-6379}
 rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning "$@"; }
 config_get() { rcli CONFIG GET "$1" | sed -n 2p; }
-is_up() { [[ $(rcli PING 2>/dev/null) == PONG ]]; }
+# is_up: something answers on the port (redis-cli exits non-zero only when it cannot connect).
+is_up() { rcli PING >/dev/null 2>&1; }
 started=$(date +%s)
 
 # 1. The backup: present, checksum, structure. Nothing on the server is touched until all three pass.
@@ -91,8 +92,11 @@ already_expired=$(sed -n 's/^\[info\] \([0-9]*\) already expired.*/\1/p' <<<"$ch
 expected=$((${keys_read:-0} - ${already_expired:-0}))
 log "backup $backup verified: sha256 $sum, $expected keys expected ($volatile with a TTL)"
 
-# 2. The server's layout, from the running server unless given.
+# 2. The server's layout, from the running server unless given. A server that answers but refuses us (wrong
+#    REDISCLI_AUTH) is not "down": its files are never touched while it runs.
 if is_up; then
+  pong=$(rcli PING 2>&1 | tr "\n" " " | sed "s/ *$//" || true)
+  [[ $pong == PONG ]] || die "$EX_UNAVAILABLE" "Redis at $REDIS_HOST:$REDIS_PORT answers but not to us: $pong (check REDISCLI_AUTH); nothing was changed"
   [[ -n $data_dir ]] || data_dir=$(config_get dir)
   [[ -n $dbfilename ]] || dbfilename=$(config_get dbfilename)
   [[ -n $aof ]] || aof=$(config_get appendonly)
@@ -168,7 +172,7 @@ mv -f "$staged" "$data_dir/$dbfilename"
 log "starting Redis: $start_cmd"
 bash -c "$start_cmd" >&2 || die "$EX_UNAVAILABLE" "start command failed: $start_cmd (previous data kept in $aside)"
 deadline=$(($(date +%s) + timeout))
-until is_up && [[ $(rcli INFO persistence | tr -d '\r' | sed -n 's/^loading://p') == 0 ]]; do
+until [[ $(rcli PING 2>/dev/null) == PONG && $(rcli INFO persistence | tr -d '\r' | sed -n 's/^loading://p') == 0 ]]; do
   (($(date +%s) < deadline)) || die "$EX_UNAVAILABLE" "Redis did not come up within ${timeout}s after the start command (previous data kept in $aside)"
   sleep 0.2
 done

@@ -230,6 +230,12 @@ describe("Redis backup and restore scripts (real redis-server 7)", () => {
     };
     expectRefused(join(work, "missing.rdb"), 66, /backup file not found: .*missing\.rdb/);
 
+    // a server that answers but refuses our password is not treated as stopped, even with --data-dir given
+    const wrongAuth = run(RESTORE, [...restoreArgs, "--data-dir", redis.dir, "--aof", "yes", backupFile], { ...redis.env, REDISCLI_AUTH: "wrong" });
+    expect(wrongAuth.code).toBe(69);
+    expect(wrongAuth.result.error).toMatch(/answers but not to us: .*(WRONGPASS|NOAUTH).*check REDISCLI_AUTH/);
+    expect(digest(redis)).toBe(liveDigest);
+
     const noSidecar = join(work, "nosidecar.rdb");
     copyFileSync(backupFile, noSidecar);
     expectRefused(noSidecar, 66, /checksum sidecar not found: .*nosidecar\.rdb\.sha256/);
