@@ -251,6 +251,8 @@ export interface CertIssueOptions {
   /** ACME directory URL; default certbot's (Let's Encrypt production). */
   acmeServer?: string;
   certbotDirs?: CertbotDirs;
+  /** How long nginx may take to be running and healthy after its restart (default 120 in the script). */
+  nginxWaitTimeoutSeconds?: number;
   scriptsRoot?: string;
 }
 
@@ -277,6 +279,8 @@ export function certIssueCommand(o: CertIssueOptions): string {
   const server = acmeServer(fn, o.acmeServer);
   if (server !== undefined) args.push("--server", server);
   args.push(...certbotDirArgs(fn, o.certbotDirs));
+  const wait = seconds(fn, "nginxWaitTimeoutSeconds", o.nginxWaitTimeoutSeconds, 1);
+  if (wait !== undefined) args.push("--wait-timeout", String(wait));
   return run(fn, o.scriptsRoot, "cert-issue.sh", args);
 }
 
@@ -290,10 +294,12 @@ export interface CertRenewOptions {
   certName?: string;
   acmeServer?: string;
   certbotDirs?: CertbotDirs;
+  /** How long nginx may take to be running and healthy after its restart (default 120 in the script). */
+  nginxWaitTimeoutSeconds?: number;
   scriptsRoot?: string;
 }
 
-/** certbot renew (forced when force), then restart the nginx service once. */
+/** certbot renew (forced when force), then restart the nginx service once and check it is running and healthy. */
 export function certRenewCommand(o: CertRenewOptions): string {
   const fn = "certRenewCommand";
   if (typeof o.force !== "boolean") fail(fn, "force", o.force, "a boolean", "true");
@@ -305,5 +311,7 @@ export function certRenewCommand(o: CertRenewOptions): string {
   const server = acmeServer(fn, o.acmeServer);
   if (server !== undefined) args.push("--server", server);
   args.push(...certbotDirArgs(fn, o.certbotDirs));
+  const wait = seconds(fn, "nginxWaitTimeoutSeconds", o.nginxWaitTimeoutSeconds, 1);
+  if (wait !== undefined) args.push("--wait-timeout", String(wait));
   return run(fn, o.scriptsRoot, "cert-renew.sh", args);
 }

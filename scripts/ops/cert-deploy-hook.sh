@@ -14,10 +14,11 @@
 #   RENEWED_LINEAGE                  set by certbot; when unset (run by hand) the restart happens unconditionally
 #   LAZARUS_CERT_RENEW_DEFER_FILE    set by cert-renew.sh, which restarts nginx itself once after all renewals: the
 #                                    hook then only appends the cert name to this file instead of restarting
+#   LAZARUS_HOOK_WAIT_TIMEOUT        seconds the restarted service may take to be running and healthy (default 120)
 #   RESULT_FILE                      also write the JSON result line there
 # Output: one JSON line: {"script","status","exit_code","cert_name","action":"restarted"|"deferred"|"skipped"}
 # Exit codes: 0 done or nothing to do; 64 bad arguments; 65 unknown service; 66 no compose dir/file;
-#   69 docker compose missing or the restart failed.
+#   69 docker compose missing, the restart failed, or the service is not running and healthy after it.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,6 +58,11 @@ if [[ -n "${LAZARUS_CERT_RENEW_DEFER_FILE:-}" ]]; then
 fi
 compose_init "$dir" "$project"
 compose_check_service "$service"
-compose_run restart "$service" || die "$EX_UNAVAILABLE" "docker compose restart $service failed after renewing $cert_name"
+rc=0
+compose_restart_checked "$service" "${LAZARUS_HOOK_WAIT_TIMEOUT:-120}" || rc=$?
+((rc != 1)) || die "$EX_UNAVAILABLE" "docker compose restart $service failed after renewing $cert_name"
+if ((rc == 2)); then
+  die "$EX_UNAVAILABLE" "$service is not running and healthy after its restart for $cert_name ($(jq -r '.state + (if .health != "" then "/" + .health else "" end)' <<<"$COMPOSE_SERVICE_ENTRY"))"
+fi
 log "$cert_name renewed: restarted $service"
-emit_result ok 0 --arg cert_name "$cert_name" --arg action restarted --arg service "$service"
+emit_result ok 0 --arg cert_name "$cert_name" --arg action restarted --arg service "$service" --argjson nginx "$COMPOSE_SERVICE_ENTRY"

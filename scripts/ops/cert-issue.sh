@@ -9,7 +9,7 @@
 #
 # Usage: cert-issue.sh --domain DOMAIN [--domain DOMAIN...] --email EMAIL --webroot DIR --compose-dir DIR
 #                      --nginx-service SERVICE [--project-name NAME] [--cert-name NAME] [--server URL]
-#                      [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR]
+#                      [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR] [--wait-timeout SECONDS]
 #   --domain DOMAIN          a name on the certificate (repeatable; the first names the lineage unless --cert-name)
 #   --email EMAIL            ACME account contact
 #   --webroot DIR            directory nginx serves under /.well-known/acme-challenge/ (must exist)
@@ -20,13 +20,15 @@
 #   --server URL             ACME directory URL (https); default: certbot's (Let's Encrypt production)
 #   --config-dir/--work-dir/--logs-dir DIR   certbot's directories (default /etc/letsencrypt, /var/lib/letsencrypt,
 #                            /var/log/letsencrypt)
+#   --wait-timeout SECONDS   how long nginx may take to be running and healthy after its restart (default 120)
 #
 # Environment: RESULT_FILE (also write the JSON result line there); REQUESTS_CA_BUNDLE (certbot's trust store for the
 #   ACME server, e.g. a test CA).
 # Output: one JSON line: {"script","status","exit_code","cert_name","domains","issued","serial","not_after",
-#   "fullchain","privkey","hook","hook_changed","nginx_restarted"}
-# Exit codes: 0 certificate present and hook installed; 64 bad arguments; 65 unknown nginx service or invalid compose
-#   file; 66 missing webroot / compose dir / compose file; 69 certbot, docker compose or the nginx restart failed;
+#   "fullchain","privkey","hook","hook_changed","nginx_restarted","nginx":{service,state,health}|null}
+# Exit codes: 0 certificate present and hook installed (and nginx running and healthy when restarted); 64 bad
+#   arguments; 65 unknown nginx service or invalid compose file; 66 missing webroot / compose dir / compose file;
+#   69 certbot or docker compose failed, or nginx is not running and healthy after its restart;
 #   73 the deploy hook could not be written.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -41,10 +43,10 @@ source "$here/lib-cert.sh"
 usage() {
   echo "usage: cert-issue.sh --domain DOMAIN [--domain DOMAIN...] --email EMAIL --webroot DIR --compose-dir DIR" \
     "--nginx-service SERVICE [--project-name NAME] [--cert-name NAME] [--server URL]" \
-    "[--config-dir DIR] [--work-dir DIR] [--logs-dir DIR]"
+    "[--config-dir DIR] [--work-dir DIR] [--logs-dir DIR] [--wait-timeout SECONDS]"
 }
 
-domains=() email="" webroot="" dir="" service="" project="" cert_name="" server=""
+domains=() email="" webroot="" dir="" service="" project="" cert_name="" server="" wait_timeout=120
 while (($#)); do
   case $1 in
     --domain) domains+=("${2-}"); shift 2 || die "$EX_USAGE" "--domain needs a value" ;;
@@ -58,6 +60,7 @@ while (($#)); do
     --config-dir) CERTBOT_CONFIG_DIR=${2-}; shift 2 || die "$EX_USAGE" "--config-dir needs a value" ;;
     --work-dir) CERTBOT_WORK_DIR=${2-}; shift 2 || die "$EX_USAGE" "--work-dir needs a value" ;;
     --logs-dir) CERTBOT_LOGS_DIR=${2-}; shift 2 || die "$EX_USAGE" "--logs-dir needs a value" ;;
+    --wait-timeout) wait_timeout=${2-}; shift 2 || die "$EX_USAGE" "--wait-timeout needs a value" ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
   esac
@@ -77,6 +80,9 @@ cert_name=${cert_name:-${domains[0]}}
 check_abs_path_arg --config-dir "$CERTBOT_CONFIG_DIR"
 check_abs_path_arg --work-dir "$CERTBOT_WORK_DIR"
 check_abs_path_arg --logs-dir "$CERTBOT_LOGS_DIR"
+if ! is_uint "$wait_timeout" || ((wait_timeout == 0)); then
+  die "$EX_USAGE" "--wait-timeout must be a positive integer, got: $wait_timeout"
+fi
 [[ -d "$webroot" ]] || die "$EX_NOINPUT" "webroot directory not found: $webroot (nginx must serve it under /.well-known/acme-challenge/)"
 compose_init "$dir" "$project"
 compose_check_service "$service"
@@ -112,13 +118,24 @@ if [[ ! -f "$hook" || "$(cat "$hook")" != "$hook_text" ]]; then
   log "installed deploy hook $hook"
 fi
 
-nginx_restarted=false
+result_args=(--arg cert_name "$cert_name" --argjson domains "$(json_array "${domains[@]}")"
+  --argjson issued "$issued" --arg serial "$serial" --arg not_after "$(cert_not_after "$cert_name")"
+  --arg fullchain "$CERTBOT_CONFIG_DIR/live/$cert_name/fullchain.pem" --arg privkey "$CERTBOT_CONFIG_DIR/live/$cert_name/privkey.pem"
+  --arg hook "$hook" --argjson hook_changed "$hook_changed")
 if [[ "$issued" == true ]]; then
-  compose_run restart "$service" || die "$EX_UNAVAILABLE" "certificate issued but docker compose restart $service failed"
-  nginx_restarted=true
+  rc=0
+  compose_restart_checked "$service" "$wait_timeout" || rc=$?
+  if ((rc != 0)); then
+    msg="certificate issued, but docker compose restart $service failed"
+    ((rc == 1)) || msg="certificate issued, but $service is not running and healthy after its restart ($(jq -r '.state + (if .health != "" then "/" + .health else "" end)' <<<"$COMPOSE_SERVICE_ENTRY"))"
+    log "error: $msg"
+    emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted "$([[ $rc == 2 ]] && echo true || echo false)" \
+      --argjson nginx "$COMPOSE_SERVICE_ENTRY" --arg error "$msg"
+    exit "$EX_UNAVAILABLE"
+  fi
+  log "certificate $cert_name: serial $serial, newly issued; restarted $service"
+  emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$COMPOSE_SERVICE_ENTRY"
+else
+  log "certificate $cert_name: serial $serial, unchanged"
+  emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted false --argjson nginx null
 fi
-log "certificate $cert_name: serial $serial, $([[ $issued == true ]] && echo "newly issued" || echo "unchanged")"
-emit_result ok 0 --arg cert_name "$cert_name" --argjson domains "$(json_array "${domains[@]}")" \
-  --argjson issued "$issued" --arg serial "$serial" --arg not_after "$(cert_not_after "$cert_name")" \
-  --arg fullchain "$CERTBOT_CONFIG_DIR/live/$cert_name/fullchain.pem" --arg privkey "$CERTBOT_CONFIG_DIR/live/$cert_name/privkey.pem" \
-  --arg hook "$hook" --argjson hook_changed "$hook_changed" --argjson nginx_restarted "$nginx_restarted"

@@ -6,7 +6,7 @@
 # cert-issue.sh see LAZARUS_CERT_RENEW_DEFER_FILE and leave the restart to this script, so nginx restarts once.
 #
 # Usage: cert-renew.sh --compose-dir DIR --nginx-service SERVICE [--project-name NAME] [--force] [--cert-name NAME]
-#                      [--server URL] [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR]
+#                      [--server URL] [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR] [--wait-timeout SECONDS]
 #   --compose-dir DIR        absolute path of the compose project directory
 #   --nginx-service SERVICE  compose service to restart
 #   --project-name NAME      docker compose project name (-p)
@@ -14,13 +14,14 @@
 #   --cert-name NAME         renew only this lineage (default: all)
 #   --server URL             ACME directory URL (https) overriding the one recorded at issuance
 #   --config-dir/--work-dir/--logs-dir DIR   certbot's directories (defaults as certbot's)
+#   --wait-timeout SECONDS   how long nginx may take to be running and healthy after its restart (default 120)
 #
 # Environment: RESULT_FILE (also write the JSON result line there); REQUESTS_CA_BUNDLE (certbot's trust store).
 # Output: one JSON line: {"script","status","exit_code","forced","renewed":[{cert_name,serial_before,serial}],
-#   "lineages","nginx_restarted"}
+#   "lineages","nginx_restarted","nginx":{service,state,health}}
 # Exit codes: 0 renewed (or nothing due) and nginx restarted; 64 bad arguments; 65 unknown nginx service or invalid
 #   compose file; 66 no compose dir/file or no such lineage; 69 certbot renew failed (nginx is still restarted when
-#   anything was renewed) or the nginx restart failed.
+#   anything was renewed), the nginx restart failed, or nginx is not running and healthy after it.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,10 +34,10 @@ source "$here/lib-cert.sh"
 
 usage() {
   echo "usage: cert-renew.sh --compose-dir DIR --nginx-service SERVICE [--project-name NAME] [--force]" \
-    "[--cert-name NAME] [--server URL] [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR]"
+    "[--cert-name NAME] [--server URL] [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR] [--wait-timeout SECONDS]"
 }
 
-dir="" service="" project="" force=false cert_name="" server=""
+dir="" service="" project="" force=false cert_name="" server="" wait_timeout=120
 while (($#)); do
   case $1 in
     --compose-dir) dir=${2-}; shift 2 || die "$EX_USAGE" "--compose-dir needs a value" ;;
@@ -48,6 +49,7 @@ while (($#)); do
     --config-dir) CERTBOT_CONFIG_DIR=${2-}; shift 2 || die "$EX_USAGE" "--config-dir needs a value" ;;
     --work-dir) CERTBOT_WORK_DIR=${2-}; shift 2 || die "$EX_USAGE" "--work-dir needs a value" ;;
     --logs-dir) CERTBOT_LOGS_DIR=${2-}; shift 2 || die "$EX_USAGE" "--logs-dir needs a value" ;;
+    --wait-timeout) wait_timeout=${2-}; shift 2 || die "$EX_USAGE" "--wait-timeout needs a value" ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
   esac
@@ -58,6 +60,9 @@ done
 check_abs_path_arg --config-dir "$CERTBOT_CONFIG_DIR"
 check_abs_path_arg --work-dir "$CERTBOT_WORK_DIR"
 check_abs_path_arg --logs-dir "$CERTBOT_LOGS_DIR"
+if ! is_uint "$wait_timeout" || ((wait_timeout == 0)); then
+  die "$EX_USAGE" "--wait-timeout must be a positive integer, got: $wait_timeout"
+fi
 compose_init "$dir" "$project"
 compose_check_service "$service"
 require_cmd certbot openssl
@@ -95,17 +100,22 @@ result_args=(--argjson forced "$force" --argjson renewed "$renewed" --argjson li
 if ((certbot_rc != 0)) && [[ "$renewed" == "[]" ]]; then
   die "$EX_UNAVAILABLE" "certbot renew exited $certbot_rc and renewed nothing (see $CERTBOT_LOGS_DIR/letsencrypt.log)"
 fi
-if ! compose_run restart "$service"; then
+rc=0
+compose_restart_checked "$service" "$wait_timeout" || rc=$?
+if ((rc != 0)); then
   msg="docker compose restart $service failed"
+  ((rc == 1)) || msg="$service is not running and healthy after its restart ($(jq -r '.state + (if .health != "" then "/" + .health else "" end)' <<<"$COMPOSE_SERVICE_ENTRY"))"
+  ((certbot_rc == 0)) || msg+="; certbot renew also exited $certbot_rc"
   log "error: $msg"
-  emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted false --arg error "$msg"
+  emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted "$([[ $rc == 2 ]] && echo true || echo false)" \
+    --argjson nginx "$COMPOSE_SERVICE_ENTRY" --arg error "$msg"
   exit "$EX_UNAVAILABLE"
 fi
 if ((certbot_rc != 0)); then
   msg="certbot renew exited $certbot_rc (some lineages were renewed and $service was restarted)"
   log "error: $msg"
-  emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted true --arg error "$msg"
+  emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$COMPOSE_SERVICE_ENTRY" --arg error "$msg"
   exit "$EX_UNAVAILABLE"
 fi
 log "renewed $(jq -r 'map(.cert_name) | join(" ") | if . == "" then "nothing" else . end' <<<"$renewed"); restarted $service"
-emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted true
+emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$COMPOSE_SERVICE_ENTRY"

@@ -128,6 +128,21 @@ compose_wait_ok() {
   done
 }
 
+# compose_restart_checked SERVICE TIMEOUT -- `docker compose restart SERVICE`, then waits up to TIMEOUT seconds for it
+# to be running and healthy. Leaves the service's {service,state,health} in COMPOSE_SERVICE_ENTRY. Returns 0 when
+# healthy, 1 when the restart failed, 2 when the service is not running and healthy afterwards (compose's restart
+# skips a service that has no container: that shows here as state "missing").
+COMPOSE_SERVICE_ENTRY="null"
+compose_restart_checked() {
+  local service=$1 timeout=$2 rc=0
+  COMPOSE_SERVICE_ENTRY="null"
+  compose_run restart "$service" || return 1
+  compose_wait_ok "$timeout" "$service" || rc=2
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  COMPOSE_SERVICE_ENTRY=$(jq -c --arg s "$service" '.[] | select(.service == $s)' <<<"$COMPOSE_LAST_STATES")
+  return "$rc"
+}
+
 # json_array VALUE... -- prints the values (none containing a newline) as a JSON array of strings. The values go
 # through stdin rather than jq --args, which would take a value such as --force for one of its own options.
 json_array() {

@@ -130,9 +130,18 @@ describe("the command lines", () => {
       "bash /opt/lazarus/scripts/ops/cert-renew.sh --compose-dir /root/Kro/kro-devops/production --nginx-service nginx --force",
     );
     expect(
-      certRenewCommand({ force: false, composeDir: dir, nginxService: "nginx", certName: "kro.example.org", certbotDirs: { configDir: "/etc/le" } }),
+      certRenewCommand({
+        force: false,
+        composeDir: dir,
+        nginxService: "nginx",
+        projectName: "kro",
+        certName: "kro.example.org",
+        certbotDirs: { configDir: "/etc/le" },
+        nginxWaitTimeoutSeconds: 60,
+      }),
     ).toBe(
-      "bash /opt/lazarus/scripts/ops/cert-renew.sh --compose-dir /root/Kro/kro-devops/production --nginx-service nginx --cert-name kro.example.org --config-dir /etc/le",
+      "bash /opt/lazarus/scripts/ops/cert-renew.sh --compose-dir /root/Kro/kro-devops/production --nginx-service nginx --project-name kro" +
+        " --cert-name kro.example.org --config-dir /etc/le --wait-timeout 60",
     );
   });
 
@@ -183,6 +192,7 @@ describe("option checks", () => {
     ["ACME server with a space", () => certRenewCommand({ force: true, composeDir: dir, nginxService: "nginx", acmeServer: "https://acme.test/dir --x" }), 'certRenewCommand: acmeServer: "https://acme.test/dir --x" is not an https:// ACME directory URL'],
     ["relative certbot dir", () => certRenewCommand({ force: true, composeDir: dir, nginxService: "nginx", certbotDirs: { logsDir: "logs" } }), 'certRenewCommand: certbotDirs.logsDir: "logs" is not an absolute path'],
     ["force not a boolean", () => certRenewCommand({ force: "yes" as unknown as boolean, composeDir: dir, nginxService: "nginx" }), 'certRenewCommand: force: "yes" is not a boolean (example: true)'],
+    ["zero nginx wait", () => certRenewCommand({ force: true, composeDir: dir, nginxService: "nginx", nginxWaitTimeoutSeconds: 0 }), "certRenewCommand: nginxWaitTimeoutSeconds: 0 is not a whole number of seconds >= 1"],
     ["bad cert name", () => certRenewCommand({ force: true, composeDir: dir, nginxService: "nginx", certName: "../etc" }), 'certRenewCommand: certName: "../etc" is not a certbot lineage name'],
   ];
   it.each(cases)("%s", (_name, build, message) => {

@@ -90,8 +90,9 @@ describe("certificates (certbot against pebble, over SSH)", () => {
     expect(hook).toBe(join(dirs.configDir, "renewal-hooks/deploy", `lazarus-${DOMAIN}-restart-nginx.sh`));
     expect(statSync(hook).mode & 0o777).toBe(0o755);
     expect(readFileSync(hook, "utf8")).toContain(`${host.scriptsRoot}/ops/cert-deploy-hook.sh --cert-name ${DOMAIN} --compose-dir `);
-    expect(host.composeCalls()).toEqual(["compose restart nginx"]);
-    expect(host.calls().at(-1)?.cwd).toBe(host.projectDir);
+    expect(host.composeCalls()).toEqual(["compose restart nginx", "compose ps --all --format json"]);
+    expect(r.json.nginx).toEqual({ service: "nginx", state: "running", health: "healthy" });
+    expect(new Set(host.calls().map((c) => c.cwd))).toEqual(new Set([host.projectDir]));
   });
 
   it("is idempotent: a re-run keeps the certificate, the hook, and nginx as they are", async () => {
@@ -122,7 +123,8 @@ describe("certificates (certbot against pebble, over SSH)", () => {
     });
     // The deploy hook ran inside certbot and deferred to the script, which restarted nginx once.
     expect(r.stderr).toContain(`cert-deploy-hook.sh: ${DOMAIN} renewed; cert-renew.sh restarts nginx once all renewals are done`);
-    expect(host.composeCalls()).toEqual(["compose restart nginx"]);
+    expect(host.composeCalls()).toEqual(["compose restart nginx", "compose ps --all --format json"]);
+    expect(r.json.nginx).toEqual({ service: "nginx", state: "running", health: "healthy" });
   });
 
   it("a renewal by certbot itself (Debian's certbot.timer) restarts nginx through the deploy hook and compose", async () => {
@@ -133,8 +135,8 @@ describe("certificates (certbot against pebble, over SSH)", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(serialOf(live("cert.pem"))).not.toBe(forcedSerial);
     expect(archived()).toEqual(["cert1.pem", "cert2.pem", "cert3.pem"]);
-    expect(host.composeCalls()).toEqual(["compose restart nginx"]);
-    expect(host.calls().at(-1)?.cwd).toBe(host.projectDir);
+    expect(host.composeCalls()).toEqual(["compose restart nginx", "compose ps --all --format json"]);
+    expect(new Set(host.calls().map((c) => c.cwd))).toEqual(new Set([host.projectDir]));
     expect(r.stdout + r.stderr).toContain(`cert-deploy-hook.sh: ${DOMAIN} renewed: restarted nginx`);
   });
 
@@ -144,7 +146,15 @@ describe("certificates (certbot against pebble, over SSH)", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ forced: false, renewed: [], lineages: [DOMAIN], nginx_restarted: true });
     expect(serialOf(live("cert.pem"))).toBe(before);
-    expect(host.composeCalls()).toEqual(["compose restart nginx"]);
+    expect(host.composeCalls()).toEqual(["compose restart nginx", "compose ps --all --format json"]);
+  });
+
+  it("fails with 69 when nginx is not running after the restart (here: no nginx container at all)", async () => {
+    host.setContainers({ backend: "running|healthy|", frontend: "running|healthy|", "admin-frontend": "running|healthy|" });
+    const r = await host.run(renew(false), pebble.env);
+    expect(r.code).toBe(69);
+    expect(r.json).toMatchObject({ status: "error", renewed: [], nginx_restarted: true, nginx: { service: "nginx", state: "missing" } });
+    expect(r.json.error).toBe("nginx is not running and healthy after its restart (missing)");
   });
 
   it("a failed validation exits 69, keeps the current certificate and does not restart nginx", async () => {
