@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, NAMESPACE, type LoadOptions, type StackConfig } from "../config/load";
 import type { SecretName } from "../config/secrets";
 import { StackEnvironment } from "../components/environment";
+import { declareGoodgo } from "./goodgo";
 import { declareKro } from "./kro";
 
 /** Secret values as Pulumi secrets; an unset secret (offline plan only) becomes a visible placeholder. */
@@ -43,5 +44,6 @@ export function declareLazarus(options: LoadOptions = {}): Record<string, unknow
 
   const outputs: Record<string, unknown> = { stack: config.stack, vpcId: environment.vpc.id };
   if (config.platforms.kro) outputs.kro = declareKro(config.platforms.kro, ctx);
+  if (config.platforms.goodgo) outputs.goodgo = declareGoodgo(config.platforms.goodgo, ctx);
   return outputs;
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { EnvironmentConfig } from "../environment";
 import type { SecretName } from "../secrets";
 import { KRO_SERVICES, kroSchema, type KroConfig } from "./kro";
+import { goodgoProblems, goodgoRequiredSecrets, goodgoSchema, type GoodgoConfig } from "./goodgo";
 
 /** A problem found by a cross-key check: the key path under the platform's root and a sentence that ends with the fix. */
 export interface Problem {
@@ -69,8 +70,17 @@ const kro: PlatformSpec<KroConfig> = {
   },
 };
 
-export const PLATFORMS = { kro } as const;
-export type PlatformName = keyof typeof PLATFORMS;
+const goodgo: PlatformSpec<GoodgoConfig> = {
+  schema: goodgoSchema as unknown as z.ZodType<GoodgoConfig>,
+  requiredSecrets: () => goodgoRequiredSecrets(),
+  check: (cfg, stack) => goodgoProblems(cfg, stack, requireConfirm),
+};
+
 export interface PlatformConfigs {
   kro?: KroConfig;
+  goodgo?: GoodgoConfig;
 }
+// Each spec is typed by its own config above; the loader handles them generically (one config shape per name).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const PLATFORMS: { readonly [K in keyof PlatformConfigs]-?: PlatformSpec<any> } = { kro, goodgo };
+export type PlatformName = keyof typeof PLATFORMS;

@@ -1,0 +1,324 @@
+// `lazarus:goodgo`: the GoodGo platform (runbook 001, "GoodGo Platform — Production Runbook"): one droplet running the
+// 14-service docker compose project of section 1 (NestJS API, Next.js web, FastAPI AI services, PostgreSQL/PostGIS with
+// PgBouncer, Redis, Typesense, MinIO, the pg-backup cron container and the Prometheus/Alertmanager/Grafana/Loki/Promtail
+// monitoring stack), with daily backups copied off-site to a DigitalOcean Spaces bucket.
+import { z } from "zod";
+import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName } from "../primitives";
+import { hostSchema } from "../shared";
+import type { SecretName } from "../secrets";
+import type { Problem } from "./index";
+
+/** Section 4.6: "Requirements: Docker >= 24, Docker Compose v2, 8 GB RAM minimum". */
+export const GOODGO_MIN_MEMORY_GB = 8;
+
+/**
+ * RAM of a droplet size slug in GB, read from the slug itself: `s-4vcpu-8gb` -> 8, `s-1vcpu-512mb-10gb` -> 0.5,
+ * `c-4` -> 8 (CPU-optimized droplets have 2 GB per vCPU), `g-2vcpu-8gb` -> 8. Undefined when the slug does not say.
+ */
+export function dropletMemoryGb(size: string): number | undefined {
+  const cpuOptimized = /^c-(\d+)(-intel)?$/.exec(size);
+  if (cpuOptimized) return Number(cpuOptimized[1]) * 2;
+  const m = /^[a-z0-9_]+-\d+vcpu-(\d+)(gb|mb)/.exec(size);
+  if (!m) return undefined;
+  return m[2] === "gb" ? Number(m[1]) : Number(m[1]) / 1024;
+}
+
+const goodgoHostSchema = hostSchema.extend({
+  // A slug the size pattern rejects has no readable memory; that pattern's own message covers it.
+  size: hostSchema.shape.size.refine((s) => (dropletMemoryGb(s) ?? Infinity) >= GOODGO_MIN_MEMORY_GB, {
+    message: `has less than the ${GOODGO_MIN_MEMORY_GB} GB RAM minimum of runbook 001 section 4.6 (the 14 services' memory limits add up to more; example: s-4vcpu-8gb)`,
+  }),
+});
+
+/** DigitalOcean regions that offer Spaces. */
+export const SPACES_REGIONS = ["nyc3", "sfo2", "sfo3", "ams3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1"] as const;
+
+const spacesBucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { message: "is not a Spaces bucket name (3-63 lowercase letters, digits and dashes; example: goodgo-prod-backups)" });
+
+const retention = z.string().regex(/^\d+[dhw]$/, { message: "is not a retention duration (example: 30d)" });
+
+const days = (what: string, example: number, max = 3650) =>
+  z
+    .number({ message: `is not a number of days (example: ${example})` })
+    .int({ message: `is not a whole number of days (example: ${example})` })
+    .min(1, { message: `is not a number of days between 1 and ${max} for ${what} (example: ${example})` })
+    .max(max, { message: `is not a number of days between 1 and ${max} for ${what} (example: ${example})` });
+
+/** A backup to restore: "latest" or a file name as pg-backup.sh writes it (goodgo_20261123T020000Z.dump). */
+const backupChoice = z.string().refine((v) => v === "latest" || /^[A-Za-z0-9][A-Za-z0-9_.-]*\.(dump|dump\.age|dump\.enc)$/.test(v), {
+  message: 'is not a backup choice (example: latest, or a file name such as "goodgo_20261123T020000Z.dump")',
+});
+
+/** Names a recovery run: part of its command resources' names, so a new label runs the recovery again. */
+const runLabel = z.string().regex(/^[a-z0-9][a-z0-9-]{0,20}$/, { message: "is not a recovery label (example: 20261123)" });
+
+/** Section 4.6 as ONE switch: a new host, data services first, an off-site backup restored, migrations, reindex, flush, apps. */
+export const goodgoHostRecoverySchema = z.strictObject({
+  label: runLabel,
+  /** The new host's image: the base image (cloud-init installs everything) or a snapshot ("latest" or an id). */
+  fromSnapshot: z
+    .string()
+    .refine((v) => v === "latest" || /^\d+$/.test(v), { message: 'is not a snapshot choice (example: latest, or a snapshot id such as "187654321")' })
+    .optional(),
+  snapshotNameRegex: z.string().optional(),
+  /** Which off-site backup to restore into the new host's PostgreSQL (a new database, then cutover). */
+  backup: backupChoice.default("latest"),
+  /** Run `prisma migrate deploy` after the restore (the backup may predate the code). */
+  migrate: z.boolean().default(true),
+  /** On prod, must equal the value the error message names, because this replaces the live droplet. */
+  confirm: z.string().optional(),
+});
+export type GoodgoHostRecovery = z.infer<typeof goodgoHostRecoverySchema>;
+
+/** Section 4.4: rolling back is running another image tag; nothing else changes. */
+export const goodgoRollbackSchema = z.strictObject({
+  imageTag,
+  /** Why, for the record in the stack file's history (shown in the plan). */
+  reason: z.string().max(200, { message: "is longer than 200 characters (example: 5xx spike after deploy 8f3c2a1)" }).optional(),
+});
+
+/** Section 4.1: restore a named backup into a NEW database beside the live one, then (second switch) cut over. */
+export const goodgoDatabaseRestoreSchema = z.strictObject({
+  label: runLabel,
+  backup: backupChoice,
+  /** Fetch the backup from the off-site bucket first (the local pg_backups volume is lost or does not have it). */
+  fromOffsite: z.boolean().default(false),
+  /** Swap the restored database in for the live one (the live one is kept as the rollback point). */
+  cutover: z.boolean().default(false),
+  /** Run `prisma migrate deploy` after the cutover. */
+  migrate: z.boolean().default(true),
+  confirm: z.string().optional(),
+});
+export type GoodgoDatabaseRestore = z.infer<typeof goodgoDatabaseRestoreSchema>;
+
+/** The operation actions (section 3 resolutions and 4.2-4.3), in one list the runbook generator also uses. */
+export const GOODGO_OPERATION_ACTIONS = [
+  "rolling-restart",
+  "restart-service",
+  "terminate-long-queries",
+  "restart-pgbouncer",
+  "flush-redis",
+  "reindex-typesense",
+  "backup-now",
+  "verify-backup",
+] as const;
+export type GoodgoOperationAction = (typeof GOODGO_OPERATION_ACTIONS)[number];
+
+/** The recovery switches under `recovery:`. */
+export const GOODGO_RECOVERY_SWITCHES = ["host", "rollback", "database"] as const;
+
+const ROLES = ["data", "app", "edge", "monitoring", "backup"] as const;
+
+const operationSchema = z.discriminatedUnion(
+  "action",
+  [
+    z.strictObject({
+      id: operationId,
+      action: z.literal("rolling-restart"),
+      /** Which roles to restart, in the order the inventory's dependencies give (section 4.3: data, then apps). */
+      roles: z.array(z.enum(ROLES, { message: `is not a service role (one of ${ROLES.join(", ")})` })).min(1).default(["data", "app"]),
+      /** Services left running (the database itself by default, as in the runbook's rolling restart). */
+      exclude: z.array(serviceName).default(["postgres"]),
+    }),
+    z.strictObject({ id: operationId, action: z.literal("restart-service"), service: serviceName }),
+    z.strictObject({
+      id: operationId,
+      action: z.literal("terminate-long-queries"),
+      /** Section 3.1 kills queries running longer than 5 minutes; 3.4 uses 30 seconds. */
+      olderThanMinutes: z.number({ message: "is not a number of minutes (example: 5)" }).positive({ message: "is not a positive number of minutes (example: 5)" }).default(5),
+      confirm: z.string().optional(),
+    }),
+    z.strictObject({ id: operationId, action: z.literal("restart-pgbouncer") }),
+    z.strictObject({ id: operationId, action: z.literal("flush-redis"), confirm: z.string().optional() }),
+    z.strictObject({ id: operationId, action: z.literal("reindex-typesense") }),
+    z.strictObject({ id: operationId, action: z.literal("backup-now"), offsite: z.boolean().default(true) }),
+    z.strictObject({ id: operationId, action: z.literal("verify-backup"), backup: backupChoice.default("latest") }),
+  ],
+  {
+    message: `is not a GoodGo operation (actions: ${GOODGO_OPERATION_ACTIONS.join(", ")}; example: {id: 2026-11-23-restart-api, action: restart-service, service: api})`,
+  },
+);
+export type GoodgoOperation = z.infer<typeof operationSchema>;
+
+const slackChannel = z.string().regex(/^#[a-z0-9_-]+$/, { message: 'is not a Slack channel (example: "#sre-oncall")' });
+
+export const goodgoSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: goodgoHostSchema,
+  app: z.strictObject({
+    /** Where the compose project lives on the host (the runbook's ~/goodgo). */
+    deployDir: absolutePath.default("/root/goodgo"),
+    /** Compose project name: prefixes the volumes (goodgo_pgdata, ...). */
+    composeProject: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { message: "is not a compose project name (example: goodgo)" }).default("goodgo"),
+    /** REGISTRY_URL: where the api, web and ai-services images come from. */
+    registryUrl: imageRef.default("ghcr.io/goodgo"),
+    /** IMAGE_TAG of the application images. Rolling back is changing this tag (or recovery.rollback.imageTag). */
+    imageTag,
+    /** Public exposure: "nginx" puts nginx with certbot TLS on 80/443 in front of web and API; "direct" opens 3000/3001. */
+    exposure: z.enum(["nginx", "direct"], { message: "is not an exposure mode (example: nginx; one of nginx, direct)" }).default("nginx"),
+    /** The web site's domain; the API is served under /api/ there and, if set, on apiDomain. */
+    domain: hostname,
+    apiDomain: hostname.optional(),
+    /** json-file log rotation max-file (the runbook: max-size 10m, max-file 3-5). */
+    logMaxFile: z.number().int().min(3, { message: "is below 3 (the runbook keeps 3-5 files; example: 5)" }).max(5, { message: "is above 5 (the runbook keeps 3-5 files; example: 5)" }).default(3),
+    /** VNPay gateway settings that are not secret (VNPAY_HASH_SECRET is the secret goodgoVnpayHashSecret). */
+    vnpay: z.strictObject({
+      tmnCode: z.string().regex(/^[A-Za-z0-9]{1,32}$/, { message: "is not a VNPay terminal code (letters and digits; example: GOODGO01)" }),
+      url: z.string().regex(/^https:\/\/[^\s'"$\\]+$/, { message: "is not an https URL (example: https://pay.vnpay.vn/vpcpay.html)" }),
+      returnUrl: z.string().regex(/^https:\/\/[^\s'"$\\]+$/, { message: "is not an https URL (example: https://goodgo.example.org/payments/vnpay/return)" }),
+    }),
+    /** Public URL the uptime check probes. */
+    healthUrl: z.string().regex(/^https?:\/\/[^\s]+$/, { message: "is not an http(s) URL (example: https://goodgo.example.org/api/health)" }),
+  }),
+  tls: z
+    .strictObject({
+      email,
+      acmeServer: z.string().regex(/^https:\/\//, { message: "is not an https ACME directory URL (example: https://acme-staging-v02.api.letsencrypt.org/directory)" }).optional(),
+    })
+    .optional(),
+  database: z
+    .strictObject({
+      name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: "is not a database name (example: goodgo)" }).default("goodgo"),
+      user: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: "is not a database user name (example: goodgo)" }).default("goodgo"),
+      /** Tables pg-verify.sh checksums (section 9: the critical Prisma models). */
+      criticalTables: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, { message: "is not a table name (example: Payment)" })).default(["User", "Property", "Listing", "Payment", "Subscription", "Transaction", "Plan"]),
+    })
+    .prefault({}),
+  pgbouncer: z
+    .strictObject({
+      /** PGBOUNCER_POOL_SIZE (section 3.1: 20; raise it here to "increase pool size temporarily"). */
+      poolSize: z.number().int().min(1, { message: "is not a pool size of at least 1 (example: 20)" }).max(500, { message: "is above 500 (example: 20)" }).default(20),
+      maxClientConn: z.number().int().min(1, { message: "is not a connection count of at least 1 (example: 200)" }).max(10000, { message: "is above 10000 (example: 200)" }).default(200),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      /** maxmemory in MB (section 3.2: 512 in prod), below the container's 768 MB limit. */
+      maxMemoryMb: z.number().int().min(64, { message: "is below 64 MB (example: 512)" }).max(700, { message: "is above 700 MB, too close to the container's 768 MB limit (example: 512)" }).default(512),
+    })
+    .prefault({}),
+  grafana: z
+    .strictObject({
+      /** Section 8: Grafana is published on 3002, reachable from the admin CIDRs only. */
+      port: z.number().int().min(1024).max(65535).default(3002),
+      adminUser: z.string().regex(/^[a-z][a-z0-9_.-]{1,31}$/, { message: "is not a Grafana user name (example: admin)" }).default("admin"),
+    })
+    .prefault({}),
+  monitoring: z
+    .strictObject({
+      /** Prometheus TSDB retention: 30d on prod, 15d elsewhere by default (section 3.6/8). */
+      prometheusRetention: retention.optional(),
+      lokiRetentionDays: days("Loki retention", 15, 365).default(15),
+      slackChannels: z.strictObject({ oncall: slackChannel.default("#sre-oncall"), infrastructure: slackChannel.default("#infrastructure") }).prefault({}),
+      runbookUrl: z.string().regex(/^https:\/\/[^\s#]+$/, { message: "is not an https URL (example: https://wiki.example.org/goodgo/runbook)" }).optional(),
+    })
+    .prefault({}),
+  backups: z.strictObject({
+    /** Section 4.1: backups daily at 02:00 UTC, verification at 04:00 UTC. */
+    backupAt: hourOfDay.default("02:00"),
+    verifyAt: hourOfDay.default("04:00"),
+    /** BACKUP_RETENTION_DAYS on the host's pg_backups volume. */
+    retentionDays: days("local backup retention", 7, 365).default(7),
+    offsite: z.strictObject({
+      /** The Spaces bucket declared by this stack; bucket names are global, so prod and staging differ. */
+      bucket: spacesBucketName,
+      region: z.enum(SPACES_REGIONS, { message: `is not a DigitalOcean Spaces region (example: fra1; one of ${SPACES_REGIONS.join(", ")})` }),
+      prefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*\/$/, { message: "is not a key prefix ending in / (example: postgres/)" }).default("postgres/"),
+      /** Off-site copies older than this are deleted by the bucket's lifecycle rule. */
+      lifecycleDays: days("the off-site lifecycle rule", 30),
+    }),
+  }),
+  recovery: z
+    .strictObject({
+      host: goodgoHostRecoverySchema.optional(),
+      rollback: goodgoRollbackSchema.optional(),
+      database: goodgoDatabaseRestoreSchema.optional(),
+    })
+    .prefault({}),
+  operations: z.array(operationSchema).default([]),
+});
+
+export type GoodgoConfig = z.infer<typeof goodgoSchema>;
+
+/** The secrets a GoodGo stack needs (section 8's secret variables, the Slack webhook, Spaces keys, the SSH key). */
+export function goodgoRequiredSecrets(): SecretName[] {
+  return [
+    "goodgoSshPrivateKey",
+    "goodgoDbPassword",
+    "goodgoJwtSecret",
+    "goodgoJwtRefreshSecret",
+    "goodgoRedisPassword",
+    "goodgoTypesenseApiKey",
+    "goodgoMinioAccessKey",
+    "goodgoMinioSecretKey",
+    "goodgoAiApiKey",
+    "goodgoVnpayHashSecret",
+    "goodgoGrafanaAdminPassword",
+    "goodgoSlackWebhook",
+    "goodgoSpacesAccessKey",
+    "goodgoSpacesSecretKey",
+  ];
+}
+
+/** The 14 services of section 1 plus what the stack adds (nginx, the exporters the alerts read). */
+export const GOODGO_BASE_SERVICES = [
+  "api", "web", "ai-services", "postgres", "pgbouncer", "redis", "typesense", "minio",
+  "pg-backup", "loki", "promtail", "prometheus", "grafana", "alertmanager",
+] as const;
+export const GOODGO_EXTRA_SERVICES = ["nginx", "postgres-exporter", "redis-exporter", "cadvisor", "node-exporter"] as const;
+
+type Confirm = (stack: string, platform: string, what: string, given: string | undefined, path: string, why: string) => Problem[];
+
+/** Checks that span keys or need the stack name: confirmations of destructive switches on prod, ids, services. */
+export function goodgoProblems(cfg: GoodgoConfig, stack: string, requireConfirm: Confirm): Problem[] {
+  const problems: Problem[] = [];
+  const known: readonly string[] = [...GOODGO_BASE_SERVICES, ...(cfg.app.exposure === "nginx" ? ["nginx"] : []), ...GOODGO_EXTRA_SERVICES.slice(1)];
+  if (cfg.app.exposure === "nginx" && !cfg.tls) {
+    problems.push({ path: "tls", message: "is missing: exposure nginx serves HTTPS with a certbot certificate and needs an ACME contact (example: tls: {email: ops@example.org})" });
+  }
+  if ([80, 443, 3000, 3001].includes(cfg.grafana.port)) {
+    problems.push({ path: "grafana.port", message: `${cfg.grafana.port} is a public port of the web, API or nginx; Grafana needs its own admin-only port (example: 3002)` });
+  }
+  if (cfg.app.apiDomain && cfg.app.apiDomain === cfg.app.domain) {
+    problems.push({ path: "app.apiDomain", message: `"${cfg.app.apiDomain}" is the same as app.domain; leave it out to serve the API under /api/ of the domain (example: api.goodgo.example.org)` });
+  }
+  const r = cfg.recovery;
+  if (r.host) {
+    problems.push(
+      ...requireConfirm(stack, "goodgo", "recover-host", r.host.confirm, "recovery.host.confirm", "full host recovery replaces the live droplet and restores the database from an off-site backup"),
+    );
+    if (r.database) {
+      problems.push({ path: "recovery.database", message: "cannot be combined with recovery.host, which restores the database itself (set recovery.host.backup instead; example: backup: goodgo_20261123T020000Z.dump)" });
+    }
+  }
+  if (r.database?.cutover) {
+    problems.push(
+      ...requireConfirm(stack, "goodgo", "database-cutover", r.database.confirm, "recovery.database.confirm", "cutting over swaps the restored database in for the live one"),
+    );
+  }
+  if (r.rollback && r.rollback.imageTag === cfg.app.imageTag) {
+    problems.push({ path: "recovery.rollback.imageTag", message: `"${r.rollback.imageTag}" is the tag already deployed (app.imageTag); name the tag to roll back to (example: the previous release's git SHA)` });
+  }
+  const seen = new Set<string>();
+  cfg.operations.forEach((op, i) => {
+    if (seen.has(op.id)) problems.push({ path: `operations[${i}].id`, message: `"${op.id}" is used twice; every operation needs its own id (example: ${op.id}-2)` });
+    seen.add(op.id);
+    if (op.action === "restart-service" && !known.includes(op.service)) {
+      problems.push({ path: `operations[${i}].service`, message: `"${op.service}" is not a GoodGo service (one of ${known.join(", ")})` });
+    }
+    if (op.action === "rolling-restart") {
+      op.exclude.forEach((s, j) => {
+        if (!known.includes(s)) problems.push({ path: `operations[${i}].exclude[${j}]`, message: `"${s}" is not a GoodGo service (one of ${known.join(", ")})` });
+      });
+    }
+    if (op.action === "flush-redis") {
+      problems.push(...requireConfirm(stack, "goodgo", "flush-redis", op.confirm, `operations[${i}].confirm`, "FLUSHALL empties the cache and every session stored in Redis"));
+    }
+    if (op.action === "terminate-long-queries") {
+      problems.push(...requireConfirm(stack, "goodgo", "terminate-long-queries", op.confirm, `operations[${i}].confirm`, "terminating queries aborts their transactions"));
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,204 @@
+// The command lines GoodGo's runbook operations and recovery switches run on the host. Pure: config and inventory in,
+// shell text out. Every order comes from the inventory; no secret is ever in a command (they live in the containers'
+// environment, from the 0600 .env, and in files shipped over SSH stdin).
+import type { GoodgoConfig, GoodgoOperation } from "../../config/platforms/goodgo";
+import { rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
+import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
+import { shellCommand, shq } from "../../lib/shell";
+import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR, GOODGO_SCRIPTS_ROOT } from "./inventory";
+
+export interface ComposeTarget {
+  dir: string;
+  project: string;
+}
+
+export function composeTarget(cfg: GoodgoConfig): ComposeTarget {
+  return { dir: cfg.app.deployDir, project: cfg.app.composeProject };
+}
+
+/** `cd DIR && docker compose -p PROJECT -f docker-compose.prod.yml ARGS...`, every word quoted. */
+export function compose(t: ComposeTarget, ...args: string[]): string {
+  return `cd ${shq(t.dir)} && ${shellCommand("docker", "compose", "-p", t.project, "-f", GOODGO_COMPOSE_FILE, ...args)}`;
+}
+
+/** A command run inside a running service's container, without a TTY (no secret in it: the container's env has them). */
+export function composeExec(t: ComposeTarget, service: string, argv: string[]): string {
+  return compose(t, "exec", "-T", service, ...argv);
+}
+
+/** The scripts the ops helper wrote look for compose.yaml / docker-compose.yml: link the runbook's file name to them. */
+export function composeFileLinkCommand(dir: string): string {
+  return `set -eu; cd ${shq(dir)}; ln -sfn ${GOODGO_COMPOSE_FILE} compose.yaml`;
+}
+
+export function upCommand(t: ComposeTarget): string {
+  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: GOODGO_SCRIPTS_ROOT });
+}
+
+/** Section 4.3: one service at a time, each healthy (`--wait`) before the next; the order derives from the dependencies. */
+export function rollingRestartServices(inv: ServiceInventory, op: Extract<GoodgoOperation, { action: "rolling-restart" }>): string[] {
+  return rollingRestartOrder(inv, { roles: op.roles, exclude: op.exclude });
+}
+
+export function restartCommand(t: ComposeTarget, service: string): string {
+  return composeServiceCommand({ dir: t.dir, projectName: t.project, action: "restart", service, wait: true, scriptsRoot: GOODGO_SCRIPTS_ROOT });
+}
+
+/** Section 3.1/3.4: terminate non-idle queries of the application database running longer than N minutes. */
+export function terminateQueriesSql(minutes: number): string {
+  if (!(Number.isFinite(minutes) && minutes > 0)) throw new Error(`terminate-long-queries: olderThanMinutes must be a positive number, got ${minutes}`);
+  return (
+    "SELECT count(pg_terminate_backend(pid)) AS terminated FROM pg_stat_activity " +
+    `WHERE datname = current_database() AND state <> 'idle' AND now() - query_start > interval '${minutes} minutes' AND pid <> pg_backend_pid();`
+  );
+}
+
+/** psql inside the postgres container as the container's own superuser and database (from its environment). */
+function psqlInPostgres(t: ComposeTarget, sql: string): string {
+  return composeExec(t, "postgres", ["sh", "-c", `psql -v ON_ERROR_STOP=1 -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c ${shq(sql)}`]);
+}
+
+/** Section 4.2: FLUSHALL then DBSIZE (must be 0). redis-cli reads the password from REDISCLI_AUTH in the container. */
+export function flushRedisCommand(t: ComposeTarget): string {
+  return composeExec(t, "redis", ["sh", "-c", 'redis-cli FLUSHALL && n=$(redis-cli DBSIZE) && echo "keys after flush: $n" && [ "$n" = 0 ]']);
+}
+
+/** Section 4.5: rebuild the Typesense index from PostgreSQL with the API image's own script. */
+export function reindexTypesenseCommand(t: ComposeTarget, running = true): string {
+  const argv = ["npx", "ts-node", "scripts/typesense-reindex.ts"];
+  return running ? composeExec(t, "api", argv) : compose(t, "run", "--rm", "--no-deps", "api", ...argv);
+}
+
+/** Sections 4.1/4.6: `prisma migrate deploy` with the API image, without starting the API itself. */
+export function migrateCommand(t: ComposeTarget): string {
+  return compose(t, "run", "--rm", "--no-deps", "api", "npx", "prisma", "migrate", "deploy");
+}
+
+const script = (name: string) => `${GOODGO_SCRIPTS_ROOT}/backup/${name}`;
+
+/** Section 4.1 "Create an On-Demand Backup": pg-backup.sh in the pg-backup container (its env names the database and bucket). */
+export function backupNowCommand(t: ComposeTarget, offsite: boolean): string {
+  const run = offsite ? `bash ${script("pg-backup.sh")}` : `env -u S3_URL bash ${script("pg-backup.sh")}`;
+  return composeExec(t, "pg-backup", ["sh", "-c", `${run} --dir /backups`]);
+}
+
+/** Section 4.1 "Verify a Backup Without Restoring": pg-verify.sh on latest or a named file, report to verify-latest.json. */
+export function verifyBackupCommand(t: ComposeTarget, backup: string): string {
+  const target = backup === "latest" ? "/backups" : `/backups/${backup}`;
+  return composeExec(t, "pg-backup", ["bash", script("pg-verify.sh"), "--report", "/backups/verify-latest.json", target]);
+}
+
+/**
+ * Fetches an off-site backup (and its sha256 sidecar) from the Spaces bucket into /backups/offsite in the pg-backup
+ * container, pointing /backups/offsite/latest at it. "latest" is the newest *.dump* object (names carry UTC stamps, so
+ * they sort by time). Credentials come from the container's environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+ */
+export function fetchOffsiteCommand(t: ComposeTarget, backup: string): string {
+  const sh = [
+    "set -eu",
+    `mkdir -p ${GOODGO_OFFSITE_DIR}`,
+    'cfg=$(mktemp); trap \'rm -f "$cfg"\' EXIT',
+    's3="s3cmd -c $cfg --no-progress --host=$S3_ENDPOINT --host-bucket=$S3_HOST_BUCKET --region=$S3_REGION"',
+    backup === "latest"
+      ? 'name=$($s3 ls "$S3_URL/" | awk \'{print $4}\' | sed \'s#.*/##\' | grep -E \'\\.dump(\\.age|\\.enc)?$\' | sort | tail -n 1)'
+      : `name=${shq(backup)}`,
+    '[ -n "$name" ] || { echo "no backup found under $S3_URL/" >&2; exit 66; }',
+    `$s3 --force get "$S3_URL/$name" "$S3_URL/$name.sha256" ${GOODGO_OFFSITE_DIR}/`,
+    `ln -sfn "$name" ${GOODGO_OFFSITE_DIR}/latest`,
+    'echo "fetched $name"',
+  ].join("; ");
+  return composeExec(t, "pg-backup", ["sh", "-c", sh]);
+}
+
+/** pg-restore.sh: the backup into a NEW database beside the live one; with cutover, swapped in (the old one kept). */
+export function restoreCommand(t: ComposeTarget, database: string, source: string, cutover: boolean): string {
+  return composeExec(t, "pg-backup", ["bash", script("pg-restore.sh"), "--dbname", database, ...(cutover ? ["--cutover"] : []), source]);
+}
+
+/** What is stopped around a cutover (section 4.1 steps 1-2): the application services and PgBouncer, dependents first. */
+export function servicesStoppedForCutover(inv: ServiceInventory): string[] {
+  const apps = new Set(inv.services.filter((s) => s.role === "app" || s.role === "edge").map((s) => s.name));
+  apps.add("pgbouncer");
+  return stopOrder(inv).flat().filter((s) => apps.has(s));
+}
+
+export function stopServicesCommand(t: ComposeTarget, services: string[]): string {
+  return compose(t, "stop", ...services);
+}
+
+/** Section 4.6 step 4: data services (and the backup container that restores into them) first, waiting for health. */
+export function dataServices(inv: ServiceInventory): string[] {
+  const wanted = new Set(inv.services.filter((s) => s.role === "data" || s.role === "backup").map((s) => s.name));
+  return startOrder(inv).flat().filter((s) => wanted.has(s));
+}
+
+export function startDataCommand(t: ComposeTarget, inv: ServiceInventory): string {
+  return compose(t, "up", "-d", "--wait", ...dataServices(inv));
+}
+
+export interface RecoveryStep {
+  /** Suffix of the command resource's name. */
+  key: string;
+  what: string;
+  command: string;
+}
+
+/**
+ * Section 4.6 as one ordered chain: data services, the off-site backup fetched and restored into a new database and
+ * cut over, migrations, Typesense reindex, Redis flush. The stack's compose up (all services) runs after the chain.
+ */
+export function hostRecoverySteps(cfg: GoodgoConfig, inv: ServiceInventory): RecoveryStep[] {
+  const r = cfg.recovery.host!;
+  const t = composeTarget(cfg);
+  return [
+    { key: "data-services", what: "start the data services and wait until healthy", command: startDataCommand(t, inv) },
+    { key: "fetch-backup", what: `fetch the ${r.backup === "latest" ? "latest" : r.backup} off-site backup`, command: fetchOffsiteCommand(t, r.backup) },
+    { key: "restore-database", what: "restore it into a new database and cut over", command: restoreCommand(t, cfg.database.name, GOODGO_OFFSITE_DIR, true) },
+    ...(r.migrate ? [{ key: "migrate", what: "apply pending migrations", command: migrateCommand(t) }] : []),
+    { key: "reindex-typesense", what: "rebuild the search index from PostgreSQL", command: reindexTypesenseCommand(t, false) },
+    { key: "flush-redis", what: "flush the stale cache", command: flushRedisCommand(t) },
+  ];
+}
+
+/** Section 4.1 as a chain: (fetch off-site), restore beside the live database; with cutover: stop apps, swap, migrate, flush. */
+export function databaseRestoreSteps(cfg: GoodgoConfig, inv: ServiceInventory): RecoveryStep[] {
+  const r = cfg.recovery.database!;
+  const t = composeTarget(cfg);
+  const source = r.fromOffsite ? GOODGO_OFFSITE_DIR : `/backups/${r.backup}`;
+  const steps: RecoveryStep[] = [];
+  if (r.fromOffsite) steps.push({ key: "fetch-backup", what: `fetch ${r.backup} from the off-site bucket`, command: fetchOffsiteCommand(t, r.backup) });
+  if (!r.cutover) {
+    steps.push({ key: "restore-database", what: "restore into a new database beside the live one (no cutover)", command: restoreCommand(t, cfg.database.name, source, false) });
+    return steps;
+  }
+  steps.push(
+    { key: "stop-apps", what: "stop the application services and PgBouncer", command: stopServicesCommand(t, servicesStoppedForCutover(inv)) },
+    { key: "restore-database", what: "restore into a new database and cut over", command: restoreCommand(t, cfg.database.name, source, true) },
+  );
+  if (r.migrate) steps.push({ key: "migrate", what: "apply pending migrations", command: migrateCommand(t) });
+  steps.push({ key: "flush-redis", what: "flush the stale cache", command: flushRedisCommand(t) });
+  return steps;
+}
+
+/** The command of one runbook operation. */
+export function operationCommand(op: GoodgoOperation, cfg: GoodgoConfig, inv: ServiceInventory): string {
+  const t = composeTarget(cfg);
+  switch (op.action) {
+    case "rolling-restart":
+      return ["set -e", ...rollingRestartServices(inv, op).map((s) => restartCommand(t, s))].join("\n");
+    case "restart-service":
+      return restartCommand(t, op.service);
+    case "terminate-long-queries":
+      return psqlInPostgres(t, terminateQueriesSql(op.olderThanMinutes));
+    case "restart-pgbouncer":
+      return restartCommand(t, "pgbouncer");
+    case "flush-redis":
+      return flushRedisCommand(t);
+    case "reindex-typesense":
+      return reindexTypesenseCommand(t);
+    case "backup-now":
+      return backupNowCommand(t, op.offsite);
+    case "verify-backup":
+      return verifyBackupCommand(t, op.backup);
+  }
+}

@@ -1,0 +1,65 @@
+// The GoodGo host's .env (section 8's variables), from the stack config and the Pulumi secrets. The text is a secret:
+// it is built inside the secrets' apply, shipped over SSH stdin with mode 0600 and never appears in a plan.
+import * as pulumi from "@pulumi/pulumi";
+import type { GoodgoConfig } from "../../config/platforms/goodgo";
+import type { SecretName } from "../../config/secrets";
+import { goodgoEnvValues, renderEnvFile, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "../../renderers/envFile";
+import { goodgoEffectiveImageTag } from "./inventory";
+
+export interface GoodgoStackSecrets extends GoodgoEnvSecrets {
+  spacesAccessKey: string;
+  spacesSecretKey: string;
+}
+
+/** Which Pulumi secret fills which value. */
+export const GOODGO_ENV_SECRET_SOURCES: Record<keyof GoodgoStackSecrets, SecretName> = {
+  dbPassword: "goodgoDbPassword",
+  redisPassword: "goodgoRedisPassword",
+  jwtSecret: "goodgoJwtSecret",
+  jwtRefreshSecret: "goodgoJwtRefreshSecret",
+  typesenseApiKey: "goodgoTypesenseApiKey",
+  minioAccessKey: "goodgoMinioAccessKey",
+  minioSecretKey: "goodgoMinioSecretKey",
+  vnpayHashSecret: "goodgoVnpayHashSecret",
+  aiApiKey: "goodgoAiApiKey",
+  grafanaAdminPassword: "goodgoGrafanaAdminPassword",
+  spacesAccessKey: "goodgoSpacesAccessKey",
+  spacesSecretKey: "goodgoSpacesSecretKey",
+};
+
+/** All of them in one secret Output. */
+export function goodgoSecretValues(secrets: (name: SecretName) => pulumi.Output<string>): pulumi.Output<GoodgoStackSecrets> {
+  const keys = Object.keys(GOODGO_ENV_SECRET_SOURCES) as (keyof GoodgoStackSecrets)[];
+  return pulumi.secret(
+    pulumi.all(keys.map((k) => secrets(GOODGO_ENV_SECRET_SOURCES[k]))).apply((values) => Object.fromEntries(keys.map((k, i) => [k, values[i]])) as unknown as GoodgoStackSecrets),
+  );
+}
+
+export function goodgoEnvConfig(cfg: GoodgoConfig): GoodgoEnvConfig {
+  return {
+    dbName: cfg.database.name,
+    dbUser: cfg.database.user,
+    imageTag: goodgoEffectiveImageTag(cfg),
+    registryUrl: cfg.app.registryUrl,
+    grafanaAdminUser: cfg.grafana.adminUser,
+    pgbouncerPoolSize: cfg.pgbouncer.poolSize,
+    pgbouncerMaxClientConn: cfg.pgbouncer.maxClientConn,
+    backupRetentionDays: cfg.backups.retentionDays,
+    vnpay: cfg.app.vnpay,
+  };
+}
+
+/** Section 8's variables plus the Spaces key pg-backup copies off-site with (mapped to AWS_* in its environment). */
+export function goodgoEnvVars(cfg: GoodgoConfig, s: GoodgoStackSecrets): Record<string, string> {
+  return {
+    ...goodgoEnvValues(goodgoEnvConfig(cfg), s),
+    SPACES_ACCESS_KEY_ID: s.spacesAccessKey,
+    SPACES_SECRET_ACCESS_KEY: s.spacesSecretKey,
+  };
+}
+
+export function goodgoEnvText(cfg: GoodgoConfig, s: GoodgoStackSecrets): string {
+  return renderEnvFile(goodgoEnvVars(cfg, s), {
+    header: "GoodGo environment (runbook 001, section 8). Rendered by Lazarus from the stack config and Pulumi secrets; do not edit on the host.",
+  });
+}

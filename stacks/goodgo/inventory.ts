@@ -1,0 +1,217 @@
+// GoodGo's service inventory as the stack deploys it: the 14 services of section 1 (lib/inventories/goodgo.ts) with
+// this stack's settings, plus what the runbook's own facts require around them:
+//   - the application images pinned to the configured registry and tag (rolling back = another tag, section 4.4);
+//   - the exporters the Appendix's alerts read (GOODGO_EXPORTERS of the monitoring stack), the Grafana dashboards mount;
+//   - the pg-backup container running Lazarus's backup scripts on its schedule, with the off-site bucket settings;
+//   - nginx with the certbot certificate in front of web and API when exposure is "nginx".
+// Pure: config in, a validated inventory out. Every order (start, stop, rolling restart) derives from it.
+import type { GoodgoConfig } from "../../config/platforms/goodgo";
+import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
+import { GOODGO_VOLUMES, goodgoServices } from "../../lib/inventories/goodgo";
+import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
+
+/** Where Lazarus's scripts/ folder lands on the host (components/hostSoftware REMOTE_SCRIPTS_ROOT), also mounted into pg-backup. */
+export const GOODGO_SCRIPTS_ROOT = "/opt/lazarus/scripts";
+/** The compose file name the runbook uses everywhere (`docker compose -f docker-compose.prod.yml ...`). */
+export const GOODGO_COMPOSE_FILE = "docker-compose.prod.yml";
+/** Where backups restored from the off-site bucket are fetched to, inside the pg_backups volume. */
+export const GOODGO_OFFSITE_DIR = "/backups/offsite";
+
+export const GOODGO_ACME_WEBROOT = "/var/www/certbot";
+export const GOODGO_TLS_DIR = "/etc/ssl/lazarus";
+export const GOODGO_LETSENCRYPT_DIR = "/etc/letsencrypt";
+export const GOODGO_NGINX_HEALTH_PATH = "/healthz";
+
+/** The application images whose tag is IMAGE_TAG. */
+export const GOODGO_APP_IMAGES = { api: "goodgo-api", web: "goodgo-web", "ai-services": "goodgo-ai-services" } as const;
+
+/** The image tag the stack runs: the rollback switch's tag when set, else app.imageTag. */
+export function goodgoEffectiveImageTag(cfg: GoodgoConfig): string {
+  return cfg.recovery.rollback?.imageTag ?? cfg.app.imageTag;
+}
+
+/** `${REGISTRY_URL:-<registry>}/<name>:${IMAGE_TAG:-<tag>}`: the .env sets both, the file names them too, so a tag change shows in the compose file. */
+export function goodgoAppImage(cfg: GoodgoConfig, name: string): string {
+  return `\${REGISTRY_URL:-${cfg.app.registryUrl}}/${name}:\${IMAGE_TAG:-${goodgoEffectiveImageTag(cfg)}}`;
+}
+
+export function spacesEndpoint(region: string): string {
+  return `${region}.digitaloceanspaces.com`;
+}
+
+/** s3://bucket/prefix (no trailing slash), where pg-backup copies backups. */
+export function offsiteUrl(cfg: GoodgoConfig): string {
+  return `s3://${cfg.backups.offsite.bucket}/${cfg.backups.offsite.prefix.replace(/\/+$/, "")}`;
+}
+
+const req = (name: string): EnvRef => ({ fromEnv: name, required: true });
+
+function exporterSpecs(): ServiceSpec[] {
+  const logging = { maxSize: "10m", maxFile: 3 };
+  const byName = Object.fromEntries(GOODGO_EXPORTERS.map((e) => [e.name, e]));
+  const wget = (port: number, path: string) => ({
+    test: { exec: ["wget", "-q", "--spider", `http://127.0.0.1:${port}${path}`] },
+    interval: "30s",
+    timeout: "5s",
+    retries: 3,
+  });
+  const pe = byName["postgres-exporter"]!;
+  const re = byName["redis-exporter"]!;
+  const ca = byName["cadvisor"]!;
+  const ne = byName["node-exporter"]!;
+  return [
+    {
+      name: pe.name,
+      role: "monitoring",
+      description: "PostgreSQL metrics for the database alerts",
+      image: pe.image,
+      containerName: `goodgo-${pe.name}`,
+      ports: [{ container: pe.port }],
+      // The password reaches the exporter from the .env (DATA_SOURCE_PASS), never as part of a URL in the compose file.
+      environment: {
+        DATA_SOURCE_URI: "postgres:5432/${DB_NAME:?DB_NAME must be set in the env file}?sslmode=disable",
+        DATA_SOURCE_USER: req("DB_USER"),
+        DATA_SOURCE_PASS: req("DB_PASSWORD"),
+        PG_EXPORTER_EXTEND_QUERY_PATH: `${GOODGO_MONITORING_MOUNTS.postgresExporter.to}/queries.yml`,
+      },
+      volumes: [{ kind: "bind", source: `./monitoring/${GOODGO_MONITORING_MOUNTS.postgresExporter.from}`, target: GOODGO_MONITORING_MOUNTS.postgresExporter.to, readOnly: true }],
+      limits: { cpus: 0.25, memoryMb: 128 },
+      healthcheck: wget(pe.port, "/metrics"),
+      dependsOn: [{ service: "postgres", condition: "healthy" }],
+      logging,
+    },
+    {
+      name: re.name,
+      role: "monitoring",
+      description: "Redis metrics for the Redis alerts",
+      image: re.image,
+      containerName: `goodgo-${re.name}`,
+      ports: [{ container: re.port }],
+      environment: { REDIS_ADDR: "redis://redis:6379", REDIS_PASSWORD: req("REDIS_PASSWORD") },
+      limits: { cpus: 0.25, memoryMb: 128 },
+      // A scratch image: no shell or wget for a health check; Prometheus's `up` covers it (PrometheusTargetDown).
+      dependsOn: [{ service: "redis", condition: "healthy" }],
+      logging,
+    },
+    {
+      name: ca.name,
+      role: "monitoring",
+      description: "container metrics for the container alerts and section 7's queries",
+      image: ca.image,
+      containerName: `goodgo-${ca.name}`,
+      ports: [{ container: ca.port }],
+      volumes: [
+        { kind: "bind", source: "/", target: "/rootfs", readOnly: true },
+        { kind: "bind", source: "/var/run", target: "/var/run", readOnly: true },
+        { kind: "bind", source: "/sys", target: "/sys", readOnly: true },
+        { kind: "bind", source: "/var/lib/docker", target: "/var/lib/docker", readOnly: true },
+      ],
+      limits: { cpus: 0.25, memoryMb: 256 },
+      healthcheck: wget(ca.port, "/healthz"),
+      logging,
+    },
+    {
+      name: ne.name,
+      role: "monitoring",
+      description: "host disk metrics and the backup metrics textfiles",
+      image: ne.image,
+      containerName: `goodgo-${ne.name}`,
+      command: ["--path.rootfs=/host", `--collector.textfile.directory=${GOODGO_BACKUP_METRICS.dir}`],
+      ports: [{ container: ne.port }],
+      volumes: [
+        { kind: "bind", source: "/", target: "/host", readOnly: true },
+        { kind: "volume", source: "pg_backups", target: "/backups", readOnly: true },
+      ],
+      limits: { cpus: 0.25, memoryMb: 128 },
+      healthcheck: wget(ne.port, "/metrics"),
+      logging,
+    },
+  ];
+}
+
+function nginxSpec(): ServiceSpec {
+  return {
+    name: "nginx",
+    role: "edge",
+    description: "nginx with the certbot certificate in front of web and API (80/443)",
+    image: "nginx:1.27-alpine",
+    containerName: "goodgo-nginx",
+    ports: [
+      { container: 80, published: 80 },
+      { container: 443, published: 443 },
+    ],
+    volumes: [
+      { kind: "bind", source: "./nginx/nginx.conf", target: "/etc/nginx/nginx.conf", readOnly: true },
+      { kind: "bind", source: GOODGO_TLS_DIR, target: GOODGO_TLS_DIR, readOnly: true },
+      { kind: "bind", source: GOODGO_LETSENCRYPT_DIR, target: GOODGO_LETSENCRYPT_DIR, readOnly: true },
+      { kind: "bind", source: GOODGO_ACME_WEBROOT, target: GOODGO_ACME_WEBROOT, readOnly: true },
+    ],
+    limits: { cpus: 0.5, memoryMb: 256 },
+    healthcheck: {
+      test: { exec: ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1${GOODGO_NGINX_HEALTH_PATH}`] },
+      interval: "30s",
+      timeout: "5s",
+      retries: 3,
+    },
+    dependsOn: [
+      { service: "api", condition: "healthy" },
+      { service: "web", condition: "healthy" },
+    ],
+    logging: { maxSize: "10m", maxFile: 3 },
+  };
+}
+
+/** The pg-backup container as this stack runs it: Lazarus's scripts, the schedule, the off-site bucket. */
+function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
+  const o = cfg.backups.offsite;
+  return {
+    ...base,
+    entrypoint: ["bash", `${GOODGO_SCRIPTS_ROOT}/backup/backup-schedule.sh`],
+    environment: {
+      ...base.environment,
+      BACKUP_DIR: "/backups",
+      BACKUP_AT: cfg.backups.backupAt,
+      VERIFY_AT: cfg.backups.verifyAt,
+      BACKUP_RETENTION_DAYS: String(cfg.backups.retentionDays),
+      VERIFY_CRITICAL_TABLES: cfg.database.criticalTables.join(","),
+      REPORT_FILE: "/backups/verify-latest.json",
+      METRICS_DIR: GOODGO_BACKUP_METRICS.dir,
+      S3_URL: offsiteUrl(cfg),
+      S3_ENDPOINT: spacesEndpoint(o.region),
+      S3_HOST_BUCKET: `%(bucket)s.${spacesEndpoint(o.region)}`,
+      S3_REGION: o.region,
+      AWS_ACCESS_KEY_ID: req("SPACES_ACCESS_KEY_ID"),
+      AWS_SECRET_ACCESS_KEY: req("SPACES_SECRET_ACCESS_KEY"),
+    },
+    volumes: [
+      { kind: "volume", source: "pg_backups", target: "/backups" },
+      { kind: "bind", source: GOODGO_SCRIPTS_ROOT, target: GOODGO_SCRIPTS_ROOT, readOnly: true },
+    ],
+  };
+}
+
+/** Every service the GoodGo host runs, validated (names, dependencies, ports, cycles) by defineInventory. */
+export function goodgoStackInventory(cfg: GoodgoConfig, stack: string): ServiceInventory {
+  const nginx = cfg.app.exposure === "nginx";
+  const base = goodgoServices({
+    prometheusRetention: cfg.monitoring.prometheusRetention ?? (stack === "prod" ? "30d" : "15d"),
+    redisMaxMemoryMb: cfg.redis.maxMemoryMb,
+    grafanaPort: cfg.grafana.port,
+    // Behind nginx, web and API are published on the host's loopback only (the runbook's curl localhost:3001 works).
+    publicBind: nginx ? "127.0.0.1" : undefined,
+    logMaxFile: cfg.app.logMaxFile,
+  });
+  const services = base.map((s): ServiceSpec => {
+    if (s.name in GOODGO_APP_IMAGES) return { ...s, image: goodgoAppImage(cfg, GOODGO_APP_IMAGES[s.name as keyof typeof GOODGO_APP_IMAGES]) };
+    if (s.name === "pg-backup") return pgBackupSpec(s, cfg);
+    if (s.name === "grafana") {
+      const m = GOODGO_MONITORING_MOUNTS.grafanaDashboards;
+      return { ...s, volumes: [...(s.volumes ?? []), { kind: "bind", source: `./monitoring/${m.from}`, target: m.to, readOnly: true }] };
+    }
+    return s;
+  });
+  return defineInventory([...services, ...exporterSpecs(), ...(nginx ? [nginxSpec()] : [])]);
+}
+
+/** The named volumes of section 8 (the inventory may not mount others). */
+export const GOODGO_NAMED_VOLUMES: readonly string[] = GOODGO_VOLUMES;
