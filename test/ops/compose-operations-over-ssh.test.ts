@@ -133,6 +133,19 @@ describe("one service", () => {
     expect(r.json.error).toBe("backend is not running and healthy after restart (exited)");
   });
 
+  it("passes the project name to every docker compose call", async () => {
+    const r = await host.run(
+      composeServiceCommand({ dir: host.projectDir, projectName: "kro-prod", action: "restart", service: "frontend", scriptsRoot: host.scriptsRoot }),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(host.calls().map((c) => c.args.join(" "))).toEqual([
+      "compose version",
+      "compose -p kro-prod config --services",
+      "compose -p kro-prod restart -t 30 frontend",
+      "compose -p kro-prod ps --all --format json",
+    ]);
+  });
+
   it("refuses an unknown service with 65 before calling docker compose stop", async () => {
     const r = await host.run(composeServiceCommand({ dir: host.projectDir, action: "stop", service: "redis", scriptsRoot: host.scriptsRoot }));
     expect(r.code).toBe(65);

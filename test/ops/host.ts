@@ -133,7 +133,7 @@ export async function startTestHost(projectSubdir = "root/Kro/kro devops's produ
     composeCalls() {
       return host
         .calls()
-        .filter((c) => !(c.args[1] === "version" || (c.args[1] === "config" && c.args[2] === "--services")))
+        .filter((c) => !(c.args[1] === "version" || c.args.slice(-2).join(" ") === "config --services"))
         .map((c) => c.args.join(" "));
     },
     resetCalls() {
