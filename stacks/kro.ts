@@ -5,7 +5,8 @@ import type { KroConfig, KroOperation } from "../config/platforms/kro";
 import { DropletHost } from "../components/dropletHost";
 import { HostSoftware, hostCommand, REMOTE_SCRIPTS_ROOT } from "../components/hostSoftware";
 import { ManagedPostgres } from "../components/managedPostgres";
-import { defineInventory, stopOrder, type ServiceInventory, type ServiceSpec } from "../lib/inventory";
+import { stopOrder, type ServiceInventory } from "../lib/inventory";
+import { kroInventory as kroInventoryFrom, kroNginxInput } from "../lib/inventories/kro";
 import { setJsonPath } from "../lib/jsonPaths";
 import { tlsActivateCommand, tlsBootstrapCommand } from "../lib/hostCommands";
 import {
@@ -28,8 +29,6 @@ const TLS_DIR = "/etc/ssl/lazarus";
 const LETSENCRYPT_DIR = "/etc/letsencrypt";
 /** Where the backend container reads production.json and the database CA certificate. */
 const BACKEND_CONFIG_DIR = "/app/config";
-/** Plain-HTTP path nginx's default server answers 200 on, for the container health check. */
-const NGINX_HEALTH_PATH = "/healthz";
 
 export function kroNames(stack: string) {
   const prefix = `kro-${stack}`;
@@ -43,88 +42,42 @@ export function kroNames(stack: string) {
   };
 }
 
-/** A container health check that needs only node (the app images are node images, as GoodGo's are). */
-function nodeFetchCheck(port: number, path: string): ServiceSpec["healthcheck"] {
-  return {
-    test: {
-      exec: ["CMD", "node", "-e", `fetch('http://127.0.0.1:${port}${path}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
-    },
-    interval: "15s",
-    timeout: "5s",
-    retries: 5,
-    startPeriod: "30s",
-  };
-}
-
-/** KRO's service inventory: the single source for the compose file and the start/stop/restart orders. */
+/** KRO's service inventory from the stack config: the single source for the compose file and the stop/restart orders. */
 export function kroInventory(cfg: KroConfig, stack: string): ServiceInventory {
-  const names = kroNames(stack);
   const app = cfg.app;
-  const appService = (name: "backend" | "frontend" | "admin-frontend"): ServiceSpec => {
+  const service = (name: "backend" | "frontend" | "admin-frontend") => {
     const s = app.services[name];
-    return {
-      name,
-      role: "app",
-      image: `${s.image}:${app.imageTag}`,
-      ports: [{ container: s.port }],
-      limits: { cpus: s.cpus, memoryMb: s.memoryMb },
-      healthcheck: nodeFetchCheck(s.port, s.healthPath),
-      ...(name === "backend"
-        ? {
-            volumes: [
-              { kind: "bind" as const, source: "./production.json", target: `${BACKEND_CONFIG_DIR}/production.json`, readOnly: true },
-              { kind: "bind" as const, source: `./${names.caFile}`, target: `${BACKEND_CONFIG_DIR}/${names.caFile}`, readOnly: true },
-            ],
-          }
-        : { dependsOn: [{ service: "backend", condition: "healthy" as const }] }),
-    };
+    return { image: `${s.image}:${app.imageTag}`, port: s.port, healthPath: s.healthPath, limits: { cpus: s.cpus, memoryMb: s.memoryMb } };
   };
-  return defineInventory([
-    appService("backend"),
-    appService("frontend"),
-    appService("admin-frontend"),
-    {
-      name: "nginx",
-      role: "edge",
-      image: app.nginxImage,
-      ports: [
-        { container: 80, published: 80 },
-        { container: 443, published: 443 },
-      ],
-      volumes: [
-        { kind: "bind", source: "./nginx/nginx.conf", target: "/etc/nginx/nginx.conf", readOnly: true },
-        { kind: "bind", source: TLS_DIR, target: TLS_DIR, readOnly: true },
-        // The link in TLS_DIR points into certbot's live directory, so the container needs both at the same paths.
-        { kind: "bind", source: LETSENCRYPT_DIR, target: LETSENCRYPT_DIR, readOnly: true },
-        { kind: "bind", source: ACME_WEBROOT, target: ACME_WEBROOT, readOnly: true },
-      ],
-      limits: { cpus: 0.5, memoryMb: 256 },
-      healthcheck: {
-        test: { exec: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1${NGINX_HEALTH_PATH}`] },
-        interval: "30s",
-        timeout: "5s",
-        retries: 3,
-      },
-      dependsOn: (["backend", "frontend", "admin-frontend"] as const).map((service) => ({ service, condition: "healthy" as const })),
-    },
-  ]);
+  return kroInventoryFrom({
+    backend: service("backend"),
+    frontend: service("frontend"),
+    adminFrontend: service("admin-frontend"),
+    nginxImage: app.nginxImage,
+    backendConfigTarget: `${BACKEND_CONFIG_DIR}/production.json`,
+    backendCaTarget: `${BACKEND_CONFIG_DIR}/${kroNames(stack).caFile}`,
+    caFile: kroNames(stack).caFile,
+    tlsDir: TLS_DIR,
+    letsencryptDir: LETSENCRYPT_DIR,
+    acmeWebroot: ACME_WEBROOT,
+  });
 }
 
 export function kroNginxConfig(cfg: KroConfig, stack: string): string {
   const names = kroNames(stack);
-  const used = [...new Set(cfg.app.sites.flatMap((s) => s.routes.map((r) => r.service)))];
-  const upstreamName = (service: string) => service.replace(/-/g, "_");
-  const tls = { certPath: `${TLS_DIR}/${names.certName}/fullchain.pem`, keyPath: `${TLS_DIR}/${names.certName}/privkey.pem` };
-  return renderNginxConf({
-    upstreams: used.map((service) => ({ name: upstreamName(service), host: service, port: cfg.app.services[service].port })),
-    sites: cfg.app.sites.map((site) => ({
-      serverNames: [site.serverName],
-      routes: site.routes.map((r) => ({ path: r.path, upstream: upstreamName(r.service) })),
-      tls,
-    })),
-    acmeWebroot: ACME_WEBROOT,
-    healthPath: NGINX_HEALTH_PATH,
-  });
+  const sites = cfg.app.sites.map((s) => ({ serverNames: [s.serverName], routes: s.routes }));
+  return renderNginxConf(
+    kroNginxInput({
+      sites,
+      serverNames: sites[0].serverNames,
+      adminServerNames: [],
+      certName: names.certName,
+      tls: { certPath: `${TLS_DIR}/${names.certName}/fullchain.pem`, keyPath: `${TLS_DIR}/${names.certName}/privkey.pem` },
+      backendPort: cfg.app.services.backend.port,
+      frontendPort: cfg.app.services.frontend.port,
+      adminFrontendPort: cfg.app.services["admin-frontend"].port,
+    }),
+  );
 }
 
 export function kroCloudInit(cfg: KroConfig): string {

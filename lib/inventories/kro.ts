@@ -1,8 +1,8 @@
 // KRO's production compose host (runbook 000, "KRO Platform"): backend, frontend, admin-frontend behind an nginx
 // container that terminates TLS with the host's certbot certificates. Pure data; the KRO stack passes its config.
 //
-// The KRO stack (stacks/kro.ts) builds its inventory from the stack config; this module is the config-free
-// reference the renderer tests use (and a starting point for a host without a stack file).
+// The one source of KRO's services: stacks/kro.ts maps the stack config onto these options; the renderer tests use
+// the defaults.
 // The runbook names the services and the files the backend reads (production.json and the managed database's CA
 // certificate, both in the deploy directory, both secret and shipped separately with mode 0600) but not images,
 // ports or health endpoints; those are options with defaults a stack file can override.
@@ -34,6 +34,10 @@ export interface KroInventoryOptions {
   letsencryptDir?: string;
   /** Host directory certbot --webroot writes HTTP-01 challenges to (mounted read-only into nginx). */
   acmeWebroot?: string;
+  /** Name of the database CA file in the deploy directory (the runbook's name on prod; per stack elsewhere). */
+  caFile?: string;
+  /** Host directory holding the certificate links nginx reads (mounted read-only into nginx beside letsencryptDir). */
+  tlsDir?: string;
 }
 
 export const KRO_CONFIG_FILE = "production.json";
@@ -74,6 +78,8 @@ export function kroServices(o: KroInventoryOptions = {}): ServiceSpec[] {
     environment: { NODE_ENV: "production" },
     healthcheck: a.healthcheck ?? nodeHealth(a.port, a.healthPath),
     limits: a.limits ?? { cpus: 0.5, memoryMb: 512 },
+    // The web apps call the API: they start after it and stop before it (runbook 000's entry points first).
+    dependsOn: [{ service: "backend", condition: "healthy" }],
   });
   return [
     {
@@ -84,7 +90,7 @@ export function kroServices(o: KroInventoryOptions = {}): ServiceSpec[] {
       environment: { NODE_ENV: "production" },
       volumes: [
         { kind: "bind", source: `./${KRO_CONFIG_FILE}`, target: o.backendConfigTarget ?? "/app/config/production.json", readOnly: true },
-        { kind: "bind", source: `./${KRO_DB_CA_FILE}`, target: o.backendCaTarget ?? `/app/config/${KRO_DB_CA_FILE}`, readOnly: true },
+        { kind: "bind", source: `./${o.caFile ?? KRO_DB_CA_FILE}`, target: o.backendCaTarget ?? `/app/config/${o.caFile ?? KRO_DB_CA_FILE}`, readOnly: true },
       ],
       healthcheck: backend.healthcheck ?? nodeHealth(backend.port, backend.healthPath),
       limits: backend.limits ?? { cpus: 1, memoryMb: 1024 },
@@ -102,7 +108,9 @@ export function kroServices(o: KroInventoryOptions = {}): ServiceSpec[] {
       ],
       volumes: [
         { kind: "bind", source: `./${KRO_NGINX_CONF}`, target: "/etc/nginx/nginx.conf", readOnly: true },
-        { kind: "bind", source: o.letsencryptDir ?? "/etc/letsencrypt", target: "/etc/letsencrypt", readOnly: true },
+        ...(o.tlsDir ? [{ kind: "bind" as const, source: o.tlsDir, target: o.tlsDir, readOnly: true }] : []),
+        // A certificate link in tlsDir points into certbot's live directory: the container needs it at the same path.
+        { kind: "bind", source: o.letsencryptDir ?? "/etc/letsencrypt", target: o.letsencryptDir ?? "/etc/letsencrypt", readOnly: true },
         { kind: "bind", source: o.acmeWebroot ?? "/var/www/certbot", target: "/var/www/certbot", readOnly: true },
       ],
       // /healthz is answered by the rendered nginx.conf's default server on port 80 (renderers/nginx.ts).
@@ -121,7 +129,19 @@ export function kroInventory(o: KroInventoryOptions = {}): ServiceInventory {
   return defineInventory(kroServices(o));
 }
 
+/** A KRO site routed by the stack config: path prefixes to application services. */
+export interface KroSite {
+  serverNames: string[];
+  routes: { path: string; service: "backend" | "frontend" | "admin-frontend"; websocket?: boolean }[];
+}
+
 export interface KroSiteOptions {
+  /** Sites with their routes; replaces the default pair built from serverNames and adminServerNames. */
+  sites?: KroSite[];
+  /** Certificate and key nginx serves; default certbot's live directory for certName. */
+  tls?: { certPath: string; keyPath: string };
+  /** Plain-HTTP path for the container health check (see renderers/nginx.ts). */
+  healthPath?: string;
   /** Public host names of the main site (frontend at /, backend under /api/). */
   serverNames: string[];
   /** Host names of the admin site (admin-frontend at /, backend under /api/). */
@@ -135,8 +155,9 @@ export interface KroSiteOptions {
 
 /** The KRO nginx container's configuration input: both sites, upstreams from the inventory's service names. */
 export function kroNginxInput(o: KroSiteOptions): NginxConfInput {
-  const tls = { certPath: `/etc/letsencrypt/live/${o.certName}/fullchain.pem`, keyPath: `/etc/letsencrypt/live/${o.certName}/privkey.pem` };
-  return {
+  const tls = o.tls ?? { certPath: `/etc/letsencrypt/live/${o.certName}/fullchain.pem`, keyPath: `/etc/letsencrypt/live/${o.certName}/privkey.pem` };
+  const upstreamOf = (service: string) => service.replace(/-/g, "_");
+  const base: NginxConfInput = {
     upstreams: [
       { name: "backend", host: "backend", port: o.backendPort ?? 3000 },
       { name: "frontend", host: "frontend", port: o.frontendPort ?? 3000 },
@@ -163,5 +184,16 @@ export function kroNginxInput(o: KroSiteOptions): NginxConfInput {
         ],
       },
     ],
+  };
+  const withHealth = o.healthPath ? { ...base, healthPath: o.healthPath } : base;
+  if (!o.sites) return withHealth;
+  return {
+    ...withHealth,
+    sites: o.sites.map((site) => ({
+      serverNames: site.serverNames,
+      tls,
+      httpToHttps: true,
+      routes: site.routes.map((r) => ({ path: r.path, upstream: upstreamOf(r.service), ...(r.websocket ? { websocket: true } : {}) })),
+    })),
   };
 }

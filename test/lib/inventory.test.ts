@@ -249,11 +249,11 @@ describe("GoodGo graph (runbook 001 section 1)", () => {
 
 describe("KRO graph (runbook 000)", () => {
   const inv = kroInventory();
-  it("starts the three apps together, nginx last; stops nginx first", () => {
-    expect(startOrder(inv)).toEqual([["admin-frontend", "backend", "frontend"], ["nginx"]]);
-    expect(stopOrder(inv)).toEqual([["nginx"], ["admin-frontend", "backend", "frontend"]]);
-    expect(rollingRestartOrder(inv)).toEqual(["admin-frontend", "backend", "frontend", "nginx"]);
-    expect(dependentsOf(inv, "backend")).toEqual(["nginx"]);
+  it("starts the backend, then the two web apps, nginx last; stops nginx first and the backend last", () => {
+    expect(startOrder(inv)).toEqual([["backend"], ["admin-frontend", "frontend"], ["nginx"]]);
+    expect(stopOrder(inv)).toEqual([["nginx"], ["admin-frontend", "frontend"], ["backend"]]);
+    expect(rollingRestartOrder(inv)).toEqual(["backend", "admin-frontend", "frontend", "nginx"]);
+    expect(dependentsOf(inv, "backend")).toEqual(["admin-frontend", "frontend", "nginx"]);
     expect(dependentsOf(inv, "nginx")).toEqual([]);
   });
 });
