@@ -9,6 +9,8 @@
 
 export const DEFAULT_SCRIPTS_ROOT = "/opt/lazarus/scripts";
 
+import { shellJoin, shellQuote } from "./shell";
+
 export class OpsCommandError extends Error {
   constructor(message: string) {
     super(message);
@@ -17,24 +19,14 @@ export class OpsCommandError extends Error {
 }
 
 // Characters that never need quoting in a POSIX shell word (no globbing, expansion, splitting or tilde).
-const SAFE_WORD = /^[A-Za-z0-9_\/.,:=@%+-]+$/;
 
 /**
  * Quotes one argument for a POSIX shell (bash, dash, sh): returned as is when it is made only of safe characters,
  * otherwise wrapped in single quotes with each embedded single quote written as '\''. The shell reads the result
  * back as exactly the original string. NUL cannot be passed in an argument, so it is rejected.
  */
-export function shellQuote(arg: string): string {
-  if (arg.includes("\0")) throw new OpsCommandError("shellQuote: an argument cannot contain a NUL byte");
-  if (arg === "") return "''";
-  if (SAFE_WORD.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Quotes each argument and joins them with spaces. */
-export function shellJoin(args: readonly string[]): string {
-  return args.map(shellQuote).join(" ");
-}
+/** Quoting lives in lib/shell.ts (one implementation for every host command); re-exported for callers of this module. */
+export { shellQuote, shellJoin };
 
 // ---- validation -------------------------------------------------------------------------------------------------
 
