@@ -76,16 +76,18 @@ export function migrateCommand(t: ComposeTarget): string {
 
 const script = (name: string) => `${GOODGO_SCRIPTS_ROOT}/backup/${name}`;
 
-/** Section 4.1 "Create an On-Demand Backup": pg-backup.sh in the pg-backup container (its env names the database and bucket). */
+/**
+ * Section 4.1 "Create an On-Demand Backup": the scheduled job's own wrapper (backup-job.sh runs pg-backup.sh and writes
+ * the backup metrics BackupTooOld reads) in the pg-backup container, whose environment names the database and bucket.
+ * Without the off-site copy, S3_URL is emptied for this run only.
+ */
 export function backupNowCommand(t: ComposeTarget, offsite: boolean): string {
-  const run = offsite ? `bash ${script("pg-backup.sh")}` : `env -u S3_URL bash ${script("pg-backup.sh")}`;
-  return composeExec(t, "pg-backup", ["sh", "-c", `${run} --dir /backups`]);
+  return compose(t, "exec", "-T", ...(offsite ? [] : ["-e", "S3_URL="]), "pg-backup", "bash", script("backup-job.sh"), "backup");
 }
 
-/** Section 4.1 "Verify a Backup Without Restoring": pg-verify.sh on latest or a named file, report to verify-latest.json. */
+/** Section 4.1 "Verify a Backup Without Restoring": backup-job.sh verify (report verify-latest.json, verification metrics). */
 export function verifyBackupCommand(t: ComposeTarget, backup: string): string {
-  const target = backup === "latest" ? "/backups" : `/backups/${backup}`;
-  return composeExec(t, "pg-backup", ["bash", script("pg-verify.sh"), "--report", "/backups/verify-latest.json", target]);
+  return compose(t, "exec", "-T", ...(backup === "latest" ? [] : ["-e", `VERIFY_TARGET=/backups/${backup}`]), "pg-backup", "bash", script("backup-job.sh"), "verify");
 }
 
 /**

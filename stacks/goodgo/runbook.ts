@@ -10,6 +10,8 @@ function healthText(h: ServiceInventory["services"][number]["healthcheck"]): str
 }
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+/** `${IMAGE_TAG:-8f3c2a1}` -> `$IMAGE_TAG`: the doc names the variable, so a rollback does not rewrite it. */
+const variableImage = (image: string) => image.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-[^}]*)?\}/g, (_m, v: string) => `$${v}`);
 
 /** Markdown runbook for one stack. */
 export function goodgoRunbookMarkdown(cfg: GoodgoConfig, stack: string, inv: ServiceInventory): string {
@@ -20,7 +22,7 @@ export function goodgoRunbookMarkdown(cfg: GoodgoConfig, stack: string, inv: Ser
   for (const s of inv.services) {
     const ports = (s.ports ?? []).map((p) => (p.published ? `${p.published}->${p.container}` : `${p.container} (internal)`)).join(", ") || "—";
     const limits = s.limits ? `${s.limits.cpus} CPU / ${s.limits.memoryMb} MB` : "—";
-    lines.push(`| ${s.name} | \`${cell(s.image)}\` | ${ports} | ${limits} | \`${cell(healthText(s.healthcheck))}\` |`);
+    lines.push(`| ${s.name} | \`${cell(variableImage(s.image))}\` | ${ports} | ${limits} | \`${cell(healthText(s.healthcheck))}\` |`);
   }
   lines.push("", "## Dependency graph", "", "```mermaid", mermaidGraph(inv).trimEnd(), "```", "");
   lines.push("## Orders (derived from the dependencies)", "");

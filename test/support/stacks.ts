@@ -34,6 +34,29 @@ export const SENTINEL_SECRETS = {
 };
 export const SENTINEL_MARKERS = ["SENTINEL-jwt-5d1f0c", "SENTINEL-paystack-8e21", "SENTINEL-sshkey-77aa", "SENTINEL-slack-91b2"];
 
+/** GoodGo's secrets (section 8 and the rest), each value carrying its own marker; quoting-hostile where the .env allows. */
+export const GOODGO_SENTINEL_SECRETS: Record<string, string> = {
+  "lazarus:goodgoSshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nSENTINEL-gg-ssh-1a2b\n-----END OPENSSH PRIVATE KEY-----\n",
+  "lazarus:goodgoDbPassword": "SENTINEL-gg-dbpass-3c4d/+=",
+  "lazarus:goodgoJwtSecret": "SENTINEL-gg-jwt-5e6f #$x",
+  "lazarus:goodgoJwtRefreshSecret": "SENTINEL-gg-jwtrefresh-7a8b",
+  "lazarus:goodgoRedisPassword": "SENTINEL-gg-redis-9c0d",
+  "lazarus:goodgoTypesenseApiKey": "SENTINEL-gg-typesense-1e2f",
+  "lazarus:goodgoMinioAccessKey": "SENTINEL-gg-minioid-3a4b",
+  "lazarus:goodgoMinioSecretKey": "SENTINEL-gg-miniosecret-5c6d",
+  "lazarus:goodgoAiApiKey": "SENTINEL-gg-ai-7e8f",
+  "lazarus:goodgoVnpayHashSecret": "SENTINEL-gg-vnpay-9a0b",
+  "lazarus:goodgoGrafanaAdminPassword": "SENTINEL-gg-grafana-1c2d",
+  "lazarus:goodgoSlackWebhook": "https://hooks.slack.com/services/T000/B000/SENTINEL-gg-slack-3e4f",
+  "lazarus:goodgoSpacesAccessKey": "SENTINEL-gg-spacesid-5a6b",
+  "lazarus:goodgoSpacesSecretKey": "SENTINEL-gg-spacessecret-7c8d",
+};
+export const GOODGO_SENTINEL_MARKERS = Object.values(GOODGO_SENTINEL_SECRETS).map((v) => /SENTINEL-gg-[a-z]+-[0-9a-f]{4}/.exec(v)![0]);
+
+/** Every secret of every platform in the stack files: a plan with these set has no placeholder left. */
+export const ALL_SENTINEL_SECRETS: Record<string, string> = { ...SENTINEL_SECRETS, ...GOODGO_SENTINEL_SECRETS };
+export const ALL_SENTINEL_MARKERS = [...SENTINEL_MARKERS, ...GOODGO_SENTINEL_MARKERS];
+
 export interface StackOptions {
   patch?: (config: ConfigMap) => void;
   /** Secret values to set (as the engine would hand them to the program); none by default, like a fresh clone. */
@@ -84,4 +107,6 @@ export const T = {
   project: "digitalocean:index/project:Project",
   command: "command:remote:Command",
   copy: "command:remote:CopyToRemote",
+  spacesBucket: "digitalocean:index/spacesBucket:SpacesBucket",
+  projectResources: "digitalocean:index/projectResources:ProjectResources",
 } as const;
