@@ -1,0 +1,139 @@
+// Every file the GoodGo plan renders, for both stacks, checked by its real consumer: docker-compose config (with the
+// rendered .env, its values replaced by dummies), promtool check config / check rules, amtool check-config, nginx -t,
+// cloud-init schema, JSON for the dashboards; and the generated runbook matches the inventory.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runPlanCli } from "../../cli/plan";
+import type { Plan } from "../../cli/planner";
+import { loadStackConfig } from "../../config/load";
+import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
+import { GOODGO_VOLUMES } from "../../lib/inventories/goodgo";
+import { cloudInitSchema, composeConfig, nginxTest } from "../support/validators";
+import { ALL_SENTINEL_SECRETS, T, one, planFor, rawStack } from "../support/stacks";
+
+const STACKS = ["prod", "staging"] as const;
+const outDirs: Record<string, string> = {};
+const plans: Record<string, Plan> = {};
+const cliErr: Record<string, string> = {};
+
+beforeAll(async () => {
+  for (const stack of STACKS) {
+    outDirs[stack] = mkdtempSync(join(tmpdir(), `lazarus-goodgo-${stack}-`));
+    const r = await runPlanCli(["--stack", stack, "--out", outDirs[stack]!]);
+    expect(r.code, r.stderr).toBe(0);
+    cliErr[stack] = r.stderr;
+    plans[stack] = await planFor(stack, { secrets: ALL_SENTINEL_SECRETS });
+  }
+});
+afterAll(() => {
+  for (const d of Object.values(outDirs)) rmSync(d, { recursive: true, force: true });
+});
+
+const deployDir = (stack: string) => join(outDirs[stack]!, "goodgo", `goodgo-${stack}-software`, "root/goodgo");
+const read = (stack: string, rel: string) => readFileSync(join(deployDir(stack), rel), "utf8");
+const tool = (cmd: string, args: string[]) => {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+};
+/** The .env the stack ships (from the plan with sentinel secrets), every value replaced by a dummy of the same name. */
+function dummyEnv(stack: string): string {
+  const env = String(one(plans[stack]!, T.command, `goodgo-${stack}-software-file-root-goodgo-env`).rawInputs.stdin);
+  const lines = env.split("\n").filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l));
+  expect(lines.length).toBeGreaterThan(20);
+  return lines.map((l) => `${l.split("=")[0]}=dummy-${l.split("=")[0]!.toLowerCase()}`).join("\n") + "\n";
+}
+
+describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
+  it("are written by --out, the .env and the webhook file never", () => {
+    expect(existsSync(join(deployDir(stack), "docker-compose.prod.yml"))).toBe(true);
+    expect(existsSync(join(deployDir(stack), "RUNBOOK.md"))).toBe(true);
+    expect(existsSync(join(deployDir(stack), ".env"))).toBe(false);
+    expect(existsSync(join(deployDir(stack), "monitoring/alertmanager/secrets"))).toBe(false);
+    expect(cliErr[stack]).toContain(`goodgo-${stack}-software:/root/goodgo/.env`);
+  });
+
+  it("docker-compose.prod.yml passes docker-compose config with the stack's .env: every service, limit, health check and volume", () => {
+    const r = composeConfig(read(stack, "docker-compose.prod.yml"), {}, { envFiles: { ".env": dummyEnv(stack) } });
+    expect(r.ok, r.output).toBe(true);
+    const services = r.parsed.services as Record<string, any>;
+    for (const s of ["api", "web", "ai-services", "postgres", "pgbouncer", "redis", "typesense", "minio", "pg-backup", "loki", "promtail", "prometheus", "grafana", "alertmanager"]) {
+      expect(services[s], s).toBeDefined();
+      expect(services[s].restart, s).toBe("unless-stopped");
+      expect(services[s].logging, s).toEqual({ driver: "json-file", options: { "max-size": "10m", "max-file": stack === "prod" ? "5" : "3" } });
+      expect(services[s].deploy?.resources?.limits?.memory, s).toBeDefined();
+      if (!["pg-backup", "promtail"].includes(s)) expect(services[s].healthcheck?.test, s).toBeDefined();
+    }
+    expect(Object.keys(r.parsed.volumes).sort()).toEqual([...GOODGO_VOLUMES].sort());
+    expect(services.postgres.shm_size).toBeDefined();
+    const tag = stack === "prod" ? "8f3c2a1" : "9d41b07";
+    // The .env's IMAGE_TAG wins over the file's default, as on the host.
+    expect(services.api.image).toBe("dummy-registry_url/goodgo-api:dummy-image_tag");
+    expect(read(stack, "docker-compose.prod.yml")).toContain(`goodgo-api:\${IMAGE_TAG:-${tag}}`);
+    expect(services.web.depends_on.api.condition).toBe("service_healthy");
+    expect(services.api.depends_on.pgbouncer.condition).toBe("service_healthy");
+    expect(services.pgbouncer.depends_on.postgres.condition).toBe("service_healthy");
+    expect(services.grafana.ports).toEqual([expect.objectContaining({ published: 3002, target: 3000 })]);
+    expect(services["pg-backup"].environment).toMatchObject({ AWS_SECRET_ACCESS_KEY: "dummy-spaces_secret_access_key", S3_URL: expect.stringMatching(/^s3:\/\/lazarus-goodgo-/) });
+    expect(services.prometheus.command).toContain(`--storage.tsdb.retention.time=${stack === "prod" ? "30d" : "15d"}`);
+  });
+
+  it("docker-compose config refuses the compose file without the .env's required secrets", () => {
+    const r = composeConfig(read(stack, "docker-compose.prod.yml"), {}, { envFiles: { ".env": "DB_NAME=goodgo\n" } });
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/must be set in the env file/);
+  });
+
+  it("prometheus.yml passes promtool check config, and every rule file promtool check rules", () => {
+    const c = tool("promtool", ["check", "config", join(deployDir(stack), "monitoring/prometheus/prometheus.yml")]);
+    expect(c.ok, c.out).toBe(true);
+    const rulesDir = join(deployDir(stack), "monitoring/prometheus/rules");
+    const files = readdirSync(rulesDir).map((f) => join(rulesDir, f));
+    expect(files).toHaveLength(7);
+    const r = tool("promtool", ["check", "rules", ...files]);
+    expect(r.ok, r.out).toBe(true);
+    expect(read(stack, "monitoring/prometheus/prometheus.yml")).toContain(`environment: ${stack}`);
+  });
+
+  it("alertmanager.yml passes amtool check-config and reads the webhook from the file the stack ships", () => {
+    const r = tool("amtool", ["check-config", join(deployDir(stack), "monitoring/alertmanager/alertmanager.yml")]);
+    expect(r.ok, r.out).toBe(true);
+    expect(read(stack, "monitoring/alertmanager/alertmanager.yml")).toContain("api_url_file: /etc/alertmanager/secrets/slack_webhook_url");
+  });
+
+  it("every dashboard is JSON with panels, in the GoodGo folder provider", () => {
+    const dir = join(deployDir(stack), "monitoring/grafana/dashboards");
+    const names = readdirSync(dir).sort();
+    expect(names).toEqual(["api-latency.json", "api-overview.json", "business-metrics.json", "database.json", "logs.json", "search.json", "web-vitals.json"]);
+    for (const n of names) expect(JSON.parse(readFileSync(join(dir, n), "utf8")).panels.length, n).toBeGreaterThan(0);
+    expect(read(stack, "monitoring/grafana/provisioning/dashboards/goodgo.yml")).toContain("folder: GoodGo");
+  });
+
+  it("nginx.conf passes nginx -t with the certificate paths it names", () => {
+    const domains = stack === "prod" ? ["goodgo.example.org", "api.goodgo.example.org"] : ["staging.goodgo.example.org", "api.staging.goodgo.example.org"];
+    const r = nginxTest(read(stack, "nginx/nginx.conf"), {
+      hosts: ["api", "web"],
+      certs: [{ certPath: `/etc/ssl/lazarus/goodgo-${stack}/fullchain.pem`, keyPath: `/etc/ssl/lazarus/goodgo-${stack}/privkey.pem`, names: domains }],
+    });
+    expect(r.ok, r.output).toBe(true);
+    for (const d of domains) expect(read(stack, "nginx/nginx.conf")).toContain(`server_name ${d};`);
+  });
+
+  it("the droplet's user-data passes cloud-init's schema", () => {
+    const r = cloudInitSchema(String(one(plans[stack]!, T.droplet, `goodgo-${stack}-host`).inputs.userData));
+    expect(r.ok, r.output).toBe(true);
+  });
+
+  it("RUNBOOK.md draws exactly the inventory's dependencies and documents every service", () => {
+    const doc = read(stack, "RUNBOOK.md");
+    const cfg = loadStackConfig(rawStack(stack), { allowMissingSecrets: true }).platforms.goodgo!;
+    const inv = goodgoStackInventory(cfg, stack);
+    const mermaid = doc.split("```mermaid")[1]!.split("```")[0]!;
+    const edges = [...mermaid.matchAll(/^\s*(\S+) -->\|\w+\| (\S+)$/gm)].map((m) => `${m[1]}->${m[2]}`).sort();
+    const id = (n: string) => n.replace(/[^A-Za-z0-9_]/g, "_");
+    expect(edges).toEqual(inv.services.flatMap((s) => (s.dependsOn ?? []).map((d) => `${id(s.name)}->${id(d.service)}`)).sort());
+    for (const s of inv.services) expect(doc).toContain(`| ${s.name} |`);
+  });
+});
