@@ -202,7 +202,12 @@ export const goodgoSchema = z.strictObject({
   grafana: z
     .strictObject({
       /** Section 8: Grafana is published on 3002, reachable from the admin CIDRs only. */
-      port: z.number().int().min(1024).max(65535).default(3002),
+      port: z
+        .number({ message: "is not a port number (example: 3002)" })
+        .int({ message: "is not a port number (example: 3002)" })
+        .min(1024, { message: "is a privileged port; Grafana listens on an unprivileged admin-only port (example: 3002)" })
+        .max(65535, { message: "is not a port number between 1024 and 65535 (example: 3002)" })
+        .default(3002),
       adminUser: z.string().regex(/^[a-z][a-z0-9_.-]{1,31}$/, { message: "is not a Grafana user name (example: admin)" }).default("admin"),
     })
     .prefault({}),
