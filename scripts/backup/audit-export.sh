@@ -98,6 +98,7 @@ ERR=$(mktemp "$WORK_DIR/audit-export.err.XXXXXX")
 COMPLETE=0
 cleanup() {
   local rc=$?
+  set +e # best effort from here: every step runs even when one fails
   ((COMPLETE)) || rm -f -- "$PARTIAL" "$FINAL.sha256" "$OUT_DIR/.$NAME.sha256.tmp"
   rm -f -- "$ERR" "${S3_EMPTY_CFG:-}"
   exit "$rc"

@@ -159,7 +159,7 @@ s3_upload() {
     cfg=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/s3cfg.XXXXXX")
     S3_EMPTY_CFG=$cfg
   fi
-  cmd=(s3cmd -c "$cfg" --no-progress --max-retries="${S3_MAX_RETRIES:-3}")
+  cmd=(s3cmd -c "$cfg" --no-progress)
   if [[ -n "${S3_ENDPOINT:-}" ]]; then
     cmd+=("--host=$S3_ENDPOINT" "--host-bucket=${S3_HOST_BUCKET:-$S3_ENDPOINT}")
   fi

@@ -168,6 +168,7 @@ COMPLETE=0
 
 cleanup() {
   local rc=$?
+  set +e # best effort from here: every step runs even when one fails
   if ((COMPLETE == 0)); then
     rm -f -- "$PARTIAL" "$FINAL.sha256" "$BACKUP_DIR/.$NAME.sha256.tmp" "$BACKUP_DIR/.latest.tmp"
   fi

@@ -120,6 +120,7 @@ TOC_FILE=""
 LIVE_LOCKED=""
 cleanup() {
   local rc=$?
+  set +e # best effort from here: every step runs even when one fails
   if [[ -n "$LIVE_LOCKED" ]]; then
     psql_q "$MAINT_DB" "ALTER DATABASE $(sql_ident "$LIVE_LOCKED") WITH ALLOW_CONNECTIONS true" >/dev/null 2>&1 ||
       log "warning: could not re-allow connections to $LIVE_LOCKED; run: ALTER DATABASE $LIVE_LOCKED WITH ALLOW_CONNECTIONS true"
