@@ -19,6 +19,7 @@ debian_packages=(
   cloud-init                                                  # cloud-init schema check on rendered user-data
   python3-jsonschema python3-yaml                             # schema checks driven from tests
   age openssl                                                 # backup encryption
+  s3cmd                                                       # pg-backup.sh/audit-export.sh upload to S3-compatible storage (DO Spaces)
   jq coreutils util-linux procps iproute2                     # used by the scripts and the harness
 )
 
