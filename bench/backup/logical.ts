@@ -1,0 +1,178 @@
+// Benchmark: the logical route (scripts/backup/pg-backup.sh: pg_dump custom format -Z6 with checksum; pg-restore.sh:
+// parallel pg_restore -j2 into a new database with bulk-load session settings, straight from the archive, no temp
+// files) against the seeds' route (`pg_dump | gzip`, then `gunzip < file | psql`), on one generated database with
+// realistic entropy (bench/backup/dataset.ts). Measures backup time, restore time, file size and peak memory, and the
+// verification (pg-verify.sh) against a bare restore. Prints a table and ratios; not part of the test suite.
+//   npx tsx bench/backup/logical.ts                       (about 1 GB: BENCH_SCALE=1050000, the default)
+//   BENCH_SCALE=100000 npx tsx bench/backup/logical.ts    (a quick run)
+// Targets on the 2-core machine: logical restore >= 1.3x faster than the seed route; verification <= 1.2x a bare restore.
+// Peak memory: the client process tree's summed RSS (bash, pg_dump, gzip, psql, pg_restore and its workers), and the
+// server's summed PSS (proportional set size, so shared buffers count once), both sampled every 50 ms.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { startPostgres, type PostgresServer } from "../../test/support/postgres";
+import { benchScale, createBenchDataset, tableChecksums, type TableChecksum } from "./dataset";
+
+const SCRIPTS = resolve(__dirname, "../../scripts/backup");
+const DB = "bench";
+
+interface Measured {
+  seconds: number;
+  clientPeakKb: number;
+  serverPeakKb: number;
+  stdout: string;
+}
+
+function children(): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = map.get(ppid) ?? [];
+      list.push(Number(d));
+      map.set(ppid, list);
+    } catch {
+      // process ended between readdir and read
+    }
+  }
+  return map;
+}
+function tree(root: number, kids: Map<number, number[]>): number[] {
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
+  return out;
+}
+function rssKb(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4;
+  } catch {
+    return 0;
+  }
+}
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `bash -c script`, sampling the memory of its process tree and of the server's. */
+function measure(pg: PostgresServer, script: string, env: NodeJS.ProcessEnv = {}): Promise<Measured> {
+  const postmaster = Number(readFileSync(join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  return new Promise((res, rej) => {
+    const t0 = performance.now();
+    const child = spawn("bash", ["-c", `set -euo pipefail; ${script}`], { env: { ...process.env, ...pg.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    let clientPeakKb = 0;
+    let serverPeakKb = 0;
+    const sample = () => {
+      const kids = children();
+      clientPeakKb = Math.max(clientPeakKb, tree(child.pid!, kids).reduce((n, p) => n + rssKb(p), 0));
+      serverPeakKb = Math.max(serverPeakKb, tree(postmaster, kids).reduce((n, p) => n + pssKb(p), 0));
+    };
+    const timer = setInterval(sample, 50);
+    child.on("close", (code) => {
+      clearInterval(timer);
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) rej(new Error(`exit ${code}: ${script}\n${stderr.slice(-3000)}`));
+      else res({ seconds, clientPeakKb, serverPeakKb, stdout });
+    });
+  });
+}
+
+const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+const size = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+const ratio = (seed: number, ours: number) => `${(seed / ours).toFixed(2)}x`;
+
+function same(a: Record<string, TableChecksum>, b: Record<string, TableChecksum>): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function main(): Promise<void> {
+  const scale = benchScale();
+  const work = mkdtempSync(join(tmpdir(), "lazarus-bench-logical-"));
+  // Same server settings for both routes; room for a bulk load's WAL so checkpoints do not dominate.
+  const pg = await startPostgres({ extraConf: ["shared_buffers = 512MB", "max_wal_size = 8GB", "checkpoint_timeout = 30min"] });
+  try {
+    console.log(`logical backup/restore benchmark, BENCH_SCALE=${scale}, ${readdirSync("/sys/devices/system/cpu").filter((d) => /^cpu\d+$/.test(d)).length} CPUs`);
+    const ds = createBenchDataset(pg, DB, scale);
+    const rows = Number(pg.sql("SELECT sum(n_live_tup) FROM pg_stat_user_tables", DB));
+    console.log(`dataset: ${size(ds.bytes)} database, ${rows} rows, generated in ${ds.seconds.toFixed(0)} s`);
+    const source = tableChecksums(pg, DB);
+
+    // Backups.
+    const seedDump = join(work, "seed", "bench.sql.gz");
+    mkdirSync(join(work, "seed"));
+    const seedBackup = await measure(pg, `pg_dump -d ${DB} | gzip > ${seedDump}`);
+    const oursDir = join(work, "ours");
+    const oursBackup = await measure(pg, `${SCRIPTS}/pg-backup.sh -d ${DB} -o ${oursDir}`);
+    const oursFile = JSON.parse(oursBackup.stdout.trim().split("\n").pop()!).file as string;
+    const seedBytes = statSync(seedDump).size;
+    const oursBytes = statSync(oursFile).size;
+
+    // Restores: the seed route into a new database; ours with pg-restore.sh (new database beside the live one).
+    pg.sql("CREATE DATABASE seed_restore TEMPLATE template0");
+    const seedRestore = await measure(pg, `gunzip < ${seedDump} | psql -X -q -v ON_ERROR_STOP=1 -d seed_restore > /dev/null`);
+    const seedOk = same(tableChecksums(pg, "seed_restore"), source);
+    pg.sql("DROP DATABASE seed_restore");
+
+    const oursRestore = await measure(pg, `${SCRIPTS}/pg-restore.sh -d ${DB} -j 2 --no-analyze ${oursFile}`);
+    const restored = JSON.parse(oursRestore.stdout.trim().split("\n").pop()!).restored_database as string;
+    const oursOk = same(tableChecksums(pg, restored), source);
+    pg.sql(`DROP DATABASE ${restored}`);
+
+    // Verification against a bare restore of the same archive (same jobs and session settings, nothing else).
+    pg.sql("CREATE DATABASE bare_restore TEMPLATE template0");
+    const bare = await measure(pg, `pg_restore -j 2 -d bare_restore ${oursFile}`, {
+      PGOPTIONS: "-c synchronous_commit=off -c maintenance_work_mem=256MB",
+    });
+    pg.sql("DROP DATABASE bare_restore");
+    const verify = await measure(pg, `${SCRIPTS}/pg-verify.sh -d ${DB} -t User,payment -j 2 --report ${join(work, "verify.json")} ${oursFile}`);
+    const report = JSON.parse(verify.stdout.trim().split("\n").pop()!);
+
+    const rowsOut = [
+      ["", "seed (pg_dump|gzip, gunzip|psql)", "ours (pg-backup.sh -Fc -Z6, pg-restore.sh -j2)", "seed/ours"],
+      ["backup time", `${seedBackup.seconds.toFixed(1)} s`, `${oursBackup.seconds.toFixed(1)} s`, ratio(seedBackup.seconds, oursBackup.seconds)],
+      ["restore time", `${seedRestore.seconds.toFixed(1)} s`, `${oursRestore.seconds.toFixed(1)} s`, ratio(seedRestore.seconds, oursRestore.seconds)],
+      ["file size", size(seedBytes), size(oursBytes), ratio(seedBytes, oursBytes)],
+      ["peak client RSS, backup", mb(seedBackup.clientPeakKb), mb(oursBackup.clientPeakKb), ratio(seedBackup.clientPeakKb, oursBackup.clientPeakKb)],
+      ["peak client RSS, restore", mb(seedRestore.clientPeakKb), mb(oursRestore.clientPeakKb), ratio(seedRestore.clientPeakKb, oursRestore.clientPeakKb)],
+      ["peak server PSS, restore", mb(seedRestore.serverPeakKb), mb(oursRestore.serverPeakKb), ratio(seedRestore.serverPeakKb, oursRestore.serverPeakKb)],
+      ["restored checksums = source", String(seedOk), String(oursOk), ""],
+    ];
+    const widths = rowsOut[0].map((_, i) => Math.max(...rowsOut.map((r) => r[i].length)));
+    console.log("");
+    for (const r of rowsOut) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
+    const restoreSpeedup = seedRestore.seconds / oursRestore.seconds;
+    const verifyRatio = verify.seconds / bare.seconds;
+    console.log("");
+    console.log(`bare restore (pg_restore -j2): ${bare.seconds.toFixed(1)} s; pg-verify.sh (checksum, TOC, restore, counts, 2 critical checksums, drop): ${verify.seconds.toFixed(1)} s (status ${report.status})`);
+    console.log(`logical restore speed-up vs seed route: ${restoreSpeedup.toFixed(2)}x (target >= 1.3x) ${restoreSpeedup >= 1.3 ? "MET" : "NOT MET"}`);
+    console.log(`verification / bare restore: ${verifyRatio.toFixed(2)}x (target <= 1.2x) ${verifyRatio <= 1.2 ? "MET" : "NOT MET"}`);
+    const out = resolve(__dirname, "../../.bench");
+    mkdirSync(out, { recursive: true });
+    writeFileSync(
+      join(out, "backup-logical.json"),
+      `${JSON.stringify({ scale, databaseBytes: ds.bytes, rows, seedBackup, oursBackup, seedRestore, oursRestore, bare, verify: { ...verify, stdout: undefined }, seedBytes, oursBytes, seedOk, oursOk, restoreSpeedup, verifyRatio }, (k, v) => (k === "stdout" ? undefined : v), 2)}\n`,
+    );
+    if (!seedOk || !oursOk || report.status !== "ok") process.exitCode = 1;
+  } finally {
+    pg.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
