@@ -12,6 +12,7 @@ import { certIssueCommand } from "../lib/opsCommands";
 import { renderCloudInit } from "../renderers/cloudInit";
 import { renderCompose } from "../renderers/compose";
 import { renderNginxConf } from "../renderers/nginx";
+import { goodgoRedisSettings, renderRedisAcl, renderRedisConf } from "../renderers/redisConf";
 import {
   composeFileLinkCommand,
   composeTarget,
@@ -28,6 +29,7 @@ import {
   GOODGO_LETSENCRYPT_DIR,
   GOODGO_NAMED_VOLUMES,
   GOODGO_NGINX_HEALTH_PATH,
+  GOODGO_REDIS_FILES,
   GOODGO_TLS_DIR,
   goodgoEffectiveImageTag,
   goodgoStackInventory,
@@ -38,6 +40,8 @@ import type { PlatformContext } from "./index";
 
 /** Alertmanager runs as nobody (65534): the webhook file is 0600 and owned by that uid, so only it reads the secret. */
 const ALERTMANAGER_UID = 65534;
+/** The redis image runs redis-server as uid 999; the 0600 ACL file is handed to it. */
+const REDIS_UID = 999;
 
 export function goodgoNames(stack: string) {
   const prefix = `goodgo-${stack}`;
@@ -84,6 +88,7 @@ export function goodgoPlainFiles(cfg: GoodgoConfig, stack: string): Record<strin
   });
   for (const [rel, text] of Object.entries(monitoring)) files[`${dir}/monitoring/${rel}`] = text;
   if (cfg.app.exposure === "nginx") files[`${dir}/nginx/nginx.conf`] = goodgoNginxConfig(cfg, stack);
+  files[`${dir}/${GOODGO_REDIS_FILES.conf}`] = renderRedisConf(goodgoRedisSettings({ maxmemoryMb: cfg.redis.maxMemoryMb }));
   files[`${dir}/RUNBOOK.md`] = goodgoRunbookMarkdown(cfg, stack, inventory);
   return files;
 }
@@ -171,6 +176,8 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
     // Section 8's variables, secrets among them: 0600, shipped only as a Pulumi secret.
     { path: `${dir}/.env`, content: envText, mode: "0600", secret: true },
     { path: goodgoSlackWebhookPath(cfg), content: ctx.secrets("goodgoSlackWebhook").apply((u) => `${u}\n`), mode: "0600", secret: true },
+    // The Redis password as a SHA-256 hash in the ACL file (still derived from a secret: shipped as one).
+    { path: `${dir}/${GOODGO_REDIS_FILES.acl}`, content: ctx.secrets("goodgoRedisPassword").apply((p) => renderRedisAcl([{ name: "default", password: p }])), mode: "0600", secret: true },
   ];
   const software = new HostSoftware(names.software, { platform: "goodgo", connection: host.connection, hostReady: host.ready, hostId: host.droplet.id, files }, parent);
   const writer = (path: string) => software.fileWriters[files.findIndex((f) => f.path === path)]!;
@@ -182,8 +189,9 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
       create: [
         composeFileLinkCommand(dir),
         `chown ${ALERTMANAGER_UID}:${ALERTMANAGER_UID} '${goodgoSlackWebhookPath(cfg)}'`,
+        `chown ${REDIS_UID} '${dir}/${GOODGO_REDIS_FILES.acl}'`,
       ].join("; "),
-      triggers: [host.droplet.id, writer(goodgoSlackWebhookPath(cfg)).id],
+      triggers: [host.droplet.id, writer(goodgoSlackWebhookPath(cfg)).id, writer(`${dir}/${GOODGO_REDIS_FILES.acl}`).id],
       dependsOn: software.installed,
     },
     platform,

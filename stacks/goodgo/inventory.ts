@@ -8,6 +8,8 @@
 import type { GoodgoConfig } from "../../config/platforms/goodgo";
 import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
 import { GOODGO_VOLUMES, goodgoServices } from "../../lib/inventories/goodgo";
+import { goodgoPgbouncerSettings, pgbouncerEnv } from "../../renderers/pgbouncer";
+import { GOODGO_REDIS_PATHS, goodgoRedisCommand } from "../../renderers/redisConf";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
 
 /** Where Lazarus's scripts/ folder lands on the host (components/hostSoftware REMOTE_SCRIPTS_ROOT), also mounted into pg-backup. */
@@ -161,6 +163,47 @@ function nginxSpec(): ServiceSpec {
   };
 }
 
+/** Host paths (relative to the deploy dir) of the Redis files the stack ships; the ACL file is a secret. */
+export const GOODGO_REDIS_FILES = { conf: "redis/redis.conf", acl: "redis/users.acl" } as const;
+
+/**
+ * PgBouncer as section 3.1 configures it, through the edoburu image's environment (renderers/pgbouncer.ts
+ * pgbouncerEnv): pool size and client limit stay .env variables (PGBOUNCER_POOL_SIZE, PGBOUNCER_MAX_CLIENT_CONN, the
+ * runbook's "edit .env, then up -d --no-deps pgbouncer") with the configured values as defaults; user and password
+ * come from the .env, from which the image writes its userlist.
+ */
+function pgbouncerSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
+  const env = pgbouncerEnv(goodgoPgbouncerSettings({ poolSize: cfg.pgbouncer.poolSize, maxClientConn: cfg.pgbouncer.maxClientConn, dbName: cfg.database.name }));
+  return {
+    ...base,
+    environment: {
+      ...env,
+      DB_NAME: req("DB_NAME"),
+      DEFAULT_POOL_SIZE: { fromEnv: "PGBOUNCER_POOL_SIZE", default: env.DEFAULT_POOL_SIZE },
+      MAX_CLIENT_CONN: { fromEnv: "PGBOUNCER_MAX_CLIENT_CONN", default: env.MAX_CLIENT_CONN },
+      DB_USER: req("DB_USER"),
+      DB_PASSWORD: req("DB_PASSWORD"),
+    },
+  };
+}
+
+/**
+ * Redis as section 3.2 configures it, from the rendered redis.conf (renderers/redisConf.ts): 512 MB allkeys-lru, AOF;
+ * the password only as a hash in the ACL file. redis-cli (health check, flush) authenticates with REDISCLI_AUTH.
+ */
+function redisSpec(base: ServiceSpec): ServiceSpec {
+  return {
+    ...base,
+    command: goodgoRedisCommand(),
+    environment: { REDISCLI_AUTH: req("REDIS_PASSWORD") },
+    volumes: [
+      ...(base.volumes ?? []),
+      { kind: "bind", source: `./${GOODGO_REDIS_FILES.conf}`, target: GOODGO_REDIS_PATHS.conf, readOnly: true },
+      { kind: "bind", source: `./${GOODGO_REDIS_FILES.acl}`, target: GOODGO_REDIS_PATHS.acl, readOnly: true },
+    ],
+  };
+}
+
 /** The pg-backup container as this stack runs it: Lazarus's scripts, the schedule, the off-site bucket. */
 function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
   const o = cfg.backups.offsite;
@@ -204,6 +247,8 @@ export function goodgoStackInventory(cfg: GoodgoConfig, stack: string): ServiceI
   const services = base.map((s): ServiceSpec => {
     if (s.name in GOODGO_APP_IMAGES) return { ...s, image: goodgoAppImage(cfg, GOODGO_APP_IMAGES[s.name as keyof typeof GOODGO_APP_IMAGES]) };
     if (s.name === "pg-backup") return pgBackupSpec(s, cfg);
+    if (s.name === "pgbouncer") return pgbouncerSpec(s, cfg);
+    if (s.name === "redis") return redisSpec(s);
     if (s.name === "grafana") {
       const m = GOODGO_MONITORING_MOUNTS.grafanaDashboards;
       return { ...s, volumes: [...(s.volumes ?? []), { kind: "bind", source: `./monitoring/${m.from}`, target: m.to, readOnly: true }] };

@@ -38,12 +38,17 @@ const tool = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 };
-/** The .env the stack ships (from the plan with sentinel secrets), every value replaced by a dummy of the same name. */
+/**
+ * The .env the stack ships (from the plan with sentinel secrets), every line that carries a secret replaced by a dummy
+ * value of the same name (config values stay, so the file is read as on the host).
+ */
 function dummyEnv(stack: string): string {
   const env = String(one(plans[stack]!, T.command, `goodgo-${stack}-software-file-root-goodgo-env`).rawInputs.stdin);
   const lines = env.split("\n").filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l));
   expect(lines.length).toBeGreaterThan(20);
-  return lines.map((l) => `${l.split("=")[0]}=dummy-${l.split("=")[0]!.toLowerCase()}`).join("\n") + "\n";
+  const out = lines.map((l) => (l.includes("SENTINEL") ? `${l.split("=")[0]}=dummy-${l.split("=")[0]!.toLowerCase()}` : l));
+  expect(out.filter((l) => l.includes("dummy-")).length).toBeGreaterThanOrEqual(14);
+  return out.join("\n") + "\n";
 }
 
 describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
@@ -69,14 +74,22 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
     expect(Object.keys(r.parsed.volumes).sort()).toEqual([...GOODGO_VOLUMES].sort());
     expect(services.postgres.shm_size).toBeDefined();
     const tag = stack === "prod" ? "8f3c2a1" : "9d41b07";
-    // The .env's IMAGE_TAG wins over the file's default, as on the host.
-    expect(services.api.image).toBe("dummy-registry_url/goodgo-api:dummy-image_tag");
+    for (const app of ["api", "web", "ai-services"]) expect(services[app].image).toBe(`ghcr.io/goodgo/goodgo-${app}:${tag}`);
     expect(read(stack, "docker-compose.prod.yml")).toContain(`goodgo-api:\${IMAGE_TAG:-${tag}}`);
     expect(services.web.depends_on.api.condition).toBe("service_healthy");
     expect(services.api.depends_on.pgbouncer.condition).toBe("service_healthy");
     expect(services.pgbouncer.depends_on.postgres.condition).toBe("service_healthy");
     expect(services.grafana.ports).toEqual([expect.objectContaining({ published: 3002, target: 3000 })]);
     expect(services["pg-backup"].environment).toMatchObject({ AWS_SECRET_ACCESS_KEY: "dummy-spaces_secret_access_key", S3_URL: expect.stringMatching(/^s3:\/\/lazarus-goodgo-/) });
+    // Section 3.1's PgBouncer through the image's environment, section 3.2's Redis from the shipped redis.conf.
+    expect(services.pgbouncer.environment).toMatchObject({
+      POOL_MODE: "transaction", DEFAULT_POOL_SIZE: "20", MAX_CLIENT_CONN: "200", RESERVE_POOL_SIZE: "5", RESERVE_POOL_TIMEOUT: "3", QUERY_WAIT_TIMEOUT: "120",
+      DB_HOST: "postgres", DB_NAME: "goodgo", DB_PASSWORD: "dummy-db_password",
+    });
+    expect(services.redis.command).toEqual(["redis-server", "/usr/local/etc/redis/redis.conf"]);
+    const redisConf = read(stack, "redis/redis.conf");
+    for (const line of ["maxmemory 512mb", "maxmemory-policy allkeys-lru", "appendonly yes", "aclfile /usr/local/etc/redis/users.acl"]) expect(redisConf).toContain(line);
+    expect(redisConf).not.toMatch(/requirepass/);
     expect(services.prometheus.command).toContain(`--storage.tsdb.retention.time=${stack === "prod" ? "30d" : "15d"}`);
   });
 

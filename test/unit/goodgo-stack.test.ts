@@ -136,8 +136,8 @@ describe("software on the host", () => {
     expect(paths.filter((p) => p.startsWith("/root/goodgo/monitoring/prometheus/rules/"))).toHaveLength(7);
   });
 
-  it("writes the .env and the Slack webhook file with mode 0600, as secrets, with logging off", () => {
-    for (const path of ["/root/goodgo/.env", `/root/goodgo/monitoring/alertmanager${GOODGO_SECRET_FILES.slackWebhook.slice("/etc/alertmanager".length)}`]) {
+  it("writes the .env, the Slack webhook file and Redis's ACL file with mode 0600, as secrets, with logging off", () => {
+    for (const path of ["/root/goodgo/.env", "/root/goodgo/redis/users.acl", `/root/goodgo/monitoring/alertmanager${GOODGO_SECRET_FILES.slackWebhook.slice("/etc/alertmanager".length)}`]) {
       const w = writer(prod, path);
       expect(String(w.inputs.create)).toContain("chmod 0600");
       expect(w.inputs.stdin).toBe("[secret]");
@@ -181,6 +181,10 @@ describe("software on the host", () => {
     const prep = String(one(prod, T.command, "goodgo-prod-prepare").inputs.create);
     expect(prep).toContain("ln -sfn docker-compose.prod.yml compose.yaml");
     expect(prep).toContain("chown 65534:65534 '/root/goodgo/monitoring/alertmanager/secrets/slack_webhook_url'");
+    expect(prep).toContain("chown 999 '/root/goodgo/redis/users.acl'");
+    const acl = String(one(prod, T.command, "goodgo-prod-software-file-root-goodgo-redis-users-acl").rawInputs.stdin);
+    expect(acl).toMatch(/^user default on #[0-9a-f]{64} /);
+    expect(acl).not.toContain("SENTINEL");
   });
 
   it("issues the certificate for both domains and activates it behind nginx", () => {
