@@ -1,7 +1,7 @@
 // Benchmark: physical restore with pgBackRest (pitr-restore.sh, latest point) against the seeds' route
 // (`pg_dump | gzip` then `gunzip < file | psql`) on the same generated database: backup time, restore time, file /
 // repository size and peak memory of the client-side processes, with ratios. Not part of the test suite.
-//   npx tsx bench/backup/physical.ts                 (about 1 GB: BENCH_SCALE=560000, the default)
+//   npx tsx bench/backup/physical.ts                 (about 1 GB: BENCH_SCALE=1050000, the default)
 //   BENCH_SCALE=100000 npx tsx bench/backup/physical.ts    (a quick run)
 // Target on the 2-core CI machine: physical restore at least 3x faster than the seed route.
 // The dataset is the pg-backup helper's generator (test/support/dataset.ts: PostGIS points and polygons with GiST
@@ -16,7 +16,7 @@ import { freePort } from "../../test/support/ports";
 import { startPitrCluster, type PitrCluster } from "../../test/support/pgbackrest";
 import type { PostgresServer } from "../../test/support/postgres";
 
-const SCALE = Number(process.env.BENCH_SCALE ?? 560_000);
+const SCALE = Number(process.env.BENCH_SCALE ?? 1_050_000);
 const DB = "bench";
 
 interface Timed {
@@ -85,7 +85,12 @@ async function main(): Promise<void> {
     } as unknown as PostgresServer;
     const copy = tableChecksums(restored, DB);
     const same = JSON.stringify(copy) === JSON.stringify(source);
-    if (!same) throw new Error("the physically restored database differs from the source");
+    if (!same) {
+      for (const t of new Set([...Object.keys(source), ...Object.keys(copy)])) {
+        if (JSON.stringify(source[t]) !== JSON.stringify(copy[t])) console.error(`differs: ${t} source ${JSON.stringify(source[t])} restored ${JSON.stringify(copy[t])}`);
+      }
+      throw new Error("the physically restored database differs from the source");
+    }
 
     const rows = [
       ["", "seed (pg_dump|gzip, gunzip|psql)", "physical (pgBackRest)", "ratio seed/physical"],

@@ -150,6 +150,24 @@ describe("point-in-time recovery with pgBackRest (real PostgreSQL 15 + pgBackRes
     expect(Number(r.result.timeline)).toBeGreaterThanOrEqual(2);
   });
 
+  it("--target-action pause leaves the copy in recovery at the target for inspection; --no-start only lays down the files", async () => {
+    const port = await freePort();
+    const paused = join(c.mkdir("restore-pause"), "data");
+    const r = c.script("pitr-restore.sh", ["--stanza", "main", "--target-dir", paused, "--port", String(port), "--target-time", targetTime, "--target-action", "pause"]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.result).toMatchObject({ status: "ok", in_recovery: true, started: true });
+    expect(sqlAt(port, "select pg_is_in_recovery()")).toBe("t");
+    expect(sqlAt(port, CHECKSUM)).toBe(sumAtTarget);
+
+    const filesOnly = join(c.mkdir("restore-files"), "data");
+    const f = c.script("pitr-restore.sh", ["--stanza", "main", "--target-dir", filesOnly, "--port", String(await freePort()), "--no-start"]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.result).toMatchObject({ status: "ok", started: false, recovery_type: "latest" });
+    expect(existsSync(join(filesOnly, "PG_VERSION"))).toBe(true);
+    expect(existsSync(join(filesOnly, "recovery.signal"))).toBe(true);
+    expect(existsSync(join(filesOnly, "postmaster.pid"))).toBe(false);
+  });
+
   it("refuses wrong input before touching anything, each with its message", async () => {
     const liveSum = c.pg.sql(CHECKSUM);
     const port = await freePort();
