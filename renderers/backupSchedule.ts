@@ -1,0 +1,89 @@
+// The pg-backup service's schedule (runbook 001, section 4.1 and 9): the backup daily at 02:00 UTC and its
+// verification at 04:00 UTC, as crontab lines rendered from typed input. Pure: no Pulumi, no I/O.
+//
+// Who reads the crontab. The pg-backup container runs the postgis/postgis:16-3.4 image, which (like the postgres image
+// it builds on) has no cron daemon. Installing one at container start would need the network on every start, and cron
+// starts jobs with an empty environment, so PGPASSWORD and the S3 keys would have to be written to a file for it.
+// So the container's entrypoint is scripts/backup/backup-schedule.sh: a small scheduler loop (PID 1, logs on the
+// container's stdout) that reads THIS crontab and runs each line's command in the minute its `minute hour` fields name,
+// with the container's own environment. The lines are ordinary crontab syntax (5 fields + command), so the same file
+// works unchanged in a real crontab if the image ever gets cron; the loop accepts exactly the subset rendered here
+// (numeric minute and hour lists, `*` for day of month, month and day of week) and refuses anything else at start.
+// Times are UTC: the loop reads the clock with `date -u`, and the service also sets TZ=UTC.
+//
+// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh and writes the metrics textfiles
+// of stacks/goodgo/monitoring.ts's GOODGO_BACKUP_METRICS contract (BackupTooOld, BackupVerificationFailed).
+
+export interface BackupSchedule {
+  /** Daily backup time, "HH:MM" UTC (section 4.1: "02:00"). */
+  backupAt: string;
+  /** Daily verification time, "HH:MM" UTC (section 4.1/9: "04:00"). */
+  verifyAt: string;
+  /** Where scripts/backup is inside the container (default /opt/lazarus/scripts/backup: scripts/ mounted at /opt/lazarus/scripts). */
+  scriptsDir?: string;
+}
+
+export const DEFAULT_BACKUP_SCRIPTS_DIR = "/opt/lazarus/scripts/backup";
+
+/** Where the pg-backup container finds the rendered crontab (backup-schedule.sh's default, env BACKUP_CRONTAB). */
+export const BACKUP_CRONTAB_PATH = "/etc/lazarus/backup.crontab";
+
+export class BackupScheduleError extends Error {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`backup schedule: ${field}: ${problem}`);
+    this.name = "BackupScheduleError";
+  }
+}
+
+export interface ScheduledJob {
+  job: "backup" | "verify";
+  hour: number;
+  minute: number;
+  command: string;
+}
+
+function time(field: string, v: unknown): { hour: number; minute: number } {
+  const m = typeof v === "string" ? /^([01]\d|2[0-3]):([0-5]\d)$/.exec(v) : null;
+  if (!m) throw new BackupScheduleError(field, `must be a UTC time "HH:MM" (example: "02:00"), got ${JSON.stringify(v)}`);
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
+/** The jobs of a schedule, validated (the times differ; the scripts dir is an absolute plain path). */
+export function backupJobs(s: BackupSchedule): ScheduledJob[] {
+  if (typeof s !== "object" || s === null) throw new BackupScheduleError("(schedule)", "must be {backupAt, verifyAt}");
+  for (const k of Object.keys(s)) {
+    if (!["backupAt", "verifyAt", "scriptsDir"].includes(k)) throw new BackupScheduleError(k, "is not a schedule setting (allowed: backupAt, verifyAt, scriptsDir)");
+  }
+  const b = time("backupAt", s.backupAt);
+  const v = time("verifyAt", s.verifyAt);
+  if (b.hour === v.hour && b.minute === v.minute) {
+    throw new BackupScheduleError("verifyAt", `is the same minute as backupAt (${s.backupAt}); verify after the backup has finished (example: "04:00")`);
+  }
+  const dir = s.scriptsDir ?? DEFAULT_BACKUP_SCRIPTS_DIR;
+  if (typeof dir !== "string" || !/^\/[A-Za-z0-9._/-]*$/.test(dir) || dir.includes("..")) {
+    throw new BackupScheduleError("scriptsDir", `must be an absolute path of letters, digits, . _ - / (example: ${DEFAULT_BACKUP_SCRIPTS_DIR}), got ${JSON.stringify(dir)}`);
+  }
+  const job = dir.replace(/\/$/, "") + "/backup-job.sh";
+  return [
+    { job: "backup", ...b, command: `${job} backup` },
+    { job: "verify", ...v, command: `${job} verify` },
+  ];
+}
+
+/** Crontab text: `minute hour * * * <dir>/backup-job.sh backup|verify`, times in UTC. */
+export function renderBackupCrontab(s: BackupSchedule): string {
+  const jobs = backupJobs(s);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return [
+    "# Rendered by Lazarus (renderers/backupSchedule.ts). Times are UTC; read by scripts/backup/backup-schedule.sh.",
+    "# m h dom mon dow command",
+    ...jobs.map((j) => `${j.minute} ${j.hour} * * * ${j.command}  # ${j.job} daily at ${pad(j.hour)}:${pad(j.minute)} UTC`),
+    "",
+  ].join("\n");
+}
+
+/** Section 4.1/9's schedule. */
+export const GOODGO_BACKUP_SCHEDULE: BackupSchedule = { backupAt: "02:00", verifyAt: "04:00" };

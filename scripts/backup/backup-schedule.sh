@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# backup-schedule.sh -- the pg-backup container's entrypoint: a minimal cron for the crontab that
+# renderers/backupSchedule.ts renders (backup 02:00 UTC, verification 04:00 UTC, each through backup-job.sh).
+#
+# Why a loop and not cron: the postgis/postgis:16-3.4 image has no cron daemon; installing one at start needs the
+# network on every container start, and cron would start the jobs with an empty environment, so PGPASSWORD and the
+# S3 keys would have to be written to disk for it. This loop runs as PID 1, passes the container's environment to the
+# jobs, logs to the container's stdout/stderr, and on SIGTERM (docker stop) forwards the signal to a running job and
+# waits for it (pg-backup.sh removes its partial file), then exits 0.
+#
+# Usage: backup-schedule.sh [--crontab FILE] [--check]
+#   --crontab FILE   the crontab to run (env BACKUP_CRONTAB, default /etc/lazarus/backup.crontab)
+#   --check          parse the crontab, print its jobs as one JSON line and exit (nothing is run)
+#   -h, --help
+# Crontab subset accepted (what renderBackupCrontab writes; anything else is refused at start, exit 65):
+#   comment and blank lines; `MIN HOUR * * * COMMAND [ARGS...]` with MIN/HOUR a number or a comma list of numbers,
+#   COMMAND an absolute path, arguments plain words (no quotes, $, ;, &, |, <, >, backquotes); a trailing `# comment`.
+# Times are UTC (date -u). Each job runs at most once per matching minute, in the background; a job still running when
+# its next minute comes is not started twice.
+# Environment: BACKUP_CRONTAB; SCHEDULE_TICK_SECONDS (how often the clock is read, default 20);
+# SCHEDULE_CLOCK_FILE (tests only: a file holding the current UTC time as YYYY-mm-ddTHH:MM, read instead of the clock).
+# Exit codes: 0 stopped by SIGTERM/SIGINT after the running job ended (or --check passed); 64 usage; 65 the crontab has
+# a line outside the subset or no job; 66 the crontab file is missing.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+. "$SCRIPT_DIR/../lib/common.sh"
+
+usage() {
+  echo "usage: backup-schedule.sh [--crontab FILE] [--check]"
+}
+
+CRONTAB=${BACKUP_CRONTAB:-/etc/lazarus/backup.crontab}
+CHECK=0
+while (($#)); do
+  case "$1" in
+    --crontab) CRONTAB=${2:?}; shift 2 ;;
+    --check) CHECK=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
+  esac
+done
+TICK=${SCHEDULE_TICK_SECONDS:-20}
+[[ "$TICK" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$EX_USAGE" "SCHEDULE_TICK_SECONDS must be a number of seconds: $TICK"
+require_cmd jq date
+
+[[ -f "$CRONTAB" && -r "$CRONTAB" ]] || die "$EX_NOINPUT" "crontab not found or not readable: $CRONTAB"
+
+# field_ok FIELD MAX: a number 0..MAX or a comma list of them.
+field_ok() {
+  local f=$1 max=$2 n
+  [[ "$f" =~ ^[0-9]{1,2}(,[0-9]{1,2})*$ ]] || return 1
+  for n in ${f//,/ }; do ((10#$n <= max)) || return 1; done
+}
+
+# field_has FIELD VALUE: the list contains the number.
+field_has() {
+  local n
+  for n in ${1//,/ }; do ((10#$n == 10#$2)) && return 0; done
+  return 1
+}
+
+JOB_MIN=()
+JOB_HOUR=()
+JOB_CMD=()
+lineno=0
+while IFS= read -r line || [[ -n "$line" ]]; do
+  lineno=$((lineno + 1))
+  trimmed=${line#"${line%%[![:space:]]*}"}
+  [[ -z "$trimmed" || "$trimmed" == \#* ]] && continue
+  # A trailing comment is dropped (as /bin/sh would ignore it).
+  body=$(sed -E 's/[[:space:]]+#.*$//' <<<"$trimmed")
+  read -r -a f <<<"$body"
+  if ((${#f[@]} < 6)); then die "$EX_DATAERR" "$CRONTAB line $lineno: expected 'MIN HOUR * * * COMMAND', got: $line"; fi
+  field_ok "${f[0]}" 59 || die "$EX_DATAERR" "$CRONTAB line $lineno: minute must be 0-59 or a list of them, got '${f[0]}'"
+  field_ok "${f[1]}" 23 || die "$EX_DATAERR" "$CRONTAB line $lineno: hour must be 0-23 or a list of them, got '${f[1]}'"
+  if [[ "${f[2]}" != "*" || "${f[3]}" != "*" || "${f[4]}" != "*" ]]; then
+    die "$EX_DATAERR" "$CRONTAB line $lineno: day of month, month and day of week must be '*' (daily jobs only), got '${f[2]} ${f[3]} ${f[4]}'"
+  fi
+  [[ "${f[5]}" == /* ]] || die "$EX_DATAERR" "$CRONTAB line $lineno: the command must be an absolute path, got '${f[5]}'"
+  cmd=("${f[@]:5}")
+  for w in "${cmd[@]}"; do
+    if [[ "$w" =~ [\'\"\$\;\&\|\<\>\`\\] ]]; then die "$EX_DATAERR" "$CRONTAB line $lineno: shell syntax is not supported in commands, got '$w'"; fi
+  done
+  JOB_MIN+=("${f[0]}")
+  JOB_HOUR+=("${f[1]}")
+  JOB_CMD+=("${cmd[*]}")
+done <"$CRONTAB"
+((${#JOB_CMD[@]})) || die "$EX_DATAERR" "$CRONTAB has no job lines"
+
+jobs_json() {
+  local i
+  for i in "${!JOB_CMD[@]}"; do
+    jq -cn --arg minute "${JOB_MIN[$i]}" --arg hour "${JOB_HOUR[$i]}" --arg command "${JOB_CMD[$i]}" '{minute: $minute, hour: $hour, command: $command}'
+  done | jq -cs .
+}
+
+if ((CHECK)); then
+  emit_result ok 0 --arg crontab "$CRONTAB" --argjson jobs "$(jobs_json)"
+  exit 0
+fi
+
+for i in "${!JOB_CMD[@]}"; do log "scheduled: ${JOB_CMD[$i]} at minute ${JOB_MIN[$i]} of hour ${JOB_HOUR[$i]} UTC, daily"; done
+
+# now_minute: the current UTC minute as YYYY-mm-ddTHH:MM.
+now_minute() {
+  if [[ -n "${SCHEDULE_CLOCK_FILE:-}" ]]; then
+    local t
+    t=$(head -n 1 "$SCHEDULE_CLOCK_FILE" 2>/dev/null || true)
+    [[ "$t" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$ ]] && { printf '%s\n' "$t"; return; }
+    log "warning: $SCHEDULE_CLOCK_FILE does not hold YYYY-mm-ddTHH:MM; using the real clock"
+  fi
+  date -u +%Y-%m-%dT%H:%M
+}
+
+declare -A LAST_RUN=() RUNNING=()
+STOPPING=0
+# shellcheck disable=SC2317  # invoked by the trap below
+on_stop() {
+  STOPPING=1
+  local pid
+  for pid in "${RUNNING[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+}
+trap on_stop TERM INT
+
+reap() {
+  local i pid rc
+  for i in "${!RUNNING[@]}"; do
+    pid=${RUNNING[$i]}
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rc=0
+      wait "$pid" || rc=$?
+      log "job ended: ${JOB_CMD[$i]} (exit $rc)"
+      unset "RUNNING[$i]"
+    fi
+  done
+}
+
+while ((!STOPPING)); do
+  reap
+  minute=$(now_minute)
+  H=${minute:11:2}
+  M=${minute:14:2}
+  for i in "${!JOB_CMD[@]}"; do
+    if ! field_has "${JOB_MIN[$i]}" "$M" || ! field_has "${JOB_HOUR[$i]}" "$H"; then continue; fi
+    [[ "${LAST_RUN[$i]:-}" == "$minute" ]] && continue
+    LAST_RUN[$i]=$minute
+    if [[ -n "${RUNNING[$i]:-}" ]]; then
+      log "skipped: ${JOB_CMD[$i]} is still running from an earlier minute"
+      continue
+    fi
+    read -r -a argv <<<"${JOB_CMD[$i]}"
+    log "starting at $minute UTC: ${JOB_CMD[$i]}"
+    "${argv[@]}" &
+    RUNNING[$i]=$!
+  done
+  # sleep in the background so the TERM trap runs at once.
+  sleep "$TICK" &
+  wait $! 2>/dev/null || true
+done
+
+log "stopping: waiting for running jobs"
+for i in "${!RUNNING[@]}"; do
+  rc=0
+  wait "${RUNNING[$i]}" || rc=$?
+  log "job ended: ${JOB_CMD[$i]} (exit $rc)"
+done
+log "stopped"
+exit 0
