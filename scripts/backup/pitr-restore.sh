@@ -19,7 +19,7 @@
 #   --stanza NAME          the stanza in the repository
 #   --target-dir DIR       the new data directory (must not exist, or be empty); its parent must exist
 #   --port PORT            port for the restored cluster (must be free)
-#   --target-time TIME     recovery target, e.g. "2026-11-23 14:03:00+00" (default: latest)
+#   --target-time TIME     recovery target with its UTC offset, e.g. "2026-11-23 14:03:00+00" (default: latest)
 #   --set LABEL            restore this backup set (default: pgBackRest picks the newest one that fits the target)
 #   --target-action A      promote (default) or pause, with --target-time
 #   --config FILE          pgbackrest.conf (default: PGBACKREST_CONFIG, else pgBackRest's default)
@@ -78,6 +78,9 @@ target_epoch=""
 if [[ -n $target_time ]]; then
   target_epoch=$(date -d "$target_time" +%s 2>/dev/null) ||
     die "$EX_USAGE" "--target-time is not a time: '$target_time' (e.g. \"2026-11-23 14:03:00+00\")"
+  # PostgreSQL reads an offset-less time in its own TimeZone setting, which need not be this host's: refuse the guess.
+  [[ $target_time =~ ([+-][0-9]{2}(:?[0-9]{2})?|Z| UTC)$ ]] ||
+    die "$EX_USAGE" "--target-time needs an explicit UTC offset, e.g. \"$target_time+00\", got '$target_time'"
 fi
 ((EUID != 0)) || die "$EX_USAGE" "run as the database server's OS user, not root (e.g. runuser -u postgres -- $0 ...)"
 require_cmd pgbackrest jq
@@ -164,12 +167,17 @@ log_file=$target_dir.log
 opts="-p $port -c unix_socket_directories=$socket_dir -c listen_addresses=localhost"
 ((keep_archiving)) || opts+=" -c archive_mode=off"
 log "starting the restored cluster on port $port (log: $log_file)"
-fatal_reason() { { grep -E 'FATAL|PANIC' "$log_file" 2>/dev/null || true; } | tail -n 1 | sed 's/^.*\(FATAL\|PANIC\): *//'; }
+# The server's own reason (not the FATALs our polling connections get while it starts or shuts down).
+fatal_reason() {
+  { grep -E 'FATAL|PANIC' "$log_file" 2>/dev/null || true; } |
+    { grep -vE 'the database system is (starting up|shutting down|not yet accepting connections|in recovery mode)' || true; } |
+    tail -n 1 | sed 's/^.*\(FATAL\|PANIC\): *//'
+}
 # failed_start WHAT -- the server is down: say why, in the terms of this restore.
 failed_start() {
   local reason last
   reason=$(fatal_reason)
-  if grep -q 'recovery ended before configured recovery target was reached' <<<"$reason"; then
+  if grep -q 'recovery ended before configured recovery target was reached' "$log_file" 2>/dev/null; then
     last=$({ grep -o 'last completed transaction was at log time .*' "$log_file" || true; } | tail -n1 | sed 's/.*log time //')
     die "$EX_DATAERR" "the archive ends before the target time $target_time: the last transaction in it was committed at ${last:-unknown}; choose an earlier --target-time (restored files left in $target_dir)"
   fi

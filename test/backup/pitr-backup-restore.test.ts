@@ -180,6 +180,7 @@ describe("point-in-time recovery with pgBackRest (real PostgreSQL 15 + pgBackRes
       { args: ["--stanza", "main", "--target-dir", fresh(), "--port", String(c.pg.port)], code: 69, msg: new RegExp(`port ${c.pg.port} is already in use`) },
       { args: ["--stanza", "main", "--target-dir", fresh(), "--port", String(port), "--target-time", "2001-01-01 00:00:00+00"], code: 65, msg: /target time 2001-01-01 00:00:00\+00 is before the end of the oldest backup/ },
       { args: ["--stanza", "main", "--target-dir", fresh(), "--port", String(port), "--target-time", "yesterday-ish"], code: 64, msg: /--target-time is not a time: 'yesterday-ish'/ },
+      { args: ["--stanza", "main", "--target-dir", fresh(), "--port", String(port), "--target-time", "2026-11-23 14:03:00"], code: 64, msg: /--target-time needs an explicit UTC offset, e\.g\. "2026-11-23 14:03:00\+00"/ },
       { args: ["--stanza", "main", "--target-dir", fresh(), "--port", String(port), "--set", "20000101-000000F"], code: 66, msg: /backup set '20000101-000000F' not found for stanza 'main' \(have: / },
       { args: ["--stanza", "main", "--target-dir", fresh(), "--port", String(port)], code: 69, msg: /repository for stanza 'main' is not usable|pgbackrest info failed/, env: { PGBACKREST_REPO1_CIPHER_PASS: "wrong-passphrase" } },
     ];
@@ -198,7 +199,7 @@ describe("point-in-time recovery with pgBackRest (real PostgreSQL 15 + pgBackRes
     const target = join(c.mkdir("restore-future"), "data");
     const future = c.pg.sql("select to_char((clock_timestamp() + interval '1 hour') at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00'");
     const r = c.script("pitr-restore.sh", ["--stanza", "main", "--target-dir", target, "--port", String(port), "--target-time", future, "--timeout", "120"]);
-    expect(r.code, r.stderr).toBe(65);
+    expect(r.code, r.stderr + JSON.stringify(r.result)).toBe(65);
     expect(String(r.result.error)).toMatch(/the archive ends before the target time .*: the last transaction in it was committed at \d{4}-\d\d-\d\d/);
   });
 
