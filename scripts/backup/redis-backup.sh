@@ -22,7 +22,7 @@
 #   --timeout SECONDS     how long to wait for BGSAVE (default 600)
 # Environment:
 #   REDIS_HOST (default 127.0.0.1), REDIS_PORT (default 6379), REDISCLI_AUTH (password; read by redis-cli, never
-#   put in argv), RESULT_FILE (also write the JSON result line there).
+#   put in argv), REDIS_USER (an ACL user, e.g. one allowed only BGSAVE/INFO/CONFIG GET/LASTSAVE/PING), RESULT_FILE (also write the JSON result line there).
 # Output: one JSON line on stdout: {status, file, sha256, bytes, keys, expires, rdb_source, deleted, ...}.
 # Exit codes: 0 ok; 64 usage; 65 the snapshot fails redis-check-rdb; 66 the RDB file is not where it should be;
 #   69 Redis unreachable or a tool missing; 73 cannot write the output directory; 75 BGSAVE failed or timed out.
@@ -56,7 +56,8 @@ require_cmd redis-cli redis-check-rdb sha256sum jq
 
 REDIS_HOST=${REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${REDIS_PORT:-6379}
-rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning "$@"; }
+REDIS_USER=${REDIS_USER:-}
+rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning "$@"; }
 # info_field SECTION NAME -- one field of INFO SECTION (empty when absent)
 info_field() { rcli INFO "$1" | tr -d '\r' | sed -n "s/^$2://p"; }
 

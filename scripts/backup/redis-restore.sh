@@ -27,7 +27,8 @@
 #   --appendfilename NAME   AOF base name (default: CONFIG GET appendfilename, or appendonly.aof)
 #   --timeout SECONDS       for the stop and the start (default 300)
 #   --no-checksum           accept a backup without a sidecar (e.g. one just decrypted); logged as a warning
-# Environment: REDIS_HOST (127.0.0.1), REDIS_PORT (6379), REDISCLI_AUTH (password, never argv), RESULT_FILE.
+# Environment: REDIS_HOST (127.0.0.1), REDIS_PORT (6379), REDISCLI_AUTH (password, never argv), REDIS_USER (ACL
+#   user; default: the default user), RESULT_FILE.
 # Exit codes: 0 restored and the key count matches; 64 usage; 65 checksum mismatch, RDB fails redis-check-rdb,
 #   or the key count after the restore does not match; 66 backup or sidecar missing; 69 Redis unreachable and
 #   its layout not given, stop or start failed or timed out; 73 cannot write the data dir.
@@ -65,7 +66,8 @@ require_cmd redis-cli redis-check-rdb sha256sum jq
 
 REDIS_HOST=${REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${REDIS_PORT:-6379}
-rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning "$@"; }
+REDIS_USER=${REDIS_USER:-}
+rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning "$@"; }
 config_get() { rcli CONFIG GET "$1" | sed -n 2p; }
 # is_up: something answers on the port (redis-cli exits non-zero only when it cannot connect).
 is_up() { rcli PING >/dev/null 2>&1; }

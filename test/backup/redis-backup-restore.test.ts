@@ -317,6 +317,19 @@ describe("Redis backup and restore scripts (real redis-server 7)", () => {
     expect(existsSync(join(plain.dir, "appendonlydir"))).toBe(false);
   });
 
+  it("backs up as a least-privilege ACL user (REDIS_USER), which cannot read the data", () => {
+    redis.cli("ACL", "SETUSER", "backup", "on", ">backup-test-only", "+bgsave", "+info", "+config|get", "+lastsave", "+ping");
+    const env = { ...redis.env, REDIS_USER: "backup", REDISCLI_AUTH: "backup-test-only" };
+    const probe = spawnSync("redis-cli", ["-h", redis.host, "-p", String(redis.port), "--user", "backup", "--no-auth-warning", "GET", "otp:12345"], {
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
+    expect(probe.stdout).toMatch(/NOPERM/);
+    const r = run(BACKUP, ["--out-dir", join(work, "acl-backups")], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.result.keys).toBe(redis.keyCount());
+  });
+
   it("reports a start command that fails, keeping the previous data aside", () => {
     const r = run(RESTORE, ["--start-cmd", "false", "--timeout", "20", backupFile], plain.env);
     expect(r.code).toBe(69);
