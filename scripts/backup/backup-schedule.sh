@@ -9,7 +9,9 @@
 # waits for it (pg-backup.sh removes its partial file), then exits 0.
 #
 # Usage: backup-schedule.sh [--crontab FILE] [--check]
-#   --crontab FILE   the crontab to run (env BACKUP_CRONTAB, default /etc/lazarus/backup.crontab)
+#   --crontab FILE   the crontab to run (env BACKUP_CRONTAB, default /etc/lazarus/backup.crontab; when neither is given
+#                    and that file does not exist, the two daily lines are built from BACKUP_AT and VERIFY_AT, "HH:MM"
+#                    UTC, exactly as renderBackupCrontab writes them, for the backup-job.sh beside this script)
 #   --check          parse the crontab, print its jobs as one JSON line and exit (nothing is run)
 #   -h, --help
 # Crontab subset accepted (what renderBackupCrontab writes; anything else is refused at start, exit 65):
@@ -17,9 +19,10 @@
 #   COMMAND an absolute path, arguments plain words (no quotes, $, ;, &, |, <, >, backquotes); a trailing `# comment`.
 # Times are UTC (date -u). Each job runs at most once per matching minute, in the background; a job still running when
 # its next minute comes is not started twice.
-# Environment: BACKUP_CRONTAB; SCHEDULE_TICK_SECONDS (how often the clock is read, default 20);
+# Environment: BACKUP_CRONTAB; BACKUP_AT, VERIFY_AT (see --crontab); SCHEDULE_TICK_SECONDS (how often the clock is read, default 20);
 # SCHEDULE_CLOCK_FILE (tests only: a file holding the current UTC time as YYYY-mm-ddTHH:MM, read instead of the clock).
-# Exit codes: 0 stopped by SIGTERM/SIGINT after the running job ended (or --check passed); 64 usage; 65 the crontab has
+# Exit codes: 0 stopped by SIGTERM/SIGINT after the running job ended (or --check passed); 64 usage (a malformed
+# BACKUP_AT/VERIFY_AT included); 65 the crontab has
 # a line outside the subset or no job; 66 the crontab file is missing.
 set -euo pipefail
 
@@ -31,7 +34,7 @@ usage() {
   echo "usage: backup-schedule.sh [--crontab FILE] [--check]"
 }
 
-CRONTAB=${BACKUP_CRONTAB:-/etc/lazarus/backup.crontab}
+CRONTAB=${BACKUP_CRONTAB:-}
 CHECK=0
 while (($#)); do
   case "$1" in
@@ -45,7 +48,26 @@ TICK=${SCHEDULE_TICK_SECONDS:-20}
 [[ "$TICK" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$EX_USAGE" "SCHEDULE_TICK_SECONDS must be a number of seconds: $TICK"
 require_cmd jq date
 
-[[ -f "$CRONTAB" && -r "$CRONTAB" ]] || die "$EX_NOINPUT" "crontab not found or not readable: $CRONTAB"
+# Without a crontab named, the default file; without that, the same two lines renderBackupCrontab writes, built from
+# BACKUP_AT / VERIFY_AT (HH:MM UTC) for this script's own backup-job.sh.
+GENERATED=""
+if [[ -z "$CRONTAB" ]]; then
+  CRONTAB=/etc/lazarus/backup.crontab
+  if [[ ! -e "$CRONTAB" && -n "${BACKUP_AT:-}${VERIFY_AT:-}" ]]; then
+    for v in BACKUP_AT VERIFY_AT; do
+      [[ "${!v:-}" =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || die "$EX_USAGE" "$v must be a UTC time HH:MM (example: 02:00), got '${!v:-}'"
+    done
+    GENERATED=$(mktemp "${TMPDIR:-/tmp}/backup-crontab.XXXXXX")
+    trap 'rm -f -- "$GENERATED"' EXIT
+    {
+      echo "# from BACKUP_AT=$BACKUP_AT VERIFY_AT=$VERIFY_AT"
+      printf '%d %d * * * %s backup\n' "$((10#${BACKUP_AT#*:}))" "$((10#${BACKUP_AT%%:*}))" "$SCRIPT_DIR/backup-job.sh"
+      printf '%d %d * * * %s verify\n' "$((10#${VERIFY_AT#*:}))" "$((10#${VERIFY_AT%%:*}))" "$SCRIPT_DIR/backup-job.sh"
+    } >"$GENERATED"
+    CRONTAB=$GENERATED
+  fi
+fi
+[[ -f "$CRONTAB" && -r "$CRONTAB" ]] || die "$EX_NOINPUT" "crontab not found or not readable: $CRONTAB (or set BACKUP_AT and VERIFY_AT)"
 
 # field_ok FIELD MAX: a number 0..MAX or a comma list of them.
 field_ok() {

@@ -100,6 +100,20 @@ describe("backup schedule: crontab, jobs and the metrics contract against real P
     expect(renderBackupCrontab({ backupAt: "01:30", verifyAt: "05:05" })).toContain("30 1 * * * /opt/lazarus/scripts/backup/backup-job.sh backup");
   });
 
+  it("without a crontab file, BACKUP_AT / VERIFY_AT (the service's environment) give exactly renderBackupCrontab's jobs", async () => {
+    const env: NodeJS.ProcessEnv = { ...envFor(base), BACKUP_AT: "02:00", VERIFY_AT: "04:05" };
+    delete env.BACKUP_CRONTAB;
+    const r = await run(SCHEDULER, ["--check"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const parsed = r.lines.at(-1)!.jobs.map((j: any) => ({ minute: Number(j.minute), hour: Number(j.hour), command: j.command }));
+    expect(parsed).toEqual(backupJobs({ backupAt: "02:00", verifyAt: "04:05", scriptsDir: SCRIPTS }).map(({ minute, hour, command }) => ({ minute, hour, command })));
+    // The generated crontab is a temp file, removed when the script ends.
+    expect(existsSync(r.lines.at(-1)!.crontab)).toBe(false);
+    const bad = await run(SCHEDULER, ["--check"], { ...env, VERIFY_AT: "4:00" });
+    expect(bad.code).toBe(64);
+    expect(bad.lines.at(-1)!.error).toMatch(/VERIFY_AT must be a UTC time HH:MM/);
+  });
+
   it("bad schedules fail naming the field; crontab lines outside the supported subset are refused at start (65)", async () => {
     expect(() => renderBackupCrontab({ backupAt: "2:00", verifyAt: "04:00" })).toThrow(/backupAt: must be a UTC time "HH:MM"/);
     expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "24:00" })).toThrow(/verifyAt/);
