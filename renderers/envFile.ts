@@ -4,7 +4,10 @@
 // Two readers must get every value back byte for byte:
 //   - docker-compose 1.29 (Debian's; python-dotenv 0.21 `dotenv_values(interpolate=True)`), for the project's `.env`
 //     and for `env_file:`;
-//   - Docker Compose v2 (compose-go's dotenv parser, old and new releases), for the same two uses.
+//   - Docker Compose v2 (compose-go's dotenv parser), for the same two uses. v2 is not installed on the test machines:
+//     its side rests on compose-go's dotenv/parser.go (single quotes literal, no `$` expansion; double quotes expand
+//     `$NAME` and unescape `\"`; releases differ on `\'` inside single quotes, which is never written here), while
+//     docker-compose 1.29's side is proven by `docker-compose config` in test/renderers/envFile-*.test.ts.
 // Where they differ, the renderer stays on the common ground:
 //   - plain values ([A-Za-z0-9] and _ . , : / @ + - = % ^ ~) are written unquoted: no reader changes them;
 //   - anything else is single-quoted: compose-go takes single-quoted text literally (no `$` expansion), and
