@@ -16,8 +16,8 @@
 //     backslash before `\` or `'` or at the end, and not `${`;
 //   - a value with `'` (and neither `$` nor `\`) is double-quoted with `"` escaped as `\"`: python-dotenv and
 //     compose-go both read `\"` as `"` and have nothing else to expand;
-//   - what neither quoting can carry identically (`'` together with `$` or `\`, `${`, a backslash before `\`/`'`,
-//     newlines, NUL) is refused with an error naming the variable: pick another value (e.g. regenerate the password)
+//   - what neither quoting can carry identically (`'` together with `$` or `\` or a final `"`, `${`, a backslash
+//     before `\`/`'`, newlines, NUL) is refused with an error naming the variable: pick another value (e.g. regenerate the password)
 //     rather than ship a file the two Compose versions read differently.
 // Variable names are POSIX names ([A-Za-z_][A-Za-z0-9_]*), which both parsers and the container's shell accept.
 
@@ -49,6 +49,10 @@ export function envFileValue(name: string, value: string): string {
   if (!value.includes("'")) return `'${value}'`;
   if (/[$\\]/.test(value)) {
     throw new EnvFileError(name, "value contains both ' and $ or \\, which no quoting carries identically to Compose v2 and docker-compose 1.29; choose a value without one of them");
+  }
+  if (value.endsWith('"')) {
+    // Older compose-go trims every quote character from the end of a quoted value, escaped or not.
+    throw new EnvFileError(name, "value contains ' and ends with \", which older Compose v2 releases would cut off; choose a value without one of them");
   }
   return `"${value.replace(/"/g, '\\"')}"`;
 }

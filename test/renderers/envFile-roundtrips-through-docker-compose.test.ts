@@ -73,6 +73,7 @@ describe("renderEnvFile", () => {
       TRAILING_BACKSLASH: "secret\\",
       DOUBLE_BACKSLASH: "a\\\\b",
       NEWLINE: "line1\nline2",
+      QUOTE_AND_FINAL_DOUBLE_QUOTE: `it's "x"`,
     };
     for (const [k, v] of Object.entries(refused)) {
       let err: unknown;
