@@ -2,11 +2,11 @@
 # backup-schedule.sh -- the pg-backup container's entrypoint: a minimal cron for the crontab that
 # renderers/backupSchedule.ts renders (backup 02:00 UTC, verification 04:00 UTC, each through backup-job.sh).
 #
-# Why a loop and not cron: the postgis/postgis:16-3.4 image has no cron daemon; installing one at start needs the
-# network on every container start, and cron would start the jobs with an empty environment, so PGPASSWORD and the
-# S3 keys would have to be written to disk for it. This loop runs as PID 1, passes the container's environment to the
-# jobs, logs to the container's stdout/stderr, and on SIGTERM (docker stop) forwards the signal to a running job and
-# waits for it (pg-backup.sh removes its partial file), then exits 0.
+# Why a loop and not cron: the postgis/postgis:16-3.4 image has no cron daemon, and cron starts its jobs with an empty
+# environment, so PGPASSWORD and the S3 keys would have to be written to disk for it. This loop runs as PID 1, passes
+# the container's environment to the jobs, logs to the container's stdout/stderr, and on SIGTERM (docker stop) forwards
+# the signal to a running job and waits for it (pg-backup.sh removes its partial file), then exits 0. (The image lacks
+# jq and s3cmd too, which the jobs need: see the preflight below.)
 #
 # Usage: backup-schedule.sh [--crontab FILE] [--check]
 #   --crontab FILE   the crontab to run (env BACKUP_CRONTAB, default /etc/lazarus/backup.crontab; when neither is given
@@ -19,14 +19,48 @@
 #   COMMAND an absolute path, arguments plain words (no quotes, $, ;, &, |, <, >, backquotes); a trailing `# comment`.
 # Times are UTC (date -u). Each job runs at most once per matching minute, in the background; a job still running when
 # its next minute comes is not started twice.
-# Environment: BACKUP_CRONTAB; BACKUP_AT, VERIFY_AT (see --crontab); SCHEDULE_TICK_SECONDS (how often the clock is read, default 20);
+# Environment: BACKUP_CRONTAB; BACKUP_AT, VERIFY_AT (see --crontab); BACKUP_APT_INSTALL=1 (install missing tools with
+# apt-get at start, see preflight below); S3_URL (s3cmd is then required); SCHEDULE_TICK_SECONDS (how often the clock is read, default 20);
 # SCHEDULE_CLOCK_FILE (tests only: a file holding the current UTC time as YYYY-mm-ddTHH:MM, read instead of the clock).
 # Exit codes: 0 stopped by SIGTERM/SIGINT after the running job ended (or --check passed); 64 usage (a malformed
-# BACKUP_AT/VERIFY_AT included); 65 the crontab has
+# BACKUP_AT/VERIFY_AT included); 69 a tool the jobs need is missing (jq, flock, pg_dump, ..., s3cmd with S3_URL); 65 the crontab has
 # a line outside the subset or no job; 66 the crontab file is missing.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# Preflight, before common.sh (whose results need jq): the jobs need jq, flock and the PostgreSQL client tools, and
+# s3cmd for the off-site copy. The postgis/postgis image has the PostgreSQL tools but neither jq nor s3cmd. With
+# BACKUP_APT_INSTALL=1 the missing ones are installed with apt-get at start (Debian images); otherwise the script
+# stops here naming them (exit 69), so the container's log says what its image lacks.
+preflight() {
+  local c missing=() pkgs=()
+  local need=(jq flock sha256sum pg_dump pg_restore psql)
+  [[ -n "${S3_URL:-}" ]] && need+=(s3cmd)
+  for c in "${need[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+  ((${#missing[@]})) || return 0
+  if [[ "${BACKUP_APT_INSTALL:-0}" == 1 ]] && command -v apt-get >/dev/null 2>&1; then
+    for c in "${missing[@]}"; do
+      case "$c" in
+        flock) pkgs+=(util-linux) ;;
+        sha256sum) pkgs+=(coreutils) ;;
+        pg_dump | pg_restore | psql) pkgs+=(postgresql-client) ;;
+        *) pkgs+=("$c") ;;
+      esac
+    done
+    printf 'backup-schedule.sh: installing %s (BACKUP_APT_INSTALL=1)\n' "${pkgs[*]}" >&2
+    if apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2; then
+      missing=()
+      for c in "${need[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+      ((${#missing[@]})) || return 0
+    fi
+  fi
+  printf 'backup-schedule.sh: error: required commands missing from this image: %s (set BACKUP_APT_INSTALL=1 or use an image that has them)\n' "${missing[*]}" >&2
+  printf '{"script":"backup-schedule.sh","status":"error","exit_code":69,"error":"required commands missing: %s"}\n' "${missing[*]}"
+  exit 69
+}
+preflight
+
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$SCRIPT_DIR/../lib/common.sh"
 

@@ -114,6 +114,34 @@ describe("backup schedule: crontab, jobs and the metrics contract against real P
     expect(bad.lines.at(-1)!.error).toMatch(/VERIFY_AT must be a UTC time HH:MM/);
   });
 
+  it("names the tools its image lacks (69) before anything runs, and with BACKUP_APT_INSTALL=1 installs them with apt-get", async () => {
+    // A PATH with every command of this machine except s3cmd and apt-get (the postgis image has no s3cmd).
+    const bin = join(base, "bin-without-s3cmd");
+    mkdirSync(bin);
+    for (const d of ["/usr/local/bin", "/usr/bin", "/usr/sbin"]) {
+      for (const f of readdirSync(d)) {
+        if (["s3cmd", "apt-get"].includes(f) || existsSync(join(bin, f))) continue;
+        symlinkSync(join(d, f), join(bin, f));
+      }
+    }
+    const crontab = join(base, "preflight.crontab");
+    writeFileSync(crontab, renderBackupCrontab({ ...GOODGO_BACKUP_SCHEDULE, scriptsDir: SCRIPTS }));
+    const env = { ...envFor(base, { S3_URL: "s3://goodgo-prod-backups/postgres/" }), PATH: bin };
+    const missing = await run(SCHEDULER, ["--crontab", crontab, "--check"], env);
+    expect(missing.code).toBe(69);
+    expect(missing.lines.at(-1)!.error).toBe("required commands missing: s3cmd");
+    expect(missing.stderr).toMatch(/BACKUP_APT_INSTALL=1/);
+    // Without S3_URL nothing is missing.
+    expect((await run(SCHEDULER, ["--crontab", crontab, "--check"], { ...envFor(base), PATH: bin })).code).toBe(0);
+
+    // A stand-in apt-get that records its arguments and "installs" s3cmd into the PATH.
+    const log = join(base, "apt-get.log");
+    writeFileSync(join(bin, "apt-get"), `#!/bin/sh\necho "$@" >> ${log}\ncase "$1" in install) printf '#!/bin/sh\\nexit 0\\n' > ${join(bin, "s3cmd")}; chmod +x ${join(bin, "s3cmd")};; esac\n`, { mode: 0o755 });
+    const installed = await run(SCHEDULER, ["--crontab", crontab, "--check"], { ...env, BACKUP_APT_INSTALL: "1" });
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(read(log)).toMatch(/^update -qq\ninstall -y -qq --no-install-recommends s3cmd\n$/);
+  });
+
   it("bad schedules fail naming the field; crontab lines outside the supported subset are refused at start (65)", async () => {
     expect(() => renderBackupCrontab({ backupAt: "2:00", verifyAt: "04:00" })).toThrow(/backupAt: must be a UTC time "HH:MM"/);
     expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "24:00" })).toThrow(/verifyAt/);
