@@ -13,6 +13,7 @@ import { parse } from "yaml";
 import { GOODGO_OPERATION_ACTIONS, GOODGO_RECOVERY_SWITCHES, goodgoSchema, type GoodgoConfig } from "../../config/platforms/goodgo";
 import { PLATFORMS } from "../../config/platforms/index";
 import { goodgoInventory } from "../../lib/inventories/goodgo";
+import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
 import { defineInventory, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import * as doc from "../../renderers/runbookDoc";
 import { RunbookDocError, goodgoMermaidGraph, mermaidId, renderGoodgoRunbook } from "../../renderers/runbookDoc";
@@ -167,6 +168,15 @@ describe("renderGoodgoRunbook input handling", () => {
     expect(mermaidEdges(md).edges).toContain("ai-services -healthy-> redis");
     expect(mermaidEdges(md).edges).toEqual(inventoryEdges(inv));
     expect(goodgoMermaidGraph(inv)).toContain(`${mermaidId("ai-services")} -->|healthy| redis`);
+  });
+
+  it("renders the stack's own inventory (nginx and the exporters included) with every one of its edges and services", () => {
+    const inv = goodgoStackInventory(cfg, "prod");
+    expect(inv.services.length).toBeGreaterThan(14);
+    const md = renderGoodgoRunbook({ config: cfg, stack: "prod", inventory: inv });
+    expect(mermaidEdges(md).edges).toEqual(inventoryEdges(inv));
+    expect(mermaidEdges(md).nodes).toEqual(inv.services.map((s) => s.name).sort());
+    for (const s of inv.services) expect(md, s.name).toContain(`| ${s.name} |`);
   });
 
   it("on an unprotected stack, destructive examples carry no confirm; bad input fails naming the field", () => {
