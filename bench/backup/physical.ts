@@ -3,6 +3,7 @@
 // repository size and peak memory of the client-side processes, with ratios. Not part of the test suite.
 //   npx tsx bench/backup/physical.ts                 (about 1 GB: BENCH_SCALE=1050000, the default)
 //   BENCH_SCALE=100000 npx tsx bench/backup/physical.ts    (a quick run)
+//   BENCH_FSYNC=off ...    (the test harness's fsync=off instead of production durability)
 // Target on the 2-core CI machine: physical restore at least 3x faster than the seed route.
 // The dataset is the pg-backup helper's generator (test/support/dataset.ts: PostGIS points and polygons with GiST
 // indexes, enums, numerics, timestamps, jsonb, random-corpus text); both routes restore the same database, and
@@ -42,7 +43,16 @@ function fmtBytes(n: number): string {
 
 async function main(): Promise<void> {
   console.log(`physical restore benchmark: scale ${SCALE} (BENCH_SCALE), ${process.env.BENCH_KEEP ? "keeping" : "removing"} files afterwards`);
-  const c: PitrCluster = await startPitrCluster({ archiveTimeoutSeconds: 60, processMax: 2, compress: { type: "lz4", level: 1 } });
+  // Production durability (the test harness turns fsync off; BENCH_FSYNC=off measures that way too): the seed
+  // route's load then pays for its WAL and data flushes as it would on GoodGo's host.
+  const durable = process.env.BENCH_FSYNC !== "off";
+  const c: PitrCluster = await startPitrCluster({
+    archiveTimeoutSeconds: 60,
+    processMax: 2,
+    compress: { type: "lz4", level: 1 },
+    extraConf: durable ? ["fsync = on", "synchronous_commit = on"] : [],
+  });
+  console.log(`server: fsync ${c.pg.sql("show fsync")}, synchronous_commit ${c.pg.sql("show synchronous_commit")}`);
   try {
     const t0 = performance.now();
     createDataset(c.pg, DB, { scale: SCALE });
@@ -111,6 +121,7 @@ async function main(): Promise<void> {
     mkdirSync(join(__dirname, "../../.bench"), { recursive: true });
     const summary = {
       scale: SCALE,
+      fsync: durable,
       database_bytes: dbBytes,
       seed: { backup_s: seedBackup.seconds, restore_s: seedRestore.seconds, file_bytes: dumpBytes, backup_peak_rss_kb: seedBackup.peakRssKb, restore_peak_rss_kb: seedRestore.peakRssKb },
       physical: { backup_s: physBackup.seconds, restore_s: physRestore.seconds, repo_bytes: Number(backupResult.repo_bytes), backup_peak_rss_kb: physBackup.peakRssKb, restore_peak_rss_kb: physRestore.peakRssKb, recovered_until: restoreResult.recovered_until },

@@ -44,6 +44,8 @@ export interface PitrOptions {
   processMax?: number;
   /** Repository compression (default zst level 3). */
   compress?: PgBackRestInput["compress"];
+  /** More postgresql.conf lines (after the harness's own, so they override them, e.g. "fsync = on"). */
+  extraConf?: string[];
 }
 
 export function chownToServerUser(path: string): void {
@@ -82,7 +84,7 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
   const archive = renderPostgresArchiveConf({ stanza, configPath: confFile, archiveTimeoutSeconds: options.archiveTimeoutSeconds });
   let pg: PostgresServer;
   try {
-    pg = await startPostgres({ extraConf: archive.trim().split("\n") });
+    pg = await startPostgres({ extraConf: [...archive.trim().split("\n"), ...(options.extraConf ?? [])] });
   } catch (e) {
     rmSync(root, { recursive: true, force: true });
     throw e;
