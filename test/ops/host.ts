@@ -6,31 +6,20 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startSshd, type SshResult, type SshServer } from "../support/sshd";
+import { loadStackConfig } from "../../config/load";
+import { readStackFile } from "../../config/stackFile";
+import { renderCompose } from "../../renderers/compose";
+import { kroInventory } from "../../stacks/kro";
 
 export const REPO = resolve(__dirname, "../..");
 
 export const KRO_SERVICES = ["backend", "frontend", "admin-frontend", "nginx"] as const;
 
-export const KRO_COMPOSE = `services:
-  backend:
-    image: registry.example.org/kro/backend:1.0.0
-    restart: unless-stopped
-    healthcheck:
-      test: ["CMD", "wget", "-qO-", "http://localhost:3000/health"]
-  frontend:
-    image: registry.example.org/kro/frontend:1.0.0
-    restart: unless-stopped
-    depends_on: [backend]
-  admin-frontend:
-    image: registry.example.org/kro/admin-frontend:1.0.0
-    restart: unless-stopped
-    depends_on: [backend]
-  nginx:
-    image: nginx:1.25
-    restart: unless-stopped
-    depends_on: [frontend, admin-frontend]
-    ports: ["80:80", "443:443"]
-`;
+/** The compose file the prod stack ships to the KRO host, rendered from the real Pulumi.prod.yaml. */
+export const KRO_COMPOSE = (() => {
+  const config = loadStackConfig(readStackFile(join(REPO, "Pulumi.prod.yaml"), "prod"), { allowMissingSecrets: true });
+  return renderCompose({ name: "production", services: kroInventory(config.platforms.kro!, "prod") });
+})();
 
 export interface DockerCall {
   cwd: string;
