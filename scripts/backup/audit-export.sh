@@ -15,7 +15,8 @@
 #   -h, --help
 # File name: <table>_<YYYY-MM-DD>.csv.gz for a full export (today's UTC date) or a single --day,
 # <table>_<from>_to_<to>.csv.gz for a range (open ends written as "start"/"now").
-# Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, ...).
+# Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, PGSSLMODE, ...) or the flags
+# --host, --port, --username (and -d); the password only ever from PGPASSWORD/PGPASSFILE, never argv.
 # Other environment: RESULT_FILE, WORK_DIR.
 #
 # Output: one JSON line: {file, rows, bytes, sha256, table, from, to, duration_s, uploaded, ...}.
@@ -52,6 +53,9 @@ while (($#)); do
     --to) TO=${2:?}; shift 2 ;;
     --day) DAY=${2:?}; shift 2 ;;
     --s3-url) S3_URL=${2:?}; shift 2 ;;
+    --host) export PGHOST=${2:?}; shift 2 ;;
+    --port) export PGPORT=${2:?}; shift 2 ;;
+    --username) export PGUSER=${2:?}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
   esac
@@ -125,7 +129,7 @@ ROWS=$(sed -n 's/^COPY \([0-9][0-9]*\)$/\1/p' <<<"$OUT" | tail -n1)
 [[ -n "$ROWS" ]] || die "$EX_SOFTWARE" "psql did not report the number of rows copied"
 gzip -t -- "$PARTIAL" 2>"$ERR" || die "$EX_CANTCREAT" "the export is not a complete gzip stream (disk full?): $(head -c 200 "$ERR")"
 sync -- "$PARTIAL" 2>/dev/null || die "$EX_CANTCREAT" "fsync of $PARTIAL failed"
-SUM=$(sha256sum -- "$PARTIAL" | cut -d' ' -f1)
+SUM=$(sha256_of "$PARTIAL")
 if ! { printf '%s  %s\n' "$SUM" "$NAME" >"$OUT_DIR/.$NAME.sha256.tmp" && mv -f -- "$OUT_DIR/.$NAME.sha256.tmp" "$FINAL.sha256"; } 2>"$ERR"; then
   die "$EX_CANTCREAT" "writing the checksum sidecar failed: $(head -c 200 "$ERR")"
 fi

@@ -21,30 +21,46 @@ pg_encryption_of() {
   esac
 }
 
+# sha256_of FILE: hex sha256. openssl uses the CPU's SHA extensions where present (2-3x faster than sha256sum on
+# large archives); sha256sum is the fallback. Both give the same digest, and sidecars stay `sha256sum -c` compatible.
+sha256_of() {
+  local out
+  if command -v openssl >/dev/null 2>&1 && out=$(openssl dgst -sha256 -r -- "$1" 2>/dev/null); then
+    printf '%s\n' "${out%% *}"
+  else
+    sha256sum -- "$1" | cut -d' ' -f1
+  fi
+}
+
 # sha256_sidecar_write FILE: writes FILE.sha256 as "<hex>  <basename>" (via a temp name) and prints the hex.
 sha256_sidecar_write() {
   local file=$1 dir base sum
   dir=$(dirname "$file")
   base=$(basename "$file")
-  sum=$(sha256sum -- "$file" | cut -d' ' -f1) || return 1
+  sum=$(sha256_of "$file") || return 1
   printf '%s  %s\n' "$sum" "$base" >"$dir/.$base.sha256.tmp" || return 1
   mv -f -- "$dir/.$base.sha256.tmp" "$file.sha256" || return 1
   printf '%s\n' "$sum"
 }
 
-# backup_check_file FILE: the refusals every reader makes before touching a database, in order:
-# missing (66), empty (65), no sidecar (65), checksum mismatch (65). Sets BACKUP_SHA256.
-backup_check_file() {
-  local file=$1 expected actual
+# backup_check_presence FILE: the instant refusals, in order: missing (66), empty (65), no or malformed sidecar (65).
+backup_check_presence() {
+  local file=$1
   [[ -e "$file" ]] || die "$EX_NOINPUT" "backup file not found: $file"
   [[ -f "$file" ]] || die "$EX_NOINPUT" "backup path is not a regular file: $file"
   [[ -r "$file" ]] || die "$EX_NOINPUT" "backup file is not readable: $file"
   [[ -s "$file" ]] || die "$EX_DATAERR" "backup file is empty (0 bytes): $file"
   [[ -f "$file.sha256" ]] || die "$EX_DATAERR" "checksum sidecar missing: $file.sha256 (refusing an unverifiable backup)"
+  [[ "$(awk 'NR==1{print $1}' "$file.sha256")" =~ ^[0-9a-f]{64}$ ]] || die "$EX_DATAERR" "checksum sidecar is malformed: $file.sha256"
+}
+
+# backup_check_file FILE: backup_check_presence, then the checksum (65 on mismatch). Sets BACKUP_SHA256.
+backup_check_file() {
+  local file=$1 expected actual
+  backup_check_presence "$file"
   expected=$(awk 'NR==1{print $1}' "$file.sha256")
-  [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || die "$EX_DATAERR" "checksum sidecar is malformed: $file.sha256"
   log "checking sha256 of $file"
-  actual=$(sha256sum -- "$file" | cut -d' ' -f1)
+  actual=$(sha256_of "$file")
   [[ "$actual" == "$expected" ]] ||
     die "$EX_DATAERR" "checksum mismatch for $file: sidecar says $expected, file has $actual (truncated or corrupted backup)"
   BACKUP_SHA256=$actual

@@ -18,7 +18,8 @@
 #       --s3-url URL          upload the archive and its sidecar to s3://bucket/prefix/ (env S3_URL); see lib-pg.sh s3_upload
 #                             for S3_ENDPOINT, S3_NO_SSL, S3_REGION, S3CMD_CONFIG, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
 #   -h, --help
-# Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, PGSSLMODE, ...) or -d.
+# Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, PGSSLMODE, ...) or the flags
+# --host, --port, --username (and -d); the password only ever from PGPASSWORD/PGPASSFILE, never argv.
 # Other environment: RESULT_FILE (also write the JSON result there), WORK_DIR (scratch files, default TMPDIR or /tmp).
 #
 # Output: one JSON line on stdout: {file, bytes, sha256, duration_s, database, encrypted, encryption, uploaded,
@@ -60,6 +61,9 @@ while (($#)); do
     --retention-days) RETENTION_DAYS=${2:?}; shift 2 ;;
     --prune-only) PRUNE_ONLY=1; shift ;;
     --s3-url) S3_URL=${2:?}; shift 2 ;;
+    --host) export PGHOST=${2:?}; shift 2 ;;
+    --port) export PGPORT=${2:?}; shift 2 ;;
+    --username) export PGUSER=${2:?}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
   esac
@@ -236,7 +240,7 @@ if [[ "$ENCRYPT" == none ]]; then
 fi
 
 # Sidecar first (named for the final file), then the rename: a file with the archive's name always has its sidecar.
-SUM=$(sha256sum -- "$PARTIAL" | cut -d' ' -f1)
+SUM=$(sha256_of "$PARTIAL")
 if ! { printf '%s  %s\n' "$SUM" "$NAME" >"$BACKUP_DIR/.$NAME.sha256.tmp" && sync -- "$BACKUP_DIR/.$NAME.sha256.tmp" &&
   mv -f -- "$BACKUP_DIR/.$NAME.sha256.tmp" "$FINAL.sha256"; } 2>"$ERR_DUMP"; then
   fail_write 1 "writing the checksum sidecar" "$ERR_DUMP"

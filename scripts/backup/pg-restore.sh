@@ -24,7 +24,8 @@
 #       --identity FILE       age identity for .age archives (env AGE_IDENTITY_FILE)
 #       --key-file FILE       passphrase file for .enc archives (env BACKUP_KEY_FILE)
 #   -h, --help
-# Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, ...).
+# Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, PGSSLMODE, ...) or the flags
+# --host, --port, --username (and -d); the password only ever from PGPASSWORD/PGPASSFILE, never argv.
 # Other environment: RESULT_FILE (also write the JSON result there), WORK_DIR (scratch: decrypted archive, TOC),
 # RESTORE_MAINTENANCE_WORK_MEM (index builds during the restore, default 256MB).
 #
@@ -73,6 +74,9 @@ while (($#)); do
     --maintenance-db) MAINT_DB=${2:?}; shift 2 ;;
     --identity) AGE_IDENTITY_FILE=${2:?}; shift 2 ;;
     --key-file) BACKUP_KEY_FILE=${2:?}; shift 2 ;;
+    --host) export PGHOST=${2:?}; shift 2 ;;
+    --port) export PGPORT=${2:?}; shift 2 ;;
+    --username) export PGUSER=${2:?}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     -*) usage >&2; die "$EX_USAGE" "unknown option: $1" ;;
     *) [[ -z "$TARGET" ]] || { usage >&2; die "$EX_USAGE" "only one backup may be given"; }; TARGET=$1; shift ;;

@@ -217,7 +217,8 @@ describe("PostgreSQL logical backup round trip", () => {
     expect(lines.slice(1).every((l) => l.includes(",2024-03-01 "))).toBe(true);
     expect(spawnSync("sha256sum", ["-c", "audit_logs_2024-03-01.csv.gz.sha256"], { cwd: dir }).status).toBe(0);
 
-    const all = runScript(pg, "audit-export.sh", ["-d", "app", "-o", dir]);
+    // Connection flags win over the environment (here a wrong port).
+    const all = runScript(pg, "audit-export.sh", ["--host", "127.0.0.1", "--port", String(pg.port), "--username", "postgres", "-d", "app", "-o", dir], { PGPORT: "1" });
     expect(all.code, all.stderr).toBe(0);
     expect(all.result!.rows).toBe(original["public.audit_logs"].rows);
     expect(basename(all.result!.file)).toMatch(/^audit_logs_\d{4}-\d{2}-\d{2}\.csv\.gz$/);
