@@ -95,18 +95,20 @@ export function verifyBackupCommand(t: ComposeTarget, backup: string): string {
  * container, pointing /backups/offsite/latest at it. "latest" is the newest *.dump* object (names carry UTC stamps, so
  * they sort by time). Credentials come from the container's environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
  */
-export function fetchOffsiteCommand(t: ComposeTarget, backup: string): string {
+export function fetchOffsiteCommand(t: ComposeTarget, backup: string, dir: string = GOODGO_OFFSITE_DIR): string {
   const sh = [
     "set -eu",
-    `mkdir -p ${GOODGO_OFFSITE_DIR}`,
+    `mkdir -p ${shq(dir)}`,
     'cfg=$(mktemp); trap \'rm -f "$cfg"\' EXIT',
-    's3="s3cmd -c $cfg --no-progress --host=$S3_ENDPOINT --host-bucket=$S3_HOST_BUCKET --region=$S3_REGION"',
+    // S3_NO_SSL=1 only for a local test endpoint, as in lib-pg.sh's upload.
+    'tls=; [ "${S3_NO_SSL:-0}" = 1 ] && tls=--no-ssl',
+    's3="s3cmd -c $cfg --no-progress $tls --host=$S3_ENDPOINT --host-bucket=$S3_HOST_BUCKET --region=$S3_REGION"',
     backup === "latest"
-      ? 'name=$($s3 ls "$S3_URL/" | awk \'{print $4}\' | sed \'s#.*/##\' | grep -E \'\\.dump(\\.age|\\.enc)?$\' | sort | tail -n 1)'
+      ? 'name=$($s3 ls "$S3_URL/" | awk \'{print $4}\' | sed \'s#.*/##\' | grep -E \'\\.dump(\\.age|\\.enc)?$\' | sort | tail -n 1 || true)'
       : `name=${shq(backup)}`,
     '[ -n "$name" ] || { echo "no backup found under $S3_URL/" >&2; exit 66; }',
-    `$s3 --force get "$S3_URL/$name" "$S3_URL/$name.sha256" ${GOODGO_OFFSITE_DIR}/`,
-    `ln -sfn "$name" ${GOODGO_OFFSITE_DIR}/latest`,
+    `$s3 --force get "$S3_URL/$name" "$S3_URL/$name.sha256" ${shq(dir + "/")}`,
+    `ln -sfn "$name" ${shq(dir + "/latest")}`,
     'echo "fetched $name"',
   ].join("; ");
   return composeExec(t, "pg-backup", ["sh", "-c", sh]);

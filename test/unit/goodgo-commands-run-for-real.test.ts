@@ -1,0 +1,228 @@
+// The command lines GoodGo's operations and recovery steps send to the host, run for real: a stand-in `docker`
+// executes `docker compose exec -T [-e K=V] SERVICE ARGV...` as ARGV on this machine, with the service's environment
+// as the container would have it, against real servers (PostgreSQL 15, Redis 7, s3cmd against a loopback S3 endpoint).
+// So the quoting through `sh -c`, the SQL, redis-cli's authentication and the off-site fetch are what is tested.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, operationCommand } from "../../stacks/goodgo/commands";
+import type { GoodgoConfig } from "../../config/platforms/goodgo";
+import { freePort } from "../support/ports";
+import { startPostgres, type PostgresServer } from "../support/postgres";
+import { startRedis, type RedisServer } from "../support/redis";
+
+let tmp: string;
+let bin: string;
+let pg: PostgresServer;
+let redis: RedisServer;
+let s3: { port: number; objects: Map<string, Buffer>; server: Server };
+const REDIS_PASSWORD = "redis-test-pw-" + Math.random().toString(36).slice(2);
+
+const FAKE_DOCKER = `#!/usr/bin/env bash
+# Stand-in for \`docker compose -p P -f F exec -T [-e K=V]... SERVICE ARGV...\`: runs ARGV here.
+set -eu
+[ "$1" = compose ] || { echo "fake docker: only compose" >&2; exit 97; }
+shift
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -p|-f) shift 2 ;;
+    exec) shift; break ;;
+    *) echo "fake docker: unexpected $1" >&2; exit 97 ;;
+  esac
+done
+[ "$1" = -T ] || { echo "fake docker: exec without -T" >&2; exit 97; }
+shift
+envs=()
+while [ "$1" = -e ]; do envs+=("$2"); shift 2; done
+echo "$1" >>"$FAKE_DOCKER_LOG"
+shift
+exec env ${"${envs[@]+\"${envs[@]}\"}"} "$@"
+`;
+
+/** A loopback S3 endpoint for s3cmd: ListObjects (prefix, delimiter) and GET/HEAD of objects, path-style. */
+function startListingS3(port: number): Promise<typeof s3> {
+  const objects = new Map<string, Buffer>();
+  const server = createServer((req, res) => {
+    const [rawPath, query = ""] = (req.url ?? "/").split("?");
+    const path = decodeURIComponent(rawPath!);
+    const params = new URLSearchParams(query);
+    const xml = (body: string) => {
+      res.writeHead(200, { "content-type": "application/xml" });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
+    };
+    if (params.has("location")) return xml("<LocationConstraint>us-east-1</LocationConstraint>");
+    const [, bucket, ...rest] = path.split("/");
+    const key = rest.join("/");
+    if (!key && req.method === "GET") {
+      const prefix = params.get("prefix") ?? "";
+      const contents = [...objects.keys()]
+        .filter((k) => k.startsWith(`${bucket}/${prefix}`))
+        .map((k) => {
+          const body = objects.get(k)!;
+          return `<Contents><Key>${k.slice(bucket!.length + 1)}</Key><LastModified>2026-11-23T02:00:00.000Z</LastModified><ETag>"${createHash("md5").update(body).digest("hex")}"</ETag><Size>${body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+        })
+        .join("");
+      return xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`);
+    }
+    const body = objects.get(`${bucket}/${key}`);
+    if (!body) {
+      res.writeHead(404, { "content-type": "application/xml" });
+      return res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>');
+    }
+    res.writeHead(200, { "content-length": body.length, etag: `"${createHash("md5").update(body).digest("hex")}"`, "last-modified": "Mon, 23 Nov 2026 02:00:00 GMT" });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve({ port, objects, server })));
+}
+
+/** Runs a host command with the stand-in docker first on PATH. Asynchronous: the S3 endpoint lives in this process. */
+async function runOnHost(command: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string; services: string[] }> {
+  const log = join(tmp, `docker-${Math.random().toString(36).slice(2)}.log`);
+  const child = spawn("timeout", ["60", "bash", "-c", command], { env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FAKE_DOCKER_LOG: log, ...env } });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+  const services = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
+  return { code, out, err, services };
+}
+
+const target = (): ComposeTarget => ({ dir: tmp, project: "goodgo" });
+const cfg = { app: { deployDir: "", composeProject: "goodgo" } } as unknown as GoodgoConfig;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "lazarus-goodgo-cmds-"));
+  bin = join(tmp, "bin");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "docker"), FAKE_DOCKER);
+  chmodSync(join(bin, "docker"), 0o755);
+  // In the container redis-cli talks to its own server on 6379; here it is told the test server's port.
+  writeFileSync(join(bin, "redis-cli"), `#!/bin/sh\nexec /usr/bin/redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"\n`);
+  chmodSync(join(bin, "redis-cli"), 0o755);
+  (cfg.app as { deployDir: string }).deployDir = tmp;
+  pg = await startPostgres();
+  pg.sql("CREATE DATABASE goodgo");
+  pg.sql("CREATE DATABASE other");
+  redis = await startRedis({ password: REDIS_PASSWORD });
+  s3 = await startListingS3(await freePort());
+});
+
+afterAll(async () => {
+  pg?.destroy();
+  redis?.destroy();
+  await new Promise((r) => (s3 ? s3.server.close(() => r(undefined)) : r(undefined)));
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("terminate-long-queries, run against real PostgreSQL", () => {
+  const postgresEnv = () => ({ PGHOST: pg.host, PGPORT: String(pg.port), POSTGRES_USER: pg.user, POSTGRES_DB: "goodgo" });
+
+  it("terminates the application database's queries older than N minutes and nothing else", async () => {
+    const sleeper = (db: string) => {
+      const p = spawn("psql", ["-X", "-d", db, "-c", "SELECT pg_sleep(60)"], { env: { ...process.env, ...pg.env } });
+      let err = "";
+      p.stderr.on("data", (d) => (err += d));
+      const done = new Promise<{ code: number | null; err: string }>((r) => p.on("exit", (code) => r({ code, err })));
+      return { p, done };
+    };
+    const long = sleeper("goodgo");
+    const elsewhere = sleeper("other");
+    // Let both run for more than 0.02 minutes (1.2 s).
+    for (let i = 0; i < 50 && Number(pg.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND now() - query_start > interval '1.5 seconds'")) < 2; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const cmd = operationCommand({ id: "kill-1", action: "terminate-long-queries", olderThanMinutes: 0.02 }, cfg, { services: [] });
+    const r = await runOnHost(cmd, postgresEnv());
+    expect(r.code, r.err).toBe(0);
+    expect(r.services).toEqual(["postgres"]);
+    expect(r.out.trim()).toBe("1");
+    const ended = await long.done;
+    expect(ended.code).not.toBe(0);
+    expect(ended.err).toMatch(/terminating connection due to administrator command/);
+    // The query in another database is left alone.
+    expect(Number(pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'other' AND query LIKE 'SELECT pg_sleep%'"))).toBe(1);
+    elsewhere.p.kill();
+    await elsewhere.done;
+  });
+
+  it("leaves younger queries running", async () => {
+    const cmd = operationCommand({ id: "kill-2", action: "terminate-long-queries", olderThanMinutes: 5 }, cfg, { services: [] });
+    const r = await runOnHost(cmd, postgresEnv());
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim()).toBe("0");
+  });
+});
+
+describe("flush-redis, run against real Redis with a password", () => {
+  it("empties every database and reports 0 keys, authenticating through REDISCLI_AUTH only", async () => {
+    redis.cli("SET", "session:1", "x");
+    redis.cli("-n", "3", "SET", "cache:2", "y");
+    expect(redis.keyCount()).toBe(2);
+    const cmd = flushRedisCommand(target());
+    expect(cmd).not.toContain(REDIS_PASSWORD);
+    const r = await runOnHost(cmd, { REDIS_PORT: String(redis.port), REDISCLI_AUTH: REDIS_PASSWORD });
+    expect(r.code, r.err).toBe(0);
+    expect(r.services).toEqual(["redis"]);
+    expect(r.out).toContain("keys after flush: 0");
+    expect(redis.keyCount()).toBe(0);
+  });
+
+  it("fails without the password", async () => {
+    redis.cli("SET", "k", "v");
+    const r = await runOnHost(flushRedisCommand(target()), { REDIS_PORT: String(redis.port) });
+    expect(r.code).not.toBe(0);
+    expect(redis.keyCount()).toBe(1);
+  });
+});
+
+describe("fetching an off-site backup with the real s3cmd", () => {
+  const offsite = () => join(tmp, "offsite");
+  const s3Env = () => ({
+    S3_URL: "s3://goodgo-backups/postgres",
+    S3_ENDPOINT: `127.0.0.1:${s3.port}`,
+    S3_HOST_BUCKET: `127.0.0.1:${s3.port}`,
+    S3_REGION: "fra1",
+    S3_NO_SSL: "1",
+    AWS_ACCESS_KEY_ID: "test-key-id",
+    AWS_SECRET_ACCESS_KEY: "test-secret",
+  });
+  const put = (name: string, body: string) => {
+    s3.objects.set(`goodgo-backups/postgres/${name}`, Buffer.from(body));
+    s3.objects.set(`goodgo-backups/postgres/${name}.sha256`, Buffer.from(`${createHash("sha256").update(body).digest("hex")}  ${name}\n`));
+  };
+
+  it("gets the newest backup and its checksum sidecar and points latest at it", async () => {
+    put("goodgo_20261121T020000Z.dump", "older");
+    put("goodgo_20261123T020000Z.dump", "newest");
+    put("goodgo_20261122T020000Z.dump", "middle");
+    const r = await runOnHost(fetchOffsiteCommand(target(), "latest", offsite()), s3Env());
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.services).toEqual(["pg-backup"]);
+    expect(r.out).toContain("fetched goodgo_20261123T020000Z.dump");
+    expect(readFileSync(join(offsite(), "goodgo_20261123T020000Z.dump"), "utf8")).toBe("newest");
+    expect(readFileSync(join(offsite(), "goodgo_20261123T020000Z.dump.sha256"), "utf8")).toContain("goodgo_20261123T020000Z.dump");
+    expect(readlinkSync(join(offsite(), "latest"))).toBe("goodgo_20261123T020000Z.dump");
+    const check = spawnSync("sha256sum", ["-c", "goodgo_20261123T020000Z.dump.sha256"], { cwd: offsite(), encoding: "utf8" });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+  });
+
+  it("gets a named backup", async () => {
+    const r = await runOnHost(fetchOffsiteCommand(target(), "goodgo_20261121T020000Z.dump", offsite()), s3Env());
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(readlinkSync(join(offsite(), "latest"))).toBe("goodgo_20261121T020000Z.dump");
+    expect(readFileSync(join(offsite(), "goodgo_20261121T020000Z.dump"), "utf8")).toBe("older");
+  });
+
+  it("fails with 66 when the bucket has no backup, and when a named one is missing", async () => {
+    const empty = await runOnHost(fetchOffsiteCommand(target(), "latest", join(tmp, "offsite-empty")), { ...s3Env(), S3_URL: "s3://goodgo-backups/nothing-here" });
+    expect(empty.code).toBe(66);
+    expect(empty.err).toContain("no backup found under s3://goodgo-backups/nothing-here/");
+    const missing = await runOnHost(fetchOffsiteCommand(target(), "goodgo_20200101T000000Z.dump", join(tmp, "offsite-missing")), s3Env());
+    expect(missing.code).not.toBe(0);
+  });
+});
