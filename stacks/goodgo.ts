@@ -10,6 +10,7 @@ import { HostSoftware, hostCommand, type HostFileSpec } from "../components/host
 import { tlsActivateCommand, tlsBootstrapCommand } from "../lib/hostCommands";
 import { certIssueCommand } from "../lib/opsCommands";
 import { renderCloudInit } from "../renderers/cloudInit";
+import { renderBackupCrontab } from "../renderers/backupSchedule";
 import { renderCompose } from "../renderers/compose";
 import { renderNginxConf } from "../renderers/nginx";
 import { goodgoRedisSettings, renderRedisAcl, renderRedisConf } from "../renderers/redisConf";
@@ -25,7 +26,9 @@ import {
 import { goodgoEnvText, goodgoSecretValues } from "./goodgo/env";
 import {
   GOODGO_ACME_WEBROOT,
+  GOODGO_BACKUP_CRONTAB_FILE,
   GOODGO_COMPOSE_FILE,
+  GOODGO_SCRIPTS_ROOT,
   GOODGO_LETSENCRYPT_DIR,
   GOODGO_NAMED_VOLUMES,
   GOODGO_NGINX_HEALTH_PATH,
@@ -88,6 +91,7 @@ export function goodgoPlainFiles(cfg: GoodgoConfig, stack: string): Record<strin
   });
   for (const [rel, text] of Object.entries(monitoring)) files[`${dir}/monitoring/${rel}`] = text;
   if (cfg.app.exposure === "nginx") files[`${dir}/nginx/nginx.conf`] = goodgoNginxConfig(cfg, stack);
+  files[`${dir}/${GOODGO_BACKUP_CRONTAB_FILE}`] = renderBackupCrontab({ backupAt: cfg.backups.backupAt, verifyAt: cfg.backups.verifyAt, scriptsDir: `${GOODGO_SCRIPTS_ROOT}/backup` });
   files[`${dir}/${GOODGO_REDIS_FILES.conf}`] = renderRedisConf(goodgoRedisSettings({ maxmemoryMb: cfg.redis.maxMemoryMb }));
   files[`${dir}/RUNBOOK.md`] = goodgoRunbookMarkdown(cfg, stack, inventory);
   return files;

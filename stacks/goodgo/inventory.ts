@@ -10,6 +10,7 @@ import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec }
 import { GOODGO_VOLUMES, goodgoServices } from "../../lib/inventories/goodgo";
 import { goodgoPgbouncerSettings, pgbouncerEnv } from "../../renderers/pgbouncer";
 import { GOODGO_REDIS_PATHS, goodgoRedisCommand } from "../../renderers/redisConf";
+import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
 
 /** Where Lazarus's scripts/ folder lands on the host (components/hostSoftware REMOTE_SCRIPTS_ROOT), also mounted into pg-backup. */
@@ -163,6 +164,9 @@ function nginxSpec(): ServiceSpec {
   };
 }
 
+/** Host path (relative to the deploy dir) of the pg-backup schedule (renderBackupCrontab), mounted at BACKUP_CRONTAB_PATH. */
+export const GOODGO_BACKUP_CRONTAB_FILE = "backup/backup.crontab";
+
 /** Host paths (relative to the deploy dir) of the Redis files the stack ships; the ACL file is a secret. */
 export const GOODGO_REDIS_FILES = { conf: "redis/redis.conf", acl: "redis/users.acl" } as const;
 
@@ -209,12 +213,14 @@ function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
   const o = cfg.backups.offsite;
   return {
     ...base,
+    // The schedule loop (PID 1) runs the rendered crontab: backup-job.sh backup at backupAt, verify at verifyAt (UTC).
     entrypoint: ["bash", `${GOODGO_SCRIPTS_ROOT}/backup/backup-schedule.sh`],
     environment: {
       ...base.environment,
       BACKUP_DIR: "/backups",
-      BACKUP_AT: cfg.backups.backupAt,
-      VERIFY_AT: cfg.backups.verifyAt,
+      BACKUP_CRONTAB: BACKUP_CRONTAB_PATH,
+      // The image has the PostgreSQL tools but not jq or s3cmd: installed at container start.
+      BACKUP_APT_INSTALL: "1",
       BACKUP_RETENTION_DAYS: String(cfg.backups.retentionDays),
       VERIFY_CRITICAL_TABLES: cfg.database.criticalTables.join(","),
       REPORT_FILE: "/backups/verify-latest.json",
@@ -229,6 +235,7 @@ function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
     volumes: [
       { kind: "volume", source: "pg_backups", target: "/backups" },
       { kind: "bind", source: GOODGO_SCRIPTS_ROOT, target: GOODGO_SCRIPTS_ROOT, readOnly: true },
+      { kind: "bind", source: `./${GOODGO_BACKUP_CRONTAB_FILE}`, target: BACKUP_CRONTAB_PATH, readOnly: true },
     ],
   };
 }

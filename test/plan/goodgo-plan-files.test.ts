@@ -80,6 +80,8 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
     expect(services.api.depends_on.pgbouncer.condition).toBe("service_healthy");
     expect(services.pgbouncer.depends_on.postgres.condition).toBe("service_healthy");
     expect(services.grafana.ports).toEqual([expect.objectContaining({ published: 3002, target: 3000 })]);
+    expect(JSON.stringify(services["pg-backup"].volumes)).toContain("/etc/lazarus/backup.crontab");
+    expect(services["pg-backup"].entrypoint).toEqual(["bash", "/opt/lazarus/scripts/backup/backup-schedule.sh"]);
     expect(services["pg-backup"].environment).toMatchObject({ AWS_SECRET_ACCESS_KEY: "dummy-spaces_secret_access_key", S3_URL: expect.stringMatching(/^s3:\/\/lazarus-goodgo-/) });
     // Section 3.1's PgBouncer through the image's environment, section 3.2's Redis from the shipped redis.conf.
     expect(services.pgbouncer.environment).toMatchObject({
@@ -137,6 +139,16 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
   it("the droplet's user-data passes cloud-init's schema", () => {
     const r = cloudInitSchema(String(one(plans[stack]!, T.droplet, `goodgo-${stack}-host`).inputs.userData));
     expect(r.ok, r.output).toBe(true);
+  });
+
+  it("the pg-backup crontab passes backup-schedule.sh --check: backup 02:00 and verification 04:00 UTC through backup-job.sh", () => {
+    const r = tool("bash", [join(__dirname, "../../scripts/backup/backup-schedule.sh"), "--crontab", join(deployDir(stack), "backup/backup.crontab"), "--check"]);
+    expect(r.ok, r.out).toBe(true);
+    const jobs = JSON.parse(r.out.trim().split("\n").pop()!).jobs;
+    expect(jobs).toEqual([
+      { minute: "0", hour: "2", command: "/opt/lazarus/scripts/backup/backup-job.sh backup" },
+      { minute: "0", hour: "4", command: "/opt/lazarus/scripts/backup/backup-job.sh verify" },
+    ]);
   });
 
   it("RUNBOOK.md draws exactly the inventory's dependencies and documents every service", () => {
