@@ -69,8 +69,17 @@ export function goodgoNginxConfig(cfg: GoodgoConfig, stack: string): string {
   });
 }
 
+/**
+ * The droplet's user-data. A full host recovery writes its label into it: DigitalOcean cannot change user-data in
+ * place, so a recovery from the base image gets a NEW droplet (a recovery from a snapshot gets one by the image change).
+ */
 export function goodgoCloudInit(cfg: GoodgoConfig): string {
-  return renderCloudInit({ deployDir: cfg.app.deployDir, acmeWebroot: GOODGO_ACME_WEBROOT });
+  const recovery = cfg.recovery.host;
+  return renderCloudInit({
+    deployDir: cfg.app.deployDir,
+    acmeWebroot: GOODGO_ACME_WEBROOT,
+    ...(recovery ? { extraFiles: [{ path: "/etc/lazarus/goodgo-host-recovery", content: `${recovery.label}\n` }] } : {}),
+  });
 }
 
 /** Every non-secret file of the deploy directory, keyed by absolute path on the host. */

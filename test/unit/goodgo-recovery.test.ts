@@ -7,6 +7,7 @@ import type { DeclaredResource } from "../../lib/runtime/capture";
 import { startOrder } from "../../lib/inventory";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
 import { loadStackConfig } from "../../config/load";
+import { cloudInitSchema } from "../support/validators";
 import { ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack } from "../support/stacks";
 
 const COMPOSE = "/root/goodgo/docker-compose.prod.yml";
@@ -139,9 +140,16 @@ describe("full host recovery (4.6) as one switch", () => {
     expect(one(recovered, T.reservedIpAssignment, "goodgo-prod-host-ip-assignment").replaceOnChanges).toContain("dropletId");
   });
 
-  it("builds it from the base image when no snapshot is named", async () => {
+  it("builds a new droplet from the base image when no snapshot is named (its user-data changes, which DigitalOcean replaces)", async () => {
     const plan = await planFor("staging", { patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "dr1" } }) });
+    const before = await planFor("staging");
     expect(one(plan, T.droplet, "goodgo-staging-host").inputs.image).toBe("ubuntu-24-04-x64");
+    const userData = String(one(plan, T.droplet, "goodgo-staging-host").inputs.userData);
+    expect(userData).not.toBe(String(one(before, T.droplet, "goodgo-staging-host").inputs.userData));
+    expect(userData).toContain("/etc/lazarus/goodgo-host-recovery");
+    const schema = cloudInitSchema(userData);
+    expect(schema.ok, schema.output).toBe(true);
+    expect(one(plan, T.droplet, "goodgo-staging-host").ignoreChanges).not.toContain("userData");
     expect(byType(plan, T.command).some((c) => c.name === "goodgo-staging-recover-host-dr1-restore-database")).toBe(true);
   });
 
