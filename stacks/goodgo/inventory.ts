@@ -232,6 +232,15 @@ function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
       AWS_ACCESS_KEY_ID: req("SPACES_ACCESS_KEY_ID"),
       AWS_SECRET_ACCESS_KEY: req("SPACES_SECRET_ACCESS_KEY"),
     },
+    // Healthy once the tools the jobs need are installed, so `up --wait` (and the recovery chains) never run a backup
+    // script in a container that is still installing jq or s3cmd.
+    healthcheck: {
+      test: { shell: 'command -v jq >/dev/null && command -v flock >/dev/null && { [ -z "$${S3_URL:-}" ] || command -v s3cmd >/dev/null; }' },
+      interval: "10s",
+      timeout: "5s",
+      retries: 30,
+      startPeriod: "60s",
+    },
     volumes: [
       { kind: "volume", source: "pg_backups", target: "/backups" },
       { kind: "bind", source: GOODGO_SCRIPTS_ROOT, target: GOODGO_SCRIPTS_ROOT, readOnly: true },
