@@ -4,6 +4,7 @@
 //   npx tsx bench/backup/physical.ts                 (about 1 GB: BENCH_SCALE=1050000, the default)
 //   BENCH_SCALE=100000 npx tsx bench/backup/physical.ts    (a quick run)
 //   BENCH_FSYNC=off ...    (the test harness's fsync=off instead of production durability)
+//   BENCH_COMPRESS=none, BENCH_RESTORE_PROCESS_MAX=N (default 4) to try the repository's knobs
 // Target on the 2-core CI machine: physical restore at least 3x faster than the seed route.
 // The dataset is the pg-backup helper's generator (test/support/dataset.ts: PostGIS points and polygons with GiST
 // indexes, enums, numerics, timestamps, jsonb, random-corpus text); both routes restore the same database, and
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const c: PitrCluster = await startPitrCluster({
     archiveTimeoutSeconds: 60,
     processMax: 2,
-    compress: { type: "lz4", level: 1 },
+    compress: process.env.BENCH_COMPRESS === "none" ? { type: "none" } : { type: "lz4", level: 1 },
     extraConf: durable ? ["fsync = on", "synchronous_commit = on"] : [],
   });
   console.log(`server: fsync ${c.pg.sql("show fsync")}, synchronous_commit ${c.pg.sql("show synchronous_commit")}`);
@@ -78,7 +79,10 @@ async function main(): Promise<void> {
     const backupResult = JSON.parse(physBackup.stdout.trim().split("\n").pop()!);
     const port = await freePort();
     const target = join(c.mkdir("physical"), "data");
-    const physRestore = timedShell(`${T} bash ${scripts}/pitr-restore.sh --stanza main --target-dir ${target} --port ${port}`, env, true);
+    // restore parallelism (pgBackRest reads PGBACKREST_PROCESS_MAX over the config file): writing is I/O-bound, so
+    // more processes than cores can help
+    const restoreEnv = { ...env, PGBACKREST_PROCESS_MAX: process.env.BENCH_RESTORE_PROCESS_MAX ?? "4" };
+    const physRestore = timedShell(`${T} bash ${scripts}/pitr-restore.sh --stanza main --target-dir ${target} --port ${port}`, restoreEnv, true);
     const restoreResult = JSON.parse(physRestore.stdout.trim().split("\n").pop()!);
     console.log(`physical route: backup ${physBackup.seconds.toFixed(1)} s (${backupResult.label}), restore+recovery+start ${physRestore.seconds.toFixed(1)} s`);
 
