@@ -1,7 +1,8 @@
 // The command lines GoodGo's operations and recovery steps send to the host, run for real: a stand-in `docker`
 // executes `docker compose exec -T [-e K=V] SERVICE ARGV...` as ARGV on this machine, with the service's environment
 // as the container would have it, against real servers (PostgreSQL 15, Redis 7, s3cmd against a loopback S3 endpoint).
-// So the quoting through `sh -c`, the SQL, redis-cli's authentication and the off-site fetch are what is tested.
+// So the quoting through `sh -c`, the SQL, redis-cli's authentication, the off-site fetch and the full host recovery
+// chain's backup steps (fetch, pg-restore.sh into a new database with cutover, Redis flush) are what is tested.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +10,10 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, operationCommand } from "../../stacks/goodgo/commands";
+import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../stacks/goodgo/commands";
+import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
+import { loadStackConfig } from "../../config/load";
+import { rawStack } from "../support/stacks";
 import type { GoodgoConfig } from "../../config/platforms/goodgo";
 import { freePort } from "../support/ports";
 import { startPostgres, type PostgresServer } from "../support/postgres";
@@ -40,7 +44,14 @@ envs=()
 while [ "$1" = -e ]; do envs+=("$2"); shift 2; done
 echo "$1" >>"$FAKE_DOCKER_LOG"
 shift
-exec env ${"${envs[@]+\"${envs[@]}\"}"} "$@"
+# The container's paths, mapped into the test's temp dir: the scripts mount and the pg_backups volume.
+argv=()
+for a in "$@"; do
+  [ -n "\${FAKE_SCRIPTS:-}" ] && a=\${a//\\/opt\\/lazarus\\/scripts/$FAKE_SCRIPTS}
+  [ -n "\${FAKE_BACKUPS:-}" ] && a=\${a//\\/backups/$FAKE_BACKUPS}
+  argv+=("$a")
+done
+exec env ${"${envs[@]+\"${envs[@]}\"}"} "\${argv[@]}"
 `;
 
 /** A loopback S3 endpoint for s3cmd: ListObjects (prefix, delimiter) and GET/HEAD of objects, path-style. */
@@ -224,5 +235,54 @@ describe("fetching an off-site backup with the real s3cmd", () => {
     expect(empty.err).toContain("no backup found under s3://goodgo-backups/nothing-here/");
     const missing = await runOnHost(fetchOffsiteCommand(target(), "goodgo_20200101T000000Z.dump", join(tmp, "offsite-missing")), s3Env());
     expect(missing.code).not.toBe(0);
+  });
+});
+
+describe("the full host recovery chain (4.6), its backup steps run for real", () => {
+  it("fetches the latest off-site backup, restores it into a new database and cuts over, keeping the empty one; then flushes Redis", async () => {
+    // The old host's database, backed up by the real pg-backup.sh and copied off-site (here: into the S3 endpoint,
+    // emptied of the other tests' objects so "latest" can only be this backup).
+    s3.objects.clear();
+    pg.sql("CREATE TABLE listing (id int PRIMARY KEY, title text)", "goodgo");
+    pg.sql("INSERT INTO listing SELECT g, 'listing ' || g FROM generate_series(1, 500) g", "goodgo");
+    const local = join(tmp, "old-host-backups");
+    const dump = spawnSync("bash", [join(__dirname, "../../scripts/backup/pg-backup.sh"), "-d", "goodgo", "-o", local], { encoding: "utf8", env: { ...process.env, ...pg.env } });
+    expect(dump.status, dump.stderr).toBe(0);
+    const name = JSON.parse(dump.stdout.trim().split("\n").pop()!).file.split("/").pop() as string;
+    s3.objects.set(`goodgo-backups/postgres/${name}`, readFileSync(join(local, name)));
+    s3.objects.set(`goodgo-backups/postgres/${name}.sha256`, readFileSync(join(local, `${name}.sha256`)));
+    // The new host: PostgreSQL created an empty goodgo database.
+    pg.sql("DROP DATABASE goodgo WITH (FORCE)");
+    pg.sql("CREATE DATABASE goodgo");
+    redis.cli("SET", "stale:cache", "from-the-old-host");
+
+    const cfg = loadStackConfig(
+      rawStack("staging", { patch: (c) => {
+        c["lazarus:goodgo"].app.deployDir = tmp;
+        c["lazarus:goodgo"].recovery = { host: { label: "dr1" } };
+      } }),
+      { allowMissingSecrets: true },
+    ).platforms.goodgo!;
+    const steps = hostRecoverySteps(cfg, goodgoStackInventory(cfg, "staging"));
+    expect(steps.map((x) => x.key)).toEqual(["data-services", "fetch-backup", "restore-database", "migrate", "reindex-typesense", "flush-redis"]);
+    const containerEnv = {
+      FAKE_SCRIPTS: join(__dirname, "../../scripts"),
+      FAKE_BACKUPS: join(tmp, "backups"),
+      PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo",
+      S3_URL: "s3://goodgo-backups/postgres", S3_ENDPOINT: `127.0.0.1:${s3.port}`, S3_HOST_BUCKET: `127.0.0.1:${s3.port}`, S3_REGION: "ams3", S3_NO_SSL: "1",
+      AWS_ACCESS_KEY_ID: "test-key-id", AWS_SECRET_ACCESS_KEY: "test-secret",
+      REDIS_PORT: String(redis.port), REDISCLI_AUTH: REDIS_PASSWORD,
+    };
+    // The docker-only steps (compose up of the data services, the API image's migrations and reindex) need an engine.
+    for (const key of ["fetch-backup", "restore-database", "flush-redis"]) {
+      const r = await runOnHost(steps.find((x) => x.key === key)!.command, containerEnv);
+      expect(r.code, `${key}: ${r.err}${r.out}`).toBe(0);
+    }
+    expect(readlinkSync(join(tmp, "backups/offsite/latest"))).toBe(name);
+    expect(pg.sql("SELECT count(*) FROM listing", "goodgo")).toBe("500");
+    const kept = pg.sql("SELECT datname FROM pg_database WHERE datname LIKE 'goodgo_pre_restore_%'");
+    expect(kept).toMatch(/^goodgo_pre_restore_/);
+    expect(pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", kept)).toBe("0");
+    expect(redis.keyCount()).toBe(0);
   });
 });
