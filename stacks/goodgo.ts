@@ -222,8 +222,16 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
       before = [cmd];
     }
   };
-  if (recover) chain(`recover-host-${recover.label}`, hostRecoverySteps(cfg, inventory));
-  if (cfg.recovery.database) chain(`restore-db-${cfg.recovery.database.label}`, databaseRestoreSteps(cfg, inventory));
+  const recoveryRuns: string[] = [];
+  if (recover) {
+    chain(`recover-host-${recover.label}`, hostRecoverySteps(cfg, inventory));
+    recoveryRuns.push(`recover-host-${recover.label}`);
+  }
+  if (cfg.recovery.database) {
+    const r = cfg.recovery.database;
+    chain(`restore-db-${r.label}`, databaseRestoreSteps(cfg, inventory));
+    recoveryRuns.push(`restore-db-${r.label}${r.cutover ? "-cutover" : ""}`);
+  }
 
   let tlsBootstrap: pulumi.Resource[] = [];
   if (nginx) {
@@ -241,8 +249,9 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
     {
       connection: host.connection,
       create: upCommand(t),
-      // Any changed file (compose, .env, monitoring, nginx, webhook), a new host or a new image tag re-runs `up -d --wait`.
-      triggers: [host.droplet.id, goodgoEffectiveImageTag(cfg), ...software.fileWriters.map((w) => w.id)],
+      // Any changed file (compose, .env, monitoring, nginx, webhook), a new host or a new image tag re-runs `up -d --wait`;
+      // so does a recovery chain (a cutover stops the application services: this brings them back).
+      triggers: [host.droplet.id, goodgoEffectiveImageTag(cfg), ...recoveryRuns, ...software.fileWriters.map((w) => w.id)],
       dependsOn: [...software.installed, ...before, ...tlsBootstrap],
     },
     platform,

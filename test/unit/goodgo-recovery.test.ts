@@ -97,6 +97,9 @@ describe("restoring the database from a named backup (4.1)", () => {
     const byKey = Object.fromEntries(steps.map((s) => [s.name.slice(prefix.length), s]));
     for (let i = 1; i < order.length; i++) expect(byKey[order[i]!]!.dependencies).toContain(byKey[order[i - 1]!]!.urn);
     expect(one(plan, T.command, "goodgo-prod-compose-up").dependencies).toContain(byKey["flush-redis"]!.urn);
+    // The stopped services come back: compose up runs again because the restore is among its triggers.
+    expect((one(plan, T.command, "goodgo-prod-compose-up").inputs.triggers as string[]).map(String)).toContain("restore-db-20261123-cutover");
+    expect((one(base, T.command, "goodgo-prod-compose-up").inputs.triggers as string[]).map(String)).not.toContain("restore-db-20261123-cutover");
     const stop = String(byKey["stop-apps"]!.inputs.create);
     expect(stop).toMatch(/ stop( [a-z-]+)+$/);
     const stopped = stop.split(" stop ")[1]!.split(" ");
