@@ -80,6 +80,15 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
     expect(services.api.depends_on.pgbouncer.condition).toBe("service_healthy");
     expect(services.pgbouncer.depends_on.postgres.condition).toBe("service_healthy");
     expect(services.grafana.ports).toEqual([expect.objectContaining({ published: 3002, target: 3000 })]);
+    // Published on every address: only nginx's 80/443 and Grafana's 3002 (the firewall keeps 3002 to the admin CIDRs);
+    // web and API only on the host's loopback, behind nginx; everything else stays on the compose network.
+    const published: string[] = [];
+    for (const [name, svc] of Object.entries(services)) {
+      for (const p of svc.ports ?? []) {
+        published.push(typeof p === "string" ? `${name} ${p}` : `${name} ${p.host_ip ? `${p.host_ip}:` : ""}${p.published}:${p.target}/${p.protocol}`);
+      }
+    }
+    expect(published.sort()).toEqual(["api 127.0.0.1:3001:3001/tcp", "grafana 3002:3000/tcp", "nginx 443:443/tcp", "nginx 80:80/tcp", "web 127.0.0.1:3000:3000/tcp"]);
     expect(JSON.stringify(services["pg-backup"].volumes)).toContain("/etc/lazarus/backup.crontab");
     // pg-backup is healthy only once its tools are installed; the health check's own shell reads S3_URL.
     // (docker-compose config prints the literal $ of the container's shell escaped again as $$.)
