@@ -109,6 +109,8 @@ describe("restoring the database from a named backup (4.1)", () => {
     expect(String(byKey["flush-redis"]!.inputs.create)).toContain("redis-cli FLUSHALL");
     expect(snapshot(plan, stateful)).toEqual(snapshot(base, stateful));
     expect(one(plan, T.droplet, "goodgo-prod-host").inputs).toEqual(one(base, T.droplet, "goodgo-prod-host").inputs);
+    // Exactly: the four new steps, and compose up (its triggers name the restore); no file, no host, no bucket.
+    expect(changed(base, plan)).toEqual(["goodgo-prod-compose-up", ...order.map((k) => `${prefix}${k}`)].sort());
   });
 
   it("fetches the backup from the off-site bucket first when asked", async () => {
