@@ -44,6 +44,11 @@ envs=()
 while [ "$1" = -e ]; do envs+=("$2"); shift 2; done
 echo "$1" >>"$FAKE_DOCKER_LOG"
 shift
+# Record-only mode: keep the script of \`sh -c SCRIPT\` for shellcheck and run nothing.
+if [ -n "\${FAKE_RECORD_SH:-}" ]; then
+  if [ "$1" = sh ] && [ "$2" = -c ]; then printf '%s' "$3" >"$FAKE_RECORD_SH"; fi
+  exit 0
+fi
 # The container's paths, mapped into the test's temp dir: the scripts mount and the pg_backups volume.
 argv=()
 for a in "$@"; do
@@ -284,5 +289,26 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
     expect(kept).toMatch(/^goodgo_pre_restore_/);
     expect(pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", kept)).toBe("0");
     expect(redis.keyCount()).toBe(0);
+  });
+});
+
+describe("the shell scripts the commands hand to a container's sh -c", () => {
+  it("pass shellcheck for POSIX sh", async () => {
+    const cfgAll = loadStackConfig(rawStack("staging", { patch: (c) => (c["lazarus:goodgo"].app.deployDir = tmp) }), { allowMissingSecrets: true }).platforms.goodgo!;
+    const commands: Record<string, string> = {
+      "fetch latest": fetchOffsiteCommand(target(), "latest"),
+      "fetch named": fetchOffsiteCommand(target(), "goodgo_20261123T020000Z.dump"),
+      "flush redis": flushRedisCommand(target()),
+      "terminate queries": operationCommand({ id: "k", action: "terminate-long-queries", olderThanMinutes: 5 }, cfgAll, { services: [] }),
+    };
+    for (const [what, cmd] of Object.entries(commands)) {
+      const file = join(tmp, `script-${what.replace(/ /g, "-")}.sh`);
+      const r = await runOnHost(cmd, { FAKE_RECORD_SH: file });
+      expect(r.code, r.err).toBe(0);
+      const script = readFileSync(file, "utf8");
+      expect(script.length, what).toBeGreaterThan(10);
+      const check = spawnSync("shellcheck", ["-s", "sh", "-"], { input: script, encoding: "utf8" });
+      expect(check.status, `${what}:\n${script}\n${check.stdout}`).toBe(0);
+    }
   });
 });
