@@ -30,7 +30,7 @@ const COMPUTED: Record<string, (name: string, inputs: Record<string, unknown>) =
   "digitalocean:index/uptimeCheck:UptimeCheck": () => ({}),
   "digitalocean:index/spacesBucket:SpacesBucket": (n, i) => ({
     bucketDomainName: `${String(i.name ?? n)}.${String(i.region ?? "region")}.digitaloceanspaces.com`,
-    urn: `do:space:${n}`,
+    bucketUrn: `do:space:${n}`,
   }),
   "command:remote:Command": (n) => ({ stdout: ref(n, "stdout"), stderr: "" }),
 };
