@@ -40,6 +40,7 @@ import {
 import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } from "./goodgo/monitoring";
 import { goodgoRunbookMarkdown } from "./goodgo/runbook";
 import type { PlatformContext } from "./index";
+import { platformHostArgs } from "./hostArgs";
 
 /** Alertmanager runs as nobody (65534): the webhook file is 0600 and owned by that uid, so only it reads the secret. */
 const ALERTMANAGER_UID = 65534;
@@ -148,36 +149,19 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
 
   const host = new DropletHost(
     names.host,
-    {
+    platformHostArgs(ctx, {
       name: names.host,
-      region: env.region,
-      vpcUuid: ctx.environment.vpc.id,
-      size: cfg.host.size,
-      baseImage: cfg.host.image,
-      fromSnapshot: recover?.fromSnapshot ? { choice: recover.fromSnapshot, nameRegex: recover.snapshotNameRegex ?? `^${names.host}` } : undefined,
-      sshKeys: env.sshKeys,
-      tags,
-      monitoring: cfg.host.monitoring,
-      backups: cfg.host.backups,
+      host: cfg.host,
       userData: goodgoCloudInit(cfg),
-      adminCidrs: env.adminCidrs,
+      rebuild: recover,
       // Web and API: behind nginx on 80/443, or directly on 3000/3001. Nothing else is public.
       publicPorts: nginx ? [80, 443] : [3000, 3001],
       // Grafana (section 8: "External (admin only)").
       adminPorts: [cfg.grafana.port],
-      alerts: {
-        ...cfg.host.alerts,
-        targets: {
-          emails: env.alerts.emails,
-          slack: env.alerts.slackChannel ? { channel: env.alerts.slackChannel, url: ctx.secrets("alertSlackWebhook") } : undefined,
-        },
-      },
       healthUrl: cfg.app.healthUrl.startsWith("https://") ? cfg.app.healthUrl : undefined,
-      protect: env.protect,
-      // A confirmed full host recovery must be allowed to replace the droplet; the reserved IP stays protected.
-      rebuilding: recover !== undefined,
-      ssh: { user: env.sshUser, privateKey: ctx.secrets("goodgoSshPrivateKey") },
-    },
+      sshKey: "goodgoSshPrivateKey",
+      tags,
+    }),
     parent,
   );
 

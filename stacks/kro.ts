@@ -21,6 +21,7 @@ import { renderCloudInit } from "../renderers/cloudInit";
 import { renderCompose } from "../renderers/compose";
 import { renderNginxConf } from "../renderers/nginx";
 import type { PlatformContext } from "./index";
+import { platformHostArgs } from "./hostArgs";
 
 /** Where certbot's HTTP-01 challenge files live on the host; nginx serves them. */
 const ACME_WEBROOT = "/var/www/certbot";
@@ -144,33 +145,16 @@ export function declareKro(cfg: KroConfig, ctx: PlatformContext) {
 
   const host = new DropletHost(
     names.host,
-    {
+    platformHostArgs(ctx, {
       name: names.host,
-      region: env.region,
-      vpcUuid: ctx.environment.vpc.id,
-      size: cfg.host.size,
-      baseImage: cfg.host.image,
-      fromSnapshot: rebuild ? { choice: rebuild.fromSnapshot, nameRegex: rebuild.snapshotNameRegex ?? `^${names.host}` } : undefined,
-      sshKeys: env.sshKeys,
-      tags,
-      monitoring: cfg.host.monitoring,
-      backups: cfg.host.backups,
+      host: cfg.host,
       userData: kroCloudInit(cfg),
-      adminCidrs: env.adminCidrs,
+      rebuild,
       publicPorts: [80, 443],
-      alerts: {
-        ...cfg.host.alerts,
-        targets: {
-          emails: env.alerts.emails,
-          slack: env.alerts.slackChannel ? { channel: env.alerts.slackChannel, url: ctx.secrets("alertSlackWebhook") } : undefined,
-        },
-      },
       healthUrl: cfg.app.healthUrl,
-      protect: env.protect,
-      // A (confirmed, on prod) rebuild must be allowed to replace the droplet; the reserved IP stays protected.
-      rebuilding: rebuild !== undefined,
-      ssh: { user: env.sshUser, privateKey: ctx.secrets("kroSshPrivateKey") },
-    },
+      sshKey: "kroSshPrivateKey",
+      tags,
+    }),
     parent,
   );
 
