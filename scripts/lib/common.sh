@@ -25,8 +25,11 @@ emit_result() {
     --arg finished_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$@" \
     '$ARGS.named + {script: $script, status: $status, exit_code: $exit_code, finished_at: $finished_at}')
   printf '%s\n' "$line"
+  # Best effort: a RESULT_FILE that cannot be written must not replace the script's own exit code.
   if [[ -n "${RESULT_FILE:-}" ]]; then
-    printf '%s\n' "$line" >"$RESULT_FILE.tmp" && mv -f "$RESULT_FILE.tmp" "$RESULT_FILE"
+    if ! { printf '%s\n' "$line" >"$RESULT_FILE.tmp" && mv -f "$RESULT_FILE.tmp" "$RESULT_FILE"; } 2>/dev/null; then
+      log "warning: could not write RESULT_FILE $RESULT_FILE"
+    fi
   fi
 }
 
