@@ -84,7 +84,7 @@ while (($#)); do
 done
 [[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "jobs must be a positive number: $JOBS"
 [[ "$TERM_TIMEOUT" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "terminate timeout must be whole seconds: $TERM_TIMEOUT"
-require_cmd psql pg_restore sha256sum jq
+require_cmd psql pg_restore vacuumdb sha256sum jq
 unset PGDATABASE
 WORK_DIR=${WORK_DIR:-${TMPDIR:-/tmp}}
 
@@ -190,8 +190,9 @@ else
     die "$EX_SOFTWARE" "restore into $NEW_DB failed (the archive's data is damaged or does not load); $NEW_DB dropped, live database '$LIVE_DB' untouched: $detail"
   fi
   if ((ANALYZE)); then
-    log "analyzing $NEW_DB"
-    psql_q "$NEW_DB" "ANALYZE" >/dev/null 2>&1 || server_reachable "$MAINT_DB" ||
+    # Planner statistics before anyone queries the copy; one table per job, like the restore itself.
+    log "analyzing $NEW_DB with $JOBS jobs"
+    vacuumdb --analyze-only --jobs="$JOBS" --quiet --dbname="$NEW_DB" >/dev/null 2>&1 || server_reachable "$MAINT_DB" ||
       die "$EX_UNAVAILABLE" "the server became unreachable after the restore; live database '$LIVE_DB' untouched"
   fi
   R1=$(date +%s.%N)
