@@ -4,12 +4,13 @@
 // The edoburu/pgbouncer environment rendering is fed through the image's own ini template (its entrypoint, ported
 // below) into a second real pgbouncer, whose SHOW CONFIG must equal the first one's: one settings object, two renderings.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, spawnSync, type ChildProcess, execFileSync } from "node:child_process";
+import { spawnSync, type ChildProcess, execFileSync } from "node:child_process";
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import { freePort } from "../support/ports";
+import { startServerProcess } from "../support/process";
 import {
   EDOBURU_PGBOUNCER_VARIABLES,
   PgbouncerConfigError,
@@ -51,27 +52,10 @@ async function startBouncer(dir: string, ini: string, port: number): Promise<Bou
   chownPostgres(iniPath);
   const logPath = join(dir, `stderr-${port}.log`);
   // PgBouncer refuses to run as root; -u switches to the postgres user after start (as the container runs it).
-  const child = spawn("pgbouncer", [...(isRoot ? ["-u", "postgres"] : []), iniPath], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<void>((res) => child.once("exit", () => res()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    }
-  };
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) break;
-    const r = psql(port, "pgbouncer_admin", ADMIN_PASSWORD, "pgbouncer", "SHOW VERSION;");
-    if (r.status === 0) return { port, child, log: () => out + (existsSync(logPath) ? readFileSync(logPath, "utf8") : ""), stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`pgbouncer did not come up on ${port}:\n${out}`);
+  const server = await startServerProcess(`pgbouncer on port ${port}`, "pgbouncer", [...(isRoot ? ["-u", "postgres"] : []), iniPath], () =>
+    psql(port, "pgbouncer_admin", ADMIN_PASSWORD, "pgbouncer", "SHOW VERSION;").status === 0,
+  );
+  return { port, child: server.child, log: () => server.output() + (existsSync(logPath) ? readFileSync(logPath, "utf8") : ""), stop: server.stop };
 }
 
 function showConfig(port: number): Record<string, string> {

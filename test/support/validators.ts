@@ -1,11 +1,12 @@
 // Real consumers of rendered files, wrapped for tests: docker-compose config, cloud-init schema, nginx -t.
 // Each takes the file text, works in a temp dir it removes, and returns { ok, output } (output = what the tool
 // printed, for assertions and for readable failures).
-import { spawnSync, spawn, ChildProcess, execFileSync } from "node:child_process";
+import { spawnSync, ChildProcess, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, isAbsolute } from "node:path";
 import { parse } from "yaml";
+import { portOpen, startServerProcess } from "./process";
 
 export interface ValidatorResult {
   ok: boolean;
@@ -261,31 +262,13 @@ export interface RunningNginx {
  */
 export async function nginxServe(text: string, port: number, opts: NginxFiles = {}): Promise<RunningNginx> {
   const sb = nginxSandbox(text, opts);
-  const child = spawn("unshare", sb.argv(nginxBaseArgs(sb, " daemon off;")), { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<void>((res) => child.once("exit", () => res()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    }
-    sb.destroy();
+  const server = await startServerProcess(`nginx on port ${port}`, "unshare", sb.argv(nginxBaseArgs(sb, " daemon off;")), () => portOpen(port), {
+    spawn: { env: cleanEnv() },
+    onStop: () => sb.destroy(),
+  });
+  return {
+    process: server.child,
+    output: () => server.output() + (existsSync(sb.stdoutFile) ? readFileSync(sb.stdoutFile, "utf8") : ""),
+    stop: server.stop,
   };
-  const { connect } = await import("node:net");
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) break;
-    const up = await new Promise<boolean>((res) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), res(true)));
-      s.once("error", () => res(false));
-    });
-      if (up) return { process: child, output: () => out + (existsSync(sb.stdoutFile) ? readFileSync(sb.stdoutFile, "utf8") : ""), stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`nginx did not start listening on ${port}:\n${out}`);
 }
