@@ -139,6 +139,11 @@ interface ComposeTarget {
 
 const EXAMPLE_DIR = "/root/Kro/kro-devops/production";
 
+/** `--dir DIR [--project-name NAME]`: the compose project every compose script acts on, checked. */
+function targetArgs(fn: string, o: ComposeTarget): string[] {
+  return ["--dir", absPath(fn, "dir", o.dir, EXAMPLE_DIR), ...projectArgs(project(fn, o.projectName))];
+}
+
 export interface ComposeUpOptions extends ComposeTarget {
   /** How long `docker compose up --wait` waits for health checks (default 300 in the script). */
   waitTimeoutSeconds?: number;
@@ -147,7 +152,7 @@ export interface ComposeUpOptions extends ComposeTarget {
 /** `docker compose up -d --wait --remove-orphans` in the project directory, reporting every service's state. */
 export function composeUpCommand(o: ComposeUpOptions): string {
   const fn = "composeUpCommand";
-  const args = ["--dir", absPath(fn, "dir", o.dir, EXAMPLE_DIR), ...projectArgs(project(fn, o.projectName))];
+  const args = targetArgs(fn, o);
   const wait = seconds(fn, "waitTimeoutSeconds", o.waitTimeoutSeconds, 1);
   if (wait !== undefined) args.push("--wait-timeout", String(wait));
   return run(fn, o.scriptsRoot, "compose-up.sh", args);
@@ -163,7 +168,7 @@ export interface ComposeShutdownOptions extends ComposeTarget {
 /** Graceful shutdown: stop the services one by one in stopOrder, then `docker compose down`. */
 export function composeShutdownCommand(o: ComposeShutdownOptions): string {
   const fn = "composeShutdownCommand";
-  const args = ["--dir", absPath(fn, "dir", o.dir, EXAMPLE_DIR), ...projectArgs(project(fn, o.projectName))];
+  const args = targetArgs(fn, o);
   const timeout = seconds(fn, "stopTimeoutSeconds", o.stopTimeoutSeconds, 0);
   if (timeout !== undefined) args.push("--timeout", String(timeout));
   if (!Array.isArray(o.stopOrder) || o.stopOrder.length === 0) {
@@ -193,7 +198,7 @@ export interface ComposeServiceOptions extends ComposeTarget {
 /** Stop, start or restart one service of the compose project. */
 export function composeServiceCommand(o: ComposeServiceOptions): string {
   const fn = "composeServiceCommand";
-  const args = ["--dir", absPath(fn, "dir", o.dir, EXAMPLE_DIR), ...projectArgs(project(fn, o.projectName))];
+  const args = targetArgs(fn, o);
   if (o.action !== "stop" && o.action !== "start" && o.action !== "restart") {
     fail(fn, "action", o.action, "one of stop, start, restart", "restart");
   }
@@ -222,7 +227,7 @@ export interface ComposeRecoverOptions extends ComposeTarget {
 /** Recovery after a reboot: start what did not come back, restart what is unhealthy, fail if anything still is. */
 export function composeRecoverCommand(o: ComposeRecoverOptions): string {
   const fn = "composeRecoverCommand";
-  const args = ["--dir", absPath(fn, "dir", o.dir, EXAMPLE_DIR), ...projectArgs(project(fn, o.projectName))];
+  const args = targetArgs(fn, o);
   const wait = seconds(fn, "waitTimeoutSeconds", o.waitTimeoutSeconds, 1);
   if (wait !== undefined) args.push("--wait-timeout", String(wait));
   return run(fn, o.scriptsRoot, "compose-recover.sh", args);
