@@ -96,6 +96,12 @@ backup_decrypt() {
         die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl: bad decrypt)"
       fi
       rm -f -- "$out.err"
+      # CBC has no authentication: about one wrong key in 256 still yields valid padding and openssl exits 0 with
+      # garbage. A pg_dump custom archive always starts with "PGDMP", so anything else is the wrong key too.
+      if [[ "$(head -c 5 -- "$out")" != PGDMP ]]; then
+        rm -f -- "$out"
+        die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl decrypted it, but the result is not a pg_dump archive)"
+      fi
       ;;
     *) die "$EX_SOFTWARE" "backup_decrypt called on an unencrypted file: $file" ;;
   esac

@@ -129,6 +129,17 @@ describe("PostgreSQL backup scripts refuse bad input and leave the live database
     const o = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", join(work, "enc"), "--key-file", key]);
     expect(o.code, o.stderr).toBe(0);
     for (const run of both(o.result!.file, { BACKUP_KEY_FILE: badKey })) expectRefused(run, 65, /wrong key/);
+    // CBC is unauthenticated: about one wrong key in 256 decrypts with valid padding and openssl exits 0. Find such a
+    // key, so the case that once slipped through to pg_restore as "unreadable TOC" is tested every run.
+    const lucky = join(keys, "lucky.key");
+    let found = false;
+    for (let i = 0; i < 4000 && !found; i++) {
+      writeFileSync(lucky, `wrong passphrase ${i}\n`, { mode: 0o600 });
+      const r = spawnSync("openssl", ["enc", "-d", "-aes-256-cbc", "-pbkdf2", "-in", o.result!.file, "-out", "/dev/null", "-pass", `file:${lucky}`]);
+      found = r.status === 0;
+    }
+    expect(found, "no wrong key with valid CBC padding in 4000 tries").toBe(true);
+    for (const run of both(o.result!.file, { BACKUP_KEY_FILE: lucky })) expectRefused(run, 65, /wrong key .*not a pg_dump archive/);
     // No key at all is a usage error, not an attempt.
     expectRefused(runScript(pg, "pg-restore.sh", ["-d", "app", o.result!.file]), 64, /set BACKUP_KEY_FILE/);
     rmSync(keys, { recursive: true, force: true });
