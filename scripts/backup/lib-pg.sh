@@ -137,13 +137,20 @@ backup_prepare() {
   log "archive ok: database '$TOC_DBNAME', $TOC_ENTRIES TOC entries, sha256 $BACKUP_SHA256"
 }
 
-# resolve_backup_path PATH_OR_DIR: a directory means its `latest` pointer.
+# resolve_backup_path PATH_OR_DIR: a directory means its `latest` pointer; the pointer itself (or any link to a
+# backup) means the file it names, whose checksum sidecar sits beside it.
 resolve_backup_path() {
-  local p=$1
+  local p=$1 target hops=0
   if [[ -d "$p" ]]; then
     [[ -L "$p/latest" || -f "$p/latest" ]] || die "$EX_NOINPUT" "no 'latest' backup pointer in $p"
-    p="$p/$(readlink "$p/latest")"
+    p="$p/latest"
   fi
+  while [[ -L "$p" ]]; do
+    ((++hops <= 8)) || die "$EX_NOINPUT" "too many symbolic links resolving $1"
+    target=$(readlink -- "$p")
+    [[ "$target" == /* ]] || target="$(dirname -- "$p")/$target"
+    p=$target
+  done
   printf '%s\n' "$p"
 }
 
@@ -198,4 +205,44 @@ s3_upload() {
   done
   [[ -n "${S3_EMPTY_CFG:-}" ]] && rm -f -- "$S3_EMPTY_CFG"
   return 0
+}
+
+# restore_archive DB ARCHIVE LIST JOBS [PG_RESTORE_ARGS...]: pg_restore of ARCHIVE (only LIST's entries) into the new
+# database DB, with bulk-load session settings, in two steps: the schema (pre-data) serially, then data and indexes
+# with JOBS workers. Between them, autovacuum is switched off on the new, still empty tables: on a copy being loaded it
+# only scans half-written tables and, when an index build needs the table, blocks it for deadlock_timeout before it is
+# cancelled. Tables whose dump sets autovacuum_enabled keep their own setting. AUTOVACUUM_OFF holds the switched
+# tables' oids (comma-separated) for reenable_autovacuum. On failure returns non-zero with pg_restore's messages in
+# RESTORE_ERR.
+# shellcheck disable=SC2034 # RESTORE_ERR and AUTOVACUUM_OFF are read by the callers
+restore_archive() {
+  local db=$1 archive=$2 list=$3 jobs=$4
+  shift 4
+  local opts="${PGOPTIONS:-} -c synchronous_commit=off -c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB}"
+  RESTORE_ERR=$(PGOPTIONS=$opts pg_restore --exit-on-error --section=pre-data -L "$list" -d "$db" "$@" -- "$archive" 2>&1) || return 1
+  # One transaction: either every listed table is switched off or none is (e.g. when not their owner).
+  if ! AUTOVACUUM_OFF=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" 2>/dev/null <<'SQL'
+BEGIN;
+CREATE TEMP TABLE lazarus_autovacuum_off ON COMMIT DROP AS
+  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+    AND NOT EXISTS (SELECT 1 FROM unnest(c.reloptions) o WHERE o LIKE 'autovacuum\_enabled=%');
+SELECT format('ALTER TABLE %s SET (autovacuum_enabled = false)', oid::regclass) FROM lazarus_autovacuum_off \gexec
+SELECT coalesce(string_agg(oid::text, ','), '') FROM lazarus_autovacuum_off;
+COMMIT;
+SQL
+  ); then
+    AUTOVACUUM_OFF=""
+    log "warning: could not switch autovacuum off on the restored tables (not their owner?); it stays on during the load"
+  fi
+  RESTORE_ERR=$(PGOPTIONS=$opts pg_restore --exit-on-error --section=data --section=post-data -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive" 2>&1)
+}
+
+# reenable_autovacuum DB: undoes restore_archive's switch, so the restored database is maintained like any other.
+reenable_autovacuum() {
+  local db=$1
+  [[ -n "${AUTOVACUUM_OFF:-}" ]] || return 0
+  psql -X -q -v ON_ERROR_STOP=1 -d "$db" --single-transaction >/dev/null <<SQL
+SELECT format('ALTER TABLE %s RESET (autovacuum_enabled)', oid::regclass) FROM unnest('{$AUTOVACUUM_OFF}'::oid[]) AS t(oid) \gexec
+SQL
 }

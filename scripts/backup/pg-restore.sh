@@ -177,17 +177,21 @@ else
 
   # 3. Parallel restore with bulk-load session settings.
   grep -v ' COMMENT - EXTENSION ' "$TOC_FILE" >"$TOC_FILE.use"
-  restore_args=(--exit-on-error -j "$JOBS" -L "$TOC_FILE.use" -d "$NEW_DB")
+  restore_args=()
   ((NO_OWNER)) && restore_args+=(--no-owner --no-privileges)
   log "restoring $BACKUP into $NEW_DB with $JOBS jobs"
   R0=$(date +%s.%N)
-  if ! RESTORE_ERR=$(PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off -c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB}" \
-    pg_restore "${restore_args[@]}" -- "$ARCHIVE" 2>&1); then
+  if ! restore_archive "$NEW_DB" "$ARCHIVE" "$TOC_FILE.use" "$JOBS" "${restore_args[@]}"; then
     detail=$(printf '%s' "$RESTORE_ERR" | tail -c 400 | tr '\n' ' ')
     if ! server_reachable "$MAINT_DB"; then
       die "$EX_UNAVAILABLE" "the server stopped or became unreachable during the restore into $NEW_DB; the live database '$LIVE_DB' was not touched. Once the server is back, drop the partial copy with: pg-restore.sh --drop-previous $NEW_DB. pg_restore said: $detail"
     fi
     die "$EX_SOFTWARE" "restore into $NEW_DB failed (the archive's data is damaged or does not load); $NEW_DB dropped, live database '$LIVE_DB' untouched: $detail"
+  fi
+  # A copy left without autovacuum would bloat and age unseen, so failing to switch it back fails the restore.
+  if ! reenable_autovacuum "$NEW_DB"; then
+    server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "the server became unreachable after the restore; live database '$LIVE_DB' untouched"
+    die "$EX_SOFTWARE" "could not switch autovacuum back on in $NEW_DB after the restore; $NEW_DB dropped, live database '$LIVE_DB' untouched"
   fi
   if ((ANALYZE)); then
     # Planner statistics before anyone queries the copy; one table per job, like the restore itself.

@@ -177,10 +177,8 @@ psql_q "$MAINT_DB" "CREATE DATABASE $(sql_ident "$TEMP_DB") TEMPLATE template0" 
 # COMMENT ON EXTENSION needs extension ownership, which a non-superuser restore lacks; skip those entries.
 grep -v ' COMMENT - EXTENSION ' "$TOC_FILE" >"$TOC_FILE.use"
 R0=$(date +%s.%N)
-RESTORE_ERR=$(
-  PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off -c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB}" \
-    pg_restore --exit-on-error --no-owner --no-privileges -j "$JOBS" -L "$TOC_FILE.use" -d "$TEMP_DB" -- "$ARCHIVE" 2>&1
-) || {
+# The temporary database is dropped after the comparison, so autovacuum stays off on it (no reenable_autovacuum).
+restore_archive "$TEMP_DB" "$ARCHIVE" "$TOC_FILE.use" "$JOBS" --no-owner --no-privileges || {
   server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "server went away during the verification restore: $(printf '%s' "$RESTORE_ERR" | tail -c 300 | tr '\n' ' ')"
   die "$EX_SOFTWARE" "restore into $TEMP_DB failed: $(printf '%s' "$RESTORE_ERR" | tail -c 400 | tr '\n' ' ')"
 }

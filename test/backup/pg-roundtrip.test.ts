@@ -23,6 +23,8 @@ describe("PostgreSQL logical backup round trip", () => {
     pg = await startPostgres();
     work = mkdtempSync(join(tmpdir(), "lazarus-pgbackup-"));
     createDataset(pg, "app", { scale: 60_000 });
+    // A table with storage options of its own, autovacuum among them: the restore's own switch must not clobber them.
+    pg.sql("ALTER TABLE audit_logs SET (autovacuum_enabled = false, fillfactor = 90)", "app");
     original = tableChecksums(pg, "app");
     s3 = await startS3Stub();
   });
@@ -74,6 +76,11 @@ describe("PostgreSQL logical backup round trip", () => {
     const restored = restore.result!.restored_database as string;
     expect(restored).toMatch(/^app_restore_\d{14}$/);
     expect(tableChecksums(pg, restored)).toEqual(original);
+    // Autovacuum, off on the tables while they loaded, is back as the dump had it: on everywhere but audit_logs.
+    const storageOptions = (db: string) =>
+      pg.sql("SELECT string_agg(relname || '=' || coalesce(array_to_string(reloptions, ';'), ''), ' ' ORDER BY relname) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace", db);
+    expect(storageOptions(restored)).toBe(storageOptions("app"));
+    expect(storageOptions(restored)).toContain("audit_logs=autovacuum_enabled=false;fillfactor=90");
     expect(tableChecksums(pg, "app")).toEqual(original);
 
     // Cut over while a client holds a session on the live database: it is terminated and the names swap.
@@ -105,11 +112,12 @@ describe("PostgreSQL logical backup round trip", () => {
     expect(databases(pg)).not.toContain(previous);
   });
 
-  it("restores and cuts over in one run with --cutover", () => {
+  it("restores and cuts over in one run with --cutover, given the `latest` pointer itself", () => {
     const dir = join(work, "oneshot");
     expect(runScript(pg, "pg-backup.sh", ["-d", "app", "-o", dir]).code).toBe(0);
     pg.sql("INSERT INTO payment (property_id, amount, fee, currency, status, reference) SELECT 1, 1, 1, 'VND', 'paid', gen_random_uuid()", "app");
-    const run = runScript(pg, "pg-restore.sh", ["-d", "app", "--cutover", "-j", "2", dir]);
+    // An operator types the path of the pointer; its sidecar is beside the file it names, not beside the link.
+    const run = runScript(pg, "pg-restore.sh", ["-d", "app", "--cutover", "-j", "2", join(dir, "latest")]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.result).toMatchObject({ cutover: true, restored_database: "app" });
     // The backup predates the insert, so the restored live database is back to the original.
