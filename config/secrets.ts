@@ -77,6 +77,11 @@ export const SECRET_SPECS = {
     description: "GoodGo's VNPay signature secret (VNPAY_HASH_SECRET, from the VNPay merchant portal)",
     setWith: "pulumi config set --secret --stack <stack> goodgoVnpayHashSecret < vnpay-hash-secret.txt",
   },
+  goodgoPgbouncerAdminPassword: {
+    key: "goodgoPgbouncerAdminPassword",
+    description: "password of pgbouncer_admin, the user of GoodGo's PgBouncer admin console (SHOW POOLS, section 3.1)",
+    setWith: "openssl rand -hex 24 | pulumi config set --secret --stack <stack> goodgoPgbouncerAdminPassword",
+  },
   goodgoGrafanaAdminPassword: {
     key: "goodgoGrafanaAdminPassword",
     description: "GoodGo's Grafana admin password (GRAFANA_ADMIN_PASSWORD)",

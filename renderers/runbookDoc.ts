@@ -339,11 +339,15 @@ export function renderGoodgoRunbook(input: GoodgoRunbookInput): string {
     ...(what ? { id: id(what) } : {}),
   });
   const restart = (service: string): Step => ({ text: `Restart ${service} and wait for its health check.`, operation: op("restart-service", { service }, `restart-${service}`) });
+  const bouncer = inv.services.find((x) => x.name === "pgbouncer");
   const incidents: Incident[] = [
     {
       section: "3.1", title: "Database connection pool exhaustion",
       symptoms: "API 503s or hangs; /health/ready unhealthy for the database; PgBouncer logs `no more connections allowed` or `query_wait_timeout`; PostgresActiveConnectionsHigh / PostgresConnectionPoolCritical.",
       steps: [
+        ...(bouncer
+          ? [{ text: `Look at the pools first (read-only): \`docker exec ${bouncer.containerName ?? bouncer.name} psql -h 127.0.0.1 -p ${bouncer.ports?.[0]?.container ?? 6432} -U pgbouncer_admin pgbouncer -c "SHOW POOLS;"\` (the container's PGPASSWORD is pgbouncer_admin's); \`cl_waiting\` above 0 means clients are queuing for a server connection.` }]
+          : []),
         { text: "Terminate queries running longer than 5 minutes.", operation: op("terminate-long-queries", { olderThanMinutes: 5 }) },
         { text: "If the pool is still exhausted, restart PgBouncer.", operation: op("restart-pgbouncer") },
         { text: `If it persists, raise the pool size temporarily (now ${cfg.pgbouncer.poolSize}); \`pulumi up\` rewrites PGBOUNCER_POOL_SIZE in the host's .env, which pgbouncer reads when it is recreated.`, config: { pgbouncer: { poolSize: cfg.pgbouncer.poolSize + 10 } } },

@@ -23,7 +23,7 @@ import {
   restartCommand,
   upCommand,
 } from "./goodgo/commands";
-import { goodgoEnvText, goodgoSecretValues } from "./goodgo/env";
+import { goodgoEnvText, goodgoPgbouncerUserlist, goodgoSecretValues } from "./goodgo/env";
 import {
   GOODGO_ACME_WEBROOT,
   GOODGO_BACKUP_CRONTAB_FILE,
@@ -32,6 +32,8 @@ import {
   GOODGO_LETSENCRYPT_DIR,
   GOODGO_NAMED_VOLUMES,
   GOODGO_NGINX_HEALTH_PATH,
+  GOODGO_PGBOUNCER_UID,
+  GOODGO_PGBOUNCER_USERLIST_FILE,
   GOODGO_REDIS_FILES,
   GOODGO_TLS_DIR,
   goodgoEffectiveImageTag,
@@ -175,6 +177,8 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
     { path: goodgoSlackWebhookPath(cfg), content: ctx.secrets("goodgoSlackWebhook").apply((u) => `${u}\n`), mode: "0600", secret: true },
     // The Redis password as a SHA-256 hash in the ACL file (still derived from a secret: shipped as one).
     { path: `${dir}/${GOODGO_REDIS_FILES.acl}`, content: ctx.secrets("goodgoRedisPassword").apply((p) => renderRedisAcl([{ name: "default", password: p }])), mode: "0600", secret: true },
+    // PgBouncer's auth_file: the application user and pgbouncer_admin (the runbook's SHOW POOLS).
+    { path: `${dir}/${GOODGO_PGBOUNCER_USERLIST_FILE}`, content: secretValues.apply((s) => goodgoPgbouncerUserlist(cfg, s)), mode: "0600", secret: true },
   ];
   const software = new HostSoftware(names.software, { platform: "goodgo", connection: host.connection, hostReady: host.ready, hostId: host.droplet.id, files }, parent);
   const writer = (path: string) => software.fileWriters[files.findIndex((f) => f.path === path)]!;
@@ -187,8 +191,14 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
         composeFileLinkCommand(dir),
         `chown ${ALERTMANAGER_UID}:${ALERTMANAGER_UID} '${goodgoSlackWebhookPath(cfg)}'`,
         `chown ${REDIS_UID} '${dir}/${GOODGO_REDIS_FILES.acl}'`,
+        `chown ${GOODGO_PGBOUNCER_UID}:${GOODGO_PGBOUNCER_UID} '${dir}/${GOODGO_PGBOUNCER_USERLIST_FILE}'`,
       ].join("; "),
-      triggers: [host.droplet.id, writer(goodgoSlackWebhookPath(cfg)).id, writer(`${dir}/${GOODGO_REDIS_FILES.acl}`).id],
+      triggers: [
+        host.droplet.id,
+        writer(goodgoSlackWebhookPath(cfg)).id,
+        writer(`${dir}/${GOODGO_REDIS_FILES.acl}`).id,
+        writer(`${dir}/${GOODGO_PGBOUNCER_USERLIST_FILE}`).id,
+      ],
       dependsOn: software.installed,
     },
     platform,

@@ -261,6 +261,7 @@ export function goodgoRequiredSecrets(): SecretName[] {
     "goodgoAiApiKey",
     "goodgoVnpayHashSecret",
     "goodgoGrafanaAdminPassword",
+    "goodgoPgbouncerAdminPassword",
     "goodgoSlackWebhook",
     "goodgoSpacesAccessKey",
     "goodgoSpacesSecretKey",

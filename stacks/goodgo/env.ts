@@ -4,11 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GoodgoConfig } from "../../config/platforms/goodgo";
 import type { SecretName } from "../../config/secrets";
 import { goodgoEnvValues, renderEnvFile, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "../../renderers/envFile";
-import { goodgoEffectiveImageTag } from "./inventory";
+import { renderPgbouncerUserlist } from "../../renderers/pgbouncer";
+import { GOODGO_PGBOUNCER_ADMIN_USER, goodgoEffectiveImageTag } from "./inventory";
 
 export interface GoodgoStackSecrets extends GoodgoEnvSecrets {
   spacesAccessKey: string;
   spacesSecretKey: string;
+  pgbouncerAdminPassword: string;
 }
 
 /** Which Pulumi secret fills which value. */
@@ -25,6 +27,7 @@ export const GOODGO_ENV_SECRET_SOURCES: Record<keyof GoodgoStackSecrets, SecretN
   grafanaAdminPassword: "goodgoGrafanaAdminPassword",
   spacesAccessKey: "goodgoSpacesAccessKey",
   spacesSecretKey: "goodgoSpacesSecretKey",
+  pgbouncerAdminPassword: "goodgoPgbouncerAdminPassword",
 };
 
 /** All of them in one secret Output. */
@@ -49,13 +52,31 @@ export function goodgoEnvConfig(cfg: GoodgoConfig): GoodgoEnvConfig {
   };
 }
 
-/** Section 8's variables plus the Spaces key pg-backup copies off-site with (mapped to AWS_* in its environment). */
+/**
+ * Section 8's variables plus the Spaces key pg-backup copies off-site with (mapped to AWS_* in its environment) and
+ * the PgBouncer admin console's password (PGPASSWORD inside the pgbouncer container, so the runbook's
+ * `docker exec goodgo-pgbouncer psql ... -U pgbouncer_admin pgbouncer -c "SHOW POOLS;"` works as written).
+ */
 export function goodgoEnvVars(cfg: GoodgoConfig, s: GoodgoStackSecrets): Record<string, string> {
   return {
     ...goodgoEnvValues(goodgoEnvConfig(cfg), s),
     SPACES_ACCESS_KEY_ID: s.spacesAccessKey,
     SPACES_SECRET_ACCESS_KEY: s.spacesSecretKey,
+    PGBOUNCER_ADMIN_PASSWORD: s.pgbouncerAdminPassword,
   };
+}
+
+/**
+ * PgBouncer's auth_file: the application user (its connections go on to PostgreSQL with this password, so it is the
+ * password itself) and pgbouncer_admin for the admin console. Shipped 0600 to the pgbouncer container's user and
+ * mounted read-only over the image's own userlist, which its entrypoint then leaves alone (it only appends DB_USER
+ * when that user is missing).
+ */
+export function goodgoPgbouncerUserlist(cfg: GoodgoConfig, s: GoodgoStackSecrets): string {
+  return renderPgbouncerUserlist([
+    { name: cfg.database.user, password: s.dbPassword },
+    { name: GOODGO_PGBOUNCER_ADMIN_USER, password: s.pgbouncerAdminPassword },
+  ]);
 }
 
 export function goodgoEnvText(cfg: GoodgoConfig, s: GoodgoStackSecrets): string {

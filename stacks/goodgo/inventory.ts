@@ -170,14 +170,23 @@ export const GOODGO_BACKUP_CRONTAB_FILE = "backup/backup.crontab";
 /** Host paths (relative to the deploy dir) of the Redis files the stack ships; the ACL file is a secret. */
 export const GOODGO_REDIS_FILES = { conf: "redis/redis.conf", acl: "redis/users.acl" } as const;
 
+/** The runbook's admin console user (section 3.1: `psql ... -U pgbouncer_admin pgbouncer -c "SHOW POOLS;"`). */
+export const GOODGO_PGBOUNCER_ADMIN_USER = "pgbouncer_admin";
+/** Host path (relative to the deploy dir) of PgBouncer's auth_file, a secret (goodgoPgbouncerUserlist). */
+export const GOODGO_PGBOUNCER_USERLIST_FILE = "pgbouncer/userlist.txt";
+/** The edoburu image runs pgbouncer as its postgres user, uid 70: the 0600 userlist is handed to it. */
+export const GOODGO_PGBOUNCER_UID = 70;
+
 /**
  * PgBouncer as section 3.1 configures it, through the edoburu image's environment (renderers/pgbouncer.ts
  * pgbouncerEnv): pool size and client limit stay .env variables (PGBOUNCER_POOL_SIZE, PGBOUNCER_MAX_CLIENT_CONN, the
- * runbook's "edit .env, then up -d --no-deps pgbouncer") with the configured values as defaults; user and password
- * come from the .env, from which the image writes its userlist.
+ * runbook's "edit .env, then up -d --no-deps pgbouncer") with the configured values as defaults. Its auth_file holds
+ * the application user and pgbouncer_admin (goodgoPgbouncerUserlist), and PGPASSWORD lets the runbook's admin
+ * console commands run inside the container as written.
  */
 function pgbouncerSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
-  const env = pgbouncerEnv(goodgoPgbouncerSettings({ poolSize: cfg.pgbouncer.poolSize, maxClientConn: cfg.pgbouncer.maxClientConn, dbName: cfg.database.name }));
+  const settings = goodgoPgbouncerSettings({ poolSize: cfg.pgbouncer.poolSize, maxClientConn: cfg.pgbouncer.maxClientConn, dbName: cfg.database.name, adminUsers: [GOODGO_PGBOUNCER_ADMIN_USER] });
+  const env = pgbouncerEnv(settings);
   return {
     ...base,
     environment: {
@@ -187,7 +196,9 @@ function pgbouncerSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
       MAX_CLIENT_CONN: { fromEnv: "PGBOUNCER_MAX_CLIENT_CONN", default: env.MAX_CLIENT_CONN },
       DB_USER: req("DB_USER"),
       DB_PASSWORD: req("DB_PASSWORD"),
+      PGPASSWORD: req("PGBOUNCER_ADMIN_PASSWORD"),
     },
+    volumes: [...(base.volumes ?? []), { kind: "bind", source: `./${GOODGO_PGBOUNCER_USERLIST_FILE}`, target: settings.auth.file, readOnly: true }],
   };
 }
 

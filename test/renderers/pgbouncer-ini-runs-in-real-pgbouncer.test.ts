@@ -1,13 +1,17 @@
 // Section 3.1's PgBouncer, checked by the real daemon (Debian's pgbouncer) in front of a real PostgreSQL on loopback:
 // the rendered pgbouncer.ini starts it, a client authenticates from the separately shipped userlist (the ini holds no
-// password) and gets through to the database, and the admin console's SHOW CONFIG reports section 3.1's values.
+// password) and gets through to the database, and the admin console's SHOW CONFIG reports section 3.1's values. The
+// userlist is the one the prod stack ships (application user + pgbouncer_admin), so the runbook's SHOW POOLS works.
 // The edoburu/pgbouncer environment rendering is fed through the image's own ini template (its entrypoint, ported
 // below) into a second real pgbouncer, whose SHOW CONFIG must equal the first one's: one settings object, two renderings.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync, type ChildProcess, execFileSync } from "node:child_process";
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { parse } from "yaml";
+import { goodgoSchema, type GoodgoConfig } from "../../config/platforms/goodgo";
+import { goodgoPgbouncerUserlist, type GoodgoStackSecrets } from "../../stacks/goodgo/env";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import { freePort } from "../support/ports";
 import { startServerProcess } from "../support/process";
@@ -108,11 +112,10 @@ describe("PgBouncer as section 3.1 configures it, run by the real pgbouncer", ()
     pg.sql("CREATE DATABASE goodgo OWNER goodgo");
     dir = mkdtempSync(join(tmpdir(), "lazarus-pgbouncer-"));
     chownPostgres(dir);
+    // The auth_file exactly as the prod stack ships it to the host (stacks/goodgo/env.ts).
     const userlist = join(dir, "userlist.txt");
-    writeFileSync(userlist, renderPgbouncerUserlist([
-      { name: "goodgo", password: DB_PASSWORD },
-      { name: "pgbouncer_admin", password: ADMIN_PASSWORD },
-    ]), { mode: 0o600 });
+    const prod = goodgoSchema.parse(parse(readFileSync(resolve(__dirname, "../../Pulumi.prod.yaml"), "utf8")).config["lazarus:goodgo"]) as GoodgoConfig;
+    writeFileSync(userlist, goodgoPgbouncerUserlist(prod, { dbPassword: DB_PASSWORD, pgbouncerAdminPassword: ADMIN_PASSWORD } as GoodgoStackSecrets), { mode: 0o600 });
     chownPostgres(userlist);
     const port = await freePort();
     settings = {

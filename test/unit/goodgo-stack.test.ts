@@ -1,6 +1,7 @@
 // GoodGo declared from the real Pulumi.prod.yaml / Pulumi.staging.yaml under mocks: host, firewall, bucket, files,
 // protection, staging isolation and secrets.
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import type { Plan } from "../../cli/planner";
 import { dropletMemoryGb } from "../../config/platforms/goodgo";
 import { GOODGO_SECRET_FILES } from "../../stacks/goodgo/monitoring";
@@ -185,6 +186,24 @@ describe("software on the host", () => {
     const acl = String(one(prod, T.command, "goodgo-prod-software-file-root-goodgo-redis-users-acl").rawInputs.stdin);
     expect(acl).toMatch(/^user default on #[0-9a-f]{64} /);
     expect(acl).not.toContain("SENTINEL");
+  });
+
+  it("gives PgBouncer's admin console a user: a 0600 userlist for uid 70 mounted read-only, PGPASSWORD in the container", () => {
+    const path = "/root/goodgo/pgbouncer/userlist.txt";
+    expect(file(prod, path)).toMatchObject({ secret: true, mode: "0600" });
+    expect(writer(prod, path).inputs.stdin).toBe("[secret]");
+    // The application user with its password (PgBouncer logs on to PostgreSQL with it) and the runbook's pgbouncer_admin.
+    expect(String(writer(prod, path).rawInputs.stdin)).toBe('"goodgo" "SENTINEL-gg-dbpass-3c4d/+="\n"pgbouncer_admin" "SENTINEL-gg-pgbadmin-9e0f"\n');
+    const prep = one(prod, T.command, "goodgo-prod-prepare");
+    expect(String(prep.inputs.create)).toContain(`chown 70:70 '${path}'`);
+    expect((prep.inputs.triggers as string[]).map(String)).toContain(`${writer(prod, path).name}-id`);
+    const compose = file(prod, "/root/goodgo/docker-compose.prod.yml")!.content!;
+    const pgbouncer = (parse(compose) as { services: Record<string, { environment: Record<string, string>; volumes: string[] }> }).services.pgbouncer;
+    expect(pgbouncer.volumes).toContain("./pgbouncer/userlist.txt:/etc/pgbouncer/userlist.txt:ro");
+    expect(pgbouncer.environment.PGPASSWORD).toMatch(/^\$\{PGBOUNCER_ADMIN_PASSWORD:\?/);
+    expect(pgbouncer.environment.ADMIN_USERS).toBe("pgbouncer_admin");
+    expect(pgbouncer.environment.AUTH_FILE).toBe("/etc/pgbouncer/userlist.txt");
+    expect(String(writer(prod, "/root/goodgo/.env").rawInputs.stdin)).toMatch(/^PGBOUNCER_ADMIN_PASSWORD=SENTINEL-gg-pgbadmin-9e0f$/m);
   });
 
   it("issues the certificate for both domains and activates it behind nginx", () => {
