@@ -233,6 +233,7 @@ function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
       // The image has the PostgreSQL tools but not jq or s3cmd: installed at container start.
       BACKUP_APT_INSTALL: "1",
       BACKUP_RETENTION_DAYS: String(cfg.backups.retentionDays),
+      BACKUP_COMPRESS: String(cfg.backups.compressLevel),
       VERIFY_CRITICAL_TABLES: cfg.database.criticalTables.join(","),
       REPORT_FILE: "/backups/verify-latest.json",
       METRICS_DIR: GOODGO_BACKUP_METRICS.dir,

@@ -27,6 +27,7 @@ const cases: { name: string; stack?: string; patch: Patch; message: string | Reg
   { name: "Slack channel without #", patch: (c) => (gg(c).monitoring.slackChannels.oncall = "sre-oncall"), message: 'lazarus:goodgo.monitoring.slackChannels.oncall: "sre-oncall" is not a Slack channel (example: "#sre-oncall")' },
   { name: "backup time", patch: (c) => (gg(c).backups.backupAt = "2am"), message: 'lazarus:goodgo.backups.backupAt: "2am" is not a time of day in UTC (HH:MM)' },
   { name: "retention days", patch: (c) => (gg(c).backups.retentionDays = 0), message: "lazarus:goodgo.backups.retentionDays: 0 is not a number of days between 1 and 365 for local backup retention (example: 7)" },
+  { name: "compression level", patch: (c) => (gg(c).backups.compressLevel = 12), message: "lazarus:goodgo.backups.compressLevel: 12 is not a compression level 0-9 (example: 6)" },
   { name: "bucket name", patch: (c) => (gg(c).backups.offsite.bucket = "GoodGo_Backups"), message: 'lazarus:goodgo.backups.offsite.bucket: "GoodGo_Backups" is not a Spaces bucket name' },
   { name: "Spaces region", patch: (c) => (gg(c).backups.offsite.region = "fra2"), message: 'lazarus:goodgo.backups.offsite.region: "fra2" is not a DigitalOcean Spaces region (example: fra1' },
   { name: "missing off-site bucket", patch: (c) => delete gg(c).backups.offsite, message: "lazarus:goodgo.backups.offsite: is required but missing (expected a mapping of keys to values)" },

@@ -206,6 +206,14 @@ describe("software on the host", () => {
     expect(String(writer(prod, "/root/goodgo/.env").rawInputs.stdin)).toMatch(/^PGBOUNCER_ADMIN_PASSWORD=SENTINEL-gg-pgbadmin-9e0f$/m);
   });
 
+  it("passes the backups' compression level to pg-backup (6 by default, 0 when the stack trades disk for restore speed)", async () => {
+    const env = (plan: Plan) =>
+      (parse(file(plan, "/root/goodgo/docker-compose.prod.yml")!.content!) as { services: Record<string, { environment: Record<string, string> }> }).services["pg-backup"].environment;
+    expect(env(prod).BACKUP_COMPRESS).toBe("6");
+    const fast = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:goodgo"].backups.compressLevel = 0) });
+    expect(env(fast).BACKUP_COMPRESS).toBe("0");
+  });
+
   it("issues the certificate for both domains and activates it behind nginx", () => {
     expect(String(one(prod, T.command, "goodgo-prod-certificate").inputs.create)).toMatch(/cert-issue\.sh --domain goodgo\.example\.org --domain api\.goodgo\.example\.org/);
     expect(String(one(staging, T.command, "goodgo-staging-certificate").inputs.create)).toContain("--server https://acme-staging-v02.api.letsencrypt.org/directory");
