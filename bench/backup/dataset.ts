@@ -11,6 +11,12 @@ export { createDataset, tableChecksums, type TableChecksum };
 
 export const DEFAULT_BENCH_SCALE = 1_050_000;
 
+/** Same tables with the same row counts and checksums (key order is the query's row order, which plans may change). */
+export function sameTables(a: Record<string, TableChecksum>, b: Record<string, TableChecksum>): boolean {
+  const canonical = (x: Record<string, TableChecksum>) => JSON.stringify(Object.keys(x).sort().map((k) => [k, x[k].rows, x[k].md5]));
+  return canonical(a) === canonical(b);
+}
+
 export function benchScale(): number {
   const s = Number(process.env.BENCH_SCALE ?? DEFAULT_BENCH_SCALE);
   if (!Number.isFinite(s) || s < 1000) throw new Error(`BENCH_SCALE must be a number >= 1000, got ${process.env.BENCH_SCALE}`);
