@@ -27,19 +27,7 @@ source "$here/lib-compose.sh"
 
 usage() { echo "usage: compose-recover.sh --dir DIR [--project-name NAME] [--wait-timeout SECONDS]"; }
 
-dir="" project="" wait_timeout=300
-while (($#)); do
-  case $1 in
-    --dir) dir=${2-}; shift 2 || die "$EX_USAGE" "--dir needs a value" ;;
-    --project-name) project=${2-}; shift 2 || die "$EX_USAGE" "--project-name needs a value" ;;
-    --wait-timeout) wait_timeout=${2-}; shift 2 || die "$EX_USAGE" "--wait-timeout needs a value" ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
-  esac
-done
-if ! is_uint "$wait_timeout" || ((wait_timeout == 0)); then
-  die "$EX_USAGE" "--wait-timeout must be a positive integer, got: $wait_timeout"
-fi
+compose_project_args "$@"
 compose_init "$dir" "$project"
 
 before=$(compose_states) || die "$EX_UNAVAILABLE" "docker compose ps failed"

@@ -21,6 +21,25 @@ readonly COMPOSE_PROJECT_RE='^[a-z0-9][a-z0-9_-]*$'
 # is_uint VALUE -- true when VALUE is a non-negative decimal integer (no leading zeros, at most 9 digits).
 is_uint() { [[ $1 =~ ^(0|[1-9][0-9]{0,8})$ ]]; }
 
+# compose_project_args ARGS... -- the arguments compose-up.sh and compose-recover.sh share: --dir, --project-name,
+# --wait-timeout (default 300), -h. Sets dir, project and wait_timeout; the caller defines usage().
+# shellcheck disable=SC2034 # dir, project and wait_timeout are the caller's
+compose_project_args() {
+  dir="" project="" wait_timeout=300
+  while (($#)); do
+    case $1 in
+      --dir) dir=${2-}; shift 2 || die "$EX_USAGE" "--dir needs a value" ;;
+      --project-name) project=${2-}; shift 2 || die "$EX_USAGE" "--project-name needs a value" ;;
+      --wait-timeout) wait_timeout=${2-}; shift 2 || die "$EX_USAGE" "--wait-timeout needs a value" ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
+    esac
+  done
+  if ! is_uint "$wait_timeout" || ((wait_timeout == 0)); then
+    die "$EX_USAGE" "--wait-timeout must be a positive integer, got: $wait_timeout"
+  fi
+}
+
 # compose_init DIR [PROJECT] -- checks the project directory and the docker compose plugin, then loads the service list.
 compose_init() {
   local dir=$1 project=${2:-} f
