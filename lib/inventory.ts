@@ -501,6 +501,22 @@ export function referencedVariables(inv: ServiceInventory): VariableReference[] 
 }
 
 /** Named volumes the services mount, sorted. */
+/**
+ * For each service (in start order), the paths inside the project directory it bind-mounts ("./x" → "x"): what
+ * compose-up.sh --watch restarts it for when their content changes, since compose itself recreates a container only
+ * when its configuration changes. Services that mount nothing from the project directory are left out.
+ */
+export function projectFileMounts(inv: ServiceInventory): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const name of startOrder(inv).flat()) {
+    const paths = (getService(inv, name).volumes ?? [])
+      .filter((v) => v.kind === "bind" && v.source.startsWith("./"))
+      .map((v) => v.source.slice(2).replace(/\/+$/, ""));
+    if (paths.length) out[name] = [...new Set(paths)];
+  }
+  return out;
+}
+
 export function namedVolumes(inv: ServiceInventory): string[] {
   return [...new Set(inv.services.flatMap((s) => (s.volumes ?? []).filter((v) => v.kind === "volume").map((v) => v.source)))].sort();
 }

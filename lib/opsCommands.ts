@@ -147,6 +147,11 @@ function targetArgs(fn: string, o: ComposeTarget): string[] {
 export interface ComposeUpOptions extends ComposeTarget {
   /** How long `docker compose up --wait` waits for health checks (default 300 in the script). */
   waitTimeoutSeconds?: number;
+  /**
+   * Service → paths relative to the project directory that it mounts (lib/inventory projectFileMounts): the script
+   * restarts a service whose files changed since its last successful run (compose alone would not).
+   */
+  watch?: Record<string, readonly string[]>;
 }
 
 /** `docker compose up -d --wait --remove-orphans` in the project directory, reporting every service's state. */
@@ -155,6 +160,14 @@ export function composeUpCommand(o: ComposeUpOptions): string {
   const args = targetArgs(fn, o);
   const wait = seconds(fn, "waitTimeoutSeconds", o.waitTimeoutSeconds, 1);
   if (wait !== undefined) args.push("--wait-timeout", String(wait));
+  for (const [service, paths] of Object.entries(o.watch ?? {})) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) fail(fn, "watch", service, "a compose service name", "backend");
+    if (!paths.length) fail(fn, `watch.${service}`, paths, "a non-empty list of paths", '["production.json"]');
+    for (const p of paths) {
+      if (!/^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/.test(p) || p.includes("..")) fail(fn, `watch.${service}`, p, "a path relative to the project directory", "monitoring/prometheus");
+    }
+    args.push("--watch", `${service}=${paths.join(",")}`);
+  }
   return run(fn, o.scriptsRoot, "compose-up.sh", args);
 }
 

@@ -242,7 +242,7 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
     `${names.prefix}-compose-up`,
     {
       connection: host.connection,
-      create: upCommand(t),
+      create: upCommand(t, inventory),
       // Any changed file (compose, .env, monitoring, nginx, webhook), a new host or a new image tag re-runs `up -d --wait`;
       // so does a recovery chain (a cutover stops the application services: this brings them back).
       triggers: [host.droplet.id, goodgoEffectiveImageTag(cfg), ...recoveryRuns, ...software.fileWriters.map((w) => w.id)],

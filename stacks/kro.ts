@@ -5,7 +5,7 @@ import type { KroConfig, KroOperation } from "../config/platforms/kro";
 import { DropletHost } from "../components/dropletHost";
 import { HostSoftware, hostCommand, REMOTE_SCRIPTS_ROOT } from "../components/hostSoftware";
 import { ManagedPostgres } from "../components/managedPostgres";
-import { stopOrder, type ServiceInventory } from "../lib/inventory";
+import { projectFileMounts, stopOrder, type ServiceInventory } from "../lib/inventory";
 import { kroInventory as kroInventoryFrom, kroNginxInput } from "../lib/inventories/kro";
 import { setJsonPath } from "../lib/jsonPaths";
 import { tlsActivateCommand, tlsBootstrapCommand } from "../lib/hostCommands";
@@ -227,7 +227,8 @@ export function declareKro(cfg: KroConfig, ctx: PlatformContext) {
     `${names.prefix}-compose-up`,
     {
       connection: host.connection,
-      create: composeUpCommand({ dir, scriptsRoot: REMOTE_SCRIPTS_ROOT }),
+      // --watch: a changed production.json (a database cutover) restarts the backend, a changed nginx.conf nginx.
+      create: composeUpCommand({ dir, scriptsRoot: REMOTE_SCRIPTS_ROOT, watch: projectFileMounts(inventory) }),
       // Any changed file (compose, nginx, production.json, CA) or a new host re-runs `up -d --wait`.
       triggers: [host.droplet.id, ...software.fileWriters.map((w) => w.id)],
       dependsOn: [...software.installed, tlsBootstrap],

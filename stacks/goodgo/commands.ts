@@ -2,7 +2,7 @@
 // shell text out. Every order comes from the inventory; no secret is ever in a command (they live in the containers'
 // environment, from the 0600 .env, and in files shipped over SSH stdin).
 import type { GoodgoConfig, GoodgoOperation } from "../../config/platforms/goodgo";
-import { rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
+import { projectFileMounts, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";
 import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR, GOODGO_SCRIPTS_ROOT } from "./inventory";
@@ -31,8 +31,9 @@ export function composeFileLinkCommand(dir: string): string {
   return `set -eu; cd ${shq(dir)}; ln -sfn ${GOODGO_COMPOSE_FILE} compose.yaml`;
 }
 
-export function upCommand(t: ComposeTarget): string {
-  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: GOODGO_SCRIPTS_ROOT });
+/** `up -d --wait`, restarting the services whose mounted project files changed (projectFileMounts of the inventory). */
+export function upCommand(t: ComposeTarget, inv?: ServiceInventory): string {
+  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: GOODGO_SCRIPTS_ROOT, watch: inv ? projectFileMounts(inv) : undefined });
 }
 
 /** Section 4.3: one service at a time, each healthy (`--wait`) before the next; the order derives from the dependencies. */

@@ -12,6 +12,7 @@ import {
   rollingRestartOrder,
   ServiceSpec,
   startOrder,
+  projectFileMounts,
   stopOrder,
   totalLimits,
   validateInventory,
@@ -255,5 +256,17 @@ describe("KRO graph (runbook 000)", () => {
     expect(rollingRestartOrder(inv)).toEqual(["backend", "admin-frontend", "frontend", "nginx"]);
     expect(dependentsOf(inv, "backend")).toEqual(["admin-frontend", "frontend", "nginx"]);
     expect(dependentsOf(inv, "nginx")).toEqual([]);
+  });
+});
+
+describe("projectFileMounts", () => {
+  it("lists, in start order, the project-directory paths each service bind-mounts, and nothing else", () => {
+    const inv = defineInventory([
+      svc("db", [], { volumes: [{ kind: "volume", source: "data", target: "/var/lib/data" }] }),
+      svc("api", ["db"], { volumes: [{ kind: "bind", source: "./config/app.json", target: "/app/app.json" }, { kind: "bind", source: "/etc/ssl", target: "/etc/ssl" }] }),
+      svc("proxy", ["api"], { volumes: [{ kind: "bind", source: "./nginx/", target: "/etc/nginx/conf.d" }, { kind: "bind", source: "./nginx", target: "/x" }] }),
+    ]);
+    expect(projectFileMounts(inv)).toEqual({ api: ["config/app.json"], proxy: ["nginx"] });
+    expect(Object.keys(projectFileMounts(inv))).toEqual(["api", "proxy"]);
   });
 });

@@ -172,6 +172,8 @@ describe("option checks", () => {
     ["relative dir", () => composeUpCommand({ dir: "Kro/production" }), 'composeUpCommand: dir: "Kro/production" is not an absolute path without control characters (example: /root/Kro/kro-devops/production)'],
     ["dir with a newline", () => composeRecoverCommand({ dir: "/root/a\nb" }), 'composeRecoverCommand: dir: "/root/a\\nb" is not an absolute path'],
     ["upper-case project", () => composeUpCommand({ dir, projectName: "KRO" }), 'composeUpCommand: projectName: "KRO" is not a compose project name'],
+    ["watch path outside the project", () => composeUpCommand({ dir, watch: { backend: ["../secrets"] } }), 'composeUpCommand: watch.backend: "../secrets" is not a path relative to the project directory (example: monitoring/prometheus)'],
+    ["watch with no paths", () => composeUpCommand({ dir, watch: { backend: [] } }), "composeUpCommand: watch.backend: [] is not a non-empty list of paths"],
     ["zero wait timeout", () => composeUpCommand({ dir, waitTimeoutSeconds: 0 }), "composeUpCommand: waitTimeoutSeconds: 0 is not a whole number of seconds >= 1 (example: 300)"],
     ["fractional timeout", () => composeShutdownCommand({ dir, stopOrder: ["nginx"], stopTimeoutSeconds: 1.5 }), "composeShutdownCommand: stopTimeoutSeconds: 1.5 is not a whole number of seconds >= 0"],
     ["empty stop order", () => composeShutdownCommand({ dir, stopOrder: [] }), "composeShutdownCommand: stopOrder: [] is not a non-empty list of services"],

@@ -3,7 +3,7 @@
 // login to a real sshd on loopback. Docker itself is the one stand-in (test/ops/fake-docker: no engine can run here);
 // the tests assert the exact docker calls, their order and working directory, and the scripts' JSON and exit codes.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   composeRecoverCommand,
@@ -48,6 +48,71 @@ describe("compose up", () => {
     expect(r.code).toBe(69);
     expect(r.json).toMatchObject({ status: "error", exit_code: 69, unhealthy: ["backend"] });
     expect(String(r.json.error)).toContain("not running/healthy: backend");
+  });
+});
+
+describe("compose up restarts the services whose mounted files changed", () => {
+  it("records on the first run, restarts only the service whose file or directory changed, and records again", async () => {
+    const config = join(host.projectDir, "production.json");
+    const nginxDir = join(host.projectDir, "nginx.d");
+    writeFileSync(config, '{"db":"old-cluster"}\n');
+    mkdirSync(nginxDir, { recursive: true });
+    writeFileSync(join(nginxDir, "site.conf"), "server {}\n");
+    const cmd = composeUpCommand({
+      dir: host.projectDir,
+      scriptsRoot: host.scriptsRoot,
+      watch: { backend: ["production.json", "missing-ca.crt"], nginx: ["nginx.d"] },
+    });
+    const first = await host.run(cmd);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json.restarted).toEqual([]);
+    expect(host.composeCalls().filter((c) => c.startsWith("compose restart"))).toEqual([]);
+
+    // A database cutover rewrites production.json by rename, as the file writers do: the backend is restarted.
+    host.resetCalls();
+    writeFileSync(`${config}.tmp`, '{"db":"restored-cluster"}\n');
+    renameSync(`${config}.tmp`, config);
+    const second = await host.run(cmd);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.json.restarted).toEqual(["backend"]);
+    expect(host.composeCalls().filter((c) => c.startsWith("compose restart"))).toEqual(["compose restart backend"]);
+
+    // Nothing changed: nothing restarted. A new file in a watched directory, or a watched path appearing: restarted.
+    host.resetCalls();
+    expect((await host.run(cmd)).json.restarted).toEqual([]);
+    writeFileSync(join(nginxDir, "extra.conf"), "# more\n");
+    writeFileSync(join(host.projectDir, "missing-ca.crt"), "CA\n");
+    const fourth = await host.run(cmd);
+    expect(fourth.code, fourth.stderr).toBe(0);
+    expect(fourth.json.restarted).toEqual(["backend", "nginx"]);
+  });
+
+  it("a service that does not come back after its restart fails the run (69) and its change counts as not applied", async () => {
+    const config = join(host.projectDir, "production.json");
+    const cmd = composeUpCommand({ dir: host.projectDir, scriptsRoot: host.scriptsRoot, watch: { backend: ["production.json"] } });
+    writeFileSync(config, '{"v":1}\n');
+    expect((await host.run(cmd)).code).toBe(0);
+    writeFileSync(config, '{"v":2}\n');
+    // "broken": the container exits as soon as it is started again.
+    host.setContainers({ ...allHealthy(), backend: "running|healthy|broken" });
+    const failed = await host.run(cmd);
+    expect(failed.code).toBe(69);
+    expect(failed.json).toMatchObject({ status: "error", exit_code: 69, unhealthy: ["backend"] });
+    // Once the backend can start, the next run restarts it again: the failed run did not record the new file as applied.
+    host.setContainers(allHealthy());
+    host.resetCalls();
+    const retried = await host.run(cmd);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.json.restarted).toEqual(["backend"]);
+  });
+
+  it("refuses a watch of an unknown service (65) or a path outside the project (64) before anything runs", async () => {
+    const unknown = await host.run(`${host.scriptsRoot}/ops/compose-up.sh --dir ${shellQuote(host.projectDir)} --watch db=production.json`);
+    expect(unknown.code).toBe(65);
+    expect(String(unknown.json.error)).toContain("unknown service 'db'");
+    const outside = await host.run(`${host.scriptsRoot}/ops/compose-up.sh --dir ${shellQuote(host.projectDir)} --watch backend=../etc/passwd`);
+    expect(outside.code).toBe(64);
+    expect(host.composeCalls().filter((c) => c.startsWith("compose up"))).toEqual([]);
   });
 });
 

@@ -170,6 +170,10 @@ describe("software on the host", () => {
   it("runs docker compose up --wait again when any file, the host or the image tag changes", () => {
     const up = one(prod, T.command, "goodgo-prod-compose-up");
     expect(String(up.inputs.create)).toMatch(/compose-up\.sh --dir \/root\/goodgo --project-name goodgo/);
+    // Services restarted when the files they mount change (compose alone recreates only on a configuration change).
+    for (const w of ["pgbouncer=pgbouncer/userlist.txt", "redis=redis/redis.conf,redis/users.acl", "nginx=nginx/nginx.conf", "prometheus=monitoring/prometheus", "alertmanager=monitoring/alertmanager"]) {
+      expect(String(up.inputs.create)).toContain(`--watch ${w}`);
+    }
     const writers = byType(prod, T.command).filter((c) => c.name.startsWith("goodgo-prod-software-file"));
     expect(writers.length).toBe(prod.files.filter((f) => f.platform === "goodgo").length);
     const triggers = (up.inputs.triggers as string[]).map(String);
