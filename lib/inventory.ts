@@ -500,7 +500,6 @@ export function referencedVariables(inv: ServiceInventory): VariableReference[] 
     .map(([name, v]) => ({ name, required: v.required, hasDefault: v.allDefault }));
 }
 
-/** Named volumes the services mount, sorted. */
 /**
  * For each service (in start order), the paths inside the project directory it bind-mounts ("./x" → "x"): what
  * compose-up.sh --watch restarts it for when their content changes, since compose itself recreates a container only
@@ -517,6 +516,7 @@ export function projectFileMounts(inv: ServiceInventory): Record<string, string[
   return out;
 }
 
+/** Named volumes the services mount, sorted. */
 export function namedVolumes(inv: ServiceInventory): string[] {
   return [...new Set(inv.services.flatMap((s) => (s.volumes ?? []).filter((v) => v.kind === "volume").map((v) => v.source)))].sort();
 }

@@ -160,13 +160,13 @@ export function composeUpCommand(o: ComposeUpOptions): string {
   const args = targetArgs(fn, o);
   const wait = seconds(fn, "waitTimeoutSeconds", o.waitTimeoutSeconds, 1);
   if (wait !== undefined) args.push("--wait-timeout", String(wait));
-  for (const [service, paths] of Object.entries(o.watch ?? {})) {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) fail(fn, "watch", service, "a compose service name", "backend");
-    if (!paths.length) fail(fn, `watch.${service}`, paths, "a non-empty list of paths", '["production.json"]');
+  for (const [name, paths] of Object.entries(o.watch ?? {})) {
+    service(fn, "watch", name);
+    if (!paths.length) fail(fn, `watch.${name}`, paths, "a non-empty list of paths", '["production.json"]');
     for (const p of paths) {
-      if (!/^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/.test(p) || p.includes("..")) fail(fn, `watch.${service}`, p, "a path relative to the project directory", "monitoring/prometheus");
+      if (!/^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/.test(p) || p.includes("..")) fail(fn, `watch.${name}`, p, "a path relative to the project directory", "monitoring/prometheus");
     }
-    args.push("--watch", `${service}=${paths.join(",")}`);
+    args.push("--watch", `${name}=${paths.join(",")}`);
   }
   return run(fn, o.scriptsRoot, "compose-up.sh", args);
 }

@@ -211,9 +211,9 @@ s3_upload() {
 # database DB, with bulk-load session settings, in two steps: the schema (pre-data) serially, then data and indexes
 # with JOBS workers (one run when the server's wal_level is minimal, see below). Between them, autovacuum is switched
 # off on the new, still empty tables: on a copy being loaded it only scans half-written tables and, when an index
-# build needs the table, blocks it for deadlock_timeout before it is cancelled. Tables whose dump sets autovacuum_enabled keep their own setting. AUTOVACUUM_OFF holds the switched
-# tables' oids (comma-separated) for reenable_autovacuum. On failure returns non-zero with pg_restore's messages in
-# RESTORE_ERR.
+# build needs the table, blocks it for deadlock_timeout before it is cancelled. Tables whose dump sets
+# autovacuum_enabled keep their own setting. AUTOVACUUM_OFF holds the switched tables' oids (comma-separated) for
+# reenable_autovacuum. On failure returns non-zero with pg_restore's messages in RESTORE_ERR.
 # shellcheck disable=SC2034 # RESTORE_ERR and AUTOVACUUM_OFF are read by the callers
 restore_archive() {
   local db=$1 archive=$2 list=$3 jobs=$4

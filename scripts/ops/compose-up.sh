@@ -51,6 +51,7 @@ for w in "${watches[@]}"; do
   svc=${w%%=*} paths=${w#*=}
   [[ $w == *=?* && $svc =~ $COMPOSE_SERVICE_RE ]] || die "$EX_USAGE" "--watch takes SERVICE=PATH[,PATH...], got: $w"
   compose_check_service "$svc"
+  [[ " ${watch_services[*]} " != *" $svc "* ]] || die "$EX_USAGE" "--watch $svc given twice; list all its paths in one --watch"
   IFS=, read -ra list <<<"$paths"
   for p in "${list[@]}"; do
     [[ -n $p && $p != /* && $p != *..* ]] || die "$EX_USAGE" "--watch paths are relative to --dir without '..', got: $p"
@@ -94,7 +95,7 @@ for i in "${!watch_services[@]}"; do
   svc=${watch_services[i]}
   digests[i]=$(cd "$dir" && watch_digest "${watch_paths[i]}")
   previous=$(cat "$stamps/$svc" 2>/dev/null || true)
-  if [[ -n $previous && $previous != "${digests[i]}" ]] && [[ " ${restarted[*]} " != *" $svc "* ]]; then
+  if [[ -n $previous && $previous != "${digests[i]}" ]]; then
     log "restarting $svc: files it mounts changed (${watch_paths[i]})"
     if ! compose_restart_checked "$svc" "$wait_timeout"; then
       msg="$svc did not come back running and healthy after a restart for its changed files"

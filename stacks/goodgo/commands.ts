@@ -32,8 +32,8 @@ export function composeFileLinkCommand(dir: string): string {
 }
 
 /** `up -d --wait`, restarting the services whose mounted project files changed (projectFileMounts of the inventory). */
-export function upCommand(t: ComposeTarget, inv?: ServiceInventory): string {
-  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: GOODGO_SCRIPTS_ROOT, watch: inv ? projectFileMounts(inv) : undefined });
+export function upCommand(t: ComposeTarget, inv: ServiceInventory): string {
+  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: GOODGO_SCRIPTS_ROOT, watch: projectFileMounts(inv) });
 }
 
 /** Section 4.3: one service at a time, each healthy (`--wait`) before the next; the order derives from the dependencies. */

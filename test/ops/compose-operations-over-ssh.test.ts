@@ -3,7 +3,7 @@
 // login to a real sshd on loopback. Docker itself is the one stand-in (test/ops/fake-docker: no engine can run here);
 // the tests assert the exact docker calls, their order and working directory, and the scripts' JSON and exit codes.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   composeRecoverCommand,
@@ -52,6 +52,9 @@ describe("compose up", () => {
 });
 
 describe("compose up restarts the services whose mounted files changed", () => {
+  // Each case starts with no record of an earlier run.
+  beforeEach(() => rmSync(join(host.projectDir, ".lazarus"), { recursive: true, force: true }));
+
   it("records on the first run, restarts only the service whose file or directory changed, and records again", async () => {
     const config = join(host.projectDir, "production.json");
     const nginxDir = join(host.projectDir, "nginx.d");
@@ -112,6 +115,9 @@ describe("compose up restarts the services whose mounted files changed", () => {
     expect(String(unknown.json.error)).toContain("unknown service 'db'");
     const outside = await host.run(`${host.scriptsRoot}/ops/compose-up.sh --dir ${shellQuote(host.projectDir)} --watch backend=../etc/passwd`);
     expect(outside.code).toBe(64);
+    const twice = await host.run(`${host.scriptsRoot}/ops/compose-up.sh --dir ${shellQuote(host.projectDir)} --watch backend=a.json --watch backend=b.json`);
+    expect(twice.code).toBe(64);
+    expect(String(twice.json.error)).toContain("--watch backend given twice");
     expect(host.composeCalls().filter((c) => c.startsWith("compose up"))).toEqual([]);
   });
 });
