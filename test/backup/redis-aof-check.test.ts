@@ -7,19 +7,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type RedisServer } from "../support/redis";
+import { scriptRun } from "../support/scriptRun";
 
 const SCRIPT = resolve(__dirname, "../../scripts/backup/redis-aof-check.sh");
 
 function run(args: string[]) {
   const r = spawnSync("bash", [SCRIPT, ...args], { encoding: "utf8" });
-  const lines = (r.stdout ?? "").trim().split("\n").filter(Boolean);
-  let result: Record<string, unknown> = {};
-  try {
-    result = JSON.parse(lines[lines.length - 1] ?? "{}");
-  } catch {
-    result = {};
-  }
-  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", result };
+  return scriptRun(r);
 }
 
 const sha = (p: string) => spawnSync("sha256sum", [p], { encoding: "utf8" }).stdout.split(" ")[0];

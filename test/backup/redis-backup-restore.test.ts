@@ -18,28 +18,16 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type RedisServer } from "../support/redis";
+import { scriptRun, type ScriptRun as Run } from "../support/scriptRun";
 
 const SCRIPTS = resolve(__dirname, "../../scripts/backup");
 const BACKUP = join(SCRIPTS, "redis-backup.sh");
 const RESTORE = join(SCRIPTS, "redis-restore.sh");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  result: Record<string, unknown>;
-}
 
 function run(script: string, args: string[], env: NodeJS.ProcessEnv): Run {
   const r = spawnSync("bash", [script, ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
-  const lines = (r.stdout ?? "").trim().split("\n").filter(Boolean);
-  let result: Record<string, unknown> = {};
-  try {
-    result = JSON.parse(lines[lines.length - 1] ?? "{}");
-  } catch {
-    result = {};
-  }
-  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", result };
+  return scriptRun(r);
 }
 
 // A digest of the whole dataset's content (every db, every type, TTL presence), computed inside Redis.

@@ -8,16 +8,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { renderPgBackRestConf, renderPostgresArchiveConf, type PgBackRestInput } from "../../renderers/pgbackrest";
 import { PG_BIN, startPostgres, type PostgresServer } from "./postgres";
+import { scriptRun, type ScriptRun } from "./scriptRun";
 
 export const SCRIPTS_DIR = resolve(__dirname, "../../scripts/backup");
 const isRoot = process.getuid?.() === 0;
 
-export interface ScriptRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  result: Record<string, unknown>;
-}
 
 export interface PitrCluster {
   pg: PostgresServer;
@@ -58,14 +53,7 @@ export function chownToServerUser(path: string): void {
 export function runAsServerUser(file: string, args: string[], env: NodeJS.ProcessEnv = {}): ScriptRun {
   const [cmd, argv] = isRoot ? ["runuser", ["-u", "postgres", "--", file, ...args]] : [file, args];
   const r = spawnSync(cmd, argv, { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  const lines = (r.stdout ?? "").trim().split("\n").filter(Boolean);
-  let result: Record<string, unknown> = {};
-  try {
-    result = JSON.parse(lines[lines.length - 1] ?? "{}");
-  } catch {
-    result = {};
-  }
-  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", result };
+  return scriptRun(r);
 }
 
 export async function startPitrCluster(options: PitrOptions): Promise<PitrCluster> {
