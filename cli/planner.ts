@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, type RawStackConfig } from "../config/load";
 import { captureProgram, type CapturedRun } from "../lib/runtime/capture";
 import { takeRenderedFiles } from "../lib/renderedFiles";
-import { declareLazarus } from "../stacks";
+import { declareLazarus, planPlatforms } from "../stacks";
 
 export interface PlannedFile {
   platform: string;
@@ -26,9 +26,12 @@ async function resolveInput(value: pulumi.Input<string>): Promise<string> {
   return (await (value as unknown as { promise(): Promise<string> }).promise()) ?? "";
 }
 
-/** Declares the stack under mocks. Throws ConfigError, before anything is declared, when the config is invalid. */
+/**
+ * Declares the stack under mocks. Throws ConfigError before anything is declared when the config is invalid or a
+ * platform's plan refuses it (a value only a renderer checks).
+ */
 export async function planStack(raw: RawStackConfig): Promise<Plan> {
-  loadStackConfig(raw, { allowMissingSecrets: true });
+  planPlatforms(loadStackConfig(raw, { allowMissingSecrets: true }));
   takeRenderedFiles();
   const run = await captureProgram(raw, () => declareLazarus({ allowMissingSecrets: true }));
   const files: PlannedFile[] = [];

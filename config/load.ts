@@ -3,8 +3,9 @@
 import { z } from "zod";
 import { environmentSchema, type EnvironmentConfig } from "./environment";
 import { ConfigError, closest, formatIssues } from "./errors";
-import { PLATFORMS, isProtectedStack, type PlatformConfigs, type PlatformName } from "./platforms";
-import { SECRET_SPECS, setSecretLine, type SecretName } from "./secrets";
+import { isProtectedStack } from "./checks";
+import { ENVIRONMENT_SECRETS, setSecretLine, type SecretSpec } from "./secrets";
+import { PLATFORMS, type AnyPlatform } from "../stacks/registry";
 
 export const NAMESPACE = "lazarus";
 
@@ -12,11 +13,12 @@ export interface StackConfig {
   stack: string;
   stackFile: string;
   environment: EnvironmentConfig;
-  platforms: PlatformConfigs;
+  /** The enabled platforms, in registry order, each with its validated config. */
+  platforms: { module: AnyPlatform; config: unknown }[];
   /** Secrets the enabled platforms need, present in the stack config (values are read separately, as secrets). */
-  secretsPresent: SecretName[];
+  secretsPresent: string[];
   /** Secrets that are needed but not set; only non-empty when loading with allowMissingSecrets (offline plan). */
-  secretsMissing: SecretName[];
+  secretsMissing: string[];
 }
 
 export interface RawStackConfig {
@@ -30,9 +32,14 @@ export interface RawStackConfig {
 export interface LoadOptions {
   /** The offline plan runs without credentials: missing secrets become placeholders instead of an error. */
   allowMissingSecrets?: boolean;
+  /** The platforms to load (the registry by default; tests add an example platform). */
+  platforms?: readonly AnyPlatform[];
 }
 
-const KNOWN_TOP_LEVEL = ["environment", ...Object.keys(PLATFORMS), ...Object.keys(SECRET_SPECS)];
+/** Every secret a stack may set: the environment's and each platform's. */
+export function secretSpecs(platforms: readonly AnyPlatform[] = PLATFORMS): Record<string, SecretSpec> {
+  return Object.assign({}, ENVIRONMENT_SECRETS, ...platforms.map((p) => p.secrets));
+}
 
 function parseValue(text: string): unknown {
   const t = text.trim();
@@ -47,6 +54,9 @@ function parseValue(text: string): unknown {
 }
 
 export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}): StackConfig {
+  const registry = options.platforms ?? PLATFORMS;
+  const SECRET_SPECS = secretSpecs(registry);
+  const KNOWN_TOP_LEVEL = ["environment", ...registry.map((p) => p.name), ...Object.keys(SECRET_SPECS)];
   const stackFile = `Pulumi.${raw.stack}.yaml`;
   const problems: string[] = [];
   const ours = new Map<string, unknown>();
@@ -66,7 +76,7 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
 
   // A secret written in plain text into the stack file would be in git: refuse it.
   const secretKeys = new Set(raw.secretKeys);
-  for (const name of Object.keys(SECRET_SPECS) as SecretName[]) {
+  for (const name of Object.keys(SECRET_SPECS)) {
     if (ours.has(name) && !secretKeys.has(`${NAMESPACE}:${name}`)) {
       problems.push(
         `${stackFile}: ${NAMESPACE}:${name}: is stored in plain text; it must be a secret. Remove it from the file and run: ${setSecretLine(SECRET_SPECS[name], raw.stack)}`,
@@ -93,22 +103,19 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
     });
   }
 
-  const platforms: PlatformConfigs = {};
-  let enabledCount = 0;
-  const needed = new Set<SecretName>();
-  for (const name of Object.keys(PLATFORMS) as PlatformName[]) {
-    if (!ours.has(name)) continue;
-    const spec = PLATFORMS[name];
-    const cfg = parseSection(name, spec.schema);
-    if (!cfg || !cfg.enabled) continue;
-    enabledCount++;
-    for (const p of spec.check(cfg, raw.stack)) problems.push(`${stackFile}: ${NAMESPACE}:${name}.${p.path}: ${p.message}`);
-    if (environment) spec.requiredSecrets(cfg, environment).forEach((s) => needed.add(s));
-    platforms[name] = cfg;
+  const platforms: StackConfig["platforms"] = [];
+  const needed = new Set<string>();
+  for (const module of registry) {
+    if (!ours.has(module.name)) continue;
+    const cfg = parseSection(module.name, module.schema) as { enabled?: boolean } | undefined;
+    if (!cfg || cfg.enabled === false) continue;
+    for (const p of module.check(cfg, raw.stack)) problems.push(`${stackFile}: ${NAMESPACE}:${module.name}.${p.path}: ${p.message}`);
+    if (environment) module.requiredSecrets(cfg, environment).forEach((s) => needed.add(s));
+    platforms.push({ module, config: cfg });
   }
   if (environment?.alerts.slackChannel) needed.add("alertSlackWebhook");
-  if (problems.length === 0 && enabledCount === 0) {
-    problems.push(`${stackFile}: no platform is configured; add at least one of ${Object.keys(PLATFORMS).map((p) => `${NAMESPACE}:${p}`).join(", ")} (example: ${NAMESPACE}:kro with enabled: true)`);
+  if (problems.length === 0 && platforms.length === 0) {
+    problems.push(`${stackFile}: no platform is configured; add at least one of ${registry.map((p) => `${NAMESPACE}:${p.name}`).join(", ")} (example: ${NAMESPACE}:kro with enabled: true)`);
   }
   if (problems.length) throw new ConfigError(stackFile, problems);
 
@@ -121,4 +128,9 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
     ]);
   }
   return { stack: raw.stack, stackFile, environment: environment!, platforms, secretsPresent: present, secretsMissing: missing };
+}
+
+/** A platform's validated config in a loaded stack; undefined when the stack does not enable it. */
+export function platformConfig<C>(config: StackConfig, module: { name: string; schema: z.ZodType<C> }): C | undefined {
+  return config.platforms.find((p) => p.module.name === module.name)?.config as C | undefined;
 }

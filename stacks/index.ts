@@ -1,14 +1,16 @@
-// The whole program: load and validate the stack config, then declare the shared environment and every enabled
-// platform. `index.ts` (under `pulumi up`) and the offline plan (under mocks) both run exactly this.
+// The whole program: load and validate the stack config, plan every enabled platform, then declare the shared
+// environment the plans need and each platform. `index.ts` (under `pulumi up`) and the offline plan (under mocks) both
+// run exactly this. Nothing is constructed until every platform's plan exists: a value only a renderer refuses still
+// fails with file and key, before the first resource.
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, NAMESPACE, type LoadOptions, type StackConfig } from "../config/load";
-import type { SecretName } from "../config/secrets";
 import { StackEnvironment } from "../components/environment";
-import { declareGoodgo } from "./goodgo";
-import { declareKro } from "./kro";
+import { ConfigError } from "../config/errors";
+import { loadStackConfig, NAMESPACE, type LoadOptions, type StackConfig } from "../config/load";
+import { PlanInputError } from "../config/planInput";
+import type { AnyPlatform } from "./registry";
+import type { DeclareContext, PlanContext, Secrets } from "./platform";
 
-/** Secret values as Pulumi secrets; an unset secret (offline plan only) becomes a visible placeholder. */
-export type Secrets = (name: SecretName) => pulumi.Output<string>;
+export type { Secrets } from "./platform";
 
 function secretsFrom(config: StackConfig): Secrets {
   const cfg = new pulumi.Config(NAMESPACE);
@@ -18,12 +20,30 @@ function secretsFrom(config: StackConfig): Secrets {
       : cfg.requireSecret(name);
 }
 
-export interface PlatformContext {
-  config: StackConfig;
-  environment: StackEnvironment;
-  secrets: Secrets;
+export interface PlannedPlatform {
+  module: AnyPlatform;
+  config: unknown;
+  plan: unknown;
 }
 
+/** Plans every enabled platform; every refusal of every platform is reported at once, as config problems. */
+export function planPlatforms(config: StackConfig): PlannedPlatform[] {
+  const context: PlanContext = { stack: config.stack, stackFile: config.stackFile, environment: config.environment };
+  const problems: string[] = [];
+  const planned: PlannedPlatform[] = [];
+  for (const { module, config: platformConfig } of config.platforms) {
+    try {
+      planned.push({ module, config: platformConfig, plan: module.plan(platformConfig, context) });
+    } catch (e) {
+      if (!(e instanceof PlanInputError)) throw e;
+      problems.push(...e.problems.map((p) => `${config.stackFile}: ${NAMESPACE}:${module.name}.${e.path}: the ${e.renderer} renderer refused it: ${p}`));
+    }
+  }
+  if (problems.length) throw new ConfigError(config.stackFile, problems);
+  return planned;
+}
+
+/** Loads the engine's config, plans, then declares. Returns the stack outputs: per platform, what an operator needs. */
 export function declareLazarus(options: LoadOptions = {}): Record<string, unknown> {
   const values = pulumi.runtime.allConfig();
   // isConfigSecret is exported by the runtime but marked internal; it reads the engine's list of secret keys.
@@ -32,18 +52,22 @@ export function declareLazarus(options: LoadOptions = {}): Record<string, unknow
     { stack: pulumi.getStack(), values, secretKeys: Object.keys(values).filter((k) => isSecret(k)) },
     options,
   );
-  const env = config.environment;
-  const environment = new StackEnvironment(`lazarus-${config.stack}`, {
-    stack: config.stack,
-    region: env.region,
-    vpcIpRange: env.vpc.ipRange,
-    projectName: env.project.name,
-    projectEnvironment: env.project.environment,
-  });
-  const ctx: PlatformContext = { config, environment, secrets: secretsFrom(config) };
+  const planned = planPlatforms(config);
 
-  const outputs: Record<string, unknown> = { stack: config.stack, vpcId: environment.vpc.id };
-  if (config.platforms.kro) outputs.kro = declareKro(config.platforms.kro, ctx);
-  if (config.platforms.goodgo) outputs.goodgo = declareGoodgo(config.platforms.goodgo, ctx);
+  // Shared resources only where some platform needs them: a stack of existing servers declares no cloud resource.
+  const env = config.environment;
+  const digitalocean = planned.some((p) => p.module.needs(p.config).digitalocean)
+    ? new StackEnvironment(`lazarus-${config.stack}`, {
+        stack: config.stack,
+        region: env.region,
+        vpcIpRange: env.vpc.ipRange,
+        projectName: env.project.name,
+        projectEnvironment: env.project.environment,
+      })
+    : undefined;
+  const context: DeclareContext = { stack: config.stack, stackFile: config.stackFile, environment: env, digitalocean, secrets: secretsFrom(config) };
+
+  const outputs: Record<string, unknown> = { stack: config.stack, ...(digitalocean ? { vpcId: digitalocean.vpc.id } : {}) };
+  for (const p of planned) outputs[p.module.name] = p.module.declare(p.plan, context);
   return outputs;
 }
