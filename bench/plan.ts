@@ -9,9 +9,7 @@ import { StackEnvironment } from "../components/environment";
 import { captureProgram } from "../lib/runtime/capture";
 import { takeRenderedFiles } from "../lib/renderedFiles";
 import { planStack } from "../cli/planner";
-import { declareKro } from "../stacks/kro";
-import { declareGoodgo } from "../stacks/goodgo";
-import type { PlatformContext } from "../stacks";
+import type { DeclareContext } from "../stacks/platform";
 import * as pulumi from "@pulumi/pulumi";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -31,13 +29,16 @@ async function syntheticPlan(): Promise<number> {
     });
     const outputs: Record<string, unknown> = {};
     for (let i = 0; i < SCALE; i++) {
-      const ctx: PlatformContext = {
-        config: { ...config, stack: `synthetic${i}` },
-        environment,
+      const ctx: DeclareContext = {
+        stack: `synthetic${i}`,
+        stackFile: config.stackFile,
+        environment: config.environment,
+        digitalocean: environment,
         secrets: (name) => pulumi.secret(`<unset secret ${name}>`),
       };
-      if (config.platforms.kro) outputs[`kro${i}`] = declareKro(config.platforms.kro, ctx);
-      if (config.platforms.goodgo) outputs[`goodgo${i}`] = declareGoodgo(config.platforms.goodgo, ctx);
+      for (const { module, config: platformConfig } of config.platforms) {
+        outputs[`${module.name}${i}`] = module.declare(module.plan(platformConfig, ctx), ctx);
+      }
     }
     return outputs;
   });

@@ -16,8 +16,13 @@ export interface ManagedPostgresArgs {
   maintenanceWindow: { day: string; hour: string };
   databaseName: string;
   userName: string;
-  /** Droplets allowed to connect (the database firewall admits nothing else). */
-  allowDropletIds: pulumi.Input<number>[];
+  /** Who may connect: droplets by id, or servers outside DigitalOcean by address. The firewall admits nothing else. */
+  allow: { type: "droplet" | "ip_addr"; value: pulumi.Input<string> }[];
+  /**
+   * Clients connect over the public endpoint (TLS, firewall by address) instead of the VPC's private one: for servers
+   * outside the stack's VPC, such as an existing on-prem host.
+   */
+  publicEndpoint?: boolean;
   protect: boolean;
   restore?: {
     label: string;
@@ -62,7 +67,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
       tags: args.projectTags,
     };
     this.cluster = new digitalocean.DatabaseCluster(args.name, { name: args.name, ...clusterArgs }, { ...child, protect: args.protect });
-    this.firewall(args.name, this.cluster, args.allowDropletIds);
+    this.firewall(args.name, this.cluster, args.allow);
     new digitalocean.DatabaseDb(`${args.name}-db-${args.databaseName}`, { clusterId: this.cluster.id, name: args.databaseName }, { ...child, protect: args.protect });
     const user = new digitalocean.DatabaseUser(`${args.name}-user-${args.userName}`, { clusterId: this.cluster.id, name: args.userName }, { ...child, protect: args.protect });
 
@@ -84,7 +89,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
         // Once the application runs on it, it is as precious as the live one.
         { ...child, protect: args.protect && args.restore.cutover, dependsOn: [this.cluster] },
       );
-      this.firewall(restoredName, this.restored, args.allowDropletIds);
+      this.firewall(restoredName, this.restored, args.allow);
       // The backup carries the database and its users (with their passwords at backup time): nothing to create.
       if (args.restore.cutover) this.active = this.connection(this.restored, args, user.password, child);
     }
@@ -92,12 +97,12 @@ export class ManagedPostgres extends pulumi.ComponentResource {
     this.registerOutputs({ liveCluster: this.cluster.name, activeHost: this.active.host });
   }
 
-  private firewall(name: string, cluster: digitalocean.DatabaseCluster, dropletIds: pulumi.Input<number>[]): void {
+  private firewall(name: string, cluster: digitalocean.DatabaseCluster, allow: ManagedPostgresArgs["allow"]): void {
     new digitalocean.DatabaseFirewall(
       `${name}-firewall`,
       {
         clusterId: cluster.id,
-        rules: dropletIds.map((id) => ({ type: "droplet", value: pulumi.output(id).apply(String) })),
+        rules: allow.map((a) => ({ type: a.type, value: a.value })),
       },
       { parent: this },
     );
@@ -111,7 +116,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
   ): PostgresConnection {
     return {
       clusterName: cluster.name,
-      host: cluster.privateHost,
+      host: args.publicEndpoint ? cluster.host : cluster.privateHost,
       port: cluster.port,
       database: args.databaseName,
       user: args.userName,

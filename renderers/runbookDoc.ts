@@ -15,8 +15,8 @@ import {
   type GoodgoConfig,
   type GoodgoOperation,
   type GoodgoOperationAction,
-} from "../config/platforms/goodgo";
-import { confirmationToken, isProtectedStack } from "../config/platforms/index";
+} from "../stacks/goodgo/config";
+import { confirmationToken, isProtectedStack } from "../config/checks";
 import {
   dependentsOf,
   namedVolumes,

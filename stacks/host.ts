@@ -1,54 +1,83 @@
-// The part of a platform's host that comes from the shared environment (region, VPC, SSH keys, admin CIDRs, alert
-// targets, protection): one mapping from config to DropletHost arguments for every platform.
-import type { DropletHostArgs } from "../components/dropletHost";
+// The host a platform runs on, from its plan: a droplet Lazarus declares, with what the shared environment gives every
+// droplet (region, VPC, SSH keys, admin CIDRs, alert targets, protection). One mapping for every platform.
+import { DropletHost } from "../components/dropletHost";
+import type { Host } from "../components/host";
+import type * as pulumi from "@pulumi/pulumi";
 import type { HostConfig } from "../config/shared";
-import type { SecretName } from "../config/secrets";
-import type { PlatformContext } from "./index";
+import type { DeclareContext } from "./platform";
 
-export interface PlatformHostOptions {
+/** Everything about a platform's host that the plan decides. */
+export interface HostPlan {
+  /** Droplet name, also the prefix of its child resources (contains platform and stack). */
   name: string;
-  host: HostConfig;
+  platform: string;
+  /** The stack file's host block. */
+  placement: HostConfig;
   userData: string;
   /** A rebuild (recovery) switch: present means the droplet may be replaced; fromSnapshot picks the image. */
   rebuild?: { fromSnapshot?: string; snapshotNameRegex?: string };
   publicPorts: number[];
+  /** Ports open only to the admin CIDRs (e.g. Grafana). */
   adminPorts?: number[];
+  /** Public https URL for the uptime check. */
   healthUrl?: string;
   /** The secret holding the SSH key command resources log in with. */
-  sshKey: SecretName;
-  tags: string[];
+  sshKeySecret: string;
 }
 
-export function platformHostArgs(ctx: PlatformContext, o: PlatformHostOptions): DropletHostArgs {
-  const env = ctx.config.environment;
-  return {
-    name: o.name,
-    region: env.region,
-    vpcUuid: ctx.environment.vpc.id,
-    size: o.host.size,
-    baseImage: o.host.image,
-    fromSnapshot: o.rebuild?.fromSnapshot
-      ? { choice: o.rebuild.fromSnapshot, nameRegex: o.rebuild.snapshotNameRegex ?? `^${o.name}` }
-      : undefined,
-    sshKeys: env.sshKeys,
-    tags: o.tags,
-    monitoring: o.host.monitoring,
-    backups: o.host.backups,
-    userData: o.userData,
-    adminCidrs: env.adminCidrs,
-    publicPorts: o.publicPorts,
-    adminPorts: o.adminPorts,
-    alerts: {
-      ...o.host.alerts,
-      targets: {
-        emails: env.alerts.emails,
-        slack: env.alerts.slackChannel ? { channel: env.alerts.slackChannel, url: ctx.secrets("alertSlackWebhook") } : undefined,
+/** A declared platform host, with what other resources of the platform need to know about it. */
+export interface PlatformHost {
+  host: Host;
+  /** Cloud resources to put in the stack's DigitalOcean project (none for an existing server). */
+  projectUrns: pulumi.Input<string>[];
+  /** How a managed database's firewall admits this host. */
+  databaseAccess: { type: "droplet" | "ip_addr"; value: pulumi.Input<string> };
+  /** The droplet, for outputs and tests that look at it; absent for an existing server. */
+  droplet?: DropletHost;
+}
+
+export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.Resource): PlatformHost {
+  const env = ctx.environment;
+  if (!ctx.digitalocean) throw new Error(`${plan.name}: a droplet needs the stack's DigitalOcean environment; the platform's needs() must say so`);
+  const o = plan.placement;
+  const host = new DropletHost(
+    plan.name,
+    {
+      name: plan.name,
+      region: env.region,
+      vpcUuid: ctx.digitalocean.vpc.id,
+      size: o.size,
+      baseImage: o.image,
+      fromSnapshot: plan.rebuild?.fromSnapshot
+        ? { choice: plan.rebuild.fromSnapshot, nameRegex: plan.rebuild.snapshotNameRegex ?? `^${plan.name}` }
+        : undefined,
+      sshKeys: env.sshKeys,
+      tags: [...ctx.digitalocean.tags, `platform-${plan.platform}`],
+      monitoring: o.monitoring,
+      backups: o.backups,
+      userData: plan.userData,
+      adminCidrs: env.adminCidrs,
+      publicPorts: plan.publicPorts,
+      adminPorts: plan.adminPorts,
+      alerts: {
+        ...o.alerts,
+        targets: {
+          emails: env.alerts.emails,
+          slack: env.alerts.slackChannel ? { channel: env.alerts.slackChannel, url: ctx.secrets("alertSlackWebhook") } : undefined,
+        },
       },
+      healthUrl: plan.healthUrl,
+      protect: env.protect,
+      // A rebuild (confirmed on prod) must be allowed to replace the droplet; the reserved IP stays protected.
+      rebuilding: plan.rebuild !== undefined,
+      ssh: { user: env.sshUser, privateKey: ctx.secrets(plan.sshKeySecret) },
     },
-    healthUrl: o.healthUrl,
-    protect: env.protect,
-    // A rebuild (confirmed on prod) must be allowed to replace the droplet; the reserved IP stays protected.
-    rebuilding: o.rebuild !== undefined,
-    ssh: { user: env.sshUser, privateKey: ctx.secrets(o.sshKey) },
+    { parent },
+  );
+  return {
+    host,
+    projectUrns: [host.droplet.dropletUrn, host.reservedIp.reservedIpUrn],
+    databaseAccess: { type: "droplet", value: host.droplet.id },
+    droplet: host,
   };
 }

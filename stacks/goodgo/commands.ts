@@ -1,7 +1,7 @@
 // The command lines GoodGo's runbook operations and recovery switches run on the host. Pure: config and inventory in,
 // shell text out. Every order comes from the inventory; no secret is ever in a command (they live in the containers'
 // environment, from the 0600 .env, and in files shipped over SSH stdin).
-import type { GoodgoConfig, GoodgoOperation } from "../../config/platforms/goodgo";
+import type { GoodgoConfig, GoodgoOperation } from "./config";
 import { projectFileMounts, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";

@@ -3,10 +3,10 @@
 // PgBouncer, Redis, Typesense, MinIO, the pg-backup cron container and the Prometheus/Alertmanager/Grafana/Loki/Promtail
 // monitoring stack), with daily backups copied off-site to a DigitalOcean Spaces bucket.
 import { z } from "zod";
-import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName } from "../primitives";
-import { hostSchema } from "../shared";
-import type { SecretName } from "../secrets";
-import type { Problem } from "./index";
+import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
+import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName } from "../../config/primitives";
+import type { SecretSpec } from "../../config/secrets";
+import { hostSchema } from "../../config/shared";
 
 /** Section 4.6: "Requirements: Docker >= 24, Docker Compose v2, 8 GB RAM minimum". */
 export const GOODGO_MIN_MEMORY_GB = 8;
@@ -258,25 +258,69 @@ export const goodgoSchema = z.strictObject({
 export type GoodgoConfig = z.infer<typeof goodgoSchema>;
 
 /** The secrets a GoodGo stack needs (section 8's secret variables, the Slack webhook, Spaces keys, the SSH key). */
-export function goodgoRequiredSecrets(): SecretName[] {
-  return [
-    "goodgoSshPrivateKey",
-    "goodgoDbPassword",
-    "goodgoJwtSecret",
-    "goodgoJwtRefreshSecret",
-    "goodgoRedisPassword",
-    "goodgoTypesenseApiKey",
-    "goodgoMinioAccessKey",
-    "goodgoMinioSecretKey",
-    "goodgoAiApiKey",
-    "goodgoVnpayHashSecret",
-    "goodgoGrafanaAdminPassword",
-    "goodgoPgbouncerAdminPassword",
-    "goodgoSlackWebhook",
-    "goodgoSpacesAccessKey",
-    "goodgoSpacesSecretKey",
-  ];
-}
+export const GOODGO_SECRETS = {
+  goodgoSshPrivateKey: {
+    description: "the private half of an SSH key in lazarus:environment.sshKeys, used to run commands on the GoodGo host",
+    setWith: "pulumi config set --secret --stack <stack> goodgoSshPrivateKey < ~/.ssh/lazarus_goodgo_ed25519",
+  },
+  goodgoDbPassword: {
+    description: "GoodGo's PostgreSQL password (DB_PASSWORD; also inside DATABASE_URL and DATABASE_URL_DIRECT)",
+    setWith: "openssl rand -hex 32 | pulumi config set --secret --stack <stack> goodgoDbPassword",
+  },
+  goodgoJwtSecret: {
+    description: "GoodGo's JWT signing secret (JWT_SECRET)",
+    setWith: "openssl rand -base64 48 | tr -d '\\n' | pulumi config set --secret --stack <stack> goodgoJwtSecret",
+  },
+  goodgoJwtRefreshSecret: {
+    description: "GoodGo's refresh-token signing secret (JWT_REFRESH_SECRET)",
+    setWith: "openssl rand -base64 48 | tr -d '\\n' | pulumi config set --secret --stack <stack> goodgoJwtRefreshSecret",
+  },
+  goodgoRedisPassword: {
+    description: "GoodGo's Redis password (REDIS_PASSWORD; also inside REDIS_URL)",
+    setWith: "openssl rand -hex 32 | pulumi config set --secret --stack <stack> goodgoRedisPassword",
+  },
+  goodgoTypesenseApiKey: {
+    description: "GoodGo's Typesense admin API key (TYPESENSE_API_KEY)",
+    setWith: "openssl rand -hex 32 | pulumi config set --secret --stack <stack> goodgoTypesenseApiKey",
+  },
+  goodgoMinioAccessKey: {
+    description: "GoodGo's MinIO root user (MINIO_ACCESS_KEY)",
+    setWith: "pulumi config set --secret --stack <stack> goodgoMinioAccessKey goodgo-minio",
+  },
+  goodgoMinioSecretKey: {
+    description: "GoodGo's MinIO root password (MINIO_SECRET_KEY)",
+    setWith: "openssl rand -hex 32 | pulumi config set --secret --stack <stack> goodgoMinioSecretKey",
+  },
+  goodgoAiApiKey: {
+    description: "the key the GoodGo API uses to call the AI services (AI_API_KEY)",
+    setWith: "openssl rand -hex 32 | pulumi config set --secret --stack <stack> goodgoAiApiKey",
+  },
+  goodgoVnpayHashSecret: {
+    description: "GoodGo's VNPay signature secret (VNPAY_HASH_SECRET, from the VNPay merchant portal)",
+    setWith: "pulumi config set --secret --stack <stack> goodgoVnpayHashSecret < vnpay-hash-secret.txt",
+  },
+  goodgoPgbouncerAdminPassword: {
+    description: "password of pgbouncer_admin, the user of GoodGo's PgBouncer admin console (SHOW POOLS, section 3.1)",
+    setWith: "openssl rand -hex 24 | pulumi config set --secret --stack <stack> goodgoPgbouncerAdminPassword",
+  },
+  goodgoGrafanaAdminPassword: {
+    description: "GoodGo's Grafana admin password (GRAFANA_ADMIN_PASSWORD)",
+    setWith: "openssl rand -base64 24 | tr -d '\\n' | pulumi config set --secret --stack <stack> goodgoGrafanaAdminPassword",
+  },
+  goodgoSlackWebhook: {
+    description: "Slack incoming-webhook URL GoodGo's Alertmanager posts to (SLACK_WEBHOOK_URL)",
+    setWith: "pulumi config set --secret --stack <stack> goodgoSlackWebhook https://hooks.slack.com/services/T000/B000/XXXX",
+  },
+  goodgoSpacesAccessKey: {
+    description: "access key id of a DigitalOcean Spaces key that may write GoodGo's off-site backup bucket",
+    setWith: "pulumi config set --secret --stack <stack> goodgoSpacesAccessKey DO00EXAMPLEKEYID",
+  },
+  goodgoSpacesSecretKey: {
+    description: "secret of that DigitalOcean Spaces key",
+    setWith: "pulumi config set --secret --stack <stack> goodgoSpacesSecretKey < spaces-secret.txt",
+  },
+} as const satisfies Record<string, SecretSpec>;
+export type GoodgoSecretName = keyof typeof GOODGO_SECRETS;
 
 /** The 14 services of section 1 plus what the stack adds (nginx, the exporters the alerts read). */
 export const GOODGO_BASE_SERVICES = [
@@ -285,10 +329,8 @@ export const GOODGO_BASE_SERVICES = [
 ] as const;
 export const GOODGO_EXTRA_SERVICES = ["nginx", "postgres-exporter", "redis-exporter", "cadvisor", "node-exporter"] as const;
 
-type Confirm = (stack: string, platform: string, what: string, given: string | undefined, path: string, why: string) => Problem[];
-
 /** Checks that span keys or need the stack name: confirmations of destructive switches on prod, ids, services. */
-export function goodgoProblems(cfg: GoodgoConfig, stack: string, requireConfirm: Confirm): Problem[] {
+export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
   const problems: Problem[] = [];
   const known: readonly string[] = [...GOODGO_BASE_SERVICES, ...(cfg.app.exposure === "nginx" ? ["nginx"] : []), ...GOODGO_EXTRA_SERVICES.slice(1)];
   if (cfg.app.exposure === "nginx" && !cfg.tls) {
@@ -317,10 +359,8 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string, requireConfirm:
   if (r.rollback && r.rollback.imageTag === cfg.app.imageTag) {
     problems.push({ path: "recovery.rollback.imageTag", message: `"${r.rollback.imageTag}" is the tag already deployed (app.imageTag); name the tag to roll back to (example: the previous release's git SHA)` });
   }
-  const seen = new Set<string>();
+  problems.push(...duplicateOperationIds(cfg.operations));
   cfg.operations.forEach((op, i) => {
-    if (seen.has(op.id)) problems.push({ path: `operations[${i}].id`, message: `"${op.id}" is used twice; every operation needs its own id (example: ${op.id}-2)` });
-    seen.add(op.id);
     if (op.action === "restart-service" && !known.includes(op.service)) {
       problems.push({ path: `operations[${i}].service`, message: `"${op.service}" is not a GoodGo service (one of ${known.join(", ")})` });
     }

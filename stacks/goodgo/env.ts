@@ -1,8 +1,8 @@
 // The GoodGo host's .env (section 8's variables), from the stack config and the Pulumi secrets. The text is a secret:
 // it is built inside the secrets' apply, shipped over SSH stdin with mode 0600 and never appears in a plan.
 import * as pulumi from "@pulumi/pulumi";
-import type { GoodgoConfig } from "../../config/platforms/goodgo";
-import type { SecretName } from "../../config/secrets";
+import type { GoodgoConfig } from "./config";
+import type { GoodgoSecretName } from "./config";
 import { goodgoEnvValues, renderEnvFile, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "../../renderers/envFile";
 import { renderPgbouncerUserlist } from "../../renderers/pgbouncer";
 import { GOODGO_PGBOUNCER_ADMIN_USER, goodgoEffectiveImageTag } from "./inventory";
@@ -14,7 +14,7 @@ export interface GoodgoStackSecrets extends GoodgoEnvSecrets {
 }
 
 /** Which Pulumi secret fills which value. */
-export const GOODGO_ENV_SECRET_SOURCES: Record<keyof GoodgoStackSecrets, SecretName> = {
+export const GOODGO_ENV_SECRET_SOURCES: Record<keyof GoodgoStackSecrets, GoodgoSecretName> = {
   dbPassword: "goodgoDbPassword",
   redisPassword: "goodgoRedisPassword",
   jwtSecret: "goodgoJwtSecret",
@@ -31,7 +31,7 @@ export const GOODGO_ENV_SECRET_SOURCES: Record<keyof GoodgoStackSecrets, SecretN
 };
 
 /** All of them in one secret Output. */
-export function goodgoSecretValues(secrets: (name: SecretName) => pulumi.Output<string>): pulumi.Output<GoodgoStackSecrets> {
+export function goodgoSecretValues(secrets: (name: GoodgoSecretName) => pulumi.Output<string>): pulumi.Output<GoodgoStackSecrets> {
   const keys = Object.keys(GOODGO_ENV_SECRET_SOURCES) as (keyof GoodgoStackSecrets)[];
   return pulumi.secret(
     pulumi.all(keys.map((k) => secrets(GOODGO_ENV_SECRET_SOURCES[k]))).apply((values) => Object.fromEntries(keys.map((k, i) => [k, values[i]])) as unknown as GoodgoStackSecrets),

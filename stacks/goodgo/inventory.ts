@@ -5,7 +5,7 @@
 //   - the pg-backup container running Lazarus's backup scripts on its schedule, with the off-site bucket settings;
 //   - nginx with the certbot certificate in front of web and API when exposure is "nginx".
 // Pure: config in, a validated inventory out. Every order (start, stop, rolling restart) derives from it.
-import type { GoodgoConfig } from "../../config/platforms/goodgo";
+import type { GoodgoConfig } from "./config";
 import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
 import { GOODGO_VOLUMES, goodgoServices } from "../../lib/inventories/goodgo";
 import { goodgoPgbouncerSettings, pgbouncerEnv } from "../../renderers/pgbouncer";

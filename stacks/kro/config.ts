@@ -1,13 +1,12 @@
-// `lazarus:kro`: the KRO platform (runbook 000, "KRO Platform"): one droplet running docker compose
-// (backend, frontend, admin-frontend, nginx), a DigitalOcean managed PostgreSQL cluster, certbot TLS.
+// `lazarus:kro`: the KRO platform's stack config (runbook 000, "KRO Platform"): one host running docker compose
+// (backend, frontend, admin-frontend, nginx), a DigitalOcean managed PostgreSQL cluster, certbot TLS; its secrets and
+// the checks that span keys (confirmations of destructive switches on prod).
 import { z } from "zod";
-import { absolutePath, email, hostname, imageRef, imageTag, operationId, port, serviceName } from "../primitives";
-import { databaseRestoreSchema, hostRebuildSchema, hostSchema, managedPostgresSchema } from "../shared";
-
-/** The application services of KRO's compose project; nginx is the edge in front of them. */
-export const KRO_APP_SERVICES = ["backend", "frontend", "admin-frontend"] as const;
-export type KroAppService = (typeof KRO_APP_SERVICES)[number];
-export const KRO_SERVICES = [...KRO_APP_SERVICES, "nginx"] as const;
+import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
+import { absolutePath, email, hostname, imageRef, imageTag, operationId, port, serviceName } from "../../config/primitives";
+import type { SecretSpec } from "../../config/secrets";
+import { databaseRestoreSchema, hostRebuildSchema, hostSchema, managedPostgresSchema } from "../../config/shared";
+import { KRO_APP_SERVICES, kroServices } from "./inventory";
 
 const appServiceSchema = z.strictObject({
   image: imageRef,
@@ -91,3 +90,38 @@ export const kroSchema = z.strictObject({
 });
 
 export type KroConfig = z.infer<typeof kroSchema>;
+
+export const KRO_SECRETS = {
+  kroProductionJson: {
+    description: "the KRO backend's production.json (Lazarus writes the database connection into it)",
+    setWith: "pulumi config set --secret --stack <stack> kroProductionJson < production.json",
+  },
+  kroSshPrivateKey: {
+    description: "the private half of an SSH key in lazarus:environment.sshKeys, used to run commands on the KRO host",
+    setWith: "pulumi config set --secret --stack <stack> kroSshPrivateKey < ~/.ssh/lazarus_kro_ed25519",
+  },
+} as const satisfies Record<string, SecretSpec>;
+
+export function kroProblems(cfg: KroConfig, stack: string): Problem[] {
+  const problems: Problem[] = [];
+  if (cfg.recovery.host) {
+    problems.push(...requireConfirm(stack, "kro", "rebuild-host", cfg.recovery.host.confirm, "recovery.host.confirm", "rebuilding the host replaces the live droplet"));
+  }
+  if (cfg.recovery.database?.cutover) {
+    problems.push(
+      ...requireConfirm(stack, "kro", "database-cutover", cfg.recovery.database.confirm, "recovery.database.confirm", "cutting over points the application at the restored cluster"),
+    );
+  }
+  problems.push(...duplicateOperationIds(cfg.operations));
+  // The services operations may name are the inventory's, nothing kept beside it.
+  const services = kroServices(cfg, stack).map((s) => s.name);
+  cfg.operations.forEach((op, i) => {
+    if ("service" in op && !services.includes(op.service)) {
+      problems.push({ path: `operations[${i}].service`, message: `"${op.service}" is not a KRO service (one of ${services.join(", ")})` });
+    }
+    if (op.action === "graceful-shutdown") {
+      problems.push(...requireConfirm(stack, "kro", "graceful-shutdown", op.confirm, `operations[${i}].confirm`, "a graceful shutdown takes KRO offline"));
+    }
+  });
+  return problems;
+}

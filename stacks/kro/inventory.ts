@@ -1,58 +1,41 @@
-// KRO's production compose host (runbook 000, "KRO Platform"): backend, frontend, admin-frontend behind an nginx
-// container that terminates TLS with the host's certbot certificates. Pure data; the KRO stack passes its config.
+// KRO's services (runbook 000, "KRO Platform"): backend, frontend, admin-frontend behind an nginx container that
+// terminates TLS with the host's certbot certificates. The ONE list of KRO's services: the compose file, the stop and
+// restart orders, the watched mounts, the nginx upstreams and the service names operations accept all derive from it.
 //
-// The one source of KRO's services: stacks/kro.ts maps the stack config onto these options; the renderer tests use
-// the defaults.
 // The runbook names the services and the files the backend reads (production.json and the managed database's CA
-// certificate, both in the deploy directory, both secret and shipped separately with mode 0600) but not images,
-// ports or health endpoints; those are options with defaults a stack file can override.
-
-import { HealthCheck, ServiceSpec, ServiceInventory, defineInventory } from "../inventory";
+// certificate, both in the deploy directory, both secret and shipped with mode 0600) but not images, ports or health
+// endpoints: those come from the stack config (stacks/kro/config.ts), which has no defaults for them.
+import { defineInventory, type HealthCheck, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
+import { HOST_LAYOUT } from "../../lib/hostLayout";
 import type { NginxConfInput } from "../../renderers/nginx";
+import type { KroConfig } from "./config";
 
-export interface KroAppOptions {
-  image: string;
-  /** Port the process listens on inside the container. */
-  port: number;
-  /** HTTP path answering 200 when the service is up. */
-  healthPath: string;
-  /** Override the default health check (node fetch against healthPath). */
-  healthcheck?: HealthCheck;
-  limits?: { cpus: number; memoryMb: number };
+/** The application services; nginx is the edge in front of them. */
+export const KRO_APP_SERVICES = ["backend", "frontend", "admin-frontend"] as const;
+export type KroAppService = (typeof KRO_APP_SERVICES)[number];
+export const KRO_EDGE_SERVICE = "nginx";
+
+/** Files in the deploy directory, relative to it (compose bind-mounts them by these names). */
+export const KRO_FILES = {
+  compose: "docker-compose.yml",
+  nginxConf: "nginx.conf",
+  productionJson: "production.json",
+} as const;
+/** Where the backend container reads production.json and the database CA certificate. */
+export const KRO_BACKEND_CONFIG_DIR = "/app/config";
+
+/** Names derived from the stack: resource prefixes, the CA file (the runbook's name on prod), the certificate. */
+export function kroNames(stack: string) {
+  const prefix = `kro-${stack}`;
+  return {
+    prefix,
+    host: `${prefix}-host`,
+    database: `${prefix}-db`,
+    /** The runbook's file name for prod: kro-prod-db-cluster-ca-certificate.crt. */
+    caFile: `${prefix}-db-cluster-ca-certificate.crt`,
+    certName: prefix,
+  };
 }
-
-export interface KroInventoryOptions {
-  backend?: Partial<KroAppOptions>;
-  frontend?: Partial<KroAppOptions>;
-  adminFrontend?: Partial<KroAppOptions>;
-  nginxImage?: string;
-  /** Where the backend reads production.json inside its container. */
-  backendConfigTarget?: string;
-  /** Where the backend reads the database CA certificate inside its container. */
-  backendCaTarget?: string;
-  /** Host directory certbot keeps certificates in (mounted read-only into nginx). */
-  letsencryptDir?: string;
-  /** Host directory certbot --webroot writes HTTP-01 challenges to (mounted read-only into nginx). */
-  acmeWebroot?: string;
-  /** Name of the database CA file in the deploy directory (the runbook's name on prod; per stack elsewhere). */
-  caFile?: string;
-  /** Host directory holding the certificate links nginx reads (mounted read-only into nginx beside letsencryptDir). */
-  tlsDir?: string;
-}
-
-export const KRO_CONFIG_FILE = "production.json";
-export const KRO_DB_CA_FILE = "kro-prod-db-cluster-ca-certificate.crt";
-export const KRO_NGINX_CONF = "nginx.conf";
-
-const DEFAULTS: Record<"backend" | "frontend" | "admin-frontend", KroAppOptions> = {
-  backend: { image: "${REGISTRY_URL:-registry.digitalocean.com/kro}/kro-backend:${IMAGE_TAG:-latest}", port: 3000, healthPath: "/health" },
-  frontend: { image: "${REGISTRY_URL:-registry.digitalocean.com/kro}/kro-frontend:${IMAGE_TAG:-latest}", port: 3000, healthPath: "/" },
-  "admin-frontend": {
-    image: "${REGISTRY_URL:-registry.digitalocean.com/kro}/kro-admin-frontend:${IMAGE_TAG:-latest}",
-    port: 3000,
-    healthPath: "/",
-  },
-};
 
 const nodeHealth = (port: number, path: string): HealthCheck => ({
   test: { exec: ["node", "-e", `fetch('http://127.0.0.1:${port}${path}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`] },
@@ -62,136 +45,84 @@ const nodeHealth = (port: number, path: string): HealthCheck => ({
   startPeriod: "30s",
 });
 
-function app(name: keyof typeof DEFAULTS, o: Partial<KroAppOptions> | undefined): KroAppOptions {
-  return { ...DEFAULTS[name], ...(o ?? {}) };
-}
-
-export function kroServices(o: KroInventoryOptions = {}): ServiceSpec[] {
-  const backend = app("backend", o.backend);
-  const frontend = app("frontend", o.frontend);
-  const admin = app("admin-frontend", o.adminFrontend);
-  const webApp = (name: "frontend" | "admin-frontend", a: KroAppOptions): ServiceSpec => ({
-    name,
-    role: "app",
-    image: a.image,
-    ports: [{ container: a.port }],
-    environment: { NODE_ENV: "production" },
-    healthcheck: a.healthcheck ?? nodeHealth(a.port, a.healthPath),
-    limits: a.limits ?? { cpus: 0.5, memoryMb: 512 },
-    // The web apps call the API: they start after it and stop before it (runbook 000's entry points first).
-    dependsOn: [{ service: "backend", condition: "healthy" }],
-  });
+export function kroServices(cfg: KroConfig, stack: string): ServiceSpec[] {
+  const { caFile } = kroNames(stack);
+  const appService = (name: KroAppService): Pick<ServiceSpec, "name" | "role" | "image" | "ports" | "environment" | "healthcheck" | "limits"> => {
+    const s = cfg.app.services[name];
+    return {
+      name,
+      role: "app",
+      image: `${s.image}:${cfg.app.imageTag}`,
+      ports: [{ container: s.port }],
+      environment: { NODE_ENV: "production" },
+      healthcheck: nodeHealth(s.port, s.healthPath),
+      limits: { cpus: s.cpus, memoryMb: s.memoryMb },
+    };
+  };
   return [
     {
-      name: "backend",
-      role: "app",
-      image: backend.image,
-      ports: [{ container: backend.port }],
-      environment: { NODE_ENV: "production" },
+      ...appService("backend"),
       volumes: [
-        { kind: "bind", source: `./${KRO_CONFIG_FILE}`, target: o.backendConfigTarget ?? "/app/config/production.json", readOnly: true },
-        { kind: "bind", source: `./${o.caFile ?? KRO_DB_CA_FILE}`, target: o.backendCaTarget ?? `/app/config/${o.caFile ?? KRO_DB_CA_FILE}`, readOnly: true },
+        { kind: "bind", source: `./${KRO_FILES.productionJson}`, target: `${KRO_BACKEND_CONFIG_DIR}/${KRO_FILES.productionJson}`, readOnly: true },
+        { kind: "bind", source: `./${caFile}`, target: `${KRO_BACKEND_CONFIG_DIR}/${caFile}`, readOnly: true },
       ],
-      healthcheck: backend.healthcheck ?? nodeHealth(backend.port, backend.healthPath),
-      limits: backend.limits ?? { cpus: 1, memoryMb: 1024 },
       stopGracePeriod: "30s",
     },
-    webApp("frontend", frontend),
-    webApp("admin-frontend", admin),
+    // The web apps call the API: they start after it and stop before it (runbook 000's entry points first).
+    { ...appService("frontend"), dependsOn: [{ service: "backend", condition: "healthy" }] },
+    { ...appService("admin-frontend"), dependsOn: [{ service: "backend", condition: "healthy" }] },
     {
-      name: "nginx",
+      name: KRO_EDGE_SERVICE,
       role: "edge",
-      image: o.nginxImage ?? "nginx:1.27-alpine",
+      image: cfg.app.nginxImage,
       ports: [
         { container: 80, published: 80 },
         { container: 443, published: 443 },
       ],
       volumes: [
-        { kind: "bind", source: `./${KRO_NGINX_CONF}`, target: "/etc/nginx/nginx.conf", readOnly: true },
-        ...(o.tlsDir ? [{ kind: "bind" as const, source: o.tlsDir, target: o.tlsDir, readOnly: true }] : []),
+        { kind: "bind", source: `./${KRO_FILES.nginxConf}`, target: "/etc/nginx/nginx.conf", readOnly: true },
+        { kind: "bind", source: HOST_LAYOUT.tlsDir, target: HOST_LAYOUT.tlsDir, readOnly: true },
         // A certificate link in tlsDir points into certbot's live directory: the container needs it at the same path.
-        { kind: "bind", source: o.letsencryptDir ?? "/etc/letsencrypt", target: o.letsencryptDir ?? "/etc/letsencrypt", readOnly: true },
-        { kind: "bind", source: o.acmeWebroot ?? "/var/www/certbot", target: "/var/www/certbot", readOnly: true },
+        { kind: "bind", source: HOST_LAYOUT.letsencryptDir, target: HOST_LAYOUT.letsencryptDir, readOnly: true },
+        { kind: "bind", source: HOST_LAYOUT.acmeWebroot, target: HOST_LAYOUT.acmeWebroot, readOnly: true },
       ],
       // /healthz is answered by the rendered nginx.conf's default server on port 80 (renderers/nginx.ts).
       healthcheck: { test: { exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/healthz"] }, interval: "15s", timeout: "5s", retries: 3 },
       limits: { cpus: 0.5, memoryMb: 256 },
-      dependsOn: [
-        { service: "backend", condition: "healthy" },
-        { service: "frontend", condition: "healthy" },
-        { service: "admin-frontend", condition: "healthy" },
-      ],
+      dependsOn: KRO_APP_SERVICES.map((service) => ({ service, condition: "healthy" as const })),
     },
   ];
 }
 
-export function kroInventory(o: KroInventoryOptions = {}): ServiceInventory {
-  return defineInventory(kroServices(o));
+export function kroInventory(cfg: KroConfig, stack: string): ServiceInventory {
+  return defineInventory(kroServices(cfg, stack));
 }
 
-/** A KRO site routed by the stack config: path prefixes to application services. */
+/** A KRO site: host names and the path prefixes routed to application services. */
 export interface KroSite {
   serverNames: string[];
-  routes: { path: string; service: "backend" | "frontend" | "admin-frontend"; websocket?: boolean }[];
+  routes: { path: string; service: KroAppService; websocket?: boolean }[];
 }
 
-export interface KroSiteOptions {
-  /** Sites with their routes; replaces the default pair built from serverNames and adminServerNames. */
-  sites?: KroSite[];
-  /** Certificate and key nginx serves; default certbot's live directory for certName. */
-  tls?: { certPath: string; keyPath: string };
-  /** Plain-HTTP path for the container health check (see renderers/nginx.ts). */
-  healthPath?: string;
-  /** Public host names of the main site (frontend at /, backend under /api/). */
-  serverNames: string[];
-  /** Host names of the admin site (admin-frontend at /, backend under /api/). */
-  adminServerNames: string[];
-  /** Live certificate directory name under /etc/letsencrypt/live/ (certbot's --cert-name). */
-  certName: string;
-  backendPort?: number;
-  frontendPort?: number;
-  adminFrontendPort?: number;
+export interface KroNginxOptions {
+  sites: KroSite[];
+  /** Certificate and key nginx serves for every site. */
+  tls: { certPath: string; keyPath: string };
+  /** Port each application service listens on inside the compose network. */
+  ports: Record<KroAppService, number>;
 }
 
-/** The KRO nginx container's configuration input: both sites, upstreams from the inventory's service names. */
-export function kroNginxInput(o: KroSiteOptions): NginxConfInput {
-  const tls = o.tls ?? { certPath: `/etc/letsencrypt/live/${o.certName}/fullchain.pem`, keyPath: `/etc/letsencrypt/live/${o.certName}/privkey.pem` };
-  const upstreamOf = (service: string) => service.replace(/-/g, "_");
-  const base: NginxConfInput = {
-    upstreams: [
-      { name: "backend", host: "backend", port: o.backendPort ?? 3000 },
-      { name: "frontend", host: "frontend", port: o.frontendPort ?? 3000 },
-      { name: "admin_frontend", host: "admin-frontend", port: o.adminFrontendPort ?? 3000 },
-    ],
-    acmeWebroot: "/var/www/certbot",
-    sites: [
-      {
-        serverNames: o.serverNames,
-        tls,
-        httpToHttps: true,
-        routes: [
-          { path: "/api/", upstream: "backend", websocket: true },
-          { path: "/", upstream: "frontend" },
-        ],
-      },
-      {
-        serverNames: o.adminServerNames,
-        tls,
-        httpToHttps: true,
-        routes: [
-          { path: "/api/", upstream: "backend", websocket: true },
-          { path: "/", upstream: "admin_frontend" },
-        ],
-      },
-    ],
-  };
-  const withHealth = o.healthPath ? { ...base, healthPath: o.healthPath } : base;
-  if (!o.sites) return withHealth;
+/** nginx upstream names cannot contain "-": admin-frontend is upstream admin_frontend. */
+const upstreamOf = (service: KroAppService) => service.replace(/-/g, "_");
+
+/** The nginx container's configuration input: one upstream per application service, the sites' routes onto them. */
+export function kroNginxInput(o: KroNginxOptions): NginxConfInput {
   return {
-    ...withHealth,
+    upstreams: KRO_APP_SERVICES.map((service) => ({ name: upstreamOf(service), host: service, port: o.ports[service] })),
+    acmeWebroot: HOST_LAYOUT.acmeWebroot,
     sites: o.sites.map((site) => ({
       serverNames: site.serverNames,
-      tls,
+      tls: o.tls,
       httpToHttps: true,
       routes: site.routes.map((r) => ({ path: r.path, upstream: upstreamOf(r.service), ...(r.websocket ? { websocket: true } : {}) })),
     })),

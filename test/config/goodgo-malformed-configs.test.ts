@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { runPlanCli } from "../../cli/plan";
 import { ConfigError } from "../../config/errors";
 import { loadStackConfig } from "../../config/load";
-import { dropletMemoryGb } from "../../config/platforms/goodgo";
+import { dropletMemoryGb } from "../../stacks/goodgo/config";
 import { patchedProject, rawStack } from "../support/stacks";
 
 type Patch = (c: Record<string, any>) => void;

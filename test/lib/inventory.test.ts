@@ -18,7 +18,9 @@ import {
   validateInventory,
 } from "../../lib/inventory";
 import { goodgoInventory, goodgoServices, GOODGO_VOLUMES } from "../../lib/inventories/goodgo";
-import { kroInventory } from "../../lib/inventories/kro";
+import { kroInventory } from "../../stacks/kro/inventory";
+import { kro } from "../../stacks/kro";
+import { stackPlatformConfig } from "../support/stacks";
 
 const svc = (name: string, deps: string[] = [], extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
   name,
@@ -249,7 +251,7 @@ describe("GoodGo graph (runbook 001 section 1)", () => {
 });
 
 describe("KRO graph (runbook 000)", () => {
-  const inv = kroInventory();
+  const inv = kroInventory(stackPlatformConfig("prod", kro), "prod");
   it("starts the backend, then the two web apps, nginx last; stops nginx first and the backend last", () => {
     expect(startOrder(inv)).toEqual([["backend"], ["admin-frontend", "frontend"], ["nginx"]]);
     expect(stopOrder(inv)).toEqual([["nginx"], ["admin-frontend", "frontend"], ["backend"]]);

@@ -6,10 +6,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startSshd, type SshResult, type SshServer } from "../support/sshd";
-import { loadStackConfig } from "../../config/load";
+import { loadStackConfig, platformConfig } from "../../config/load";
+import { kro } from "../../stacks/kro";
 import { readStackFile } from "../../config/stackFile";
 import { renderCompose } from "../../renderers/compose";
-import { kroInventory } from "../../stacks/kro";
+import { kroInventory } from "../../stacks/kro/inventory";
 
 export const REPO = resolve(__dirname, "../..");
 
@@ -18,7 +19,7 @@ export const KRO_SERVICES = ["backend", "frontend", "admin-frontend", "nginx"] a
 /** The compose file the prod stack ships to the KRO host, rendered from the real Pulumi.prod.yaml. */
 export const KRO_COMPOSE = (() => {
   const config = loadStackConfig(readStackFile(join(REPO, "Pulumi.prod.yaml"), "prod"), { allowMissingSecrets: true });
-  return renderCompose({ name: "production", services: kroInventory(config.platforms.kro!, "prod") });
+  return renderCompose({ name: "production", services: kroInventory(platformConfig(config, kro)!, "prod") });
 })();
 
 export interface DockerCall {

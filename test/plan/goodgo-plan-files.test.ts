@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPlanCli } from "../../cli/plan";
 import type { Plan } from "../../cli/planner";
-import { loadStackConfig } from "../../config/load";
+import { loadStackConfig, platformConfig } from "../../config/load";
+import { goodgo } from "../../stacks/goodgo";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
 import { GOODGO_VOLUMES } from "../../lib/inventories/goodgo";
 import { cloudInitSchema, composeConfig, nginxTest } from "../support/validators";
@@ -165,7 +166,7 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
 
   it("RUNBOOK.md draws exactly the inventory's dependencies and documents every service", () => {
     const doc = read(stack, "RUNBOOK.md");
-    const cfg = loadStackConfig(rawStack(stack), { allowMissingSecrets: true }).platforms.goodgo!;
+    const cfg = platformConfig(loadStackConfig(rawStack(stack), { allowMissingSecrets: true }), goodgo)!;
     const inv = goodgoStackInventory(cfg, stack);
     const mermaid = doc.split("```mermaid")[1]!.split("```")[0]!;
     const edges = [...mermaid.matchAll(/^\s*(\S+) -->\|\w+\| (\S+)$/gm)].map((m) => `${m[1]}->${m[2]}`).sort();

@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { defineInventory, ServiceSpec } from "../../lib/inventory";
 import { GOODGO_VOLUMES, goodgoInventory } from "../../lib/inventories/goodgo";
-import { kroInventory } from "../../lib/inventories/kro";
+import { kroInventory } from "../../stacks/kro/inventory";
+import { kro } from "../../stacks/kro";
+import { stackPlatformConfig } from "../support/stacks";
 import { renderCompose } from "../../renderers/compose";
 import { composeConfig } from "../support/validators";
 import { planFor } from "../support/stacks";
@@ -154,11 +156,12 @@ describe("GoodGo's 14-service compose file", () => {
 
 describe("KRO's compose file", () => {
   it("from the KRO inventory: backend, frontend, admin-frontend and nginx pass docker-compose config", () => {
-    const r = composeConfig(renderCompose({ name: "kro", services: kroInventory(), volumes: [] }), { IMAGE_TAG: "v1.4.2", REGISTRY_URL: "registry.digitalocean.com/kro" });
+    const cfg = stackPlatformConfig("prod", kro);
+    const r = composeConfig(renderCompose({ name: "kro", services: kroInventory({ ...cfg, app: { ...cfg.app, imageTag: "v1.4.2" } }, "prod"), volumes: [] }));
     expect(r.ok, r.output).toBe(true);
     const s = r.parsed.services;
     expect(Object.keys(s).sort()).toEqual(["admin-frontend", "backend", "frontend", "nginx"]);
-    expect(s.backend.image).toBe("registry.digitalocean.com/kro/kro-backend:v1.4.2");
+    expect(s.backend.image).toBe("registry.digitalocean.com/kro/backend:v1.4.2");
     expect(s.nginx.ports).toEqual([
       { protocol: "tcp", published: 80, target: 80 },
       { protocol: "tcp", published: 443, target: 443 },

@@ -5,19 +5,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, IncomingMessage, request as httpRequest, Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect } from "node:tls";
-import { kroNginxInput } from "../../lib/inventories/kro";
+import { kroNginxInput, type KroNginxOptions } from "../../stacks/kro/inventory";
 import { NginxConfigError, renderNginxConf, renderNginxSite, NginxConfInput } from "../../renderers/nginx";
 import { freePort } from "../support/ports";
 import { nginxServe, nginxTest, RunningNginx } from "../support/validators";
 import { planFor } from "../support/stacks";
 import type { Plan } from "../../cli/planner";
 
-const KRO_SITES = { serverNames: ["kro.example.org", "www.kro.example.org"], adminServerNames: ["admin.kro.example.org"], certName: "kro-test" };
-const KRO_CERT = {
-  certPath: "/etc/letsencrypt/live/kro-test/fullchain.pem",
-  keyPath: "/etc/letsencrypt/live/kro-test/privkey.pem",
-  names: [...KRO_SITES.serverNames, ...KRO_SITES.adminServerNames],
+// The runbook's two sites: the main one (frontend at /, backend under /api/) and the admin one.
+const KRO_SITES: KroNginxOptions = {
+  sites: [
+    { serverNames: ["kro.example.org", "www.kro.example.org"], routes: [{ path: "/api/", service: "backend", websocket: true }, { path: "/", service: "frontend" }] },
+    { serverNames: ["admin.kro.example.org"], routes: [{ path: "/api/", service: "backend", websocket: true }, { path: "/", service: "admin-frontend" }] },
+  ],
+  tls: { certPath: "/etc/letsencrypt/live/kro-test/fullchain.pem", keyPath: "/etc/letsencrypt/live/kro-test/privkey.pem" },
+  ports: { backend: 3000, frontend: 3000, "admin-frontend": 3000 },
 };
+const KRO_CERT = { ...KRO_SITES.tls, names: KRO_SITES.sites.flatMap((s) => s.serverNames) };
 const KRO_HOSTS = ["backend", "frontend", "admin-frontend"];
 
 /** The certificate paths a config names, each with the server names of its server block. */
@@ -197,7 +201,7 @@ for (const mode of ["static", "dynamic"] as const) {
       servers.push(backend.server, frontend.server, admin.server);
       httpPort = await freePort();
       httpsPort = await freePort();
-      const base = kroNginxInput({ ...KRO_SITES, backendPort: backend.port, frontendPort: frontend.port, adminFrontendPort: admin.port });
+      const base = kroNginxInput({ ...KRO_SITES, ports: { backend: backend.port, frontend: frontend.port, "admin-frontend": admin.port } });
       // Static mode resolves the compose names through the sandbox's hosts file; dynamic mode gets loopback IPs
       // (there is no Docker DNS here, and an IP in a proxy_pass variable needs no resolver).
       const upstreams = mode === "static" ? base.upstreams : base.upstreams.map((u) => ({ ...u, host: "127.0.0.1" }));

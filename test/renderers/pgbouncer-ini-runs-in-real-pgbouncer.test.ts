@@ -10,7 +10,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
-import { goodgoSchema, type GoodgoConfig } from "../../config/platforms/goodgo";
+import { goodgoSchema, type GoodgoConfig } from "../../stacks/goodgo/config";
 import { goodgoPgbouncerUserlist, type GoodgoStackSecrets } from "../../stacks/goodgo/env";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import { freePort } from "../support/ports";

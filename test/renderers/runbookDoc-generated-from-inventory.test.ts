@@ -10,8 +10,8 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
-import { GOODGO_OPERATION_ACTIONS, GOODGO_RECOVERY_SWITCHES, goodgoSchema, type GoodgoConfig } from "../../config/platforms/goodgo";
-import { PLATFORMS } from "../../config/platforms/index";
+import { GOODGO_OPERATION_ACTIONS, GOODGO_RECOVERY_SWITCHES, goodgoSchema, type GoodgoConfig } from "../../stacks/goodgo/config";
+import { goodgo } from "../../stacks/goodgo";
 import { goodgoInventory } from "../../lib/inventories/goodgo";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
 import { defineInventory, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
@@ -145,7 +145,7 @@ for (const stack of ["prod", "staging"]) {
         const merged = merge(raw, patch);
         const r = goodgoSchema.safeParse(merged);
         expect(r.success, `${y}\n${r.success ? "" : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n")}`).toBe(true);
-        const problems = PLATFORMS.goodgo.check(r.data, stack);
+        const problems = goodgo.check(r.data!, stack);
         expect(problems, y).toEqual([]);
       }
     });

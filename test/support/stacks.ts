@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import type { RawStackConfig } from "../../config/load";
+import { loadStackConfig, platformConfig, type RawStackConfig } from "../../config/load";
 import { readStackFile } from "../../config/stackFile";
 import { planStack, type Plan } from "../../cli/planner";
 import type { DeclaredResource } from "../../lib/runtime/capture";
@@ -111,3 +111,10 @@ export const T = {
   spacesBucket: "digitalocean:index/spacesBucket:SpacesBucket",
   projectResources: "digitalocean:index/projectResources:ProjectResources",
 } as const;
+
+/** A platform's validated config as a stack file gives it (secrets need not be set). */
+export function stackPlatformConfig<C>(stack: string, module: { name: string; schema: import("zod").ZodType<C> }, options: StackOptions = {}): C {
+  const config = platformConfig(loadStackConfig(rawStack(stack, options), { allowMissingSecrets: true }), module);
+  if (config === undefined) throw new Error(`Pulumi.${stack}.yaml does not enable lazarus:${module.name}`);
+  return config;
+}

@@ -12,9 +12,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../stacks/goodgo/commands";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
-import { loadStackConfig } from "../../config/load";
+import { loadStackConfig, platformConfig } from "../../config/load";
+import { goodgo } from "../../stacks/goodgo";
 import { rawStack } from "../support/stacks";
-import type { GoodgoConfig } from "../../config/platforms/goodgo";
+import type { GoodgoConfig } from "../../stacks/goodgo/config";
 import { freePort } from "../support/ports";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import { startRedis, type RedisServer } from "../support/redis";
@@ -261,13 +262,13 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
     pg.sql("CREATE DATABASE goodgo");
     redis.cli("SET", "stale:cache", "from-the-old-host");
 
-    const cfg = loadStackConfig(
+    const cfg = platformConfig(loadStackConfig(
       rawStack("staging", { patch: (c) => {
         c["lazarus:goodgo"].app.deployDir = tmp;
         c["lazarus:goodgo"].recovery = { host: { label: "dr1" } };
       } }),
       { allowMissingSecrets: true },
-    ).platforms.goodgo!;
+    ), goodgo)!;
     const steps = hostRecoverySteps(cfg, goodgoStackInventory(cfg, "staging"));
     expect(steps.map((x) => x.key)).toEqual(["data-services", "fetch-backup", "restore-database", "migrate", "reindex-typesense", "flush-redis"]);
     const containerEnv = {
@@ -294,7 +295,7 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
 
 describe("the shell scripts the commands hand to a container's sh -c", () => {
   it("pass shellcheck for POSIX sh", async () => {
-    const cfgAll = loadStackConfig(rawStack("staging", { patch: (c) => (c["lazarus:goodgo"].app.deployDir = tmp) }), { allowMissingSecrets: true }).platforms.goodgo!;
+    const cfgAll = platformConfig(loadStackConfig(rawStack("staging", { patch: (c) => (c["lazarus:goodgo"].app.deployDir = tmp) }), { allowMissingSecrets: true }), goodgo)!;
     const commands: Record<string, string> = {
       "fetch latest": fetchOffsiteCommand(target(), "latest"),
       "fetch named": fetchOffsiteCommand(target(), "goodgo_20261123T020000Z.dump"),

@@ -2,7 +2,8 @@
 // order is the one derived from the inventory and respects every dependency.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../cli/planner";
-import { loadStackConfig } from "../../config/load";
+import { loadStackConfig, platformConfig } from "../../config/load";
+import { goodgo } from "../../stacks/goodgo";
 import { rollingRestartOrder, type ServiceInventory } from "../../lib/inventory";
 import { terminateQueriesSql } from "../../stacks/goodgo/commands";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
@@ -26,7 +27,7 @@ let ops: Plan;
 let inventory: ServiceInventory;
 beforeAll(async () => {
   ops = await planFor("staging", { patch: (c) => (c["lazarus:goodgo"].operations = OPS) });
-  const cfg = loadStackConfig(rawStack("staging"), { allowMissingSecrets: true }).platforms.goodgo!;
+  const cfg = platformConfig(loadStackConfig(rawStack("staging"), { allowMissingSecrets: true }), goodgo)!;
   inventory = goodgoStackInventory(cfg, "staging");
 });
 const op = (id: string) => String(one(ops, T.command, `goodgo-staging-op-${id}`).inputs.create);

@@ -6,7 +6,8 @@ import { ConfigError } from "../../config/errors";
 import type { DeclaredResource } from "../../lib/runtime/capture";
 import { startOrder } from "../../lib/inventory";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
-import { loadStackConfig } from "../../config/load";
+import { loadStackConfig, platformConfig } from "../../config/load";
+import { goodgo } from "../../stacks/goodgo";
 import { cloudInitSchema } from "../support/validators";
 import { ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack } from "../support/stacks";
 
@@ -173,7 +174,7 @@ describe("full host recovery (4.6) as one switch", () => {
     expect(cmd).toMatch(/docker compose -p goodgo -f docker-compose\.prod\.yml up -d --wait /);
     const started = cmd.split(" up -d --wait ")[1]!.split(" ");
     expect([...started].sort()).toEqual(["minio", "pg-backup", "pgbouncer", "postgres", "redis", "typesense"]);
-    const cfg = loadStackConfig(rawStack("prod"), { allowMissingSecrets: true }).platforms.goodgo!;
+    const cfg = platformConfig(loadStackConfig(rawStack("prod"), { allowMissingSecrets: true }), goodgo)!;
     const layer = new Map(startOrder(goodgoStackInventory(cfg, "prod")).flatMap((l, i) => l.map((s) => [s, i] as const)));
     for (let i = 1; i < started.length; i++) expect(layer.get(started[i]!)!).toBeGreaterThanOrEqual(layer.get(started[i - 1]!)!);
   });

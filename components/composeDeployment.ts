@@ -1,0 +1,107 @@
+// A docker compose project on a host, as every compose platform runs it (KRO, GoodGo, and DBIS next):
+//   files → prepare → recovery chains → TLS placeholder → compose up (watched mounts) → certificate → TLS activation
+//   → runbook operations.
+// Every step is a `@pulumi/command` resource, so `pulumi preview` lists it and state records it ran. The platform's plan
+// decides every command line; this component only orders them and says what re-runs them.
+import type * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { tlsActivateCommand, tlsBootstrapCommand } from "../lib/hostCommands";
+import { HOST_LAYOUT } from "../lib/hostLayout";
+import type { Host } from "./host";
+import { HostSoftware, hostCommand, type HostFileSpec } from "./hostSoftware";
+
+/** One command of a recovery chain; `key` names its resource, so a chain's steps keep their names across runs. */
+export interface ChainStep {
+  key: string;
+  command: string;
+}
+
+export interface ComposeDeploymentArgs {
+  /** Platform name, for the offline plan's --out listing. */
+  platform: string;
+  /** Resource name prefix, e.g. "kro-prod": steps are `<prefix>-compose-up`, `<prefix>-op-<id>`, ... */
+  prefix: string;
+  host: Host;
+  /** Every file of the project (rendered text, or secret Outputs), shipped by HostSoftware. */
+  files: HostFileSpec[];
+  /**
+   * Run after the files land, before anything starts (links, handing secret files to container users); re-run on a new
+   * machine and whenever one of the files at `rerunWhenWritten` (paths among `files`) is written again.
+   */
+  prepare?: { command: string; rerunWhenWritten: string[] };
+  /**
+   * Recovery chains run in order after prepare and before compose up, each step after the previous one; a step's
+   * resource is `<prefix>-<label>-<key>`. Each chain's `run` (its label, plus what changes what it does, such as a
+   * cutover) also triggers compose up, so the application comes back after a chain stopped it.
+   */
+  recoveryChains?: { label: string; run: string; steps: ChainStep[] }[];
+  /** `docker compose up -d --wait` (with --watch); re-runs on a new machine, a changed file, or these triggers. */
+  up: { command: string; triggers?: pulumi.Input<unknown>[] };
+  /** TLS through the host's certbot: a placeholder so nginx can start, the issued certificate, then the switch to it. */
+  tls?: {
+    certName: string;
+    /** Common name of the placeholder certificate. */
+    placeholderName: string;
+    /** certbot issuance (lib/opsCommands certIssueCommand); re-runs when the domains change. */
+    issueCommand: string;
+    domains: string[];
+    /** Restarts the edge so it reads the issued certificate. */
+    restartEdgeCommand: string;
+  };
+  /** Runbook operations: each runs once, when `pulumi up` first sees its id. */
+  operations: { id: string; command: string }[];
+}
+
+export class ComposeDeployment extends pulumi.ComponentResource {
+  readonly software: HostSoftware;
+  readonly composeUp: command.remote.Command;
+  /** After these the project runs with its real certificate: operations wait for them. */
+  readonly ready: pulumi.Resource[];
+
+  constructor(name: string, args: ComposeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lazarus:host:ComposeDeployment", name, {}, opts);
+    const { host, prefix } = args;
+    const step = (stepName: string, create: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Input<pulumi.Resource>[]) =>
+      hostCommand(`${prefix}-${stepName}`, { connection: host.connection, create, triggers, dependsOn }, this);
+
+    this.software = new HostSoftware(`${prefix}-software`, { platform: args.platform, host, files: args.files }, { parent: this });
+    const installed = this.software.installed;
+    // Writers keep their id on an update; see HostSoftware.fileWriters for what re-runs on a changed file.
+    const writerIds = this.software.fileWriters.map((w) => w.id);
+
+    let before: pulumi.Resource[] = [];
+    if (args.prepare) {
+      const writerOf = (path: string) => {
+        const i = args.files.findIndex((f) => f.path === path);
+        if (i < 0) throw new Error(`${prefix}: prepare re-runs when ${path} is written, but no file has that path`);
+        return this.software.fileWriters[i].id;
+      };
+      before = [step("prepare", args.prepare.command, [host.machineId, ...args.prepare.rerunWhenWritten.map(writerOf)], installed)];
+    }
+    for (const chain of args.recoveryChains ?? []) {
+      for (const s of chain.steps) before = [step(`${chain.label}-${s.key}`, s.command, [host.machineId], [...installed, ...before])];
+    }
+
+    const tls = args.tls;
+    const placeholder = tls
+      ? [step("tls-bootstrap", tlsBootstrapCommand({ tlsDir: HOST_LAYOUT.tlsDir, certName: tls.certName }, tls.placeholderName), [host.machineId], installed)]
+      : [];
+
+    this.composeUp = step(
+      "compose-up",
+      args.up.command,
+      [host.machineId, ...(args.up.triggers ?? []), ...(args.recoveryChains ?? []).map((c) => c.run), ...writerIds],
+      [...installed, ...before, ...placeholder],
+    );
+
+    this.ready = [this.composeUp];
+    if (tls) {
+      const certificate = step("certificate", tls.issueCommand, [host.machineId, tls.domains.join(",")], [this.composeUp]);
+      const paths = { tlsDir: HOST_LAYOUT.tlsDir, certName: tls.certName, letsencryptDir: HOST_LAYOUT.letsencryptDir };
+      this.ready = [step("tls-activate", tlsActivateCommand(paths, tls.restartEdgeCommand), [host.machineId], [certificate])];
+    }
+
+    for (const op of args.operations) step(`op-${op.id}`, op.command, [], this.ready);
+    this.registerOutputs({});
+  }
+}

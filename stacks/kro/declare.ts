@@ -1,0 +1,79 @@
+// Declares KRO's plan: the host, the managed PostgreSQL cluster (with its recovery switch) and the compose deployment.
+// No decisions here: every file, command and name comes from the plan (plan.ts).
+import * as pulumi from "@pulumi/pulumi";
+import { ComposeDeployment } from "../../components/composeDeployment";
+import { ManagedPostgres } from "../../components/managedPostgres";
+import { declareHost } from "../host";
+import type { DeclareContext } from "../platform";
+import { productionJsonWithDatabase, type KroPlan } from "./plan";
+
+export function declareKro(plan: KroPlan, ctx: DeclareContext) {
+  const { names } = plan;
+  const env = ctx.environment;
+  const platform = new pulumi.ComponentResource("lazarus:platform:Kro", names.prefix, {});
+  const { host, projectUrns, databaseAccess } = declareHost(plan.host, ctx, platform);
+
+  const db = new ManagedPostgres(
+    names.database,
+    {
+      name: names.database,
+      region: env.region,
+      vpcUuid: ctx.digitalocean!.vpc.id,
+      projectTags: [...ctx.digitalocean!.tags, "platform-kro"],
+      ...plan.database,
+      allow: [databaseAccess],
+      protect: env.protect,
+      restore: plan.databaseRecovery,
+    },
+    { parent: platform },
+  );
+
+  const conn = db.active;
+  const productionJson = pulumi
+    .all([ctx.secrets("kroProductionJson"), conn.host, conn.port, conn.password])
+    .apply(([json, dbHost, dbPort, password]) =>
+      productionJsonWithDatabase(json, plan.productionJsonFields, { host: dbHost, port: dbPort, name: conn.database, user: conn.user, password, caFile: plan.backendCaPath }),
+    );
+
+  new ComposeDeployment(
+    `${names.prefix}-deployment`,
+    {
+      platform: "kro",
+      prefix: names.prefix,
+      host,
+      files: [
+        ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
+        { path: plan.secretFiles.productionJson, content: productionJson, mode: "0600", secret: true },
+        { path: plan.secretFiles.databaseCa, content: conn.caCertificate, mode: "0600", secret: true },
+      ],
+      up: { command: plan.compose.upCommand },
+      tls: plan.tls,
+      operations: plan.operations,
+    },
+    { parent: platform },
+  );
+
+  ctx.digitalocean!.attach(
+    `${names.prefix}-project-resources`,
+    [...projectUrns, db.cluster.clusterUrn, ...(db.restored ? [db.restored.clusterUrn] : [])],
+    platform,
+  );
+
+  return {
+    publicIp: host.publicIp,
+    privateIp: host.privateIp,
+    urls: plan.outputs.urls,
+    healthUrl: plan.outputs.healthUrl,
+    ssh: pulumi.interpolate`ssh ${env.sshUser}@${host.publicIp}`,
+    database: {
+      liveCluster: db.cluster.name,
+      activeCluster: conn.clusterName,
+      host: conn.host,
+      port: conn.port,
+      name: conn.database,
+      user: conn.user,
+      password: conn.password,
+      restoredCluster: db.restored?.name,
+    },
+  };
+}
