@@ -180,7 +180,7 @@ export function declareGoodgo(cfg: GoodgoConfig, ctx: PlatformContext) {
     // PgBouncer's auth_file: the application user and pgbouncer_admin (the runbook's SHOW POOLS).
     { path: `${dir}/${GOODGO_PGBOUNCER_USERLIST_FILE}`, content: secretValues.apply((s) => goodgoPgbouncerUserlist(cfg, s)), mode: "0600", secret: true },
   ];
-  const software = new HostSoftware(names.software, { platform: "goodgo", connection: host.connection, hostReady: host.ready, hostId: host.droplet.id, files }, parent);
+  const software = new HostSoftware(names.software, { platform: "goodgo", host, needs: { deployDir: dir, ...(nginx && cfg.tls ? { acmeWebroot: GOODGO_ACME_WEBROOT } : {}) }, files }, parent);
   const writer = (path: string) => software.fileWriters[files.findIndex((f) => f.path === path)]!;
 
   const prepare = hostCommand(

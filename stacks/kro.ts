@@ -198,9 +198,8 @@ export function declareKro(cfg: KroConfig, ctx: PlatformContext) {
     `${names.prefix}-software`,
     {
       platform: "kro",
-      connection: host.connection,
-      hostReady: host.ready,
-      hostId: host.droplet.id,
+      host,
+      needs: { deployDir: dir, acmeWebroot: ACME_WEBROOT },
       files: [
         { path: `${dir}/docker-compose.yml`, content: renderCompose({ name: "production", services: inventory }), mode: "0644", secret: false },
         { path: `${dir}/nginx/nginx.conf`, content: kroNginxConfig(cfg, stack), mode: "0644", secret: false },
