@@ -3,6 +3,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
+import type { Host } from "./host";
 
 export interface AlertTargets {
   emails: string[];
@@ -41,13 +42,16 @@ export interface DropletHostArgs {
   ssh: { user: string; privateKey: pulumi.Input<string> };
 }
 
-export class DropletHost extends pulumi.ComponentResource {
+export class DropletHost extends pulumi.ComponentResource implements Host {
   readonly droplet: digitalocean.Droplet;
   readonly reservedIp: digitalocean.ReservedIp;
   /** The address clients and DNS use; survives rebuilds. */
   readonly publicIp: pulumi.Output<string>;
   readonly privateIp: pulumi.Output<string>;
   readonly dropletId: pulumi.Output<number>;
+  /** The droplet id: a rebuilt droplet is a new machine. */
+  readonly machineId: pulumi.Output<string>;
+  readonly firstBoot = "cloud-init" as const;
   /** Connection for `command.remote.*` resources, through the reserved IP. */
   readonly connection: command.types.input.remote.ConnectionArgs;
   /** Resources a command on this host must wait for (the droplet and the IP pointing at it). */
@@ -89,6 +93,7 @@ export class DropletHost extends pulumi.ComponentResource {
       },
     );
     this.dropletId = this.droplet.id.apply((id) => Number(id));
+    this.machineId = this.droplet.id;
 
     this.reservedIp = new digitalocean.ReservedIp(`${args.name}-ip`, { region: args.region }, { ...child, protect: args.protect });
     const assignment = new digitalocean.ReservedIpAssignment(

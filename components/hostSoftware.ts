@@ -5,8 +5,10 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { waitForCloudInitCommand, writeFileCommand } from "../lib/hostCommands";
+import { hostPreflightCommand, waitForCloudInitCommand, writeFileCommand } from "../lib/hostCommands";
 import { recordRenderedFile } from "../lib/renderedFiles";
+import { hostProvisions, type HostNeeds } from "../renderers/cloudInit";
+import type { Host } from "./host";
 
 /** Where the scripts/ folder lands on every host. */
 export const REMOTE_SCRIPTS_ROOT = "/opt/lazarus/scripts";
@@ -24,11 +26,10 @@ export interface HostFileSpec {
 export interface HostSoftwareArgs {
   /** Platform name, for the offline plan's --out listing. */
   platform: string;
-  connection: command.types.input.remote.ConnectionArgs;
-  /** What must exist before anything runs on the host (droplet, reserved IP assignment). */
-  hostReady: pulumi.Input<pulumi.Resource>[];
-  /** The droplet's id: a new host re-runs every step. */
-  hostId: pulumi.Input<string>;
+  /** A new machine (host.machineId) re-runs every step. */
+  host: Host;
+  /** What the files and later commands need from first boot: a droplet's cloud-init provides it, an existing server is checked. */
+  needs: HostNeeds;
   files: HostFileSpec[];
 }
 
@@ -55,50 +56,65 @@ export class HostSoftware extends pulumi.ComponentResource {
   constructor(name: string, args: HostSoftwareArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lazarus:host:HostSoftware", name, {}, opts);
     const child = { parent: this };
+    const { connection, machineId } = args.host;
 
-    const firstBoot = new command.remote.Command(
-      `${name}-first-boot`,
-      { connection: args.connection, create: waitForCloudInitCommand(), triggers: [args.hostId] },
-      { ...child, dependsOn: args.hostReady },
-    );
+    // A droplet is ready for software once cloud-init has finished. An existing server had no cloud-init: a preflight
+    // checks it has what cloud-init would have installed. The preflight is one of the scripts, so there the scripts
+    // (whose copy needs nothing but SSH) go first.
+    const cloudInitDone =
+      args.host.firstBoot === "cloud-init"
+        ? new command.remote.Command(
+            `${name}-first-boot`,
+            { connection, create: waitForCloudInitCommand(), triggers: [machineId] },
+            { ...child, dependsOn: args.host.ready },
+          )
+        : undefined;
 
     const digest = scriptsDigest();
     const copy = new command.remote.CopyToRemote(
       `${name}-scripts`,
       {
-        connection: args.connection,
+        connection,
         source: new pulumi.asset.FileArchive(LOCAL_SCRIPTS_DIR),
         remotePath: REMOTE_SCRIPTS_ROOT,
-        triggers: [args.hostId, digest],
+        triggers: [machineId, digest],
       },
-      { ...child, dependsOn: [firstBoot] },
+      { ...child, dependsOn: cloudInitDone ? [cloudInitDone] : args.host.ready },
     );
     // The SFTP copy does not carry the executable bit everywhere; set it explicitly.
     const scriptsReady = new command.remote.Command(
       `${name}-scripts-mode`,
       {
-        connection: args.connection,
+        connection,
         create: `set -eu; find ${REMOTE_SCRIPTS_ROOT} -type f -name '*.sh' -exec chmod 0755 {} +`,
-        triggers: [args.hostId, digest],
+        triggers: [machineId, digest],
       },
       { ...child, dependsOn: [copy] },
     );
+    const hostChecked =
+      cloudInitDone ??
+      new command.remote.Command(
+        `${name}-preflight`,
+        { connection, create: hostPreflightCommand(hostProvisions(args.needs), REMOTE_SCRIPTS_ROOT), triggers: [machineId] },
+        { ...child, dependsOn: [scriptsReady] },
+      );
 
     this.fileWriters = args.files.map((f) => {
       recordRenderedFile({ platform: args.platform, host: name, path: f.path, mode: f.mode, secret: f.secret, content: f.content });
       return new command.remote.Command(
         `${name}-file${f.path.replace(/[^A-Za-z0-9]+/g, "-")}`,
         {
-          connection: args.connection,
+          connection,
           create: writeFileCommand(f.path, f.mode),
           stdin: f.secret ? pulumi.secret(f.content) : f.content,
-          triggers: [args.hostId],
+          triggers: [machineId],
           ...(f.secret ? { logging: "none" as const } : {}),
         },
-        { ...child, dependsOn: [firstBoot], ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
+        { ...child, dependsOn: [hostChecked], ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
       );
     });
-    this.installed = [scriptsReady, ...this.fileWriters];
+    // The preflight comes after the scripts: what waits for them must wait for it too.
+    this.installed = [scriptsReady, ...(cloudInitDone ? [] : [hostChecked]), ...this.fileWriters];
     this.registerOutputs({});
   }
 }

@@ -71,30 +71,45 @@ function typeName(expected: string): string {
 /** Schemas attach `example` metadata so type errors can show a fix; this finds it for a path. */
 export type ExampleLookup = (path: PropertyKey[]) => string | undefined;
 
-function knownKeysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
-  let node: z.ZodType | undefined = schema;
-  for (const seg of path) {
-    node = unwrap(node);
-    if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodType>)[String(seg)];
-    else if (node instanceof z.ZodArray) node = node.element as z.ZodType;
-    else if (node instanceof z.ZodRecord) node = node.valueType as z.ZodType;
-    else return [];
-    if (!node) return [];
-  }
-  node = unwrap(node);
-  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+/**
+ * Marks a union member's first check as "this value has the other shape": when every other member says so, the union's
+ * error is the issues of the one member left, so the operator reads what is wrong with the shape they wrote.
+ */
+export const OTHER_UNION_SHAPE = "lazarusOtherUnionShape";
+
+function isOtherShape(issue: z.core.$ZodIssue): boolean {
+  return issue.code === "custom" && issue.params?.[OTHER_UNION_SHAPE] === true;
 }
 
-function unwrap(node: z.ZodType | undefined): z.ZodType | undefined {
-  let n = node;
-  for (let i = 0; i < 10 && n; i++) {
-    if (n instanceof z.ZodOptional || n instanceof z.ZodNullable || n instanceof z.ZodDefault) {
-      n = n.unwrap() as z.ZodType;
-    } else if (n instanceof z.ZodPipe) {
-      n = n.in as z.ZodType;
-    } else break;
+/** Replaces a union's issue by the issues of its one applicable member (see OTHER_UNION_SHAPE), paths made absolute. */
+function applicableIssues(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union") return [issue];
+  const applicable = issue.errors.filter((member) => !member.some(isOtherShape));
+  if (applicable.length !== 1) return [issue];
+  return applicable[0].flatMap((inner) => applicableIssues({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
+/** The schemas a value at this node is checked by, through optional/default wrappers, pipes and unions. */
+function alternatives(node: z.ZodType): z.ZodType[] {
+  if (node instanceof z.ZodOptional || node instanceof z.ZodNullable || node instanceof z.ZodDefault) {
+    return alternatives(node.unwrap() as z.ZodType);
   }
-  return n;
+  if (node instanceof z.ZodPipe) return [...alternatives(node.in as z.ZodType), ...alternatives(node.out as z.ZodType)];
+  if (node instanceof z.ZodUnion) return (node.options as z.ZodType[]).flatMap(alternatives);
+  return [node];
+}
+
+function knownKeysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  let nodes = [schema];
+  for (const seg of path) {
+    nodes = nodes.flatMap(alternatives).flatMap((node): z.ZodType[] => {
+      if (node instanceof z.ZodObject) return [(node.shape as Record<string, z.ZodType>)[String(seg)]].filter(Boolean);
+      if (node instanceof z.ZodArray) return [node.element as z.ZodType];
+      if (node instanceof z.ZodRecord) return [node.valueType as z.ZodType];
+      return [];
+    });
+  }
+  return [...new Set(nodes.flatMap(alternatives).flatMap((n) => (n instanceof z.ZodObject ? Object.keys(n.shape) : [])))];
 }
 
 /** zod's built-in messages start like this; ours are sentences written to follow the offending value. */
@@ -139,7 +154,7 @@ function keyPath(root: string, path: PropertyKey[]): string {
 
 /** Formats every zod issue as `<file>: <config key path>: <what is wrong>`. */
 export function formatIssues(stackFile: string, rootKey: string, schema: z.ZodType, error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap(applicableIssues).map((issue) => {
     // An unknown key is reported at the key itself, not at its parent mapping.
     const path =
       issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;

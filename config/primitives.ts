@@ -1,5 +1,6 @@
 // Value types shared by every platform's config schema. Each refinement's message is a sentence that follows the
 // offending value and ends with an example, so the formatted error tells the operator the fix.
+import { isIPv6 } from "node:net";
 import { z } from "zod";
 
 const pattern = (re: RegExp, what: string, example: string) =>
@@ -46,6 +47,17 @@ export const hostname = pattern(
   "a fully qualified domain name",
   "kro.example.org",
 );
+
+const IPV4 = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/;
+// RFC 1123 labels, the last one not all digits, so a mistyped IPv4 address (10.0.0.300) is not taken for a name.
+const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*(?!\d+$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/** Where an existing server is reached: an IPv4 or IPv6 address (no brackets, no port) or a DNS name. */
+export const hostAddress = z.string().refine((v) => IPV4.test(v) || isIPv6(v) || DNS_NAME.test(v), {
+  message: "is not an IPv4 address, IPv6 address or DNS name (example: 203.0.113.20, 2001:db8::20 or kro-dr.example.org)",
+});
+
+/** A Unix login name (useradd's default rule). */
+export const unixUser = pattern(/^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name", "root");
 
 export const email = pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "an email address", "oncall@example.org");
 

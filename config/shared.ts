@@ -1,13 +1,17 @@
 // Config blocks that several platforms reuse: a droplet host, a managed PostgreSQL cluster, and their recovery switches.
 import { z } from "zod";
+import { OTHER_UNION_SHAPE } from "./errors";
 import {
   databaseSize,
   dropletSize,
+  hostAddress,
   hourOfDay,
   imageSlug,
   isoTimestamp,
   percent,
+  port,
   postgresVersion,
+  unixUser,
   weekday,
 } from "./primitives";
 
@@ -28,6 +32,49 @@ export const hostSchema = z.strictObject({
     .prefault({}),
 });
 export type HostConfig = z.infer<typeof hostSchema>;
+
+/** A server that already exists (on-prem, or a DR target the operator has), reached over SSH; Lazarus declares no droplet. */
+export const existingServerSchema = z.strictObject({
+  address: hostAddress,
+  /** root, like environment.sshUser: the host steps write root-owned files (root:root, /root/..., /etc/letsencrypt). */
+  user: unixUser.default("root"),
+  port: port.default(22),
+});
+export type ExistingServerConfig = z.infer<typeof existingServerSchema>;
+
+type DropletKey = keyof typeof hostSchema.shape;
+const DROPLET_KEYS = Object.keys(hostSchema.shape) as DropletKey[];
+const mixedWithExisting = z
+  .never({
+    message: `is a droplet setting (one of ${DROPLET_KEYS.join(", ")}), but "existing" says the server already exists; remove it, or remove "existing" to declare a droplet`,
+  })
+  .optional();
+
+/** `{ existing: {...} }`; a droplet key beside it is named as the mistake, not reported as an unknown key. */
+export const existingHostSchema = z.strictObject({
+  existing: existingServerSchema,
+  ...(Object.fromEntries(DROPLET_KEYS.map((k) => [k, mixedWithExisting])) as Record<DropletKey, typeof mixedWithExisting>),
+});
+export type ExistingHostConfig = z.infer<typeof existingHostSchema>;
+
+/**
+ * Where a host-based platform runs: a droplet Lazarus declares (hostSchema), or `{ existing: { address, user, port } }`.
+ * The "existing" key decides; each shape is then checked alone, so errors name the key at fault instead of zod's
+ * "Invalid input" for a union (config/errors.ts reports the issues of the one shape that applies).
+ */
+export const hostPlacementSchema = z.union([
+  z.custom<unknown>(hasExistingKey, { params: { [OTHER_UNION_SHAPE]: true } }).pipe(existingHostSchema),
+  z.custom<unknown>((v) => !hasExistingKey(v), { params: { [OTHER_UNION_SHAPE]: true } }).pipe(hostSchema),
+]);
+export type HostPlacementConfig = z.infer<typeof hostPlacementSchema>;
+
+function hasExistingKey(value: unknown): boolean {
+  return value !== null && typeof value === "object" && "existing" in value;
+}
+
+export function isExistingHost(host: HostPlacementConfig): host is ExistingHostConfig {
+  return "existing" in host;
+}
 
 export const maintenanceWindowSchema = z.strictObject({ day: weekday, hour: hourOfDay });
 

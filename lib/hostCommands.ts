@@ -1,5 +1,6 @@
 // Command lines for the file and bootstrap steps components run on hosts. Pure: no Pulumi imports.
-import { shq } from "./shell";
+import type { HostProvisions } from "../renderers/cloudInit";
+import { shellJoin, shq } from "./shell";
 
 /**
  * Writes stdin to `path` atomically with the given mode: the content arrives over the SSH session's stdin, so a secret
@@ -23,6 +24,19 @@ export function writeFileCommand(path: string, mode: "0600" | "0640" | "0644" | 
 export function waitForCloudInitCommand(timeoutSeconds = 900): string {
   // Exit code 2 means "done, with recoverable errors" (cloud-init >= 23.4): still a usable host, reported in the log.
   return `rc=0; timeout ${timeoutSeconds} cloud-init status --wait >/dev/null || rc=$?; if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then cloud-init status --long; exit 1; fi`;
+}
+
+/**
+ * Checks a server Lazarus did not boot for what cloud-init would have given it (scripts/ops/host-preflight.sh, copied
+ * to scriptsRoot): the same commands, and the same directories, created when missing.
+ */
+export function hostPreflightCommand(provisions: HostProvisions, scriptsRoot: string): string {
+  return shellJoin([
+    "bash",
+    `${scriptsRoot}/ops/host-preflight.sh`,
+    ...provisions.commands.flatMap((c) => ["--command", c]),
+    ...provisions.directories.flatMap((d) => ["--dir", `${d.mode}:${d.path}`]),
+  ]);
 }
 
 /**

@@ -124,31 +124,80 @@ function inputProblems(input: CloudInitInput): string[] {
   return p;
 }
 
+const DEFAULT_ACME_WEBROOT = "/var/www/certbot";
+
+/**
+ * The packages every compose host gets besides Docker's, in install order, with the command Lazarus's later steps run
+ * from each (none: the host itself uses the package). The one list behind both first-boot paths: renderCloudInit
+ * installs these on a droplet; on a server Lazarus did not boot, scripts/ops/host-preflight.sh checks for the commands.
+ */
+export const HOST_PACKAGES: readonly { name: string; command?: string; onlyForCertificates?: boolean }[] = [
+  { name: "unattended-upgrades" },
+  { name: "apt-listchanges" },
+  // scripts/ops/cert-*.sh issue and renew certificates with it.
+  { name: "certbot", command: "certbot", onlyForCertificates: true },
+  { name: "ca-certificates" },
+  { name: "curl" },
+  // Every script's JSON result line (scripts/lib/common.sh).
+  { name: "jq", command: "jq" },
+];
+
+/** What the software Lazarus ships on a host needs from the host's first boot. */
+export interface HostNeeds {
+  /** The compose project's directory. */
+  deployDir: string;
+  /** "user:group"; default root:root. */
+  deployOwner?: string;
+  /** Where certbot writes HTTP-01 challenges; absent when the platform issues no certificates. */
+  acmeWebroot?: string;
+}
+
+export interface HostDirectory {
+  path: string;
+  mode: "0750" | "0755";
+  /** "user:group"; absent: whoever creates it. */
+  owner?: string;
+}
+
+/** What first boot provides for those needs: commands on PATH ("docker": the engine and compose v2) and directories. */
+export interface HostProvisions {
+  commands: string[];
+  directories: HostDirectory[];
+}
+
+export function hostProvisions(needs: HostNeeds): HostProvisions {
+  const certificates = needs.acmeWebroot !== undefined;
+  return {
+    commands: [
+      "docker",
+      ...HOST_PACKAGES.flatMap((p) => (p.command && (certificates || !p.onlyForCertificates) ? [p.command] : [])),
+    ],
+    directories: [
+      // 0750: the project's secrets (.env, production.json) live here.
+      { path: needs.deployDir, mode: "0750", owner: needs.deployOwner ?? "root:root" },
+      ...(needs.acmeWebroot !== undefined
+        ? [
+            { path: needs.acmeWebroot, mode: "0755" as const },
+            { path: "/etc/letsencrypt/renewal-hooks/deploy", mode: "0755" as const },
+          ]
+        : []),
+    ],
+  };
+}
+
 /** The user-data document. Throws CloudInitError listing every problem (including anything that looks secret). */
 export function renderCloudInit(input: CloudInitInput): string {
   const problems = inputProblems(input);
   if (problems.length) throw new CloudInitError(problems);
 
   const dockerApt = input.dockerSource === "docker-apt";
+  // Either set provides the `docker` command with the compose v2 plugin.
   const dockerPackages = dockerApt
     ? ["docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin"]
     : ["docker.io", "docker-compose-v2"];
-  const packages = [
-    ...new Set([
-      ...dockerPackages,
-      "unattended-upgrades",
-      "apt-listchanges",
-      "certbot",
-      "ca-certificates",
-      "curl",
-      "jq",
-      ...(input.packages ?? []),
-    ]),
-  ];
+  const packages = [...new Set([...dockerPackages, ...HOST_PACKAGES.map((p) => p.name), ...(input.packages ?? [])])];
   const log = input.dockerLogRotation ?? { maxSize: "10m", maxFile: 3 };
-  const webroot = input.acmeWebroot ?? "/var/www/certbot";
-  const owner = input.deployOwner ?? "root:root";
-  const [ownUser, ownGroup] = owner.split(":") as [string, string];
+  const provisions = hostProvisions({ ...input, acmeWebroot: input.acmeWebroot ?? DEFAULT_ACME_WEBROOT });
 
   const unattended = [
     'APT::Periodic::Update-Package-Lists "1";',
@@ -225,9 +274,10 @@ export function renderCloudInit(input: CloudInitInput): string {
     // daemon.json was written before the package created the service; restart so its log defaults apply.
     ["systemctl", "restart", "docker.service"],
     ["systemctl", "enable", "--now", "unattended-upgrades.service"],
-    ["install", "-d", "-m", "0750", "-o", ownUser, "-g", ownGroup, input.deployDir],
-    ["install", "-d", "-m", "0755", webroot],
-    ["install", "-d", "-m", "0755", "/etc/letsencrypt/renewal-hooks/deploy"],
+    ...provisions.directories.map(({ path, mode, owner }) => {
+      const [user, group] = owner?.split(":") ?? [];
+      return ["install", "-d", "-m", mode, ...(owner ? ["-o", user, "-g", group] : []), path];
+    }),
     ["sh", "-c", "docker version && docker compose version"],
   ];
   doc.final_message = `cloud-init finished after $UPTIME s: docker, compose plugin and ${input.deployDir} ready`;
