@@ -7,6 +7,7 @@ import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { tlsActivateCommand, tlsBootstrapCommand } from "../lib/hostCommands";
 import { HOST_LAYOUT } from "../lib/hostLayout";
+import type { HostNeeds } from "../renderers/cloudInit";
 import type { Host } from "./host";
 import { HostSoftware, hostCommand, type HostFileSpec } from "./hostSoftware";
 
@@ -22,6 +23,8 @@ export interface ComposeDeploymentArgs {
   /** Resource name prefix, e.g. "kro-prod": steps are `<prefix>-compose-up`, `<prefix>-op-<id>`, ... */
   prefix: string;
   host: Host;
+  /** What the steps need on the machine (checked by the preflight on an existing server). */
+  hostNeeds: HostNeeds;
   /** Every file of the project (rendered text, or secret Outputs), shipped by HostSoftware. */
   files: HostFileSpec[];
   /**
@@ -64,7 +67,7 @@ export class ComposeDeployment extends pulumi.ComponentResource {
     const step = (stepName: string, create: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Input<pulumi.Resource>[]) =>
       hostCommand(`${prefix}-${stepName}`, { connection: host.connection, create, triggers, dependsOn }, this);
 
-    this.software = new HostSoftware(`${prefix}-software`, { platform: args.platform, host, files: args.files }, { parent: this });
+    this.software = new HostSoftware(`${prefix}-software`, { platform: args.platform, host, needs: args.hostNeeds, files: args.files }, { parent: this });
     const installed = this.software.installed;
     // Writers keep their id on an update; see HostSoftware.fileWriters for what re-runs on a changed file.
     const writerIds = this.software.fileWriters.map((w) => w.id);

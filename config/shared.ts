@@ -58,14 +58,18 @@ export const existingHostSchema = z.strictObject({
 export type ExistingHostConfig = z.infer<typeof existingHostSchema>;
 
 /**
- * Where a host-based platform runs: a droplet Lazarus declares (hostSchema), or `{ existing: { address, user, port } }`.
- * The "existing" key decides; each shape is then checked alone, so errors name the key at fault instead of zod's
- * "Invalid input" for a union (config/errors.ts reports the issues of the one shape that applies).
+ * Where a host-based platform runs: a droplet Lazarus declares (`droplet`: hostSchema or a platform's stricter
+ * extension of it), or `{ existing: { address, user, port } }`. The "existing" key decides; each shape is then checked
+ * alone, so errors name the key at fault instead of zod's "Invalid input" for a union (config/errors.ts reports the
+ * issues of the one shape that applies).
  */
-export const hostPlacementSchema = z.union([
-  z.custom<unknown>(hasExistingKey, { params: { [OTHER_UNION_SHAPE]: true } }).pipe(existingHostSchema),
-  z.custom<unknown>((v) => !hasExistingKey(v), { params: { [OTHER_UNION_SHAPE]: true } }).pipe(hostSchema),
-]);
+export function hostPlacement<D extends z.ZodType<HostConfig>>(droplet: D) {
+  return z.union([
+    z.custom<unknown>(hasExistingKey, { params: { [OTHER_UNION_SHAPE]: true } }).pipe(existingHostSchema),
+    z.custom<unknown>((v) => !hasExistingKey(v), { params: { [OTHER_UNION_SHAPE]: true } }).pipe(droplet),
+  ]);
+}
+export const hostPlacementSchema = hostPlacement(hostSchema);
 export type HostPlacementConfig = z.infer<typeof hostPlacementSchema>;
 
 function hasExistingKey(value: unknown): boolean {

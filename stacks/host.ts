@@ -1,9 +1,12 @@
 // The host a platform runs on, from its plan: a droplet Lazarus declares, with what the shared environment gives every
-// droplet (region, VPC, SSH keys, admin CIDRs, alert targets, protection). One mapping for every platform.
-import { DropletHost } from "../components/dropletHost";
-import type { Host } from "../components/host";
+// droplet (region, VPC, SSH keys, admin CIDRs, alert targets, protection), or a server that already exists, reached
+// over SSH with nothing declared for it. One mapping for every platform.
 import type * as pulumi from "@pulumi/pulumi";
-import type { HostConfig } from "../config/shared";
+import { DropletHost } from "../components/dropletHost";
+import { ExistingHost } from "../components/existingHost";
+import type { Host } from "../components/host";
+import { isExistingHost, type HostPlacementConfig } from "../config/shared";
+import type { HostNeeds } from "../renderers/cloudInit";
 import type { DeclareContext } from "./platform";
 
 /** Everything about a platform's host that the plan decides. */
@@ -11,8 +14,11 @@ export interface HostPlan {
   /** Droplet name, also the prefix of its child resources (contains platform and stack). */
   name: string;
   platform: string;
-  /** The stack file's host block. */
-  placement: HostConfig;
+  /** The stack file's host block: a droplet to declare, or `existing`. */
+  placement: HostPlacementConfig;
+  /** What the platform's steps need on the machine: cloud-init installs it on a droplet, a preflight checks a server. */
+  needs: HostNeeds;
+  /** The droplet's cloud-init user-data, rendered from `needs` (unused for an existing server). */
   userData: string;
   /** A rebuild (recovery) switch: present means the droplet may be replaced; fromSnapshot picks the image. */
   rebuild?: { fromSnapshot?: string; snapshotNameRegex?: string };
@@ -36,10 +42,20 @@ export interface PlatformHost {
   droplet?: DropletHost;
 }
 
+/** Does this host plan declare a droplet (and so need the stack's DigitalOcean environment)? */
+export function needsDroplet(plan: Pick<HostPlan, "placement">): boolean {
+  return !isExistingHost(plan.placement);
+}
+
 export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.Resource): PlatformHost {
   const env = ctx.environment;
-  if (!ctx.digitalocean) throw new Error(`${plan.name}: a droplet needs the stack's DigitalOcean environment; the platform's needs() must say so`);
   const o = plan.placement;
+  if (isExistingHost(o)) {
+    const server = o.existing;
+    const host = new ExistingHost(plan.name, { ...server, privateKey: ctx.secrets(plan.sshKeySecret) }, { parent });
+    return { host, projectUrns: [], databaseAccess: { type: "ip_addr", value: server.address } };
+  }
+  if (!ctx.digitalocean) throw new Error(`${plan.name}: a droplet needs the stack's DigitalOcean environment; the platform's needs() must say so`);
   const host = new DropletHost(
     plan.name,
     {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { hostSchema } from "../../config/shared";
+import { hostPlacement, hostSchema, isExistingHost } from "../../config/shared";
 
 /** Section 4.6: "Requirements: Docker >= 24, Docker Compose v2, 8 GB RAM minimum". */
 export const GOODGO_MIN_MEMORY_GB = 8;
@@ -146,7 +146,8 @@ const slackChannel = z.string().regex(/^#[a-z0-9_-]+$/, { message: 'is not a Sla
 
 export const goodgoSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  host: goodgoHostSchema,
+  /** A droplet Lazarus declares (8 GB minimum), or `{ existing: { address, user, port } }` for a server already there. */
+  host: hostPlacement(goodgoHostSchema),
   app: z.strictObject({
     /** Where the compose project lives on the host (the runbook's ~/goodgo). */
     deployDir: absolutePath.default("/root/goodgo"),
@@ -243,6 +244,11 @@ export const goodgoSchema = z.strictObject({
       prefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*\/$/, { message: "is not a key prefix ending in / (example: postgres/)" }).default("postgres/"),
       /** Off-site copies older than this are deleted by the bucket's lifecycle rule. */
       lifecycleDays: days("the off-site lifecycle rule", 30),
+      /**
+       * The bucket already exists and another stack (or a person) keeps it: Lazarus uses it but does not declare it.
+       * A DR rebuild onto an existing server restores from the bucket the lost stack declared.
+       */
+      existing: z.boolean().default(false),
     }),
   }),
   recovery: z
@@ -358,6 +364,9 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
   }
   if (r.rollback && r.rollback.imageTag === cfg.app.imageTag) {
     problems.push({ path: "recovery.rollback.imageTag", message: `"${r.rollback.imageTag}" is the tag already deployed (app.imageTag); name the tag to roll back to (example: the previous release's git SHA)` });
+  }
+  if (r.host?.fromSnapshot && isExistingHost(cfg.host)) {
+    problems.push({ path: "recovery.host.fromSnapshot", message: "builds a new droplet from a snapshot, but host is an existing server Lazarus did not create; remove fromSnapshot to recover onto that server (example: recovery: {host: {label: r1, backup: latest}})" });
   }
   problems.push(...duplicateOperationIds(cfg.operations));
   cfg.operations.forEach((op, i) => {

@@ -16,27 +16,31 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
   const platform = new pulumi.ComponentResource("lazarus:platform:GoodGo", names.prefix, {});
   const parent = { parent: platform };
 
-  // Off-site backups (sections 4.1/4.6): a private bucket whose lifecycle rule expires old copies.
-  const bucket = new digitalocean.SpacesBucket(
-    names.bucket,
-    {
-      name: cfg.backups.offsite.bucket,
-      region: cfg.backups.offsite.region,
-      acl: "private",
-      versioning: { enabled: true },
-      lifecycleRules: [
+  // Off-site backups (sections 4.1/4.6): a private bucket whose lifecycle rule expires old copies; one that already
+  // exists is used as it is.
+  const offsite = cfg.backups.offsite;
+  const bucket = offsite.existing
+    ? undefined
+    : new digitalocean.SpacesBucket(
+        names.bucket,
         {
-          id: "expire-old-backups",
-          enabled: true,
-          prefix: cfg.backups.offsite.prefix,
-          expiration: { days: cfg.backups.offsite.lifecycleDays },
-          noncurrentVersionExpiration: { days: 7 },
-          abortIncompleteMultipartUploadDays: 1,
+          name: offsite.bucket,
+          region: offsite.region,
+          acl: "private",
+          versioning: { enabled: true },
+          lifecycleRules: [
+            {
+              id: "expire-old-backups",
+              enabled: true,
+              prefix: offsite.prefix,
+              expiration: { days: offsite.lifecycleDays },
+              noncurrentVersionExpiration: { days: 7 },
+              abortIncompleteMultipartUploadDays: 1,
+            },
+          ],
         },
-      ],
-    },
-    { ...parent, protect: env.protect },
-  );
+        { ...parent, protect: env.protect },
+      );
 
   const { host, projectUrns } = declareHost(plan.host, ctx, platform);
 
@@ -58,6 +62,7 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
       platform: "goodgo",
       prefix: names.prefix,
       host,
+      hostNeeds: plan.host.needs,
       files,
       // The secret files are re-chowned to their container users whenever they are rewritten.
       prepare: { command: plan.prepare, rerunWhenWritten: [plan.secretFiles.slackWebhook, plan.secretFiles.redisAcl, plan.secretFiles.pgbouncerUserlist] },
@@ -70,7 +75,8 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
     parent,
   );
 
-  ctx.digitalocean!.attach(`${names.prefix}-project-resources`, [...projectUrns, bucket.bucketUrn], platform);
+  const projectResources = [...projectUrns, ...(bucket ? [bucket.bucketUrn] : [])];
+  if (projectResources.length) ctx.digitalocean!.attach(`${names.prefix}-project-resources`, projectResources, platform);
 
   return {
     publicIp: host.publicIp,
@@ -80,7 +86,7 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
     healthUrl: plan.outputs.healthUrl,
     imageTag: plan.compose.imageTag,
     ssh: pulumi.interpolate`ssh ${env.sshUser}@${host.publicIp}`,
-    offsiteBucket: bucket.name,
-    offsiteEndpoint: bucket.bucketDomainName,
+    offsiteBucket: bucket?.name ?? offsite.bucket,
+    offsiteEndpoint: bucket?.bucketDomainName ?? `${offsite.bucket}.${offsite.region}.digitaloceanspaces.com`,
   };
 }

@@ -2,6 +2,7 @@
 // section 1 with its monitoring stack, daily backups copied off-site to a Spaces bucket, recovery switches (full host
 // recovery 4.6, rollback 4.4, database restore 4.1) and runbook operations.
 import type { z } from "zod";
+import { isExistingHost } from "../../config/shared";
 import { definePlatform } from "../platform";
 import { GOODGO_SECRETS, goodgoProblems, goodgoSchema, type GoodgoConfig } from "./config";
 import { declareGoodgo } from "./declare";
@@ -14,8 +15,8 @@ export const goodgo = definePlatform<GoodgoConfig, GoodgoPlan>({
   check: goodgoProblems,
   secrets: GOODGO_SECRETS,
   requiredSecrets: () => Object.keys(GOODGO_SECRETS),
-  // The off-site backup bucket is a DigitalOcean Space.
-  needs: () => ({ digitalocean: true }),
+  // A droplet, and the off-site bucket unless it already exists, are DigitalOcean resources.
+  needs: (cfg) => ({ digitalocean: !isExistingHost(cfg.host) || !cfg.backups.offsite.existing }),
   plan: planGoodgo,
   declare: declareGoodgo,
 });

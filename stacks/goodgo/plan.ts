@@ -157,6 +157,7 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
   }
 
   const domains = [cfg.app.domain, ...(cfg.app.apiDomain ? [cfg.app.apiDomain] : [])];
+  const issuesCertificates = nginx && cfg.tls !== undefined;
   return {
     stack,
     names,
@@ -165,6 +166,7 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
       name: names.host,
       platform: "goodgo",
       placement: cfg.host,
+      needs: { deployDir: dir, ...(issuesCertificates ? { acmeWebroot: HOST_LAYOUT.acmeWebroot } : {}) },
       userData: goodgoCloudInit(cfg),
       rebuild: recover,
       // Web and API: behind nginx on 80/443, or directly on 3000/3001. Nothing else is public.
@@ -185,7 +187,7 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
     recoveryChains,
     compose: { upCommand: upCommand(t, inventory), imageTag: goodgoEffectiveImageTag(cfg) },
     tls:
-      nginx && cfg.tls
+      issuesCertificates && cfg.tls
         ? {
             certName: names.certName,
             placeholderName: cfg.app.domain,

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, imageRef, imageTag, operationId, port, serviceName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { databaseRestoreSchema, hostRebuildSchema, hostSchema, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreSchema, hostPlacementSchema, hostRebuildSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
 import { KRO_APP_SERVICES, kroServices } from "./inventory";
 
 const appServiceSchema = z.strictObject({
@@ -57,7 +57,8 @@ export type KroOperation = z.infer<typeof operationSchema>;
 
 export const kroSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  host: hostSchema,
+  /** A droplet Lazarus declares, or `{ existing: { address, user, port } }` for a server that is already there. */
+  host: hostPlacementSchema,
   database: managedPostgresSchema,
   app: z.strictObject({
     /** Where the compose project lives on the host (the runbook's /root/Kro/kro-devops/production). */
@@ -104,7 +105,9 @@ export const KRO_SECRETS = {
 
 export function kroProblems(cfg: KroConfig, stack: string): Problem[] {
   const problems: Problem[] = [];
-  if (cfg.recovery.host) {
+  if (cfg.recovery.host && isExistingHost(cfg.host)) {
+    problems.push({ path: "recovery.host", message: "rebuilds a droplet from a snapshot, but host is an existing server Lazarus did not create; remove recovery.host (example: recovery: {})" });
+  } else if (cfg.recovery.host) {
     problems.push(...requireConfirm(stack, "kro", "rebuild-host", cfg.recovery.host.confirm, "recovery.host.confirm", "rebuilding the host replaces the live droplet"));
   }
   if (cfg.recovery.database?.cutover) {

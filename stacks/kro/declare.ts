@@ -22,6 +22,8 @@ export function declareKro(plan: KroPlan, ctx: DeclareContext) {
       projectTags: [...ctx.digitalocean!.tags, "platform-kro"],
       ...plan.database,
       allow: [databaseAccess],
+      // A server outside the stack's VPC reaches the cluster over its public endpoint (TLS, firewall by address).
+      publicEndpoint: databaseAccess.type === "ip_addr",
       protect: env.protect,
       restore: plan.databaseRecovery,
     },
@@ -41,6 +43,7 @@ export function declareKro(plan: KroPlan, ctx: DeclareContext) {
       platform: "kro",
       prefix: names.prefix,
       host,
+      hostNeeds: plan.host.needs,
       files: [
         ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
         { path: plan.secretFiles.productionJson, content: productionJson, mode: "0600", secret: true },

@@ -71,6 +71,7 @@ export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
   const dir = cfg.app.deployDir;
   const inventory = renderedFrom("app.services", () => kroInventory(cfg, stack));
   const domains = cfg.app.sites.map((s) => s.serverName);
+  const hostNeeds = { deployDir: dir, acmeWebroot: HOST_LAYOUT.acmeWebroot };
   return {
     stack,
     names,
@@ -78,7 +79,8 @@ export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
       name: names.host,
       platform: "kro",
       placement: cfg.host,
-      userData: renderedFrom("app.deployDir", () => renderCloudInit({ deployDir: dir, acmeWebroot: HOST_LAYOUT.acmeWebroot })),
+      needs: hostNeeds,
+      userData: renderedFrom("app.deployDir", () => renderCloudInit(hostNeeds)),
       rebuild: cfg.recovery.host,
       publicPorts: [80, 443],
       healthUrl: cfg.app.healthUrl,

@@ -63,7 +63,7 @@ describe("the offline plan of prod", () => {
   it("writes every rendered file with --out, and no secret file", () => {
     const base = join(outDir, "kro", "kro-prod-software", "root/Kro/kro-devops/production");
     expect(existsSync(join(base, "docker-compose.yml"))).toBe(true);
-    expect(existsSync(join(base, "nginx/nginx.conf"))).toBe(true);
+    expect(existsSync(join(base, "nginx.conf"))).toBe(true);
     expect(existsSync(join(base, "production.json"))).toBe(false);
     expect(existsSync(join(base, "kro-prod-db-cluster-ca-certificate.crt"))).toBe(false);
     expect(json.stderr).toMatch(/wrote \d+ rendered file\(s\) under .*; \d+ secret file\(s\) not written: .*kro-prod-software:\/root\/Kro\/kro-devops\/production\/production.json/);
@@ -94,7 +94,7 @@ describe("files the prod plan renders, checked by their consumers", () => {
   });
 
   it("the nginx config passes nginx -t with the certificate paths it names", () => {
-    const text = file("nginx/nginx.conf");
+    const text = file("nginx.conf");
     const r = nginxTest(text, {
       hosts: ["backend", "frontend", "admin-frontend"],
       certs: [{ certPath: "/etc/ssl/lazarus/kro-prod/fullchain.pem", keyPath: "/etc/ssl/lazarus/kro-prod/privkey.pem", names: ["kro.example.org"] }],
