@@ -13,6 +13,9 @@
 // (newer releases, docker-compose-plugin) with the key pinned by fingerprint, for hosts that need newer features.
 
 import { Document } from "yaml";
+import { refuseProblems } from "./renderInputError";
+
+const RENDERER = "cloud-init";
 
 export interface CloudInitUser {
   name: string;
@@ -58,13 +61,6 @@ export interface CloudInitInput {
   /** Let the droplet reboot at this time when a security update needs it ("HH:MM"); absent means never. */
   autoRebootTime?: string;
   hostname?: string;
-}
-
-export class CloudInitError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid cloud-init input:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "CloudInitError";
-  }
 }
 
 /** Docker's release signing key fingerprint (https://docs.docker.com/engine/install/ubuntu/). */
@@ -124,10 +120,10 @@ function inputProblems(input: CloudInitInput): string[] {
   return p;
 }
 
-/** The user-data document. Throws CloudInitError listing every problem (including anything that looks secret). */
+/** The user-data document. Throws RenderInputError listing every problem (including anything that looks secret). */
 export function renderCloudInit(input: CloudInitInput): string {
   const problems = inputProblems(input);
-  if (problems.length) throw new CloudInitError(problems);
+  refuseProblems(RENDERER, problems);
 
   const dockerApt = input.dockerSource === "docker-apt";
   const dockerPackages = dockerApt
@@ -234,6 +230,6 @@ export function renderCloudInit(input: CloudInitInput): string {
 
   const text = "#cloud-config\n" + new Document(doc, { version: "1.1" }).toString({ lineWidth: 0 });
   const leaks = secretFindings(text);
-  if (leaks.length) throw new CloudInitError(leaks.map((w) => `rendered user-data contains ${w}`));
+  refuseProblems(RENDERER, leaks.map((w) => `rendered user-data contains ${w}`));
   return text;
 }

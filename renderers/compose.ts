@@ -28,8 +28,8 @@ import {
   ServiceInventory,
   ServiceSpec,
   validateInventory,
-  InventoryError,
 } from "../lib/inventory";
+import { refuseProblems } from "./renderInputError";
 
 export interface ComposeVolume {
   /** Docker volume name; default "<project>_<key>", the name Compose itself would give, so volumes survive a
@@ -148,7 +148,7 @@ export function composeProjectProblems(project: ComposeProject): string[] {
 /** The Compose file for a project. Throws (listing every problem) on an invalid inventory or project. */
 export function renderCompose(project: ComposeProject): string {
   const problems = [...validateInventory(project.services.services), ...composeProjectProblems(project)];
-  if (problems.length) throw new InventoryError(problems);
+  refuseProblems("compose", problems);
 
   const services = Object.fromEntries(project.services.services.map((s) => [s.name, renderService(s, project)]));
   const doc: Record<string, unknown> = { services };

@@ -21,38 +21,32 @@
 //     rather than ship a file the two Compose versions read differently.
 // Variable names are POSIX names ([A-Za-z_][A-Za-z0-9_]*), which both parsers and the container's shell accept.
 
-export class EnvFileError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`.env: ${variable}: ${problem}`);
-    this.name = "EnvFileError";
-  }
-}
+import { refuseField } from "./renderInputError";
+
+const RENDERER = ".env";
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PLAIN = /^[A-Za-z0-9_.,:/@+\-=%^~]+$/;
 
 /** How one value is written, or why it cannot be. Exported for tests and for config validation of secrets. */
 export function envFileValue(name: string, value: string): string {
-  if (typeof value !== "string") throw new EnvFileError(name, `value must be a string, got ${typeof value}`);
-  if (/[\n\r\0]/.test(value)) throw new EnvFileError(name, "value contains a newline, carriage return or NUL, which a .env line cannot hold");
+  if (typeof value !== "string") refuseField(RENDERER, name, `value must be a string, got ${typeof value}`);
+  if (/[\n\r\0]/.test(value)) refuseField(RENDERER, name, "value contains a newline, carriage return or NUL, which a .env line cannot hold");
   if (value === "") return "''";
   if (PLAIN.test(value)) return value;
   if (value.includes("${")) {
-    throw new EnvFileError(name, 'value contains "${", which docker-compose 1.29 would interpolate even inside quotes; choose a value without it');
+    refuseField(RENDERER, name, 'value contains "${", which docker-compose 1.29 would interpolate even inside quotes; choose a value without it');
   }
   if (/\\(?=[\\']|$)/.test(value)) {
-    throw new EnvFileError(name, "value has a backslash before \\ or ' or at its end, which Compose v2 and docker-compose 1.29 unescape differently; choose a value without it");
+    refuseField(RENDERER, name, "value has a backslash before \\ or ' or at its end, which Compose v2 and docker-compose 1.29 unescape differently; choose a value without it");
   }
   if (!value.includes("'")) return `'${value}'`;
   if (/[$\\]/.test(value)) {
-    throw new EnvFileError(name, "value contains both ' and $ or \\, which no quoting carries identically to Compose v2 and docker-compose 1.29; choose a value without one of them");
+    refuseField(RENDERER, name, "value contains both ' and $ or \\, which no quoting carries identically to Compose v2 and docker-compose 1.29; choose a value without one of them");
   }
   if (value.endsWith('"')) {
     // Older compose-go trims every quote character from the end of a quoted value, escaped or not.
-    throw new EnvFileError(name, "value contains ' and ends with \", which older Compose v2 releases would cut off; choose a value without one of them");
+    refuseField(RENDERER, name, "value contains ' and ends with \", which older Compose v2 releases would cut off; choose a value without one of them");
   }
   return `"${value.replace(/"/g, '\\"')}"`;
 }
@@ -64,16 +58,16 @@ export interface EnvFileOptions {
 
 /**
  * The `.env` text: one `NAME=value` line per variable, in the order given (object insertion order), with the quoting
- * described above. Throws EnvFileError naming the first variable that cannot be written.
+ * described above. Throws RenderInputError naming the first variable that cannot be written.
  */
 export function renderEnvFile(vars: Record<string, string>, opts: EnvFileOptions = {}): string {
-  if (typeof vars !== "object" || vars === null || Array.isArray(vars)) throw new EnvFileError("(input)", "expected an object of NAME: value");
+  if (typeof vars !== "object" || vars === null || Array.isArray(vars)) refuseField(RENDERER, "(input)", "expected an object of NAME: value");
   const lines: string[] = [];
   if (opts.header) {
     for (const l of opts.header.split("\n")) lines.push(l ? `# ${l}` : "#");
   }
   for (const [name, value] of Object.entries(vars)) {
-    if (!NAME.test(name)) throw new EnvFileError(name, "is not a variable name (letters, digits and _, not starting with a digit; example: DB_PASSWORD)");
+    if (!NAME.test(name)) refuseField(RENDERER, name, "is not a variable name (letters, digits and _, not starting with a digit; example: DB_PASSWORD)");
     lines.push(`${name}=${envFileValue(name, value)}`);
   }
   return `${lines.join("\n")}\n`;
@@ -152,9 +146,9 @@ export interface GoodgoEnvVariable {
 
 function checkConfig(c: GoodgoEnvConfig): void {
   const bad = (field: string, problem: string, got: unknown): never => {
-    throw new EnvFileError(`goodgo.${field}`, `${problem}, got ${JSON.stringify(got)}`);
+    refuseField(RENDERER, `goodgo.${field}`, `${problem}, got ${JSON.stringify(got)}`);
   };
-  if (typeof c !== "object" || c === null) throw new EnvFileError("goodgo", "expected the GoodGo env config object");
+  if (typeof c !== "object" || c === null) refuseField(RENDERER, "goodgo", "expected the GoodGo env config object");
   const ident = /^[a-z_][a-z0-9_]{0,62}$/;
   if (typeof c.dbName !== "string" || !ident.test(c.dbName)) bad("dbName", "must be a PostgreSQL name such as goodgo", c.dbName);
   if (typeof c.dbUser !== "string" || !ident.test(c.dbUser)) bad("dbUser", "must be a PostgreSQL role name such as goodgo", c.dbUser);
@@ -227,10 +221,10 @@ export function goodgoEnvVariables(c: GoodgoEnvConfig): GoodgoEnvVariable[] {
  */
 export function goodgoEnvValues(c: GoodgoEnvConfig, s: GoodgoEnvSecrets): Record<string, string> {
   const vars = goodgoEnvVariables(c);
-  if (typeof s !== "object" || s === null) throw new EnvFileError("goodgo secrets", "expected the GoodGo secrets object");
+  if (typeof s !== "object" || s === null) refuseField(RENDERER, "goodgo secrets", "expected the GoodGo secrets object");
   for (const k of GOODGO_ENV_SECRET_KEYS) {
     // The message names the secret, never its value.
-    if (typeof s[k] !== "string" || s[k] === "") throw new EnvFileError(`secret ${k}`, "is missing or empty");
+    if (typeof s[k] !== "string" || s[k] === "") refuseField(RENDERER, `secret ${k}`, "is missing or empty");
   }
   const out: Record<string, string> = {};
   for (const v of vars) {

@@ -10,6 +10,8 @@
 //   - renderPgbouncerUserlist(users): the auth_file text ("user" "password-or-SCRAM-verifier"). Secret.
 // Input is validated; every error names the field, what was expected and what was given.
 
+import { refuseField } from "./renderInputError";
+
 export type PoolMode = "session" | "transaction" | "statement";
 export type PgbouncerAuthType = "scram-sha-256" | "md5" | "plain" | "trust" | "hba" | "cert";
 
@@ -65,18 +67,8 @@ export interface PgbouncerSettings {
   pidfile?: string;
 }
 
-export class PgbouncerConfigError extends Error {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`pgbouncer settings: ${field}: ${problem}`);
-    this.name = "PgbouncerConfigError";
-  }
-}
-
 function fail(field: string, problem: string, got?: unknown): never {
-  throw new PgbouncerConfigError(field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
+  refuseField("pgbouncer", field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
 }
 
 const POOL_MODES: readonly PoolMode[] = ["session", "transaction", "statement"];
@@ -129,7 +121,7 @@ interface Checked extends PgbouncerSettings {
   ignoreStartupParameters: string[];
 }
 
-/** Validates settings (throws PgbouncerConfigError naming the field) and returns them with defaults filled in. */
+/** Validates settings (throws RenderInputError naming the field) and returns them with defaults filled in. */
 export function checkPgbouncerSettings(s: PgbouncerSettings): Checked {
   if (!isObject(s)) fail("(settings)", "must be an object");
   onlyKeys("", s as unknown as Record<string, unknown>, [

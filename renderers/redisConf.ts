@@ -8,6 +8,7 @@
 // REDISCLI_AUTH from the .env's REDIS_PASSWORD.
 // Input is validated; every error names the field, what was expected and what was given.
 import { createHash } from "node:crypto";
+import { refuseField } from "./renderInputError";
 
 export type MaxmemoryPolicy =
   | "noeviction" | "allkeys-lru" | "allkeys-lfu" | "allkeys-random" | "volatile-lru" | "volatile-lfu" | "volatile-random" | "volatile-ttl";
@@ -39,18 +40,8 @@ export interface RedisSettings {
   protectedMode?: boolean;
 }
 
-export class RedisConfigError extends Error {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`redis settings: ${field}: ${problem}`);
-    this.name = "RedisConfigError";
-  }
-}
-
 function fail(field: string, problem: string, got?: unknown): never {
-  throw new RedisConfigError(field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
+  refuseField("redis", field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
 }
 
 const POLICIES: readonly MaxmemoryPolicy[] = [

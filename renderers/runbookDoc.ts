@@ -28,6 +28,7 @@ import {
   type ServiceSpec,
 } from "../lib/inventory";
 import { GOODGO_BACKUP_METRICS } from "../stacks/goodgo/monitoring";
+import { refuseField } from "./renderInputError";
 
 export { GOODGO_OPERATION_ACTIONS, GOODGO_RECOVERY_SWITCHES };
 export type GoodgoRecoverySwitch = (typeof GOODGO_RECOVERY_SWITCHES)[number];
@@ -41,13 +42,6 @@ export interface GoodgoRunbookInput {
   inventory: ServiceInventory;
   /** Prefix of the example operation ids (default "yyyymmdd": replace with the day's date; a new id runs it again). */
   idPrefix?: string;
-}
-
-export class RunbookDocError extends Error {
-  constructor(field: string, problem: string) {
-    super(`goodgo runbook: ${field}: ${problem}`);
-    this.name = "RunbookDocError";
-  }
 }
 
 /** Mermaid node id for a service name (Mermaid ids cannot hold "-"). */
@@ -102,7 +96,7 @@ function stackSnippet(stack: string, goodgo: Record<string, unknown>): string {
 /** Operation defaults as the config schema fills them (so the doc shows what `pulumi up` will really do). */
 function withDefaults(op: Record<string, unknown>): GoodgoOperation {
   const parsed = goodgoSchema.shape.operations.safeParse([op]);
-  if (!parsed.success) throw new RunbookDocError(`operation ${JSON.stringify(op)}`, parsed.error.issues.map((i) => i.message).join("; "));
+  if (!parsed.success) refuseField("runbook", `operation ${JSON.stringify(op)}`, parsed.error.issues.map((i) => i.message).join("; "));
   return parsed.data[0]!;
 }
 
@@ -133,13 +127,13 @@ interface Incident {
   steps: Step[];
 }
 
-/** The Markdown runbook. Throws RunbookDocError when an example would not be valid stack config. */
+/** The Markdown runbook. Throws RenderInputError when an example would not be valid stack config. */
 export function renderGoodgoRunbook(input: GoodgoRunbookInput): string {
   const { config: cfg, stack, inventory: inv } = input;
-  if (!stack || !/^[a-z0-9][a-z0-9-]*$/.test(stack)) throw new RunbookDocError("stack", `must be a stack name such as prod, got ${JSON.stringify(stack)}`);
-  if (!inv || !inv.services?.length) throw new RunbookDocError("inventory", "must hold the services the stack deploys");
+  if (!stack || !/^[a-z0-9][a-z0-9-]*$/.test(stack)) refuseField("runbook", "stack", `must be a stack name such as prod, got ${JSON.stringify(stack)}`);
+  if (!inv || !inv.services?.length) refuseField("runbook", "inventory", "must hold the services the stack deploys");
   const prefix = input.idPrefix ?? "yyyymmdd";
-  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(prefix)) throw new RunbookDocError("idPrefix", `must be lowercase letters, digits and dashes, got ${JSON.stringify(prefix)}`);
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(prefix)) refuseField("runbook", "idPrefix", `must be lowercase letters, digits and dashes, got ${JSON.stringify(prefix)}`);
   const names = new Set(inv.services.map((s) => s.name));
   const has = (n: string) => names.has(n);
   const id = (what: string) => `${prefix}-${what}`;
@@ -190,7 +184,7 @@ export function renderGoodgoRunbook(input: GoodgoRunbookInput): string {
   P("", "Stop order (dependents first):", "");
   stopOrder(inv).forEach((layer, i) => P(`${i + 1}. ${layer.join(", ")}`));
   const rolling = withDefaults({ id: id("rolling-restart"), action: "rolling-restart" });
-  if (rolling.action !== "rolling-restart") throw new RunbookDocError("rolling-restart", "schema returned another action");
+  if (rolling.action !== "rolling-restart") refuseField("runbook", "rolling-restart", "schema returned another action");
   const rollingOrder = rollingRestartOrder(inv, { roles: rolling.roles, exclude: rolling.exclude.filter(has) });
   P(
     "",

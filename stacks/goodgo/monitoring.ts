@@ -57,9 +57,12 @@ import {
 } from "../../renderers/monitoring/grafana";
 import { renderLokiConfig } from "../../renderers/monitoring/loki";
 import { renderPromtailConfig } from "../../renderers/monitoring/promtail";
-import { MonitoringInputError, checkAbsolutePath, checkDuration, toYaml } from "../../renderers/monitoring/common";
+import { checkAbsolutePath, checkDuration, toYaml } from "../../renderers/monitoring/common";
+import { refuseField } from "../../renderers/renderInputError";
 import { goodgoServices } from "../../lib/inventories/goodgo";
 
+/** The renderer name GoodGo's own input checks refuse under. */
+const RENDERER = "goodgo monitoring";
 const HEADER = "Rendered by Lazarus from stacks/goodgo/monitoring.ts (runbook 001). Do not edit on the host.";
 
 // ---------------------------------------------------------------- section 1: services and ports
@@ -77,7 +80,7 @@ export const GOODGO_CONTAINER_PREFIX = "goodgo-";
 
 function containerPort(service: string): number {
   const port = INVENTORY.find((s) => s.name === service)?.ports?.[0]?.container;
-  if (port === undefined) throw new MonitoringInputError(`goodgo inventory.${service}.ports`, "the monitoring stack needs this service's container port");
+  if (port === undefined) refuseField(RENDERER, `goodgo inventory.${service}.ports`, "the monitoring stack needs this service's container port");
   return port;
 }
 
@@ -177,7 +180,7 @@ export const GOODGO_BACKUP_METRICS = {
 } as const;
 
 function gauge(name: string, help: string, value: number): string[] {
-  if (!Number.isFinite(value) || value < 0) throw new MonitoringInputError(`backup metrics.${name}`, `expected a non-negative number, got ${value}`);
+  if (!Number.isFinite(value) || value < 0) refuseField("backup metrics", name, `expected a non-negative number, got ${value}`);
   return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${Math.floor(value)}`];
 }
 
@@ -538,7 +541,7 @@ export interface GoodGoMonitoringOptions {
 }
 
 export function goodgoPrometheusRetention(opts: Pick<GoodGoMonitoringOptions, "stack" | "prometheusRetention">): string {
-  return checkDuration("goodgo.monitoring.prometheusRetention", opts.prometheusRetention ?? (opts.stack === "prod" ? "30d" : "15d"));
+  return checkDuration(RENDERER, "goodgo.monitoring.prometheusRetention", opts.prometheusRetention ?? (opts.stack === "prod" ? "30d" : "15d"));
 }
 
 /** Command-line flags of the Prometheus container (retention is a flag, not part of prometheus.yml). */
@@ -562,10 +565,10 @@ export function goodgoGrafanaEnv(opts: { adminUser?: string; adminPasswordFile?:
 /** Every rendered monitoring file, keyed by path relative to the monitoring directory on the host. */
 export function goodgoMonitoringFiles(opts: GoodGoMonitoringOptions): Record<string, string> {
   if (!opts.stack || !/^[a-z0-9][a-z0-9-]*$/.test(opts.stack)) {
-    throw new MonitoringInputError("goodgo.monitoring.stack", `expected a stack name such as "prod" or "staging", got ${JSON.stringify(opts.stack)}`);
+    refuseField(RENDERER, "goodgo.monitoring.stack", `expected a stack name such as "prod" or "staging", got ${JSON.stringify(opts.stack)}`);
   }
   goodgoPrometheusRetention(opts);
-  const webhookFile = checkAbsolutePath("goodgo.monitoring.slackWebhookFile", opts.slackWebhookFile ?? GOODGO_SECRET_FILES.slackWebhook);
+  const webhookFile = checkAbsolutePath(RENDERER, "goodgo.monitoring.slackWebhookFile", opts.slackWebhookFile ?? GOODGO_SECRET_FILES.slackWebhook);
   const groups = goodgoAlertGroups({ dbName: opts.dbName, containerPrefix: opts.containerPrefix, runbookUrl: opts.runbookUrl });
   const ruleFiles = renderAlertRuleFiles(groups, "rules", HEADER);
   const files: Record<string, string> = {};

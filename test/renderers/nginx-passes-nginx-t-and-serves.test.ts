@@ -6,11 +6,12 @@ import { createServer, IncomingMessage, request as httpRequest, Server } from "n
 import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import { kroNginxInput } from "../../lib/inventories/kro";
-import { NginxConfigError, renderNginxConf, renderNginxSite, NginxConfInput } from "../../renderers/nginx";
+import { renderNginxConf, renderNginxSite, NginxConfInput } from "../../renderers/nginx";
 import { freePort } from "../support/ports";
 import { nginxServe, nginxTest, RunningNginx } from "../support/validators";
 import { planFor } from "../support/stacks";
 import type { Plan } from "../../cli/planner";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 const KRO_SITES = { serverNames: ["kro.example.org", "www.kro.example.org"], adminServerNames: ["admin.kro.example.org"], certName: "kro-test" };
 const KRO_CERT = {
@@ -122,8 +123,9 @@ describe("input validation", () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(NginxConfigError);
-    const problems = (err as NginxConfigError).problems;
+    expect(err).toBeInstanceOf(RenderInputError);
+    expect((err as RenderInputError).renderer).toBe("nginx");
+    const problems = (err as RenderInputError).problems;
     for (const e of [
       'upstreams[0].name: "admin-frontend" must be letters, digits or _ (example: admin_frontend)',
       'upstreams[0].host: "admin frontend" is not a host name or IPv4 address',

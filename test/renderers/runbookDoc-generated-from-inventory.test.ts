@@ -16,7 +16,8 @@ import { goodgoInventory } from "../../lib/inventories/goodgo";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
 import { defineInventory, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import * as doc from "../../renderers/runbookDoc";
-import { RunbookDocError, goodgoMermaidGraph, mermaidId, renderGoodgoRunbook } from "../../renderers/runbookDoc";
+import { goodgoMermaidGraph, mermaidId, renderGoodgoRunbook } from "../../renderers/runbookDoc";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 const root = resolve(__dirname, "../..");
 
@@ -182,7 +183,8 @@ describe("renderGoodgoRunbook input handling", () => {
   it("on an unprotected stack, destructive examples carry no confirm; bad input fails naming the field", () => {
     const md = renderGoodgoRunbook({ config: parsedConfig(stackGoodgo("staging")), stack: "staging", inventory: goodgoInventory() });
     expect(md).not.toContain("confirm:");
-    expect(() => renderGoodgoRunbook({ config: cfg, stack: "Prod!", inventory: goodgoInventory() })).toThrow(RunbookDocError);
+    expect(() => renderGoodgoRunbook({ config: cfg, stack: "Prod!", inventory: goodgoInventory() })).toThrow(RenderInputError);
+    expect(() => renderGoodgoRunbook({ config: cfg, stack: "Prod!", inventory: goodgoInventory() })).toThrow(expect.objectContaining({ renderer: "runbook" }));
     expect(() => renderGoodgoRunbook({ config: cfg, stack: "prod", inventory: { services: [] } })).toThrow(/inventory/);
     expect(() => renderGoodgoRunbook({ config: cfg, stack: "prod", inventory: goodgoInventory(), idPrefix: "Bad Prefix" })).toThrow(/idPrefix/);
   });
