@@ -1,5 +1,5 @@
-// The pg-backup service's schedule (runbook 001, section 4.1 and 9): the backup daily at 02:00 UTC and its
-// verification at 04:00 UTC, as crontab lines rendered from typed input. Pure: no Pulumi, no I/O.
+// A pg-backup service's schedule: the backup and its verification once a day each, at UTC times, as crontab lines
+// rendered from typed input. Pure: no Pulumi, no I/O.
 //
 // Who reads the crontab. The pg-backup container runs the postgis/postgis:16-3.4 image, which (like the postgres image
 // it builds on) has no cron daemon. Installing one at container start would need the network on every start, and cron
@@ -11,15 +11,15 @@
 // (numeric minute and hour lists, `*` for day of month, month and day of week) and refuses anything else at start.
 // Times are UTC: the loop reads the clock with `date -u`, and the service also sets TZ=UTC.
 //
-// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh and writes the metrics textfiles
-// of stacks/goodgo/monitoring.ts's GOODGO_BACKUP_METRICS contract (BackupTooOld, BackupVerificationFailed).
+// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh and writes the backup metrics
+// textfiles a platform's backup alerts read (last success, verification result).
 
 import { refuseField } from "./renderInputError";
 
 export interface BackupSchedule {
-  /** Daily backup time, "HH:MM" UTC (section 4.1: "02:00"). */
+  /** Daily backup time, "HH:MM" UTC (example: "02:00"). */
   backupAt: string;
-  /** Daily verification time, "HH:MM" UTC (section 4.1/9: "04:00"). */
+  /** Daily verification time, "HH:MM" UTC, after the backup has finished (example: "04:00"). */
   verifyAt: string;
   /** Where scripts/backup is inside the container (default /opt/lazarus/scripts/backup: scripts/ mounted at /opt/lazarus/scripts). */
   scriptsDir?: string;
@@ -78,6 +78,3 @@ export function renderBackupCrontab(s: BackupSchedule): string {
     "",
   ].join("\n");
 }
-
-/** Section 4.1/9's schedule. */
-export const GOODGO_BACKUP_SCHEDULE: BackupSchedule = { backupAt: "02:00", verifyAt: "04:00" };

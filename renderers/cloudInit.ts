@@ -9,7 +9,7 @@
 // this is the robust choice: the packages come from the mirror DigitalOcean already configures, so first boot does
 // not depend on a third-party repository and its signing key being reachable and unchanged, and
 // unattended-upgrades (whose default origins are Ubuntu's) patches Docker with the rest of the system. The
-// versions meet GoodGo's "Docker >= 24, Compose v2" (runbook 001, 4.6). "docker-apt" uses Docker's repository
+// versions meet "Docker >= 24, Compose v2". "docker-apt" uses Docker's repository
 // (newer releases, docker-compose-plugin) with the key pinned by fingerprint, for hosts that need newer features.
 
 import { Document } from "yaml";

@@ -128,7 +128,7 @@ function renderService(s: ServiceSpec, project: ComposeProject): Record<string, 
 export function composeProjectProblems(project: ComposeProject): string[] {
   const problems: string[] = [];
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(project.name)) {
-    problems.push(`project name "${project.name}" must be lowercase letters, digits, "-" or "_" (example: goodgo)`);
+    problems.push(`project name "${project.name}" must be lowercase letters, digits, "-" or "_" (example: shop)`);
   }
   const declaredVolumes = new Set(Array.isArray(project.volumes) ? project.volumes : Object.keys(project.volumes ?? {}));
   const declaredNetworks = new Set(Object.keys(project.networks ?? {}));

@@ -1,4 +1,4 @@
-// pgBackRest configuration for self-managed PostgreSQL (GoodGo's postgres container, Waqiti's StatefulSet), rendered
+// pgBackRest configuration for self-managed PostgreSQL (a postgres container or a Kubernetes StatefulSet), rendered
 // from typed input. Pure: no Pulumi, no I/O. Two outputs:
 //   - renderPgBackRestConf(): the pgbackrest.conf text (repository, retention, compression, parallelism, async
 //     archiving, encryption type, the stanza's PostgreSQL location);
@@ -25,7 +25,7 @@ export interface S3Repository {
   /** Host name of the S3-compatible endpoint, no scheme: e.g. fra1.digitaloceanspaces.com */
   endpoint: string;
   region: string;
-  /** Absolute path inside the bucket, e.g. /pgbackrest/goodgo */
+  /** Absolute path inside the bucket, e.g. /pgbackrest/app */
   path: string;
   /** "host" (bucket.endpoint, the default) or "path" (endpoint/bucket). */
   uriStyle?: "host" | "path";

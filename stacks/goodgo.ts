@@ -13,7 +13,7 @@ import { renderCloudInit } from "../renderers/cloudInit";
 import { renderBackupCrontab } from "../renderers/backupSchedule";
 import { renderCompose } from "../renderers/compose";
 import { renderNginxConf } from "../renderers/nginx";
-import { goodgoRedisSettings, renderRedisAcl, renderRedisConf } from "../renderers/redisConf";
+import { renderRedisAcl, renderRedisConf } from "../renderers/redisConf";
 import {
   composeFileLinkCommand,
   composeTarget,
@@ -41,6 +41,7 @@ import {
 } from "./goodgo/inventory";
 import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } from "./goodgo/monitoring";
 import { goodgoRunbookMarkdown } from "./goodgo/runbook";
+import { goodgoRedisSettings } from "./goodgo/serviceSettings";
 import type { PlatformContext } from "./index";
 import { platformHostArgs } from "./hostArgs";
 

@@ -3,8 +3,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GoodgoConfig } from "../../config/platforms/goodgo";
 import type { SecretName } from "../../config/secrets";
-import { goodgoEnvValues, renderEnvFile, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "../../renderers/envFile";
+import { renderEnvFile } from "../../renderers/envFile";
 import { renderPgbouncerUserlist } from "../../renderers/pgbouncer";
+import { goodgoEnvValues, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "./envVariables";
 import { GOODGO_PGBOUNCER_ADMIN_USER, goodgoEffectiveImageTag } from "./inventory";
 
 export interface GoodgoStackSecrets extends GoodgoEnvSecrets {

@@ -8,10 +8,10 @@
 import type { GoodgoConfig } from "../../config/platforms/goodgo";
 import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
 import { GOODGO_VOLUMES, goodgoServices } from "../../lib/inventories/goodgo";
-import { goodgoPgbouncerSettings, pgbouncerEnv } from "../../renderers/pgbouncer";
-import { GOODGO_REDIS_PATHS, goodgoRedisCommand } from "../../renderers/redisConf";
+import { pgbouncerEnv } from "../../renderers/pgbouncer";
 import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
+import { GOODGO_REDIS_PATHS, goodgoPgbouncerSettings, goodgoRedisCommand } from "./serviceSettings";
 
 /** Where Lazarus's scripts/ folder lands on the host (components/hostSoftware REMOTE_SCRIPTS_ROOT), also mounted into pg-backup. */
 export const GOODGO_SCRIPTS_ROOT = "/opt/lazarus/scripts";
@@ -179,7 +179,7 @@ export const GOODGO_PGBOUNCER_UID = 70;
 
 /**
  * PgBouncer as section 3.1 configures it, through the edoburu image's environment (renderers/pgbouncer.ts
- * pgbouncerEnv): pool size and client limit stay .env variables (PGBOUNCER_POOL_SIZE, PGBOUNCER_MAX_CLIENT_CONN, the
+ * pgbouncerEnv of ./serviceSettings' goodgoPgbouncerSettings): pool size and client limit stay .env variables (PGBOUNCER_POOL_SIZE, PGBOUNCER_MAX_CLIENT_CONN, the
  * runbook's "edit .env, then up -d --no-deps pgbouncer") with the configured values as defaults. Its auth_file holds
  * the application user and pgbouncer_admin (goodgoPgbouncerUserlist), and PGPASSWORD lets the runbook's admin
  * console commands run inside the container as written.

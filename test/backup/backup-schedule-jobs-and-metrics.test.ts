@@ -16,7 +16,8 @@ import { startPostgres, type PostgresServer } from "../support/postgres";
 import { startS3Stub, type S3Stub } from "./pg-s3stub";
 import { GOODGO_BACKUP_METRICS, renderBackupSuccessMetrics, renderVerifyMetrics } from "../../stacks/goodgo/monitoring";
 import { RenderInputError } from "../../renderers/renderInputError";
-import { GOODGO_BACKUP_SCHEDULE, backupJobs, renderBackupCrontab } from "../../renderers/backupSchedule";
+import { backupJobs, renderBackupCrontab } from "../../renderers/backupSchedule";
+import { GOODGO_BACKUP_SCHEDULE } from "../../stacks/goodgo/serviceSettings";
 
 const SCRIPTS = resolve(__dirname, "../../scripts/backup");
 const JOB = join(SCRIPTS, "backup-job.sh");

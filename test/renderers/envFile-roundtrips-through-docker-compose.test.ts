@@ -5,15 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { composeConfig } from "../support/validators";
-import {
-  GOODGO_ENV_SECRET_KEYS,
-  GoodgoEnvConfig,
-  GoodgoEnvSecrets,
-  envFileValue,
-  goodgoEnvValues,
-  goodgoEnvVariables,
-  renderEnvFile,
-} from "../../renderers/envFile";
+import { envFileValue, renderEnvFile } from "../../renderers/envFile";
+import { GOODGO_ENV_SECRET_KEYS, GoodgoEnvConfig, GoodgoEnvSecrets, goodgoEnvValues, goodgoEnvVariables } from "../../stacks/goodgo/envVariables";
 import { GOODGO_VOLUMES, goodgoInventory } from "../../lib/inventories/goodgo";
 import { referencedVariables } from "../../lib/inventory";
 import { renderCompose } from "../../renderers/compose";

@@ -18,11 +18,11 @@ import { startServerProcess } from "../support/process";
 import {
   EDOBURU_PGBOUNCER_VARIABLES,
   PgbouncerSettings,
-  goodgoPgbouncerSettings,
   pgbouncerEnv,
   renderPgbouncerIni,
   renderPgbouncerUserlist,
 } from "../../renderers/pgbouncer";
+import { goodgoPgbouncerSettings } from "../../stacks/goodgo/serviceSettings";
 import { RenderInputError } from "../../renderers/renderInputError";
 
 const isRoot = process.getuid?.() === 0;

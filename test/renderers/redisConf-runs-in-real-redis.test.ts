@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../support/ports";
-import { goodgoRedisSettings, renderRedisAcl, renderRedisConf, type RedisSettings } from "../../renderers/redisConf";
+import { renderRedisAcl, renderRedisConf, type RedisSettings } from "../../renderers/redisConf";
+import { goodgoRedisSettings } from "../../stacks/goodgo/serviceSettings";
 import { RenderInputError } from "../../renderers/renderInputError";
 
 const PASSWORD = `test-only redis pw ${process.pid}`;
