@@ -1,6 +1,6 @@
 // The pg-backup service's schedule and jobs, run for real against PostgreSQL on loopback:
 //   - renderBackupCrontab's lines are what backup-schedule.sh runs (its --check parses them back into the same jobs);
-//   - backup-job.sh writes the metrics textfiles byte for byte as stacks/goodgo/monitoring.ts renders the contract
+//   - backup-job.sh writes the metrics textfiles byte for byte as stacks/goodgo/monitoring/backupMetrics.ts renders the contract
 //     (renderBackupSuccessMetrics / renderVerifyMetrics), accepted by `promtool check metrics`;
 //   - a failed backup (stopped server, wrong password) leaves the previous success timestamp alone and sets the failure
 //     metric; a failed or impossible verification sets goodgo_backup_verify_success 0 and rewrites verify-latest.json;

@@ -56,7 +56,7 @@ describe("GoodGo's Prometheus configuration", () => {
       .flatMap(([, text]) => parse(text).groups);
     expect(groups.map((g) => g.name)).toEqual(["api", "database", "redis", "containers", "disk", "service-health", "backup"]);
     const rules = groups.flatMap((g) => g.rules);
-    // The Appendix tables list 23 alerts; its commit message says 24, but names no 24th (see stacks/goodgo/monitoring.ts).
+    // The Appendix tables list 23 alerts; its commit message says 24, but names no 24th (see stacks/goodgo/monitoring/alerts.ts).
     expect(rules.map((x) => x.alert).sort()).toEqual(APPENDIX_ALERTS.map((a) => a.alert).sort());
     for (const a of APPENDIX_ALERTS) {
       const rule = rules.find((x) => x.alert === a.alert)!;
