@@ -1,4 +1,4 @@
-// GoodGo's service inventory as the stack deploys it: the 14 services of section 1 (lib/inventories/goodgo.ts) with
+// GoodGo's service inventory as the stack deploys it: the 14 services of section 1 (./services.ts) with
 // this stack's settings, plus what the runbook's own facts require around them:
 //   - the application images pinned to the configured registry and tag (rolling back = another tag, section 4.4);
 //   - the exporters the Appendix's alerts read (GOODGO_EXPORTERS of the monitoring stack), the Grafana dashboards mount;
@@ -7,7 +7,7 @@
 // Pure: config in, a validated inventory out. Every order (start, stop, rolling restart) derives from it.
 import type { GoodgoConfig } from "../../config/platforms/goodgo";
 import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
-import { GOODGO_VOLUMES, goodgoServices } from "../../lib/inventories/goodgo";
+import { GOODGO_VOLUMES, goodgoServices } from "./services";
 import { pgbouncerEnv } from "../../renderers/pgbouncer";
 import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";

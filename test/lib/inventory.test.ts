@@ -16,7 +16,7 @@ import {
   totalLimits,
   validateInventory,
 } from "../../lib/inventory";
-import { goodgoInventory, goodgoServices, GOODGO_VOLUMES } from "../../lib/inventories/goodgo";
+import { goodgoInventory, goodgoServices, GOODGO_VOLUMES } from "../../stacks/goodgo/services";
 import { kroInventory } from "../../lib/inventories/kro";
 import { RenderInputError } from "../../renderers/renderInputError";
 

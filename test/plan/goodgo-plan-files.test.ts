@@ -10,7 +10,7 @@ import { runPlanCli } from "../../cli/plan";
 import type { Plan } from "../../cli/planner";
 import { loadStackConfig } from "../../config/load";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
-import { GOODGO_VOLUMES } from "../../lib/inventories/goodgo";
+import { GOODGO_VOLUMES } from "../../stacks/goodgo/services";
 import { cloudInitSchema, composeConfig, nginxTest } from "../support/validators";
 import { ALL_SENTINEL_SECRETS, T, one, planFor, rawStack } from "../support/stacks";
 

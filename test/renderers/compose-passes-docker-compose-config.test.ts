@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { defineInventory, ServiceSpec } from "../../lib/inventory";
-import { GOODGO_VOLUMES, goodgoInventory } from "../../lib/inventories/goodgo";
+import { GOODGO_VOLUMES, goodgoInventory } from "../../stacks/goodgo/services";
 import { kroInventory } from "../../lib/inventories/kro";
 import { renderCompose } from "../../renderers/compose";
 import { composeConfig } from "../support/validators";

@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { composeConfig } from "../support/validators";
 import { envFileValue, renderEnvFile } from "../../renderers/envFile";
 import { GOODGO_ENV_SECRET_KEYS, GoodgoEnvConfig, GoodgoEnvSecrets, goodgoEnvValues, goodgoEnvVariables } from "../../stacks/goodgo/envVariables";
-import { GOODGO_VOLUMES, goodgoInventory } from "../../lib/inventories/goodgo";
+import { GOODGO_VOLUMES, goodgoInventory } from "../../stacks/goodgo/services";
 import { referencedVariables } from "../../lib/inventory";
 import { renderCompose } from "../../renderers/compose";
 import { RenderInputError } from "../../renderers/renderInputError";

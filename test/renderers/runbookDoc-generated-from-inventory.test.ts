@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { parse } from "yaml";
 import { GOODGO_OPERATION_ACTIONS, GOODGO_RECOVERY_SWITCHES, goodgoSchema, type GoodgoConfig } from "../../config/platforms/goodgo";
 import { PLATFORMS } from "../../config/platforms/index";
-import { goodgoInventory } from "../../lib/inventories/goodgo";
+import { goodgoInventory } from "../../stacks/goodgo/services";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
 import { defineInventory, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { mermaidGraph, mermaidId } from "../../renderers/runbookDoc";

@@ -1,12 +1,12 @@
 // GoodGo's monitoring facts from the service inventory (runbook 001, section 1): the services, container names and
-// container ports the monitoring stack talks to (from lib/inventories/goodgo.ts, one source of truth), the exporters
+// container ports the monitoring stack talks to (from ../services.ts, one source of truth), the exporters
 // the Appendix's alerts need, where each rendered directory is mounted, and the secret files shipped beside them.
 //
 // What the alerts need beyond the 14 services of section 1: the runbook's alerts read metrics that none of the 14
 // services exposes by itself, so four exporters are declared in GOODGO_EXPORTERS (postgres_exporter, redis_exporter,
 // cAdvisor, node_exporter), which stacks/goodgo/inventory.ts adds to the compose file. Without them the database,
 // Redis, container and disk alerts cannot fire, and PrometheusTargetDown reports the missing targets.
-import { goodgoServices } from "../../../lib/inventories/goodgo";
+import { goodgoServices } from "../services";
 import { refuseField } from "../../../renderers/renderInputError";
 
 /** The renderer name GoodGo's own monitoring input checks refuse under. */

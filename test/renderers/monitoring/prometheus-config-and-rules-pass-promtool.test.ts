@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderPrometheusConfig, renderAlertRules } from "../../../renderers/monitoring/prometheus";
 import { goodgoMonitoringFiles, goodgoPrometheusFlags } from "../../../stacks/goodgo/monitoring";
-import { goodgoServices } from "../../../lib/inventories/goodgo";
+import { goodgoServices } from "../../../stacks/goodgo/services";
 import { APPENDIX_ALERTS } from "./appendix";
 import { renderToTempDir, run, type Rendered } from "./render";
 
