@@ -8,6 +8,8 @@
 // project's `.env`; a literal `$` (for the container's own shell, e.g. `pg_isready -U $${POSTGRES_USER}`) is `$$`.
 // Validation rejects malformed interpolation before Compose would.
 
+import { refuseProblems } from "../renderers/renderInputError";
+
 export type ServiceRole = "data" | "app" | "edge" | "monitoring" | "backup";
 export const SERVICE_ROLES: readonly ServiceRole[] = ["data", "app", "edge", "monitoring", "backup"];
 
@@ -118,13 +120,6 @@ export interface ServiceSpec {
 export interface ServiceInventory {
   /** In declaration order; names are unique and every dependency resolves (checked by defineInventory). */
   readonly services: readonly ServiceSpec[];
-}
-
-export class InventoryError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid service inventory:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "InventoryError";
-  }
 }
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
@@ -376,10 +371,10 @@ export function validateInventory(specs: readonly ServiceSpec[]): string[] {
   return problems;
 }
 
-/** Validates and freezes an inventory; throws InventoryError listing every problem at once. */
+/** Validates and freezes an inventory; throws RenderInputError listing every problem at once. */
 export function defineInventory(specs: readonly ServiceSpec[]): ServiceInventory {
   const problems = validateInventory(specs);
-  if (problems.length) throw new InventoryError(problems);
+  refuseProblems("service inventory", problems);
   return Object.freeze({ services: Object.freeze([...specs]) });
 }
 

@@ -1,8 +1,8 @@
 // The command lines that `command.remote.Command` resources run over SSH on a compose host for the runbook
 // operations (graceful shutdown, stop/start/restart one service, recovery after a reboot, certificate issuance and
 // renewal). Pure: no Pulumi imports, typed options in, one shell command string out. Each function checks its
-// options and throws OpsCommandError naming the function, the option, what was expected and an example, so bad
-// stack config fails before anything is declared. Every argument is shell-quoted.
+// options and throws RenderInputError with the function as its renderer and a problem naming the option, what was
+// expected and an example, so bad stack config fails before anything is declared. Every argument is shell-quoted.
 //
 // The scripts live in scripts/ops/ and are copied to the host (default /opt/lazarus/scripts) by a CopyToRemote;
 // the commands run them with `bash <path>` so they work even when the copy does not keep the executable bit.
@@ -10,13 +10,7 @@
 export const DEFAULT_SCRIPTS_ROOT = "/opt/lazarus/scripts";
 
 import { shellJoin, shellQuote } from "./shell";
-
-export class OpsCommandError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "OpsCommandError";
-  }
-}
+import { refuseField } from "../renderers/renderInputError";
 
 // Characters that never need quoting in a POSIX shell word (no globbing, expansion, splitting or tilde).
 
@@ -41,7 +35,7 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const MAX_SECONDS = 999_999_999;
 
 function fail(fn: string, option: string, value: unknown, expected: string, example: string): never {
-  throw new OpsCommandError(`${fn}: ${option}: ${JSON.stringify(value)} is not ${expected} (example: ${example})`);
+  refuseField(fn, option, `${JSON.stringify(value)} is not ${expected} (example: ${example})`);
 }
 
 function absPath(fn: string, option: string, value: unknown, example: string): string {

@@ -1,5 +1,5 @@
-// The pg-backup service's schedule (runbook 001, section 4.1 and 9): the backup daily at 02:00 UTC and its
-// verification at 04:00 UTC, as crontab lines rendered from typed input. Pure: no Pulumi, no I/O.
+// A pg-backup service's schedule: the backup and its verification once a day each, at UTC times, as crontab lines
+// rendered from typed input. Pure: no Pulumi, no I/O.
 //
 // Who reads the crontab. The pg-backup container runs the postgis/postgis:16-3.4 image, which (like the postgres image
 // it builds on) has no cron daemon. Installing one at container start would need the network on every start, and cron
@@ -11,13 +11,15 @@
 // (numeric minute and hour lists, `*` for day of month, month and day of week) and refuses anything else at start.
 // Times are UTC: the loop reads the clock with `date -u`, and the service also sets TZ=UTC.
 //
-// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh and writes the metrics textfiles
-// of stacks/goodgo/monitoring.ts's GOODGO_BACKUP_METRICS contract (BackupTooOld, BackupVerificationFailed).
+// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh and writes the backup metrics
+// textfiles a platform's backup alerts read (last success, verification result).
+
+import { refuseField } from "./renderInputError";
 
 export interface BackupSchedule {
-  /** Daily backup time, "HH:MM" UTC (section 4.1: "02:00"). */
+  /** Daily backup time, "HH:MM" UTC (example: "02:00"). */
   backupAt: string;
-  /** Daily verification time, "HH:MM" UTC (section 4.1/9: "04:00"). */
+  /** Daily verification time, "HH:MM" UTC, after the backup has finished (example: "04:00"). */
   verifyAt: string;
   /** Where scripts/backup is inside the container (default /opt/lazarus/scripts/backup: scripts/ mounted at /opt/lazarus/scripts). */
   scriptsDir?: string;
@@ -28,15 +30,7 @@ export const DEFAULT_BACKUP_SCRIPTS_DIR = "/opt/lazarus/scripts/backup";
 /** Where the pg-backup container finds the rendered crontab (backup-schedule.sh's default, env BACKUP_CRONTAB). */
 export const BACKUP_CRONTAB_PATH = "/etc/lazarus/backup.crontab";
 
-export class BackupScheduleError extends Error {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`backup schedule: ${field}: ${problem}`);
-    this.name = "BackupScheduleError";
-  }
-}
+const RENDERER = "backup schedule";
 
 export interface ScheduledJob {
   job: "backup" | "verify";
@@ -47,24 +41,24 @@ export interface ScheduledJob {
 
 function time(field: string, v: unknown): { hour: number; minute: number } {
   const m = typeof v === "string" ? /^([01]\d|2[0-3]):([0-5]\d)$/.exec(v) : null;
-  if (!m) throw new BackupScheduleError(field, `must be a UTC time "HH:MM" (example: "02:00"), got ${JSON.stringify(v)}`);
+  if (!m) refuseField(RENDERER, field, `must be a UTC time "HH:MM" (example: "02:00"), got ${JSON.stringify(v)}`);
   return { hour: Number(m[1]), minute: Number(m[2]) };
 }
 
 /** The jobs of a schedule, validated (the times differ; the scripts dir is an absolute plain path). */
 export function backupJobs(s: BackupSchedule): ScheduledJob[] {
-  if (typeof s !== "object" || s === null) throw new BackupScheduleError("(schedule)", "must be {backupAt, verifyAt}");
+  if (typeof s !== "object" || s === null) refuseField(RENDERER, "(schedule)", "must be {backupAt, verifyAt}");
   for (const k of Object.keys(s)) {
-    if (!["backupAt", "verifyAt", "scriptsDir"].includes(k)) throw new BackupScheduleError(k, "is not a schedule setting (allowed: backupAt, verifyAt, scriptsDir)");
+    if (!["backupAt", "verifyAt", "scriptsDir"].includes(k)) refuseField(RENDERER, k, "is not a schedule setting (allowed: backupAt, verifyAt, scriptsDir)");
   }
   const b = time("backupAt", s.backupAt);
   const v = time("verifyAt", s.verifyAt);
   if (b.hour === v.hour && b.minute === v.minute) {
-    throw new BackupScheduleError("verifyAt", `is the same minute as backupAt (${s.backupAt}); verify after the backup has finished (example: "04:00")`);
+    refuseField(RENDERER, "verifyAt", `is the same minute as backupAt (${s.backupAt}); verify after the backup has finished (example: "04:00")`);
   }
   const dir = s.scriptsDir ?? DEFAULT_BACKUP_SCRIPTS_DIR;
   if (typeof dir !== "string" || !/^\/[A-Za-z0-9._/-]*$/.test(dir) || dir.includes("..")) {
-    throw new BackupScheduleError("scriptsDir", `must be an absolute path of letters, digits, . _ - / (example: ${DEFAULT_BACKUP_SCRIPTS_DIR}), got ${JSON.stringify(dir)}`);
+    refuseField(RENDERER, "scriptsDir", `must be an absolute path of letters, digits, . _ - / (example: ${DEFAULT_BACKUP_SCRIPTS_DIR}), got ${JSON.stringify(dir)}`);
   }
   const job = dir.replace(/\/$/, "") + "/backup-job.sh";
   return [
@@ -84,6 +78,3 @@ export function renderBackupCrontab(s: BackupSchedule): string {
     "",
   ].join("\n");
 }
-
-/** Section 4.1/9's schedule. */
-export const GOODGO_BACKUP_SCHEDULE: BackupSchedule = { backupAt: "02:00", verifyAt: "04:00" };

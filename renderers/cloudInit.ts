@@ -9,10 +9,13 @@
 // this is the robust choice: the packages come from the mirror DigitalOcean already configures, so first boot does
 // not depend on a third-party repository and its signing key being reachable and unchanged, and
 // unattended-upgrades (whose default origins are Ubuntu's) patches Docker with the rest of the system. The
-// versions meet GoodGo's "Docker >= 24, Compose v2" (runbook 001, 4.6). "docker-apt" uses Docker's repository
+// versions meet "Docker >= 24, Compose v2". "docker-apt" uses Docker's repository
 // (newer releases, docker-compose-plugin) with the key pinned by fingerprint, for hosts that need newer features.
 
 import { Document } from "yaml";
+import { refuseProblems } from "./renderInputError";
+
+const RENDERER = "cloud-init";
 
 export interface CloudInitUser {
   name: string;
@@ -58,13 +61,6 @@ export interface CloudInitInput {
   /** Let the droplet reboot at this time when a security update needs it ("HH:MM"); absent means never. */
   autoRebootTime?: string;
   hostname?: string;
-}
-
-export class CloudInitError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid cloud-init input:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "CloudInitError";
-  }
 }
 
 /** Docker's release signing key fingerprint (https://docs.docker.com/engine/install/ubuntu/). */
@@ -185,10 +181,10 @@ export function hostProvisions(needs: HostNeeds): HostProvisions {
   };
 }
 
-/** The user-data document. Throws CloudInitError listing every problem (including anything that looks secret). */
+/** The user-data document. Throws RenderInputError listing every problem (including anything that looks secret). */
 export function renderCloudInit(input: CloudInitInput): string {
   const problems = inputProblems(input);
-  if (problems.length) throw new CloudInitError(problems);
+  refuseProblems(RENDERER, problems);
 
   const dockerApt = input.dockerSource === "docker-apt";
   // Either set provides the `docker` command with the compose v2 plugin.
@@ -284,6 +280,6 @@ export function renderCloudInit(input: CloudInitInput): string {
 
   const text = "#cloud-config\n" + new Document(doc, { version: "1.1" }).toString({ lineWidth: 0 });
   const leaks = secretFindings(text);
-  if (leaks.length) throw new CloudInitError(leaks.map((w) => `rendered user-data contains ${w}`));
+  refuseProblems(RENDERER, leaks.map((w) => `rendered user-data contains ${w}`));
   return text;
 }

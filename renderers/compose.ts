@@ -28,8 +28,8 @@ import {
   ServiceInventory,
   ServiceSpec,
   validateInventory,
-  InventoryError,
 } from "../lib/inventory";
+import { refuseProblems } from "./renderInputError";
 
 export interface ComposeVolume {
   /** Docker volume name; default "<project>_<key>", the name Compose itself would give, so volumes survive a
@@ -128,7 +128,7 @@ function renderService(s: ServiceSpec, project: ComposeProject): Record<string, 
 export function composeProjectProblems(project: ComposeProject): string[] {
   const problems: string[] = [];
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(project.name)) {
-    problems.push(`project name "${project.name}" must be lowercase letters, digits, "-" or "_" (example: goodgo)`);
+    problems.push(`project name "${project.name}" must be lowercase letters, digits, "-" or "_" (example: shop)`);
   }
   const declaredVolumes = new Set(Array.isArray(project.volumes) ? project.volumes : Object.keys(project.volumes ?? {}));
   const declaredNetworks = new Set(Object.keys(project.networks ?? {}));
@@ -148,7 +148,7 @@ export function composeProjectProblems(project: ComposeProject): string[] {
 /** The Compose file for a project. Throws (listing every problem) on an invalid inventory or project. */
 export function renderCompose(project: ComposeProject): string {
   const problems = [...validateInventory(project.services.services), ...composeProjectProblems(project)];
-  if (problems.length) throw new InventoryError(problems);
+  refuseProblems("compose", problems);
 
   const services = Object.fromEntries(project.services.services.map((s) => [s.name, renderService(s, project)]));
   const doc: Record<string, unknown> = { services };

@@ -18,6 +18,8 @@
 // - `listen 443 ssl http2` (not `http2 on;`): understood by nginx 1.22 (the validator here) and by newer images,
 //   where it only logs a deprecation notice.
 
+import { refuseProblems } from "./renderInputError";
+
 export interface NginxUpstream {
   /** Identifier used by routes (letters, digits, underscore). */
   name: string;
@@ -84,13 +86,6 @@ export interface NginxConfInput {
 
 /** One site with its upstreams: the shape of the brief (serverNames, upstreams, routes, tls, acmeWebroot, ...). */
 export type NginxSiteInput = NginxSite & Omit<NginxConfInput, "sites">;
-
-export class NginxConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid nginx input:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "NginxConfigError";
-  }
-}
 
 const SAFE_PATH = /^\/[A-Za-z0-9._\/-]*$/;
 const SERVER_NAME = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -216,10 +211,10 @@ function securityHeaders(tls: boolean, hstsMaxAge: number, subdomains: boolean):
   return h;
 }
 
-/** The complete nginx.conf. Throws NginxConfigError listing every problem with the input. */
+/** The complete nginx.conf. Throws RenderInputError listing every problem with the input. */
 export function renderNginxConf(input: NginxConfInput): string {
   const problems = nginxInputProblems(input);
-  if (problems.length) throw new NginxConfigError(problems);
+  refuseProblems("nginx", problems);
   const res = input.resolution ?? { mode: "dynamic" };
   const dynamic = res.mode === "dynamic";
   const httpPort = input.httpPort ?? 80;

@@ -1,4 +1,4 @@
-// pgBackRest configuration for self-managed PostgreSQL (GoodGo's postgres container, Waqiti's StatefulSet), rendered
+// pgBackRest configuration for self-managed PostgreSQL (a postgres container or a Kubernetes StatefulSet), rendered
 // from typed input. Pure: no Pulumi, no I/O. Two outputs:
 //   - renderPgBackRestConf(): the pgbackrest.conf text (repository, retention, compression, parallelism, async
 //     archiving, encryption type, the stanza's PostgreSQL location);
@@ -8,6 +8,8 @@
 //   PGBACKREST_REPO1_CIPHER_PASS  the repository encryption passphrase (when cipherType is set),
 //   PGBACKREST_REPO1_S3_KEY, PGBACKREST_REPO1_S3_KEY_SECRET  the S3-compatible (DigitalOcean Spaces) access keys.
 // Input is validated; an error names the field, what was expected and what was given.
+
+import { refuseField } from "./renderInputError";
 
 export type CompressType = "none" | "gz" | "lz4" | "zst" | "bz2";
 
@@ -23,7 +25,7 @@ export interface S3Repository {
   /** Host name of the S3-compatible endpoint, no scheme: e.g. fra1.digitaloceanspaces.com */
   endpoint: string;
   region: string;
-  /** Absolute path inside the bucket, e.g. /pgbackrest/goodgo */
+  /** Absolute path inside the bucket, e.g. /pgbackrest/app */
   path: string;
   /** "host" (bucket.endpoint, the default) or "path" (endpoint/bucket). */
   uriStyle?: "host" | "path";
@@ -80,16 +82,6 @@ export interface ArchiveSettingsInput {
   pgbackrestPath?: string;
 }
 
-export class PgBackRestConfigError extends Error {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`pgbackrest config: ${field}: ${problem}`);
-    this.name = "PgBackRestConfigError";
-  }
-}
-
 const SECRET_ENV = {
   cipherPass: "PGBACKREST_REPO1_CIPHER_PASS",
   s3Key: "PGBACKREST_REPO1_S3_KEY",
@@ -107,7 +99,7 @@ const COMPRESS_LEVELS: Record<CompressType, [number, number] | undefined> = {
 const LOG_LEVELS: readonly LogLevel[] = ["off", "error", "warn", "info", "detail", "debug"];
 
 function fail(field: string, problem: string, got?: unknown): never {
-  throw new PgBackRestConfigError(field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
+  refuseField("pgbackrest", field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
 }
 
 function onlyKeys(field: string, obj: object, allowed: readonly string[], hint: Record<string, string> = {}): void {
@@ -155,7 +147,7 @@ const SECRET_HINTS: Record<string, string> = {
   password: "secrets are read from pgBackRest's environment, never written to the file",
 };
 
-/** Validates the input (throws PgBackRestConfigError naming the field) and returns the pgbackrest.conf text. */
+/** Validates the input (throws RenderInputError naming the field) and returns the pgbackrest.conf text. */
 export function renderPgBackRestConf(input: PgBackRestInput): string {
   if (!isObject(input)) fail("(input)", "must be an object");
   onlyKeys(

@@ -1,4 +1,4 @@
-// PgBouncer for GoodGo (runbook 001, section 3.1), rendered from one typed settings object. Pure: no Pulumi, no I/O.
+// PgBouncer, rendered from one typed settings object. Pure: no Pulumi, no I/O.
 // Three outputs from the same settings:
 //   - renderPgbouncerIni(settings): pgbouncer.ini. It never holds a password: clients and the admin console are
 //     checked against `auth_file` (a userlist shipped separately as a secret, mode 0600; renderPgbouncerUserlist),
@@ -10,11 +10,13 @@
 //   - renderPgbouncerUserlist(users): the auth_file text ("user" "password-or-SCRAM-verifier"). Secret.
 // Input is validated; every error names the field, what was expected and what was given.
 
+import { refuseField } from "./renderInputError";
+
 export type PoolMode = "session" | "transaction" | "statement";
 export type PgbouncerAuthType = "scram-sha-256" | "md5" | "plain" | "trust" | "hba" | "cert";
 
 export interface PgbouncerDatabase {
-  /** The name clients connect to (e.g. goodgo). The edoburu image uses it as the server database name too. */
+  /** The name clients connect to (e.g. app). The edoburu image uses it as the server database name too. */
   name: string;
   /** PostgreSQL host as PgBouncer reaches it (compose service name "postgres"). */
   host: string;
@@ -36,11 +38,11 @@ export interface PgbouncerAuth {
 export interface PgbouncerSettings {
   /** Address to listen on: "0.0.0.0" inside the container, "127.0.0.1" for a host-local pooler, "*" for all. */
   listenAddr: string;
-  /** Section 3.1 / the runbook's health check: 6432. */
+  /** PgBouncer's usual port: 6432. */
   listenPort: number;
   database: PgbouncerDatabase;
   auth: PgbouncerAuth;
-  /** Section 3.1: transaction (server connections return to the pool after each transaction). */
+  /** transaction: server connections return to the pool after each transaction. */
   poolMode: PoolMode;
   /** Server connections per user/database pair (20). */
   defaultPoolSize: number;
@@ -52,7 +54,7 @@ export interface PgbouncerSettings {
   reservePoolTimeout: number;
   /** Seconds a client may wait for a server connection before it gets an error (120). */
   queryWaitTimeout: number;
-  /** Users allowed to run SHOW/RELOAD/... on the `pgbouncer` admin console (the runbook's pgbouncer_admin). */
+  /** Users allowed to run SHOW/RELOAD/... on the `pgbouncer` admin console (e.g. pgbouncer_admin). */
   adminUsers: string[];
   /** Users allowed read-only SHOW commands. */
   statsUsers?: string[];
@@ -65,18 +67,8 @@ export interface PgbouncerSettings {
   pidfile?: string;
 }
 
-export class PgbouncerConfigError extends Error {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`pgbouncer settings: ${field}: ${problem}`);
-    this.name = "PgbouncerConfigError";
-  }
-}
-
 function fail(field: string, problem: string, got?: unknown): never {
-  throw new PgbouncerConfigError(field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
+  refuseField("pgbouncer", field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
 }
 
 const POOL_MODES: readonly PoolMode[] = ["session", "transaction", "statement"];
@@ -129,7 +121,7 @@ interface Checked extends PgbouncerSettings {
   ignoreStartupParameters: string[];
 }
 
-/** Validates settings (throws PgbouncerConfigError naming the field) and returns them with defaults filled in. */
+/** Validates settings (throws RenderInputError naming the field) and returns them with defaults filled in. */
 export function checkPgbouncerSettings(s: PgbouncerSettings): Checked {
   if (!isObject(s)) fail("(settings)", "must be an object");
   onlyKeys("", s as unknown as Record<string, unknown>, [
@@ -142,10 +134,10 @@ export function checkPgbouncerSettings(s: PgbouncerSettings): Checked {
   int("listenPort", s.listenPort, 1, 65535);
   if (!isObject(s.database)) fail("database", "must be {name, host, port}");
   onlyKeys("database", s.database as unknown as Record<string, unknown>, ["name", "host", "port", "dbname"]);
-  ident("database.name", s.database.name, "goodgo");
+  ident("database.name", s.database.name, "app");
   host("database.host", s.database.host);
   int("database.port", s.database.port, 1, 65535);
-  if (s.database.dbname !== undefined) ident("database.dbname", s.database.dbname, "goodgo");
+  if (s.database.dbname !== undefined) ident("database.dbname", s.database.dbname, "app");
   if (!isObject(s.auth)) fail("auth", "must be {type, file, user?, query?}");
   onlyKeys("auth", s.auth as unknown as Record<string, unknown>, ["type", "file", "user", "query"]);
   if (!AUTH_TYPES.includes(s.auth.type)) fail("auth.type", `must be one of ${AUTH_TYPES.join(", ")}`, s.auth.type);
@@ -253,43 +245,11 @@ export function renderPgbouncerUserlist(users: PgbouncerUser[]): string {
   if (!Array.isArray(users) || users.length === 0) fail("users", "must list at least one user");
   return users
     .map((u, i) => {
-      ident(`users[${i}].name`, u?.name, "goodgo");
+      ident(`users[${i}].name`, u?.name, "app");
       // The message never carries the password.
       if (typeof u.password !== "string" || u.password === "" || /[\n\r\0]/.test(u.password)) fail(`users[${i}].password`, "must be a non-empty single line");
       const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
       return `${q(u.name)} ${q(u.password)}\n`;
     })
     .join("");
-}
-
-export interface GoodgoPgbouncerOptions {
-  /** PGBOUNCER_POOL_SIZE (section 3.1: 20). */
-  poolSize?: number;
-  /** PGBOUNCER_MAX_CLIENT_CONN (section 3.1: 200). */
-  maxClientConn?: number;
-  dbName?: string;
-  dbHost?: string;
-  dbPort?: number;
-  listenAddr?: string;
-  listenPort?: number;
-  authFile?: string;
-  adminUsers?: string[];
-}
-
-/** Section 3.1's PgBouncer: transaction pooling, pool 20, 200 clients, reserve 5 after 3 s, query wait timeout 120 s. */
-export function goodgoPgbouncerSettings(o: GoodgoPgbouncerOptions = {}): PgbouncerSettings {
-  return {
-    listenAddr: o.listenAddr ?? "0.0.0.0",
-    listenPort: o.listenPort ?? 6432,
-    database: { name: o.dbName ?? "goodgo", host: o.dbHost ?? "postgres", port: o.dbPort ?? 5432 },
-    auth: { type: "scram-sha-256", file: o.authFile ?? "/etc/pgbouncer/userlist.txt" },
-    poolMode: "transaction",
-    defaultPoolSize: o.poolSize ?? 20,
-    maxClientConn: o.maxClientConn ?? 200,
-    reservePoolSize: 5,
-    reservePoolTimeout: 3,
-    queryWaitTimeout: 120,
-    adminUsers: o.adminUsers ?? ["pgbouncer_admin"],
-    ignoreStartupParameters: ["extra_float_digits"],
-  };
 }

@@ -1,5 +1,5 @@
-// Redis for GoodGo (runbook 001, section 3.2): 512 MB maxmemory with allkeys-lru eviction, AOF persistence
-// (appendonly yes, appendfsync everysec) in the redis_data volume. Pure: no Pulumi, no I/O.
+// Redis configuration (maxmemory and its eviction policy, AOF or RDB persistence, bind and port), rendered from one
+// typed settings object. Pure: no Pulumi, no I/O.
 //   - renderRedisConf(settings): redis.conf. It never holds a password (no `requirepass`): the password is set on the
 //     default user in an ACL file (`aclfile`), shipped separately;
 //   - renderRedisAcl(users): that ACL file. Passwords are stored as SHA-256 hashes (`#<hex>`), which Redis accepts in
@@ -8,6 +8,7 @@
 // REDISCLI_AUTH from the .env's REDIS_PASSWORD.
 // Input is validated; every error names the field, what was expected and what was given.
 import { createHash } from "node:crypto";
+import { refuseField } from "./renderInputError";
 
 export type MaxmemoryPolicy =
   | "noeviction" | "allkeys-lru" | "allkeys-lfu" | "allkeys-random" | "volatile-lru" | "volatile-lfu" | "volatile-random" | "volatile-ttl";
@@ -19,11 +20,11 @@ export interface RedisSettings {
   port: number;
   /** Working directory: the AOF directory (appendonlydir/) and dump.rdb live here (/data, the redis_data volume). */
   dir: string;
-  /** Section 3.2: 512 (prod). */
+  /** The memory limit in MiB (e.g. 512). */
   maxmemoryMb: number;
-  /** Section 3.2: allkeys-lru. */
+  /** What is evicted at the limit (allkeys-lru for a cache). */
   maxmemoryPolicy: MaxmemoryPolicy;
-  /** Section 3.2: AOF on ("data persisted via AOF"). */
+  /** AOF persistence on or off. */
   appendonly: boolean;
   appendfsync: Appendfsync;
   /** RDB snapshot rules as "<seconds> <changes>" pairs; [] disables RDB snapshots (AOF is the persistence). */
@@ -39,18 +40,8 @@ export interface RedisSettings {
   protectedMode?: boolean;
 }
 
-export class RedisConfigError extends Error {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`redis settings: ${field}: ${problem}`);
-    this.name = "RedisConfigError";
-  }
-}
-
 function fail(field: string, problem: string, got?: unknown): never {
-  throw new RedisConfigError(field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
+  refuseField("redis", field, got === undefined ? problem : `${problem}, got ${JSON.stringify(got)}`);
 }
 
 const POLICIES: readonly MaxmemoryPolicy[] = [
@@ -143,32 +134,4 @@ export function renderRedisAcl(users: RedisAclUser[]): string {
       return `user ${u.name} on #${createHash("sha256").update(u.password, "utf8").digest("hex")} ${rules}\n`;
     })
     .join("");
-}
-
-/** Where the GoodGo redis service finds its files (read-only bind mounts). */
-export const GOODGO_REDIS_PATHS = {
-  conf: "/usr/local/etc/redis/redis.conf",
-  acl: "/usr/local/etc/redis/users.acl",
-  dir: "/data",
-} as const;
-
-/** The compose command for the redis service: the image's redis-server with the rendered file, nothing on argv. */
-export function goodgoRedisCommand(): string[] {
-  return ["redis-server", GOODGO_REDIS_PATHS.conf];
-}
-
-/** Section 3.2's Redis: 512 MB, allkeys-lru, AOF everysec, password through the ACL file. */
-export function goodgoRedisSettings(o: { maxmemoryMb?: number } = {}): RedisSettings {
-  return {
-    bind: ["0.0.0.0"],
-    port: 6379,
-    dir: GOODGO_REDIS_PATHS.dir,
-    maxmemoryMb: o.maxmemoryMb ?? 512,
-    maxmemoryPolicy: "allkeys-lru",
-    appendonly: true,
-    appendfsync: "everysec",
-    save: [],
-    aclfile: GOODGO_REDIS_PATHS.acl,
-    logfile: "",
-  };
 }

@@ -20,3 +20,8 @@ export class RenderInputError extends Error {
 export function refuseProblems(renderer: string, problems: RenderProblem[]): void {
   if (problems.length) throw new RenderInputError(renderer, problems);
 }
+
+/** Throws a RenderInputError for one field, for renderers that stop at the first problem. */
+export function refuseField(renderer: string, field: string, problem: string): never {
+  throw new RenderInputError(renderer, [`${field}: ${problem}`]);
+}

@@ -3,7 +3,6 @@
 // >= 0.22); the URL itself can never be passed in, and the rendered config is safe to show in a plan.
 // Checked by `amtool check-config` and `amtool config routes test` in the tests.
 import {
-  MonitoringInputError,
   checkAbsolutePath,
   checkDuration,
   checkLabelName,
@@ -12,6 +11,9 @@ import {
   compact,
   toYaml,
 } from "./common";
+import { refuseField } from "../renderInputError";
+
+const RENDERER = "alertmanager";
 
 export interface Matcher {
   label: string;
@@ -72,18 +74,18 @@ export interface AlertmanagerInput {
 
 /** `label="value"` in Alertmanager's matcher syntax (the value quoted and escaped as a Go string). */
 export function renderMatcher(m: Matcher): string {
-  checkLabelName(`matcher ${m.label}`, m.label);
+  checkLabelName(RENDERER, `matcher ${m.label}`, m.label);
   return `${m.label}${m.op ?? "="}${JSON.stringify(m.value)}`;
 }
 
 function renderReceiver(r: Receiver, i: number): Record<string, unknown> {
   const where = `alertmanager.receivers[${i}] (${r.name})`;
-  checkNonEmpty(`${where}.name`, r.name);
+  checkNonEmpty(RENDERER, `${where}.name`, r.name);
   if (r.kind === "null") return { name: r.name };
   if (!/^[#@][\w.-]+$/.test(r.channel)) {
-    throw new MonitoringInputError(`${where}.channel`, `expected a Slack channel such as "#alerts", got ${JSON.stringify(r.channel)}`);
+    refuseField(RENDERER, `${where}.channel`, `expected a Slack channel such as "#alerts", got ${JSON.stringify(r.channel)}`);
   }
-  checkAbsolutePath(`${where}.webhookFile`, r.webhookFile);
+  checkAbsolutePath(RENDERER, `${where}.webhookFile`, r.webhookFile);
   return {
     name: r.name,
     slack_configs: [
@@ -102,21 +104,21 @@ function renderReceiver(r: Receiver, i: number): Record<string, unknown> {
 }
 
 function renderRoute(route: Route, where: string, receivers: ReadonlySet<string>, root: boolean): Record<string, unknown> {
-  if (root && !route.receiver) throw new MonitoringInputError(`${where}.receiver`, "the root route needs a receiver");
+  if (root && !route.receiver) refuseField(RENDERER, `${where}.receiver`, "the root route needs a receiver");
   if (route.receiver !== undefined && !receivers.has(route.receiver)) {
-    throw new MonitoringInputError(`${where}.receiver`, `receiver ${JSON.stringify(route.receiver)} is not declared; declared: ${[...receivers].join(", ")}`);
+    refuseField(RENDERER, `${where}.receiver`, `receiver ${JSON.stringify(route.receiver)} is not declared; declared: ${[...receivers].join(", ")}`);
   }
-  if (root && route.matchers?.length) throw new MonitoringInputError(`${where}.matchers`, "the root route matches every alert and takes no matchers");
+  if (root && route.matchers?.length) refuseField(RENDERER, `${where}.matchers`, "the root route matches every alert and takes no matchers");
   (route.groupBy ?? []).forEach((l, k) => {
-    if (l !== "...") checkLabelName(`${where}.groupBy[${k}]`, l);
+    if (l !== "...") checkLabelName(RENDERER, `${where}.groupBy[${k}]`, l);
   });
   return compact({
     receiver: route.receiver,
     matchers: route.matchers?.length ? route.matchers.map(renderMatcher) : undefined,
     group_by: route.groupBy,
-    group_wait: route.groupWait === undefined ? undefined : checkDuration(`${where}.groupWait`, route.groupWait),
-    group_interval: route.groupInterval === undefined ? undefined : checkDuration(`${where}.groupInterval`, route.groupInterval),
-    repeat_interval: route.repeatInterval === undefined ? undefined : checkDuration(`${where}.repeatInterval`, route.repeatInterval),
+    group_wait: route.groupWait === undefined ? undefined : checkDuration(RENDERER, `${where}.groupWait`, route.groupWait),
+    group_interval: route.groupInterval === undefined ? undefined : checkDuration(RENDERER, `${where}.groupInterval`, route.groupInterval),
+    repeat_interval: route.repeatInterval === undefined ? undefined : checkDuration(RENDERER, `${where}.repeatInterval`, route.repeatInterval),
     continue: route.continue,
     routes: route.routes?.length
       ? route.routes.map((r, k) => renderRoute(r, `${where}.routes[${k}]`, receivers, false))
@@ -125,15 +127,15 @@ function renderRoute(route: Route, where: string, receivers: ReadonlySet<string>
 }
 
 export function renderAlertmanagerConfig(input: AlertmanagerInput, header?: string): string {
-  checkUnique("alertmanager.receivers[].name", input.receivers.map((r) => r.name));
+  checkUnique(RENDERER, "alertmanager.receivers[].name", input.receivers.map((r) => r.name));
   const receiverNames = new Set(input.receivers.map((r) => r.name));
   const route = renderRoute(input.route, "alertmanager.route", receiverNames, true);
   const inhibit = (input.inhibitRules ?? []).map((rule, i) => {
     const where = `alertmanager.inhibitRules[${i}]`;
     if (!rule.sourceMatchers.length || !rule.targetMatchers.length) {
-      throw new MonitoringInputError(where, "an inhibition rule needs source and target matchers");
+      refuseField(RENDERER, where, "an inhibition rule needs source and target matchers");
     }
-    rule.equal.forEach((l, k) => checkLabelName(`${where}.equal[${k}]`, l));
+    rule.equal.forEach((l, k) => checkLabelName(RENDERER, `${where}.equal[${k}]`, l));
     return {
       source_matchers: rule.sourceMatchers.map(renderMatcher),
       target_matchers: rule.targetMatchers.map(renderMatcher),
@@ -141,7 +143,7 @@ export function renderAlertmanagerConfig(input: AlertmanagerInput, header?: stri
     };
   });
   const doc = compact({
-    global: { resolve_timeout: checkDuration("alertmanager.resolveTimeout", input.resolveTimeout ?? "5m") },
+    global: { resolve_timeout: checkDuration(RENDERER, "alertmanager.resolveTimeout", input.resolveTimeout ?? "5m") },
     templates: input.templates?.length ? input.templates : undefined,
     route,
     receivers: input.receivers.map(renderReceiver),

@@ -1,20 +1,14 @@
 // Shared helpers of the monitoring renderers: input checks that fail before anything is rendered, and YAML output.
+// Each check takes the refusing renderer's name ("prometheus", "grafana", ...) for its RenderInputError.
 import { stringify } from "yaml";
-
-/** Thrown for input a renderer cannot turn into a valid file; the message names the field and what was expected. */
-export class MonitoringInputError extends Error {
-  constructor(where: string, message: string) {
-    super(`${where}: ${message}`);
-    this.name = "MonitoringInputError";
-  }
-}
+import { refuseField } from "../renderInputError";
 
 /** Prometheus-style durations ("15s", "5m", "1h30m", "30d"). */
 const DURATION = /^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$/;
 
-export function checkDuration(where: string, value: string): string {
+export function checkDuration(renderer: string, where: string, value: string): string {
   if (value === "" || !DURATION.test(value)) {
-    throw new MonitoringInputError(where, `expected a duration such as "15s", "5m" or "4h", got ${JSON.stringify(value)}`);
+    refuseField(renderer, where, `expected a duration such as "15s", "5m" or "4h", got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -22,30 +16,30 @@ export function checkDuration(where: string, value: string): string {
 /** Prometheus label names. */
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-export function checkLabelName(where: string, name: string): string {
+export function checkLabelName(renderer: string, where: string, name: string): string {
   if (!LABEL_NAME.test(name)) {
-    throw new MonitoringInputError(where, `expected a label name matching ${LABEL_NAME}, got ${JSON.stringify(name)}`);
+    refuseField(renderer, where, `expected a label name matching ${LABEL_NAME}, got ${JSON.stringify(name)}`);
   }
   return name;
 }
 
-export function checkUnique(where: string, values: readonly string[]): void {
+export function checkUnique(renderer: string, where: string, values: readonly string[]): void {
   const seen = new Set<string>();
   for (const v of values) {
-    if (seen.has(v)) throw new MonitoringInputError(where, `${JSON.stringify(v)} appears more than once; names must be unique`);
+    if (seen.has(v)) refuseField(renderer, where, `${JSON.stringify(v)} appears more than once; names must be unique`);
     seen.add(v);
   }
 }
 
-export function checkNonEmpty(where: string, value: string): string {
-  if (value.trim() === "") throw new MonitoringInputError(where, "must not be empty");
+export function checkNonEmpty(renderer: string, where: string, value: string): string {
+  if (value.trim() === "") refuseField(renderer, where, "must not be empty");
   return value;
 }
 
 /** An absolute path inside a container or host (never a URL: secret-bearing URLs must be shipped as files). */
-export function checkAbsolutePath(where: string, value: string): string {
+export function checkAbsolutePath(renderer: string, where: string, value: string): string {
   if (!value.startsWith("/") || /\s/.test(value) || value.includes("://")) {
-    throw new MonitoringInputError(where, `expected an absolute file path such as "/etc/alertmanager/secrets/slack_webhook_url", got ${JSON.stringify(value)}`);
+    refuseField(renderer, where, `expected an absolute file path such as "/etc/alertmanager/secrets/slack_webhook_url", got ${JSON.stringify(value)}`);
   }
   return value;
 }

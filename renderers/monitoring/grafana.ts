@@ -2,7 +2,10 @@
 // dashboard JSON that Grafana 10.4 loads, and the environment that points Grafana at a file for its admin password.
 // Credentials never appear in provisioning files: the admin password is read by Grafana from a file
 // (GF_SECURITY_ADMIN_PASSWORD__FILE) that the deployment ships separately with mode 0600.
-import { MonitoringInputError, checkAbsolutePath, checkNonEmpty, checkUnique, compact, toYaml } from "./common";
+import { checkAbsolutePath, checkNonEmpty, checkUnique, compact, toYaml } from "./common";
+import { refuseField } from "../renderInputError";
+
+const RENDERER = "grafana";
 
 // ---------------------------------------------------------------- datasources
 
@@ -22,23 +25,23 @@ export interface Datasource {
 }
 
 export function renderDatasources(datasources: readonly Datasource[], header?: string): string {
-  checkUnique("grafana.datasources[].uid", datasources.map((d) => d.uid));
-  checkUnique("grafana.datasources[].name", datasources.map((d) => d.name));
+  checkUnique(RENDERER, "grafana.datasources[].uid", datasources.map((d) => d.uid));
+  checkUnique(RENDERER, "grafana.datasources[].name", datasources.map((d) => d.name));
   const defaults = datasources.filter((d) => d.isDefault);
   if (defaults.length !== 1) {
-    throw new MonitoringInputError("grafana.datasources", `exactly one datasource must be the default, found ${defaults.length}`);
+    refuseField(RENDERER, "grafana.datasources", `exactly one datasource must be the default, found ${defaults.length}`);
   }
   const list = datasources.map((d, i) => {
     const where = `grafana.datasources[${i}] (${d.name})`;
     if (!/^https?:\/\/[^\s/@]+(:\d+)?(\/\S*)?$/.test(d.url)) {
-      throw new MonitoringInputError(`${where}.url`, `expected an http(s) URL without credentials, got ${JSON.stringify(d.url)}`);
+      refuseField(RENDERER, `${where}.url`, `expected an http(s) URL without credentials, got ${JSON.stringify(d.url)}`);
     }
-    if (!/^[a-zA-Z0-9_-]{1,40}$/.test(d.uid)) throw new MonitoringInputError(`${where}.uid`, "expected 1-40 letters, digits, '-' or '_'");
+    if (!/^[a-zA-Z0-9_-]{1,40}$/.test(d.uid)) refuseField(RENDERER, `${where}.uid`, "expected 1-40 letters, digits, '-' or '_'");
     let jsonData: Record<string, unknown> = { ...(d.jsonData ?? {}) };
     if (d.type === "alertmanager") jsonData = { implementation: "prometheus", handleGrafanaManagedAlerts: false, ...jsonData };
     if (d.type === "prometheus") jsonData = { httpMethod: "POST", timeInterval: "15s", ...jsonData };
     if (d.derivedFields?.length) {
-      if (d.type !== "loki") throw new MonitoringInputError(`${where}.derivedFields`, "derived fields exist only on Loki datasources");
+      if (d.type !== "loki") refuseField(RENDERER, `${where}.derivedFields`, "derived fields exist only on Loki datasources");
       jsonData.derivedFields = d.derivedFields.map((f) =>
         compact({ name: f.name, matcherRegex: f.matcherRegex, url: f.url, datasourceUid: f.datasourceUid }),
       );
@@ -75,13 +78,13 @@ export interface DashboardProvider {
 }
 
 export function renderDashboardProviders(providers: readonly DashboardProvider[], header?: string): string {
-  checkUnique("grafana.dashboardProviders[].name", providers.map((p) => p.name));
+  checkUnique(RENDERER, "grafana.dashboardProviders[].name", providers.map((p) => p.name));
   return toYaml(
     {
       apiVersion: 1,
       providers: providers.map((p, i) => {
-        checkNonEmpty(`grafana.dashboardProviders[${i}].folder`, p.folder);
-        checkAbsolutePath(`grafana.dashboardProviders[${i}].path`, p.path);
+        checkNonEmpty(RENDERER, `grafana.dashboardProviders[${i}].folder`, p.folder);
+        checkAbsolutePath(RENDERER, `grafana.dashboardProviders[${i}].path`, p.path);
         return compact({
           name: p.name,
           orgId: 1,
@@ -106,8 +109,8 @@ export function renderDashboardProviders(providers: readonly DashboardProvider[]
  * so a secret cannot end up here; the file is shipped separately (0600) from a Pulumi secret.
  */
 export function grafanaSecurityEnv(opts: { adminUser: string; adminPasswordFile: string; httpPort?: number }): Record<string, string> {
-  checkNonEmpty("grafana.adminUser", opts.adminUser);
-  checkAbsolutePath("grafana.adminPasswordFile", opts.adminPasswordFile);
+  checkNonEmpty(RENDERER, "grafana.adminUser", opts.adminUser);
+  checkAbsolutePath(RENDERER, "grafana.adminPasswordFile", opts.adminPasswordFile);
   return compact({
     GF_SECURITY_ADMIN_USER: opts.adminUser,
     GF_SECURITY_ADMIN_PASSWORD__FILE: opts.adminPasswordFile,
@@ -202,7 +205,7 @@ function layout(panels: readonly PanelSpec[]): { x: number; y: number; w: number
     }
     const w = p.w ?? 12;
     const h = p.h ?? 8;
-    if (!Number.isInteger(w) || w < 1 || w > 24) throw new MonitoringInputError(`panels[${i}] (${p.title}).w`, "expected 1..24 grid columns");
+    if (!Number.isInteger(w) || w < 1 || w > 24) refuseField(RENDERER, `panels[${i}] (${p.title}).w`, "expected 1..24 grid columns");
     if (x + w > 24) {
       x = 0;
       y += rowHeight;
@@ -248,21 +251,21 @@ function panelOptions(type: PanelType): Record<string, unknown> {
 }
 
 function variable(v: VariableSpec, fallback: DatasourceRef): Record<string, unknown> {
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v.name)) throw new MonitoringInputError(`variables.${v.name}`, "expected an identifier");
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v.name)) refuseField(RENDERER, `variables.${v.name}`, "expected an identifier");
   const base = { name: v.name, label: v.label ?? v.name, hide: 0, skipUrlSync: false };
   switch (v.kind) {
     case "textbox":
       return { ...base, type: "textbox", query: v.defaultValue ?? "", current: { text: v.defaultValue ?? "", value: v.defaultValue ?? "" }, options: [] };
     case "custom": {
       const options = v.options ?? [];
-      if (!options.length) throw new MonitoringInputError(`variables.${v.name}.options`, "a custom variable needs options");
+      if (!options.length) refuseField(RENDERER, `variables.${v.name}.options`, "a custom variable needs options");
       const all = v.includeAll ? [{ text: "All", value: "$__all", selected: true }] : [];
       const opts = [...all, ...options.map((o, i) => ({ text: o, value: o, selected: !v.includeAll && i === 0 }))];
       const current = v.includeAll ? { text: "All", value: "$__all" } : { text: options[0], value: options[0] };
       return { ...base, type: "custom", query: options.join(","), includeAll: v.includeAll ?? false, multi: v.multi ?? false, allValue: v.includeAll ? (v.allValue ?? ".*") : undefined, current, options: opts };
     }
     case "query":
-      if (!v.query) throw new MonitoringInputError(`variables.${v.name}.query`, "a query variable needs a query");
+      if (!v.query) refuseField(RENDERER, `variables.${v.name}.query`, "a query variable needs a query");
       return compact({ ...base, type: "query", datasource: v.datasource ?? fallback, query: v.query, definition: v.query, refresh: 2, sort: 1, includeAll: v.includeAll ?? false, multi: v.multi ?? false, allValue: v.includeAll ? (v.allValue ?? ".*") : undefined, current: {}, options: [] });
   }
 }
@@ -270,15 +273,15 @@ function variable(v: VariableSpec, fallback: DatasourceRef): Record<string, unkn
 /** Dashboard JSON model (an object); `renderDashboard` serialises it. */
 export function buildDashboard(spec: DashboardSpec): Record<string, unknown> {
   const where = `dashboards.${spec.uid}`;
-  if (!/^[a-zA-Z0-9_-]{1,40}$/.test(spec.uid)) throw new MonitoringInputError(`${where}.uid`, "expected 1-40 letters, digits, '-' or '_'");
-  checkNonEmpty(`${where}.title`, spec.title);
-  if (!spec.panels.length) throw new MonitoringInputError(`${where}.panels`, "a dashboard needs at least one panel");
-  checkUnique(`${where}.variables[].name`, (spec.variables ?? []).map((v) => v.name));
+  if (!/^[a-zA-Z0-9_-]{1,40}$/.test(spec.uid)) refuseField(RENDERER, `${where}.uid`, "expected 1-40 letters, digits, '-' or '_'");
+  checkNonEmpty(RENDERER, `${where}.title`, spec.title);
+  if (!spec.panels.length) refuseField(RENDERER, `${where}.panels`, "a dashboard needs at least one panel");
+  checkUnique(RENDERER, `${where}.variables[].name`, (spec.variables ?? []).map((v) => v.name));
   const positions = layout(spec.panels);
   const panels = spec.panels.map((p, i) => {
-    if (!p.targets.length) throw new MonitoringInputError(`${where}.panels[${i}] (${p.title})`, "a panel needs at least one target");
+    if (!p.targets.length) refuseField(RENDERER, `${where}.panels[${i}] (${p.title})`, "a panel needs at least one target");
     const ds = p.datasource ?? spec.datasource;
-    if (p.type === "logs" && ds.type !== "loki") throw new MonitoringInputError(`${where}.panels[${i}] (${p.title})`, "a logs panel needs a Loki datasource");
+    if (p.type === "logs" && ds.type !== "loki") refuseField(RENDERER, `${where}.panels[${i}] (${p.title})`, "a logs panel needs a Loki datasource");
     return compact({
       id: i + 1,
       type: p.type,
@@ -293,7 +296,7 @@ export function buildDashboard(spec: DashboardSpec): Record<string, unknown> {
         return compact({
           refId: String.fromCharCode(65 + k),
           datasource: ds,
-          expr: checkNonEmpty(`${where}.panels[${i}].targets[${k}].expr`, t.expr),
+          expr: checkNonEmpty(RENDERER, `${where}.panels[${i}].targets[${k}].expr`, t.expr),
           legendFormat: t.legendFormat,
           instant: ds.type === "loki" ? undefined : instant,
           range: ds.type === "loki" ? undefined : !instant,

@@ -1,7 +1,10 @@
 // Loki renderer: a single-binary Loki (3.x) on the local filesystem, with retention enforced by the compactor.
 // No Debian package ships Grafana Loki (Debian's `loki` is an unrelated genetics tool), so the tests check the
 // rendered structure against Loki 3.0's documented configuration instead of running `loki -verify-config`.
-import { MonitoringInputError, checkAbsolutePath, toYaml } from "./common";
+import { checkAbsolutePath, toYaml } from "./common";
+import { refuseField } from "../renderInputError";
+
+const RENDERER = "loki";
 
 export interface LokiInput {
   /** Days logs are kept; enforced by the compactor (retention_enabled). */
@@ -15,11 +18,11 @@ export interface LokiInput {
 
 export function renderLokiConfig(input: LokiInput, header?: string): string {
   if (!Number.isInteger(input.retentionDays) || input.retentionDays < 1) {
-    throw new MonitoringInputError("loki.retentionDays", `expected a whole number of days >= 1, got ${input.retentionDays}`);
+    refuseField(RENDERER, "loki.retentionDays", `expected a whole number of days >= 1, got ${input.retentionDays}`);
   }
-  const dataDir = checkAbsolutePath("loki.dataDir", input.dataDir ?? "/loki");
+  const dataDir = checkAbsolutePath(RENDERER, "loki.dataDir", input.dataDir ?? "/loki");
   const schemaFrom = input.schemaFrom ?? "2024-04-01";
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(schemaFrom)) throw new MonitoringInputError("loki.schemaFrom", `expected YYYY-MM-DD, got ${schemaFrom}`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(schemaFrom)) refuseField(RENDERER, "loki.schemaFrom", `expected YYYY-MM-DD, got ${schemaFrom}`);
   const retention = `${input.retentionDays * 24}h`;
   const doc = {
     auth_enabled: false,

@@ -1,7 +1,6 @@
 // Prometheus renderers: typed scrape targets and alert groups in, prometheus.yml and rule files out.
 // Pure functions, no Pulumi; checked by `promtool check config` / `check rules` / `test rules` in the tests.
 import {
-  MonitoringInputError,
   checkDuration,
   checkLabelName,
   checkNonEmpty,
@@ -9,6 +8,9 @@ import {
   compact,
   toYaml,
 } from "./common";
+import { refuseField } from "../renderInputError";
+
+const RENDERER = "prometheus";
 
 export interface ScrapeJob {
   /** The `job` label every series of this target carries (queries and alerts select on it). */
@@ -41,37 +43,37 @@ const HOST_PORT = /^[A-Za-z0-9._-]+:\d{1,5}$/;
 
 function checkHostPort(where: string, value: string): string {
   if (!HOST_PORT.test(value)) {
-    throw new MonitoringInputError(where, `expected host:port such as "api:3001", got ${JSON.stringify(value)}`);
+    refuseField(RENDERER, where, `expected host:port such as "api:3001", got ${JSON.stringify(value)}`);
   }
   return value;
 }
 
 function checkLabels(where: string, labels: Record<string, string> | undefined): void {
-  for (const name of Object.keys(labels ?? {})) checkLabelName(`${where}.${name}`, name);
+  for (const name of Object.keys(labels ?? {})) checkLabelName(RENDERER, `${where}.${name}`, name);
 }
 
 export function renderPrometheusConfig(input: PrometheusConfigInput, header?: string): string {
-  const scrapeInterval = checkDuration("prometheus.scrapeInterval", input.scrapeInterval ?? "15s");
-  const evaluationInterval = checkDuration("prometheus.evaluationInterval", input.evaluationInterval ?? "15s");
+  const scrapeInterval = checkDuration(RENDERER, "prometheus.scrapeInterval", input.scrapeInterval ?? "15s");
+  const evaluationInterval = checkDuration(RENDERER, "prometheus.evaluationInterval", input.evaluationInterval ?? "15s");
   checkLabels("prometheus.externalLabels", input.externalLabels);
-  if (input.scrapeJobs.length === 0) throw new MonitoringInputError("prometheus.scrapeJobs", "at least one scrape job is needed");
-  checkUnique("prometheus.scrapeJobs[].job", input.scrapeJobs.map((j) => j.job));
-  checkUnique("prometheus.ruleFiles", input.ruleFiles);
+  if (input.scrapeJobs.length === 0) refuseField(RENDERER, "prometheus.scrapeJobs", "at least one scrape job is needed");
+  checkUnique(RENDERER, "prometheus.scrapeJobs[].job", input.scrapeJobs.map((j) => j.job));
+  checkUnique(RENDERER, "prometheus.ruleFiles", input.ruleFiles);
   input.alertmanagers.forEach((a, i) => checkHostPort(`prometheus.alertmanagers[${i}]`, a));
 
   const scrapeConfigs = input.scrapeJobs.map((job, i) => {
     const where = `prometheus.scrapeJobs[${i}] (${job.job})`;
-    checkNonEmpty(`${where}.job`, job.job);
-    if (job.targets.length === 0) throw new MonitoringInputError(`${where}.targets`, "at least one host:port target is needed");
+    checkNonEmpty(RENDERER, `${where}.job`, job.job);
+    if (job.targets.length === 0) refuseField(RENDERER, `${where}.targets`, "at least one host:port target is needed");
     job.targets.forEach((t, k) => checkHostPort(`${where}.targets[${k}]`, t));
     checkLabels(`${where}.labels`, job.labels);
     if (job.metricsPath !== undefined && !job.metricsPath.startsWith("/")) {
-      throw new MonitoringInputError(`${where}.metricsPath`, `expected a path starting with "/", got ${JSON.stringify(job.metricsPath)}`);
+      refuseField(RENDERER, `${where}.metricsPath`, `expected a path starting with "/", got ${JSON.stringify(job.metricsPath)}`);
     }
     return compact({
       job_name: job.job,
-      scrape_interval: job.scrapeInterval === undefined ? undefined : checkDuration(`${where}.scrapeInterval`, job.scrapeInterval),
-      scrape_timeout: job.scrapeTimeout === undefined ? undefined : checkDuration(`${where}.scrapeTimeout`, job.scrapeTimeout),
+      scrape_interval: job.scrapeInterval === undefined ? undefined : checkDuration(RENDERER, `${where}.scrapeInterval`, job.scrapeInterval),
+      scrape_timeout: job.scrapeTimeout === undefined ? undefined : checkDuration(RENDERER, `${where}.scrapeTimeout`, job.scrapeTimeout),
       metrics_path: job.metricsPath,
       scheme: job.scheme,
       honor_labels: job.honorLabels,
@@ -127,35 +129,35 @@ export interface AlertGroup {
 
 const ALERT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Checks groups and rules; throws MonitoringInputError naming the offending group/rule. */
+/** Checks groups and rules; throws RenderInputError naming the offending group/rule. */
 export function checkAlertGroups(groups: readonly AlertGroup[]): void {
-  checkUnique("alertGroups[].name", groups.map((g) => g.name));
-  checkUnique("alertGroups[].rules[].alert", groups.flatMap((g) => g.rules.map((r) => r.alert)));
+  checkUnique(RENDERER, "alertGroups[].name", groups.map((g) => g.name));
+  checkUnique(RENDERER, "alertGroups[].rules[].alert", groups.flatMap((g) => g.rules.map((r) => r.alert)));
   for (const g of groups) {
-    checkNonEmpty(`alertGroups.${g.name}.name`, g.name);
-    if (g.interval !== undefined) checkDuration(`alertGroups.${g.name}.interval`, g.interval);
-    if (g.rules.length === 0) throw new MonitoringInputError(`alertGroups.${g.name}.rules`, "a group needs at least one rule");
+    checkNonEmpty(RENDERER, `alertGroups.${g.name}.name`, g.name);
+    if (g.interval !== undefined) checkDuration(RENDERER, `alertGroups.${g.name}.interval`, g.interval);
+    if (g.rules.length === 0) refuseField(RENDERER, `alertGroups.${g.name}.rules`, "a group needs at least one rule");
     for (const r of g.rules) {
       const where = `alertGroups.${g.name}.${r.alert}`;
-      if (!ALERT_NAME.test(r.alert)) throw new MonitoringInputError(`${where}.alert`, `expected an identifier, got ${JSON.stringify(r.alert)}`);
-      checkNonEmpty(`${where}.expr`, r.expr);
-      checkDuration(`${where}.for`, r.for);
-      checkNonEmpty(`${where}.summary`, r.summary);
-      checkNonEmpty(`${where}.description`, r.description);
+      if (!ALERT_NAME.test(r.alert)) refuseField(RENDERER, `${where}.alert`, `expected an identifier, got ${JSON.stringify(r.alert)}`);
+      checkNonEmpty(RENDERER, `${where}.expr`, r.expr);
+      checkDuration(RENDERER, `${where}.for`, r.for);
+      checkNonEmpty(RENDERER, `${where}.summary`, r.summary);
+      checkNonEmpty(RENDERER, `${where}.description`, r.description);
       checkLabels(`${where}.labels`, r.labels);
       for (const reserved of ["severity", "service", "alertname"]) {
         if (r.labels && reserved in r.labels) {
-          throw new MonitoringInputError(`${where}.labels.${reserved}`, `set ${reserved} through its own field, not labels`);
+          refuseField(RENDERER, `${where}.labels.${reserved}`, `set ${reserved} through its own field, not labels`);
         }
       }
       if ((r.service === undefined) === (r.serviceFromSeries !== true)) {
-        throw new MonitoringInputError(
+        refuseField(RENDERER, 
           `${where}.service`,
           "give either a static service or serviceFromSeries: true (the expression yields a `service` label); Alertmanager groups and inhibits on it",
         );
       }
       if (r.runbookUrl !== undefined && !/^https?:\/\//.test(r.runbookUrl)) {
-        throw new MonitoringInputError(`${where}.runbookUrl`, `expected an http(s) URL, got ${JSON.stringify(r.runbookUrl)}`);
+        refuseField(RENDERER, `${where}.runbookUrl`, `expected an http(s) URL, got ${JSON.stringify(r.runbookUrl)}`);
       }
     }
   }
@@ -186,7 +188,7 @@ export function renderAlertRuleFiles(groups: readonly AlertGroup[], dir = "rules
   const out: Record<string, string> = {};
   for (const g of groups) {
     if (!/^[a-z0-9][a-z0-9_-]*$/.test(g.name)) {
-      throw new MonitoringInputError(`alertGroups.${g.name}.name`, "group names become file names: use lower-case letters, digits, '-' or '_'");
+      refuseField(RENDERER, `alertGroups.${g.name}.name`, "group names become file names: use lower-case letters, digits, '-' or '_'");
     }
     out[`${dir}/${g.name}.yml`] = renderAlertRules([g], header);
   }

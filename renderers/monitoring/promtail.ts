@@ -1,7 +1,10 @@
 // Promtail renderer: discovers containers through the Docker socket (docker_sd_configs) and ships their logs to Loki
 // labelled with the container name and the compose service. Like Loki there is no Debian package, so the tests
 // check the structure against Promtail 3.0's documented configuration.
-import { MonitoringInputError, checkAbsolutePath, compact, toYaml } from "./common";
+import { checkAbsolutePath, compact, toYaml } from "./common";
+import { refuseField } from "../renderInputError";
+
+const RENDERER = "promtail";
 
 export interface PromtailInput {
   /** Loki push endpoint, e.g. http://loki:3100/loki/api/v1/push. */
@@ -20,13 +23,13 @@ export interface PromtailInput {
 
 export function renderPromtailConfig(input: PromtailInput, header?: string): string {
   if (!/^https?:\/\/[^\s@]+\/loki\/api\/v1\/push$/.test(input.lokiPushUrl)) {
-    throw new MonitoringInputError("promtail.lokiPushUrl", `expected http(s)://host:port/loki/api/v1/push, got ${JSON.stringify(input.lokiPushUrl)}`);
+    refuseField(RENDERER, "promtail.lokiPushUrl", `expected http(s)://host:port/loki/api/v1/push, got ${JSON.stringify(input.lokiPushUrl)}`);
   }
   const dockerHost = input.dockerHost ?? "unix:///var/run/docker.sock";
   if (!/^(unix:\/\/\/\S+|tcp:\/\/\S+)$/.test(dockerHost)) {
-    throw new MonitoringInputError("promtail.dockerHost", `expected unix:///path/to/docker.sock or tcp://host:port, got ${JSON.stringify(dockerHost)}`);
+    refuseField(RENDERER, "promtail.dockerHost", `expected unix:///path/to/docker.sock or tcp://host:port, got ${JSON.stringify(dockerHost)}`);
   }
-  const positions = checkAbsolutePath("promtail.positionsFile", input.positionsFile ?? "/tmp/positions.yaml");
+  const positions = checkAbsolutePath(RENDERER, "promtail.positionsFile", input.positionsFile ?? "/tmp/positions.yaml");
   const relabel: Record<string, unknown>[] = [
     { source_labels: ["__meta_docker_container_name"], regex: "/(.*)", target_label: "container_name" },
     { source_labels: ["__meta_docker_container_label_com_docker_compose_service"], target_label: "service" },

@@ -1,10 +1,10 @@
 // The GoodGo host's .env (section 8's variables), from the stack config and the Pulumi secrets. The text is a secret:
 // it is built inside the secrets' apply, shipped over SSH stdin with mode 0600 and never appears in a plan.
 import * as pulumi from "@pulumi/pulumi";
-import type { GoodgoConfig } from "./config";
-import type { GoodgoSecretName } from "./config";
-import { goodgoEnvValues, renderEnvFile, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "../../renderers/envFile";
+import type { GoodgoConfig, GoodgoSecretName } from "./config";
+import { renderEnvFile } from "../../renderers/envFile";
 import { renderPgbouncerUserlist } from "../../renderers/pgbouncer";
+import { goodgoEnvValues, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "./envVariables";
 import { GOODGO_PGBOUNCER_ADMIN_USER, goodgoEffectiveImageTag } from "./inventory";
 
 export interface GoodgoStackSecrets extends GoodgoEnvSecrets {

@@ -1,4 +1,4 @@
-// GoodGo's service inventory as the stack deploys it: the 14 services of section 1 (lib/inventories/goodgo.ts) with
+// GoodGo's service inventory as the stack deploys it: the 14 services of section 1 (./services.ts) with
 // this stack's settings, plus what the runbook's own facts require around them:
 //   - the application images pinned to the configured registry and tag (rolling back = another tag, section 4.4);
 //   - the exporters the Appendix's alerts read (GOODGO_EXPORTERS of the monitoring stack), the Grafana dashboards mount;
@@ -7,11 +7,11 @@
 // Pure: config in, a validated inventory out. Every order (start, stop, rolling restart) derives from it.
 import type { GoodgoConfig } from "./config";
 import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
-import { GOODGO_VOLUMES, goodgoServices } from "../../lib/inventories/goodgo";
-import { goodgoPgbouncerSettings, pgbouncerEnv } from "../../renderers/pgbouncer";
-import { GOODGO_REDIS_PATHS, goodgoRedisCommand } from "../../renderers/redisConf";
+import { GOODGO_VOLUMES, goodgoServices } from "./services";
+import { pgbouncerEnv } from "../../renderers/pgbouncer";
 import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
+import { GOODGO_REDIS_PATHS, goodgoPgbouncerSettings, goodgoRedisCommand } from "./serviceSettings";
 
 /** Where Lazarus's scripts/ folder lands on the host (components/hostSoftware REMOTE_SCRIPTS_ROOT), also mounted into pg-backup. */
 export const GOODGO_SCRIPTS_ROOT = "/opt/lazarus/scripts";
@@ -179,7 +179,7 @@ export const GOODGO_PGBOUNCER_UID = 70;
 
 /**
  * PgBouncer as section 3.1 configures it, through the edoburu image's environment (renderers/pgbouncer.ts
- * pgbouncerEnv): pool size and client limit stay .env variables (PGBOUNCER_POOL_SIZE, PGBOUNCER_MAX_CLIENT_CONN, the
+ * pgbouncerEnv of ./serviceSettings' goodgoPgbouncerSettings): pool size and client limit stay .env variables (PGBOUNCER_POOL_SIZE, PGBOUNCER_MAX_CLIENT_CONN, the
  * runbook's "edit .env, then up -d --no-deps pgbouncer") with the configured values as defaults. Its auth_file holds
  * the application user and pgbouncer_admin (goodgoPgbouncerUserlist), and PGPASSWORD lets the runbook's admin
  * console commands run inside the container as written.

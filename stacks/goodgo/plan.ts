@@ -8,7 +8,7 @@ import { renderBackupCrontab } from "../../renderers/backupSchedule";
 import { renderCloudInit } from "../../renderers/cloudInit";
 import { renderCompose } from "../../renderers/compose";
 import { renderNginxConf } from "../../renderers/nginx";
-import { goodgoRedisSettings, renderRedisConf } from "../../renderers/redisConf";
+import { renderRedisConf } from "../../renderers/redisConf";
 import type { ChainStep } from "../../components/composeDeployment";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
@@ -35,6 +35,7 @@ import {
 } from "./inventory";
 import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } from "./monitoring";
 import { goodgoRunbookMarkdown } from "./runbook";
+import { goodgoRedisSettings } from "./serviceSettings";
 
 /** Alertmanager runs as nobody (65534): the webhook file is 0600 and owned by that uid, so only it reads the secret. */
 const ALERTMANAGER_UID = 65534;

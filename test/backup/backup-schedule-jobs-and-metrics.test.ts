@@ -1,6 +1,6 @@
 // The pg-backup service's schedule and jobs, run for real against PostgreSQL on loopback:
 //   - renderBackupCrontab's lines are what backup-schedule.sh runs (its --check parses them back into the same jobs);
-//   - backup-job.sh writes the metrics textfiles byte for byte as stacks/goodgo/monitoring.ts renders the contract
+//   - backup-job.sh writes the metrics textfiles byte for byte as stacks/goodgo/monitoring/backupMetrics.ts renders the contract
 //     (renderBackupSuccessMetrics / renderVerifyMetrics), accepted by `promtool check metrics`;
 //   - a failed backup (stopped server, wrong password) leaves the previous success timestamp alone and sets the failure
 //     metric; a failed or impossible verification sets goodgo_backup_verify_success 0 and rewrites verify-latest.json;
@@ -15,7 +15,9 @@ import { join, resolve } from "node:path";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import { startS3Stub, type S3Stub } from "./pg-s3stub";
 import { GOODGO_BACKUP_METRICS, renderBackupSuccessMetrics, renderVerifyMetrics } from "../../stacks/goodgo/monitoring";
-import { BackupScheduleError, GOODGO_BACKUP_SCHEDULE, backupJobs, renderBackupCrontab } from "../../renderers/backupSchedule";
+import { RenderInputError } from "../../renderers/renderInputError";
+import { backupJobs, renderBackupCrontab } from "../../renderers/backupSchedule";
+import { GOODGO_BACKUP_SCHEDULE } from "../../stacks/goodgo/serviceSettings";
 
 const SCRIPTS = resolve(__dirname, "../../scripts/backup");
 const JOB = join(SCRIPTS, "backup-job.sh");
@@ -145,7 +147,8 @@ describe("backup schedule: crontab, jobs and the metrics contract against real P
   it("bad schedules fail naming the field; crontab lines outside the supported subset are refused at start (65)", async () => {
     expect(() => renderBackupCrontab({ backupAt: "2:00", verifyAt: "04:00" })).toThrow(/backupAt: must be a UTC time "HH:MM"/);
     expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "24:00" })).toThrow(/verifyAt/);
-    expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "02:00" })).toThrow(BackupScheduleError);
+    expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "02:00" })).toThrow(RenderInputError);
+    expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "02:00" })).toThrow(expect.objectContaining({ renderer: "backup schedule" }));
     expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "04:00", scriptsDir: "scripts; rm -rf /" })).toThrow(/scriptsDir/);
     for (const [line, re] of [
       ["0 2 * * 1 /x/backup-job.sh backup", /day of month, month and day of week must be '\*'/],

@@ -5,7 +5,6 @@ import {
   dependentsOf,
   findCycles,
   interpolationReferences,
-  InventoryError,
   mermaidGraph,
   namedVolumes,
   referencedVariables,
@@ -17,10 +16,11 @@ import {
   totalLimits,
   validateInventory,
 } from "../../lib/inventory";
-import { goodgoInventory, goodgoServices, GOODGO_VOLUMES } from "../../lib/inventories/goodgo";
+import { goodgoInventory, goodgoServices, GOODGO_VOLUMES } from "../../stacks/goodgo/services";
 import { kroInventory } from "../../stacks/kro/inventory";
 import { kro } from "../../stacks/kro";
 import { stackPlatformConfig } from "../support/stacks";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 const svc = (name: string, deps: string[] = [], extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
   name,
@@ -129,13 +129,14 @@ describe("inventory validation", () => {
     expect(() => interpolationReferences("cost $5")).toThrow(/lone "\$"/);
   });
 
-  it("throws one InventoryError listing every problem", () => {
+  it("throws one RenderInputError listing every problem", () => {
     try {
       defineInventory([svc("a", ["missing"]), svc("a")]);
       expect.unreachable();
     } catch (e) {
-      expect(e).toBeInstanceOf(InventoryError);
-      expect((e as InventoryError).problems.length).toBe(2);
+      expect(e).toBeInstanceOf(RenderInputError);
+      expect((e as RenderInputError).renderer).toBe("service inventory");
+      expect((e as RenderInputError).problems.length).toBe(2);
       expect((e as Error).message).toMatch(/duplicate service name "a"[\s\S]*unknown service "missing"/);
     }
   });

@@ -11,7 +11,7 @@ import type { Plan } from "../../cli/planner";
 import { loadStackConfig, platformConfig } from "../../config/load";
 import { goodgo } from "../../stacks/goodgo";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
-import { GOODGO_VOLUMES } from "../../lib/inventories/goodgo";
+import { GOODGO_VOLUMES } from "../../stacks/goodgo/services";
 import { cloudInitSchema, composeConfig, nginxTest } from "../support/validators";
 import { ALL_SENTINEL_SECRETS, T, one, planFor, rawStack } from "../support/stacks";
 

@@ -3,10 +3,11 @@
 // input that looks secret never makes it into user-data.
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { renderCloudInit, CloudInitError, secretFindings, CloudInitInput } from "../../renderers/cloudInit";
+import { renderCloudInit, secretFindings, CloudInitInput } from "../../renderers/cloudInit";
 import { cloudInitSchema } from "../support/validators";
 import { planFor } from "../support/stacks";
 import type { Plan } from "../../cli/planner";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx0fakeKeyForTestsOnly0000000000000000000 operator@example.org";
 
@@ -80,7 +81,8 @@ describe("cloud-init user-data", () => {
       } catch (e) {
         err = e;
       }
-      expect(err, files![0]!.path).toBeInstanceOf(CloudInitError);
+      expect(err, files![0]!.path).toBeInstanceOf(RenderInputError);
+      expect((err as RenderInputError).renderer).toBe("cloud-init");
       expect((err as Error).message).toMatch(message);
       for (const secret of ["hunter2hunter2", "s3cr3tpass", "B000/XXXX"]) expect((err as Error).message).not.toContain(secret);
     }

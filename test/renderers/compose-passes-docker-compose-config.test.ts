@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { defineInventory, ServiceSpec } from "../../lib/inventory";
-import { GOODGO_VOLUMES, goodgoInventory } from "../../lib/inventories/goodgo";
+import { GOODGO_VOLUMES, goodgoInventory } from "../../stacks/goodgo/services";
 import { kroInventory } from "../../stacks/kro/inventory";
 import { kro } from "../../stacks/kro";
 import { stackPlatformConfig } from "../support/stacks";

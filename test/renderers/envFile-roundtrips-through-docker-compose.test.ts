@@ -5,19 +5,12 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { composeConfig } from "../support/validators";
-import {
-  EnvFileError,
-  GOODGO_ENV_SECRET_KEYS,
-  GoodgoEnvConfig,
-  GoodgoEnvSecrets,
-  envFileValue,
-  goodgoEnvValues,
-  goodgoEnvVariables,
-  renderEnvFile,
-} from "../../renderers/envFile";
-import { GOODGO_VOLUMES, goodgoInventory } from "../../lib/inventories/goodgo";
+import { envFileValue, renderEnvFile } from "../../renderers/envFile";
+import { GOODGO_ENV_SECRET_KEYS, GoodgoEnvConfig, GoodgoEnvSecrets, goodgoEnvValues, goodgoEnvVariables } from "../../stacks/goodgo/envVariables";
+import { GOODGO_VOLUMES, goodgoInventory } from "../../stacks/goodgo/services";
 import { referencedVariables } from "../../lib/inventory";
 import { renderCompose } from "../../renderers/compose";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 // docker-compose 1.29's `config` prints a literal $ as $$ (so the output can be fed back); undo that.
 const unescape = (v: unknown) => (typeof v === "string" ? v.replace(/\$\$/g, "$") : v);
@@ -82,7 +75,8 @@ describe("renderEnvFile", () => {
       } catch (e) {
         err = e;
       }
-      expect(err, k).toBeInstanceOf(EnvFileError);
+      expect(err, k).toBeInstanceOf(RenderInputError);
+      expect((err as RenderInputError).renderer, k).toBe(".env");
       const msg = (err as Error).message;
       expect(msg, k).toContain(k);
       expect(msg, k).not.toContain(v);

@@ -6,11 +6,12 @@ import { createServer, IncomingMessage, request as httpRequest, Server } from "n
 import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import { kroNginxInput, type KroNginxOptions } from "../../stacks/kro/inventory";
-import { NginxConfigError, renderNginxConf, renderNginxSite, NginxConfInput } from "../../renderers/nginx";
+import { renderNginxConf, renderNginxSite, NginxConfInput } from "../../renderers/nginx";
 import { freePort } from "../support/ports";
 import { nginxServe, nginxTest, RunningNginx } from "../support/validators";
 import { planFor } from "../support/stacks";
 import type { Plan } from "../../cli/planner";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 // The runbook's two sites: the main one (frontend at /, backend under /api/) and the admin one.
 const KRO_SITES: KroNginxOptions = {
@@ -126,8 +127,9 @@ describe("input validation", () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(NginxConfigError);
-    const problems = (err as NginxConfigError).problems;
+    expect(err).toBeInstanceOf(RenderInputError);
+    expect((err as RenderInputError).renderer).toBe("nginx");
+    const problems = (err as RenderInputError).problems;
     for (const e of [
       'upstreams[0].name: "admin-frontend" must be letters, digits or _ (example: admin_frontend)',
       'upstreams[0].host: "admin frontend" is not a host name or IPv4 address',

@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/ports";
 import {
-  PgBackRestConfigError,
   renderPgBackRestConf,
   renderPostgresArchiveConf,
   type PgBackRestInput,
 } from "../../renderers/pgbackrest";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 const work = mkdtempSync(join(tmpdir(), "lazarus-pgbr-render-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -124,7 +124,7 @@ describe("renderPgBackRestConf", () => {
   });
 
   const bad: [string, (i: PgBackRestInput) => unknown, RegExp][] = [
-    ["stanza", (i) => ({ ...i, stanza: "my stanza" }), /^pgbackrest config: stanza: must be letters, digits.*got "my stanza"/],
+    ["stanza", (i) => ({ ...i, stanza: "my stanza" }), /^invalid pgbackrest input:\n  - stanza: must be letters, digits.*got "my stanza"/],
     ["pg.dataPath", (i) => ({ ...i, pg: { ...i.pg, dataPath: "data" } }), /pg\.dataPath: must be an absolute path .*got "data"/],
     ["pg.dataPath quote", (i) => ({ ...i, pg: { ...i.pg, dataPath: "/var/lib/it's" } }), /pg\.dataPath: must not contain whitespace, quotes/],
     ["pg.port", (i) => ({ ...i, pg: { ...i.pg, port: 70000 } }), /pg\.port: must be a whole number from 1 to 65535, got 70000/],
@@ -150,7 +150,8 @@ describe("renderPgBackRestConf", () => {
   ];
   it.each(bad)("rejects a bad %s, naming the field", (_name, mutate, msg) => {
     const input = mutate(structuredClone(base)) as PgBackRestInput;
-    expect(() => renderPgBackRestConf(input)).toThrow(PgBackRestConfigError);
+    expect(() => renderPgBackRestConf(input)).toThrow(RenderInputError);
+    expect(() => renderPgBackRestConf(input)).toThrow(expect.objectContaining({ renderer: "pgbackrest" }));
     expect(() => renderPgBackRestConf(input)).toThrow(msg);
   });
 });

@@ -17,13 +17,13 @@ import { freePort } from "../support/ports";
 import { startServerProcess } from "../support/process";
 import {
   EDOBURU_PGBOUNCER_VARIABLES,
-  PgbouncerConfigError,
   PgbouncerSettings,
-  goodgoPgbouncerSettings,
   pgbouncerEnv,
   renderPgbouncerIni,
   renderPgbouncerUserlist,
 } from "../../renderers/pgbouncer";
+import { goodgoPgbouncerSettings } from "../../stacks/goodgo/serviceSettings";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 const isRoot = process.getuid?.() === 0;
 const DB_PASSWORD = `test-only "db" pw ${process.pid}`;
@@ -214,7 +214,8 @@ describe("PgBouncer as section 3.1 configures it, run by the real pgbouncer", ()
       [{ maxClientConn: 10 }, /exceeds maxClientConn/],
     ];
     for (const [patch, re] of bad) {
-      expect(() => renderPgbouncerIni({ ...base, ...patch } as PgbouncerSettings), JSON.stringify(patch)).toThrow(PgbouncerConfigError);
+      expect(() => renderPgbouncerIni({ ...base, ...patch } as PgbouncerSettings), JSON.stringify(patch)).toThrow(RenderInputError);
+      expect(() => renderPgbouncerIni({ ...base, ...patch } as PgbouncerSettings), JSON.stringify(patch)).toThrow(expect.objectContaining({ renderer: "pgbouncer" }));
       expect(() => renderPgbouncerIni({ ...base, ...patch } as PgbouncerSettings), JSON.stringify(patch)).toThrow(re);
     }
     expect(() => renderPgbouncerUserlist([{ name: "goodgo", password: "" }])).toThrow(/users\[0\]\.password/);

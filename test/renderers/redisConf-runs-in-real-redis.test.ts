@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../support/ports";
-import { RedisConfigError, goodgoRedisSettings, renderRedisAcl, renderRedisConf, type RedisSettings } from "../../renderers/redisConf";
+import { renderRedisAcl, renderRedisConf, type RedisSettings } from "../../renderers/redisConf";
+import { goodgoRedisSettings } from "../../stacks/goodgo/serviceSettings";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 const PASSWORD = `test-only redis pw ${process.pid}`;
 
@@ -115,7 +117,8 @@ describe("redis.conf as section 3.2 configures it, run by the real redis-server"
       [{ save: ["hourly"] }, /save\[0\]/],
     ];
     for (const [patch, re] of bad) {
-      expect(() => renderRedisConf({ ...base, ...patch } as RedisSettings), JSON.stringify(patch)).toThrow(RedisConfigError);
+      expect(() => renderRedisConf({ ...base, ...patch } as RedisSettings), JSON.stringify(patch)).toThrow(RenderInputError);
+      expect(() => renderRedisConf({ ...base, ...patch } as RedisSettings), JSON.stringify(patch)).toThrow(expect.objectContaining({ renderer: "redis" }));
       expect(() => renderRedisConf({ ...base, ...patch } as RedisSettings), JSON.stringify(patch)).toThrow(re);
     }
     expect(() => renderRedisAcl([{ name: "app", password: "x" }])).toThrow(/default/);

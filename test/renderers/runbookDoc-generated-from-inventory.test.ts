@@ -12,11 +12,14 @@ import { resolve } from "node:path";
 import { parse } from "yaml";
 import { GOODGO_OPERATION_ACTIONS, GOODGO_RECOVERY_SWITCHES, goodgoSchema, type GoodgoConfig } from "../../stacks/goodgo/config";
 import { goodgo } from "../../stacks/goodgo";
-import { goodgoInventory } from "../../lib/inventories/goodgo";
+import { goodgoInventory } from "../../stacks/goodgo/services";
 import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
 import { defineInventory, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
-import * as doc from "../../renderers/runbookDoc";
-import { RunbookDocError, goodgoMermaidGraph, mermaidId, renderGoodgoRunbook } from "../../renderers/runbookDoc";
+import { mermaidGraph, mermaidId } from "../../renderers/runbookDoc";
+import * as doc from "../../stacks/goodgo/runbook";
+import { renderGoodgoRunbook } from "../../stacks/goodgo/runbook";
+import { databaseRestoreSteps, hostRecoverySteps } from "../../stacks/goodgo/commands";
+import { RenderInputError } from "../../renderers/renderInputError";
 
 const root = resolve(__dirname, "../..");
 
@@ -167,7 +170,7 @@ describe("renderGoodgoRunbook input handling", () => {
     const md = renderGoodgoRunbook({ config: cfg, stack: "prod", inventory: inv });
     expect(mermaidEdges(md).edges).toContain("ai-services -healthy-> redis");
     expect(mermaidEdges(md).edges).toEqual(inventoryEdges(inv));
-    expect(goodgoMermaidGraph(inv)).toContain(`${mermaidId("ai-services")} -->|healthy| redis`);
+    expect(mermaidGraph(inv)).toContain(`${mermaidId("ai-services")} -->|healthy| redis`);
   });
 
   it("renders the stack's own inventory (nginx and the exporters included) with every one of its edges and services", () => {
@@ -182,8 +185,45 @@ describe("renderGoodgoRunbook input handling", () => {
   it("on an unprotected stack, destructive examples carry no confirm; bad input fails naming the field", () => {
     const md = renderGoodgoRunbook({ config: parsedConfig(stackGoodgo("staging")), stack: "staging", inventory: goodgoInventory() });
     expect(md).not.toContain("confirm:");
-    expect(() => renderGoodgoRunbook({ config: cfg, stack: "Prod!", inventory: goodgoInventory() })).toThrow(RunbookDocError);
+    expect(() => renderGoodgoRunbook({ config: cfg, stack: "Prod!", inventory: goodgoInventory() })).toThrow(RenderInputError);
+    expect(() => renderGoodgoRunbook({ config: cfg, stack: "Prod!", inventory: goodgoInventory() })).toThrow(expect.objectContaining({ renderer: "runbook" }));
     expect(() => renderGoodgoRunbook({ config: cfg, stack: "prod", inventory: { services: [] } })).toThrow(/inventory/);
     expect(() => renderGoodgoRunbook({ config: cfg, stack: "prod", inventory: goodgoInventory(), idPrefix: "Bad Prefix" })).toThrow(/idPrefix/);
+  });
+});
+
+describe("what the recovery switches run", () => {
+  const cfg = parsedConfig(stackGoodgo("prod"));
+  const inv = goodgoStackInventory(cfg, "prod");
+  const md = renderGoodgoRunbook({ config: cfg, stack: "prod", inventory: inv });
+
+  /** The numbered list under a heading, as its items. */
+  const numberedAfter = (heading: string) => {
+    const section = md.split(heading)[1]!.split("\n### ")[0]!;
+    return [...section.matchAll(/^\d+\. (.*)$/gm)].map((m) => m[1]);
+  };
+
+  it("lists each step's `what` of the host recovery chain the stack declares, in order", () => {
+    const withHost = parsedConfig(merge(stackGoodgo("prod"), { recovery: { host: { label: "x", confirm: "prod/goodgo/recover-host" } } }));
+    const steps = hostRecoverySteps(withHost, inv).map((s) => s.what);
+    expect(steps.length).toBeGreaterThanOrEqual(5);
+    expect(numberedAfter("### `recovery.host`: what a full host recovery does")).toEqual(steps);
+  });
+
+  it("lists each step's `what` of a database restore with cutover, in order", () => {
+    const withRestore = parsedConfig(
+      merge(stackGoodgo("prod"), { recovery: { database: { label: "x", backup: "goodgo_20261123T020000Z.dump", cutover: true, confirm: "prod/goodgo/database-cutover" } } }),
+    );
+    const steps = databaseRestoreSteps(withRestore, inv).map((s) => s.what);
+    expect(steps).toContain("stop the application services and PgBouncer");
+    expect(numberedAfter("### `recovery.database`: what a database restore with cutover does")).toEqual(steps);
+  });
+});
+
+describe("the generic runbook renderer", () => {
+  it("names no platform and imports nothing from a platform's module or schema", () => {
+    const source = readFileSync(resolve(root, "renderers/runbookDoc.ts"), "utf8");
+    expect(source).not.toMatch(/goodgo|kro/i);
+    expect(source).not.toMatch(/from "\.\.\/(stacks|config)\//);
   });
 });

@@ -1,10 +1,10 @@
-// The rendered files must land where the containers read them. The service inventory (lib/inventories/goodgo.ts)
+// The rendered files must land where the containers read them. The service inventory (stacks/goodgo/services.ts)
 // bind-mounts ./monitoring/<dir> into each container; this test maps every rendered file through those binds and
 // checks it arrives at the path the configs reference (GOODGO_MONITORING_MOUNTS), and lists what the inventory
 // does not mount yet.
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { goodgoServices } from "../../../lib/inventories/goodgo";
+import { goodgoServices } from "../../../stacks/goodgo/services";
 import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } from "../../../stacks/goodgo/monitoring";
 
 const files = goodgoMonitoringFiles({ stack: "prod" });

@@ -45,7 +45,7 @@ describe("the monitoring renderers", () => {
 });
 
 describe("the generic renderers", () => {
-  it("name no platform: GoodGo's facts live only in stacks/goodgo/monitoring.ts", () => {
+  it("name no platform: GoodGo's facts live only in stacks/goodgo/monitoring/", () => {
     const dir = join(__dirname, "../../../renderers/monitoring");
     for (const f of readdirSync(dir)) {
       expect(readFileSync(join(dir, f), "utf8"), f).not.toMatch(/goodgo|sre-oncall|pg-backup/i);

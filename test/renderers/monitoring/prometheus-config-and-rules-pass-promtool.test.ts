@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderPrometheusConfig, renderAlertRules } from "../../../renderers/monitoring/prometheus";
 import { goodgoMonitoringFiles, goodgoPrometheusFlags } from "../../../stacks/goodgo/monitoring";
-import { goodgoServices } from "../../../lib/inventories/goodgo";
+import { goodgoServices } from "../../../stacks/goodgo/services";
 import { APPENDIX_ALERTS } from "./appendix";
 import { renderToTempDir, run, type Rendered } from "./render";
 
@@ -56,7 +56,7 @@ describe("GoodGo's Prometheus configuration", () => {
       .flatMap(([, text]) => parse(text).groups);
     expect(groups.map((g) => g.name)).toEqual(["api", "database", "redis", "containers", "disk", "service-health", "backup"]);
     const rules = groups.flatMap((g) => g.rules);
-    // The Appendix tables list 23 alerts; its commit message says 24, but names no 24th (see stacks/goodgo/monitoring.ts).
+    // The Appendix tables list 23 alerts; its commit message says 24, but names no 24th (see stacks/goodgo/monitoring/alerts.ts).
     expect(rules.map((x) => x.alert).sort()).toEqual(APPENDIX_ALERTS.map((a) => a.alert).sort());
     for (const a of APPENDIX_ALERTS) {
       const rule = rules.find((x) => x.alert === a.alert)!;

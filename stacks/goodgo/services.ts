@@ -1,5 +1,5 @@
 // GoodGo's 14 production services (runbook 001, section 1 "Service Inventory", section 3.1/3.2 settings,
-// section 8 variables and volumes) as a typed inventory. Pure data: the GoodGo stack imports it, the compose
+// section 8 variables and volumes) as a typed inventory. Pure data: stacks/goodgo/inventory.ts builds on it, the compose
 // renderer turns it into docker-compose.prod.yml, and the restart orders and docs derive from it.
 //
 // The dependency chain of section 1, read as "X needs Y up first":
@@ -10,7 +10,7 @@
 // check and would make loki's start depend on a log shipper).
 // Conditions are "healthy" wherever the dependency has a health check (all of them here).
 
-import { ServiceSpec, ServiceInventory, defineInventory, EnvRef } from "../inventory";
+import { ServiceSpec, ServiceInventory, defineInventory, EnvRef } from "../../lib/inventory";
 
 export interface GoodgoInventoryOptions {
   /** Prometheus TSDB retention: "30d" in prod, "15d" in staging (section 8). */
