@@ -6,12 +6,14 @@ import { join, relative } from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { hostPreflightCommand, waitForCloudInitCommand, writeFileCommand } from "../lib/hostCommands";
+import { HOST_LAYOUT } from "../lib/hostLayout";
 import { recordRenderedFile } from "../lib/renderedFiles";
 import { hostProvisions, type HostNeeds } from "../renderers/cloudInit";
 import type { Host } from "./host";
 
 /** Where the scripts/ folder lands on every host. */
-export const REMOTE_SCRIPTS_ROOT = "/opt/lazarus/scripts";
+/** Where the scripts/ folder lands on every host (one home: lib/hostLayout.ts). */
+export const REMOTE_SCRIPTS_ROOT = HOST_LAYOUT.scriptsRoot;
 export const LOCAL_SCRIPTS_DIR = join(__dirname, "..", "scripts");
 
 export interface HostFileSpec {

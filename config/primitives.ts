@@ -1,5 +1,6 @@
 // Value types shared by every platform's config schema. Each refinement's message is a sentence that follows the
 // offending value and ends with an example, so the formatted error tells the operator the fix.
+import { DOMAIN_NAME, EMAIL_ADDRESS } from "../lib/patterns";
 import { isIPv6 } from "node:net";
 import { z } from "zod";
 
@@ -42,11 +43,10 @@ export const privateCidr = cidr.refine((v) => /^(10\.|172\.(1[6-9]|2\d|3[01])\.|
   message: "is not a private (RFC 1918) range for a VPC (example: 10.110.0.0/20)",
 });
 
-export const hostname = pattern(
-  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
-  "a fully qualified domain name",
-  "kro.example.org",
-);
+/** A public host name: what certbot accepts (DOMAIN_NAME), at most 253 characters, ending in an alphabetic TLD. */
+export const hostname = z.string().refine((v) => DOMAIN_NAME.test(v) && v.length <= 253 && /\.[a-z]{2,63}$/.test(v), {
+  message: "is not a fully qualified domain name (example: kro.example.org)",
+});
 
 const IPV4 = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/;
 // RFC 1123 labels, the last one not all digits, so a mistyped IPv4 address (10.0.0.300) is not taken for a name.
@@ -59,7 +59,7 @@ export const hostAddress = z.string().refine((v) => IPV4.test(v) || isIPv6(v) ||
 /** A Unix login name (useradd's default rule). */
 export const unixUser = pattern(/^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name", "root");
 
-export const email = pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "an email address", "oncall@example.org");
+export const email = pattern(EMAIL_ADDRESS, "an email address", "oncall@example.org");
 
 export const absolutePath = pattern(/^\/[^\0]*$/, "an absolute path", "/root/Kro/kro-devops/production");
 

@@ -7,8 +7,10 @@
 // The scripts live in scripts/ops/ and are copied to the host (default /opt/lazarus/scripts) by a CopyToRemote;
 // the commands run them with `bash <path>` so they work even when the copy does not keep the executable bit.
 
-export const DEFAULT_SCRIPTS_ROOT = "/opt/lazarus/scripts";
+export const DEFAULT_SCRIPTS_ROOT = HOST_LAYOUT.scriptsRoot;
 
+import { HOST_LAYOUT } from "./hostLayout";
+import { CERT_NAME, DOMAIN_NAME, EMAIL_ADDRESS } from "./patterns";
 import { shellJoin, shellQuote } from "./shell";
 import { refuseField } from "../renderers/renderInputError";
 
@@ -28,10 +30,6 @@ export { shellQuote, shellJoin };
 export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** docker compose's rule for project names. */
 export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-/** A lowercase DNS name with at least two labels (what the scripts accept for certificates). */
-export const DOMAIN_NAME = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const CERT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const MAX_SECONDS = 999_999_999;
 
 function fail(fn: string, option: string, value: unknown, expected: string, example: string): never {
@@ -272,7 +270,7 @@ export function certIssueCommand(o: CertIssueOptions): string {
     seen.add(d);
     args.push("--domain", d);
   }
-  if (typeof o.email !== "string" || !EMAIL.test(o.email)) fail(fn, "email", o.email, "an email address", "ops@example.org");
+  if (typeof o.email !== "string" || !EMAIL_ADDRESS.test(o.email)) fail(fn, "email", o.email, "an email address", "ops@example.org");
   args.push("--email", o.email);
   args.push("--webroot", absPath(fn, "webroot", o.webroot, "/var/www/certbot"));
   args.push("--compose-dir", absPath(fn, "composeDir", o.composeDir, EXAMPLE_DIR));

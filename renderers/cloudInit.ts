@@ -12,6 +12,7 @@
 // versions meet "Docker >= 24, Compose v2". "docker-apt" uses Docker's repository
 // (newer releases, docker-compose-plugin) with the key pinned by fingerprint, for hosts that need newer features.
 
+import { HOST_LAYOUT } from "../lib/hostLayout";
 import { Document } from "yaml";
 import { refuseProblems } from "./renderInputError";
 
@@ -120,7 +121,7 @@ function inputProblems(input: CloudInitInput): string[] {
   return p;
 }
 
-const DEFAULT_ACME_WEBROOT = "/var/www/certbot";
+const DEFAULT_ACME_WEBROOT = HOST_LAYOUT.acmeWebroot;
 
 /**
  * The packages every compose host gets besides Docker's, in install order, with the command Lazarus's later steps run

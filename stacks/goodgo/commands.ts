@@ -5,7 +5,8 @@ import type { GoodgoConfig, GoodgoOperation } from "./config";
 import { projectFileMounts, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";
-import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR, GOODGO_SCRIPTS_ROOT } from "./inventory";
+import { HOST_LAYOUT } from "../../lib/hostLayout";
+import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR } from "./inventory";
 
 export interface ComposeTarget {
   dir: string;
@@ -33,7 +34,7 @@ export function composeFileLinkCommand(dir: string): string {
 
 /** `up -d --wait`, restarting the services whose mounted project files changed (projectFileMounts of the inventory). */
 export function upCommand(t: ComposeTarget, inv: ServiceInventory): string {
-  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: GOODGO_SCRIPTS_ROOT, watch: projectFileMounts(inv) });
+  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inv) });
 }
 
 /** Section 4.3: one service at a time, each healthy (`--wait`) before the next; the order derives from the dependencies. */
@@ -42,7 +43,7 @@ export function rollingRestartServices(inv: ServiceInventory, op: Extract<Goodgo
 }
 
 export function restartCommand(t: ComposeTarget, service: string): string {
-  return composeServiceCommand({ dir: t.dir, projectName: t.project, action: "restart", service, wait: true, scriptsRoot: GOODGO_SCRIPTS_ROOT });
+  return composeServiceCommand({ dir: t.dir, projectName: t.project, action: "restart", service, wait: true, scriptsRoot: HOST_LAYOUT.scriptsRoot });
 }
 
 /** Section 3.1/3.4: terminate non-idle queries of the application database running longer than N minutes. */
@@ -75,7 +76,7 @@ export function migrateCommand(t: ComposeTarget): string {
   return compose(t, "run", "--rm", "--no-deps", "api", "npx", "prisma", "migrate", "deploy");
 }
 
-const script = (name: string) => `${GOODGO_SCRIPTS_ROOT}/backup/${name}`;
+const script = (name: string) => `${HOST_LAYOUT.scriptsRoot}/backup/${name}`;
 
 /**
  * Section 4.1 "Create an On-Demand Backup": the scheduled job's own wrapper (backup-job.sh runs pg-backup.sh and writes

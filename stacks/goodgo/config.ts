@@ -6,6 +6,8 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
+import { RenderInputError } from "../../renderers/renderInputError";
+import { goodgoStackInventory } from "./inventory";
 import { hostPlacement, hostSchema, isExistingHost } from "../../config/shared";
 
 /** Section 4.6: "Requirements: Docker >= 24, Docker Compose v2, 8 GB RAM minimum". */
@@ -328,17 +330,17 @@ export const GOODGO_SECRETS = {
 } as const satisfies Record<string, SecretSpec>;
 export type GoodgoSecretName = keyof typeof GOODGO_SECRETS;
 
-/** The 14 services of section 1 plus what the stack adds (nginx, the exporters the alerts read). */
-export const GOODGO_BASE_SERVICES = [
-  "api", "web", "ai-services", "postgres", "pgbouncer", "redis", "typesense", "minio",
-  "pg-backup", "loki", "promtail", "prometheus", "grafana", "alertmanager",
-] as const;
-export const GOODGO_EXTRA_SERVICES = ["nginx", "postgres-exporter", "redis-exporter", "cadvisor", "node-exporter"] as const;
-
 /** Checks that span keys or need the stack name: confirmations of destructive switches on prod, ids, services. */
 export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
   const problems: Problem[] = [];
-  const known: readonly string[] = [...GOODGO_BASE_SERVICES, ...(cfg.app.exposure === "nginx" ? ["nginx"] : []), ...GOODGO_EXTRA_SERVICES.slice(1)];
+  // The services operations may name are the inventory's (section 1's 14, nginx when exposed, the exporters). An
+  // inventory this config cannot build is reported by the plan, under its own key; the checks here still run.
+  let known: string[] = [];
+  try {
+    known = goodgoStackInventory(cfg, stack).services.map((s) => s.name);
+  } catch (e) {
+    if (!(e instanceof RenderInputError)) throw e;
+  }
   if (cfg.app.exposure === "nginx" && !cfg.tls) {
     problems.push({ path: "tls", message: "is missing: exposure nginx serves HTTPS with a certbot certificate and needs an ACME contact (example: tls: {email: ops@example.org})" });
   }
@@ -370,12 +372,12 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
   }
   problems.push(...duplicateOperationIds(cfg.operations));
   cfg.operations.forEach((op, i) => {
-    if (op.action === "restart-service" && !known.includes(op.service)) {
+    if (op.action === "restart-service" && known.length && !known.includes(op.service)) {
       problems.push({ path: `operations[${i}].service`, message: `"${op.service}" is not a GoodGo service (one of ${known.join(", ")})` });
     }
     if (op.action === "rolling-restart") {
       op.exclude.forEach((s, j) => {
-        if (!known.includes(s)) problems.push({ path: `operations[${i}].exclude[${j}]`, message: `"${s}" is not a GoodGo service (one of ${known.join(", ")})` });
+        if (known.length && !known.includes(s)) problems.push({ path: `operations[${i}].exclude[${j}]`, message: `"${s}" is not a GoodGo service (one of ${known.join(", ")})` });
       });
     }
     if (op.action === "flush-redis") {

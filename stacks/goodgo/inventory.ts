@@ -5,6 +5,7 @@
 //   - the pg-backup container running Lazarus's backup scripts on its schedule, with the off-site bucket settings;
 //   - nginx with the certbot certificate in front of web and API when exposure is "nginx".
 // Pure: config in, a validated inventory out. Every order (start, stop, rolling restart) derives from it.
+import { HOST_LAYOUT } from "../../lib/hostLayout";
 import type { GoodgoConfig } from "./config";
 import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
 import { GOODGO_VOLUMES, goodgoServices } from "./services";
@@ -13,16 +14,11 @@ import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
 import { GOODGO_REDIS_PATHS, goodgoPgbouncerSettings, goodgoRedisCommand } from "./serviceSettings";
 
-/** Where Lazarus's scripts/ folder lands on the host (components/hostSoftware REMOTE_SCRIPTS_ROOT), also mounted into pg-backup. */
-export const GOODGO_SCRIPTS_ROOT = "/opt/lazarus/scripts";
 /** The compose file name the runbook uses everywhere (`docker compose -f docker-compose.prod.yml ...`). */
 export const GOODGO_COMPOSE_FILE = "docker-compose.prod.yml";
 /** Where backups restored from the off-site bucket are fetched to, inside the pg_backups volume. */
 export const GOODGO_OFFSITE_DIR = "/backups/offsite";
 
-export const GOODGO_ACME_WEBROOT = "/var/www/certbot";
-export const GOODGO_TLS_DIR = "/etc/ssl/lazarus";
-export const GOODGO_LETSENCRYPT_DIR = "/etc/letsencrypt";
 export const GOODGO_NGINX_HEALTH_PATH = "/healthz";
 
 /** The application images whose tag is IMAGE_TAG. */
@@ -145,9 +141,9 @@ function nginxSpec(): ServiceSpec {
     ],
     volumes: [
       { kind: "bind", source: "./nginx/nginx.conf", target: "/etc/nginx/nginx.conf", readOnly: true },
-      { kind: "bind", source: GOODGO_TLS_DIR, target: GOODGO_TLS_DIR, readOnly: true },
-      { kind: "bind", source: GOODGO_LETSENCRYPT_DIR, target: GOODGO_LETSENCRYPT_DIR, readOnly: true },
-      { kind: "bind", source: GOODGO_ACME_WEBROOT, target: GOODGO_ACME_WEBROOT, readOnly: true },
+      { kind: "bind", source: HOST_LAYOUT.tlsDir, target: HOST_LAYOUT.tlsDir, readOnly: true },
+      { kind: "bind", source: HOST_LAYOUT.letsencryptDir, target: HOST_LAYOUT.letsencryptDir, readOnly: true },
+      { kind: "bind", source: HOST_LAYOUT.acmeWebroot, target: HOST_LAYOUT.acmeWebroot, readOnly: true },
     ],
     limits: { cpus: 0.5, memoryMb: 256 },
     healthcheck: {
@@ -225,7 +221,7 @@ function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
   return {
     ...base,
     // The schedule loop (PID 1) runs the rendered crontab: backup-job.sh backup at backupAt, verify at verifyAt (UTC).
-    entrypoint: ["bash", `${GOODGO_SCRIPTS_ROOT}/backup/backup-schedule.sh`],
+    entrypoint: ["bash", `${HOST_LAYOUT.scriptsRoot}/backup/backup-schedule.sh`],
     environment: {
       ...base.environment,
       BACKUP_DIR: "/backups",
@@ -255,7 +251,7 @@ function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
     },
     volumes: [
       { kind: "volume", source: "pg_backups", target: "/backups" },
-      { kind: "bind", source: GOODGO_SCRIPTS_ROOT, target: GOODGO_SCRIPTS_ROOT, readOnly: true },
+      { kind: "bind", source: HOST_LAYOUT.scriptsRoot, target: HOST_LAYOUT.scriptsRoot, readOnly: true },
       { kind: "bind", source: `./${GOODGO_BACKUP_CRONTAB_FILE}`, target: BACKUP_CRONTAB_PATH, readOnly: true },
     ],
   };
