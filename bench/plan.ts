@@ -22,10 +22,7 @@ async function syntheticPlan(): Promise<number> {
   const run = await captureProgram(raw, () => {
     const environment = new StackEnvironment("lazarus-synthetic", {
       stack: "synthetic",
-      region: config.environment.region,
-      vpcIpRange: config.environment.vpc.ipRange,
-      projectName: "Lazarus synthetic",
-      projectEnvironment: "Development",
+      settings: { ...config.digitalocean!, project: { name: "Lazarus synthetic", environment: "Development" } },
     });
     const outputs: Record<string, unknown> = {};
     for (let i = 0; i < SCALE; i++) {

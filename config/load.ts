@@ -1,7 +1,7 @@
 // Loads and validates a stack's config before any resource is declared. Every problem in every key is collected and
 // reported at once, each naming the stack file, the key path, what was expected and an example fix.
 import { z } from "zod";
-import { environmentSchema, type EnvironmentConfig } from "./environment";
+import { digitalOceanSettings, environmentSchema, type DigitalOceanSettings, type EnvironmentConfig } from "./environment";
 import { ConfigError, closest, formatIssues } from "./errors";
 import { isProtectedStack } from "./checks";
 import { ENVIRONMENT_SECRETS, setSecretLine, type SecretSpec } from "./secrets";
@@ -13,6 +13,8 @@ export interface StackConfig {
   stack: string;
   stackFile: string;
   environment: EnvironmentConfig;
+  /** Present when some enabled platform declares DigitalOcean resources: the settings they are declared with. */
+  digitalocean?: DigitalOceanSettings;
   /** The enabled platforms, in registry order, each with its validated config. */
   platforms: { module: AnyPlatform; config: unknown }[];
   /** Secrets the enabled platforms need, present in the stack config (values are read separately, as secrets). */
@@ -96,7 +98,7 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
     if (!environment.protect) {
       problems.push(`${stackFile}: ${NAMESPACE}:environment.protect: false is not allowed on stack ${raw.stack}; stateful resources on prod are always protected (example: protect: true)`);
     }
-    environment.adminCidrs.forEach((c, i) => {
+    environment.adminCidrs?.forEach((c, i) => {
       if (c.endsWith("/0")) {
         problems.push(`${stackFile}: ${NAMESPACE}:environment.adminCidrs[${i}]: "${c}" opens SSH to the whole internet on stack ${raw.stack}; list the admin networks instead (example: 203.0.113.10/32)`);
       }
@@ -113,7 +115,13 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
     if (environment) module.requiredSecrets(cfg, environment).forEach((s) => needed.add(s));
     platforms.push({ module, config: cfg });
   }
-  if (environment?.alerts.slackChannel) needed.add("alertSlackWebhook");
+  // The DigitalOcean settings are asked for only when a platform declares DigitalOcean resources.
+  const doPlatforms = platforms.filter((p) => p.module.needs(p.config).digitalocean).map((p) => p.module.name);
+  const digitalocean = environment && doPlatforms.length ? digitalOceanSettings(environment) : undefined;
+  for (const m of digitalocean?.missing ?? []) {
+    problems.push(`${stackFile}: ${NAMESPACE}:environment.${m.key}: is missing: ${doPlatforms.join(", ")} declare${doPlatforms.length > 1 ? "" : "s"} DigitalOcean resources in this stack (example: ${m.example})`);
+  }
+  if (environment?.alerts.slackChannel && doPlatforms.length) needed.add("alertSlackWebhook");
   if (problems.length === 0 && platforms.length === 0) {
     problems.push(`${stackFile}: no platform is configured; add at least one of ${registry.map((p) => `${NAMESPACE}:${p.name}`).join(", ")} (example: ${NAMESPACE}:kro with enabled: true)`);
   }
@@ -127,7 +135,7 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
         missing.map((s) => `    ${NAMESPACE}:${s}: ${SECRET_SPECS[s].description}\n      ${setSecretLine(SECRET_SPECS[s], raw.stack)}`).join("\n"),
     ]);
   }
-  return { stack: raw.stack, stackFile, environment: environment!, platforms, secretsPresent: present, secretsMissing: missing };
+  return { stack: raw.stack, stackFile, environment: environment!, digitalocean: digitalocean?.settings, platforms, secretsPresent: present, secretsMissing: missing };
 }
 
 /** A platform's validated config in a loaded stack; undefined when the stack does not enable it. */

@@ -60,19 +60,19 @@ export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.
     plan.name,
     {
       name: plan.name,
-      region: env.region,
+      region: ctx.digitalocean.settings.region,
       vpcUuid: ctx.digitalocean.vpc.id,
       size: o.size,
       baseImage: o.image,
       fromSnapshot: plan.rebuild?.fromSnapshot
         ? { choice: plan.rebuild.fromSnapshot, nameRegex: plan.rebuild.snapshotNameRegex ?? `^${plan.name}` }
         : undefined,
-      sshKeys: env.sshKeys,
+      sshKeys: ctx.digitalocean.settings.sshKeys,
       tags: [...ctx.digitalocean.tags, `platform-${plan.platform}`],
       monitoring: o.monitoring,
       backups: o.backups,
       userData: plan.userData,
-      adminCidrs: env.adminCidrs,
+      adminCidrs: ctx.digitalocean.settings.adminCidrs,
       publicPorts: plan.publicPorts,
       adminPorts: plan.adminPorts,
       alerts: {

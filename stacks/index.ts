@@ -54,17 +54,10 @@ export function declareLazarus(options: LoadOptions = {}): Record<string, unknow
   );
   const planned = planPlatforms(config);
 
-  // Shared resources only where some platform needs them: a stack of existing servers declares no cloud resource.
+  // Shared resources only where some platform needs them (the loader then made sure their settings are there): a
+  // stack of existing servers declares no cloud resource.
   const env = config.environment;
-  const digitalocean = planned.some((p) => p.module.needs(p.config).digitalocean)
-    ? new StackEnvironment(`lazarus-${config.stack}`, {
-        stack: config.stack,
-        region: env.region,
-        vpcIpRange: env.vpc.ipRange,
-        projectName: env.project.name,
-        projectEnvironment: env.project.environment,
-      })
-    : undefined;
+  const digitalocean = config.digitalocean ? new StackEnvironment(`lazarus-${config.stack}`, { stack: config.stack, settings: config.digitalocean }) : undefined;
   const context: DeclareContext = { stack: config.stack, stackFile: config.stackFile, environment: env, digitalocean, secrets: secretsFrom(config) };
 
   const outputs: Record<string, unknown> = { stack: config.stack, ...(digitalocean ? { vpcId: digitalocean.vpc.id } : {}) };

@@ -17,7 +17,7 @@ export function declareKro(plan: KroPlan, ctx: DeclareContext) {
     names.database,
     {
       name: names.database,
-      region: env.region,
+      region: ctx.digitalocean!.settings.region,
       vpcUuid: ctx.digitalocean!.vpc.id,
       projectTags: [...ctx.digitalocean!.tags, "platform-kro"],
       ...plan.database,
