@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, type RawStackConfig } from "../config/load";
+import { loadStackConfig, type LoadOptions, type RawStackConfig } from "../config/load";
 import { captureProgram, type CapturedRun } from "../lib/runtime/capture";
 import { takeRenderedFiles } from "../lib/renderedFiles";
 import { declareLazarus, planPlatforms } from "../stacks";
@@ -30,10 +30,11 @@ async function resolveInput(value: pulumi.Input<string>): Promise<string> {
  * Declares the stack under mocks. Throws ConfigError before anything is declared when the config is invalid or a
  * platform's plan refuses it (a value only a renderer checks).
  */
-export async function planStack(raw: RawStackConfig): Promise<Plan> {
-  planPlatforms(loadStackConfig(raw, { allowMissingSecrets: true }));
+export async function planStack(raw: RawStackConfig, options: Pick<LoadOptions, "platforms"> = {}): Promise<Plan> {
+  const load: LoadOptions = { ...options, allowMissingSecrets: true };
+  planPlatforms(loadStackConfig(raw, load));
   takeRenderedFiles();
-  const run = await captureProgram(raw, () => declareLazarus({ allowMissingSecrets: true }));
+  const run = await captureProgram(raw, () => declareLazarus(load));
   const files: PlannedFile[] = [];
   for (const f of takeRenderedFiles()) {
     const { content, ...meta } = f;

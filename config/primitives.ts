@@ -77,6 +77,17 @@ export const imageRef = pattern(
   "registry.digitalocean.com/kro/backend",
 );
 
+/** An image pinned to a version: `repository:tag`, never `:latest` or no tag (a later pull would change what runs). */
+export const pinnedImage = z.string().refine(
+  (v) => {
+    const at = v.lastIndexOf(":");
+    if (at < 0 || v.slice(at + 1).includes("/")) return false;
+    const tag = v.slice(at + 1);
+    return imageRef.safeParse(v.slice(0, at)).success && imageTag.safeParse(tag).success && tag !== "latest";
+  },
+  { message: "is not an image pinned to a version tag (repository:tag, not :latest; example: nginx:1.27-alpine)" },
+);
+
 export const serviceName = pattern(/^[a-z][a-z0-9-]{0,62}$/, "a service name", "backend");
 
 export const weekday = z.enum(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"], {

@@ -3,7 +3,7 @@
 // the checks that span keys (confirmations of destructive switches on prod).
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, email, hostname, imageRef, imageTag, operationId, port, serviceName } from "../../config/primitives";
+import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port, serviceName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { databaseRestoreSchema, hostPlacementSchema, hostRebuildSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
 import { KRO_APP_SERVICES, kroServices } from "./inventory";
@@ -70,7 +70,7 @@ export const kroSchema = z.strictObject({
       frontend: appServiceSchema,
       "admin-frontend": appServiceSchema,
     }),
-    nginxImage: z.string().default("nginx:1.27-alpine"),
+    nginxImage: pinnedImage.default("nginx:1.27-alpine"),
     sites: z.array(siteSchema).min(1, { message: "must declare at least one site (example: [{serverName: kro.example.org, routes: [{path: /, service: frontend}]}])" }),
     /** Public URL the uptime check probes. */
     healthUrl: z.string().regex(/^https:\/\/[^\s]+$/, { message: "is not an https URL (example: https://kro.example.org/api/health)" }),

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { loadStackConfig, platformConfig, type RawStackConfig } from "../../config/load";
+import { loadStackConfig, platformConfig, type LoadOptions, type RawStackConfig } from "../../config/load";
 import { readStackFile } from "../../config/stackFile";
 import { planStack, type Plan } from "../../cli/planner";
 import type { DeclaredResource } from "../../lib/runtime/capture";
@@ -76,8 +76,8 @@ export function rawStack(stack: string, options: StackOptions = {}): RawStackCon
   return raw;
 }
 
-export async function planFor(stack: string, options: StackOptions = {}): Promise<Plan> {
-  return planStack(rawStack(stack, options));
+export async function planFor(stack: string, options: StackOptions & Pick<LoadOptions, "platforms"> = {}): Promise<Plan> {
+  return planStack(rawStack(stack, options), { platforms: options.platforms });
 }
 
 export function byType(plan: Plan, type: string): DeclaredResource[] {
