@@ -74,6 +74,9 @@ describe.each(["prod", "staging"])("KRO on an existing server (%s)", (stack) => 
     expect(droplet.resources.filter((r) => r.name === `${sw}-first-boot`)).toHaveLength(1);
     const copy = one(existing, T.copy, `${sw}-scripts`);
     expect(copy.rawInputs.remotePath).toBe("/opt/lazarus/scripts");
+    // The trailing slash makes the provider copy the folder's contents into remotePath, not remotePath/scripts
+    // (what that means on a real login: existing-hosts-over-ssh.test.ts).
+    expect((copy.rawInputs.source as { archive: { path: string } }).archive.path).toMatch(/\/scripts\/$/);
     expect(depNames(existing, copy)).toEqual([]);
     expect(depNames(existing, one(existing, T.command, `${sw}-scripts-mode`))).toEqual([`${sw}-scripts`]);
     const preflight = one(existing, T.command, `${sw}-preflight`);
