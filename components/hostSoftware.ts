@@ -77,7 +77,10 @@ export class HostSoftware extends pulumi.ComponentResource {
       `${name}-scripts`,
       {
         connection,
-        source: new pulumi.asset.FileArchive(LOCAL_SCRIPTS_DIR),
+        // The trailing slash copies the folder's contents INTO remotePath. Without it the provider (sftpCopy in
+        // pulumi-command 1.2.1) puts the folder itself there, /opt/lazarus/scripts/scripts/..., and every command
+        // that calls /opt/lazarus/scripts/ops/... finds nothing.
+        source: new pulumi.asset.FileArchive(`${LOCAL_SCRIPTS_DIR}/`),
         remotePath: REMOTE_SCRIPTS_ROOT,
         triggers: [machineId, digest],
       },
