@@ -1,7 +1,7 @@
 // The host a platform runs on, from its plan: a droplet Lazarus declares, with what the shared environment gives every
 // droplet (region, VPC, SSH keys, admin CIDRs, alert targets, protection), or a server that already exists, reached
 // over SSH with nothing declared for it. One mapping for every platform.
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { DropletHost } from "../components/dropletHost";
 import { ExistingHost } from "../components/existingHost";
 import type { Host } from "../components/host";
@@ -40,6 +40,8 @@ export interface PlatformHost {
   databaseAccess: { type: "droplet" | "ip_addr"; value: pulumi.Input<string> };
   /** The droplet, for outputs and tests that look at it; absent for an existing server. */
   droplet?: DropletHost;
+  /** The login an operator types, for the stack outputs. */
+  sshCommand: pulumi.Output<string>;
 }
 
 /** Does this host plan declare a droplet (and so need the stack's DigitalOcean environment)? */
@@ -53,7 +55,8 @@ export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.
   if (isExistingHost(o)) {
     const server = o.existing;
     const host = new ExistingHost(plan.name, { ...server, privateKey: ctx.secrets(plan.sshKeySecret) }, { parent });
-    return { host, projectUrns: [], databaseAccess: { type: "ip_addr", value: server.address } };
+    const sshCommand = `ssh ${server.port === 22 ? "" : `-p ${server.port} `}${server.user}@${server.address}`;
+    return { host, projectUrns: [], databaseAccess: { type: "ip_addr", value: server.address }, sshCommand: pulumi.output(sshCommand) };
   }
   if (!ctx.digitalocean) throw new Error(`${plan.name}: a droplet needs the stack's DigitalOcean environment; the platform's needs() must say so`);
   const host = new DropletHost(
@@ -95,5 +98,6 @@ export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.
     projectUrns: [host.droplet.dropletUrn, host.reservedIp.reservedIpUrn],
     databaseAccess: { type: "droplet", value: host.droplet.id },
     droplet: host,
+    sshCommand: pulumi.interpolate`ssh ${env.sshUser}@${host.publicIp}`,
   };
 }

@@ -353,7 +353,16 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
   const r = cfg.recovery;
   if (r.host) {
     problems.push(
-      ...requireConfirm(stack, "goodgo", "recover-host", r.host.confirm, "recovery.host.confirm", "full host recovery replaces the live droplet and restores the database from an off-site backup"),
+      ...requireConfirm(
+        stack,
+        "goodgo",
+        "recover-host",
+        r.host.confirm,
+        "recovery.host.confirm",
+        isExistingHost(cfg.host)
+          ? "full host recovery restores the database on the existing server from an off-site backup and cuts over to it"
+          : "full host recovery replaces the live droplet and restores the database from an off-site backup",
+      ),
     );
     if (r.database) {
       problems.push({ path: "recovery.database", message: "cannot be combined with recovery.host, which restores the database itself (set recovery.host.backup instead; example: backup: goodgo_20261123T020000Z.dump)" });

@@ -42,7 +42,7 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
         { ...parent, protect: env.protect },
       );
 
-  const { host, projectUrns } = declareHost(plan.host, ctx, platform);
+  const { host, projectUrns, sshCommand } = declareHost(plan.host, ctx, platform);
 
   const secretValues = goodgoSecretValues(ctx.secrets);
   const files: HostFileSpec[] = [
@@ -85,7 +85,7 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
     grafana: pulumi.interpolate`http://${host.publicIp}:${cfg.grafana.port}`,
     healthUrl: plan.outputs.healthUrl,
     imageTag: plan.compose.imageTag,
-    ssh: pulumi.interpolate`ssh ${env.sshUser}@${host.publicIp}`,
+    ssh: sshCommand,
     offsiteBucket: bucket?.name ?? offsite.bucket,
     offsiteEndpoint: bucket?.bucketDomainName ?? `${offsite.bucket}.${offsite.region}.digitaloceanspaces.com`,
   };

@@ -11,7 +11,7 @@ export function declareKro(plan: KroPlan, ctx: DeclareContext) {
   const { names } = plan;
   const env = ctx.environment;
   const platform = new pulumi.ComponentResource("lazarus:platform:Kro", names.prefix, {});
-  const { host, projectUrns, databaseAccess } = declareHost(plan.host, ctx, platform);
+  const { host, projectUrns, databaseAccess, sshCommand } = declareHost(plan.host, ctx, platform);
 
   const db = new ManagedPostgres(
     names.database,
@@ -67,7 +67,7 @@ export function declareKro(plan: KroPlan, ctx: DeclareContext) {
     privateIp: host.privateIp,
     urls: plan.outputs.urls,
     healthUrl: plan.outputs.healthUrl,
-    ssh: pulumi.interpolate`ssh ${env.sshUser}@${host.publicIp}`,
+    ssh: sshCommand,
     database: {
       liveCluster: db.cluster.name,
       activeCluster: conn.clusterName,
