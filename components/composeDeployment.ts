@@ -7,6 +7,7 @@ import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { tlsActivateCommand, tlsBootstrapCommand } from "../lib/hostCommands";
 import { HOST_LAYOUT } from "../lib/hostLayout";
+import { certIssueCommand } from "../lib/opsCommands";
 import type { HostNeeds } from "../renderers/cloudInit";
 import type { Host } from "./host";
 import { HostSoftware, hostCommand, type HostFileSpec } from "./hostSoftware";
@@ -53,6 +54,40 @@ export interface ComposeDeploymentArgs {
   };
   /** Runbook operations: each runs once, when `pulumi up` first sees its id. */
   operations: { id: string; command: string }[];
+}
+
+export type ComposeTls = NonNullable<ComposeDeploymentArgs["tls"]>;
+
+/**
+ * TLS for a compose project whose nginx service answers certbot's HTTP-01 challenges from the host's webroot: the
+ * placeholder is named after the first domain, the certificate covers them all. Pure: plans call it.
+ */
+export function certbotTls(o: {
+  certName: string;
+  domains: string[];
+  email: string;
+  acmeServer?: string;
+  composeDir: string;
+  projectName?: string;
+  edgeService: string;
+  restartEdgeCommand: string;
+}): ComposeTls {
+  return {
+    certName: o.certName,
+    placeholderName: o.domains[0],
+    domains: o.domains,
+    issueCommand: certIssueCommand({
+      domains: o.domains,
+      email: o.email,
+      webroot: HOST_LAYOUT.acmeWebroot,
+      composeDir: o.composeDir,
+      nginxService: o.edgeService,
+      ...(o.projectName ? { projectName: o.projectName } : {}),
+      certName: o.certName,
+      acmeServer: o.acmeServer,
+    }),
+    restartEdgeCommand: o.restartEdgeCommand,
+  };
 }
 
 export class ComposeDeployment extends pulumi.ComponentResource {

@@ -3,13 +3,12 @@
 // `declare.ts` only turns it into resources.
 import { renderedFrom } from "../../config/planInput";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
-import { certIssueCommand } from "../../lib/opsCommands";
 import { renderBackupCrontab } from "../../renderers/backupSchedule";
 import { renderCloudInit } from "../../renderers/cloudInit";
 import { renderCompose } from "../../renderers/compose";
 import { renderNginxConf } from "../../renderers/nginx";
 import { renderRedisConf } from "../../renderers/redisConf";
-import type { ChainStep } from "../../components/composeDeployment";
+import { certbotTls, type ChainStep, type ComposeTls } from "../../components/composeDeployment";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import {
@@ -126,7 +125,7 @@ export interface GoodgoPlan {
   prepare: string;
   recoveryChains: { label: string; run: string; steps: ChainStep[] }[];
   compose: { upCommand: string; imageTag: string };
-  tls?: { certName: string; placeholderName: string; domains: string[]; issueCommand: string; restartEdgeCommand: string };
+  tls?: ComposeTls;
   operations: { id: string; command: string }[];
   outputs: { urls: string[] | undefined; healthUrl: string };
 }
@@ -189,22 +188,16 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
     compose: { upCommand: upCommand(t, inventory), imageTag: goodgoEffectiveImageTag(cfg) },
     tls:
       issuesCertificates && cfg.tls
-        ? {
+        ? certbotTls({
             certName: names.certName,
-            placeholderName: cfg.app.domain,
             domains,
-            issueCommand: certIssueCommand({
-              domains,
-              email: cfg.tls.email,
-              webroot: HOST_LAYOUT.acmeWebroot,
-              composeDir: dir,
-              nginxService: "nginx",
-              projectName: cfg.app.composeProject,
-              certName: names.certName,
-              acmeServer: cfg.tls.acmeServer,
-            }),
+            email: cfg.tls.email,
+            acmeServer: cfg.tls.acmeServer,
+            composeDir: dir,
+            projectName: cfg.app.composeProject,
+            edgeService: "nginx",
             restartEdgeCommand: restartCommand(t, "nginx"),
-          }
+          })
         : undefined,
     operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg, inventory)) })),
     outputs: { urls: nginx ? domains.map((d) => `https://${d}`) : undefined, healthUrl: cfg.app.healthUrl },

@@ -4,8 +4,8 @@ import { renderedFrom } from "../../config/planInput";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
 import { projectFileMounts, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { setJsonPath } from "../../lib/jsonPaths";
+import { certbotTls, type ComposeTls } from "../../components/composeDeployment";
 import {
-  certIssueCommand,
   certRenewCommand,
   composeRecoverCommand,
   composeServiceCommand,
@@ -36,7 +36,7 @@ export interface KroPlan {
   /** The database CA file as the backend container reads it. */
   backendCaPath: string;
   compose: { upCommand: string };
-  tls: { certName: string; placeholderName: string; domains: string[]; issueCommand: string; restartEdgeCommand: string };
+  tls: ComposeTls;
   operations: { id: string; command: string }[];
   outputs: { urls: string[]; healthUrl: string };
 }
@@ -100,21 +100,15 @@ export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
       // --watch: a changed production.json (a database cutover) restarts the backend, a changed nginx.conf nginx.
       upCommand: composeUpCommand({ dir, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inventory) }),
     },
-    tls: {
+    tls: certbotTls({
       certName: names.certName,
-      placeholderName: domains[0],
       domains,
-      issueCommand: certIssueCommand({
-        domains,
-        email: cfg.tls.email,
-        webroot: HOST_LAYOUT.acmeWebroot,
-        composeDir: dir,
-        nginxService: KRO_EDGE_SERVICE,
-        certName: names.certName,
-        acmeServer: cfg.tls.acmeServer,
-      }),
+      email: cfg.tls.email,
+      acmeServer: cfg.tls.acmeServer,
+      composeDir: dir,
+      edgeService: KRO_EDGE_SERVICE,
       restartEdgeCommand: composeServiceCommand({ dir, action: "restart", service: KRO_EDGE_SERVICE, wait: true }),
-    },
+    }),
     operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom(`operations`, () => operationCommand(op, cfg, inventory, stack)) })),
     outputs: { urls: domains.map((d) => `https://${d}`), healthUrl: cfg.app.healthUrl },
   };
