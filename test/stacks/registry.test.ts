@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ENVIRONMENT_SECRETS } from "../../config/secrets";
 import { secretSpecs } from "../../config/load";
 import { PLATFORMS } from "../../stacks/registry";
-import { PROJECT_DIR } from "../support/stacks";
+import { ALL_SENTINEL_SECRETS, PROJECT_DIR, planFor } from "../support/stacks";
 
 describe("the platform registry", () => {
   it("has unique platform names, each a lowercase stack-file key", () => {
@@ -29,6 +29,14 @@ describe("the platform registry", () => {
       const mine = rows.filter((r) => r.startsWith(`| ${p.runbook} |`));
       expect(mine.length, `README rows for ${p.runbook}`).toBeGreaterThan(0);
       for (const r of mine) expect(r, "a registered platform is declared").not.toMatch(/not declared yet/);
+    }
+  });
+
+  it("the test sentinels cover every registered secret: with them set, a plan of both stacks has no placeholder left", async () => {
+    expect(Object.keys(ALL_SENTINEL_SECRETS).sort()).toEqual(Object.keys(secretSpecs()).map((k) => `lazarus:${k}`).sort());
+    for (const stack of ["prod", "staging"]) {
+      const plan = await planFor(stack, { secrets: ALL_SENTINEL_SECRETS });
+      expect(JSON.stringify(plan.resources.map((r) => r.rawInputs)), stack).not.toContain("<unset secret");
     }
   });
 });

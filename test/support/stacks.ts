@@ -1,9 +1,10 @@
 // Loads the real Pulumi.<stack>.yaml files for tests, optionally patched and with secrets set, and plans them under mocks.
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { loadStackConfig, platformConfig, type LoadOptions, type RawStackConfig } from "../../config/load";
+import { loadStackConfig, platformConfig, secretSpecs, type LoadOptions, type RawStackConfig } from "../../config/load";
 import { readStackFile } from "../../config/stackFile";
 import { planStack, type Plan } from "../../cli/planner";
 import type { DeclaredResource } from "../../lib/runtime/capture";
@@ -54,9 +55,22 @@ export const GOODGO_SENTINEL_SECRETS: Record<string, string> = {
 };
 export const GOODGO_SENTINEL_MARKERS = Object.values(GOODGO_SENTINEL_SECRETS).map((v) => /SENTINEL-gg-[a-z]+-[0-9a-f]{4}/.exec(v)![0]);
 
-/** Every secret of every platform in the stack files: a plan with these set has no placeholder left. */
-export const ALL_SENTINEL_SECRETS: Record<string, string> = { ...SENTINEL_SECRETS, ...GOODGO_SENTINEL_SECRETS };
-export const ALL_SENTINEL_MARKERS = [...SENTINEL_MARKERS, ...GOODGO_SENTINEL_MARKERS];
+/**
+ * A sentinel for every secret the registry knows (the environment's and each platform's): the hand-made ones above
+ * where a test needs a shape (JSON, a PEM key, a URL, characters that need quoting), a generated marker otherwise, so a
+ * new platform's secrets are covered by every leak test without being listed here.
+ */
+export const ALL_SENTINEL_SECRETS: Record<string, string> = (() => {
+  const handMade: Record<string, string> = { ...SENTINEL_SECRETS, ...GOODGO_SENTINEL_SECRETS };
+  const known = Object.keys(secretSpecs()).map((k) => `lazarus:${k}`);
+  const stale = Object.keys(handMade).filter((k) => !known.includes(k));
+  if (stale.length) throw new Error(`test sentinels for secrets no platform declares: ${stale.join(", ")}`);
+  return Object.fromEntries(
+    known.map((k) => [k, handMade[k] ?? `SENTINEL-${k.slice("lazarus:".length).toLowerCase()}-${createHash("sha256").update(k).digest("hex").slice(0, 4)}`]),
+  );
+})();
+/** The marker inside each sentinel value: a secret leaked anywhere shows one of these. */
+export const ALL_SENTINEL_MARKERS = [...new Set(Object.values(ALL_SENTINEL_SECRETS).flatMap((v) => v.match(/SENTINEL-[a-z]+(?:-[a-z]+)*-[0-9a-f]{4,6}/g) ?? []))];
 
 export interface StackOptions {
   patch?: (config: ConfigMap) => void;
