@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # backup-job.sh -- one scheduled pg-backup job: runs pg-backup.sh (backup) or pg-verify.sh (verify) and then writes
-# the Prometheus textfiles of the backup metrics contract (stacks/goodgo/monitoring.ts, GOODGO_BACKUP_METRICS), which
+# the Prometheus textfiles of the backup metrics contract (stacks/goodgo/monitoring/backupMetrics.ts, GOODGO_BACKUP_METRICS), which
 # node_exporter's textfile collector exposes for the BackupTooOld and BackupVerificationFailed alerts.
 #
 # Usage: backup-job.sh backup|verify [-- EXTRA_ARGS...]

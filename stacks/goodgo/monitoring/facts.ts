@@ -11,8 +11,7 @@ import { refuseField } from "../../../renderers/renderInputError";
 
 /** The renderer name GoodGo's own monitoring input checks refuse under. */
 export const RENDERER = "goodgo monitoring";
-// The header names the file these facts lived in before the split; it stays as it was so no rendered file changes.
-export const HEADER = "Rendered by Lazarus from stacks/goodgo/monitoring.ts (runbook 001). Do not edit on the host.";
+export const HEADER = "Rendered by Lazarus from stacks/goodgo/monitoring/ (runbook 001). Do not edit on the host.";
 
 // Section 1's services, ports and container names come from the service inventory (one source of truth).
 const INVENTORY = goodgoServices();
