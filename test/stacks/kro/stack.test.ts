@@ -1,7 +1,7 @@
 // KRO declared from the real Pulumi.prod.yaml / Pulumi.staging.yaml under mocks: what is declared, with which inputs.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Plan } from "../../cli/planner";
-import { SENTINEL_MARKERS, SENTINEL_SECRETS, T, byType, one, planFor } from "../support/stacks";
+import type { Plan } from "../../../cli/planner";
+import { SENTINEL_MARKERS, SENTINEL_SECRETS, T, byType, one, planFor } from "../../support/stacks";
 
 let prod: Plan;
 let staging: Plan;

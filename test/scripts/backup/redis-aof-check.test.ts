@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, t
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type RedisServer } from "../support/redis";
-import { scriptRun } from "../support/scriptRun";
+import { startRedis, type RedisServer } from "../../support/redis";
+import { scriptRun } from "../../support/scriptRun";
 
-const SCRIPT = resolve(__dirname, "../../scripts/backup/redis-aof-check.sh");
+const SCRIPT = resolve(__dirname, "../../../scripts/backup/redis-aof-check.sh");
 
 function run(args: string[]) {
   const r = spawnSync("bash", [SCRIPT, ...args], { encoding: "utf8" });

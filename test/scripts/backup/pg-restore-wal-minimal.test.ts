@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDataset, tableChecksums } from "../support/dataset";
-import { startPostgres, type PostgresServer } from "../support/postgres";
-import { runScript } from "./pg-harness";
+import { createDataset, tableChecksums } from "../../support/dataset";
+import { startPostgres, type PostgresServer } from "../../support/postgres";
+import { runScript } from "../../support/pgHarness";
 
 describe("pg-restore.sh on a wal_level=minimal server", () => {
   let pg: PostgresServer;

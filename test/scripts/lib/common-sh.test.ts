@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const COMMON = join(__dirname, "..", "..", "scripts", "lib", "common.sh");
+const COMMON = join(__dirname, "..", "..", "..", "scripts", "lib", "common.sh");
 const run = (body: string, env: Record<string, string> = {}) =>
   spawnSync("bash", ["-c", `set -euo pipefail; source '${COMMON}'; ${body}`], { encoding: "utf8", env: { ...process.env, ...env } });
 

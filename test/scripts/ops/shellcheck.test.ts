@@ -3,12 +3,12 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { REPO } from "./host";
+import { REPO } from "../../support/testHost";
 
 const files = [
   ...readdirSync(join(REPO, "scripts/ops")).filter((f) => f.endsWith(".sh")).map((f) => `scripts/ops/${f}`),
   ...readdirSync(join(REPO, "scripts/lib")).filter((f) => f.endsWith(".sh")).map((f) => `scripts/lib/${f}`),
-  "test/ops/fake-docker",
+  "test/support/fake-docker",
 ];
 
 describe("shellcheck", () => {

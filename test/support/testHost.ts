@@ -1,11 +1,11 @@
 // A "host" for the operation-script tests: a temp dir laid out like a KRO droplet, reached over a real SSH login.
 //   <root>/opt/lazarus/scripts   a copy of scripts/ (what CopyToRemote puts at /opt/lazarus/scripts)
-//   <root>/bin/docker            test/ops/fake-docker (no Docker engine can run here; see that file), first on PATH
+//   <root>/bin/docker            test/support/fake-docker (no Docker engine can run here; see that file), first on PATH
 //   <root>/<projectDir>          the compose project, with a compose file naming the KRO services
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startSshd, type SshResult, type SshServer } from "../support/sshd";
+import { startSshd, type SshResult, type SshServer } from "./sshd";
 import { loadStackConfig, platformConfig } from "../../config/load";
 import { kro } from "../../stacks/kro";
 import { readStackFile } from "../../config/stackFile";
@@ -68,7 +68,7 @@ export async function startTestHost(projectSubdir = "root/Kro/kro devops's produ
   cpSync(join(REPO, "scripts"), scriptsRoot, { recursive: true });
   const binDir = join(root, "bin");
   mkdirSync(binDir);
-  cpSync(join(REPO, "test/ops/fake-docker"), join(binDir, "docker"));
+  cpSync(join(REPO, "test/support/fake-docker"), join(binDir, "docker"));
   chmodSync(join(binDir, "docker"), 0o755);
   const projectDir = join(root, projectSubdir);
   mkdirSync(projectDir, { recursive: true });

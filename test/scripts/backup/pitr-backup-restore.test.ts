@@ -6,8 +6,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../support/ports";
-import { SCRIPTS_DIR, startPitrCluster, type PitrCluster } from "../support/pgbackrest";
+import { freePort } from "../../support/ports";
+import { SCRIPTS_DIR, startPitrCluster, type PitrCluster } from "../../support/pgbackrest";
 
 const PASS = `test-only-${process.pid}-pitr-passphrase`;
 

@@ -1,6 +1,6 @@
 // The runbook's compose operations (graceful shutdown, stop/start/restart one service, recovery after a reboot,
 // up), run as the exact command lines lib/opsCommands.ts produces for the Pulumi command resources, over a real SSH
-// login to a real sshd on loopback. Docker itself is the one stand-in (test/ops/fake-docker: no engine can run here);
+// login to a real sshd on loopback. Docker itself is the one stand-in (test/support/fake-docker: no engine can run here);
 // the tests assert the exact docker calls, their order and working directory, and the scripts' JSON and exit codes.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -11,8 +11,8 @@ import {
   composeShutdownCommand,
   composeUpCommand,
   shellQuote,
-} from "../../lib/opsCommands";
-import { KRO_SERVICES, startTestHost, type TestHost } from "./host";
+} from "../../../lib/opsCommands";
+import { KRO_SERVICES, startTestHost, type TestHost } from "../../support/testHost";
 
 let host: TestHost;
 const allHealthy = () => Object.fromEntries(KRO_SERVICES.map((s) => [s, "running|healthy|"]));

@@ -2,10 +2,10 @@
 // protection, staging isolation and secrets.
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { Plan } from "../../cli/planner";
-import { dropletMemoryGb } from "../../stacks/goodgo/config";
-import { GOODGO_SECRET_FILES } from "../../stacks/goodgo/monitoring";
-import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, GOODGO_SENTINEL_MARKERS, T, byType, one, planFor } from "../support/stacks";
+import type { Plan } from "../../../cli/planner";
+import { dropletMemoryGb } from "../../../stacks/goodgo/config";
+import { GOODGO_SECRET_FILES } from "../../../stacks/goodgo/monitoring";
+import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, GOODGO_SENTINEL_MARKERS, T, byType, one, planFor } from "../../support/stacks";
 
 let prod: Plan;
 let staging: Plan;

@@ -6,7 +6,7 @@
 //     as Docker Engine 26.1.3 (Ubuntu 24.04's docker.io) does, and 404 "page not found" like the engine for anything
 //     else. It does not model containers, authentication, or an engine that accepts the connection and then hangs;
 //     "daemon down" is the real CLI facing a socket with nothing behind it.
-//   - the Compose v2 plugin: test/host/fake-compose-plugin (see that file), found and run by the real CLI. "No compose
+//   - the Compose v2 plugin: test/support/fake-compose-plugin (see that file), found and run by the real CLI. "No compose
 //     v2" is the real CLI with no plugin installed.
 // Directories come from the same list with their paths moved under a temp root, so the test writes nothing outside it.
 import { spawnSync } from "node:child_process";
@@ -15,12 +15,12 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REMOTE_SCRIPTS_ROOT } from "../../components/hostSoftware";
-import { hostPreflightCommand } from "../../lib/hostCommands";
-import { hostProvisions, type HostProvisions } from "../../renderers/cloudInit";
-import { startSshd, type SshServer } from "../support/sshd";
+import { REMOTE_SCRIPTS_ROOT } from "../../../components/hostSoftware";
+import { hostPreflightCommand } from "../../../lib/hostCommands";
+import { hostProvisions, type HostProvisions } from "../../../renderers/cloudInit";
+import { startSshd, type SshServer } from "../../support/sshd";
 
-const REPO = resolve(__dirname, "../..");
+const REPO = resolve(__dirname, "../../..");
 const SYSTEM_PATH = ["/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"];
 
 let ssh: SshServer;
@@ -74,7 +74,7 @@ beforeAll(async () => {
   cpSync(join(REPO, "scripts"), scriptsRoot, { recursive: true });
   withCompose = join(root, "docker-config");
   mkdirSync(join(withCompose, "cli-plugins"), { recursive: true });
-  cpSync(join(REPO, "test/host/fake-compose-plugin"), join(withCompose, "cli-plugins/docker-compose"));
+  cpSync(join(REPO, "test/support/fake-compose-plugin"), join(withCompose, "cli-plugins/docker-compose"));
   chmodSync(join(withCompose, "cli-plugins/docker-compose"), 0o755);
   withoutCompose = join(root, "docker-config-without-compose");
   mkdirSync(withoutCompose);
@@ -213,7 +213,7 @@ describe("bad arguments", () => {
 
 describe("the stand-in compose plugin", () => {
   it("is shellcheck-clean", () => {
-    const r = spawnSync("shellcheck", ["-x", "--severity=style", "test/host/fake-compose-plugin"], { cwd: REPO, encoding: "utf8" });
+    const r = spawnSync("shellcheck", ["-x", "--severity=style", "test/support/fake-compose-plugin"], { cwd: REPO, encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });

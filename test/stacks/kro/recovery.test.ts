@@ -1,8 +1,8 @@
 // KRO's recovery switches and runbook operations, as a preview would show them.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Plan } from "../../cli/planner";
-import { ConfigError } from "../../config/errors";
-import { SENTINEL_SECRETS, T, byType, one, planFor } from "../support/stacks";
+import type { Plan } from "../../../cli/planner";
+import { ConfigError } from "../../../config/errors";
+import { SENTINEL_SECRETS, T, byType, one, planFor } from "../../support/stacks";
 
 const stateful = [T.cluster, T.db, T.dbUser, T.reservedIp, T.vpc, T.project] as string[];
 const inputsOf = (plan: Plan, types: string[]) =>

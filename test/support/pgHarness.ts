@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { PostgresServer } from "../support/postgres";
+import type { PostgresServer } from "./postgres";
 
 export const BACKUP_SCRIPTS = resolve(__dirname, "../../scripts/backup");
 

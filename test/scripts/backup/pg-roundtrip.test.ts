@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDataset, tableChecksums, type TableChecksum } from "../support/dataset";
-import { startPostgres, type PostgresServer } from "../support/postgres";
-import { databases, runScript, sha256File, sleep, startScript } from "./pg-harness";
-import { startS3Stub, type S3Stub } from "./pg-s3stub";
+import { createDataset, tableChecksums, type TableChecksum } from "../../support/dataset";
+import { startPostgres, type PostgresServer } from "../../support/postgres";
+import { databases, runScript, sha256File, sleep, startScript } from "../../support/pgHarness";
+import { startS3Stub, type S3Stub } from "../../support/s3Stub";
 
 describe("PostgreSQL logical backup round trip", () => {
   let pg: PostgresServer;

@@ -10,15 +10,15 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../stacks/goodgo/commands";
-import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
-import { loadStackConfig, platformConfig } from "../../config/load";
-import { goodgo } from "../../stacks/goodgo";
-import { rawStack } from "../support/stacks";
-import type { GoodgoConfig } from "../../stacks/goodgo/config";
-import { freePort } from "../support/ports";
-import { startPostgres, type PostgresServer } from "../support/postgres";
-import { startRedis, type RedisServer } from "../support/redis";
+import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../../stacks/goodgo/commands";
+import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
+import { loadStackConfig, platformConfig } from "../../../config/load";
+import { goodgo } from "../../../stacks/goodgo";
+import { rawStack } from "../../support/stacks";
+import type { GoodgoConfig } from "../../../stacks/goodgo/config";
+import { freePort } from "../../support/ports";
+import { startPostgres, type PostgresServer } from "../../support/postgres";
+import { startRedis, type RedisServer } from "../../support/redis";
 
 let tmp: string;
 let bin: string;
@@ -252,7 +252,7 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
     pg.sql("CREATE TABLE listing (id int PRIMARY KEY, title text)", "goodgo");
     pg.sql("INSERT INTO listing SELECT g, 'listing ' || g FROM generate_series(1, 500) g", "goodgo");
     const local = join(tmp, "old-host-backups");
-    const dump = spawnSync("bash", [join(__dirname, "../../scripts/backup/pg-backup.sh"), "-d", "goodgo", "-o", local], { encoding: "utf8", env: { ...process.env, ...pg.env } });
+    const dump = spawnSync("bash", [join(__dirname, "../../../scripts/backup/pg-backup.sh"), "-d", "goodgo", "-o", local], { encoding: "utf8", env: { ...process.env, ...pg.env } });
     expect(dump.status, dump.stderr).toBe(0);
     const name = JSON.parse(dump.stdout.trim().split("\n").pop()!).file.split("/").pop() as string;
     s3.objects.set(`goodgo-backups/postgres/${name}`, readFileSync(join(local, name)));
@@ -272,7 +272,7 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
     const steps = hostRecoverySteps(cfg, goodgoStackInventory(cfg, "staging"));
     expect(steps.map((x) => x.key)).toEqual(["data-services", "fetch-backup", "restore-database", "migrate", "reindex-typesense", "flush-redis"]);
     const containerEnv = {
-      FAKE_SCRIPTS: join(__dirname, "../../scripts"),
+      FAKE_SCRIPTS: join(__dirname, "../../../scripts"),
       FAKE_BACKUPS: join(tmp, "backups"),
       PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo",
       S3_URL: "s3://goodgo-backups/postgres", S3_ENDPOINT: `127.0.0.1:${s3.port}`, S3_HOST_BUCKET: `127.0.0.1:${s3.port}`, S3_REGION: "ams3", S3_NO_SSL: "1",

@@ -1,11 +1,11 @@
 // Every malformed lazarus:goodgo config fails the offline plan with exit code 2, its own precise message (file, key
 // path, what was expected, an example) and nothing declared.
 import { describe, expect, it } from "vitest";
-import { runPlanCli } from "../../cli/plan";
-import { ConfigError } from "../../config/errors";
-import { loadStackConfig } from "../../config/load";
-import { dropletMemoryGb } from "../../stacks/goodgo/config";
-import { patchedProject, rawStack } from "../support/stacks";
+import { runPlanCli } from "../../../cli/plan";
+import { ConfigError } from "../../../config/errors";
+import { loadStackConfig } from "../../../config/load";
+import { dropletMemoryGb } from "../../../stacks/goodgo/config";
+import { patchedProject, rawStack } from "../../support/stacks";
 
 type Patch = (c: Record<string, any>) => void;
 const gg = (c: Record<string, any>) => c["lazarus:goodgo"];

@@ -5,9 +5,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createDataset, tableChecksums, type TableChecksum } from "../support/dataset";
-import { startPostgres, type PostgresServer } from "../support/postgres";
-import { databases, runScript, sha256File, sleep, startScript, type ScriptRun } from "./pg-harness";
+import { createDataset, tableChecksums, type TableChecksum } from "../../support/dataset";
+import { startPostgres, type PostgresServer } from "../../support/postgres";
+import { databases, runScript, sha256File, sleep, startScript, type ScriptRun } from "../../support/pgHarness";
 
 describe("PostgreSQL backup scripts refuse bad input and leave the live database as it was", () => {
   let pg: PostgresServer;

@@ -17,10 +17,10 @@ import {
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type RedisServer } from "../support/redis";
-import { scriptRun, type ScriptRun as Run } from "../support/scriptRun";
+import { startRedis, type RedisServer } from "../../support/redis";
+import { scriptRun, type ScriptRun as Run } from "../../support/scriptRun";
 
-const SCRIPTS = resolve(__dirname, "../../scripts/backup");
+const SCRIPTS = resolve(__dirname, "../../../scripts/backup");
 const BACKUP = join(SCRIPTS, "redis-backup.sh");
 const RESTORE = join(SCRIPTS, "redis-restore.sh");
 

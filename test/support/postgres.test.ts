@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type PostgresServer } from "./support/postgres";
+import { startPostgres, type PostgresServer } from "./postgres";
 
 describe("the PostgreSQL test server", () => {
   let pg: PostgresServer;

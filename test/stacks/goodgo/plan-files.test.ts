@@ -6,14 +6,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runPlanCli } from "../../cli/plan";
-import type { Plan } from "../../cli/planner";
-import { loadStackConfig, platformConfig } from "../../config/load";
-import { goodgo } from "../../stacks/goodgo";
-import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
-import { GOODGO_VOLUMES } from "../../stacks/goodgo/services";
-import { cloudInitSchema, composeConfig, nginxTest } from "../support/validators";
-import { ALL_SENTINEL_SECRETS, T, one, planFor, rawStack } from "../support/stacks";
+import { runPlanCli } from "../../../cli/plan";
+import type { Plan } from "../../../cli/planner";
+import { loadStackConfig, platformConfig } from "../../../config/load";
+import { goodgo } from "../../../stacks/goodgo";
+import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
+import { GOODGO_VOLUMES } from "../../../stacks/goodgo/services";
+import { cloudInitSchema, composeConfig, nginxTest } from "../../support/validators";
+import { ALL_SENTINEL_SECRETS, T, one, planFor, rawStack } from "../../support/stacks";
 
 const STACKS = ["prod", "staging"] as const;
 const outDirs: Record<string, string> = {};
@@ -155,7 +155,7 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
   });
 
   it("the pg-backup crontab passes backup-schedule.sh --check: backup 02:00 and verification 04:00 UTC through backup-job.sh", () => {
-    const r = tool("bash", [join(__dirname, "../../scripts/backup/backup-schedule.sh"), "--crontab", join(deployDir(stack), "backup/backup.crontab"), "--check"]);
+    const r = tool("bash", [join(__dirname, "../../../scripts/backup/backup-schedule.sh"), "--crontab", join(deployDir(stack), "backup/backup.crontab"), "--check"]);
     expect(r.ok, r.out).toBe(true);
     const jobs = JSON.parse(r.out.trim().split("\n").pop()!).jobs;
     expect(jobs).toEqual([

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BACKUP_SCRIPTS } from "./pg-harness";
+import { BACKUP_SCRIPTS } from "../../support/pgHarness";
 
 const scripts = ["pg-backup.sh", "pg-verify.sh", "pg-restore.sh", "audit-export.sh"];
 

@@ -1,13 +1,13 @@
 // GoodGo's runbook operations (section 3 resolutions, 4.1-4.3): one command each, named by id; the rolling restart
 // order is the one derived from the inventory and respects every dependency.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Plan } from "../../cli/planner";
-import { loadStackConfig, platformConfig } from "../../config/load";
-import { goodgo } from "../../stacks/goodgo";
-import { rollingRestartOrder, type ServiceInventory } from "../../lib/inventory";
-import { terminateQueriesSql } from "../../stacks/goodgo/commands";
-import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
-import { ALL_SENTINEL_MARKERS, T, byType, one, planFor, rawStack } from "../support/stacks";
+import type { Plan } from "../../../cli/planner";
+import { loadStackConfig, platformConfig } from "../../../config/load";
+import { goodgo } from "../../../stacks/goodgo";
+import { rollingRestartOrder, type ServiceInventory } from "../../../lib/inventory";
+import { terminateQueriesSql } from "../../../stacks/goodgo/commands";
+import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
+import { ALL_SENTINEL_MARKERS, T, byType, one, planFor, rawStack } from "../../support/stacks";
 
 const OPS = [
   { id: "rolling-1", action: "rolling-restart" },

@@ -1,15 +1,15 @@
 // GoodGo's recovery switches as a preview shows them: rollback to an image tag (4.4), database restore from a named
 // backup (4.1), full host recovery (4.6). Each changes exactly what it should; nothing stateful is replaced.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Plan } from "../../cli/planner";
-import { ConfigError } from "../../config/errors";
-import type { DeclaredResource } from "../../lib/runtime/capture";
-import { startOrder } from "../../lib/inventory";
-import { goodgoStackInventory } from "../../stacks/goodgo/inventory";
-import { loadStackConfig, platformConfig } from "../../config/load";
-import { goodgo } from "../../stacks/goodgo";
-import { cloudInitSchema } from "../support/validators";
-import { ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack } from "../support/stacks";
+import type { Plan } from "../../../cli/planner";
+import { ConfigError } from "../../../config/errors";
+import type { DeclaredResource } from "../../../lib/runtime/capture";
+import { startOrder } from "../../../lib/inventory";
+import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
+import { loadStackConfig, platformConfig } from "../../../config/load";
+import { goodgo } from "../../../stacks/goodgo";
+import { cloudInitSchema } from "../../support/validators";
+import { ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack } from "../../support/stacks";
 
 const COMPOSE = "/root/goodgo/docker-compose.prod.yml";
 const stateful = [T.reservedIp, T.spacesBucket, T.vpc, T.project, T.cluster] as string[];

@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tlsActivateCommand, tlsBootstrapCommand, writeFileCommand } from "../../lib/hostCommands";
-import { startSshd, type SshServer } from "../support/sshd";
+import { tlsActivateCommand, tlsBootstrapCommand, writeFileCommand } from "../../../lib/hostCommands";
+import { startSshd, type SshServer } from "../../support/sshd";
 
 let ssh: SshServer;
 let root: string;
@@ -92,7 +92,7 @@ describe("TLS link: placeholder first, certbot's certificate once issued", () =>
 describe("the generated command lines", () => {
   it("are shellcheck-clean", async () => {
     const { spawnSync } = await import("node:child_process");
-    const { waitForCloudInitCommand } = await import("../../lib/hostCommands");
+    const { waitForCloudInitCommand } = await import("../../../lib/hostCommands");
     const p = { tlsDir: "/etc/ssl/lazarus", certName: "kro-prod" };
     for (const cmd of [
       writeFileCommand("/root/Kro/kro-devops/production/production.json", "0600"),

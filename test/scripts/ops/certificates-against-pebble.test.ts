@@ -1,14 +1,14 @@
 // Certificate issuance and the runbook's "Certificate Renewal Recovery", run as the exact command lines
 // lib/opsCommands.ts produces, over a real SSH login, with the real certbot against a real local ACME server
 // (pebble), which validates HTTP-01 by fetching the challenge from a real nginx serving the webroot. The nginx
-// restart goes through docker compose, the one stand-in (test/ops/fake-docker: no Docker engine can run here).
+// restart goes through docker compose, the one stand-in (test/support/fake-docker: no Docker engine can run here).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { certIssueCommand, certRenewCommand, shellJoin, shellQuote, type CertbotDirs } from "../../lib/opsCommands";
-import { startPebble, type PebbleServer } from "../support/pebble";
-import { KRO_SERVICES, startTestHost, type TestHost } from "./host";
+import { certIssueCommand, certRenewCommand, shellJoin, shellQuote, type CertbotDirs } from "../../../lib/opsCommands";
+import { startPebble, type PebbleServer } from "../../support/pebble";
+import { KRO_SERVICES, startTestHost, type TestHost } from "../../support/testHost";
 
 let host: TestHost;
 let pebble: PebbleServer;

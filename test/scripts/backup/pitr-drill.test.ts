@@ -7,8 +7,8 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../support/ports";
-import { startPitrCluster, type PitrCluster } from "../support/pgbackrest";
+import { freePort } from "../../support/ports";
+import { startPitrCluster, type PitrCluster } from "../../support/pgbackrest";
 
 const ARCHIVE_TIMEOUT_S = 10;
 const WRITE_FOR_MS = 25_000;
