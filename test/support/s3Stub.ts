@@ -1,7 +1,12 @@
-// A minimal S3-compatible endpoint for the upload path, on loopback: path-style PUT Object and the multipart upload
-// calls s3cmd makes for files over 15 MB (initiate, upload part, complete), GET ?location, HEAD/GET of stored objects.
-// Bodies are kept in memory; single PUTs are answered with the MD5 ETag s3cmd checks. Debian ships no S3 server (MinIO is not packaged), so this stands in for DigitalOcean Spaces;
-// the client under test is the real s3cmd. Buckets named "denied" answer 403 AccessDenied.
+// The one S3-compatible endpoint of the tests, on loopback, standing in for DigitalOcean Spaces: Debian ships no S3
+// server (MinIO is not packaged); the client under test is always the real s3cmd. Path-style requests only:
+//   - upload: PUT Object, and the multipart upload calls s3cmd makes for files over 15 MB (initiate, upload part,
+//     complete, abort); single PUTs are answered with the MD5 ETag s3cmd checks;
+//   - download: HEAD/GET of stored objects (ETag, Content-Length, Last-Modified), 404 NoSuchKey for a missing one;
+//   - ListObjects (GET on a bucket, with prefix; delimiter is ignored: keys are listed flat), GET ?location.
+// Buckets named "denied" answer 403 AccessDenied to every request; any other call answers 501.
+// Bodies are kept in memory in `objects`, keyed by path: "/bucket/key". Every request is logged in `requests`.
+// (It merges the upload stub of the backup-script tests and the listing stub of GoodGo's off-site fetch test.)
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 
@@ -24,7 +29,7 @@ export function startS3Stub(): Promise<S3Stub> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      if (path.startsWith("/denied/")) {
+      if (path === "/denied" || path.startsWith("/denied/")) {
         res.writeHead(403, { "content-type": "application/xml" });
         res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
         return;
@@ -35,6 +40,19 @@ export function startS3Stub(): Promise<S3Stub> {
       };
       if (req.method === "GET" && params.has("location")) {
         xml('<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">us-east-1</LocationConstraint>');
+        return;
+      }
+      const [, bucket = "", ...rest] = path.split("/");
+      if (req.method === "GET" && bucket !== "" && rest.join("/") === "" && params.get("uploadId") === null) {
+        const prefix = params.get("prefix") ?? "";
+        const contents = [...objects.keys()]
+          .filter((k) => k.startsWith(`/${bucket}/${prefix}`))
+          .map((k) => {
+            const body = objects.get(k)!;
+            return `<Contents><Key>${k.slice(bucket.length + 2)}</Key><LastModified>2026-11-23T02:00:00.000Z</LastModified><ETag>"${createHash("md5").update(body).digest("hex")}"</ETag><Size>${body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+          })
+          .join("");
+        xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`);
         return;
       }
       if (req.method === "POST" && params.has("uploads")) {
@@ -87,7 +105,7 @@ export function startS3Stub(): Promise<S3Stub> {
           res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>');
           return;
         }
-        res.writeHead(200, { etag: `"${createHash("md5").update(body).digest("hex")}"`, "content-length": body.length });
+        res.writeHead(200, { etag: `"${createHash("md5").update(body).digest("hex")}"`, "content-length": body.length, "last-modified": "Mon, 23 Nov 2026 02:00:00 GMT" });
         res.end(req.method === "GET" ? body : undefined);
         return;
       }

@@ -1,12 +1,11 @@
-// The command lines GoodGo's operations and recovery steps send to the host, run for real: a stand-in `docker`
+// The command lines GoodGo's operations and recovery steps send to the host, run for real: a stand-in `docker` (test/support/fake-docker-exec)
 // executes `docker compose exec -T [-e K=V] SERVICE ARGV...` as ARGV on this machine, with the service's environment
-// as the container would have it, against real servers (PostgreSQL 15, Redis 7, s3cmd against a loopback S3 endpoint).
+// as the container would have it, against real servers (PostgreSQL 15, Redis 7, s3cmd against the loopback S3 stub, test/support/s3Stub.ts).
 // So the quoting through `sh -c`, the SQL, redis-cli's authentication, the off-site fetch and the full host recovery
 // chain's backup steps (fetch, pg-restore.sh into a new database with cutover, Redis flush) are what is tested.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,85 +15,17 @@ import { loadStackConfig, platformConfig } from "../../../config/load";
 import { goodgo } from "../../../stacks/goodgo";
 import { rawStack } from "../../support/stacks";
 import type { GoodgoConfig } from "../../../stacks/goodgo/config";
-import { freePort } from "../../support/ports";
 import { startPostgres, type PostgresServer } from "../../support/postgres";
 import { startRedis, type RedisServer } from "../../support/redis";
+import { startS3Stub, type S3Stub } from "../../support/s3Stub";
 
 let tmp: string;
 let bin: string;
 let pg: PostgresServer;
 let redis: RedisServer;
-let s3: { port: number; objects: Map<string, Buffer>; server: Server };
+let s3: S3Stub;
 const REDIS_PASSWORD = "redis-test-pw-" + Math.random().toString(36).slice(2);
 
-const FAKE_DOCKER = `#!/usr/bin/env bash
-# Stand-in for \`docker compose -p P -f F exec -T [-e K=V]... SERVICE ARGV...\`: runs ARGV here.
-set -eu
-[ "$1" = compose ] || { echo "fake docker: only compose" >&2; exit 97; }
-shift
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -p|-f) shift 2 ;;
-    exec) shift; break ;;
-    *) echo "fake docker: unexpected $1" >&2; exit 97 ;;
-  esac
-done
-[ "$1" = -T ] || { echo "fake docker: exec without -T" >&2; exit 97; }
-shift
-envs=()
-while [ "$1" = -e ]; do envs+=("$2"); shift 2; done
-echo "$1" >>"$FAKE_DOCKER_LOG"
-shift
-# Record-only mode: keep the script of \`sh -c SCRIPT\` for shellcheck and run nothing.
-if [ -n "\${FAKE_RECORD_SH:-}" ]; then
-  if [ "$1" = sh ] && [ "$2" = -c ]; then printf '%s' "$3" >"$FAKE_RECORD_SH"; fi
-  exit 0
-fi
-# The container's paths, mapped into the test's temp dir: the scripts mount and the pg_backups volume.
-argv=()
-for a in "$@"; do
-  [ -n "\${FAKE_SCRIPTS:-}" ] && a=\${a//\\/opt\\/lazarus\\/scripts/$FAKE_SCRIPTS}
-  [ -n "\${FAKE_BACKUPS:-}" ] && a=\${a//\\/backups/$FAKE_BACKUPS}
-  argv+=("$a")
-done
-exec env ${"${envs[@]+\"${envs[@]}\"}"} "\${argv[@]}"
-`;
-
-/** A loopback S3 endpoint for s3cmd: ListObjects (prefix, delimiter) and GET/HEAD of objects, path-style. */
-function startListingS3(port: number): Promise<typeof s3> {
-  const objects = new Map<string, Buffer>();
-  const server = createServer((req, res) => {
-    const [rawPath, query = ""] = (req.url ?? "/").split("?");
-    const path = decodeURIComponent(rawPath!);
-    const params = new URLSearchParams(query);
-    const xml = (body: string) => {
-      res.writeHead(200, { "content-type": "application/xml" });
-      res.end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
-    };
-    if (params.has("location")) return xml("<LocationConstraint>us-east-1</LocationConstraint>");
-    const [, bucket, ...rest] = path.split("/");
-    const key = rest.join("/");
-    if (!key && req.method === "GET") {
-      const prefix = params.get("prefix") ?? "";
-      const contents = [...objects.keys()]
-        .filter((k) => k.startsWith(`${bucket}/${prefix}`))
-        .map((k) => {
-          const body = objects.get(k)!;
-          return `<Contents><Key>${k.slice(bucket!.length + 1)}</Key><LastModified>2026-11-23T02:00:00.000Z</LastModified><ETag>"${createHash("md5").update(body).digest("hex")}"</ETag><Size>${body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
-        })
-        .join("");
-      return xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`);
-    }
-    const body = objects.get(`${bucket}/${key}`);
-    if (!body) {
-      res.writeHead(404, { "content-type": "application/xml" });
-      return res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>');
-    }
-    res.writeHead(200, { "content-length": body.length, etag: `"${createHash("md5").update(body).digest("hex")}"`, "last-modified": "Mon, 23 Nov 2026 02:00:00 GMT" });
-    res.end(req.method === "HEAD" ? undefined : body);
-  });
-  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve({ port, objects, server })));
-}
 
 /** Runs a host command with the stand-in docker first on PATH. Asynchronous: the S3 endpoint lives in this process. */
 async function runOnHost(command: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string; services: string[] }> {
@@ -116,7 +47,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "lazarus-goodgo-cmds-"));
   bin = join(tmp, "bin");
   mkdirSync(bin);
-  writeFileSync(join(bin, "docker"), FAKE_DOCKER);
+  cpSync(join(__dirname, "../../support/fake-docker-exec"), join(bin, "docker"));
   chmodSync(join(bin, "docker"), 0o755);
   // In the container redis-cli talks to its own server on 6379; here it is told the test server's port.
   writeFileSync(join(bin, "redis-cli"), `#!/bin/sh\nexec /usr/bin/redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"\n`);
@@ -126,13 +57,13 @@ beforeAll(async () => {
   pg.sql("CREATE DATABASE goodgo");
   pg.sql("CREATE DATABASE other");
   redis = await startRedis({ password: REDIS_PASSWORD });
-  s3 = await startListingS3(await freePort());
+  s3 = await startS3Stub();
 });
 
 afterAll(async () => {
   pg?.destroy();
   redis?.destroy();
-  await new Promise((r) => (s3 ? s3.server.close(() => r(undefined)) : r(undefined)));
+  await s3?.close();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -201,16 +132,16 @@ describe("fetching an off-site backup with the real s3cmd", () => {
   const offsite = () => join(tmp, "offsite");
   const s3Env = () => ({
     S3_URL: "s3://goodgo-backups/postgres",
-    S3_ENDPOINT: `127.0.0.1:${s3.port}`,
-    S3_HOST_BUCKET: `127.0.0.1:${s3.port}`,
+    S3_ENDPOINT: s3.endpoint,
+    S3_HOST_BUCKET: s3.endpoint,
     S3_REGION: "fra1",
     S3_NO_SSL: "1",
     AWS_ACCESS_KEY_ID: "test-key-id",
     AWS_SECRET_ACCESS_KEY: "test-secret",
   });
   const put = (name: string, body: string) => {
-    s3.objects.set(`goodgo-backups/postgres/${name}`, Buffer.from(body));
-    s3.objects.set(`goodgo-backups/postgres/${name}.sha256`, Buffer.from(`${createHash("sha256").update(body).digest("hex")}  ${name}\n`));
+    s3.objects.set(`/goodgo-backups/postgres/${name}`, Buffer.from(body));
+    s3.objects.set(`/goodgo-backups/postgres/${name}.sha256`, Buffer.from(`${createHash("sha256").update(body).digest("hex")}  ${name}\n`));
   };
 
   it("gets the newest backup and its checksum sidecar and points latest at it", async () => {
@@ -255,8 +186,8 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
     const dump = spawnSync("bash", [join(__dirname, "../../../scripts/backup/pg-backup.sh"), "-d", "goodgo", "-o", local], { encoding: "utf8", env: { ...process.env, ...pg.env } });
     expect(dump.status, dump.stderr).toBe(0);
     const name = JSON.parse(dump.stdout.trim().split("\n").pop()!).file.split("/").pop() as string;
-    s3.objects.set(`goodgo-backups/postgres/${name}`, readFileSync(join(local, name)));
-    s3.objects.set(`goodgo-backups/postgres/${name}.sha256`, readFileSync(join(local, `${name}.sha256`)));
+    s3.objects.set(`/goodgo-backups/postgres/${name}`, readFileSync(join(local, name)));
+    s3.objects.set(`/goodgo-backups/postgres/${name}.sha256`, readFileSync(join(local, `${name}.sha256`)));
     // The new host: PostgreSQL created an empty goodgo database.
     pg.sql("DROP DATABASE goodgo WITH (FORCE)");
     pg.sql("CREATE DATABASE goodgo");
@@ -275,7 +206,7 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
       FAKE_SCRIPTS: join(__dirname, "../../../scripts"),
       FAKE_BACKUPS: join(tmp, "backups"),
       PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo",
-      S3_URL: "s3://goodgo-backups/postgres", S3_ENDPOINT: `127.0.0.1:${s3.port}`, S3_HOST_BUCKET: `127.0.0.1:${s3.port}`, S3_REGION: "ams3", S3_NO_SSL: "1",
+      S3_URL: "s3://goodgo-backups/postgres", S3_ENDPOINT: s3.endpoint, S3_HOST_BUCKET: s3.endpoint, S3_REGION: "ams3", S3_NO_SSL: "1",
       AWS_ACCESS_KEY_ID: "test-key-id", AWS_SECRET_ACCESS_KEY: "test-secret",
       REDIS_PORT: String(redis.port), REDISCLI_AUTH: REDIS_PASSWORD,
     };
