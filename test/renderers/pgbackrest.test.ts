@@ -1,6 +1,6 @@
 // renderers/pgbackrest.ts: the rendered pgbackrest.conf is read by the real pgbackrest (no unknown options, the
 // secrets demanded from the environment, not the file), and bad input fails naming the field. The archive
-// settings are used for real by the PITR tests (test/backup/pitr-*.test.ts), whose PostgreSQL archives with them.
+// settings are used for real by the PITR tests (test/scripts/backup/pitr-*.test.ts), whose PostgreSQL archives with them.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

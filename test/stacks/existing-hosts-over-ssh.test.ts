@@ -11,14 +11,14 @@
 // What is real: sshd, the login, bash, the scripts as the plan ships them, install/openssl/jq/certbot (the preflight
 // only checks it is on PATH), the real docker CLI. Stand-ins, because no Docker engine or Compose v2 can run here:
 //   - the engine: a Unix socket answering `docker version` as Docker Engine 26.1.3 (as in host-preflight-over-ssh);
-//   - the compose plugin: a CLI plugin (metadata answered here) that hands `docker compose ...` to test/ops/fake-docker,
+//   - the compose plugin: a CLI plugin (metadata answered here) that hands `docker compose ...` to test/support/fake-docker,
 //     which validates the real compose file with docker-compose v1, keeps container state in a file and logs calls.
 // The session environment (PATH, DOCKER_HOST, DOCKER_CONFIG) is exported before each command, standing for the host's
 // own environment; the command text itself is the plan's, unchanged.
 //
 // Steps that cannot run here (asserted to be exactly these, so a new step is not skipped silently):
 //   - kro-prod-certificate: certbot against a real ACME server for kro.example.org; issuance is tested against pebble
-//     in test/ops/certificates-against-pebble.test.ts.
+//     in test/scripts/ops/certificates-against-pebble.test.ts.
 //   - kro-prod-tls-activate: needs the issued certificate; run anyway and expected to refuse (exit 66) and leave the
 //     placeholder linked.
 //   - The DigitalOcean database is not a host step: the files carry the mock runtime's placeholders for its host,
@@ -41,7 +41,7 @@ const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 const SANDBOXED = ["/opt/lazarus", "/etc/ssl/lazarus", "/etc/letsencrypt", "/var/www/certbot"];
 const PREFIX = "kro-prod";
 const SKIPPED: Record<string, string> = {
-  [`${PREFIX}-certificate`]: "certbot against a real ACME server; see test/ops/certificates-against-pebble.test.ts",
+  [`${PREFIX}-certificate`]: "certbot against a real ACME server; see test/scripts/ops/certificates-against-pebble.test.ts",
 };
 const EXPECTED_FAILURE: Record<string, number> = {
   // No certificate was issued (the step above is skipped): activation must refuse and change nothing.
@@ -196,7 +196,7 @@ beforeAll(async () => {
 
   dockerHome = join(root, "docker-home");
   mkdirSync(dockerHome);
-  cpSync(join(REPO, "test/ops/fake-docker"), join(dockerHome, "fake-docker"));
+  cpSync(join(REPO, "test/support/fake-docker"), join(dockerHome, "fake-docker"));
   chmodSync(join(dockerHome, "fake-docker"), 0o755);
   mkdirSync(join(root, "docker-config", "cli-plugins"), { recursive: true });
   writeFileSync(

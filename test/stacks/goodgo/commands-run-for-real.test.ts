@@ -1,0 +1,246 @@
+// The command lines GoodGo's operations and recovery steps send to the host, run for real: a stand-in `docker` (test/support/fake-docker-exec)
+// executes `docker compose exec -T [-e K=V] SERVICE ARGV...` as ARGV on this machine, with the service's environment
+// as the container would have it, against real servers (PostgreSQL 15, Redis 7, s3cmd against the loopback S3 stub, test/support/s3Stub.ts).
+// So the quoting through `sh -c`, the SQL, redis-cli's authentication, the off-site fetch and the full host recovery
+// chain's backup steps (fetch, pg-restore.sh into a new database with cutover, Redis flush) are what is tested.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../../stacks/goodgo/commands";
+import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
+import { loadStackConfig, platformConfig } from "../../../config/load";
+import { goodgo } from "../../../stacks/goodgo";
+import { rawStack } from "../../support/stacks";
+import type { GoodgoConfig } from "../../../stacks/goodgo/config";
+import { startPostgres, type PostgresServer } from "../../support/postgres";
+import { startRedis, type RedisServer } from "../../support/redis";
+import { startS3Stub, type S3Stub } from "../../support/s3Stub";
+
+let tmp: string;
+let bin: string;
+let pg: PostgresServer;
+let redis: RedisServer;
+let s3: S3Stub;
+const REDIS_PASSWORD = "redis-test-pw-" + Math.random().toString(36).slice(2);
+
+
+/** Runs a host command with the stand-in docker first on PATH. Asynchronous: the S3 endpoint lives in this process. */
+async function runOnHost(command: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string; services: string[] }> {
+  const log = join(tmp, `docker-${Math.random().toString(36).slice(2)}.log`);
+  const child = spawn("timeout", ["60", "bash", "-c", command], { env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FAKE_DOCKER_LOG: log, ...env } });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+  const services = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
+  return { code, out, err, services };
+}
+
+const target = (): ComposeTarget => ({ dir: tmp, project: "goodgo" });
+const cfg = { app: { deployDir: "", composeProject: "goodgo" } } as unknown as GoodgoConfig;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "lazarus-goodgo-cmds-"));
+  bin = join(tmp, "bin");
+  mkdirSync(bin);
+  cpSync(join(__dirname, "../../support/fake-docker-exec"), join(bin, "docker"));
+  chmodSync(join(bin, "docker"), 0o755);
+  // In the container redis-cli talks to its own server on 6379; here it is told the test server's port.
+  writeFileSync(join(bin, "redis-cli"), `#!/bin/sh\nexec /usr/bin/redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"\n`);
+  chmodSync(join(bin, "redis-cli"), 0o755);
+  (cfg.app as { deployDir: string }).deployDir = tmp;
+  pg = await startPostgres();
+  pg.sql("CREATE DATABASE goodgo");
+  pg.sql("CREATE DATABASE other");
+  redis = await startRedis({ password: REDIS_PASSWORD });
+  s3 = await startS3Stub();
+});
+
+afterAll(async () => {
+  pg?.destroy();
+  redis?.destroy();
+  await s3?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("terminate-long-queries, run against real PostgreSQL", () => {
+  const postgresEnv = () => ({ PGHOST: pg.host, PGPORT: String(pg.port), POSTGRES_USER: pg.user, POSTGRES_DB: "goodgo" });
+
+  it("terminates the application database's queries older than N minutes and nothing else", async () => {
+    const sleeper = (db: string) => {
+      const p = spawn("psql", ["-X", "-d", db, "-c", "SELECT pg_sleep(60)"], { env: { ...process.env, ...pg.env } });
+      let err = "";
+      p.stderr.on("data", (d) => (err += d));
+      const done = new Promise<{ code: number | null; err: string }>((r) => p.on("exit", (code) => r({ code, err })));
+      return { p, done };
+    };
+    const long = sleeper("goodgo");
+    const elsewhere = sleeper("other");
+    // Let both run for more than 0.02 minutes (1.2 s).
+    for (let i = 0; i < 50 && Number(pg.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND now() - query_start > interval '1.5 seconds'")) < 2; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const cmd = operationCommand({ id: "kill-1", action: "terminate-long-queries", olderThanMinutes: 0.02 }, cfg, { services: [] });
+    const r = await runOnHost(cmd, postgresEnv());
+    expect(r.code, r.err).toBe(0);
+    expect(r.services).toEqual(["postgres"]);
+    expect(r.out.trim()).toBe("1");
+    const ended = await long.done;
+    expect(ended.code).not.toBe(0);
+    expect(ended.err).toMatch(/terminating connection due to administrator command/);
+    // The query in another database is left alone.
+    expect(Number(pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'other' AND query LIKE 'SELECT pg_sleep%'"))).toBe(1);
+    elsewhere.p.kill();
+    await elsewhere.done;
+  });
+
+  it("leaves younger queries running", async () => {
+    const cmd = operationCommand({ id: "kill-2", action: "terminate-long-queries", olderThanMinutes: 5 }, cfg, { services: [] });
+    const r = await runOnHost(cmd, postgresEnv());
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim()).toBe("0");
+  });
+});
+
+describe("flush-redis, run against real Redis with a password", () => {
+  it("empties every database and reports 0 keys, authenticating through REDISCLI_AUTH only", async () => {
+    redis.cli("SET", "session:1", "x");
+    redis.cli("-n", "3", "SET", "cache:2", "y");
+    expect(redis.keyCount()).toBe(2);
+    const cmd = flushRedisCommand(target());
+    expect(cmd).not.toContain(REDIS_PASSWORD);
+    const r = await runOnHost(cmd, { REDIS_PORT: String(redis.port), REDISCLI_AUTH: REDIS_PASSWORD });
+    expect(r.code, r.err).toBe(0);
+    expect(r.services).toEqual(["redis"]);
+    expect(r.out).toContain("keys after flush: 0");
+    expect(redis.keyCount()).toBe(0);
+  });
+
+  it("fails without the password", async () => {
+    redis.cli("SET", "k", "v");
+    const r = await runOnHost(flushRedisCommand(target()), { REDIS_PORT: String(redis.port) });
+    expect(r.code).not.toBe(0);
+    expect(redis.keyCount()).toBe(1);
+  });
+});
+
+describe("fetching an off-site backup with the real s3cmd", () => {
+  const offsite = () => join(tmp, "offsite");
+  const s3Env = () => ({
+    S3_URL: "s3://goodgo-backups/postgres",
+    S3_ENDPOINT: s3.endpoint,
+    S3_HOST_BUCKET: s3.endpoint,
+    S3_REGION: "fra1",
+    S3_NO_SSL: "1",
+    AWS_ACCESS_KEY_ID: "test-key-id",
+    AWS_SECRET_ACCESS_KEY: "test-secret",
+  });
+  const put = (name: string, body: string) => {
+    s3.objects.set(`/goodgo-backups/postgres/${name}`, Buffer.from(body));
+    s3.objects.set(`/goodgo-backups/postgres/${name}.sha256`, Buffer.from(`${createHash("sha256").update(body).digest("hex")}  ${name}\n`));
+  };
+
+  it("gets the newest backup and its checksum sidecar and points latest at it", async () => {
+    put("goodgo_20261121T020000Z.dump", "older");
+    put("goodgo_20261123T020000Z.dump", "newest");
+    put("goodgo_20261122T020000Z.dump", "middle");
+    const r = await runOnHost(fetchOffsiteCommand(target(), "latest", offsite()), s3Env());
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.services).toEqual(["pg-backup"]);
+    expect(r.out).toContain("fetched goodgo_20261123T020000Z.dump");
+    expect(readFileSync(join(offsite(), "goodgo_20261123T020000Z.dump"), "utf8")).toBe("newest");
+    expect(readFileSync(join(offsite(), "goodgo_20261123T020000Z.dump.sha256"), "utf8")).toContain("goodgo_20261123T020000Z.dump");
+    expect(readlinkSync(join(offsite(), "latest"))).toBe("goodgo_20261123T020000Z.dump");
+    const check = spawnSync("sha256sum", ["-c", "goodgo_20261123T020000Z.dump.sha256"], { cwd: offsite(), encoding: "utf8" });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+  });
+
+  it("gets a named backup", async () => {
+    const r = await runOnHost(fetchOffsiteCommand(target(), "goodgo_20261121T020000Z.dump", offsite()), s3Env());
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(readlinkSync(join(offsite(), "latest"))).toBe("goodgo_20261121T020000Z.dump");
+    expect(readFileSync(join(offsite(), "goodgo_20261121T020000Z.dump"), "utf8")).toBe("older");
+  });
+
+  it("fails with 66 when the bucket has no backup, and when a named one is missing", async () => {
+    const empty = await runOnHost(fetchOffsiteCommand(target(), "latest", join(tmp, "offsite-empty")), { ...s3Env(), S3_URL: "s3://goodgo-backups/nothing-here" });
+    expect(empty.code).toBe(66);
+    expect(empty.err).toContain("no backup found under s3://goodgo-backups/nothing-here/");
+    const missing = await runOnHost(fetchOffsiteCommand(target(), "goodgo_20200101T000000Z.dump", join(tmp, "offsite-missing")), s3Env());
+    expect(missing.code).not.toBe(0);
+  });
+});
+
+describe("the full host recovery chain (4.6), its backup steps run for real", () => {
+  it("fetches the latest off-site backup, restores it into a new database and cuts over, keeping the empty one; then flushes Redis", async () => {
+    // The old host's database, backed up by the real pg-backup.sh and copied off-site (here: into the S3 endpoint,
+    // emptied of the other tests' objects so "latest" can only be this backup).
+    s3.objects.clear();
+    pg.sql("CREATE TABLE listing (id int PRIMARY KEY, title text)", "goodgo");
+    pg.sql("INSERT INTO listing SELECT g, 'listing ' || g FROM generate_series(1, 500) g", "goodgo");
+    const local = join(tmp, "old-host-backups");
+    const dump = spawnSync("bash", [join(__dirname, "../../../scripts/backup/pg-backup.sh"), "-d", "goodgo", "-o", local], { encoding: "utf8", env: { ...process.env, ...pg.env } });
+    expect(dump.status, dump.stderr).toBe(0);
+    const name = JSON.parse(dump.stdout.trim().split("\n").pop()!).file.split("/").pop() as string;
+    s3.objects.set(`/goodgo-backups/postgres/${name}`, readFileSync(join(local, name)));
+    s3.objects.set(`/goodgo-backups/postgres/${name}.sha256`, readFileSync(join(local, `${name}.sha256`)));
+    // The new host: PostgreSQL created an empty goodgo database.
+    pg.sql("DROP DATABASE goodgo WITH (FORCE)");
+    pg.sql("CREATE DATABASE goodgo");
+    redis.cli("SET", "stale:cache", "from-the-old-host");
+
+    const cfg = platformConfig(loadStackConfig(
+      rawStack("staging", { patch: (c) => {
+        c["lazarus:goodgo"].app.deployDir = tmp;
+        c["lazarus:goodgo"].recovery = { host: { label: "dr1" } };
+      } }),
+      { allowMissingSecrets: true },
+    ), goodgo)!;
+    const steps = hostRecoverySteps(cfg, goodgoStackInventory(cfg, "staging"));
+    expect(steps.map((x) => x.key)).toEqual(["data-services", "fetch-backup", "restore-database", "migrate", "reindex-typesense", "flush-redis"]);
+    const containerEnv = {
+      FAKE_SCRIPTS: join(__dirname, "../../../scripts"),
+      FAKE_BACKUPS: join(tmp, "backups"),
+      PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo",
+      S3_URL: "s3://goodgo-backups/postgres", S3_ENDPOINT: s3.endpoint, S3_HOST_BUCKET: s3.endpoint, S3_REGION: "ams3", S3_NO_SSL: "1",
+      AWS_ACCESS_KEY_ID: "test-key-id", AWS_SECRET_ACCESS_KEY: "test-secret",
+      REDIS_PORT: String(redis.port), REDISCLI_AUTH: REDIS_PASSWORD,
+    };
+    // The docker-only steps (compose up of the data services, the API image's migrations and reindex) need an engine.
+    for (const key of ["fetch-backup", "restore-database", "flush-redis"]) {
+      const r = await runOnHost(steps.find((x) => x.key === key)!.command, containerEnv);
+      expect(r.code, `${key}: ${r.err}${r.out}`).toBe(0);
+    }
+    expect(readlinkSync(join(tmp, "backups/offsite/latest"))).toBe(name);
+    expect(pg.sql("SELECT count(*) FROM listing", "goodgo")).toBe("500");
+    const kept = pg.sql("SELECT datname FROM pg_database WHERE datname LIKE 'goodgo_pre_restore_%'");
+    expect(kept).toMatch(/^goodgo_pre_restore_/);
+    expect(pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", kept)).toBe("0");
+    expect(redis.keyCount()).toBe(0);
+  });
+});
+
+describe("the shell scripts the commands hand to a container's sh -c", () => {
+  it("pass shellcheck for POSIX sh", async () => {
+    const cfgAll = platformConfig(loadStackConfig(rawStack("staging", { patch: (c) => (c["lazarus:goodgo"].app.deployDir = tmp) }), { allowMissingSecrets: true }), goodgo)!;
+    const commands: Record<string, string> = {
+      "fetch latest": fetchOffsiteCommand(target(), "latest"),
+      "fetch named": fetchOffsiteCommand(target(), "goodgo_20261123T020000Z.dump"),
+      "flush redis": flushRedisCommand(target()),
+      "terminate queries": operationCommand({ id: "k", action: "terminate-long-queries", olderThanMinutes: 5 }, cfgAll, { services: [] }),
+    };
+    for (const [what, cmd] of Object.entries(commands)) {
+      const file = join(tmp, `script-${what.replace(/ /g, "-")}.sh`);
+      const r = await runOnHost(cmd, { FAKE_RECORD_SH: file });
+      expect(r.code, r.err).toBe(0);
+      const script = readFileSync(file, "utf8");
+      expect(script.length, what).toBeGreaterThan(10);
+      const check = spawnSync("shellcheck", ["-s", "sh", "-"], { input: script, encoding: "utf8" });
+      expect(check.status, `${what}:\n${script}\n${check.stdout}`).toBe(0);
+    }
+  });
+});

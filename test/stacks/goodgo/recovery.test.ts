@@ -1,0 +1,209 @@
+// GoodGo's recovery switches as a preview shows them: rollback to an image tag (4.4), database restore from a named
+// backup (4.1), full host recovery (4.6). Each changes exactly what it should; nothing stateful is replaced.
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Plan } from "../../../cli/planner";
+import { ConfigError } from "../../../config/errors";
+import type { DeclaredResource } from "../../../lib/runtime/capture";
+import { startOrder } from "../../../lib/inventory";
+import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
+import { loadStackConfig, platformConfig } from "../../../config/load";
+import { goodgo } from "../../../stacks/goodgo";
+import { cloudInitSchema } from "../../support/validators";
+import { ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack } from "../../support/stacks";
+
+const COMPOSE = "/root/goodgo/docker-compose.prod.yml";
+const stateful = [T.reservedIp, T.spacesBucket, T.vpc, T.project, T.cluster] as string[];
+const snapshot = (plan: Plan, types: string[]) =>
+  Object.fromEntries(plan.resources.filter((r) => types.includes(r.type)).map((r) => [r.urn, { inputs: r.inputs, protect: r.protect }]));
+const compose = (plan: Plan) => plan.files.find((f) => f.path === COMPOSE)!.content!;
+const goodgoCommands = (plan: Plan) => byType(plan, T.command).filter((c) => c.name.startsWith(`goodgo-${plan.stack}-`));
+/** The command resources' inputs keyed by name, for diffs between two plans. */
+const commandInputs = (plan: Plan) => Object.fromEntries(goodgoCommands(plan).map((c) => [c.name, c.rawInputs]));
+/** Names of resources whose inputs differ between two plans (or exist in only one). */
+function changed(a: Plan, b: Plan): string[] {
+  const key = (r: DeclaredResource) => `${r.type}::${r.name}`;
+  const am = new Map(a.resources.map((r) => [key(r), JSON.stringify([r.rawInputs, r.protect])]));
+  const bm = new Map(b.resources.map((r) => [key(r), JSON.stringify([r.rawInputs, r.protect])]));
+  return [...new Set([...am.keys(), ...bm.keys()])].filter((k) => am.get(k) !== bm.get(k)).map((k) => k.split("::")[1]!).sort();
+}
+
+let base: Plan;
+beforeAll(async () => {
+  base = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS });
+});
+
+describe("rolling back to an image tag (4.4)", () => {
+  let rolled: Plan;
+  beforeAll(async () => {
+    rolled = await planFor("prod", {
+      secrets: ALL_SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:goodgo"].recovery = { rollback: { imageTag: "71b0e9c", reason: "5xx spike after 8f3c2a1" } }),
+    });
+  });
+
+  it("changes the application images in the compose file to the tag, and nothing else in it", () => {
+    const before = compose(base);
+    const after = compose(rolled);
+    expect(after).not.toBe(before);
+    for (const img of ["goodgo-api", "goodgo-web", "goodgo-ai-services"]) {
+      expect(after).toContain(`/${img}:\${IMAGE_TAG:-71b0e9c}`);
+      expect(before).toContain(`/${img}:\${IMAGE_TAG:-8f3c2a1}`);
+    }
+    expect(after.replaceAll("71b0e9c", "8f3c2a1")).toBe(before);
+  });
+
+  it("sets IMAGE_TAG in the .env and re-runs compose up; only the compose file, .env, up and what follows up change", () => {
+    const env = (p: Plan) => String(one(p, T.command, "goodgo-prod-software-file-root-goodgo-env").rawInputs.stdin);
+    expect(env(rolled)).toMatch(/^IMAGE_TAG=71b0e9c$/m);
+    expect(changed(base, rolled)).toEqual([
+      "goodgo-prod-compose-up",
+      "goodgo-prod-software-file-root-goodgo-docker-compose-prod-yml",
+      "goodgo-prod-software-file-root-goodgo-env",
+    ]);
+    const up = (p: Plan) => (one(p, T.command, "goodgo-prod-compose-up").inputs.triggers as string[]).map(String);
+    expect(up(base)).toContain("8f3c2a1");
+    expect(up(rolled)).toContain("71b0e9c");
+  });
+
+  it("is refused when the tag is the one already deployed", async () => {
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:goodgo"].recovery = { rollback: { imageTag: "8f3c2a1" } }) }),
+    ).rejects.toThrow(/lazarus:goodgo\.recovery\.rollback\.imageTag: "8f3c2a1" is the tag already deployed/);
+  });
+});
+
+describe("restoring the database from a named backup (4.1)", () => {
+  const restore = { label: "20261123", backup: "goodgo_20261123T020000Z.dump" };
+
+  it("without cutover, restores into a new database beside the live one and touches no service", async () => {
+    const plan = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:goodgo"].recovery = { database: restore }) });
+    const steps = goodgoCommands(plan).filter((c) => c.name.startsWith("goodgo-prod-restore-db-20261123-")).map((c) => c.name);
+    expect(steps).toEqual(["goodgo-prod-restore-db-20261123-restore-database"]);
+    const cmd = String(one(plan, T.command, steps[0]!).inputs.create);
+    expect(cmd).toContain("exec -T pg-backup bash /opt/lazarus/scripts/backup/pg-restore.sh --dbname goodgo /backups/goodgo_20261123T020000Z.dump");
+    expect(cmd).not.toContain("--cutover");
+    expect(snapshot(plan, stateful)).toEqual(snapshot(base, stateful));
+  });
+
+  it("with the confirmed cutover: stops the apps and PgBouncer, restores and swaps, migrates, flushes Redis, then compose up", async () => {
+    const plan = await planFor("prod", {
+      secrets: ALL_SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:goodgo"].recovery = { database: { ...restore, cutover: true, confirm: "prod/goodgo/database-cutover" } }),
+    });
+    const prefix = "goodgo-prod-restore-db-20261123-";
+    const steps = goodgoCommands(plan).filter((c) => c.name.startsWith(prefix));
+    const order = ["stop-apps", "restore-database", "migrate", "flush-redis"];
+    expect(steps.map((s) => s.name.slice(prefix.length)).sort()).toEqual([...order].sort());
+    // Each step depends on the one before; compose up depends on the last.
+    const byKey = Object.fromEntries(steps.map((s) => [s.name.slice(prefix.length), s]));
+    for (let i = 1; i < order.length; i++) expect(byKey[order[i]!]!.dependencies).toContain(byKey[order[i - 1]!]!.urn);
+    expect(one(plan, T.command, "goodgo-prod-compose-up").dependencies).toContain(byKey["flush-redis"]!.urn);
+    // The stopped services come back: compose up runs again because the restore is among its triggers.
+    expect((one(plan, T.command, "goodgo-prod-compose-up").inputs.triggers as string[]).map(String)).toContain("restore-db-20261123-cutover");
+    expect((one(base, T.command, "goodgo-prod-compose-up").inputs.triggers as string[]).map(String)).not.toContain("restore-db-20261123-cutover");
+    const stop = String(byKey["stop-apps"]!.inputs.create);
+    expect(stop).toMatch(/ stop( [a-z-]+)+$/);
+    const stopped = stop.split(" stop ")[1]!.split(" ");
+    expect(stopped.sort()).toEqual(["ai-services", "api", "nginx", "pgbouncer", "web"]);
+    expect(String(byKey["restore-database"]!.inputs.create)).toContain("pg-restore.sh --dbname goodgo --cutover /backups/goodgo_20261123T020000Z.dump");
+    expect(String(byKey["migrate"]!.inputs.create)).toContain("run --rm --no-deps api npx prisma migrate deploy");
+    expect(String(byKey["flush-redis"]!.inputs.create)).toContain("redis-cli FLUSHALL");
+    expect(snapshot(plan, stateful)).toEqual(snapshot(base, stateful));
+    expect(one(plan, T.droplet, "goodgo-prod-host").inputs).toEqual(one(base, T.droplet, "goodgo-prod-host").inputs);
+    // Exactly: the four new steps, and compose up (its triggers name the restore); no file, no host, no bucket.
+    expect(changed(base, plan)).toEqual(["goodgo-prod-compose-up", ...order.map((k) => `${prefix}${k}`)].sort());
+  });
+
+  it("fetches the backup from the off-site bucket first when asked", async () => {
+    const plan = await planFor("staging", { patch: (c) => (c["lazarus:goodgo"].recovery = { database: { ...restore, fromOffsite: true } }) });
+    const fetch = String(one(plan, T.command, "goodgo-staging-restore-db-20261123-fetch-backup").inputs.create);
+    expect(fetch).toContain("name=goodgo_20261123T020000Z.dump");
+    expect(String(one(plan, T.command, "goodgo-staging-restore-db-20261123-restore-database").inputs.create)).toMatch(/pg-restore\.sh --dbname goodgo \/backups\/offsite$/);
+  });
+
+  it("refuses the cutover on prod without confirmation, naming the value", async () => {
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:goodgo"].recovery = { database: { ...restore, cutover: true } }) }),
+    ).rejects.toThrow(/lazarus:goodgo\.recovery\.database\.confirm: is missing: cutting over swaps the restored database in for the live one on stack prod; to proceed set it to "prod\/goodgo\/database-cutover"/);
+  });
+});
+
+describe("full host recovery (4.6) as one switch", () => {
+  let recovered: Plan;
+  const prefix = "goodgo-prod-recover-host-20261123-";
+  beforeAll(async () => {
+    recovered = await planFor("prod", {
+      secrets: ALL_SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "20261123", fromSnapshot: "latest", confirm: "prod/goodgo/recover-host" } }),
+    });
+  });
+  const step = (key: string) => one(recovered, T.command, `${prefix}${key}`);
+
+  it("builds the new host from the latest snapshot, lets it replace the droplet, and keeps the reserved IP", () => {
+    expect(one(recovered, T.droplet, "goodgo-prod-host").inputs.image).toBe("<most recent snapshot matching ^goodgo-prod-host>");
+    expect(one(recovered, T.droplet, "goodgo-prod-host").protect).toBe(false);
+    expect(one(recovered, T.reservedIp, "goodgo-prod-host-ip").protect).toBe(true);
+    expect(one(recovered, T.reservedIpAssignment, "goodgo-prod-host-ip-assignment").replaceOnChanges).toContain("dropletId");
+  });
+
+  it("builds a new droplet from the base image when no snapshot is named (its user-data changes, which DigitalOcean replaces)", async () => {
+    const plan = await planFor("staging", { patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "dr1" } }) });
+    const before = await planFor("staging");
+    expect(one(plan, T.droplet, "goodgo-staging-host").inputs.image).toBe("ubuntu-24-04-x64");
+    const userData = String(one(plan, T.droplet, "goodgo-staging-host").inputs.userData);
+    expect(userData).not.toBe(String(one(before, T.droplet, "goodgo-staging-host").inputs.userData));
+    expect(userData).toContain("/etc/lazarus/goodgo-host-recovery");
+    const schema = cloudInitSchema(userData);
+    expect(schema.ok, schema.output).toBe(true);
+    expect(one(plan, T.droplet, "goodgo-staging-host").ignoreChanges).not.toContain("userData");
+    expect(byType(plan, T.command).some((c) => c.name === "goodgo-staging-recover-host-dr1-restore-database")).toBe(true);
+  });
+
+  it("runs data services, fetch, restore with cutover, migrations, reindex, Redis flush, then the application services, in that order", () => {
+    const order = ["data-services", "fetch-backup", "restore-database", "migrate", "reindex-typesense", "flush-redis"];
+    const steps = goodgoCommands(recovered).filter((c) => c.name.startsWith(prefix)).map((c) => c.name.slice(prefix.length));
+    expect(steps.sort()).toEqual([...order].sort());
+    for (let i = 1; i < order.length; i++) expect(step(order[i]!).dependencies, order[i]).toContain(step(order[i - 1]!).urn);
+    expect(step("data-services").dependencies).toContain(one(recovered, T.command, "goodgo-prod-prepare").urn);
+    const up = one(recovered, T.command, "goodgo-prod-compose-up");
+    expect(up.dependencies).toContain(step("flush-redis").urn);
+  });
+
+  it("starts exactly the data services (and the backup container), in dependency order, waiting for health", () => {
+    const cmd = String(step("data-services").inputs.create);
+    expect(cmd).toMatch(/docker compose -p goodgo -f docker-compose\.prod\.yml up -d --wait /);
+    const started = cmd.split(" up -d --wait ")[1]!.split(" ");
+    expect([...started].sort()).toEqual(["minio", "pg-backup", "pgbouncer", "postgres", "redis", "typesense"]);
+    const cfg = platformConfig(loadStackConfig(rawStack("prod"), { allowMissingSecrets: true }), goodgo)!;
+    const layer = new Map(startOrder(goodgoStackInventory(cfg, "prod")).flatMap((l, i) => l.map((s) => [s, i] as const)));
+    for (let i = 1; i < started.length; i++) expect(layer.get(started[i]!)!).toBeGreaterThanOrEqual(layer.get(started[i - 1]!)!);
+  });
+
+  it("restores the latest off-site backup into a new database and cuts over (never in place), with secrets only in the container", () => {
+    const fetch = String(step("fetch-backup").inputs.create);
+    expect(fetch).toContain("exec -T pg-backup sh -c");
+    expect(fetch).toMatch(/sort \| tail -n 1/);
+    expect(String(step("restore-database").inputs.create)).toMatch(/pg-restore\.sh --dbname goodgo --cutover \/backups\/offsite$/);
+    expect(String(step("migrate").inputs.create)).toContain("prisma migrate deploy");
+    expect(String(step("reindex-typesense").inputs.create)).toContain("run --rm --no-deps api npx ts-node scripts/typesense-reindex.ts");
+    for (const k of ["fetch-backup", "restore-database", "flush-redis"]) expect(String(step(k).inputs.create)).not.toMatch(/SENTINEL|PASSWORD=|SECRET/);
+  });
+
+  it("replaces nothing stateful besides the droplet: bucket, reserved IP, VPC and project are unchanged and protected", () => {
+    expect(snapshot(recovered, stateful)).toEqual(snapshot(base, stateful));
+    expect(one(recovered, T.spacesBucket, "goodgo-prod-offsite-backups").protect).toBe(true);
+  });
+
+  it("is refused on prod without confirmation, and together with a database restore", async () => {
+    await expect(planFor("prod", { patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "x1" } }) })).rejects.toThrow(
+      /lazarus:goodgo\.recovery\.host\.confirm: is missing: full host recovery replaces the live droplet .* to proceed set it to "prod\/goodgo\/recover-host"/,
+    );
+    await expect(
+      planFor("staging", { patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "x1" }, database: { label: "x1", backup: "latest" } }) }),
+    ).rejects.toThrow(ConfigError);
+  });
+});
+
+it("a base plan declares no recovery command", () => {
+  expect(Object.keys(commandInputs(base)).filter((n) => /-(recover-host|restore-db)-/.test(n))).toEqual([]);
+});

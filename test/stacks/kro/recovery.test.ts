@@ -1,0 +1,154 @@
+// KRO's recovery switches and runbook operations, as a preview would show them.
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Plan } from "../../../cli/planner";
+import { ConfigError } from "../../../config/errors";
+import { SENTINEL_SECRETS, T, byType, one, planFor } from "../../support/stacks";
+
+const stateful = [T.cluster, T.db, T.dbUser, T.reservedIp, T.vpc, T.project] as string[];
+const inputsOf = (plan: Plan, types: string[]) =>
+  Object.fromEntries(plan.resources.filter((r) => types.includes(r.type)).map((r) => [r.urn, { inputs: r.inputs, protect: r.protect }]));
+const productionJson = (plan: Plan, prefix = "kro-prod") =>
+  JSON.parse(String(byType(plan, T.command).find((r) => r.name === `${prefix}-software-file-root-Kro-kro-devops-production-production-json`)!.rawInputs.stdin));
+
+let base: Plan;
+beforeAll(async () => {
+  base = await planFor("prod", { secrets: SENTINEL_SECRETS });
+});
+
+describe("rebuilding the host from a snapshot", () => {
+  let rebuilt: Plan;
+  beforeAll(async () => {
+    rebuilt = await planFor("prod", {
+      secrets: SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:kro"].recovery = { host: { fromSnapshot: "latest", confirm: "prod/kro/rebuild-host" } }),
+    });
+  });
+
+  it("changes the droplet image to the most recent snapshot of the host", () => {
+    expect(one(rebuilt, T.droplet, "kro-prod-host").inputs.image).toBe("<most recent snapshot matching ^kro-prod-host>");
+    expect(rebuilt.invokes).toContainEqual({
+      token: "digitalocean:index/getDropletSnapshot:getDropletSnapshot",
+      args: { nameRegex: "^kro-prod-host", region: "fra1", mostRecent: true },
+    });
+  });
+
+  it("replaces nothing stateful: clusters, database, user, reserved IP, VPC and project are unchanged and protected", () => {
+    expect(inputsOf(rebuilt, stateful)).toEqual(inputsOf(base, stateful));
+    expect(byType(rebuilt, T.cluster).every((r) => r.protect)).toBe(true);
+  });
+
+  it("lets the confirmed rebuild replace the droplet and moves the reserved IP to the new one", () => {
+    expect(one(rebuilt, T.droplet, "kro-prod-host").protect).toBe(false);
+    expect(one(base, T.droplet, "kro-prod-host").protect).toBe(true);
+    const assignment = one(rebuilt, T.reservedIpAssignment, "kro-prod-host-ip-assignment");
+    expect(assignment.replaceOnChanges).toContain("dropletId");
+  });
+
+  it("takes a snapshot id as well as latest", async () => {
+    const byId = await planFor("staging", { patch: (c) => (c["lazarus:kro"].recovery = { host: { fromSnapshot: "187654321" } }) });
+    expect(one(byId, T.droplet, "kro-staging-host").inputs.image).toBe("187654321");
+  });
+
+  it("is refused on prod without the confirmation value, naming the value", async () => {
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:kro"].recovery = { host: { fromSnapshot: "latest" } }) }),
+    ).rejects.toThrow(/lazarus:kro\.recovery\.host\.confirm: is missing: rebuilding the host replaces the live droplet on stack prod; to proceed set it to "prod\/kro\/rebuild-host"/);
+  });
+});
+
+describe("restoring the database from a backup", () => {
+  const restore = { label: "20261123", pointInTime: "2026-11-23T02:00:00Z" };
+  let restored: Plan;
+  beforeAll(async () => {
+    restored = await planFor("prod", { secrets: SENTINEL_SECRETS, patch: (c) => (c["lazarus:kro"].recovery = { database: restore }) });
+  });
+
+  it("adds a new cluster restored from the live cluster's backup at the point in time", () => {
+    const cluster = one(restored, T.cluster, "kro-prod-db-restore-20261123");
+    expect(cluster.inputs).toMatchObject({
+      name: "kro-prod-db-restore-20261123",
+      engine: "pg",
+      version: "16",
+      backupRestore: { databaseName: "kro-prod-db", backupCreatedAt: "2026-11-23T02:00:00Z" },
+    });
+    expect(one(restored, T.dbFirewall, "kro-prod-db-restore-20261123-firewall").inputs.rules).toEqual(
+      one(restored, T.dbFirewall, "kro-prod-db-firewall").inputs.rules,
+    );
+  });
+
+  it("leaves the live cluster untouched, protected, and the application on it until cutover", () => {
+    expect(inputsOf(restored, stateful)[one(base, T.cluster, "kro-prod-db").urn]).toEqual(inputsOf(base, stateful)[one(base, T.cluster, "kro-prod-db").urn]);
+    expect(one(restored, T.cluster, "kro-prod-db").protect).toBe(true);
+    expect(productionJson(restored).database.host).toBe("<kro-prod-db.privateHost>");
+  });
+
+  it("cuts the application over to the restored cluster with the second switch, keeping the live one declared", async () => {
+    const cut = await planFor("prod", {
+      secrets: SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:kro"].recovery = { database: { ...restore, cutover: true, confirm: "prod/kro/database-cutover" } }),
+    });
+    expect(productionJson(cut).database.host).toBe("<kro-prod-db-restore-20261123.privateHost>");
+    expect(one(cut, T.cluster, "kro-prod-db").protect).toBe(true);
+    expect(one(cut, T.cluster, "kro-prod-db-restore-20261123").protect).toBe(true);
+    expect((cut.outputs.kro as { database: { activeCluster: string } }).database.activeCluster).toBe("kro-prod-db-restore-20261123");
+  });
+
+  it("refuses the cutover on prod without confirmation", async () => {
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:kro"].recovery = { database: { ...restore, cutover: true } }) }),
+    ).rejects.toThrow(ConfigError);
+  });
+});
+
+describe("runbook operations", () => {
+  let ops: Plan;
+  beforeAll(async () => {
+    ops = await planFor("staging", {
+      patch: (c) =>
+        (c["lazarus:kro"].operations = [
+          { id: "restart-backend-1", action: "restart-service", service: "backend" },
+          { id: "stop-admin-1", action: "stop-service", service: "admin-frontend" },
+          { id: "shutdown-1", action: "graceful-shutdown" },
+          { id: "after-reboot-1", action: "recover-after-restart" },
+          { id: "renew-cert-1", action: "renew-certificate" },
+        ]),
+    });
+  });
+  const op = (id: string) => String(one(ops, T.command, `kro-staging-op-${id}`).inputs.create);
+
+  it("become one command each, named by id so state records that they ran", () => {
+    expect(byType(ops, T.command).filter((r) => r.name.startsWith("kro-staging-op-")).map((r) => r.name).sort()).toEqual([
+      "kro-staging-op-after-reboot-1",
+      "kro-staging-op-renew-cert-1",
+      "kro-staging-op-restart-backend-1",
+      "kro-staging-op-shutdown-1",
+      "kro-staging-op-stop-admin-1",
+    ]);
+  });
+
+  it("restart and stop one service with the compose service script", () => {
+    expect(op("restart-backend-1")).toMatch(/compose-service\.sh .*restart.*backend/);
+    expect(op("stop-admin-1")).toMatch(/compose-service\.sh .*stop.*admin-frontend/);
+  });
+
+  it("shut down gracefully in the order derived from the dependencies: nginx first, backend last", () => {
+    const cmd = op("shutdown-1");
+    const at = (s: string) => cmd.indexOf(` ${s}`);
+    expect(cmd).toContain("compose-shutdown.sh");
+    expect(at("nginx")).toBeGreaterThan(0);
+    expect(at("nginx")).toBeLessThan(at("frontend"));
+    expect(at("frontend")).toBeLessThan(at("backend"));
+    expect(at("admin-frontend")).toBeLessThan(at("backend"));
+  });
+
+  it("recover after a restart and force certificate renewal", () => {
+    expect(op("after-reboot-1")).toContain("compose-recover.sh");
+    expect(op("renew-cert-1")).toMatch(/cert-renew\.sh .*--force/);
+  });
+
+  it("needs confirmation for a graceful shutdown on prod", async () => {
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:kro"].operations = [{ id: "shutdown-1", action: "graceful-shutdown" }]) }),
+    ).rejects.toThrow(/operations\[0\]\.confirm: is missing: a graceful shutdown takes KRO offline on stack prod; to proceed set it to "prod\/kro\/graceful-shutdown"/);
+  });
+});

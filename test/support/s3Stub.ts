@@ -1,0 +1,132 @@
+// The one S3-compatible endpoint of the tests, on loopback, standing in for DigitalOcean Spaces: Debian ships no S3
+// server (MinIO is not packaged); the client under test is always the real s3cmd. Path-style requests only:
+//   - upload: PUT Object, and the multipart upload calls s3cmd makes for files over 15 MB (initiate, upload part,
+//     complete, abort); single PUTs are answered with the MD5 ETag s3cmd checks;
+//   - download: HEAD/GET of stored objects (ETag, Content-Length, Last-Modified), 404 NoSuchKey for a missing one;
+//   - ListObjects (GET on a bucket, with prefix; delimiter is ignored: keys are listed flat), GET ?location.
+// Buckets named "denied" answer 403 AccessDenied to every request; any other call answers 501.
+// Bodies are kept in memory in `objects`, keyed by path: "/bucket/key". Every request is logged in `requests`.
+// (It merges the upload stub of the backup-script tests and the listing stub of GoodGo's off-site fetch test.)
+import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:http";
+
+export interface S3Stub {
+  endpoint: string;
+  objects: Map<string, Buffer>;
+  requests: { method: string; path: string; authorization: string | undefined }[];
+  close(): Promise<void>;
+}
+
+export function startS3Stub(): Promise<S3Stub> {
+  const objects = new Map<string, Buffer>();
+  const requests: S3Stub["requests"] = [];
+  const uploads = new Map<string, Map<number, Buffer>>();
+  const server: Server = createServer((req, res) => {
+    const [rawPath, query = ""] = (req.url ?? "/").split("?");
+    const path = decodeURIComponent(rawPath);
+    const params = new URLSearchParams(query);
+    requests.push({ method: req.method ?? "", path, authorization: req.headers.authorization });
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      if (path === "/denied" || path.startsWith("/denied/")) {
+        res.writeHead(403, { "content-type": "application/xml" });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
+        return;
+      }
+      const xml = (body: string) => {
+        res.writeHead(200, { "content-type": "application/xml" });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
+      };
+      if (req.method === "GET" && params.has("location")) {
+        xml('<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">us-east-1</LocationConstraint>');
+        return;
+      }
+      const [, bucket = "", ...rest] = path.split("/");
+      if (req.method === "GET" && bucket !== "" && rest.join("/") === "" && params.get("uploadId") === null) {
+        const prefix = params.get("prefix") ?? "";
+        const contents = [...objects.keys()]
+          .filter((k) => k.startsWith(`/${bucket}/${prefix}`))
+          .map((k) => {
+            const body = objects.get(k)!;
+            return `<Contents><Key>${k.slice(bucket.length + 2)}</Key><LastModified>2026-11-23T02:00:00.000Z</LastModified><ETag>"${createHash("md5").update(body).digest("hex")}"</ETag><Size>${body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+          })
+          .join("");
+        xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`);
+        return;
+      }
+      if (req.method === "POST" && params.has("uploads")) {
+        const id = `upload${uploads.size + 1}`;
+        uploads.set(id, new Map());
+        const [, bucket, ...key] = path.split("/");
+        xml(`<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key.join("/")}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+        return;
+      }
+      const uploadId = params.get("uploadId");
+      if (uploadId !== null) {
+        const parts = uploads.get(uploadId);
+        if (!parts) {
+          res.writeHead(404);
+          res.end();
+          return;
+        }
+        if (req.method === "PUT") {
+          const body = Buffer.concat(chunks);
+          parts.set(Number(params.get("partNumber")), body);
+          res.writeHead(200, { etag: `"${createHash("md5").update(body).digest("hex")}"` });
+          res.end();
+          return;
+        }
+        if (req.method === "POST") {
+          const whole = Buffer.concat([...parts.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b));
+          objects.set(path, whole);
+          uploads.delete(uploadId);
+          xml(`<CompleteMultipartUploadResult><Location>${path}</Location><ETag>"${createHash("md5").update(whole).digest("hex")}-${parts.size}"</ETag></CompleteMultipartUploadResult>`);
+          return;
+        }
+        if (req.method === "DELETE") {
+          uploads.delete(uploadId);
+          res.writeHead(204);
+          res.end();
+          return;
+        }
+      }
+      if (req.method === "PUT") {
+        const body = Buffer.concat(chunks);
+        objects.set(path, body);
+        res.writeHead(200, { etag: `"${createHash("md5").update(body).digest("hex")}"` });
+        res.end();
+        return;
+      }
+      if (req.method === "HEAD" || req.method === "GET") {
+        const body = objects.get(path);
+        if (!body) {
+          res.writeHead(404, { "content-type": "application/xml" });
+          res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>');
+          return;
+        }
+        res.writeHead(200, { etag: `"${createHash("md5").update(body).digest("hex")}"`, "content-length": body.length, "last-modified": "Mon, 23 Nov 2026 02:00:00 GMT" });
+        res.end(req.method === "GET" ? body : undefined);
+        return;
+      }
+      res.writeHead(501);
+      res.end();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const addr = server.address();
+      if (addr === null || typeof addr === "string") {
+        reject(new Error("no address"));
+        return;
+      }
+      resolve({
+        endpoint: `127.0.0.1:${addr.port}`,
+        objects,
+        requests,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      });
+    });
+  });
+}
