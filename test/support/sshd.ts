@@ -128,6 +128,11 @@ export async function startSshd(): Promise<SshServer> {
         clearTimeout(timer);
         resolve({ code: code ?? -1, stdout, stderr });
       });
+      // A command that exits without reading its input (or a session refused early) closes the pipe first: that is
+      // the command's result, reported by "close", not an error of the harness.
+      child.stdin.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") reject(e);
+      });
       child.stdin.end(options.input ?? "");
     });
 
