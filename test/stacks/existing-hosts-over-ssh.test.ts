@@ -8,13 +8,8 @@
 // --propagation private`, with a temp dir bound over each path that exists, or an overlay (upper dir in the temp dir) on
 // the parent of one that does not. Every SSH session inherits that namespace; the real machine is not written.
 //
-// What is real: sshd, the login, bash, the scripts as the plan ships them, install/openssl/jq/certbot (the preflight
-// only checks it is on PATH), the real docker CLI. Stand-ins, because no Docker engine or Compose v2 can run here:
-//   - the engine: a Unix socket answering `docker version` as Docker Engine 26.1.3 (as in host-preflight-over-ssh);
-//   - the compose plugin: a CLI plugin (metadata answered here) that hands `docker compose ...` to test/support/fake-docker,
-//     which validates the real compose file with docker-compose v1, keeps container state in a file and logs calls.
-// The session environment (PATH, DOCKER_HOST, DOCKER_CONFIG) is exported before each command, standing for the host's
-// own environment; the command text itself is the plan's, unchanged.
+// The runner and the machine (namespace, real docker CLI with an engine and compose-plugin stand-in before
+// test/support/fake-docker, the session environment) are test/support/planOverSsh.ts; its header says what is real.
 //
 // Steps that cannot run here (asserted to be exactly these, so a new step is not skipped silently):
 //   - kro-prod-certificate: certbot against a real ACME server for kro.example.org; issuance is tested against pebble
@@ -24,19 +19,14 @@
 //   - The DigitalOcean database is not a host step: the files carry the mock runtime's placeholders for its host,
 //     password and CA certificate.
 // The login uses the test sshd's own key, not the plan's (a sentinel): the key is the one input not exercised.
-import { spawn } from "node:child_process";
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../cli/planner";
-import type { DeclaredResource } from "../../lib/runtime/capture";
-import type { SshResult, SshServer } from "../support/sshd";
+import { hostSteps, runHostSteps, startPlanHost, unexpectedFailures, type PlanHost, type StepRun } from "../support/planOverSsh";
 import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, planFor } from "../support/stacks";
 
 const REPO = resolve(__dirname, "../..");
-const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** Paths outside the deploy dir the KRO steps write to, kept inside the private mount namespace. */
 const SANDBOXED = ["/opt/lazarus", "/etc/ssl/lazarus", "/etc/letsencrypt", "/var/www/certbot"];
 const PREFIX = "kro-prod";
@@ -48,176 +38,21 @@ const EXPECTED_FAILURE: Record<string, number> = {
   [`${PREFIX}-tls-activate`]: 66,
 };
 
-let root: string;
-let ssh: SshServer;
-let engine: Server;
+let host: PlanHost;
+let ssh: PlanHost["ssh"];
 let plan: Plan;
 let deployDir: string;
-let dockerHome: string;
 let hooksBefore: boolean;
-/** Namespace path -> where the test sees it. */
-const mounts: { path: string; seenAt: string }[] = [];
-const seen = (p: string): string => {
-  const m = mounts.filter((x) => p === x.path || p.startsWith(`${x.path}/`)).sort((a, b) => b.path.length - a.path.length)[0];
-  return m ? join(m.seenAt, p.slice(m.path.length)) : p;
-};
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-interface StepRun {
-  name: string;
-  kind: "copy" | "command" | "skipped";
-  result?: SshResult;
-}
-const runs: StepRun[] = [];
+const seen = (p: string): string => host.seen(p);
+let runs: StepRun[] = [];
 const ran = (name: string) => runs.find((r) => r.name === name)!;
-
-/** The platform's host steps in an order its dependencies allow (declaration order among equals). */
-function topological(steps: DeclaredResource[]): DeclaredResource[] {
-  const urns = new Set(steps.map((s) => s.urn));
-  const done = new Set<string>();
-  const out: DeclaredResource[] = [];
-  while (out.length < steps.length) {
-    const next = steps.find((s) => !done.has(s.urn) && s.dependencies.every((d) => !urns.has(d) || done.has(d)));
-    if (!next) throw new Error(`dependency cycle among ${steps.filter((s) => !done.has(s.urn)).map((s) => s.name).join(", ")}`);
-    done.add(next.urn);
-    out.push(next);
-  }
-  return out;
-}
-
-/**
- * One step as the provider runs it: the command text over the SSH login, the content (if any) on its stdin, the
- * session's environment exported first. (Like sshExec in test/support/sshd.ts, but a command that exits without
- * reading stdin is not an EPIPE thrown at the test runner.)
- */
-function runStep(command: string, env: Record<string, string>, input?: string): Promise<SshResult> {
-  const exports = Object.entries(env).map(([k, v]) => `export ${k}=${q(v)}; `).join("");
-  return new Promise((ok, fail) => {
-    const child = spawn("ssh", [...ssh.sshArgs, exports + command], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on("error", (e) => (stderr += `\n[test: stdin not fully read: ${e.message}]`));
-    child.on("error", fail);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      ok({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(input ?? "");
-  });
-}
-
-/** Pipes a local command's stdout into a remote command over the SSH login (binary-safe). */
-function pipeOverSsh(local: string, remote: string): Promise<SshResult> {
-  return new Promise((ok, fail) => {
-    const child = spawn("sh", ["-c", `${local} | ssh ${ssh.sshArgs.map(q).join(" ")} ${q(remote)}`], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", fail);
-    child.on("close", (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-/**
- * CopyToRemote is not a command: what the provider (pulumi-command 1.2.1, sftpCopy) does with a directory archive is
- * emulated with its own rule: a source path ending in "/" copies the directory's contents into remotePath; without it
- * the directory itself lands in remotePath/<basename>. The bytes go over the SSH login (tar) into the namespace.
- */
-function copyToRemote(step: DeclaredResource): Promise<SshResult> {
-  const source = (step.rawInputs.source as { archive?: { path?: string } }).archive?.path;
-  if (!source) throw new Error(`${step.name}: only a path archive is emulated, got ${JSON.stringify(step.rawInputs.source)}`);
-  const remotePath = String(step.rawInputs.remotePath);
-  const dest = source.endsWith("/") ? remotePath : join(remotePath, basename(source));
-  return pipeOverSsh(`tar -C ${q(source)} -cf - .`, `mkdir -p ${q(dest)} && tar --no-same-owner -C ${q(dest)} -xf -`);
-}
-
-async function startEngine(socket: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    res.setHeader("Api-Version", "1.45");
-    res.setHeader("Ostype", "linux");
-    res.setHeader("Server", "Docker/26.1.3 (linux)");
-    if (req.url === "/_ping") {
-      res.setHeader("Content-Type", "text/plain; charset=utf-8");
-      res.end(req.method === "HEAD" ? undefined : "OK");
-    } else if (req.method === "GET" && /^\/v1\.\d+\/version$/.test(req.url ?? "")) {
-      res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ Version: "26.1.3", ApiVersion: "1.45", MinAPIVersion: "1.24", Os: "linux", Arch: "amd64" }));
-    } else {
-      res.statusCode = 404;
-      res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ message: "page not found" }));
-    }
-  });
-  await new Promise<void>((ok) => server.listen(socket, ok));
-  return server;
-}
-
-/** sshd wrapped so it (and every session) runs in a private mount namespace with the sandboxed paths mounted. */
-function namespaceSshd(): string {
-  const lines = ["#!/bin/sh", "set -eu"];
-  const overlaid = new Set<string>();
-  for (const p of SANDBOXED) {
-    if (existsSync(p)) {
-      const dir = join(root, "ns", p.replace(/\//g, "_"));
-      mkdirSync(dir, { recursive: true });
-      lines.push(`mount --bind ${q(dir)} ${q(p)}`);
-      mounts.push({ path: p, seenAt: dir });
-    } else {
-      const anchor = dirname(p);
-      if (!existsSync(anchor) || anchor === "/") throw new Error(`no directory to overlay for ${p}`);
-      if (overlaid.has(anchor)) continue;
-      overlaid.add(anchor);
-      const dir = join(root, "ns", anchor.replace(/\//g, "_"));
-      mkdirSync(join(dir, "upper"), { recursive: true });
-      mkdirSync(join(dir, "work"), { recursive: true });
-      lines.push(`mount -t overlay lazarus-test -o ${q(`lowerdir=${anchor},upperdir=${dir}/upper,workdir=${dir}/work`)} ${q(anchor)}`);
-      mounts.push({ path: anchor, seenAt: join(dir, "upper") });
-    }
-  }
-  lines.push('exec /usr/sbin/sshd "$@"', "");
-  const inner = join(root, "sshd-in-namespace");
-  writeFileSync(inner, lines.join("\n"), { mode: 0o755 });
-  const outer = join(root, "sshd");
-  writeFileSync(outer, `#!/bin/sh\nexec unshare --mount --propagation private ${q(inner)} "$@"\n`, { mode: 0o755 });
-  return outer;
-}
 
 beforeAll(async () => {
   hooksBefore = existsSync("/etc/letsencrypt/renewal-hooks/deploy");
-  if (process.getuid?.() !== 0) throw new Error("this test mounts in a private namespace (unshare --mount): run it as root");
-  root = mkdtempSync(join(tmpdir(), "lazarus-existing-"));
-  chmodSync(root, 0o755);
+  host = await startPlanHost({ sandboxed: SANDBOXED });
+  ssh = host.ssh;
   // (cloud-init's renderer, which plans the droplet variant too, refuses a path with a space.)
-  deployDir = join(root, "srv", "kro-production");
-
-  dockerHome = join(root, "docker-home");
-  mkdirSync(dockerHome);
-  cpSync(join(REPO, "test/support/fake-docker"), join(dockerHome, "fake-docker"));
-  chmodSync(join(dockerHome, "fake-docker"), 0o755);
-  mkdirSync(join(root, "docker-config", "cli-plugins"), { recursive: true });
-  writeFileSync(
-    join(root, "docker-config", "cli-plugins", "docker-compose"),
-    [
-      "#!/usr/bin/env bash",
-      "# The real docker CLI asks a plugin for its metadata, then runs it as `docker-compose compose ARGS...`.",
-      'if [[ "${1-}" == docker-cli-plugin-metadata ]]; then',
-      `  echo '{"SchemaVersion":"0.1.0","Vendor":"Docker Inc.","Version":"v2.29.7","ShortDescription":"Docker Compose"}'`,
-      "  exit 0",
-      "fi",
-      `exec ${q(join(dockerHome, "fake-docker"))} "$@"`,
-      "",
-    ].join("\n"),
-    { mode: 0o755 },
-  );
-  engine = await startEngine(join(root, "docker.sock"));
-
-  process.env.SSHD_BIN = namespaceSshd();
-  const { startSshd } = await import("../support/sshd");
-  ssh = await startSshd();
+  deployDir = join(host.root, "srv", "kro-production");
 
   plan = await planFor("prod", {
     secrets: ALL_SENTINEL_SECRETS,
@@ -226,30 +61,11 @@ beforeAll(async () => {
       c["lazarus:kro"].app.deployDir = deployDir;
     },
   });
-
-  const env = { PATH: SYSTEM_PATH, DOCKER_HOST: `unix://${join(root, "docker.sock")}`, DOCKER_CONFIG: join(root, "docker-config"), LAZARUS_WAIT_INTERVAL: "0.1" };
-  const steps = topological(plan.resources.filter((r) => (r.type === T.command || r.type === T.copy) && r.name.startsWith(`${PREFIX}-`)));
-  for (const step of steps) {
-    if (SKIPPED[step.name]) {
-      runs.push({ name: step.name, kind: "skipped" });
-    } else if (step.type === T.copy) {
-      runs.push({ name: step.name, kind: "copy", result: await copyToRemote(step) });
-    } else {
-      const stdin = step.rawInputs.stdin;
-      const result = await runStep(String(step.rawInputs.create), env, stdin === undefined ? undefined : String(stdin));
-      runs.push({ name: step.name, kind: "command", result });
-    }
-    const r = runs[runs.length - 1].result;
-    const want = EXPECTED_FAILURE[step.name] ?? 0;
-    // Like `pulumi up`: a failed step stops everything after it.
-    if (r && r.code !== want) break;
-  }
+  runs = await runHostSteps(host, hostSteps(plan, PREFIX), { skipped: SKIPPED, expectedFailure: EXPECTED_FAILURE });
 }, 300_000);
 
 afterAll(async () => {
-  await ssh?.stop();
-  await new Promise((ok) => (engine ? engine.close(ok) : ok(undefined)));
-  if (root) rmSync(root, { recursive: true, force: true });
+  await host?.stop();
 });
 
 describe("KRO's plan for an existing server, run over SSH", () => {
@@ -271,8 +87,7 @@ describe("KRO's plan for an existing server, run over SSH", () => {
   });
 
   it("runs every step that can run here, and fails none but the expected", () => {
-    const failed = runs.filter((r) => r.result && r.result.code !== (EXPECTED_FAILURE[r.name] ?? 0));
-    expect(failed.map((r) => `${r.name}: exit ${r.result!.code}\n${r.result!.stdout}\n${r.result!.stderr}`)).toEqual([]);
+    expect(unexpectedFailures(runs, EXPECTED_FAILURE)).toEqual([]);
     expect(runs.filter((r) => r.kind === "skipped").map((r) => r.name)).toEqual(Object.keys(SKIPPED));
   });
 
@@ -332,7 +147,7 @@ describe("KRO's plan for an existing server, run over SSH", () => {
     expect(json.services.map((s) => `${s.service} ${s.state} ${s.health}`).sort()).toEqual(
       ["admin-frontend", "backend", "frontend", "nginx"].map((s) => `${s} running healthy`),
     );
-    const calls = readFileSync(join(dockerHome, "calls.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { cwd: string; args: string[] });
+    const calls = host.dockerCalls();
     const ups = calls.filter((c) => c.args[1] === "up");
     expect(ups).toEqual([{ cwd: deployDir, args: ["compose", "up", "-d", "--wait", "--wait-timeout", "300", "--remove-orphans"] }]);
   });

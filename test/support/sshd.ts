@@ -39,14 +39,21 @@ export interface SshServer {
   stop(): Promise<void>;
 }
 
-const SSHD = process.env.SSHD_BIN ?? "/usr/sbin/sshd";
+export interface StartSshdOptions {
+  /**
+   * The sshd to run (default: $SSHD_BIN, else /usr/sbin/sshd), e.g. a wrapper that starts it in a private mount
+   * namespace (test/support/planOverSsh.ts). Read when the server starts, not when this module loads.
+   */
+  sshdBin?: string;
+}
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
 }
 
-export async function startSshd(): Promise<SshServer> {
+export async function startSshd(options: StartSshdOptions = {}): Promise<SshServer> {
+  const SSHD = options.sshdBin ?? process.env.SSHD_BIN ?? "/usr/sbin/sshd";
   const baseDir = mkdtempSync(join(tmpdir(), "lazarus-sshd-"));
   chmodSync(baseDir, 0o700);
   const port = await freePort();
