@@ -278,6 +278,8 @@ export interface StepRun {
   name: string;
   kind: "copy" | "command" | "skipped";
   result?: SshResult;
+  /** Wall time of the step, in milliseconds. */
+  ms: number;
 }
 
 export interface RunStepsOptions {
@@ -299,16 +301,19 @@ export async function runHostSteps(host: PlanHost, steps: DeclaredResource[], op
   if (unknown.length) throw new Error(`skipped or expected to fail, but not planned: ${unknown.join(", ")}`);
   const runs: StepRun[] = [];
   for (const step of steps) {
+    const t0 = Date.now();
     if (skipped[step.name] !== undefined) {
       await options.standIns?.[step.name]?.(host);
-      runs.push({ name: step.name, kind: "skipped" });
+      runs.push({ name: step.name, kind: "skipped", ms: Date.now() - t0 });
       continue;
     }
     if (step.type === T.copy) {
-      runs.push({ name: step.name, kind: "copy", result: await host.copyToRemote(step) });
+      const result = await host.copyToRemote(step);
+      runs.push({ name: step.name, kind: "copy", result, ms: Date.now() - t0 });
     } else {
       const stdin = step.rawInputs.stdin;
-      runs.push({ name: step.name, kind: "command", result: await host.run(String(step.rawInputs.create), stdin === undefined ? undefined : String(stdin)) });
+      const result = await host.run(String(step.rawInputs.create), stdin === undefined ? undefined : String(stdin));
+      runs.push({ name: step.name, kind: "command", result, ms: Date.now() - t0 });
     }
     const r = runs[runs.length - 1].result!;
     if (r.code !== (options.expectedFailure?.[step.name] ?? 0)) break;
