@@ -379,9 +379,12 @@ export function confirmationsIn(raw: RawStackConfig): Set<string> {
   return found;
 }
 
-/** The offline plan's resources as the rules see them: redacted inputs, so a secret is SECRET_MARK. */
+/**
+ * The offline plan's resources as the rules see them: redacted inputs, so a secret is SECRET_MARK; sorted by URN
+ * because registration order varies run to run and the violations must not.
+ */
 export function planResources(resources: readonly DeclaredResource[]): PolicyResource[] {
-  return resources.filter((r) => r.custom).map((r) => ({ urn: r.urn, type: r.type, name: r.name, protect: r.protect, inputs: r.inputs }));
+  return [...resources].filter((r) => r.custom).sort((a, b) => a.urn.localeCompare(b.urn)).map((r) => ({ urn: r.urn, type: r.type, name: r.name, protect: r.protect, inputs: r.inputs }));
 }
 
 /** The policy pack over an offline plan: what `pulumi preview --policy-pack policy` would report, plus the secrets rule. */

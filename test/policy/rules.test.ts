@@ -166,10 +166,10 @@ describe("secrets-not-plain", () => {
     });
     plan = mutated(plan, T.command, "kro-prod-certificate", (r) => (r.inputs.environment = { SLACK: "https://hooks.slack.com/services/T0/B0/x", PGPASSWORD: "hunter2" }));
     expect(checkPlan(plan, rawStack("prod")).map((v) => `${v.policy}: ${v.message}`)).toEqual([
-      `secrets-not-plain: ${writer}: input stdin (the content of a 0600 file) is in plain text; pass it as a Pulumi secret (pulumi.secret(...) or a config secret) so state and previews show [secret]`,
-      "secrets-not-plain: kro-prod-compose-up: input connection.privateKey holds a PEM private key in plain text; pass it as a Pulumi secret (pulumi.secret(...) or a config secret) so state and previews show [secret]",
       "secrets-not-plain: kro-prod-certificate: input environment.SLACK holds a Slack webhook URL in plain text; pass it as a Pulumi secret (pulumi.secret(...) or a config secret) so state and previews show [secret]",
       "secrets-not-plain: kro-prod-certificate: input environment.PGPASSWORD is a credential in plain text; pass it as a Pulumi secret (pulumi.secret(...) or a config secret) so state and previews show [secret]",
+      "secrets-not-plain: kro-prod-compose-up: input connection.privateKey holds a PEM private key in plain text; pass it as a Pulumi secret (pulumi.secret(...) or a config secret) so state and previews show [secret]",
+      `secrets-not-plain: ${writer}: input stdin (the content of a 0600 file) is in plain text; pass it as a Pulumi secret (pulumi.secret(...) or a config secret) so state and previews show [secret]`,
     ]);
   });
 });
