@@ -1,14 +1,20 @@
 // The offline plan: runs the real program under mocks with the real stack file and prints what it declares, as a tree
 // grouped by platform or as `pulumi preview --json`-shaped JSON, without cloud credentials or the Pulumi CLI.
+// The policy pack's rules (policy/rules.ts) run over what it declares; each violation is printed on stderr.
 //   npm run plan -- --stack prod [--json] [--out DIR]
-// Exit codes: 0 planned; 2 unknown stack or invalid config (nothing declared); 1 anything unexpected.
+// Exit codes: 0 planned, no policy violation; 3 planned, but a (mandatory) policy is violated: the plan is still printed
+// and --out still written, for review; 2 unknown stack or invalid config (nothing declared); 1 anything unexpected.
 import { Command, CommanderError } from "commander";
 import { resolve } from "node:path";
 import { ConfigError } from "../config/errors";
 import { NAMESPACE, loadStackConfig } from "../config/load";
 import { readStackFile, stackFilePath } from "../config/stackFile";
+import { checkPlan } from "../policy/rules";
 import { planStack, writeRenderedFiles } from "./planner";
-import { renderJson, renderTree } from "./planFormat";
+import { renderJson, renderTree, renderViolations } from "./planFormat";
+
+/** Exit code of a plan that a mandatory policy refuses. */
+export const POLICY_VIOLATION_EXIT = 3;
 
 export interface PlanCliResult {
   code: number;
@@ -47,14 +53,15 @@ export async function runPlanCli(argv: string[]): Promise<PlanCliResult> {
         `warning: ${config.secretsMissing.length} secret(s) not set, shown as placeholders: ${config.secretsMissing.map((s) => `${NAMESPACE}:${s}`).join(", ")} (a real run lists how to set each)`,
       );
     }
-    stderr += warnings.map((w) => w + "\n").join("");
-    stdout += opts.json ? renderJson(plan, warnings) : renderTree(plan);
+    const violations = checkPlan(plan, raw);
+    stderr += warnings.map((w) => w + "\n").join("") + renderViolations(violations);
+    stdout += opts.json ? renderJson(plan, warnings, violations) : renderTree(plan, violations);
     if (opts.out) {
       const written = await writeRenderedFiles(plan, resolve(opts.out));
       stderr += `wrote ${written.written.length} rendered file(s) under ${resolve(opts.out)}` +
         (written.skippedSecrets.length ? `; ${written.skippedSecrets.length} secret file(s) not written: ${written.skippedSecrets.join(", ")}` : "") + "\n";
     }
-    return { code: 0, stdout, stderr };
+    return { code: violations.length ? POLICY_VIOLATION_EXIT : 0, stdout, stderr };
   } catch (e) {
     if (e instanceof ConfigError) return { code: 2, stdout, stderr: stderr + e.message + "\n" };
     throw e;

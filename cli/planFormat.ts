@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import type { DeclaredResource } from "../lib/runtime/capture";
+import { POLICIES, POLICY_PACK_NAME, type Violation } from "../policy/rules";
 import type { Plan } from "./planner";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -32,7 +33,12 @@ function childrenOf(plan: Plan): Map<string | undefined, DeclaredResource[]> {
   return byParent;
 }
 
-export function renderTree(plan: Plan): string {
+/** The policy pack's verdict, one line per violation (stderr: every violation is an error of the plan). */
+export function renderViolations(violations: readonly Violation[]): string {
+  return violations.map((v) => `error: policy ${v.policy}: ${v.message}\n`).join("");
+}
+
+export function renderTree(plan: Plan, violations: readonly Violation[]): string {
   const byParent = childrenOf(plan);
   const stack = plan.resources.find((r) => r.type === STACK_TYPE);
   const lines: string[] = [];
@@ -62,12 +68,15 @@ export function renderTree(plan: Plan): string {
     for (const f of plan.files) lines.push(`  ${f.host}:${f.path}  mode ${f.mode}${f.secret ? "  [secret]" : ""}`);
     lines.push("");
   }
+  lines.push(`== policy ${POLICY_PACK_NAME} ==`);
+  lines.push(`  ${POLICIES.length} policies checked: ${violations.length ? `${violations.length} violation(s), listed on stderr` : "no violations"}`);
+  lines.push("");
   lines.push("== stack outputs ==");
   lines.push(stringify(plan.outputs, { lineWidth: 0 }).trimEnd().replace(/^/gm, "  "));
   return lines.join("\n") + "\n";
 }
 
-export function renderJson(plan: Plan, warnings: string[]): string {
+export function renderJson(plan: Plan, warnings: string[], violations: readonly Violation[]): string {
   const steps = [...plan.resources].sort((a, b) => a.urn.localeCompare(b.urn)).map((r) => ({
     op: "create",
     urn: r.urn,
@@ -94,6 +103,7 @@ export function renderJson(plan: Plan, warnings: string[]): string {
         outputs: plan.outputs,
         files: plan.files.map(({ content, ...meta }) => ({ ...meta, ...(content === undefined ? {} : { content }) })),
         diagnostics: warnings.map((message) => ({ severity: "warning", message })),
+        policyViolations: violations.map((v) => ({ policyPackName: POLICY_PACK_NAME, policyName: v.policy, enforcementLevel: "mandatory", urn: v.urn, message: v.message })),
       },
       null,
       2,

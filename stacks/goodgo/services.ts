@@ -174,7 +174,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "minio",
       role: "data",
       description: "MinIO object storage (API 9000, console 9001)",
-      image: "minio/minio:latest",
+      image: "minio/minio:RELEASE.2024-12-18T13-15-44Z",
       containerName: "goodgo-minio",
       command: ["server", "/data", "--console-address", ":9001"],
       ports: [

@@ -1,0 +1,393 @@
+// The invariants a reviewer must never have to check by eye, as plain functions over a stack's resources. Two callers:
+// the offline plan (cli/plan.ts, through checkPlan below) and the CrossGuard pack (policy/index.ts) under the engine.
+// Each rule reads only what a resource's inputs show; what the inputs cannot show is said where the rule gives up.
+import { parse } from "yaml";
+import { confirmationToken, isProtectedStack } from "../config/checks";
+import type { RawStackConfig } from "../config/load";
+import { SECRET_MARK, UNKNOWN_MARK, type DeclaredResource } from "../lib/runtime/capture";
+
+export const POLICY_PACK_NAME = "lazarus-invariants";
+
+/** A resource as both callers can give it. */
+export interface PolicyResource {
+  urn: string;
+  type: string;
+  name: string;
+  protect: boolean;
+  /** Inputs; where the caller can tell, a secret value is SECRET_MARK (the offline plan), else its plain value (the engine). */
+  inputs: Record<string, unknown>;
+}
+
+export interface PolicyContext {
+  /** Every `confirm` value the stack file gives (confirmationsIn). */
+  confirmations: ReadonlySet<string>;
+  /** Whether secret inputs arrive as SECRET_MARK; @pulumi/policy 1.21 hands a rule secrets already unwrapped. */
+  secretsMarked: boolean;
+}
+
+export interface Violation {
+  policy: string;
+  urn: string;
+  message: string;
+}
+
+export interface LazarusPolicy {
+  name: string;
+  description: string;
+  /** Needs PolicyContext.secretsMarked: without it the rule cannot tell a secret from a plain value. */
+  needsMarkedSecrets?: boolean;
+  check(resources: readonly PolicyResource[], context: PolicyContext): Omit<Violation, "policy">[];
+}
+
+const TYPE = {
+  droplet: "digitalocean:index/droplet:Droplet",
+  firewall: "digitalocean:index/firewall:Firewall",
+  dbFirewall: "digitalocean:index/databaseFirewall:DatabaseFirewall",
+  command: "command:remote:Command",
+} as const;
+
+/** The types whose deletion loses data or an address clients know. */
+const STATEFUL_TYPES: Record<string, string> = {
+  [TYPE.droplet]: "a droplet (its volumes, certificates and uploads live on it)",
+  "digitalocean:index/databaseCluster:DatabaseCluster": "a database cluster",
+  "digitalocean:index/databaseReplica:DatabaseReplica": "a database replica",
+  "digitalocean:index/databaseDb:DatabaseDb": "a database",
+  "digitalocean:index/databaseUser:DatabaseUser": "a database user",
+  "digitalocean:index/reservedIp:ReservedIp": "a reserved IP (the address DNS points at)",
+  "digitalocean:index/spacesBucket:SpacesBucket": "a Spaces bucket (off-site backups)",
+  "digitalocean:index/volume:Volume": "a block storage volume",
+};
+
+/** Ports of data stores, caches, admin and metrics endpoints, by the well-known number. */
+const SENSITIVE_PORTS: Record<number, string> = {
+  22: "SSH",
+  3100: "Loki",
+  3306: "MySQL",
+  5432: "PostgreSQL",
+  6379: "Redis",
+  6432: "PgBouncer",
+  8108: "Typesense",
+  9000: "MinIO API",
+  9001: "MinIO console",
+  9080: "Promtail",
+  9090: "Prometheus",
+  9093: "Alertmanager",
+  9100: "node-exporter",
+  9121: "redis-exporter",
+  9187: "postgres-exporter",
+  9200: "Elasticsearch",
+  11211: "Memcached",
+  27017: "MongoDB",
+};
+
+/** Images of data stores and metrics services (repository base names), whose ports belong on loopback only. */
+const DATA_OR_METRICS_IMAGE = /(^|\/)(postgres|postgis|pgbouncer|redis|typesense|minio|mysql|mariadb|mongo|memcached|elasticsearch|prometheus|alertmanager|loki|promtail|[a-z_-]*exporter|cadvisor)(:|@|$)/;
+/** Admin UIs: reachable only through a cloud firewall that admits environment.adminCidrs. */
+const ADMIN_IMAGE = /(^|\/)grafana(:|@|$)/;
+
+const WORLD = new Set(["0.0.0.0/0", "::/0", "0::/0", "::0/0"]);
+
+export function stackOf(urn: string): string {
+  return /^urn:pulumi:([^:]+)::/.exec(urn)?.[1] ?? "";
+}
+
+/** The platform a resource belongs to, from the `<platform>-<stack>-...` naming every platform module uses. */
+function platformOf(name: string, stack: string): string | undefined {
+  const at = name.indexOf(`-${stack}-`);
+  return at > 0 ? name.slice(0, at) : undefined;
+}
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const asRecord = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** A DigitalOcean port range ("5432", "9000-9100", "all", "1-65535"; none for icmp) as [from, to]. */
+function portRange(range: unknown): [number, number] | undefined {
+  if (range === undefined || range === "" || range === "all" || range === "0") return [1, 65535];
+  const m = /^(\d+)(?:-(\d+))?$/.exec(String(range));
+  return m ? [Number(m[1]), Number(m[2] ?? m[1])] : undefined;
+}
+
+interface ComposeFile {
+  writer: PolicyResource;
+  path: string;
+  services: Record<string, { image?: unknown; ports?: unknown }>;
+}
+
+/**
+ * Compose files the stack writes: file writers (command resources) whose stdin is a compose document. A secret
+ * stdin cannot be read and is skipped: compose files are never secret here (their secrets live in .env).
+ */
+function composeFiles(resources: readonly PolicyResource[]): ComposeFile[] {
+  const files: ComposeFile[] = [];
+  for (const r of resources) {
+    const stdin = r.inputs.stdin;
+    if (r.type !== TYPE.command || !isString(stdin) || stdin === SECRET_MARK || !/^services:/m.test(stdin)) continue;
+    let doc: unknown;
+    try {
+      doc = parse(stdin);
+    } catch {
+      continue; // not YAML: some other file that happens to contain "services:"
+    }
+    const services = asRecord(asRecord(doc).services);
+    if (!Object.keys(services).length) continue;
+    const path = /mv -f \S+ (\S+)$/.exec(String(r.inputs.create ?? ""))?.[1] ?? r.name;
+    files.push({ writer: r, path, services: services as ComposeFile["services"] });
+  }
+  return files;
+}
+
+/** A compose `ports:` entry as host address, host port and container port. */
+function publishedPort(entry: unknown): { hostIp?: string; published?: string; target: string } | undefined {
+  if (typeof entry === "number") return { target: String(entry) };
+  if (isString(entry)) {
+    const spec = entry.replace(/\/(tcp|udp)$/, "");
+    const m = /^(?:(\[[^\]]+\]|[^:]+):)?(?:([^:]*):)?([^:]+)$/.exec(spec);
+    if (!m) return undefined;
+    // "3000" (container only), "3002:3000", "127.0.0.1:5432:5432", "[::1]:5432:5432"
+    if (m[2] === undefined) return m[1] === undefined ? { target: m[3] } : { published: m[1], target: m[3] };
+    return { hostIp: m[1], published: m[2], target: m[3] };
+  }
+  const o = asRecord(entry);
+  return o.target === undefined ? undefined : { hostIp: o.host_ip as string | undefined, published: o.published as string | undefined, target: String(o.target) };
+}
+
+const ALL_ADDRESSES = new Set([undefined, "", "0.0.0.0", "::", "[::]"]);
+
+/** The image reference with `${VAR:-default}` resolved to its default; undefined when a part has no default. */
+function resolvedImage(image: string): string | undefined {
+  let unresolved = false;
+  const resolved = image.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?[^}]*\}/g, (_all, _name, def: string | undefined) => {
+    if (def === undefined) unresolved = true;
+    return def ?? "";
+  });
+  return unresolved ? undefined : resolved;
+}
+
+/** Why an image reference is not pinned to a version, or undefined when it is. */
+export function unpinnedReason(image: string): string | undefined {
+  const ref = resolvedImage(image);
+  if (ref === undefined) return "takes part of its name from an environment variable without a pinned default";
+  if (/@sha256:[0-9a-f]{64}$/.test(ref)) return undefined;
+  const tag = /:([^/:]+)$/.exec(ref)?.[1];
+  if (tag === undefined) return "has no tag (Docker pulls latest)";
+  if (/^latest$/i.test(tag)) return "is tagged latest";
+  return undefined;
+}
+
+// ---- the rules --------------------------------------------------------------------------------------------------
+
+const noPublicDataPorts: LazarusPolicy = {
+  name: "no-public-data-ports",
+  description: "No database, cache, admin or metrics port is open to 0.0.0.0/0 or ::/0 (cloud and database firewalls, compose published ports).",
+  check(resources) {
+    const found: Omit<Violation, "policy">[] = [];
+    const composes = composeFiles(resources);
+    // Admin UIs publish on ports the stack file chooses (GoodGo's Grafana: grafana.port): learn them from compose.
+    const sensitive = new Map<number, string>(Object.entries(SENSITIVE_PORTS).map(([p, n]) => [Number(p), n]));
+    for (const f of composes) {
+      for (const [service, s] of Object.entries(f.services)) {
+        if (!isString(s.image) || !(ADMIN_IMAGE.test(s.image) || DATA_OR_METRICS_IMAGE.test(s.image))) continue;
+        for (const entry of asArray(s.ports)) {
+          const published = Number(publishedPort(entry)?.published);
+          if (published) sensitive.set(published, `${service} (published in ${f.path})`);
+        }
+      }
+    }
+    const sensitiveIn = ([from, to]: [number, number]) => [...sensitive].filter(([p]) => p >= from && p <= to).map(([p, n]) => `${n} ${p}`);
+
+    for (const r of resources) {
+      if (r.type === TYPE.firewall) {
+        for (const rule of asArray(r.inputs.inboundRules).map(asRecord)) {
+          const world = asArray(rule.sourceAddresses).filter((a) => isString(a) && WORLD.has(a));
+          if (!world.length || !["tcp", "udp"].includes(String(rule.protocol))) continue;
+          const range = portRange(rule.portRange);
+          const hits = range ? sensitiveIn(range) : [];
+          if (hits.length) {
+            found.push({
+              urn: r.urn,
+              message: `${r.name}: inbound ${rule.protocol} ${rule.portRange ?? "all"} is open to ${world.join(", ")}, exposing ${hits.join(", ")}; admit only environment.adminCidrs (or the droplets that need it), or use 127.0.0.1 and an SSH tunnel`,
+            });
+          }
+        }
+      }
+      if (r.type === TYPE.dbFirewall) {
+        for (const rule of asArray(r.inputs.rules).map(asRecord)) {
+          if (rule.type === "ip_addr" && isString(rule.value) && WORLD.has(rule.value)) {
+            found.push({ urn: r.urn, message: `${r.name}: admits ${rule.value} to the database cluster; admit the host by droplet (type: droplet) or by its address` });
+          }
+        }
+      }
+    }
+    for (const f of composes) {
+      for (const [service, s] of Object.entries(f.services)) {
+        if (!isString(s.image) || !DATA_OR_METRICS_IMAGE.test(s.image)) continue;
+        for (const entry of asArray(s.ports)) {
+          const p = publishedPort(entry);
+          if (p?.published !== undefined && ALL_ADDRESSES.has(p.hostIp)) {
+            found.push({
+              urn: f.writer.urn,
+              message: `${f.path}: service ${service} (${s.image}) publishes ${JSON.stringify(entry)} on every address of the host; a data or metrics port is published on loopback only (example: "127.0.0.1:${p.published}:${p.target}")`,
+            });
+          }
+        }
+      }
+    }
+    return found;
+  },
+};
+
+const prodStatefulProtected: LazarusPolicy = {
+  name: "prod-stateful-protected",
+  description: "On prod, every stateful resource (droplets, database clusters, databases and users, reserved IPs, buckets, volumes) is protected.",
+  check(resources) {
+    return resources
+      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)))
+      .map((r) => ({
+        urn: r.urn,
+        message: `${r.name}: ${STATEFUL_TYPES[r.type]} on stack ${stackOf(r.urn)} is not protected, so a later \`pulumi up\` may delete or replace it; declare it with protect: true (lazarus:environment.protect)`,
+      }));
+  },
+};
+
+const imagesPinned: LazarusPolicy = {
+  name: "images-pinned",
+  description: "Every container image in a compose file the stack writes carries a version tag (or digest); droplet images are versioned slugs or snapshot ids.",
+  check(resources) {
+    const found: Omit<Violation, "policy">[] = [];
+    for (const f of composeFiles(resources)) {
+      for (const [service, s] of Object.entries(f.services)) {
+        const why = isString(s.image) ? unpinnedReason(s.image) : "has no image";
+        if (why) {
+          found.push({ urn: f.writer.urn, message: `${f.path}: service ${service} image ${JSON.stringify(s.image)} ${why}; pin a version (example: nginx:1.27-alpine)` });
+        }
+      }
+    }
+    for (const r of resources.filter((x) => x.type === TYPE.droplet)) {
+      if (isString(r.inputs.image) && /latest/i.test(r.inputs.image)) {
+        found.push({ urn: r.urn, message: `${r.name}: droplet image ${JSON.stringify(r.inputs.image)} is not a versioned slug or a snapshot id (example: ubuntu-24-04-x64)` });
+      }
+    }
+    return found;
+  },
+};
+
+/**
+ * What a destructive step does, recognised from its command text or inputs, and the confirmation (`what` of
+ * config/checks confirmationToken) that allows it: an operation's own, or the recovery switch that runs it as a step.
+ */
+const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confirmedBy: string[] }[] = [
+  { what: "takes the whole project offline", detect: (r) => /compose-shutdown\.sh/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
+  { what: "stops a service (takes it offline)", detect: (r) => /compose-service\.sh .*-- stop\b/.test(createOf(r)), confirmedBy: ["stop-service"] },
+  { what: "empties Redis (FLUSHALL)", detect: (r) => /\bFLUSHALL\b/.test(createOf(r)), confirmedBy: ["flush-redis", "recover-host"] },
+  { what: "terminates database sessions", detect: (r) => /pg_terminate_backend/.test(createOf(r)), confirmedBy: ["terminate-long-queries"] },
+  { what: "restores a backup over the live database (--cutover)", detect: (r) => /pg-restore\.sh\b.*--cutover/.test(createOf(r)), confirmedBy: ["database-cutover", "recover-host"] },
+  {
+    // A droplet whose image is not a distribution slug is built from a snapshot: it replaces the live one.
+    what: "builds the droplet from a snapshot (replacing the live one)",
+    detect: (r) => r.type === TYPE.droplet && isString(r.inputs.image) && r.inputs.image !== UNKNOWN_MARK && !/^[a-z]+(-[a-z0-9]+)*-x64$|^[a-z]+-\d[a-z0-9-]*$/.test(r.inputs.image),
+    confirmedBy: ["rebuild-host", "recover-host"],
+  },
+];
+
+function createOf(r: PolicyResource): string {
+  return r.type === TYPE.command && isString(r.inputs.create) ? r.inputs.create : "";
+}
+
+const destructiveConfirmed: LazarusPolicy = {
+  name: "destructive-confirmed",
+  description: "On prod, every destructive operation or recovery step (shutdown, stop, FLUSHALL, terminating sessions, restore with cutover, rebuild from a snapshot) has its confirmation in the stack file.",
+  check(resources, { confirmations }) {
+    const found: Omit<Violation, "policy">[] = [];
+    for (const r of resources) {
+      const stack = stackOf(r.urn);
+      if (!isProtectedStack(stack)) continue;
+      const platform = platformOf(r.name, stack);
+      for (const d of DESTRUCTIVE.filter((x) => x.detect(r))) {
+        const tokens = platform ? d.confirmedBy.map((what) => confirmationToken(stack, platform, what)) : [];
+        if (tokens.some((t) => confirmations.has(t))) continue;
+        found.push({
+          urn: r.urn,
+          message: `${r.name}: ${d.what} on stack ${stack} without a confirmation in Pulumi.${stack}.yaml; its switch or operation needs ${tokens.length ? tokens.map((t) => `confirm: "${t}"`).join(" or ") : `a confirm: "${stack}/<platform>/${d.confirmedBy[0]}" (no platform in the name ${r.name})`}`,
+        });
+      }
+    }
+    return found;
+  },
+};
+
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+const SLACK_WEBHOOK = /https:\/\/hooks\.slack\.com\/services\//;
+/** Input keys that hold credentials in the resource types this program declares (connection, environment maps). */
+const SECRET_KEY_NAME = /password|passphrase|privatekey|secretkey|secret_key|token|apikey|api_key/i;
+
+const secretsNotPlain: LazarusPolicy = {
+  name: "secrets-not-plain",
+  description: "No secret travels as a plain input: PEM private keys, Slack webhooks, password or key fields, and the stdin of 0600 files are Pulumi secrets.",
+  needsMarkedSecrets: true,
+  check(resources) {
+    const found: Omit<Violation, "policy">[] = [];
+    for (const r of resources) {
+      const report = (path: string, what: string) =>
+        found.push({ urn: r.urn, message: `${r.name}: input ${path} ${what} in plain text; pass it as a Pulumi secret (pulumi.secret(...) or a config secret) so state and previews show [secret]` });
+      const walk = (value: unknown, path: string, key: string) => {
+        if (isString(value)) {
+          if (value === SECRET_MARK || value === UNKNOWN_MARK || value === "") return;
+          if (PEM_PRIVATE_KEY.test(value)) report(path, "holds a PEM private key");
+          else if (SLACK_WEBHOOK.test(value)) report(path, "holds a Slack webhook URL");
+          else if (SECRET_KEY_NAME.test(key)) report(path, "is a credential");
+          return;
+        }
+        if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`, key));
+        else for (const [k, v] of Object.entries(asRecord(value))) walk(v, path ? `${path}.${k}` : k, k);
+      };
+      walk(r.inputs, "", "");
+      // A file written 0600 is a secret file: its content must be a secret too.
+      if (/chmod 0?600 /.test(createOf(r)) && isString(r.inputs.stdin) && r.inputs.stdin !== SECRET_MARK) report("stdin", "(the content of a 0600 file) is");
+    }
+    return found;
+  },
+};
+
+export const POLICIES: readonly LazarusPolicy[] = [noPublicDataPorts, prodStatefulProtected, imagesPinned, destructiveConfirmed, secretsNotPlain];
+
+/** Runs every policy; a policy that needs marked secrets is skipped when the caller cannot mark them. */
+export function runPolicies(resources: readonly PolicyResource[], context: PolicyContext): Violation[] {
+  return POLICIES.filter((p) => context.secretsMarked || !p.needsMarkedSecrets).flatMap((p) => p.check(resources, context).map((v) => ({ policy: p.name, ...v })));
+}
+
+/** Every `confirm` value in the stack file's config (secrets are never confirmations, and are skipped). */
+export function confirmationsIn(raw: RawStackConfig): Set<string> {
+  const found = new Set<string>();
+  const walk = (value: unknown) => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        if (k === "confirm" && isString(v)) found.add(v);
+        else walk(v);
+      }
+    }
+  };
+  for (const [key, text] of Object.entries(raw.values)) {
+    if (raw.secretKeys.includes(key)) continue;
+    try {
+      walk(JSON.parse(text));
+    } catch {
+      // a plain string value: no confirmation inside
+    }
+  }
+  return found;
+}
+
+/**
+ * The offline plan's resources as the rules see them: redacted inputs, so a secret is SECRET_MARK; sorted by URN
+ * because registration order varies run to run and the violations must not.
+ */
+export function planResources(resources: readonly DeclaredResource[]): PolicyResource[] {
+  return [...resources].filter((r) => r.custom).sort((a, b) => a.urn.localeCompare(b.urn)).map((r) => ({ urn: r.urn, type: r.type, name: r.name, protect: r.protect, inputs: r.inputs }));
+}
+
+/** The policy pack over an offline plan: what `pulumi preview --policy-pack policy` would report, plus the secrets rule. */
+export function checkPlan(plan: { resources: readonly DeclaredResource[] }, raw: RawStackConfig): Violation[] {
+  return runPolicies(planResources(plan.resources), { confirmations: confirmationsIn(raw), secretsMarked: true });
+}
