@@ -1,6 +1,9 @@
 // A real PostgreSQL 15 server for tests: its own data directory in a temp dir, listening on loopback only,
-// on a free port, with trust authentication. PostgreSQL refuses to run as root, so when the tests run as
-// root (CI does) the server runs as the `postgres` system user that Debian's package creates.
+// on a free port, with trust authentication, or (option `password`) with SCRAM password authentication for every
+// connection: password_encryption and pg_hba scram-sha-256, the superuser's password set by initdb, and the
+// harness's own clients reading it from a PGPASSFILE (mode 0600) in the temp dir. PostgreSQL refuses to run as
+// root, so when the tests run as root (CI does) the server runs as the `postgres` system user that Debian's package
+// creates.
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync, appendFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,6 +39,14 @@ export interface PostgresOptions {
   extraConf?: string[];
   /** Port to listen on; a free one by default. */
   port?: number;
+  /** Require SCRAM passwords (pg_hba scram-sha-256 for local and host) with this superuser password, instead of trust. */
+  password?: string;
+}
+
+/** A PGPASSFILE line: `:` and `\` in any field are escaped with a backslash (libpq's passfile format). */
+export function pgpassLine(host: string, port: number, database: string, user: string, password: string): string {
+  const esc = (v: string) => v.replace(/[\\:]/g, (c) => `\\${c}`);
+  return [host, String(port), database, user, password].map(esc).join(":");
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -56,6 +67,14 @@ function asServerUser(cmd: string, args: string[], opts: { env?: NodeJS.ProcessE
   return r.stdout;
 }
 
+/** A file only the server's OS user reads (initdb's --pwfile); removed with the temp dir. */
+function writeServerUserFile(baseDir: string, name: string, text: string): string {
+  const path = join(baseDir, name);
+  writeFileSync(path, text, { mode: 0o600 });
+  chownToPostgres(path);
+  return path;
+}
+
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const baseDir = mkdtempSync(join(tmpdir(), "lazarus-pg-"));
   chmodSync(baseDir, 0o755);
@@ -65,7 +84,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const port = options.port ?? (await freePort());
   const user = "postgres";
 
-  asServerUser(join(PG_BIN, "initdb"), ["-D", dataDir, "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+  const auth = options.password === undefined ? ["--auth=trust"] : ["--auth=scram-sha-256", `--pwfile=${writeServerUserFile(baseDir, "pwfile", `${options.password}\n`)}`];
+  asServerUser(join(PG_BIN, "initdb"), ["-D", dataDir, "-U", user, ...auth, "-E", "UTF8", "--locale=C.UTF-8"]);
   appendFileSync(
     join(dataDir, "postgresql.conf"),
     [
@@ -76,12 +96,17 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       "synchronous_commit = off",
       "full_page_writes = on",
       "max_connections = 50",
+      ...(options.password === undefined ? [] : ["password_encryption = 'scram-sha-256'"]),
       ...(options.extraConf ?? []),
       "",
     ].join("\n"),
   );
 
   const env: NodeJS.ProcessEnv = { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: user, PGDATABASE: "postgres" };
+  if (options.password !== undefined) {
+    env.PGPASSFILE = join(baseDir, "pgpass");
+    writeFileSync(env.PGPASSFILE, `${pgpassLine("127.0.0.1", port, "*", user, options.password)}\n`, { mode: 0o600 });
+  }
   const server: PostgresServer = {
     host: "127.0.0.1",
     port,
