@@ -104,17 +104,17 @@ export class ComposeDeployment extends pulumi.ComponentResource {
 
     this.software = new HostSoftware(`${prefix}-software`, { platform: args.platform, host, needs: args.hostNeeds, files: args.files }, { parent: this });
     const installed = this.software.installed;
-    // Writers keep their id on an update; see HostSoftware.fileWriters for what re-runs on a changed file.
-    const writerIds = this.software.fileWriters.map((w) => w.id);
+    // A rewritten file keeps its writer's id (an update), so what depends on a file triggers on its digest.
+    const digests = this.software.fileDigests;
 
     let before: pulumi.Resource[] = [];
     if (args.prepare) {
-      const writerOf = (path: string) => {
-        const i = args.files.findIndex((f) => f.path === path);
-        if (i < 0) throw new Error(`${prefix}: prepare re-runs when ${path} is written, but no file has that path`);
-        return this.software.fileWriters[i].id;
+      const digestOf = (path: string) => {
+        const digest = digests.get(path);
+        if (!digest) throw new Error(`${prefix}: prepare re-runs when ${path} is written, but no file has that path`);
+        return digest;
       };
-      before = [step("prepare", args.prepare.command, [host.machineId, ...args.prepare.rerunWhenWritten.map(writerOf)], installed)];
+      before = [step("prepare", args.prepare.command, [host.machineId, ...args.prepare.rerunWhenWritten.map(digestOf)], installed)];
     }
     for (const chain of args.recoveryChains ?? []) {
       for (const s of chain.steps) before = [step(`${chain.label}-${s.key}`, s.command, [host.machineId], [...installed, ...before])];
@@ -128,7 +128,7 @@ export class ComposeDeployment extends pulumi.ComponentResource {
     this.composeUp = step(
       "compose-up",
       args.up.command,
-      [host.machineId, ...(args.up.triggers ?? []), ...(args.recoveryChains ?? []).map((c) => c.run), ...writerIds],
+      [host.machineId, ...(args.up.triggers ?? []), ...(args.recoveryChains ?? []).map((c) => c.run), ...digests.values()],
       [...installed, ...before, ...placeholder],
     );
 

@@ -49,11 +49,36 @@ export function scriptsDigest(dir = LOCAL_SCRIPTS_DIR): string {
   return hash.digest("hex");
 }
 
+/**
+ * What a file's writer does: its write command (path, mode, owner) and the content. Under pulumi-command 1.2.1 a change
+ * of either re-runs the writer (see the writer below), and every run replaces the file root-owned with its mode, so a
+ * step that hands the file to a container user or restarts what mounts it must re-run on exactly this.
+ * A secret file's digest is itself a secret: a plain sha256 of a low-entropy secret (a password file) could be
+ * brute-forced from the plan or the state. As a secret Output the engine keeps it encrypted in state and prints
+ * [secret], yet still compares the values, so a change still re-runs its dependents. (An HMAC would need a key stored
+ * somewhere and would add nothing once the digest is encrypted.)
+ */
+function fileDigest(writeCommand: string, file: HostFileSpec): pulumi.Output<string> {
+  // A provider output that is absent (undefined) reaches the writer as an empty stdin, so it digests as empty.
+  const digest = pulumi
+    .output(file.content)
+    .apply((content) => createHash("sha256").update(writeCommand).update("\0").update(content ?? "").digest("hex"));
+  return file.secret ? pulumi.secret(digest) : digest;
+}
+
+/** The resource name of the command that writes `path` on the host of the HostSoftware named `softwareName`. */
+export function fileWriterName(softwareName: string, path: string): string {
+  return `${softwareName}-file${path.replace(/[^A-Za-z0-9]+/g, "-")}`;
+}
+
 export class HostSoftware extends pulumi.ComponentResource {
   /** Resources after which the host has the scripts and every file: later commands depend on these. */
   readonly installed: pulumi.Resource[];
-  /** One writer per file; their ids change when the content does, so dependents can re-run on change. */
-  readonly fileWriters: command.remote.Command[];
+  /**
+   * Per file path, a digest of what its writer writes (see fileDigest): a step that acts on files triggers on the
+   * digests of exactly those files, so it re-runs whenever one of them is written again.
+   */
+  readonly fileDigests: ReadonlyMap<string, pulumi.Output<string>>;
 
   constructor(name: string, args: HostSoftwareArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lazarus:host:HostSoftware", name, {}, opts);
@@ -104,13 +129,19 @@ export class HostSoftware extends pulumi.ComponentResource {
         { ...child, dependsOn: [scriptsReady] },
       );
 
-    this.fileWriters = args.files.map((f) => {
+    const digests = new Map<string, pulumi.Output<string>>();
+    const fileWriters = args.files.map((f) => {
       recordRenderedFile({ platform: args.platform, host: name, path: f.path, mode: f.mode, secret: f.secret, content: f.content });
+      const write = writeFileCommand(f.path, f.mode);
+      digests.set(f.path, fileDigest(write, f));
+      // A changed content (stdin) is an update, and the provider's Update runs `create` again when no `update` is set
+      // (pulumi-command 1.2.1 provider/pkg/provider/remote/commandController.go:76-80): the writer rewrites the file
+      // without the digest among its own triggers (which would replace it: common/inputs.go:10, replaceOnChanges).
       return new command.remote.Command(
-        `${name}-file${f.path.replace(/[^A-Za-z0-9]+/g, "-")}`,
+        fileWriterName(name, f.path),
         {
           connection,
-          create: writeFileCommand(f.path, f.mode),
+          create: write,
           stdin: f.secret ? pulumi.secret(f.content) : f.content,
           triggers: [machineId],
           ...(f.secret ? { logging: "none" as const } : {}),
@@ -119,7 +150,8 @@ export class HostSoftware extends pulumi.ComponentResource {
       );
     });
     // The preflight comes after the scripts: what waits for them must wait for it too.
-    this.installed = [scriptsReady, ...(cloudInitDone ? [] : [hostChecked]), ...this.fileWriters];
+    this.fileDigests = digests;
+    this.installed = [scriptsReady, ...(cloudInitDone ? [] : [hostChecked]), ...fileWriters];
     this.registerOutputs({});
   }
 }
@@ -127,7 +159,7 @@ export class HostSoftware extends pulumi.ComponentResource {
 export interface HostCommandArgs {
   connection: command.types.input.remote.ConnectionArgs;
   create: string;
-  /** Re-run when any of these change (e.g. file writers, image tag). */
+  /** Re-run when any of these change (e.g. file digests, image tag). */
   triggers?: pulumi.Input<unknown>[];
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }
