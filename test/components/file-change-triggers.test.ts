@@ -89,7 +89,7 @@ describe("the triggers of secret files", () => {
   const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
   it("are secrets in the plan JSON, and no digest of a secret value or a secret file appears in it", () => {
-    const json = renderJson(base, []);
+    const json = renderJson(base, [], []);
     const secretFiles = base.files.filter((f) => f.secret);
     expect(secretFiles.length).toBeGreaterThan(0);
     const contents = secretFiles.map((f) => String(one(base, T.command, fileWriterName(`${f.platform}-prod-software`, f.path)).rawInputs.stdin));
