@@ -1,6 +1,7 @@
 // KRO's plan: everything the platform will declare, computed from the stack config alone and validated before any
 // resource exists. `declare.ts` only turns it into resources.
 import { renderedFrom } from "../../config/planInput";
+import { isSecretPlaceholder } from "../../config/stackFile";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
 import { projectFileMounts, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { setJsonPath } from "../../lib/jsonPaths";
@@ -122,7 +123,7 @@ export function productionJsonWithDatabase(
 ): string {
   let doc: unknown;
   try {
-    doc = secretJson.startsWith("<unset secret") ? {} : JSON.parse(secretJson);
+    doc = isSecretPlaceholder(secretJson) ? {} : JSON.parse(secretJson);
   } catch (e) {
     // Never echo the document: it is a secret.
     throw new Error(`lazarus:kroProductionJson is not valid JSON (${(e as Error).message.replace(/".*"/, "…")})`);
