@@ -119,11 +119,19 @@ export const databaseRestoreSchema = z.strictObject({
   /** Point in time to restore to; the most recent backup when absent. */
   pointInTime: isoTimestamp.optional(),
   /**
-   * Second switch: point the application at the restored cluster once it is verified. The live cluster stays declared
-   * and protected either way; it is never replaced or deleted by these switches.
+   * Second switch: `true` points the application at the restored cluster once it is verified; `back` points it at the
+   * live cluster again after a cutover (a cutover back: what was written since stays on the restored cluster). Both
+   * clusters stay declared and protected either way; neither is replaced or deleted by these switches.
    */
-  cutover: z.boolean().default(false),
-  /** On prod, the cutover must be confirmed with the value the error message names. */
+  cutover: z
+    .union([z.boolean(), z.literal("back")], { message: "is not a cutover (example: true; one of false, true, back)" })
+    .default(false),
+  /**
+   * Unprotects the restored cluster, so that a later `pulumi up` without `recovery.database` deletes it. Never while the
+   * application runs on it; on prod it is confirmed like a cutover.
+   */
+  discard: z.boolean().default(false),
+  /** On prod, a cutover, a cutover back and a discard must each be confirmed with the value the error message names. */
   confirm: z.string().optional(),
 });
 export type DatabaseRestoreConfig = z.infer<typeof databaseRestoreSchema>;

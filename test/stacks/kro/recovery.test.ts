@@ -93,6 +93,47 @@ describe("restoring the database from a backup", () => {
     expect((cut.outputs.kro as { database: { activeCluster: string } }).database.activeCluster).toBe("kro-prod-db-restore-20261123");
   });
 
+  it("protects the restored cluster from the moment it is declared, before any cutover", () => {
+    expect(one(restored, T.cluster, "kro-prod-db-restore-20261123").protect).toBe(true);
+  });
+
+  // A cluster the application has written to must never become deletable by flipping a switch back.
+  it("reverting a cutover is a confirmed cutover back: the application returns to the live cluster, the restored one stays protected", async () => {
+    const back = await planFor("prod", {
+      secrets: SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:kro"].recovery = { database: { ...restore, cutover: "back", confirm: "prod/kro/database-cutover-back" } }),
+    });
+    expect(productionJson(back).database.host).toBe("<kro-prod-db.privateHost>");
+    expect(one(back, T.cluster, "kro-prod-db-restore-20261123").protect).toBe(true);
+    expect(one(back, T.cluster, "kro-prod-db").protect).toBe(true);
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:kro"].recovery = { database: { ...restore, cutover: "back" } }) }),
+    ).rejects.toThrow(
+      /lazarus:kro\.recovery\.database\.confirm: is missing: cutting back points the application at the live cluster; what was written to the restored cluster since the cutover stays there on stack prod; to proceed set it to "prod\/kro\/database-cutover-back"/,
+    );
+  });
+
+  it("refuses cutover: false left with the cutover's confirmation, naming the cutover back", async () => {
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:kro"].recovery = { database: { ...restore, cutover: false, confirm: "prod/kro/database-cutover" } }) }),
+    ).rejects.toThrow(
+      'lazarus:kro.recovery.database.cutover: false, with the cutover\'s confirmation still set: if the application ran on the restored cluster, moving it back is a cutover back (example: cutover: back, confirm: "prod/kro/database-cutover-back"); if it never did, remove confirm',
+    );
+  });
+
+  it("unprotects the restored cluster only through its own confirmed discard switch, and never while the application runs on it", async () => {
+    const discard = { ...restore, cutover: "back", discard: true, confirm: "prod/kro/discard-restored-database" };
+    const plan = await planFor("prod", { secrets: SENTINEL_SECRETS, patch: (c) => (c["lazarus:kro"].recovery = { database: discard }) });
+    expect(one(plan, T.cluster, "kro-prod-db-restore-20261123").protect).toBe(false);
+    expect(one(plan, T.cluster, "kro-prod-db").protect).toBe(true);
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:kro"].recovery = { database: { ...discard, confirm: undefined } }) }),
+    ).rejects.toThrow(/lazarus:kro\.recovery\.database\.confirm: is missing: discarding lets the next pulumi up without recovery\.database delete the restored cluster and everything written to it on stack prod; to proceed set it to "prod\/kro\/discard-restored-database"/);
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:kro"].recovery = { database: { ...discard, cutover: true } }) }),
+    ).rejects.toThrow("lazarus:kro.recovery.database.discard: the application runs on the restored cluster (cutover: true); cut back first (example: cutover: back)");
+  });
+
   it("refuses the cutover on prod without confirmation", async () => {
     await expect(
       planFor("prod", { patch: (c) => (c["lazarus:kro"].recovery = { database: { ...restore, cutover: true } }) }),
@@ -144,6 +185,16 @@ describe("runbook operations", () => {
   it("recover after a restart and force certificate renewal", () => {
     expect(op("after-reboot-1")).toContain("compose-recover.sh");
     expect(op("renew-cert-1")).toMatch(/cert-renew\.sh .*--force/);
+  });
+
+  it("needs confirmation to stop any service on prod: a stopped nginx takes the site offline", async () => {
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:kro"].operations = [{ id: "stop-nginx-1", action: "stop-service", service: "nginx" }]) }),
+    ).rejects.toThrow(/operations\[0\]\.confirm: is missing: stopping nginx takes it offline until a start-service on stack prod; to proceed set it to "prod\/kro\/stop-service"/);
+    const confirmed = await planFor("prod", {
+      patch: (c) => (c["lazarus:kro"].operations = [{ id: "stop-nginx-1", action: "stop-service", service: "nginx", confirm: "prod/kro/stop-service" }]),
+    });
+    expect(String(one(confirmed, T.command, "kro-prod-op-stop-nginx-1").inputs.create)).toMatch(/compose-service\.sh .*stop.*nginx/);
   });
 
   it("needs confirmation for a graceful shutdown on prod", async () => {
