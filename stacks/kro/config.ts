@@ -5,7 +5,7 @@ import { z } from "zod";
 import { confirmationToken, duplicateOperationIds, isProtectedStack, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port, serviceName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { databaseRestoreSchema, hostPlacementSchema, hostRebuildSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreSchema, hostPlacementSchema, hostRebuildProblems, hostRebuildSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
 import { KRO_APP_SERVICES, kroServices } from "./inventory";
 
 const appServiceSchema = z.strictObject({
@@ -108,7 +108,7 @@ export function kroProblems(cfg: KroConfig, stack: string): Problem[] {
   if (cfg.recovery.host && isExistingHost(cfg.host)) {
     problems.push({ path: "recovery.host", message: "rebuilds a droplet from a snapshot, but host is an existing server Lazarus did not create; remove recovery.host (example: recovery: {})" });
   } else if (cfg.recovery.host) {
-    problems.push(...requireConfirm(stack, "kro", "rebuild-host", cfg.recovery.host.confirm, "recovery.host.confirm", "rebuilding the host replaces the live droplet"));
+    problems.push(...hostRebuildProblems(cfg.recovery.host, stack, "kro", { what: "rebuild-host", why: "rebuilding the host replaces the live droplet" }));
   }
   problems.push(...databaseRecoveryProblems(cfg.recovery.database, stack));
   problems.push(...duplicateOperationIds(cfg.operations));
