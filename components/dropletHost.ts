@@ -18,7 +18,10 @@ export interface DropletHostArgs {
   size: string;
   /** The base image slug. */
   baseImage: string;
-  /** Rebuild from a snapshot instead of the base image: "latest" (most recent matching snapshotNameRegex) or an id. */
+  /**
+   * Rebuild from a snapshot instead of the base image: an id, or "latest" (the most recent matching nameRegex, looked
+   * up by every `pulumi up`, so only unprotected stacks may use it: config/shared.ts hostRebuildProblems).
+   */
   fromSnapshot?: { choice: string; nameRegex: string };
   sshKeys: string[];
   tags: string[];
@@ -36,7 +39,7 @@ export interface DropletHostArgs {
   healthUrl?: string;
   /** Protects the reserved IP, and the droplet unless it is being rebuilt. */
   protect: boolean;
-  /** A confirmed rebuild: the droplet must be replaceable even where everything else is protected. */
+  /** A confirmed rebuild not yet done: the droplet must be replaceable even where everything else is protected. */
   rebuilding: boolean;
   /** SSH login used by command resources on this host. */
   ssh: { user: string; privateKey: pulumi.Input<string> };

@@ -31,6 +31,8 @@ export interface ManagedPostgresArgs {
     pointInTime?: string;
     /** Point the application at the restored cluster. */
     cutover: boolean;
+    /** Let the restored cluster be deleted: the only way it loses its protection. */
+    discard: boolean;
   };
 }
 
@@ -86,8 +88,9 @@ export class ManagedPostgres extends pulumi.ComponentResource {
             ...(args.restore.pointInTime ? { backupCreatedAt: args.restore.pointInTime } : {}),
           },
         },
-        // Once the application runs on it, it is as precious as the live one.
-        { ...child, protect: args.protect && args.restore.cutover, dependsOn: [this.cluster] },
+        // Protected from the start, whatever cutover says: once the application has written to it, it is as precious as
+        // the live one, and a switch flipped back must not make it deletable. Only an explicit discard unprotects it.
+        { ...child, protect: args.protect && !args.restore.discard, dependsOn: [this.cluster] },
       );
       this.firewall(restoredName, this.restored, args.allow);
       // The backup carries the database and its users (with their passwords at backup time): nothing to create.

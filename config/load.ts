@@ -4,6 +4,7 @@ import { z } from "zod";
 import { digitalOceanSettings, environmentSchema, type DigitalOceanSettings, type EnvironmentConfig } from "./environment";
 import { ConfigError, closest, formatIssues } from "./errors";
 import { isProtectedStack } from "./checks";
+import { ENCRYPTED_PLACEHOLDER } from "./stackFile";
 import { ENVIRONMENT_SECRETS, setSecretLine, type SecretSpec } from "./secrets";
 import { PLATFORMS, type AnyPlatform } from "../stacks/registry";
 
@@ -29,6 +30,11 @@ export interface RawStackConfig {
   values: Record<string, string>;
   /** Keys (namespace:key) whose values are secrets. */
   secretKeys: string[];
+  /**
+   * Offline only: where the stack file holds a value the plan could not decrypt (`lazarus:kro.app.imageTag`), now a
+   * placeholder. The engine hands a real run the decrypted value instead.
+   */
+  encryptedPaths?: string[];
 }
 
 export interface LoadOptions {
@@ -86,10 +92,21 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
     }
   }
 
+  // `--path --secret` inside a platform's block: a setting the offline plan cannot read, and a preview would hide.
+  for (const path of raw.encryptedPaths ?? []) {
+    const top = path.split(/[.[]/)[0];
+    if (!top.startsWith(`${NAMESPACE}:`) || top.slice(NAMESPACE.length + 1) in SECRET_SPECS) continue;
+    problems.push(
+      `${stackFile}: ${path}: is encrypted (secure:), but it is a setting, not one of the secrets Lazarus reads from their own keys; the offline plan cannot decrypt it and a preview would hide it: set it in plain text (example: pulumi config set --stack ${raw.stack} --path '${path}' <value>)`,
+    );
+  }
+
   const parseSection = <T>(key: string, schema: z.ZodType<T>): T | undefined => {
     const result = schema.safeParse(ours.get(key), { reportInput: true });
     if (result.success) return result.data;
-    problems.push(...formatIssues(stackFile, `${NAMESPACE}:${key}`, schema, result.error));
+    // The placeholder of an encrypted setting is already reported above, with its fix.
+    const aboutPlaceholder = (p: string) => p.includes(`: ${JSON.stringify(ENCRYPTED_PLACEHOLDER)} `);
+    problems.push(...formatIssues(stackFile, `${NAMESPACE}:${key}`, schema, result.error).filter((p) => !aboutPlaceholder(p)));
     return undefined;
   };
 

@@ -1,5 +1,6 @@
 // Config blocks that several platforms reuse: a droplet host, a managed PostgreSQL cluster, and their recovery switches.
 import { z } from "zod";
+import { isProtectedStack, requireConfirm, type Problem } from "./checks";
 import { OTHER_UNION_SHAPE } from "./errors";
 import {
   databaseSize,
@@ -97,18 +98,57 @@ export const managedPostgresSchema = z.strictObject({
 });
 export type ManagedPostgresConfig = z.infer<typeof managedPostgresSchema>;
 
+/**
+ * The image of a rebuilt droplet: a snapshot id, or "latest", the most recent snapshot whose name matches
+ * snapshotNameRegex. "latest" is looked up again by every `pulumi up`, so protected stacks must name the id.
+ */
+export const snapshotChoice = z.string().refine((v) => v === "latest" || /^\d+$/.test(v), {
+  message: 'is not a snapshot choice (example: latest, or a snapshot id such as "187654321")',
+});
+
+/**
+ * Marks a rebuild as over: the switch stays as the record of the snapshot the droplet came from, and the droplet is
+ * protected again, so no later `pulumi up` can replace it (nor re-run what is keyed on it).
+ */
+export const rebuildDone = z.boolean().default(false);
+
 /** Rebuild the host from a snapshot instead of the base image. The reserved IP, firewall and database follow the new host. */
 export const hostRebuildSchema = z.strictObject({
-  /** "latest" picks the most recent snapshot whose name matches snapshotNameRegex; a number is a snapshot id. */
-  fromSnapshot: z.string().refine((v) => v === "latest" || /^\d+$/.test(v), {
-    message: 'is not a snapshot choice (example: latest, or a snapshot id such as "187654321")',
-  }),
+  fromSnapshot: snapshotChoice,
   /** Which snapshots "latest" chooses from; defaults to snapshots named after the host. */
   snapshotNameRegex: z.string().optional(),
+  done: rebuildDone,
   /** On prod, must equal the value the error message names, because this replaces the live droplet. */
   confirm: z.string().optional(),
 });
 export type HostRebuildConfig = z.infer<typeof hostRebuildSchema>;
+
+/**
+ * The rules of a switch that replaces a platform's droplet (`recovery.host`): on a protected stack it names a snapshot
+ * id and is confirmed; once `done`, it names the id and carries no confirmation, since the droplet is protected again.
+ */
+export function hostRebuildProblems(
+  rebuild: { fromSnapshot?: string; done: boolean; confirm?: string },
+  stack: string,
+  platform: string,
+  confirm: { what: string; why: string },
+): Problem[] {
+  const problems: Problem[] = [];
+  if (rebuild.fromSnapshot === "latest" && (isProtectedStack(stack) || rebuild.done)) {
+    problems.push({
+      path: "recovery.host.fromSnapshot",
+      message: `"latest" is looked up again by every pulumi up, so any later snapshot would replace the rebuilt droplet${rebuild.done ? "" : ` on stack ${stack}`}; write the id of the snapshot to rebuild from, as listed by doctl compute snapshot list --resource droplet --format ID,Name,CreatedAt (example: fromSnapshot: "187654321")`,
+    });
+  }
+  if (!rebuild.done) return [...problems, ...requireConfirm(stack, platform, confirm.what, rebuild.confirm, "recovery.host.confirm", confirm.why)];
+  if (rebuild.confirm !== undefined) {
+    problems.push({
+      path: "recovery.host.confirm",
+      message: "is set, but done: true says the rebuild is over and the droplet is protected again; remove confirm (to rebuild once more, remove done and confirm the new rebuild)",
+    });
+  }
+  return problems;
+}
 
 /** Restore a managed cluster from its backups into a NEW cluster beside the live one (DigitalOcean backupRestore). */
 export const databaseRestoreSchema = z.strictObject({
@@ -119,11 +159,19 @@ export const databaseRestoreSchema = z.strictObject({
   /** Point in time to restore to; the most recent backup when absent. */
   pointInTime: isoTimestamp.optional(),
   /**
-   * Second switch: point the application at the restored cluster once it is verified. The live cluster stays declared
-   * and protected either way; it is never replaced or deleted by these switches.
+   * Second switch: `true` points the application at the restored cluster once it is verified; `back` points it at the
+   * live cluster again after a cutover (a cutover back: what was written since stays on the restored cluster). Both
+   * clusters stay declared and protected either way; neither is replaced or deleted by these switches.
    */
-  cutover: z.boolean().default(false),
-  /** On prod, the cutover must be confirmed with the value the error message names. */
+  cutover: z
+    .union([z.boolean(), z.literal("back")], { message: "is not a cutover (example: true; one of false, true, back)" })
+    .default(false),
+  /**
+   * Unprotects the restored cluster, so that a later `pulumi up` without `recovery.database` deletes it. Never while the
+   * application runs on it; on prod it is confirmed like a cutover.
+   */
+  discard: z.boolean().default(false),
+  /** On prod, a cutover, a cutover back and a discard must each be confirmed with the value the error message names. */
   confirm: z.string().optional(),
 });
 export type DatabaseRestoreConfig = z.infer<typeof databaseRestoreSchema>;

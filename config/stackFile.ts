@@ -1,6 +1,7 @@
 // Reads a Pulumi.<stack>.yaml the way the Pulumi engine hands config to a program, for the offline plan and the tests.
 // Encrypted values (`secure: v1:...`) cannot be decrypted without the stack's key, so they are marked as set secrets
-// carrying a placeholder; the program only ever sees them as Pulumi secrets anyway.
+// carrying a placeholder; the program only ever sees them as Pulumi secrets anyway. `--path --secret` writes them inside
+// a map: there the placeholder takes the member's place, and the key is a secret, as the engine would hand it over.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseDocument } from "yaml";
@@ -8,6 +9,11 @@ import { ConfigError } from "./errors";
 import type { RawStackConfig } from "./load";
 
 export const ENCRYPTED_PLACEHOLDER = "[encrypted in stack file]";
+
+/** A secret value the offline plan could not read (unset, or encrypted in the stack file): the program plans around it. */
+export function isSecretPlaceholder(value: string): boolean {
+  return value === ENCRYPTED_PLACEHOLDER || value.startsWith("<unset secret");
+}
 
 export function stackFilePath(projectDir: string, stack: string): string {
   return join(projectDir, `Pulumi.${stack}.yaml`);
@@ -46,18 +52,31 @@ export function readStackFile(path: string, stack: string): RawStackConfig {
   }
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
+  const encryptedPaths: string[] = [];
   for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
     if (!key.includes(":")) {
       throw new ConfigError(file, [`${file}: config.${key}: is not a namespaced key (example: lazarus:${key})`]);
     }
-    if (isSecure(value)) {
-      values[key] = ENCRYPTED_PLACEHOLDER;
-      secretKeys.push(key);
-    } else {
-      values[key] = typeof value === "string" ? value : JSON.stringify(value);
-    }
+    const encrypted: string[] = [];
+    const readable = withPlaceholders(value, key, encrypted);
+    values[key] = typeof readable === "string" ? readable : JSON.stringify(readable);
+    if (encrypted.length) secretKeys.push(key);
+    encryptedPaths.push(...encrypted);
   }
-  return { stack, values, secretKeys };
+  return { stack, values, secretKeys, encryptedPaths };
+}
+
+/** The value with every `{secure: ...}` replaced by the placeholder; the paths replaced are pushed to `encrypted`. */
+function withPlaceholders(value: unknown, path: string, encrypted: string[]): unknown {
+  if (isSecure(value)) {
+    encrypted.push(path);
+    return ENCRYPTED_PLACEHOLDER;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => withPlaceholders(v, `${path}[${i}]`, encrypted));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withPlaceholders(v, `${path}.${k}`, encrypted)]));
+  }
+  return value;
 }
 
 function isSecure(value: unknown): boolean {

@@ -20,8 +20,11 @@ export interface HostPlan {
   needs: HostNeeds;
   /** The droplet's cloud-init user-data, rendered from `needs` (unused for an existing server). */
   userData: string;
-  /** A rebuild (recovery) switch: present means the droplet may be replaced; fromSnapshot picks the image. */
-  rebuild?: { fromSnapshot?: string; snapshotNameRegex?: string };
+  /**
+   * A rebuild (recovery) switch: present and not done means the droplet may be replaced; fromSnapshot picks the image.
+   * Done, it only records the image, and the droplet is protected again.
+   */
+  rebuild?: { fromSnapshot?: string; snapshotNameRegex?: string; done: boolean };
   publicPorts: number[];
   /** Ports open only to the admin CIDRs (e.g. Grafana). */
   adminPorts?: number[];
@@ -87,8 +90,9 @@ export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.
       },
       healthUrl: plan.healthUrl,
       protect: env.protect,
-      // A rebuild (confirmed on prod) must be allowed to replace the droplet; the reserved IP stays protected.
-      rebuilding: plan.rebuild !== undefined,
+      // A rebuild (confirmed on prod) must be allowed to replace the droplet; the reserved IP stays protected. Once
+      // done, the droplet is protected again: Pulumi then refuses any replacement, whatever the switch says.
+      rebuilding: plan.rebuild !== undefined && !plan.rebuild.done,
       ssh: { user: env.sshUser, privateKey: ctx.secrets(plan.sshKeySecret) },
     },
     { parent },

@@ -8,7 +8,7 @@ import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operation
 import type { SecretSpec } from "../../config/secrets";
 import { RenderInputError } from "../../renderers/renderInputError";
 import { goodgoStackInventory } from "./inventory";
-import { hostPlacement, hostSchema, isExistingHost } from "../../config/shared";
+import { hostPlacement, hostRebuildProblems, hostSchema, isExistingHost, rebuildDone, snapshotChoice } from "../../config/shared";
 
 /** Section 4.6: "Requirements: Docker >= 24, Docker Compose v2, 8 GB RAM minimum". */
 export const GOODGO_MIN_MEMORY_GB = 8;
@@ -59,12 +59,11 @@ const runLabel = z.string().regex(/^[a-z0-9][a-z0-9-]{0,20}$/, { message: "is no
 /** Section 4.6 as ONE switch: a new host, data services first, an off-site backup restored, migrations, reindex, flush, apps. */
 export const goodgoHostRecoverySchema = z.strictObject({
   label: runLabel,
-  /** The new host's image: the base image (cloud-init installs everything) or a snapshot ("latest" or an id). */
-  fromSnapshot: z
-    .string()
-    .refine((v) => v === "latest" || /^\d+$/.test(v), { message: 'is not a snapshot choice (example: latest, or a snapshot id such as "187654321")' })
-    .optional(),
+  /** The new host's image: the base image (cloud-init installs everything) or a snapshot (an id; "latest" off prod). */
+  fromSnapshot: snapshotChoice.optional(),
   snapshotNameRegex: z.string().optional(),
+  /** The recovery has run: the droplet is protected again and nothing of the chain runs again. */
+  done: rebuildDone,
   /** Which off-site backup to restore into the new host's PostgreSQL (a new database, then cutover). */
   backup: backupChoice.default("latest"),
   /** Run `prisma migrate deploy` after the restore (the backup may predate the code). */
@@ -351,22 +350,24 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
     problems.push({ path: "app.apiDomain", message: `"${cfg.app.apiDomain}" is the same as app.domain; leave it out to serve the API under /api/ of the domain (example: api.goodgo.example.org)` });
   }
   const r = cfg.recovery;
-  if (r.host) {
+  if (r.host && isExistingHost(cfg.host)) {
+    // Nothing protects an existing server, so its recovery stays confirmed for as long as the switch is there.
     problems.push(
-      ...requireConfirm(
-        stack,
-        "goodgo",
-        "recover-host",
-        r.host.confirm,
-        "recovery.host.confirm",
-        isExistingHost(cfg.host)
-          ? "full host recovery restores the database on the existing server from an off-site backup and cuts over to it"
-          : "full host recovery replaces the live droplet and restores the database from an off-site backup",
-      ),
+      ...requireConfirm(stack, "goodgo", "recover-host", r.host.confirm, "recovery.host.confirm", "full host recovery restores the database on the existing server from an off-site backup and cuts over to it"),
     );
-    if (r.database) {
-      problems.push({ path: "recovery.database", message: "cannot be combined with recovery.host, which restores the database itself (set recovery.host.backup instead; example: backup: goodgo_20261123T020000Z.dump)" });
+    if (r.host.done) {
+      problems.push({ path: "recovery.host.done", message: "protects a rebuilt droplet, but host is an existing server Lazarus did not create; remove done and keep confirm (example: recovery: {host: {label: r1, backup: latest, confirm: ...}})" });
     }
+  } else if (r.host) {
+    problems.push(
+      ...hostRebuildProblems(r.host, stack, "goodgo", {
+        what: "recover-host",
+        why: "full host recovery replaces the live droplet and restores the database from an off-site backup",
+      }),
+    );
+  }
+  if (r.host && r.database) {
+    problems.push({ path: "recovery.database", message: "cannot be combined with recovery.host, which restores the database itself (set recovery.host.backup instead; example: backup: goodgo_20261123T020000Z.dump)" });
   }
   if (r.database?.cutover) {
     problems.push(

@@ -194,8 +194,9 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
     host: {
       section: "4.6",
       title: "Full host recovery",
-      does: `A new droplet from ${"the base image (cloud-init installs Docker and Compose) or a snapshot (`fromSnapshot`)"}, the reserved IP moved to it; then, in order: data services first (${startOrder(inv).flat().filter((n) => ["data", "backup"].includes(inv.services.find((s) => s.name === n)!.role)).join(", ")}, waiting until healthy), the off-site backup (\`backup\`: latest or a named file) restored into PostgreSQL, migrations (\`prisma migrate deploy\`, unless \`migrate: false\`), the Typesense reindex, a Redis flush, then the application services in start order. Target RTO: 60 minutes.`,
-      example: { host: { label: id("host").replace(/-host$/, ""), fromSnapshot: "latest", backup: "latest", ...confirm("recover-host") } },
+      does: `A new droplet from ${"the base image (cloud-init installs Docker and Compose) or a snapshot (`fromSnapshot`)"}, the reserved IP moved to it; then, in order: data services first (${startOrder(inv).flat().filter((n) => ["data", "backup"].includes(inv.services.find((s) => s.name === n)!.role)).join(", ")}, waiting until healthy), the off-site backup (\`backup\`: latest or a named file) restored into PostgreSQL, migrations (\`prisma migrate deploy\`, unless \`migrate: false\`), the Typesense reindex, a Redis flush, then the application services in start order. Target RTO: 60 minutes.${protectedStack ? " On this stack `fromSnapshot` is a snapshot id (`doctl compute snapshot list --resource droplet --format ID,Name,CreatedAt`), never `latest`." : ""} Once it has run, replace \`confirm\` with \`done: true\` and keep the switch: the droplet is protected again and nothing of it runs again.`,
+      // "latest" is refused on protected stacks: it would be looked up again by every up.
+      example: { host: { label: id("host").replace(/-host$/, ""), fromSnapshot: protectedStack ? "187654321" : "latest", backup: "latest", ...confirm("recover-host") } },
       confirm: "recover-host",
     },
     rollback: {

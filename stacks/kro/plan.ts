@@ -1,10 +1,12 @@
 // KRO's plan: everything the platform will declare, computed from the stack config alone and validated before any
 // resource exists. `declare.ts` only turns it into resources.
 import { renderedFrom } from "../../config/planInput";
+import { isSecretPlaceholder } from "../../config/stackFile";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
 import { projectFileMounts, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { setJsonPath } from "../../lib/jsonPaths";
 import { certbotTls, type ComposeTls } from "../../components/composeDeployment";
+import type { ManagedPostgresArgs } from "../../components/managedPostgres";
 import {
   certRenewCommand,
   composeRecoverCommand,
@@ -25,7 +27,7 @@ export interface KroPlan {
   names: ReturnType<typeof kroNames>;
   host: HostPlan;
   database: KroConfig["database"];
-  databaseRecovery: KroConfig["recovery"]["database"];
+  databaseRecovery: ManagedPostgresArgs["restore"];
   deployDir: string;
   /** Rendered files that hold no secret, by absolute path on the host. */
   files: Record<string, string>;
@@ -65,6 +67,12 @@ function operationCommand(op: KroOperation, cfg: KroConfig, inventory: ServiceIn
   }
 }
 
+/** The restore as the cluster component takes it: the application runs on the restored cluster only after `cutover: true`. */
+function databaseRecovery(r: KroConfig["recovery"]["database"]): ManagedPostgresArgs["restore"] {
+  if (!r) return undefined;
+  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
+}
+
 export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
   const { stack } = ctx;
   const names = kroNames(stack);
@@ -87,7 +95,7 @@ export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
       sshKeySecret: "kroSshPrivateKey",
     },
     database: cfg.database,
-    databaseRecovery: cfg.recovery.database,
+    databaseRecovery: databaseRecovery(cfg.recovery.database),
     deployDir: dir,
     files: {
       [`${dir}/${KRO_FILES.compose}`]: renderedFrom("app.services", () => renderCompose({ name: "production", services: inventory })),
@@ -122,7 +130,7 @@ export function productionJsonWithDatabase(
 ): string {
   let doc: unknown;
   try {
-    doc = secretJson.startsWith("<unset secret") ? {} : JSON.parse(secretJson);
+    doc = isSecretPlaceholder(secretJson) ? {} : JSON.parse(secretJson);
   } catch (e) {
     // Never echo the document: it is a secret.
     throw new Error(`lazarus:kroProductionJson is not valid JSON (${(e as Error).message.replace(/".*"/, "…")})`);

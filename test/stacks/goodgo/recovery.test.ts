@@ -134,13 +134,13 @@ describe("full host recovery (4.6) as one switch", () => {
   beforeAll(async () => {
     recovered = await planFor("prod", {
       secrets: ALL_SENTINEL_SECRETS,
-      patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "20261123", fromSnapshot: "latest", confirm: "prod/goodgo/recover-host" } }),
+      patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "20261123", fromSnapshot: "187654321", confirm: "prod/goodgo/recover-host" } }),
     });
   });
   const step = (key: string) => one(recovered, T.command, `${prefix}${key}`);
 
-  it("builds the new host from the latest snapshot, lets it replace the droplet, and keeps the reserved IP", () => {
-    expect(one(recovered, T.droplet, "goodgo-prod-host").inputs.image).toBe("<most recent snapshot matching ^goodgo-prod-host>");
+  it("builds the new host from the snapshot it names, lets it replace the droplet, and keeps the reserved IP", () => {
+    expect(one(recovered, T.droplet, "goodgo-prod-host").inputs.image).toBe("187654321");
     expect(one(recovered, T.droplet, "goodgo-prod-host").protect).toBe(false);
     expect(one(recovered, T.reservedIp, "goodgo-prod-host-ip").protect).toBe(true);
     expect(one(recovered, T.reservedIpAssignment, "goodgo-prod-host-ip-assignment").replaceOnChanges).toContain("dropletId");
@@ -192,6 +192,32 @@ describe("full host recovery (4.6) as one switch", () => {
   it("replaces nothing stateful besides the droplet: bucket, reserved IP, VPC and project are unchanged and protected", () => {
     expect(snapshot(recovered, stateful)).toEqual(snapshot(base, stateful));
     expect(one(recovered, T.spacesBucket, "goodgo-prod-offsite-backups").protect).toBe(true);
+  });
+
+  // The chain's steps are keyed on the droplet's id: they run again only if the droplet is replaced. Once the recovery
+  // is done the droplet is protected (Pulumi refuses to replace a resource protected in program and state) and nothing
+  // in its inputs comes from a snapshot lookup, so no later snapshot can replace it or re-run the restore with cutover.
+  it("once done: the droplet is protected again, and the chain is exactly the one that ran, keyed on nothing a snapshot changes", async () => {
+    const done = await planFor("prod", {
+      secrets: ALL_SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "20261123", fromSnapshot: "187654321", done: true } }),
+    });
+    const droplet = one(done, T.droplet, "goodgo-prod-host");
+    expect(droplet.protect).toBe(true);
+    expect(droplet.rawInputs).toEqual(one(recovered, T.droplet, "goodgo-prod-host").rawInputs);
+    expect(done.invokes.filter((i) => i.token === "digitalocean:index/getDropletSnapshot:getDropletSnapshot")).toEqual([]);
+    expect(changed(recovered, done)).toEqual(["goodgo-prod-host"]);
+    const chain = goodgoCommands(done).filter((c) => c.name.startsWith(prefix));
+    expect(chain.length).toBeGreaterThan(0);
+    // Each step's only trigger is the machine: the same value the host's first-boot wait is keyed on.
+    const machine = one(done, T.command, "goodgo-prod-software-first-boot").rawInputs.triggers;
+    for (const s of chain) expect(s.rawInputs.triggers, s.name).toEqual(machine);
+  });
+
+  it("refuses latest on prod, naming how to find the id", async () => {
+    await expect(
+      planFor("prod", { patch: (c) => (c["lazarus:goodgo"].recovery = { host: { label: "x1", fromSnapshot: "latest", confirm: "prod/goodgo/recover-host" } }) }),
+    ).rejects.toThrow('lazarus:goodgo.recovery.host.fromSnapshot: "latest" is looked up again by every pulumi up, so any later snapshot would replace the rebuilt droplet on stack prod; write the id of the snapshot to rebuild from, as listed by doctl compute snapshot list --resource droplet --format ID,Name,CreatedAt (example: fromSnapshot: "187654321")');
   });
 
   it("is refused on prod without confirmation, and together with a database restore", async () => {
