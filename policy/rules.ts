@@ -237,12 +237,22 @@ const noPublicDataPorts: LazarusPolicy = {
   },
 };
 
+/** The switches that rebuild a host: the confirmations that allow its droplet to be replaced. */
+const REBUILD_CONFIRMATIONS = ["rebuild-host", "recover-host"];
+
 const prodStatefulProtected: LazarusPolicy = {
   name: "prod-stateful-protected",
   description: "On prod, every stateful resource (droplets, database clusters, databases and users, reserved IPs, buckets, volumes) is protected.",
-  check(resources) {
+  check(resources, { confirmations }) {
+    // The one exception: a droplet being rebuilt under its confirmed switch must be replaceable for that `up`
+    // (components/dropletHost.ts); once the switch says done, it is protected again and this rule applies.
+    const confirmedRebuild = (r: PolicyResource) => {
+      const stack = stackOf(r.urn);
+      const platform = platformOf(r.name, stack);
+      return r.type === TYPE.droplet && platform !== undefined && REBUILD_CONFIRMATIONS.some((what) => confirmations.has(confirmationToken(stack, platform, what)));
+    };
     return resources
-      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)))
+      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)) && !confirmedRebuild(r))
       .map((r) => ({
         urn: r.urn,
         message: `${r.name}: ${STATEFUL_TYPES[r.type]} on stack ${stackOf(r.urn)} is not protected, so a later \`pulumi up\` may delete or replace it; declare it with protect: true (lazarus:environment.protect)`,
@@ -286,7 +296,7 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
     // A droplet whose image is not a distribution slug is built from a snapshot: it replaces the live one.
     what: "builds the droplet from a snapshot (replacing the live one)",
     detect: (r) => r.type === TYPE.droplet && isString(r.inputs.image) && r.inputs.image !== UNKNOWN_MARK && !/^[a-z]+(-[a-z0-9]+)*-x64$|^[a-z]+-\d[a-z0-9-]*$/.test(r.inputs.image),
-    confirmedBy: ["rebuild-host", "recover-host"],
+    confirmedBy: REBUILD_CONFIRMATIONS,
   },
 ];
 

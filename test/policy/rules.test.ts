@@ -173,3 +173,16 @@ describe("secrets-not-plain", () => {
     ]);
   });
 });
+
+describe("prod-stateful-protected during a confirmed rebuild", () => {
+  const rebuild = (confirm?: string) =>
+    rawStack("prod", { patch: (c) => (c["lazarus:kro"].recovery = { host: { fromSnapshot: "187654321", ...(confirm ? { confirm } : {}) } }) });
+
+  it("lets the droplet of a confirmed rebuild be replaceable for that up, and nothing else", async () => {
+    const plan = await planFor("prod", { patch: (c) => (c["lazarus:kro"].recovery = { host: { fromSnapshot: "187654321", confirm: "prod/kro/rebuild-host" } }) });
+    expect(one(plan, T.droplet, "kro-prod-host").protect).toBe(false);
+    expect(checkPlan(plan, rebuild("prod/kro/rebuild-host"))).toEqual([]);
+    // The same unprotected droplet without the confirmation in the stack file is a violation of both rules.
+    expect(checkPlan(plan, rebuild()).map((v) => v.policy).sort()).toEqual(["destructive-confirmed", "prod-stateful-protected"]);
+  });
+});
