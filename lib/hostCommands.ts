@@ -5,14 +5,18 @@ import { shellJoin, shq } from "./shell";
 /**
  * Writes stdin to `path` atomically with the given mode: the content arrives over the SSH session's stdin, so a secret
  * never sits in a local file, in argv or in the command text (which Pulumi records in state and shows in previews).
+ * Directories it creates are 0755: containers mount them and often run as non-root users (lib/imageFacts.ts), so they
+ * must be able to traverse them; a secret is kept private by its own 0600 mode and owner, never by its directory. The
+ * content itself lands under umask 077, so no one else can read it before its mode and owner are set.
  */
 export function writeFileCommand(path: string, mode: "0600" | "0640" | "0644" | "0755", owner = "root:root"): string {
   const dir = path.replace(/\/[^/]*$/, "") || "/";
   const tmp = `${path}.lazarus-tmp`;
   return [
     "set -eu",
-    "umask 077",
+    "umask 022",
     `mkdir -p ${shq(dir)}`,
+    "umask 077",
     `cat > ${shq(tmp)}`,
     `chmod ${mode} ${shq(tmp)}`,
     `chown ${shq(owner)} ${shq(tmp)}`,

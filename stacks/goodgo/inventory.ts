@@ -170,8 +170,6 @@ export const GOODGO_REDIS_FILES = { conf: "redis/redis.conf", acl: "redis/users.
 export const GOODGO_PGBOUNCER_ADMIN_USER = "pgbouncer_admin";
 /** Host path (relative to the deploy dir) of PgBouncer's auth_file, a secret (goodgoPgbouncerUserlist). */
 export const GOODGO_PGBOUNCER_USERLIST_FILE = "pgbouncer/userlist.txt";
-/** The edoburu image runs pgbouncer as its postgres user, uid 70: the 0600 userlist is handed to it. */
-export const GOODGO_PGBOUNCER_UID = 70;
 
 /**
  * PgBouncer as section 3.1 configures it, through the edoburu image's environment (renderers/pgbouncer.ts

@@ -3,6 +3,9 @@
 // `declare.ts` only turns it into resources.
 import { renderedFrom } from "../../config/planInput";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
+import { secretFileOwner } from "../../lib/imageFacts";
+import { getService, type ServiceInventory } from "../../lib/inventory";
+import { shq } from "../../lib/shell";
 import { renderBackupCrontab } from "../../renderers/backupSchedule";
 import { renderCloudInit } from "../../renderers/cloudInit";
 import { renderCompose } from "../../renderers/compose";
@@ -26,7 +29,6 @@ import {
   GOODGO_COMPOSE_FILE,
   GOODGO_NAMED_VOLUMES,
   GOODGO_NGINX_HEALTH_PATH,
-  GOODGO_PGBOUNCER_UID,
   GOODGO_PGBOUNCER_USERLIST_FILE,
   GOODGO_REDIS_FILES,
   goodgoEffectiveImageTag,
@@ -36,10 +38,13 @@ import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } 
 import { goodgoRunbookMarkdown } from "./runbook";
 import { goodgoRedisSettings } from "./serviceSettings";
 
-/** Alertmanager runs as nobody (65534): the webhook file is 0600 and owned by that uid, so only it reads the secret. */
-const ALERTMANAGER_UID = 65534;
-/** The redis image runs redis-server as uid 999; the 0600 ACL file is handed to it. */
-const REDIS_UID = 999;
+/**
+ * The 0600 secret files mounted into containers are handed to the user each service's image runs as (lib/imageFacts.ts),
+ * so only that process reads them: the Slack webhook to Alertmanager, the ACL to Redis, the userlist to PgBouncer.
+ */
+function handSecretFilesToContainers(inventory: ServiceInventory, files: Record<string, string>): string[] {
+  return Object.entries(files).map(([service, path]) => `chown ${secretFileOwner(getService(inventory, service).image)} ${shq(path)}`);
+}
 
 export function goodgoNames(stack: string) {
   const prefix = `goodgo-${stack}`;
@@ -180,9 +185,7 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
     secretFiles,
     prepare: [
       composeFileLinkCommand(dir),
-      `chown ${ALERTMANAGER_UID}:${ALERTMANAGER_UID} '${secretFiles.slackWebhook}'`,
-      `chown ${REDIS_UID} '${secretFiles.redisAcl}'`,
-      `chown ${GOODGO_PGBOUNCER_UID}:${GOODGO_PGBOUNCER_UID} '${secretFiles.pgbouncerUserlist}'`,
+      ...handSecretFilesToContainers(inventory, { alertmanager: secretFiles.slackWebhook, redis: secretFiles.redisAcl, pgbouncer: secretFiles.pgbouncerUserlist }),
     ].join("; "),
     recoveryChains,
     compose: { upCommand: upCommand(t, inventory), imageTag: goodgoEffectiveImageTag(cfg) },

@@ -1,37 +1,49 @@
-// Every project-directory bind mount of every compose service in every stack is a file or directory the plan writes
-// into the deploy directory. Docker creates a missing bind source as an empty root-owned directory, so a mount whose
-// file is written elsewhere (KRO once wrote nginx/nginx.conf and mounted ./nginx.conf) makes `up --wait` fail on the
-// real host; this catches it from the plan alone, without a Docker engine.
+// Every prod and staging stack's compose project, brought up on the host model (test/support/hostModel.ts): a fresh
+// host, every file writer and prepare step of the plan applied to it, then `docker compose up -d --wait` of the REAL
+// rendered compose file. Every bind mount must be a file or directory the plan writes (Docker would create a missing
+// source as an empty root-owned directory) and readable by the user the service's image runs as (lib/imageFacts.ts);
+// every health check and exec may call only what the image ships; named volumes and depends_on must hold.
+// What only a real Docker engine shows is listed in the model's header.
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../cli/planner";
+import { runPlanOnHosts, type HostRun } from "../support/hostModel";
 import { planFor } from "../support/stacks";
 
 const STACKS = ["prod", "staging"] as const;
 
-describe.each(STACKS)("the %s stack's compose mounts", (stack) => {
+describe.each(STACKS)("the %s stack on the host model", (stack) => {
   let plan: Plan;
+  let runs: HostRun[];
   beforeAll(async () => {
     plan = await planFor(stack);
+    runs = runPlanOnHosts(plan);
   });
 
-  it("name only files the plan writes into the deploy directory (or directories holding them)", () => {
-    const composeFiles = plan.files.filter((f) => /\/(docker-compose[^/]*|compose)\.ya?ml$/.test(f.path));
-    expect(composeFiles.length).toBeGreaterThan(0);
-    for (const compose of composeFiles) {
-      const dir = compose.path.replace(/\/[^/]+$/, "");
-      const written = plan.files.filter((f) => f.host === compose.host).map((f) => f.path);
-      const services = (parse(compose.content!) as { services: Record<string, { volumes?: string[] }> }).services;
-      for (const [name, service] of Object.entries(services)) {
-        for (const volume of service.volumes ?? []) {
-          const source = volume.split(":")[0];
-          if (!source.startsWith("./")) continue; // named volumes and host paths (certbot's, the scripts) are not project files
-          const path = `${dir}/${source.slice(2).replace(/\/$/, "")}`;
-          const isFile = written.includes(path);
-          const isDirOfFiles = written.some((w) => w.startsWith(`${path}/`));
-          expect(isFile || isDirOfFiles, `${stack}: ${compose.host}: ${name} mounts ${source}, which the plan does not write (${path})`).toBe(true);
-        }
-      }
-    }
+  it("has a compose project for KRO and for GoodGo", () => {
+    expect(runs.map((r) => r.host).sort()).toEqual([`goodgo-${stack}-software`, `kro-${stack}-software`]);
   });
+
+  // One case per service, so a failure names it; a dependency's failure is reported on the dependency alone.
+  const servicesOf = (host: string) => () => {
+    const run = runs.find((r) => r.host === host)!;
+    return Object.keys((parse(plan.files.find((f) => f.path === run.composePath)!.content!) as { services: object }).services);
+  };
+  for (const platform of ["kro", "goodgo"]) {
+    const host = `${platform}-${stack}-software`;
+    it(`${platform}: every service's mounts exist, are readable by its user, and its health check's programs are in its image`, () => {
+      const run = runs.find((r) => r.host === host)!;
+      const own = Object.entries(run.up.failures)
+        .map(([service, problems]) => [service, problems.filter((p) => !p.startsWith("dependency failed to start"))] as const)
+        .filter(([, problems]) => problems.length);
+      expect(Object.fromEntries(own), `${stack}: ${host}`).toEqual({});
+    });
+
+    it(`${platform}: \`up --wait\` brings every service up, dependencies first, and every exec finds its program`, () => {
+      const run = runs.find((r) => r.host === host)!;
+      expect(run.up.failures).toEqual({});
+      expect([...run.up.started].sort()).toEqual(servicesOf(host)().sort());
+      expect(run.execProblems).toEqual([]);
+    });
+  }
 });

@@ -29,6 +29,16 @@ describe("writing a file from stdin", () => {
     expect(existsSync(`${path}.lazarus-tmp`)).toBe(false);
   });
 
+  it("creates missing directories 0755, so a container's non-root user can traverse them; a secret keeps its own 0600", async () => {
+    const path = join(root, "monitoring", "alertmanager", "secrets", "slack_webhook_url");
+    const r = await ssh.sshExec(writeFileCommand(path, "0600"), { input: "https://hooks.example/x\n" });
+    expect(r.code, r.stderr).toBe(0);
+    for (const dir of ["monitoring", "monitoring/alertmanager", "monitoring/alertmanager/secrets"]) {
+      expect(statSync(join(root, dir)).mode & 0o777, dir).toBe(0o755);
+    }
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
   it("keeps the secret out of the command text", () => {
     expect(writeFileCommand("/root/production.json", "0600")).not.toContain("s3cr3t");
   });

@@ -184,8 +184,8 @@ describe("software on the host", () => {
   it("links compose.yaml to the runbook's docker-compose.prod.yml and hands the webhook file to Alertmanager's user", () => {
     const prep = String(one(prod, T.command, "goodgo-prod-prepare").inputs.create);
     expect(prep).toContain("ln -sfn docker-compose.prod.yml compose.yaml");
-    expect(prep).toContain("chown 65534:65534 '/root/goodgo/monitoring/alertmanager/secrets/slack_webhook_url'");
-    expect(prep).toContain("chown 999 '/root/goodgo/redis/users.acl'");
+    expect(prep).toContain("chown 65534:65534 /root/goodgo/monitoring/alertmanager/secrets/slack_webhook_url");
+    expect(prep).toContain("chown 999:1000 /root/goodgo/redis/users.acl");
     const acl = String(one(prod, T.command, "goodgo-prod-software-file-root-goodgo-redis-users-acl").rawInputs.stdin);
     expect(acl).toMatch(/^user default on #[0-9a-f]{64} /);
     expect(acl).not.toContain("SENTINEL");
@@ -198,7 +198,7 @@ describe("software on the host", () => {
     // The application user with its password (PgBouncer logs on to PostgreSQL with it) and the runbook's pgbouncer_admin.
     expect(String(writer(prod, path).rawInputs.stdin)).toBe('"goodgo" "SENTINEL-gg-dbpass-3c4d/+="\n"pgbouncer_admin" "SENTINEL-gg-pgbadmin-9e0f"\n');
     const prep = one(prod, T.command, "goodgo-prod-prepare");
-    expect(String(prep.inputs.create)).toContain(`chown 70:70 '${path}'`);
+    expect(String(prep.inputs.create)).toContain(`chown 70:70 ${path}`);
     const compose = file(prod, "/root/goodgo/docker-compose.prod.yml")!.content!;
     const pgbouncer = (parse(compose) as { services: Record<string, { environment: Record<string, string>; volumes: string[] }> }).services.pgbouncer;
     expect(pgbouncer.volumes).toContain("./pgbouncer/userlist.txt:/etc/pgbouncer/userlist.txt:ro");
