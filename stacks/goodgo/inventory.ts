@@ -7,8 +7,8 @@
 // Pure: config in, a validated inventory out. Every order (start, stop, rolling restart) derives from it.
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import type { GoodgoConfig } from "./config";
-import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
-import { GOODGO_VOLUMES, goodgoServices } from "./services";
+import { defineInventory, type EnvRef, type ServiceInventory } from "../../lib/inventory";
+import { GOODGO_VOLUMES, goodgoServices, pinnedImage, type GoodgoServiceSpec } from "./services";
 import { pgbouncerEnv } from "../../renderers/pgbouncer";
 import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
@@ -21,17 +21,9 @@ export const GOODGO_OFFSITE_DIR = "/backups/offsite";
 
 export const GOODGO_NGINX_HEALTH_PATH = "/healthz";
 
-/** The application images whose tag is IMAGE_TAG. */
-export const GOODGO_APP_IMAGES = { api: "goodgo-api", web: "goodgo-web", "ai-services": "goodgo-ai-services" } as const;
-
 /** The image tag the stack runs: the rollback switch's tag when set, else app.imageTag. */
 export function goodgoEffectiveImageTag(cfg: GoodgoConfig): string {
   return cfg.recovery.rollback?.imageTag ?? cfg.app.imageTag;
-}
-
-/** `${REGISTRY_URL:-<registry>}/<name>:${IMAGE_TAG:-<tag>}`: the .env sets both, the file names them too, so a tag change shows in the compose file. */
-export function goodgoAppImage(cfg: GoodgoConfig, name: string): string {
-  return `\${REGISTRY_URL:-${cfg.app.registryUrl}}/${name}:\${IMAGE_TAG:-${goodgoEffectiveImageTag(cfg)}}`;
 }
 
 export function spacesEndpoint(region: string): string {
@@ -45,7 +37,7 @@ export function offsiteUrl(cfg: GoodgoConfig): string {
 
 const req = (name: string): EnvRef => ({ fromEnv: name, required: true });
 
-function exporterSpecs(): ServiceSpec[] {
+function exporterSpecs(): GoodgoServiceSpec[] {
   const logging = { maxSize: "10m", maxFile: 3 };
   const byName = Object.fromEntries(GOODGO_EXPORTERS.map((e) => [e.name, e]));
   const wget = (port: number, path: string) => ({
@@ -63,7 +55,7 @@ function exporterSpecs(): ServiceSpec[] {
       name: pe.name,
       role: "monitoring",
       description: "PostgreSQL metrics for the database alerts",
-      image: pe.image,
+      image: pinnedImage(pe.image.repository, pe.image.tag),
       containerName: `goodgo-${pe.name}`,
       ports: [{ container: pe.port }],
       // The password reaches the exporter from the .env (DATA_SOURCE_PASS), never as part of a URL in the compose file.
@@ -83,7 +75,7 @@ function exporterSpecs(): ServiceSpec[] {
       name: re.name,
       role: "monitoring",
       description: "Redis metrics for the Redis alerts",
-      image: re.image,
+      image: pinnedImage(re.image.repository, re.image.tag),
       containerName: `goodgo-${re.name}`,
       ports: [{ container: re.port }],
       environment: { REDIS_ADDR: "redis://redis:6379", REDIS_PASSWORD: req("REDIS_PASSWORD") },
@@ -96,7 +88,7 @@ function exporterSpecs(): ServiceSpec[] {
       name: ca.name,
       role: "monitoring",
       description: "container metrics for the container alerts and section 7's queries",
-      image: ca.image,
+      image: pinnedImage(ca.image.repository, ca.image.tag),
       containerName: `goodgo-${ca.name}`,
       ports: [{ container: ca.port }],
       volumes: [
@@ -113,7 +105,7 @@ function exporterSpecs(): ServiceSpec[] {
       name: ne.name,
       role: "monitoring",
       description: "host disk metrics and the backup metrics textfiles",
-      image: ne.image,
+      image: pinnedImage(ne.image.repository, ne.image.tag),
       containerName: `goodgo-${ne.name}`,
       command: ["--path.rootfs=/host", `--collector.textfile.directory=${GOODGO_BACKUP_METRICS.dir}`],
       ports: [{ container: ne.port }],
@@ -128,12 +120,12 @@ function exporterSpecs(): ServiceSpec[] {
   ];
 }
 
-function nginxSpec(): ServiceSpec {
+function nginxSpec(): GoodgoServiceSpec {
   return {
     name: "nginx",
     role: "edge",
     description: "nginx with the certbot certificate in front of web and API (80/443)",
-    image: "nginx:1.27-alpine",
+    image: pinnedImage("nginx", "1.27-alpine"),
     containerName: "goodgo-nginx",
     ports: [
       { container: 80, published: 80 },
@@ -180,7 +172,7 @@ export const GOODGO_PGBOUNCER_UID = 70;
  * the application user and pgbouncer_admin (goodgoPgbouncerUserlist), and PGPASSWORD lets the runbook's admin
  * console commands run inside the container as written.
  */
-function pgbouncerSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
+function pgbouncerSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoServiceSpec {
   const settings = goodgoPgbouncerSettings({ poolSize: cfg.pgbouncer.poolSize, maxClientConn: cfg.pgbouncer.maxClientConn, dbName: cfg.database.name, adminUsers: [GOODGO_PGBOUNCER_ADMIN_USER] });
   const env = pgbouncerEnv(settings);
   return {
@@ -202,7 +194,7 @@ function pgbouncerSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
  * Redis as section 3.2 configures it, from the rendered redis.conf (renderers/redisConf.ts): 512 MB allkeys-lru, AOF;
  * the password only as a hash in the ACL file. redis-cli (health check, flush) authenticates with REDISCLI_AUTH.
  */
-function redisSpec(base: ServiceSpec): ServiceSpec {
+function redisSpec(base: GoodgoServiceSpec): GoodgoServiceSpec {
   return {
     ...base,
     command: goodgoRedisCommand(),
@@ -216,7 +208,7 @@ function redisSpec(base: ServiceSpec): ServiceSpec {
 }
 
 /** The pg-backup container as this stack runs it: Lazarus's scripts, the schedule, the off-site bucket. */
-function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
+function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoServiceSpec {
   const o = cfg.backups.offsite;
   return {
     ...base,
@@ -267,9 +259,9 @@ export function goodgoStackInventory(cfg: GoodgoConfig, stack: string): ServiceI
     // Behind nginx, web and API are published on the host's loopback only (the runbook's curl localhost:3001 works).
     publicBind: nginx ? "127.0.0.1" : undefined,
     logMaxFile: cfg.app.logMaxFile,
+    app: { registryUrl: cfg.app.registryUrl, imageTag: goodgoEffectiveImageTag(cfg) },
   });
-  const services = base.map((s): ServiceSpec => {
-    if (s.name in GOODGO_APP_IMAGES) return { ...s, image: goodgoAppImage(cfg, GOODGO_APP_IMAGES[s.name as keyof typeof GOODGO_APP_IMAGES]) };
+  const services = base.map((s): GoodgoServiceSpec => {
     if (s.name === "pg-backup") return pgBackupSpec(s, cfg);
     if (s.name === "pgbouncer") return pgbouncerSpec(s, cfg);
     if (s.name === "redis") return redisSpec(s);

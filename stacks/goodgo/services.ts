@@ -11,6 +11,7 @@
 // Conditions are "healthy" wherever the dependency has a health check (all of them here).
 
 import { ServiceSpec, ServiceInventory, defineInventory, EnvRef } from "../../lib/inventory";
+import { refuseField } from "../../renderers/renderInputError";
 
 export interface GoodgoInventoryOptions {
   /** Prometheus TSDB retention: "30d" in prod, "15d" in staging (section 8). */
@@ -25,13 +26,51 @@ export interface GoodgoInventoryOptions {
   publicBind?: string;
   /** JSON-file rotation max-file (3-5 per issue 4). */
   logMaxFile?: number;
+  /** Registry and tag of the application images (the stack's config); without it IMAGE_TAG must come from the .env. */
+  app?: { registryUrl: string; imageTag: string };
 }
 
 const req = (name: string): EnvRef => ({ fromEnv: name, required: true });
 const opt = (name: string, def: string): EnvRef => ({ fromEnv: name, default: def });
 
-/** The application images: `${REGISTRY_URL}/<name>:${IMAGE_TAG}` (rollback = changing IMAGE_TAG, section 4.4). */
-export const goodgoImage = (name: string): string => `\${REGISTRY_URL:-ghcr.io/goodgo}/${name}:\${IMAGE_TAG:-latest}`;
+/**
+ * An image reference with a version tag: the only way a GoodGo service gets its image (GoodgoServiceSpec's `image` is
+ * this branded type), so a new service cannot slip in unpinned. "latest" and an empty tag are refused.
+ */
+export type PinnedImage = string & { readonly __pinned: unique symbol };
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export function pinnedImage(repository: string, tag: string): PinnedImage {
+  if (!TAG.test(tag) || tag === "latest") {
+    refuseField("goodgo inventory", `image ${repository}`, `needs a version tag, got ${JSON.stringify(tag)} (example: ${repository}:1.2.3)`);
+  }
+  return `${repository}:${tag}` as PinnedImage;
+}
+
+/**
+ * The application images: `${REGISTRY_URL:-<registry>}/<name>:${IMAGE_TAG...}`; the .env sets IMAGE_TAG from the stack
+ * config (rollback = changing it, section 4.4). Without a configured tag, Compose refuses to run rather than pull latest.
+ */
+export function goodgoAppImage(name: string, app?: { registryUrl: string; imageTag: string }): PinnedImage {
+  if (app) pinnedImage(name, app.imageTag);
+  const tag = app ? `\${IMAGE_TAG:-${app.imageTag}}` : "${IMAGE_TAG:?IMAGE_TAG must be set in the env file}";
+  return `\${REGISTRY_URL:-${app?.registryUrl ?? "ghcr.io/goodgo"}}/${name}:${tag}` as PinnedImage;
+}
+
+/** A service of this inventory: its image only ever from pinnedImage or goodgoAppImage. */
+export type GoodgoServiceSpec = Omit<ServiceSpec, "image"> & { image: PinnedImage };
+
+/**
+ * Typesense's health check. The image has neither curl nor wget (typesense/typesense:27.1 is ubuntu:22.04 plus
+ * ca-certificates and the server binary: docker/deployment.Dockerfile at v27.1; upstream asks for curl in
+ * https://github.com/typesense/typesense/issues/441 and https://github.com/typesense/typesense/pull/1097, still
+ * open in #2731), so bash asks /health over /dev/tcp and requires its {"ok":true} answer. bash, not /bin/sh: the
+ * image's sh is dash, which has no /dev/tcp.
+ */
+export const TYPESENSE_HEALTH_TEST = [
+  "bash",
+  "-c",
+  `exec 3<>/dev/tcp/127.0.0.1/8108 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '"ok":true' <&3`,
+];
 
 const nodeFetch = (url: string): string[] => [
   "node",
@@ -39,17 +78,18 @@ const nodeFetch = (url: string): string[] => [
   `fetch('${url}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`,
 ];
 
-export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
+export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpec[] {
   const logging = { maxSize: "10m", maxFile: o.logMaxFile ?? 3 };
   const pub = o.publicBind;
   const base = { envFile: [".env"], logging };
+  const app = o.app;
   return [
     {
       ...base,
       name: "api",
       role: "app",
       description: "NestJS API",
-      image: goodgoImage("goodgo-api"),
+      image: goodgoAppImage("goodgo-api", app),
       containerName: "goodgo-api",
       ports: [{ container: 3001, published: 3001, bind: pub }],
       environment: { NODE_ENV: "production", PORT: 3001 },
@@ -69,7 +109,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "web",
       role: "app",
       description: "Next.js web",
-      image: goodgoImage("goodgo-web"),
+      image: goodgoAppImage("goodgo-web", app),
       containerName: "goodgo-web",
       ports: [{ container: 3000, published: 3000, bind: pub }],
       environment: { NODE_ENV: "production", PORT: 3000 },
@@ -82,7 +122,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "ai-services",
       role: "app",
       description: "FastAPI AI services",
-      image: goodgoImage("goodgo-ai-services"),
+      image: goodgoAppImage("goodgo-ai-services", app),
       containerName: "goodgo-ai-services",
       ports: [{ container: 8000 }],
       limits: { cpus: 1, memoryMb: 1024 },
@@ -98,7 +138,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "postgres",
       role: "data",
       description: "PostgreSQL 16 + PostGIS",
-      image: "postgis/postgis:16-3.4",
+      image: pinnedImage("postgis/postgis", "16-3.4"),
       containerName: "goodgo-postgres",
       ports: [{ container: 5432 }],
       environment: { POSTGRES_USER: req("DB_USER"), POSTGRES_PASSWORD: req("DB_PASSWORD"), POSTGRES_DB: req("DB_NAME") },
@@ -113,7 +153,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "pgbouncer",
       role: "data",
       description: "PgBouncer (transaction pooling, section 3.1)",
-      image: "edoburu/pgbouncer:1.23.1-p2",
+      image: pinnedImage("edoburu/pgbouncer", "1.23.1-p2"),
       containerName: "goodgo-pgbouncer",
       ports: [{ container: 6432 }],
       environment: {
@@ -141,7 +181,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "redis",
       role: "data",
       description: "Redis 7 (AOF, 512 MB allkeys-lru)",
-      image: "redis:7-alpine",
+      image: pinnedImage("redis", "7-alpine"),
       containerName: "goodgo-redis",
       ports: [{ container: 6379 }],
       // Shell form so the password reaches redis-server from the container's environment, not from Compose's
@@ -161,20 +201,20 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "typesense",
       role: "data",
       description: "Typesense search",
-      image: "typesense/typesense:27.1",
+      image: pinnedImage("typesense/typesense", "27.1"),
       containerName: "goodgo-typesense",
       ports: [{ container: 8108 }],
       environment: { TYPESENSE_API_KEY: req("TYPESENSE_API_KEY"), TYPESENSE_DATA_DIR: "/data", TYPESENSE_ENABLE_CORS: "true" },
       volumes: [{ kind: "volume", source: "typesense_data", target: "/data" }],
       limits: { cpus: 1, memoryMb: 1024 },
-      healthcheck: { test: { shell: "curl -sf http://127.0.0.1:8108/health || exit 1" }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "20s" },
+      healthcheck: { test: { exec: TYPESENSE_HEALTH_TEST }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "20s" },
       logging,
     },
     {
       name: "minio",
       role: "data",
       description: "MinIO object storage (API 9000, console 9001)",
-      image: "minio/minio:latest",
+      image: pinnedImage("minio/minio", "RELEASE.2024-12-18T13-15-44Z"),
       containerName: "goodgo-minio",
       command: ["server", "/data", "--console-address", ":9001"],
       ports: [
@@ -191,7 +231,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "pg-backup",
       role: "backup",
       description: "cron daemon: backup 02:00 UTC, verification 04:00 UTC",
-      image: "postgis/postgis:16-3.4",
+      image: pinnedImage("postgis/postgis", "16-3.4"),
       containerName: "goodgo-pg-backup",
       entrypoint: ["/scripts/entrypoint.sh"],
       environment: {
@@ -215,7 +255,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "loki",
       role: "monitoring",
       description: "Loki (15-day retention)",
-      image: "grafana/loki:3.0.0",
+      image: pinnedImage("grafana/loki", "3.0.0"),
       containerName: "goodgo-loki",
       command: ["-config.file=/etc/loki/loki.yml"],
       ports: [{ container: 3100 }],
@@ -231,7 +271,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "promtail",
       role: "monitoring",
       description: "Promtail (Docker socket discovery)",
-      image: "grafana/promtail:3.0.0",
+      image: pinnedImage("grafana/promtail", "3.0.0"),
       containerName: "goodgo-promtail",
       command: ["-config.file=/etc/promtail/promtail.yml"],
       volumes: [
@@ -246,7 +286,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "prometheus",
       role: "monitoring",
       description: "Prometheus",
-      image: "prom/prometheus:v2.51.0",
+      image: pinnedImage("prom/prometheus", "v2.51.0"),
       containerName: "goodgo-prometheus",
       command: [
         "--config.file=/etc/prometheus/prometheus.yml",
@@ -268,7 +308,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "grafana",
       role: "monitoring",
       description: "Grafana (3002, admin only)",
-      image: "grafana/grafana:10.4.1",
+      image: pinnedImage("grafana/grafana", "10.4.1"),
       containerName: "goodgo-grafana",
       ports: [{ container: 3000, published: o.grafanaPort ?? 3002 }],
       environment: {
@@ -292,7 +332,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "alertmanager",
       role: "monitoring",
       description: "Alertmanager (Slack routing)",
-      image: "prom/alertmanager:v0.27.0",
+      image: pinnedImage("prom/alertmanager", "v0.27.0"),
       containerName: "goodgo-alertmanager",
       command: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
       ports: [{ container: 9093 }],
