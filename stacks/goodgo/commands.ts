@@ -60,9 +60,16 @@ function psqlInPostgres(t: ComposeTarget, sql: string): string {
   return composeExec(t, "postgres", ["sh", "-c", `psql -v ON_ERROR_STOP=1 -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c ${shq(sql)}`]);
 }
 
-/** Section 4.2: FLUSHALL then DBSIZE (must be 0). redis-cli reads the password from REDISCLI_AUTH in the container. */
+/**
+ * Section 4.2: FLUSHALL then DBSIZE (must be 0). redis-cli takes the password from REDISCLI_AUTH, set inside the
+ * container from the file REDIS_PASSWORD_FILE names (never in the container's environment or on a command line).
+ */
 export function flushRedisCommand(t: ComposeTarget): string {
-  return composeExec(t, "redis", ["sh", "-c", 'redis-cli FLUSHALL && n=$(redis-cli DBSIZE) && echo "keys after flush: $n" && [ "$n" = 0 ]']);
+  return composeExec(t, "redis", [
+    "sh",
+    "-c",
+    'REDISCLI_AUTH=$(cat "$REDIS_PASSWORD_FILE") && export REDISCLI_AUTH && redis-cli FLUSHALL && n=$(redis-cli DBSIZE) && echo "keys after flush: $n" && [ "$n" = 0 ]',
+  ]);
 }
 
 /** Section 4.5: rebuild the Typesense index from PostgreSQL with the API image's own script. */
@@ -95,13 +102,14 @@ export function verifyBackupCommand(t: ComposeTarget, backup: string): string {
 /**
  * Fetches an off-site backup (and its sha256 sidecar) from the Spaces bucket into /backups/offsite in the pg-backup
  * container, pointing /backups/offsite/latest at it. "latest" is the newest *.dump* object (names carry UTC stamps, so
- * they sort by time). Credentials come from the container's environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+ * they sort by time). Credentials come from s3cmd's config file S3CMD_CONFIG (the container's mounted secret file), or
+ * else from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, as in lib-pg.sh's upload.
  */
 export function fetchOffsiteCommand(t: ComposeTarget, backup: string, dir: string = GOODGO_OFFSITE_DIR): string {
   const sh = [
     "set -eu",
     `mkdir -p ${shq(dir)}`,
-    'cfg=$(mktemp); trap \'rm -f "$cfg"\' EXIT',
+    'if [ -n "${S3CMD_CONFIG:-}" ]; then cfg=$S3CMD_CONFIG; else cfg=$(mktemp); trap \'rm -f "$cfg"\' EXIT; fi',
     // S3_NO_SSL=1 only for a local test endpoint, as in lib-pg.sh's upload.
     'tls=; [ "${S3_NO_SSL:-0}" = 1 ] && tls=--no-ssl',
     's3="s3cmd -c $cfg --no-progress $tls --host=$S3_ENDPOINT --host-bucket=$S3_HOST_BUCKET --region=$S3_REGION"',

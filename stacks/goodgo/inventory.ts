@@ -8,7 +8,7 @@
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import type { GoodgoConfig } from "./config";
 import { defineInventory, type EnvRef, type ServiceInventory } from "../../lib/inventory";
-import { GOODGO_VOLUMES, goodgoServices, pinnedImage, type GoodgoServiceSpec } from "./services";
+import { GOODGO_VOLUMES, goodgoServices, pinnedImage, secretFileEnv, secretMount, type GoodgoServiceSpec } from "./services";
 import { pgbouncerEnv } from "../../renderers/pgbouncer";
 import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
@@ -37,6 +37,9 @@ export function offsiteUrl(cfg: GoodgoConfig): string {
 
 const req = (name: string): EnvRef => ({ fromEnv: name, required: true });
 
+/** The Redis address redis_exporter scrapes: also the key of its password file's map. */
+export const GOODGO_REDIS_EXPORTER_ADDR = "redis://redis:6379";
+
 function exporterSpecs(): GoodgoServiceSpec[] {
   const logging = { maxSize: "10m", maxFile: 3 };
   const byName = Object.fromEntries(GOODGO_EXPORTERS.map((e) => [e.name, e]));
@@ -58,14 +61,17 @@ function exporterSpecs(): GoodgoServiceSpec[] {
       image: pinnedImage(pe.image.repository, pe.image.tag),
       containerName: `goodgo-${pe.name}`,
       ports: [{ container: pe.port }],
-      // The password reaches the exporter from the .env (DATA_SOURCE_PASS), never as part of a URL in the compose file.
+      // The password from its file (DATA_SOURCE_PASS_FILE), never in the environment or a URL in the compose file.
       environment: {
         DATA_SOURCE_URI: "postgres:5432/${DB_NAME:?DB_NAME must be set in the env file}?sslmode=disable",
         DATA_SOURCE_USER: req("DB_USER"),
-        DATA_SOURCE_PASS: req("DB_PASSWORD"),
+        ...secretFileEnv("postgresExporterPassword"),
         PG_EXPORTER_EXTEND_QUERY_PATH: `${GOODGO_MONITORING_MOUNTS.postgresExporter.to}/queries.yml`,
       },
-      volumes: [{ kind: "bind", source: `./monitoring/${GOODGO_MONITORING_MOUNTS.postgresExporter.from}`, target: GOODGO_MONITORING_MOUNTS.postgresExporter.to, readOnly: true }],
+      volumes: [
+        { kind: "bind", source: `./monitoring/${GOODGO_MONITORING_MOUNTS.postgresExporter.from}`, target: GOODGO_MONITORING_MOUNTS.postgresExporter.to, readOnly: true },
+        secretMount("postgresExporterPassword"),
+      ],
       limits: { cpus: 0.25, memoryMb: 128 },
       healthcheck: wget(pe.port, "/metrics"),
       dependsOn: [{ service: "postgres", condition: "healthy" }],
@@ -78,7 +84,9 @@ function exporterSpecs(): GoodgoServiceSpec[] {
       image: pinnedImage(re.image.repository, re.image.tag),
       containerName: `goodgo-${re.name}`,
       ports: [{ container: re.port }],
-      environment: { REDIS_ADDR: "redis://redis:6379", REDIS_PASSWORD: req("REDIS_PASSWORD") },
+      // REDIS_PASSWORD_FILE is redis_exporter's JSON map of address to password (GOODGO_REDIS_EXPORTER_ADDR's entry).
+      environment: { REDIS_ADDR: GOODGO_REDIS_EXPORTER_ADDR, ...secretFileEnv("redisExporterPasswords") },
+      volumes: [secretMount("redisExporterPasswords")],
       limits: { cpus: 0.25, memoryMb: 128 },
       // A scratch image: no shell or wget for a health check; Prometheus's `up` covers it (PrometheusTargetDown).
       dependsOn: [{ service: "redis", condition: "healthy" }],
@@ -169,8 +177,9 @@ export const GOODGO_PGBOUNCER_UID = 70;
  * PgBouncer as section 3.1 configures it, through the edoburu image's environment (renderers/pgbouncer.ts
  * pgbouncerEnv of ./serviceSettings' goodgoPgbouncerSettings): pool size and client limit stay .env variables (PGBOUNCER_POOL_SIZE, PGBOUNCER_MAX_CLIENT_CONN, the
  * runbook's "edit .env, then up -d --no-deps pgbouncer") with the configured values as defaults. Its auth_file holds
- * the application user and pgbouncer_admin (goodgoPgbouncerUserlist), and PGPASSWORD lets the runbook's admin
- * console commands run inside the container as written.
+ * the application user and pgbouncer_admin (goodgoPgbouncerUserlist); the image's entrypoint needs no DB_PASSWORD
+ * when the userlist already has DB_USER. PGPASSFILE (pgbouncer_admin's password in a pgpass file) lets the runbook's
+ * admin console commands run inside the container as written.
  */
 function pgbouncerSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoServiceSpec {
   const settings = goodgoPgbouncerSettings({ poolSize: cfg.pgbouncer.poolSize, maxClientConn: cfg.pgbouncer.maxClientConn, dbName: cfg.database.name, adminUsers: [GOODGO_PGBOUNCER_ADMIN_USER] });
@@ -183,22 +192,22 @@ function pgbouncerSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoServic
       DEFAULT_POOL_SIZE: { fromEnv: "PGBOUNCER_POOL_SIZE", default: env.DEFAULT_POOL_SIZE },
       MAX_CLIENT_CONN: { fromEnv: "PGBOUNCER_MAX_CLIENT_CONN", default: env.MAX_CLIENT_CONN },
       DB_USER: req("DB_USER"),
-      DB_PASSWORD: req("DB_PASSWORD"),
-      PGPASSWORD: req("PGBOUNCER_ADMIN_PASSWORD"),
+      ...secretFileEnv("pgbouncerAdminPgpass"),
     },
-    volumes: [...(base.volumes ?? []), { kind: "bind", source: `./${GOODGO_PGBOUNCER_USERLIST_FILE}`, target: settings.auth.file, readOnly: true }],
+    volumes: [...(base.volumes ?? []), { kind: "bind", source: `./${GOODGO_PGBOUNCER_USERLIST_FILE}`, target: settings.auth.file, readOnly: true }, secretMount("pgbouncerAdminPgpass")],
   };
 }
 
 /**
  * Redis as section 3.2 configures it, from the rendered redis.conf (renderers/redisConf.ts): 512 MB allkeys-lru, AOF;
- * the password only as a hash in the ACL file. redis-cli (health check, flush) authenticates with REDISCLI_AUTH.
+ * the password only as a hash in the ACL file. redis-cli (health check, flush) authenticates with REDISCLI_AUTH, set
+ * per command from the password file (REDIS_PASSWORD_FILE).
  */
 function redisSpec(base: GoodgoServiceSpec): GoodgoServiceSpec {
   return {
     ...base,
     command: goodgoRedisCommand(),
-    environment: { REDISCLI_AUTH: req("REDIS_PASSWORD") },
+    environment: secretFileEnv("redisPassword"),
     volumes: [
       ...(base.volumes ?? []),
       { kind: "bind", source: `./${GOODGO_REDIS_FILES.conf}`, target: GOODGO_REDIS_PATHS.conf, readOnly: true },
@@ -229,8 +238,8 @@ function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoService
       S3_ENDPOINT: spacesEndpoint(o.region),
       S3_HOST_BUCKET: `%(bucket)s.${spacesEndpoint(o.region)}`,
       S3_REGION: o.region,
-      AWS_ACCESS_KEY_ID: req("SPACES_ACCESS_KEY_ID"),
-      AWS_SECRET_ACCESS_KEY: req("SPACES_SECRET_ACCESS_KEY"),
+      // The Spaces key in s3cmd's own config file (lib-pg.sh's s3_upload and the off-site fetch read S3CMD_CONFIG).
+      ...secretFileEnv("pgBackupS3cfg"),
     },
     // Healthy once the tools the jobs need are installed, so `up --wait` (and the recovery chains) never run a backup
     // script in a container that is still installing jq or s3cmd.
@@ -245,6 +254,8 @@ function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoService
       { kind: "volume", source: "pg_backups", target: "/backups" },
       { kind: "bind", source: HOST_LAYOUT.scriptsRoot, target: HOST_LAYOUT.scriptsRoot, readOnly: true },
       { kind: "bind", source: `./${GOODGO_BACKUP_CRONTAB_FILE}`, target: BACKUP_CRONTAB_PATH, readOnly: true },
+      secretMount("pgBackupPgpass"),
+      secretMount("pgBackupS3cfg"),
     ],
   };
 }

@@ -35,11 +35,32 @@ import {
 import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } from "./monitoring";
 import { goodgoRunbookMarkdown } from "./runbook";
 import { goodgoRedisSettings } from "./serviceSettings";
+import { GOODGO_SECRET_MOUNTS, type GoodgoSecretMount } from "./services";
 
 /** Alertmanager runs as nobody (65534): the webhook file is 0600 and owned by that uid, so only it reads the secret. */
 const ALERTMANAGER_UID = 65534;
 /** The redis image runs redis-server as uid 999; the 0600 ACL file is handed to it. */
 const REDIS_UID = 999;
+/**
+ * Who reads each container secret file (GOODGO_SECRET_MOUNTS): the user its container runs as, from each image's
+ * Dockerfile. 0 (root, no chown: the writer leaves root:root 0600) where the image has no USER: typesense 27.1
+ * (docker/deployment.Dockerfile), minio (Dockerfile.release), pg-backup's postgis (its entrypoint runs as root).
+ * postgis/postgis:16-3.4 re-execs its entrypoint as postgres (999), grafana/grafana:10.4.1 runs as 472,
+ * postgres-exporter v0.15.0 as nobody (65534), redis_exporter v1.58.0 as 59000, edoburu/pgbouncer as 70.
+ */
+const SECRET_FILE_UIDS: Record<GoodgoSecretMount, number> = {
+  postgresPassword: 999,
+  pgbouncerAdminPgpass: GOODGO_PGBOUNCER_UID,
+  redisPassword: REDIS_UID,
+  typesenseConfig: 0,
+  minioRootUser: 0,
+  minioRootPassword: 0,
+  pgBackupPgpass: 0,
+  pgBackupS3cfg: 0,
+  grafanaAdminPassword: 472,
+  postgresExporterPassword: 65534,
+  redisExporterPasswords: 59000,
+};
 
 export function goodgoNames(stack: string) {
   const prefix = `goodgo-${stack}`;
@@ -121,13 +142,18 @@ export interface GoodgoPlan {
   config: GoodgoConfig;
   host: HostPlan;
   files: Record<string, string>;
-  secretFiles: { env: string; slackWebhook: string; redisAcl: string; pgbouncerUserlist: string };
+  secretFiles: { env: string; slackWebhook: string; redisAcl: string; pgbouncerUserlist: string; containers: Record<GoodgoSecretMount, string> };
   prepare: string;
   recoveryChains: { label: string; run: string; steps: ChainStep[] }[];
   compose: { upCommand: string; imageTag: string };
   tls?: ComposeTls;
   operations: { id: string; command: string }[];
   outputs: { urls: string[] | undefined; healthUrl: string };
+}
+
+/** The container secret files handed to a non-root user, with that uid (prepare re-runs when one is rewritten). */
+export function goodgoChownedSecretFiles(paths: Record<GoodgoSecretMount, string>): [string, number][] {
+  return (Object.keys(paths) as GoodgoSecretMount[]).filter((k) => SECRET_FILE_UIDS[k] !== 0).map((k) => [paths[k], SECRET_FILE_UIDS[k]]);
 }
 
 export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
@@ -142,6 +168,7 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
     slackWebhook: goodgoSlackWebhookPath(cfg),
     redisAcl: `${dir}/${GOODGO_REDIS_FILES.acl}`,
     pgbouncerUserlist: `${dir}/${GOODGO_PGBOUNCER_USERLIST_FILE}`,
+    containers: Object.fromEntries(Object.entries(GOODGO_SECRET_MOUNTS).map(([key, m]) => [key, `${dir}/${m.host}`])) as Record<GoodgoSecretMount, string>,
   };
 
   const recoveryChains: GoodgoPlan["recoveryChains"] = [];
@@ -183,6 +210,7 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
       `chown ${ALERTMANAGER_UID}:${ALERTMANAGER_UID} '${secretFiles.slackWebhook}'`,
       `chown ${REDIS_UID} '${secretFiles.redisAcl}'`,
       `chown ${GOODGO_PGBOUNCER_UID}:${GOODGO_PGBOUNCER_UID} '${secretFiles.pgbouncerUserlist}'`,
+      ...goodgoChownedSecretFiles(secretFiles.containers).map(([path, uid]) => `chown ${uid}:${uid} '${path}'`),
     ].join("; "),
     recoveryChains,
     compose: { upCommand: upCommand(t, inventory), imageTag: goodgoEffectiveImageTag(cfg) },

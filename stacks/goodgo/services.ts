@@ -10,7 +10,7 @@
 // check and would make loki's start depend on a log shipper).
 // Conditions are "healthy" wherever the dependency has a health check (all of them here).
 
-import { ServiceSpec, ServiceInventory, defineInventory, EnvRef } from "../../lib/inventory";
+import { ServiceSpec, ServiceInventory, defineInventory, EnvRef, VolumeMount } from "../../lib/inventory";
 import { refuseField } from "../../renderers/renderInputError";
 
 export interface GoodgoInventoryOptions {
@@ -55,6 +55,50 @@ export function goodgoAppImage(name: string, app?: { registryUrl: string; imageT
   const tag = app ? `\${IMAGE_TAG:-${app.imageTag}}` : "${IMAGE_TAG:?IMAGE_TAG must be set in the env file}";
   return `\${REGISTRY_URL:-${app?.registryUrl ?? "ghcr.io/goodgo"}}/${name}:${tag}` as PinnedImage;
 }
+
+/**
+ * The secrets containers read from files, never from their environment (which `docker inspect` shows): each is its
+ * own 0600 file under the deploy directory's secrets/, owned by the container's user (stacks/goodgo/plan.ts prepare)
+ * and bind-mounted read-only on its own, so no directory of the host has to be readable by the container. `via` is the
+ * image's documented file variant that names the path.
+ */
+export const GOODGO_SECRET_MOUNTS = {
+  postgresPassword: { service: "postgres", host: "secrets/postgres/db_password", container: "/run/secrets/db_password", via: "POSTGRES_PASSWORD_FILE" },
+  pgbouncerAdminPgpass: { service: "pgbouncer", host: "secrets/pgbouncer/pgpass", container: "/run/secrets/pgpass", via: "PGPASSFILE" },
+  redisPassword: { service: "redis", host: "secrets/redis/redis_password", container: "/run/secrets/redis_password", via: "REDIS_PASSWORD_FILE" },
+  typesenseConfig: { service: "typesense", host: "secrets/typesense/typesense-server.ini", container: "/run/secrets/typesense-server.ini", via: "--config" },
+  minioRootUser: { service: "minio", host: "secrets/minio/root_user", container: "/run/secrets/minio_root_user", via: "MINIO_ROOT_USER_FILE" },
+  minioRootPassword: { service: "minio", host: "secrets/minio/root_password", container: "/run/secrets/minio_root_password", via: "MINIO_ROOT_PASSWORD_FILE" },
+  pgBackupPgpass: { service: "pg-backup", host: "secrets/pg-backup/pgpass", container: "/run/secrets/pgpass", via: "PGPASSFILE" },
+  pgBackupS3cfg: { service: "pg-backup", host: "secrets/pg-backup/s3cfg", container: "/run/secrets/s3cfg", via: "S3CMD_CONFIG" },
+  grafanaAdminPassword: { service: "grafana", host: "secrets/grafana/admin_password", container: "/run/secrets/grafana_admin_password", via: "GF_SECURITY_ADMIN_PASSWORD__FILE" },
+  postgresExporterPassword: { service: "postgres-exporter", host: "secrets/postgres-exporter/db_password", container: "/run/secrets/db_password", via: "DATA_SOURCE_PASS_FILE" },
+  redisExporterPasswords: { service: "redis-exporter", host: "secrets/redis-exporter/passwords.json", container: "/run/secrets/redis_passwords.json", via: "REDIS_PASSWORD_FILE" },
+} as const;
+export type GoodgoSecretMount = keyof typeof GOODGO_SECRET_MOUNTS;
+
+/** The read-only bind mount of one secret file. */
+export function secretMount(key: GoodgoSecretMount): VolumeMount {
+  const m = GOODGO_SECRET_MOUNTS[key];
+  return { kind: "bind", source: `./${m.host}`, target: m.container, readOnly: true };
+}
+
+/** The environment entry that names a secret file's path (the path, never the secret). */
+export function secretFileEnv(key: GoodgoSecretMount): Record<string, string> {
+  const m = GOODGO_SECRET_MOUNTS[key];
+  return { [m.via]: m.container };
+}
+
+/**
+ * The only services that take secrets in their environment, by design: the application images read section 8's
+ * variables (DATABASE_URL, JWT_SECRET, ...) from the environment and have no file variant, so they load the .env
+ * (`env_file`). Every other service reads its secrets from files (GOODGO_SECRET_MOUNTS); the test
+ * test/stacks/goodgo/secrets-not-in-container-env.test.ts holds both to it.
+ */
+export const GOODGO_ENV_SECRET_SERVICES: readonly string[] = ["api", "web", "ai-services"];
+
+/** redis-cli takes the password from REDISCLI_AUTH, set for this one command from the mounted file. */
+export const REDIS_HEALTH_TEST = 'REDISCLI_AUTH="$$(cat "$$REDIS_PASSWORD_FILE")" redis-cli ping | grep -q PONG';
 
 /** A service of this inventory: its image only ever from pinnedImage or goodgoAppImage. */
 export type GoodgoServiceSpec = Omit<ServiceSpec, "image"> & { image: PinnedImage };
@@ -141,8 +185,9 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
       image: pinnedImage("postgis/postgis", "16-3.4"),
       containerName: "goodgo-postgres",
       ports: [{ container: 5432 }],
-      environment: { POSTGRES_USER: req("DB_USER"), POSTGRES_PASSWORD: req("DB_PASSWORD"), POSTGRES_DB: req("DB_NAME") },
-      volumes: [{ kind: "volume", source: "pgdata", target: "/var/lib/postgresql/data" }],
+      // The image's entrypoint reads POSTGRES_PASSWORD_FILE (used when it initialises an empty data directory).
+      environment: { POSTGRES_USER: req("DB_USER"), ...secretFileEnv("postgresPassword"), POSTGRES_DB: req("DB_NAME") },
+      volumes: [{ kind: "volume", source: "pgdata", target: "/var/lib/postgresql/data" }, secretMount("postgresPassword")],
       limits: { cpus: 2, memoryMb: 2048 },
       shmSizeMb: 256,
       healthcheck: { test: { shell: 'pg_isready -U "$${POSTGRES_USER}" -d "$${POSTGRES_DB}"' }, interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
@@ -160,7 +205,6 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
         DB_HOST: "postgres",
         DB_PORT: 5432,
         DB_USER: req("DB_USER"),
-        DB_PASSWORD: req("DB_PASSWORD"),
         DB_NAME: req("DB_NAME"),
         LISTEN_PORT: 6432,
         AUTH_TYPE: "scram-sha-256",
@@ -184,17 +228,16 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
       image: pinnedImage("redis", "7-alpine"),
       containerName: "goodgo-redis",
       ports: [{ container: 6379 }],
-      // Shell form so the password reaches redis-server from the container's environment, not from Compose's
-      // interpolation into the command line.
+      // Shell form so redis-server reads the password from its file at start, not from an environment variable.
       command: [
         "sh",
         "-c",
-        `exec redis-server --appendonly yes --maxmemory ${o.redisMaxMemoryMb ?? 512}mb --maxmemory-policy allkeys-lru --requirepass "$$REDIS_PASSWORD"`,
+        `exec redis-server --appendonly yes --maxmemory ${o.redisMaxMemoryMb ?? 512}mb --maxmemory-policy allkeys-lru --requirepass "$$(cat "$$REDIS_PASSWORD_FILE")"`,
       ],
-      volumes: [{ kind: "volume", source: "redis_data", target: "/data" }],
+      volumes: [{ kind: "volume", source: "redis_data", target: "/data" }, secretMount("redisPassword")],
       limits: { cpus: 0.5, memoryMb: 768 },
-      environment: { REDIS_PASSWORD: req("REDIS_PASSWORD"), REDISCLI_AUTH: req("REDIS_PASSWORD") },
-      healthcheck: { test: { shell: "redis-cli ping | grep -q PONG" }, interval: "10s", timeout: "5s", retries: 5 },
+      environment: secretFileEnv("redisPassword"),
+      healthcheck: { test: { shell: REDIS_HEALTH_TEST }, interval: "10s", timeout: "5s", retries: 5 },
       logging,
     },
     {
@@ -204,8 +247,10 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
       image: pinnedImage("typesense/typesense", "27.1"),
       containerName: "goodgo-typesense",
       ports: [{ container: 8108 }],
-      environment: { TYPESENSE_API_KEY: req("TYPESENSE_API_KEY"), TYPESENSE_DATA_DIR: "/data", TYPESENSE_ENABLE_CORS: "true" },
-      volumes: [{ kind: "volume", source: "typesense_data", target: "/data" }],
+      // The API key from typesense-server's own config file (the image's entrypoint is the server binary itself).
+      command: [`${GOODGO_SECRET_MOUNTS.typesenseConfig.via}=${GOODGO_SECRET_MOUNTS.typesenseConfig.container}`],
+      environment: { TYPESENSE_DATA_DIR: "/data", TYPESENSE_ENABLE_CORS: "true" },
+      volumes: [{ kind: "volume", source: "typesense_data", target: "/data" }, secretMount("typesenseConfig")],
       limits: { cpus: 1, memoryMb: 1024 },
       healthcheck: { test: { exec: TYPESENSE_HEALTH_TEST }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "20s" },
       logging,
@@ -221,8 +266,8 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
         { container: 9000, description: "S3 API" },
         { container: 9001, description: "console" },
       ],
-      environment: { MINIO_ROOT_USER: req("MINIO_ACCESS_KEY"), MINIO_ROOT_PASSWORD: req("MINIO_SECRET_KEY") },
-      volumes: [{ kind: "volume", source: "minio_data", target: "/data" }],
+      environment: { ...secretFileEnv("minioRootUser"), ...secretFileEnv("minioRootPassword") },
+      volumes: [{ kind: "volume", source: "minio_data", target: "/data" }, secretMount("minioRootUser"), secretMount("minioRootPassword")],
       limits: { cpus: 0.5, memoryMb: 1024 },
       healthcheck: { test: { exec: ["mc", "ready", "local"] }, interval: "15s", timeout: "5s", retries: 5 },
       logging,
@@ -238,7 +283,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
         PGHOST: "postgres",
         PGPORT: 5432,
         PGUSER: req("DB_USER"),
-        PGPASSWORD: req("DB_PASSWORD"),
+        ...secretFileEnv("pgBackupPgpass"),
         PGDATABASE: req("DB_NAME"),
         BACKUP_RETENTION_DAYS: opt("BACKUP_RETENTION_DAYS", "7"),
         TZ: "UTC",
@@ -246,6 +291,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
       volumes: [
         { kind: "volume", source: "pg_backups", target: "/backups" },
         { kind: "bind", source: "./scripts/backup", target: "/scripts", readOnly: true },
+        secretMount("pgBackupPgpass"),
       ],
       limits: { cpus: 0.5, memoryMb: 512 },
       dependsOn: [{ service: "postgres", condition: "healthy" }],
@@ -313,12 +359,13 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
       ports: [{ container: 3000, published: o.grafanaPort ?? 3002 }],
       environment: {
         GF_SECURITY_ADMIN_USER: req("GRAFANA_ADMIN_USER"),
-        GF_SECURITY_ADMIN_PASSWORD: req("GRAFANA_ADMIN_PASSWORD"),
+        ...secretFileEnv("grafanaAdminPassword"),
         GF_USERS_ALLOW_SIGN_UP: "false",
       },
       volumes: [
         { kind: "volume", source: "grafana_data", target: "/var/lib/grafana" },
         { kind: "bind", source: "./monitoring/grafana/provisioning", target: "/etc/grafana/provisioning", readOnly: true },
+        secretMount("grafanaAdminPassword"),
       ],
       limits: { cpus: 0.5, memoryMb: 512 },
       healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"] }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "30s" },
