@@ -1,6 +1,6 @@
 // The command lines GoodGo's runbook operations and recovery switches run on the host. Pure: config and inventory in,
-// shell text out. Every order comes from the inventory; no secret is ever in a command (they live in the containers'
-// environment, from the 0600 .env, and in files shipped over SSH stdin).
+// shell text out. Every order comes from the inventory; no secret is ever in a command (they live in 0600 files shipped
+// over SSH stdin: the containers' secret files, and the .env the application services load).
 import type { GoodgoConfig, GoodgoOperation } from "./config";
 import { projectFileMounts, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
@@ -22,7 +22,7 @@ export function compose(t: ComposeTarget, ...args: string[]): string {
   return `cd ${shq(t.dir)} && ${shellCommand("docker", "compose", "-p", t.project, "-f", GOODGO_COMPOSE_FILE, ...args)}`;
 }
 
-/** A command run inside a running service's container, without a TTY (no secret in it: the container's env has them). */
+/** A command run inside a running service's container, without a TTY (no secret in it: the container's files have them). */
 export function composeExec(t: ComposeTarget, service: string, argv: string[]): string {
   return compose(t, "exec", "-T", service, ...argv);
 }
