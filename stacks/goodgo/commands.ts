@@ -1,6 +1,6 @@
 // The command lines GoodGo's runbook operations and recovery switches run on the host. Pure: config and inventory in,
-// shell text out. Every order comes from the inventory; no secret is ever in a command (they live in the containers'
-// environment, from the 0600 .env, and in files shipped over SSH stdin).
+// shell text out. Every order comes from the inventory; no secret is ever in a command (they live in 0600 files shipped
+// over SSH stdin: the containers' secret files, and the .env the application services load).
 import type { GoodgoConfig, GoodgoOperation } from "./config";
 import { projectFileMounts, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
@@ -22,7 +22,7 @@ export function compose(t: ComposeTarget, ...args: string[]): string {
   return `cd ${shq(t.dir)} && ${shellCommand("docker", "compose", "-p", t.project, "-f", GOODGO_COMPOSE_FILE, ...args)}`;
 }
 
-/** A command run inside a running service's container, without a TTY (no secret in it: the container's env has them). */
+/** A command run inside a running service's container, without a TTY (no secret in it: the container's files have them). */
 export function composeExec(t: ComposeTarget, service: string, argv: string[]): string {
   return compose(t, "exec", "-T", service, ...argv);
 }
@@ -60,9 +60,16 @@ function psqlInPostgres(t: ComposeTarget, sql: string): string {
   return composeExec(t, "postgres", ["sh", "-c", `psql -v ON_ERROR_STOP=1 -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c ${shq(sql)}`]);
 }
 
-/** Section 4.2: FLUSHALL then DBSIZE (must be 0). redis-cli reads the password from REDISCLI_AUTH in the container. */
+/**
+ * Section 4.2: FLUSHALL then DBSIZE (must be 0). redis-cli takes the password from REDISCLI_AUTH, set inside the
+ * container from the file REDIS_PASSWORD_FILE names (never in the container's environment or on a command line).
+ */
 export function flushRedisCommand(t: ComposeTarget): string {
-  return composeExec(t, "redis", ["sh", "-c", 'redis-cli FLUSHALL && n=$(redis-cli DBSIZE) && echo "keys after flush: $n" && [ "$n" = 0 ]']);
+  return composeExec(t, "redis", [
+    "sh",
+    "-c",
+    'REDISCLI_AUTH=$(cat "$REDIS_PASSWORD_FILE") && export REDISCLI_AUTH && redis-cli FLUSHALL && n=$(redis-cli DBSIZE) && echo "keys after flush: $n" && [ "$n" = 0 ]',
+  ]);
 }
 
 /** Section 4.5: rebuild the Typesense index from PostgreSQL with the API image's own script. */
@@ -95,13 +102,14 @@ export function verifyBackupCommand(t: ComposeTarget, backup: string): string {
 /**
  * Fetches an off-site backup (and its sha256 sidecar) from the Spaces bucket into /backups/offsite in the pg-backup
  * container, pointing /backups/offsite/latest at it. "latest" is the newest *.dump* object (names carry UTC stamps, so
- * they sort by time). Credentials come from the container's environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+ * they sort by time). Credentials come from s3cmd's config file S3CMD_CONFIG (the container's mounted secret file), or
+ * else from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, as in lib-pg.sh's upload.
  */
 export function fetchOffsiteCommand(t: ComposeTarget, backup: string, dir: string = GOODGO_OFFSITE_DIR): string {
   const sh = [
     "set -eu",
     `mkdir -p ${shq(dir)}`,
-    'cfg=$(mktemp); trap \'rm -f "$cfg"\' EXIT',
+    'if [ -n "${S3CMD_CONFIG:-}" ]; then cfg=$S3CMD_CONFIG; else cfg=$(mktemp); trap \'rm -f "$cfg"\' EXIT; fi',
     // S3_NO_SSL=1 only for a local test endpoint, as in lib-pg.sh's upload.
     'tls=; [ "${S3_NO_SSL:-0}" = 1 ] && tls=--no-ssl',
     's3="s3cmd -c $cfg --no-progress $tls --host=$S3_ENDPOINT --host-bucket=$S3_HOST_BUCKET --region=$S3_REGION"',

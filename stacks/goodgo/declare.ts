@@ -7,8 +7,9 @@ import type { HostFileSpec } from "../../components/hostSoftware";
 import { renderRedisAcl } from "../../renderers/redisConf";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
-import { goodgoEnvText, goodgoPgbouncerUserlist, goodgoSecretValues } from "./env";
+import { goodgoContainerSecretFiles, goodgoEnvText, goodgoPgbouncerUserlist, goodgoSecretValues } from "./env";
 import type { GoodgoPlan } from "./plan";
+import type { GoodgoSecretMount } from "./services";
 
 export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
   const { names, config: cfg } = plan;
@@ -45,6 +46,7 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
   const { host, projectUrns, sshCommand } = declareHost(plan.host, ctx, platform);
 
   const secretValues = goodgoSecretValues(ctx.secrets);
+  const containerSecrets = secretValues.apply((s) => goodgoContainerSecretFiles(cfg, s));
   const files: HostFileSpec[] = [
     ...Object.entries(plan.files).map(([path, content]): HostFileSpec => ({ path, content, mode: "0644", secret: false })),
     // Section 8's variables, secrets among them: 0600, shipped only as a Pulumi secret.
@@ -54,6 +56,13 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
     { path: plan.secretFiles.redisAcl, content: ctx.secrets("goodgoRedisPassword").apply((p) => renderRedisAcl([{ name: "default", password: p }])), mode: "0600", secret: true },
     // PgBouncer's auth_file: the application user and pgbouncer_admin (the runbook's SHOW POOLS).
     { path: plan.secretFiles.pgbouncerUserlist, content: secretValues.apply((s) => goodgoPgbouncerUserlist(cfg, s)), mode: "0600", secret: true },
+    // The secrets each container reads from a file rather than its environment (GOODGO_SECRET_MOUNTS).
+    ...Object.entries(plan.secretFiles.containers).map(([key, path]): HostFileSpec => ({
+      path,
+      content: containerSecrets.apply((f) => f[key as GoodgoSecretMount]),
+      mode: "0600",
+      secret: true,
+    })),
   ];
 
   new ComposeDeployment(
@@ -65,7 +74,7 @@ export function declareGoodgo(plan: GoodgoPlan, ctx: DeclareContext) {
       hostNeeds: plan.host.needs,
       files,
       // The secret files are re-chowned to their container users whenever they are rewritten.
-      prepare: { command: plan.prepare, rerunWhenWritten: [plan.secretFiles.slackWebhook, plan.secretFiles.redisAcl, plan.secretFiles.pgbouncerUserlist] },
+      prepare: plan.prepare,
       recoveryChains: plan.recoveryChains,
       // A new image tag (a rollback) re-runs `up -d --wait` like a changed file does.
       up: { command: plan.compose.upCommand, triggers: [plan.compose.imageTag] },

@@ -5,9 +5,12 @@ import type { GoodgoConfig, GoodgoSecretName } from "./config";
 import { renderEnvFile } from "../../renderers/envFile";
 import { renderPgbouncerUserlist } from "../../renderers/pgbouncer";
 import { goodgoEnvValues, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "./envVariables";
-import { GOODGO_PGBOUNCER_ADMIN_USER, goodgoEffectiveImageTag } from "./inventory";
+import { GOODGO_PGBOUNCER_ADMIN_USER, GOODGO_REDIS_EXPORTER_ADDR, goodgoEffectiveImageTag } from "./inventory";
+import type { GoodgoSecretMount } from "./services";
+import { refuseField } from "../../renderers/renderInputError";
 
 export interface GoodgoStackSecrets extends GoodgoEnvSecrets {
+  grafanaAdminPassword: string;
   spacesAccessKey: string;
   spacesSecretKey: string;
   pgbouncerAdminPassword: string;
@@ -52,17 +55,46 @@ export function goodgoEnvConfig(cfg: GoodgoConfig): GoodgoEnvConfig {
   };
 }
 
-/**
- * Section 8's variables plus the Spaces key pg-backup copies off-site with (mapped to AWS_* in its environment) and
- * the PgBouncer admin console's password (PGPASSWORD inside the pgbouncer container, so the runbook's
- * `docker exec goodgo-pgbouncer psql ... -U pgbouncer_admin pgbouncer -c "SHOW POOLS;"` works as written).
- */
+/** Section 8's variables (the other secrets reach their containers only as files: goodgoContainerSecretFiles). */
 export function goodgoEnvVars(cfg: GoodgoConfig, s: GoodgoStackSecrets): Record<string, string> {
+  return goodgoEnvValues(goodgoEnvConfig(cfg), s);
+}
+
+/** One line of a libpq password file, matching any host, port and database: `:` and `\` escaped as libpq reads them. */
+export function pgpassLine(user: string, password: string): string {
+  const esc = (v: string) => v.replace(/[\\:]/g, (c) => `\\${c}`);
+  if (/[\n\r]/.test(password)) refuseField("pgpass", "password", "contains a newline, which a password file line cannot hold");
+  return `*:*:*:${esc(user)}:${esc(password)}\n`;
+}
+
+/**
+ * Every secret file the containers read (GOODGO_SECRET_MOUNTS), by key: built inside the secrets' apply, shipped 0600
+ * as Pulumi secrets. Each value is checked for what its reader cannot carry; the error names the secret, never its value.
+ */
+export function goodgoContainerSecretFiles(cfg: GoodgoConfig, s: GoodgoStackSecrets): Record<GoodgoSecretMount, string> {
+  const inifile = (name: string, v: string) => {
+    // typesense-server's INI reader (inih) trims values and cuts them at a ";" after whitespace: such a key would change.
+    if (v !== v.trim() || /\s;|[\n\r]/.test(v) || v === "") {
+      refuseField("typesense-server.ini", `secret ${name}`, "must be a non-empty API key on one line, without leading or trailing spaces or a ';' after a space (example: a 32-character random alphanumeric key)");
+    }
+    return v;
+  };
+  const line = (name: string, v: string) => {
+    if (/[\n\r]/.test(v) || v !== v.trim() || v === "") refuseField("secret file", `secret ${name}`, "must be non-empty, on one line, without leading or trailing spaces");
+    return `${v}\n`;
+  };
   return {
-    ...goodgoEnvValues(goodgoEnvConfig(cfg), s),
-    SPACES_ACCESS_KEY_ID: s.spacesAccessKey,
-    SPACES_SECRET_ACCESS_KEY: s.spacesSecretKey,
-    PGBOUNCER_ADMIN_PASSWORD: s.pgbouncerAdminPassword,
+    postgresPassword: line("goodgoDbPassword", s.dbPassword),
+    postgresExporterPassword: line("goodgoDbPassword", s.dbPassword),
+    pgBackupPgpass: pgpassLine(cfg.database.user, s.dbPassword),
+    pgbouncerAdminPgpass: pgpassLine(GOODGO_PGBOUNCER_ADMIN_USER, s.pgbouncerAdminPassword),
+    redisPassword: line("goodgoRedisPassword", s.redisPassword),
+    redisExporterPasswords: `${JSON.stringify({ [GOODGO_REDIS_EXPORTER_ADDR]: s.redisPassword })}\n`,
+    typesenseConfig: `[server]\napi-key = ${inifile("goodgoTypesenseApiKey", s.typesenseApiKey)}\n`,
+    minioRootUser: line("goodgoMinioAccessKey", s.minioAccessKey),
+    minioRootPassword: line("goodgoMinioSecretKey", s.minioSecretKey),
+    grafanaAdminPassword: line("goodgoGrafanaAdminPassword", s.grafanaAdminPassword),
+    pgBackupS3cfg: `[default]\naccess_key = ${line("goodgoSpacesAccessKey", s.spacesAccessKey)}secret_key = ${line("goodgoSpacesSecretKey", s.spacesSecretKey)}`,
   };
 }
 

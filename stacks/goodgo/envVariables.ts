@@ -42,7 +42,6 @@ export interface GoodgoEnvSecrets {
   minioSecretKey: string;
   vnpayHashSecret: string;
   aiApiKey: string;
-  grafanaAdminPassword: string;
 }
 
 export const GOODGO_ENV_SECRET_KEYS: readonly (keyof GoodgoEnvSecrets)[] = [
@@ -55,7 +54,6 @@ export const GOODGO_ENV_SECRET_KEYS: readonly (keyof GoodgoEnvSecrets)[] = [
   "minioSecretKey",
   "vnpayHashSecret",
   "aiApiKey",
-  "grafanaAdminPassword",
 ];
 
 export type GoodgoEnvSource =
@@ -103,7 +101,9 @@ function checkConfig(c: GoodgoEnvConfig): void {
 /**
  * Section 8's variables as the GoodGo `.env` holds them: which come from config (value filled in), which are Pulumi
  * secrets, and which are built from both (DATABASE_URL & co. carry the password, so they are secrets too).
- * Every variable the GoodGo inventory interpolates (referencedVariables) is among them.
+ * Every variable the GoodGo inventory interpolates (referencedVariables) is among them. The application services
+ * load this file as their environment (GOODGO_ENV_SECRET_SERVICES), so it holds only what they read: Grafana's
+ * admin password, which section 8 lists here too, is shipped only as Grafana's own secret file.
  */
 export function goodgoEnvVariables(c: GoodgoEnvConfig): GoodgoEnvVariable[] {
   checkConfig(c);
@@ -138,7 +138,6 @@ export function goodgoEnvVariables(c: GoodgoEnvConfig): GoodgoEnvVariable[] {
     conf("VNPAY_RETURN_URL", c.vnpay.returnUrl, true, "VNPay return URL"),
     sec("AI_API_KEY", "aiApiKey", true, "AI services authentication"),
     conf("GRAFANA_ADMIN_USER", c.grafanaAdminUser, true, "Grafana admin username"),
-    sec("GRAFANA_ADMIN_PASSWORD", "grafanaAdminPassword", true, "Grafana admin password"),
     conf("PGBOUNCER_POOL_SIZE", String(c.pgbouncerPoolSize ?? 20), false, "PgBouncer pool size (default 20)"),
     conf("PGBOUNCER_MAX_CLIENT_CONN", String(c.pgbouncerMaxClientConn ?? 200), false, "Max PgBouncer client connections (default 200)"),
     conf("BACKUP_RETENTION_DAYS", String(c.backupRetentionDays ?? 7), false, "Backup retention period in days (default 7)"),

@@ -7,8 +7,8 @@
 // Pure: config in, a validated inventory out. Every order (start, stop, rolling restart) derives from it.
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import type { GoodgoConfig } from "./config";
-import { defineInventory, type EnvRef, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
-import { GOODGO_VOLUMES, goodgoServices } from "./services";
+import { defineInventory, type EnvRef, type ServiceInventory } from "../../lib/inventory";
+import { GOODGO_VOLUMES, goodgoServices, pinnedImage, secretFileEnv, secretMount, type GoodgoServiceSpec } from "./services";
 import { pgbouncerEnv } from "../../renderers/pgbouncer";
 import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
@@ -21,17 +21,9 @@ export const GOODGO_OFFSITE_DIR = "/backups/offsite";
 
 export const GOODGO_NGINX_HEALTH_PATH = "/healthz";
 
-/** The application images whose tag is IMAGE_TAG. */
-export const GOODGO_APP_IMAGES = { api: "goodgo-api", web: "goodgo-web", "ai-services": "goodgo-ai-services" } as const;
-
 /** The image tag the stack runs: the rollback switch's tag when set, else app.imageTag. */
 export function goodgoEffectiveImageTag(cfg: GoodgoConfig): string {
   return cfg.recovery.rollback?.imageTag ?? cfg.app.imageTag;
-}
-
-/** `${REGISTRY_URL:-<registry>}/<name>:${IMAGE_TAG:-<tag>}`: the .env sets both, the file names them too, so a tag change shows in the compose file. */
-export function goodgoAppImage(cfg: GoodgoConfig, name: string): string {
-  return `\${REGISTRY_URL:-${cfg.app.registryUrl}}/${name}:\${IMAGE_TAG:-${goodgoEffectiveImageTag(cfg)}}`;
 }
 
 export function spacesEndpoint(region: string): string {
@@ -45,7 +37,10 @@ export function offsiteUrl(cfg: GoodgoConfig): string {
 
 const req = (name: string): EnvRef => ({ fromEnv: name, required: true });
 
-function exporterSpecs(): ServiceSpec[] {
+/** The Redis address redis_exporter scrapes: also the key of its password file's map. */
+export const GOODGO_REDIS_EXPORTER_ADDR = "redis://redis:6379";
+
+function exporterSpecs(): GoodgoServiceSpec[] {
   const logging = { maxSize: "10m", maxFile: 3 };
   const byName = Object.fromEntries(GOODGO_EXPORTERS.map((e) => [e.name, e]));
   const wget = (port: number, path: string) => ({
@@ -63,17 +58,20 @@ function exporterSpecs(): ServiceSpec[] {
       name: pe.name,
       role: "monitoring",
       description: "PostgreSQL metrics for the database alerts",
-      image: pe.image,
+      image: pinnedImage(pe.image.repository, pe.image.tag),
       containerName: `goodgo-${pe.name}`,
       ports: [{ container: pe.port }],
-      // The password reaches the exporter from the .env (DATA_SOURCE_PASS), never as part of a URL in the compose file.
+      // The password from its file (DATA_SOURCE_PASS_FILE), never in the environment or a URL in the compose file.
       environment: {
         DATA_SOURCE_URI: "postgres:5432/${DB_NAME:?DB_NAME must be set in the env file}?sslmode=disable",
         DATA_SOURCE_USER: req("DB_USER"),
-        DATA_SOURCE_PASS: req("DB_PASSWORD"),
+        ...secretFileEnv("postgresExporterPassword"),
         PG_EXPORTER_EXTEND_QUERY_PATH: `${GOODGO_MONITORING_MOUNTS.postgresExporter.to}/queries.yml`,
       },
-      volumes: [{ kind: "bind", source: `./monitoring/${GOODGO_MONITORING_MOUNTS.postgresExporter.from}`, target: GOODGO_MONITORING_MOUNTS.postgresExporter.to, readOnly: true }],
+      volumes: [
+        { kind: "bind", source: `./monitoring/${GOODGO_MONITORING_MOUNTS.postgresExporter.from}`, target: GOODGO_MONITORING_MOUNTS.postgresExporter.to, readOnly: true },
+        secretMount("postgresExporterPassword"),
+      ],
       limits: { cpus: 0.25, memoryMb: 128 },
       healthcheck: wget(pe.port, "/metrics"),
       dependsOn: [{ service: "postgres", condition: "healthy" }],
@@ -83,10 +81,12 @@ function exporterSpecs(): ServiceSpec[] {
       name: re.name,
       role: "monitoring",
       description: "Redis metrics for the Redis alerts",
-      image: re.image,
+      image: pinnedImage(re.image.repository, re.image.tag),
       containerName: `goodgo-${re.name}`,
       ports: [{ container: re.port }],
-      environment: { REDIS_ADDR: "redis://redis:6379", REDIS_PASSWORD: req("REDIS_PASSWORD") },
+      // REDIS_PASSWORD_FILE is redis_exporter's JSON map of address to password (GOODGO_REDIS_EXPORTER_ADDR's entry).
+      environment: { REDIS_ADDR: GOODGO_REDIS_EXPORTER_ADDR, ...secretFileEnv("redisExporterPasswords") },
+      volumes: [secretMount("redisExporterPasswords")],
       limits: { cpus: 0.25, memoryMb: 128 },
       // A scratch image: no shell or wget for a health check; Prometheus's `up` covers it (PrometheusTargetDown).
       dependsOn: [{ service: "redis", condition: "healthy" }],
@@ -96,7 +96,7 @@ function exporterSpecs(): ServiceSpec[] {
       name: ca.name,
       role: "monitoring",
       description: "container metrics for the container alerts and section 7's queries",
-      image: ca.image,
+      image: pinnedImage(ca.image.repository, ca.image.tag),
       containerName: `goodgo-${ca.name}`,
       ports: [{ container: ca.port }],
       volumes: [
@@ -113,7 +113,7 @@ function exporterSpecs(): ServiceSpec[] {
       name: ne.name,
       role: "monitoring",
       description: "host disk metrics and the backup metrics textfiles",
-      image: ne.image,
+      image: pinnedImage(ne.image.repository, ne.image.tag),
       containerName: `goodgo-${ne.name}`,
       command: ["--path.rootfs=/host", `--collector.textfile.directory=${GOODGO_BACKUP_METRICS.dir}`],
       ports: [{ container: ne.port }],
@@ -128,12 +128,12 @@ function exporterSpecs(): ServiceSpec[] {
   ];
 }
 
-function nginxSpec(): ServiceSpec {
+function nginxSpec(): GoodgoServiceSpec {
   return {
     name: "nginx",
     role: "edge",
     description: "nginx with the certbot certificate in front of web and API (80/443)",
-    image: "nginx:1.27-alpine",
+    image: pinnedImage("nginx", "1.27-alpine"),
     containerName: "goodgo-nginx",
     ports: [
       { container: 80, published: 80 },
@@ -175,10 +175,11 @@ export const GOODGO_PGBOUNCER_USERLIST_FILE = "pgbouncer/userlist.txt";
  * PgBouncer as section 3.1 configures it, through the edoburu image's environment (renderers/pgbouncer.ts
  * pgbouncerEnv of ./serviceSettings' goodgoPgbouncerSettings): pool size and client limit stay .env variables (PGBOUNCER_POOL_SIZE, PGBOUNCER_MAX_CLIENT_CONN, the
  * runbook's "edit .env, then up -d --no-deps pgbouncer") with the configured values as defaults. Its auth_file holds
- * the application user and pgbouncer_admin (goodgoPgbouncerUserlist), and PGPASSWORD lets the runbook's admin
- * console commands run inside the container as written.
+ * the application user and pgbouncer_admin (goodgoPgbouncerUserlist); the image's entrypoint needs no DB_PASSWORD
+ * when the userlist already has DB_USER. PGPASSFILE (pgbouncer_admin's password in a pgpass file) lets the runbook's
+ * admin console commands run inside the container as written.
  */
-function pgbouncerSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
+function pgbouncerSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoServiceSpec {
   const settings = goodgoPgbouncerSettings({ poolSize: cfg.pgbouncer.poolSize, maxClientConn: cfg.pgbouncer.maxClientConn, dbName: cfg.database.name, adminUsers: [GOODGO_PGBOUNCER_ADMIN_USER] });
   const env = pgbouncerEnv(settings);
   return {
@@ -189,22 +190,22 @@ function pgbouncerSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
       DEFAULT_POOL_SIZE: { fromEnv: "PGBOUNCER_POOL_SIZE", default: env.DEFAULT_POOL_SIZE },
       MAX_CLIENT_CONN: { fromEnv: "PGBOUNCER_MAX_CLIENT_CONN", default: env.MAX_CLIENT_CONN },
       DB_USER: req("DB_USER"),
-      DB_PASSWORD: req("DB_PASSWORD"),
-      PGPASSWORD: req("PGBOUNCER_ADMIN_PASSWORD"),
+      ...secretFileEnv("pgbouncerAdminPgpass"),
     },
-    volumes: [...(base.volumes ?? []), { kind: "bind", source: `./${GOODGO_PGBOUNCER_USERLIST_FILE}`, target: settings.auth.file, readOnly: true }],
+    volumes: [...(base.volumes ?? []), { kind: "bind", source: `./${GOODGO_PGBOUNCER_USERLIST_FILE}`, target: settings.auth.file, readOnly: true }, secretMount("pgbouncerAdminPgpass")],
   };
 }
 
 /**
  * Redis as section 3.2 configures it, from the rendered redis.conf (renderers/redisConf.ts): 512 MB allkeys-lru, AOF;
- * the password only as a hash in the ACL file. redis-cli (health check, flush) authenticates with REDISCLI_AUTH.
+ * the password only as a hash in the ACL file. redis-cli (health check, flush) authenticates with REDISCLI_AUTH, set
+ * per command from the password file (REDIS_PASSWORD_FILE).
  */
-function redisSpec(base: ServiceSpec): ServiceSpec {
+function redisSpec(base: GoodgoServiceSpec): GoodgoServiceSpec {
   return {
     ...base,
     command: goodgoRedisCommand(),
-    environment: { REDISCLI_AUTH: req("REDIS_PASSWORD") },
+    environment: secretFileEnv("redisPassword"),
     volumes: [
       ...(base.volumes ?? []),
       { kind: "bind", source: `./${GOODGO_REDIS_FILES.conf}`, target: GOODGO_REDIS_PATHS.conf, readOnly: true },
@@ -214,7 +215,7 @@ function redisSpec(base: ServiceSpec): ServiceSpec {
 }
 
 /** The pg-backup container as this stack runs it: Lazarus's scripts, the schedule, the off-site bucket. */
-function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
+function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoServiceSpec {
   const o = cfg.backups.offsite;
   return {
     ...base,
@@ -235,8 +236,8 @@ function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
       S3_ENDPOINT: spacesEndpoint(o.region),
       S3_HOST_BUCKET: `%(bucket)s.${spacesEndpoint(o.region)}`,
       S3_REGION: o.region,
-      AWS_ACCESS_KEY_ID: req("SPACES_ACCESS_KEY_ID"),
-      AWS_SECRET_ACCESS_KEY: req("SPACES_SECRET_ACCESS_KEY"),
+      // The Spaces key in s3cmd's own config file (lib-pg.sh's s3_upload and the off-site fetch read S3CMD_CONFIG).
+      ...secretFileEnv("pgBackupS3cfg"),
     },
     // Healthy once the tools the jobs need are installed, so `up --wait` (and the recovery chains) never run a backup
     // script in a container that is still installing jq or s3cmd.
@@ -251,6 +252,8 @@ function pgBackupSpec(base: ServiceSpec, cfg: GoodgoConfig): ServiceSpec {
       { kind: "volume", source: "pg_backups", target: "/backups" },
       { kind: "bind", source: HOST_LAYOUT.scriptsRoot, target: HOST_LAYOUT.scriptsRoot, readOnly: true },
       { kind: "bind", source: `./${GOODGO_BACKUP_CRONTAB_FILE}`, target: BACKUP_CRONTAB_PATH, readOnly: true },
+      secretMount("pgBackupPgpass"),
+      secretMount("pgBackupS3cfg"),
     ],
   };
 }
@@ -265,9 +268,9 @@ export function goodgoStackInventory(cfg: GoodgoConfig, stack: string): ServiceI
     // Behind nginx, web and API are published on the host's loopback only (the runbook's curl localhost:3001 works).
     publicBind: nginx ? "127.0.0.1" : undefined,
     logMaxFile: cfg.app.logMaxFile,
+    app: { registryUrl: cfg.app.registryUrl, imageTag: goodgoEffectiveImageTag(cfg) },
   });
-  const services = base.map((s): ServiceSpec => {
-    if (s.name in GOODGO_APP_IMAGES) return { ...s, image: goodgoAppImage(cfg, GOODGO_APP_IMAGES[s.name as keyof typeof GOODGO_APP_IMAGES]) };
+  const services = base.map((s): GoodgoServiceSpec => {
     if (s.name === "pg-backup") return pgBackupSpec(s, cfg);
     if (s.name === "pgbouncer") return pgbouncerSpec(s, cfg);
     if (s.name === "redis") return redisSpec(s);

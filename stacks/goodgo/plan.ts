@@ -37,13 +37,14 @@ import {
 import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } from "./monitoring";
 import { goodgoRunbookMarkdown } from "./runbook";
 import { goodgoRedisSettings } from "./serviceSettings";
+import { GOODGO_SECRET_MOUNTS, type GoodgoSecretMount } from "./services";
 
 /**
  * The 0600 secret files mounted into containers are handed to the user each service's image runs as (lib/imageFacts.ts),
- * so only that process reads them: the Slack webhook to Alertmanager, the ACL to Redis, the userlist to PgBouncer.
+ * so only that process reads them (root, where an image has no USER, reads them as written: root:root 0600).
  */
-function handSecretFilesToContainers(inventory: ServiceInventory, files: Record<string, string>): string[] {
-  return Object.entries(files).map(([service, path]) => `chown ${secretFileOwner(getService(inventory, service).image)} ${shq(path)}`);
+function handSecretFilesToContainers(inventory: ServiceInventory, files: [service: string, path: string][]): string[] {
+  return files.map(([service, path]) => `chown ${secretFileOwner(getService(inventory, service).image)} ${shq(path)}`);
 }
 
 export function goodgoNames(stack: string) {
@@ -126,8 +127,8 @@ export interface GoodgoPlan {
   config: GoodgoConfig;
   host: HostPlan;
   files: Record<string, string>;
-  secretFiles: { env: string; slackWebhook: string; redisAcl: string; pgbouncerUserlist: string };
-  prepare: string;
+  secretFiles: { env: string; slackWebhook: string; redisAcl: string; pgbouncerUserlist: string; containers: Record<GoodgoSecretMount, string> };
+  prepare: { command: string; rerunWhenWritten: string[] };
   recoveryChains: { label: string; run: string; steps: ChainStep[] }[];
   compose: { upCommand: string; imageTag: string };
   tls?: ComposeTls;
@@ -147,7 +148,15 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
     slackWebhook: goodgoSlackWebhookPath(cfg),
     redisAcl: `${dir}/${GOODGO_REDIS_FILES.acl}`,
     pgbouncerUserlist: `${dir}/${GOODGO_PGBOUNCER_USERLIST_FILE}`,
+    containers: Object.fromEntries(Object.entries(GOODGO_SECRET_MOUNTS).map(([key, m]) => [key, `${dir}/${m.host}`])) as Record<GoodgoSecretMount, string>,
   };
+  // Every secret file a container reads, with the service that reads it: each is handed to that image's user.
+  const chownedSecretFiles: [service: string, path: string][] = [
+    ["alertmanager", secretFiles.slackWebhook],
+    ["redis", secretFiles.redisAcl],
+    ["pgbouncer", secretFiles.pgbouncerUserlist],
+    ...(Object.entries(GOODGO_SECRET_MOUNTS) as [GoodgoSecretMount, { service: string }][]).map(([key, m]): [string, string] => [m.service, secretFiles.containers[key]]),
+  ];
 
   const recoveryChains: GoodgoPlan["recoveryChains"] = [];
   const recover = cfg.recovery.host;
@@ -183,10 +192,11 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
     },
     files: goodgoPlainFiles(cfg, stack),
     secretFiles,
-    prepare: [
-      composeFileLinkCommand(dir),
-      ...handSecretFilesToContainers(inventory, { alertmanager: secretFiles.slackWebhook, redis: secretFiles.redisAcl, pgbouncer: secretFiles.pgbouncerUserlist }),
-    ].join("; "),
+    prepare: {
+      command: [composeFileLinkCommand(dir), ...handSecretFilesToContainers(inventory, chownedSecretFiles)].join("; "),
+      // A rewritten secret file comes back root:root: prepare hands it over again.
+      rerunWhenWritten: chownedSecretFiles.map(([, path]) => path),
+    },
     recoveryChains,
     compose: { upCommand: upCommand(t, inventory), imageTag: goodgoEffectiveImageTag(cfg) },
     tls:

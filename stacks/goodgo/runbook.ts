@@ -149,7 +149,7 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
     "flush-redis": {
       section: "4.2",
       title: "Flush Redis",
-      does: () => "`redis-cli FLUSHALL` in the redis container (redis-cli takes the password from REDISCLI_AUTH in the container's environment, never from the command line), then `DBSIZE` must be 0. The cache warms up again from PostgreSQL.",
+      does: () => "`redis-cli FLUSHALL` in the redis container (redis-cli takes the password from REDISCLI_AUTH, set for that command from the container's password file: never from its environment or the command line), then `DBSIZE` must be 0. The cache warms up again from PostgreSQL.",
       example: { id: id("flush-redis"), action: "flush-redis", ...confirm("flush-redis") },
       confirm: "flush-redis",
     },

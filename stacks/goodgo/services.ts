@@ -10,7 +10,8 @@
 // check and would make loki's start depend on a log shipper).
 // Conditions are "healthy" wherever the dependency has a health check (all of them here).
 
-import { ServiceSpec, ServiceInventory, defineInventory, EnvRef } from "../../lib/inventory";
+import { ServiceSpec, ServiceInventory, defineInventory, EnvRef, VolumeMount } from "../../lib/inventory";
+import { refuseField } from "../../renderers/renderInputError";
 
 export interface GoodgoInventoryOptions {
   /** Prometheus TSDB retention: "30d" in prod, "15d" in staging (section 8). */
@@ -25,13 +26,95 @@ export interface GoodgoInventoryOptions {
   publicBind?: string;
   /** JSON-file rotation max-file (3-5 per issue 4). */
   logMaxFile?: number;
+  /** Registry and tag of the application images (the stack's config); without it IMAGE_TAG must come from the .env. */
+  app?: { registryUrl: string; imageTag: string };
 }
 
 const req = (name: string): EnvRef => ({ fromEnv: name, required: true });
 const opt = (name: string, def: string): EnvRef => ({ fromEnv: name, default: def });
 
-/** The application images: `${REGISTRY_URL}/<name>:${IMAGE_TAG}` (rollback = changing IMAGE_TAG, section 4.4). */
-export const goodgoImage = (name: string): string => `\${REGISTRY_URL:-ghcr.io/goodgo}/${name}:\${IMAGE_TAG:-latest}`;
+/**
+ * An image reference with a version tag: the only way a GoodGo service gets its image (GoodgoServiceSpec's `image` is
+ * this branded type), so a new service cannot slip in unpinned. "latest" and an empty tag are refused.
+ */
+export type PinnedImage = string & { readonly __pinned: unique symbol };
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export function pinnedImage(repository: string, tag: string): PinnedImage {
+  if (!TAG.test(tag) || tag === "latest") {
+    refuseField("goodgo inventory", `image ${repository}`, `needs a version tag, got ${JSON.stringify(tag)} (example: ${repository}:1.2.3)`);
+  }
+  return `${repository}:${tag}` as PinnedImage;
+}
+
+/**
+ * The application images: `${REGISTRY_URL:-<registry>}/<name>:${IMAGE_TAG...}`; the .env sets IMAGE_TAG from the stack
+ * config (rollback = changing it, section 4.4). Without a configured tag, Compose refuses to run rather than pull latest.
+ */
+export function goodgoAppImage(name: string, app?: { registryUrl: string; imageTag: string }): PinnedImage {
+  if (app) pinnedImage(name, app.imageTag);
+  const tag = app ? `\${IMAGE_TAG:-${app.imageTag}}` : "${IMAGE_TAG:?IMAGE_TAG must be set in the env file}";
+  return `\${REGISTRY_URL:-${app?.registryUrl ?? "ghcr.io/goodgo"}}/${name}:${tag}` as PinnedImage;
+}
+
+/**
+ * The secrets containers read from files, never from their environment (which `docker inspect` shows): each is its
+ * own 0600 file under the deploy directory's secrets/, owned by the container's user (stacks/goodgo/plan.ts prepare)
+ * and bind-mounted read-only on its own, so no directory of the host has to be readable by the container. `via` is the
+ * image's documented file variant that names the path.
+ */
+export const GOODGO_SECRET_MOUNTS = {
+  postgresPassword: { service: "postgres", host: "secrets/postgres/db_password", container: "/run/secrets/db_password", via: "POSTGRES_PASSWORD_FILE" },
+  pgbouncerAdminPgpass: { service: "pgbouncer", host: "secrets/pgbouncer/pgpass", container: "/run/secrets/pgpass", via: "PGPASSFILE" },
+  redisPassword: { service: "redis", host: "secrets/redis/redis_password", container: "/run/secrets/redis_password", via: "REDIS_PASSWORD_FILE" },
+  typesenseConfig: { service: "typesense", host: "secrets/typesense/typesense-server.ini", container: "/run/secrets/typesense-server.ini", via: "--config" },
+  minioRootUser: { service: "minio", host: "secrets/minio/root_user", container: "/run/secrets/minio_root_user", via: "MINIO_ROOT_USER_FILE" },
+  minioRootPassword: { service: "minio", host: "secrets/minio/root_password", container: "/run/secrets/minio_root_password", via: "MINIO_ROOT_PASSWORD_FILE" },
+  pgBackupPgpass: { service: "pg-backup", host: "secrets/pg-backup/pgpass", container: "/run/secrets/pgpass", via: "PGPASSFILE" },
+  pgBackupS3cfg: { service: "pg-backup", host: "secrets/pg-backup/s3cfg", container: "/run/secrets/s3cfg", via: "S3CMD_CONFIG" },
+  grafanaAdminPassword: { service: "grafana", host: "secrets/grafana/admin_password", container: "/run/secrets/grafana_admin_password", via: "GF_SECURITY_ADMIN_PASSWORD__FILE" },
+  postgresExporterPassword: { service: "postgres-exporter", host: "secrets/postgres-exporter/db_password", container: "/run/secrets/db_password", via: "DATA_SOURCE_PASS_FILE" },
+  redisExporterPasswords: { service: "redis-exporter", host: "secrets/redis-exporter/passwords.json", container: "/run/secrets/redis_passwords.json", via: "REDIS_PASSWORD_FILE" },
+} as const;
+export type GoodgoSecretMount = keyof typeof GOODGO_SECRET_MOUNTS;
+
+/** The read-only bind mount of one secret file. */
+export function secretMount(key: GoodgoSecretMount): VolumeMount {
+  const m = GOODGO_SECRET_MOUNTS[key];
+  return { kind: "bind", source: `./${m.host}`, target: m.container, readOnly: true };
+}
+
+/** The environment entry that names a secret file's path (the path, never the secret). */
+export function secretFileEnv(key: GoodgoSecretMount): Record<string, string> {
+  const m = GOODGO_SECRET_MOUNTS[key];
+  return { [m.via]: m.container };
+}
+
+/**
+ * The only services that take secrets in their environment, by design: the application images read section 8's
+ * variables (DATABASE_URL, JWT_SECRET, ...) from the environment and have no file variant, so they load the .env
+ * (`env_file`). Every other service reads its secrets from files (GOODGO_SECRET_MOUNTS); the test
+ * test/stacks/goodgo/secrets-not-in-container-env.test.ts holds both to it.
+ */
+export const GOODGO_ENV_SECRET_SERVICES: readonly string[] = ["api", "web", "ai-services"];
+
+/** redis-cli takes the password from REDISCLI_AUTH, set for this one command from the mounted file. */
+export const REDIS_HEALTH_TEST = 'REDISCLI_AUTH="$$(cat "$$REDIS_PASSWORD_FILE")" redis-cli ping | grep -q PONG';
+
+/** A service of this inventory: its image only ever from pinnedImage or goodgoAppImage. */
+export type GoodgoServiceSpec = Omit<ServiceSpec, "image"> & { image: PinnedImage };
+
+/**
+ * Typesense's health check. The image has neither curl nor wget (typesense/typesense:27.1 is ubuntu:22.04 plus
+ * ca-certificates and the server binary: docker/deployment.Dockerfile at v27.1; upstream asks for curl in
+ * https://github.com/typesense/typesense/issues/441 and https://github.com/typesense/typesense/pull/1097, still
+ * open in #2731), so bash asks /health over /dev/tcp and requires its {"ok":true} answer. bash, not /bin/sh: the
+ * image's sh is dash, which has no /dev/tcp.
+ */
+export const TYPESENSE_HEALTH_TEST = [
+  "bash",
+  "-c",
+  `exec 3<>/dev/tcp/127.0.0.1/8108 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '"ok":true' <&3`,
+];
 
 const nodeFetch = (url: string): string[] => [
   "node",
@@ -39,17 +122,18 @@ const nodeFetch = (url: string): string[] => [
   `fetch('${url}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`,
 ];
 
-export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
+export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpec[] {
   const logging = { maxSize: "10m", maxFile: o.logMaxFile ?? 3 };
   const pub = o.publicBind;
   const base = { envFile: [".env"], logging };
+  const app = o.app;
   return [
     {
       ...base,
       name: "api",
       role: "app",
       description: "NestJS API",
-      image: goodgoImage("goodgo-api"),
+      image: goodgoAppImage("goodgo-api", app),
       containerName: "goodgo-api",
       ports: [{ container: 3001, published: 3001, bind: pub }],
       environment: { NODE_ENV: "production", PORT: 3001 },
@@ -69,7 +153,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "web",
       role: "app",
       description: "Next.js web",
-      image: goodgoImage("goodgo-web"),
+      image: goodgoAppImage("goodgo-web", app),
       containerName: "goodgo-web",
       ports: [{ container: 3000, published: 3000, bind: pub }],
       environment: { NODE_ENV: "production", PORT: 3000 },
@@ -82,7 +166,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "ai-services",
       role: "app",
       description: "FastAPI AI services",
-      image: goodgoImage("goodgo-ai-services"),
+      image: goodgoAppImage("goodgo-ai-services", app),
       containerName: "goodgo-ai-services",
       ports: [{ container: 8000 }],
       limits: { cpus: 1, memoryMb: 1024 },
@@ -98,11 +182,12 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "postgres",
       role: "data",
       description: "PostgreSQL 16 + PostGIS",
-      image: "postgis/postgis:16-3.4",
+      image: pinnedImage("postgis/postgis", "16-3.4"),
       containerName: "goodgo-postgres",
       ports: [{ container: 5432 }],
-      environment: { POSTGRES_USER: req("DB_USER"), POSTGRES_PASSWORD: req("DB_PASSWORD"), POSTGRES_DB: req("DB_NAME") },
-      volumes: [{ kind: "volume", source: "pgdata", target: "/var/lib/postgresql/data" }],
+      // The image's entrypoint reads POSTGRES_PASSWORD_FILE (used when it initialises an empty data directory).
+      environment: { POSTGRES_USER: req("DB_USER"), ...secretFileEnv("postgresPassword"), POSTGRES_DB: req("DB_NAME") },
+      volumes: [{ kind: "volume", source: "pgdata", target: "/var/lib/postgresql/data" }, secretMount("postgresPassword")],
       limits: { cpus: 2, memoryMb: 2048 },
       shmSizeMb: 256,
       healthcheck: { test: { shell: 'pg_isready -U "$${POSTGRES_USER}" -d "$${POSTGRES_DB}"' }, interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
@@ -113,14 +198,13 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "pgbouncer",
       role: "data",
       description: "PgBouncer (transaction pooling, section 3.1)",
-      image: "edoburu/pgbouncer:1.23.1-p2",
+      image: pinnedImage("edoburu/pgbouncer", "1.23.1-p2"),
       containerName: "goodgo-pgbouncer",
       ports: [{ container: 6432 }],
       environment: {
         DB_HOST: "postgres",
         DB_PORT: 5432,
         DB_USER: req("DB_USER"),
-        DB_PASSWORD: req("DB_PASSWORD"),
         DB_NAME: req("DB_NAME"),
         LISTEN_PORT: 6432,
         AUTH_TYPE: "scram-sha-256",
@@ -141,48 +225,49 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "redis",
       role: "data",
       description: "Redis 7 (AOF, 512 MB allkeys-lru)",
-      image: "redis:7-alpine",
+      image: pinnedImage("redis", "7-alpine"),
       containerName: "goodgo-redis",
       ports: [{ container: 6379 }],
-      // Shell form so the password reaches redis-server from the container's environment, not from Compose's
-      // interpolation into the command line.
+      // Shell form so redis-server reads the password from its file at start, not from an environment variable.
       command: [
         "sh",
         "-c",
-        `exec redis-server --appendonly yes --maxmemory ${o.redisMaxMemoryMb ?? 512}mb --maxmemory-policy allkeys-lru --requirepass "$$REDIS_PASSWORD"`,
+        `exec redis-server --appendonly yes --maxmemory ${o.redisMaxMemoryMb ?? 512}mb --maxmemory-policy allkeys-lru --requirepass "$$(cat "$$REDIS_PASSWORD_FILE")"`,
       ],
-      volumes: [{ kind: "volume", source: "redis_data", target: "/data" }],
+      volumes: [{ kind: "volume", source: "redis_data", target: "/data" }, secretMount("redisPassword")],
       limits: { cpus: 0.5, memoryMb: 768 },
-      environment: { REDIS_PASSWORD: req("REDIS_PASSWORD"), REDISCLI_AUTH: req("REDIS_PASSWORD") },
-      healthcheck: { test: { shell: "redis-cli ping | grep -q PONG" }, interval: "10s", timeout: "5s", retries: 5 },
+      environment: secretFileEnv("redisPassword"),
+      healthcheck: { test: { shell: REDIS_HEALTH_TEST }, interval: "10s", timeout: "5s", retries: 5 },
       logging,
     },
     {
       name: "typesense",
       role: "data",
       description: "Typesense search",
-      image: "typesense/typesense:27.1",
+      image: pinnedImage("typesense/typesense", "27.1"),
       containerName: "goodgo-typesense",
       ports: [{ container: 8108 }],
-      environment: { TYPESENSE_API_KEY: req("TYPESENSE_API_KEY"), TYPESENSE_DATA_DIR: "/data", TYPESENSE_ENABLE_CORS: "true" },
-      volumes: [{ kind: "volume", source: "typesense_data", target: "/data" }],
+      // The API key from typesense-server's own config file (the image's entrypoint is the server binary itself).
+      command: [`${GOODGO_SECRET_MOUNTS.typesenseConfig.via}=${GOODGO_SECRET_MOUNTS.typesenseConfig.container}`],
+      environment: { TYPESENSE_DATA_DIR: "/data", TYPESENSE_ENABLE_CORS: "true" },
+      volumes: [{ kind: "volume", source: "typesense_data", target: "/data" }, secretMount("typesenseConfig")],
       limits: { cpus: 1, memoryMb: 1024 },
-      healthcheck: { test: { shell: "curl -sf http://127.0.0.1:8108/health || exit 1" }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "20s" },
+      healthcheck: { test: { exec: TYPESENSE_HEALTH_TEST }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "20s" },
       logging,
     },
     {
       name: "minio",
       role: "data",
       description: "MinIO object storage (API 9000, console 9001)",
-      image: "minio/minio:RELEASE.2024-12-18T13-15-44Z",
+      image: pinnedImage("minio/minio", "RELEASE.2024-12-18T13-15-44Z"),
       containerName: "goodgo-minio",
       command: ["server", "/data", "--console-address", ":9001"],
       ports: [
         { container: 9000, description: "S3 API" },
         { container: 9001, description: "console" },
       ],
-      environment: { MINIO_ROOT_USER: req("MINIO_ACCESS_KEY"), MINIO_ROOT_PASSWORD: req("MINIO_SECRET_KEY") },
-      volumes: [{ kind: "volume", source: "minio_data", target: "/data" }],
+      environment: { ...secretFileEnv("minioRootUser"), ...secretFileEnv("minioRootPassword") },
+      volumes: [{ kind: "volume", source: "minio_data", target: "/data" }, secretMount("minioRootUser"), secretMount("minioRootPassword")],
       limits: { cpus: 0.5, memoryMb: 1024 },
       healthcheck: { test: { exec: ["mc", "ready", "local"] }, interval: "15s", timeout: "5s", retries: 5 },
       logging,
@@ -191,14 +276,14 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "pg-backup",
       role: "backup",
       description: "cron daemon: backup 02:00 UTC, verification 04:00 UTC",
-      image: "postgis/postgis:16-3.4",
+      image: pinnedImage("postgis/postgis", "16-3.4"),
       containerName: "goodgo-pg-backup",
       entrypoint: ["/scripts/entrypoint.sh"],
       environment: {
         PGHOST: "postgres",
         PGPORT: 5432,
         PGUSER: req("DB_USER"),
-        PGPASSWORD: req("DB_PASSWORD"),
+        ...secretFileEnv("pgBackupPgpass"),
         PGDATABASE: req("DB_NAME"),
         BACKUP_RETENTION_DAYS: opt("BACKUP_RETENTION_DAYS", "7"),
         TZ: "UTC",
@@ -206,6 +291,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       volumes: [
         { kind: "volume", source: "pg_backups", target: "/backups" },
         { kind: "bind", source: "./scripts/backup", target: "/scripts", readOnly: true },
+        secretMount("pgBackupPgpass"),
       ],
       limits: { cpus: 0.5, memoryMb: 512 },
       dependsOn: [{ service: "postgres", condition: "healthy" }],
@@ -215,7 +301,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "loki",
       role: "monitoring",
       description: "Loki (15-day retention)",
-      image: "grafana/loki:3.0.0",
+      image: pinnedImage("grafana/loki", "3.0.0"),
       containerName: "goodgo-loki",
       command: ["-config.file=/etc/loki/loki.yml"],
       ports: [{ container: 3100 }],
@@ -231,7 +317,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "promtail",
       role: "monitoring",
       description: "Promtail (Docker socket discovery)",
-      image: "grafana/promtail:3.0.0",
+      image: pinnedImage("grafana/promtail", "3.0.0"),
       containerName: "goodgo-promtail",
       command: ["-config.file=/etc/promtail/promtail.yml"],
       volumes: [
@@ -246,7 +332,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "prometheus",
       role: "monitoring",
       description: "Prometheus",
-      image: "prom/prometheus:v2.51.0",
+      image: pinnedImage("prom/prometheus", "v2.51.0"),
       containerName: "goodgo-prometheus",
       command: [
         "--config.file=/etc/prometheus/prometheus.yml",
@@ -268,17 +354,18 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "grafana",
       role: "monitoring",
       description: "Grafana (3002, admin only)",
-      image: "grafana/grafana:10.4.1",
+      image: pinnedImage("grafana/grafana", "10.4.1"),
       containerName: "goodgo-grafana",
       ports: [{ container: 3000, published: o.grafanaPort ?? 3002 }],
       environment: {
         GF_SECURITY_ADMIN_USER: req("GRAFANA_ADMIN_USER"),
-        GF_SECURITY_ADMIN_PASSWORD: req("GRAFANA_ADMIN_PASSWORD"),
+        ...secretFileEnv("grafanaAdminPassword"),
         GF_USERS_ALLOW_SIGN_UP: "false",
       },
       volumes: [
         { kind: "volume", source: "grafana_data", target: "/var/lib/grafana" },
         { kind: "bind", source: "./monitoring/grafana/provisioning", target: "/etc/grafana/provisioning", readOnly: true },
+        secretMount("grafanaAdminPassword"),
       ],
       limits: { cpus: 0.5, memoryMb: 512 },
       healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"] }, interval: "15s", timeout: "5s", retries: 5, startPeriod: "30s" },
@@ -292,7 +379,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): ServiceSpec[] {
       name: "alertmanager",
       role: "monitoring",
       description: "Alertmanager (Slack routing)",
-      image: "prom/alertmanager:v0.27.0",
+      image: pinnedImage("prom/alertmanager", "v0.27.0"),
       containerName: "goodgo-alertmanager",
       command: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
       ports: [{ container: 9093 }],

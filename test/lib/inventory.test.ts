@@ -232,9 +232,11 @@ describe("GoodGo graph (runbook 001 section 1)", () => {
     const vars = referencedVariables(inv);
     const required = vars.filter((v) => v.required).map((v) => v.name);
     expect(required).toEqual(
-      ["DB_NAME", "DB_PASSWORD", "DB_USER", "GRAFANA_ADMIN_PASSWORD", "GRAFANA_ADMIN_USER", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "REDIS_PASSWORD", "TYPESENSE_API_KEY"],
+      // The secrets reach their containers as files (GOODGO_SECRET_MOUNTS), never through Compose interpolation.
+      ["DB_NAME", "DB_USER", "GRAFANA_ADMIN_USER", "IMAGE_TAG"],
     );
-    expect(vars.find((v) => v.name === "IMAGE_TAG")).toEqual({ name: "IMAGE_TAG", required: false, hasDefault: true });
+    // Without the stack's configured tag, the application images have no fallback: never "latest".
+    expect(vars.find((v) => v.name === "IMAGE_TAG")).toEqual({ name: "IMAGE_TAG", required: true, hasDefault: false });
   });
 
   it("sums the limits of section 1 (a ceiling above the 8 GB host minimum of 4.6)", () => {

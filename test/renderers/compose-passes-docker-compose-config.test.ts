@@ -12,19 +12,15 @@ import { composeConfig } from "../support/validators";
 import { planFor } from "../support/stacks";
 import type { Plan } from "../../cli/planner";
 
-// Values for every variable the GoodGo inventory requires (placeholders: docker-compose only interpolates them).
+// Values for every variable the GoodGo inventory interpolates (its secrets reach the containers as files, not through
+// Compose; REDIS_PASSWORD is here to show it never lands in a command).
 const GOODGO_ENV = {
   IMAGE_TAG: "9409706c58",
   REGISTRY_URL: "ghcr.io/goodgo",
   DB_USER: "goodgo",
-  DB_PASSWORD: "test-only-db",
   DB_NAME: "goodgo",
   REDIS_PASSWORD: "test-only-redis",
-  TYPESENSE_API_KEY: "test-only-ts",
-  MINIO_ACCESS_KEY: "minio",
-  MINIO_SECRET_KEY: "test-only-minio",
   GRAFANA_ADMIN_USER: "admin",
-  GRAFANA_ADMIN_PASSWORD: "test-only-grafana",
 };
 
 describe("GoodGo's 14-service compose file", () => {
@@ -125,19 +121,19 @@ describe("GoodGo's 14-service compose file", () => {
     const redisCmd = parsed.services.redis.command.join(" ");
     expect(redisCmd).toContain("--maxmemory 512mb --maxmemory-policy allkeys-lru");
     expect(redisCmd).toContain("--appendonly yes");
-    // The password reaches redis-server from the container env at run time, not through Compose interpolation.
-    expect(redisCmd).toContain('"$$REDIS_PASSWORD"');
+    // redis-server reads the password from its file at run time, not through Compose interpolation.
+    expect(redisCmd).toContain('"$$(cat "$$REDIS_PASSWORD_FILE")"');
     expect(redisCmd).not.toContain(GOODGO_ENV.REDIS_PASSWORD);
     expect(parsed.services.prometheus.command).toContain("--storage.tsdb.retention.time=30d");
     const staging = composeConfig(renderCompose({ name: "goodgo", services: goodgoInventory({ prometheusRetention: "15d" }), volumes: [...GOODGO_VOLUMES] }), GOODGO_ENV);
     expect(staging.parsed.services.prometheus.command).toContain("--storage.tsdb.retention.time=15d");
   });
 
-  it("refuses to run without the required secrets, naming the variable", () => {
-    const { DB_PASSWORD: _omit, ...withoutPassword } = GOODGO_ENV;
-    const r = composeConfig(text, withoutPassword);
+  it("refuses to run without the required variables, naming the variable", () => {
+    const { DB_USER: _omit, ...withoutUser } = GOODGO_ENV;
+    const r = composeConfig(text, withoutUser);
     expect(r.ok).toBe(false);
-    expect(r.output).toContain("DB_PASSWORD must be set in the env file");
+    expect(r.output).toContain("DB_USER must be set in the env file");
   });
 
   it("reads the variables from the project's .env as on the host (no shell environment at all)", () => {

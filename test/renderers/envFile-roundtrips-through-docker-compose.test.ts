@@ -122,7 +122,6 @@ const SECRETS: GoodgoEnvSecrets = {
   minioSecretKey: "minio-secret-value",
   vnpayHashSecret: "vnpay-hash",
   aiApiKey: "ai-key",
-  grafanaAdminPassword: "grafana pw",
 };
 
 describe("goodgoEnvVariables / goodgoEnvValues (section 8)", () => {
@@ -130,7 +129,7 @@ describe("goodgoEnvVariables / goodgoEnvValues (section 8)", () => {
     const vars = goodgoEnvVariables(CONFIG);
     const names = vars.map((v) => v.name);
     for (const n of ["DATABASE_URL", "DATABASE_URL_DIRECT", "JWT_SECRET", "JWT_REFRESH_SECRET", "REDIS_URL", "REDIS_PASSWORD", "TYPESENSE_API_KEY",
-      "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "AI_API_KEY", "GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "PGBOUNCER_POOL_SIZE",
+      "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "AI_API_KEY", "GRAFANA_ADMIN_USER", "PGBOUNCER_POOL_SIZE",
       "PGBOUNCER_MAX_CLIENT_CONN", "BACKUP_RETENTION_DAYS", "IMAGE_TAG"]) {
       expect(names, n).toContain(n);
     }
@@ -162,9 +161,11 @@ describe("goodgoEnvVariables / goodgoEnvValues (section 8)", () => {
     expect(r.ok, r.output).toBe(true);
     const s = r.parsed.services;
     expect(s.api.image).toBe("ghcr.io/goodgo/goodgo-api:9409706c58");
-    expect(unescape(s.postgres.environment.POSTGRES_PASSWORD)).toBe(SECRETS.dbPassword);
+    expect(unescape(s.api.environment.DB_PASSWORD)).toBe(SECRETS.dbPassword);
     expect(unescape(s.api.environment.DATABASE_URL)).toBe(goodgoEnvValues(CONFIG, SECRETS).DATABASE_URL);
-    expect(unescape(s.grafana.environment.GF_SECURITY_ADMIN_PASSWORD)).toBe(SECRETS.grafanaAdminPassword);
+    // The services with a file variant name the file, never the value.
+    expect(s.postgres.environment.POSTGRES_PASSWORD).toBeUndefined();
+    expect(s.postgres.environment.POSTGRES_PASSWORD_FILE).toBe("/run/secrets/db_password");
     expect(String(s.pgbouncer.environment.DEFAULT_POOL_SIZE)).toBe("20");
     // The file is parseable as YAML-free KEY=value lines: no secret leaks into a comment.
     expect(envText.split("\n").filter((l) => l.startsWith("#")).join("\n")).not.toContain(SECRETS.jwtSecret);

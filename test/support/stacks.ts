@@ -8,6 +8,7 @@ import { loadStackConfig, platformConfig, secretSpecs, type LoadOptions, type Ra
 import { readStackFile } from "../../config/stackFile";
 import { planStack, type Plan } from "../../cli/planner";
 import type { DeclaredResource } from "../../lib/runtime/capture";
+import { GOODGO_ENV_SECRET_SOURCES, type GoodgoStackSecrets } from "../../stacks/goodgo/env";
 
 export const PROJECT_DIR = join(__dirname, "..", "..");
 
@@ -131,4 +132,10 @@ export function stackPlatformConfig<C>(stack: string, module: { name: string; sc
   const config = platformConfig(loadStackConfig(rawStack(stack, options), { allowMissingSecrets: true }), module);
   if (config === undefined) throw new Error(`Pulumi.${stack}.yaml does not enable lazarus:${module.name}`);
   return config;
+}
+
+/** Every GoodGo secret value as goodgo's renderers take them (GoodgoStackSecrets): `test-only-<key>`, or the overrides. */
+export function goodgoTestSecrets(overrides: Partial<GoodgoStackSecrets> = {}): GoodgoStackSecrets {
+  const keys = Object.keys(GOODGO_ENV_SECRET_SOURCES);
+  return { ...Object.fromEntries(keys.map((k) => [k, `test-only-${k}`])), ...overrides } as GoodgoStackSecrets;
 }

@@ -49,19 +49,19 @@ export const GOODGO_PORTS = {
  */
 export const GOODGO_EXPORTERS = [
   {
-    name: "postgres-exporter", image: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0", port: 9187, job: "postgres", service: "postgres",
-    needs: "DATA_SOURCE_NAME from a secret (read-only monitoring role on postgres:5432); PG_EXPORTER_EXTEND_QUERY_PATH=/etc/postgres-exporter/queries.yml (postgres-exporter/queries.yml mounted read-only) for pg_lock_waiting_count",
+    name: "postgres-exporter", image: { repository: "quay.io/prometheuscommunity/postgres-exporter", tag: "v0.15.0" }, port: 9187, job: "postgres", service: "postgres",
+    needs: "DATA_SOURCE_URI, DATA_SOURCE_USER and DATA_SOURCE_PASS_FILE (the password in a mounted secret file); PG_EXPORTER_EXTEND_QUERY_PATH=/etc/postgres-exporter/queries.yml (postgres-exporter/queries.yml mounted read-only) for pg_lock_waiting_count",
   },
   {
-    name: "redis-exporter", image: "oliver006/redis_exporter:v1.58.0", port: 9121, job: "redis", service: "redis",
-    needs: "REDIS_ADDR=redis://redis:6379 and REDIS_PASSWORD_FILE (or REDIS_PASSWORD from the .env secret)",
+    name: "redis-exporter", image: { repository: "oliver006/redis_exporter", tag: "v1.58.0" }, port: 9121, job: "redis", service: "redis",
+    needs: "REDIS_ADDR=redis://redis:6379 and REDIS_PASSWORD_FILE (a JSON map of that address to the password, in a mounted secret file)",
   },
   {
-    name: "cadvisor", image: "gcr.io/cadvisor/cadvisor:v0.49.1", port: 8080, job: "cadvisor", service: "cadvisor",
+    name: "cadvisor", image: { repository: "gcr.io/cadvisor/cadvisor", tag: "v0.49.1" }, port: 8080, job: "cadvisor", service: "cadvisor",
     needs: "read-only mounts /:/rootfs, /var/run:/var/run, /sys:/sys, /var/lib/docker:/var/lib/docker; privileged or /dev/kmsg",
   },
   {
-    name: "node-exporter", image: "prom/node-exporter:v1.7.0", port: 9100, job: "node", service: "host",
+    name: "node-exporter", image: { repository: "prom/node-exporter", tag: "v1.7.0" }, port: 9100, job: "node", service: "host",
     needs: "--path.rootfs=/host with /:/host:ro,rslave; --collector.textfile.directory=/backups/metrics with the pg_backups volume at /backups:ro",
   },
 ] as const;

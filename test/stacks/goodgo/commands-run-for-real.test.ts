@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../../stacks/goodgo/commands";
 import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
+import { goodgoContainerSecretFiles } from "../../../stacks/goodgo/env";
 import { loadStackConfig, platformConfig } from "../../../config/load";
 import { goodgo } from "../../../stacks/goodgo";
-import { rawStack } from "../../support/stacks";
+import { goodgoTestSecrets, rawStack } from "../../support/stacks";
 import type { GoodgoConfig } from "../../../stacks/goodgo/config";
 import { startPostgres, type PostgresServer } from "../../support/postgres";
 import { startRedis, type RedisServer } from "../../support/redis";
@@ -106,14 +107,25 @@ describe("terminate-long-queries, run against real PostgreSQL", () => {
   });
 });
 
+/** A container secret file as the stack writes it (0600), from the stack's own renderer of that file. */
+function secretFile(name: string, content: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return path;
+}
+const secretFiles = () =>
+  goodgoContainerSecretFiles({ ...cfg, database: { user: "goodgo" } } as GoodgoConfig, goodgoTestSecrets({ redisPassword: REDIS_PASSWORD, spacesAccessKey: "test-key-id", spacesSecretKey: "test-secret" }));
+const redisPasswordFile = () => secretFile("redis_password", secretFiles().redisPassword);
+const s3cfgFile = () => secretFile("s3cfg", secretFiles().pgBackupS3cfg);
+
 describe("flush-redis, run against real Redis with a password", () => {
-  it("empties every database and reports 0 keys, authenticating through REDISCLI_AUTH only", async () => {
+  it("empties every database and reports 0 keys, the password only from the container's password file", async () => {
     redis.cli("SET", "session:1", "x");
     redis.cli("-n", "3", "SET", "cache:2", "y");
     expect(redis.keyCount()).toBe(2);
     const cmd = flushRedisCommand(target());
     expect(cmd).not.toContain(REDIS_PASSWORD);
-    const r = await runOnHost(cmd, { REDIS_PORT: String(redis.port), REDISCLI_AUTH: REDIS_PASSWORD });
+    const r = await runOnHost(cmd, { REDIS_PORT: String(redis.port), REDIS_PASSWORD_FILE: redisPasswordFile() });
     expect(r.code, r.err).toBe(0);
     expect(r.services).toEqual(["redis"]);
     expect(r.out).toContain("keys after flush: 0");
@@ -136,8 +148,7 @@ describe("fetching an off-site backup with the real s3cmd", () => {
     S3_HOST_BUCKET: s3.endpoint,
     S3_REGION: "fra1",
     S3_NO_SSL: "1",
-    AWS_ACCESS_KEY_ID: "test-key-id",
-    AWS_SECRET_ACCESS_KEY: "test-secret",
+    S3CMD_CONFIG: s3cfgFile(),
   });
   const put = (name: string, body: string) => {
     s3.objects.set(`/goodgo-backups/postgres/${name}`, Buffer.from(body));
@@ -207,8 +218,8 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
       FAKE_BACKUPS: join(tmp, "backups"),
       PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo",
       S3_URL: "s3://goodgo-backups/postgres", S3_ENDPOINT: s3.endpoint, S3_HOST_BUCKET: s3.endpoint, S3_REGION: "ams3", S3_NO_SSL: "1",
-      AWS_ACCESS_KEY_ID: "test-key-id", AWS_SECRET_ACCESS_KEY: "test-secret",
-      REDIS_PORT: String(redis.port), REDISCLI_AUTH: REDIS_PASSWORD,
+      S3CMD_CONFIG: s3cfgFile(),
+      REDIS_PORT: String(redis.port), REDIS_PASSWORD_FILE: redisPasswordFile(),
     };
     // The docker-only steps (compose up of the data services, the API image's migrations and reindex) need an engine.
     for (const key of ["fetch-backup", "restore-database", "flush-redis"]) {

@@ -161,8 +161,7 @@ describe("software on the host", () => {
     expect(env).toMatch(/^PGBOUNCER_POOL_SIZE=20$/m);
     expect(env).toMatch(/^PGBOUNCER_MAX_CLIENT_CONN=200$/m);
     expect(env).toMatch(/^BACKUP_RETENTION_DAYS=7$/m);
-    expect(env).toMatch(/^SPACES_SECRET_ACCESS_KEY=SENTINEL-gg-spacessecret-7c8d$/m);
-    for (const v of ["REDIS_URL", "TYPESENSE_API_KEY", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "VNPAY_HASH_SECRET", "AI_API_KEY", "GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "JWT_REFRESH_SECRET"]) {
+    for (const v of ["REDIS_URL", "TYPESENSE_API_KEY", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "VNPAY_HASH_SECRET", "AI_API_KEY", "GRAFANA_ADMIN_USER", "JWT_REFRESH_SECRET"]) {
       expect(env, v).toMatch(new RegExp(`^${v}=`, "m"));
     }
   });
@@ -172,7 +171,7 @@ describe("software on the host", () => {
     const up = one(prod, T.command, "goodgo-prod-compose-up");
     expect(String(up.inputs.create)).toMatch(/compose-up\.sh --dir \/root\/goodgo --project-name goodgo/);
     // Services restarted when the files they mount change (compose alone recreates only on a configuration change).
-    for (const w of ["pgbouncer=pgbouncer/userlist.txt", "redis=redis/redis.conf,redis/users.acl", "nginx=nginx/nginx.conf", "prometheus=monitoring/prometheus", "alertmanager=monitoring/alertmanager"]) {
+    for (const w of ["pgbouncer=pgbouncer/userlist.txt,secrets/pgbouncer/pgpass", "redis=secrets/redis/redis_password,redis/redis.conf,redis/users.acl", "nginx=nginx/nginx.conf", "prometheus=monitoring/prometheus", "alertmanager=monitoring/alertmanager"]) {
       expect(String(up.inputs.create)).toContain(`--watch ${w}`);
     }
     const writers = byType(prod, T.command).filter((c) => c.name.startsWith("goodgo-prod-software-file"));
@@ -191,7 +190,7 @@ describe("software on the host", () => {
     expect(acl).not.toContain("SENTINEL");
   });
 
-  it("gives PgBouncer's admin console a user: a 0600 userlist for uid 70 mounted read-only, PGPASSWORD in the container", () => {
+  it("gives PgBouncer's admin console a user: a 0600 userlist for uid 70 mounted read-only, its password in a PGPASSFILE", () => {
     const path = "/root/goodgo/pgbouncer/userlist.txt";
     expect(file(prod, path)).toMatchObject({ secret: true, mode: "0600" });
     expect(writer(prod, path).inputs.stdin).toBe("[secret]");
@@ -202,10 +201,11 @@ describe("software on the host", () => {
     const compose = file(prod, "/root/goodgo/docker-compose.prod.yml")!.content!;
     const pgbouncer = (parse(compose) as { services: Record<string, { environment: Record<string, string>; volumes: string[] }> }).services.pgbouncer;
     expect(pgbouncer.volumes).toContain("./pgbouncer/userlist.txt:/etc/pgbouncer/userlist.txt:ro");
-    expect(pgbouncer.environment.PGPASSWORD).toMatch(/^\$\{PGBOUNCER_ADMIN_PASSWORD:\?/);
+    expect(pgbouncer.environment.PGPASSWORD).toBeUndefined();
+    expect(pgbouncer.environment.PGPASSFILE).toBe("/run/secrets/pgpass");
     expect(pgbouncer.environment.ADMIN_USERS).toBe("pgbouncer_admin");
     expect(pgbouncer.environment.AUTH_FILE).toBe("/etc/pgbouncer/userlist.txt");
-    expect(String(writer(prod, "/root/goodgo/.env").rawInputs.stdin)).toMatch(/^PGBOUNCER_ADMIN_PASSWORD=SENTINEL-gg-pgbadmin-9e0f$/m);
+    expect(String(writer(prod, "/root/goodgo/secrets/pgbouncer/pgpass").rawInputs.stdin)).toBe("*:*:*:pgbouncer_admin:SENTINEL-gg-pgbadmin-9e0f\n");
   });
 
   it("passes the backups' compression level to pg-backup (6 by default, 0 when the stack trades disk for restore speed)", async () => {
