@@ -163,8 +163,28 @@ export function imageFacts(image: string): ImageFacts {
   return facts;
 }
 
-/** `uid:gid` of the process an image's entrypoint runs: the owner a 0600 secret file mounted into it must have. */
-export function secretFileOwner(image: string): string {
-  const { uid, gid } = imageFacts(image).runsAs;
+/** What decides a container's user: its image, and the service's own `user:` and `entrypoint:` (compose's keys). */
+export interface ServiceRunAs {
+  image: string;
+  user?: string;
+  entrypoint?: unknown;
+}
+
+/**
+ * The user a service's process runs as: compose `user:` ("uid[:gid]") when set; else the image's own entrypoint drops
+ * to `runsAs`, and a service that overrides the entrypoint runs it as the image's USER (no privilege drop happens).
+ */
+export function containerUser(service: ServiceRunAs): ContainerUser {
+  if (service.user) {
+    const [uid, gid] = service.user.split(":").map(Number);
+    return { uid, gid: gid ?? uid };
+  }
+  const facts = imageFacts(service.image);
+  return service.entrypoint ? facts.imageUser : facts.runsAs;
+}
+
+/** `uid:gid` of a service's process: the owner a 0600 secret file mounted into it must have. */
+export function secretFileOwner(service: ServiceRunAs): string {
+  const { uid, gid } = containerUser(service);
   return `${uid}:${gid}`;
 }

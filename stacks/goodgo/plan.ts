@@ -44,7 +44,7 @@ import { GOODGO_SECRET_MOUNTS, type GoodgoSecretMount } from "./services";
  * so only that process reads them (root, where an image has no USER, reads them as written: root:root 0600).
  */
 function handSecretFilesToContainers(inventory: ServiceInventory, files: [service: string, path: string][]): string[] {
-  return files.map(([service, path]) => `chown ${secretFileOwner(getService(inventory, service).image)} ${shq(path)}`);
+  return files.map(([service, path]) => `chown ${secretFileOwner(getService(inventory, service))} ${shq(path)}`);
 }
 
 export function goodgoNames(stack: string) {

@@ -7,6 +7,7 @@
 // "what re-runs" is "what has different inputs". The mock runtime never diffs or applies an update: each test plans the
 // stack twice, changing one file's content, and compares the inputs the program declares, which is what the engine's
 // diff compares. It cannot show what a real engine does with those inputs beyond that (see the provider lines above).
+import { GOODGO_SECRET_MOUNTS } from "../../stacks/goodgo/services";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -80,7 +81,9 @@ describe("changing one file re-runs exactly what depends on it", () => {
 
   it("GoodGo's Redis password: the files holding it (users.acl is chowned to Redis's user), prepare and compose up", async () => {
     const after = await planWith({ secrets: { ...secrets, "lazarus:goodgoRedisPassword": "SENTINEL-gg-redis-rotated" } });
-    const writers = [path("goodgo", "redis/users.acl"), path("goodgo", "/.env")].map((p) => fileWriterName("goodgo-prod-software", p));
+    // users.acl (its hash), .env (REDIS_URL), and the two container secret files: Redis's own and redis_exporter's.
+    const files = ["redis/users.acl", "/.env", GOODGO_SECRET_MOUNTS.redisPassword.host, GOODGO_SECRET_MOUNTS.redisExporterPasswords.host];
+    const writers = files.map((f) => fileWriterName("goodgo-prod-software", path("goodgo", f)));
     expect(rerunBetween(base, after)).toEqual([...writers, "goodgo-prod-prepare", "goodgo-prod-compose-up"].sort());
   });
 });
@@ -105,7 +108,8 @@ describe("the triggers of secret files", () => {
       expect((up.inputs.triggers as unknown[]).filter((t) => t === SECRET_MARK)).toHaveLength(ownSecretFiles);
     }
     const prepare = one(base, T.command, "goodgo-prod-prepare");
-    expect((prepare.inputs.triggers as unknown[]).filter((t) => t === SECRET_MARK)).toHaveLength(3);
+    // The Slack webhook, the Redis ACL, the PgBouncer userlist, and every container secret file.
+    expect((prepare.inputs.triggers as unknown[]).filter((t) => t === SECRET_MARK)).toHaveLength(3 + Object.keys(GOODGO_SECRET_MOUNTS).length);
   });
 });
 

@@ -12,8 +12,8 @@ describe("image facts", () => {
   });
 
   it("gives the owner a secret file mounted into the image needs", () => {
-    expect(secretFileOwner("prom/alertmanager:v0.27.0")).toBe("65534:65534");
-    expect(secretFileOwner("edoburu/pgbouncer:1.23.1-p2")).toBe("70:70");
+    expect(secretFileOwner({ image: "prom/alertmanager:v0.27.0" })).toBe("65534:65534");
+    expect(secretFileOwner({ image: "edoburu/pgbouncer:1.23.1-p2" })).toBe("70:70");
   });
 
   it("names the table, the repository and an example entry for an image it does not know", () => {

@@ -21,7 +21,7 @@
 import { parse } from "yaml";
 import type { Plan } from "../../cli/planner";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
-import { imageFacts, type ContainerUser } from "../../lib/imageFacts";
+import { containerUser, imageFacts, type ContainerUser } from "../../lib/imageFacts";
 import { hostProvisions } from "../../renderers/cloudInit";
 import { T } from "./stacks";
 
@@ -167,12 +167,7 @@ interface ComposeService {
 
 /** The user a service's process runs as: compose `user:`, else the image's (its USER when the entrypoint is replaced). */
 export function serviceUser(service: ComposeService): ContainerUser {
-  if (service.user) {
-    const [uid, gid] = service.user.split(":").map(Number);
-    return { uid, gid: gid ?? uid };
-  }
-  const facts = imageFacts(service.image);
-  return service.entrypoint ? facts.imageUser : facts.runsAs;
+  return containerUser(service);
 }
 
 const SHELL_WORDS = new Set([

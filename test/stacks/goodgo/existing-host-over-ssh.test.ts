@@ -26,6 +26,7 @@
 //     runs before the chain and finds the certificate link in place.) The restore, cutover and flush
 //     command lines are run against real PostgreSQL and Redis in test/stacks/goodgo/commands-run-for-real.test.ts.
 // The login uses the test sshd's own key, not the plan's (a sentinel).
+import { GOODGO_SECRET_MOUNTS } from "../../../stacks/goodgo/services";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -134,7 +135,13 @@ beforeAll(async () => {
     s3.objects.set(`${bucketPath}/${name}`, Buffer.from(body));
     s3.objects.set(`${bucketPath}/${name}.sha256`, Buffer.from(`${createHash("sha256").update(body).digest("hex")}  ${name}\n`));
   }
-  const containerEnv = { ...environment, S3_ENDPOINT: s3.endpoint, S3_HOST_BUCKET: s3.endpoint, S3_NO_SSL: "1", HOME: side };
+  // The secret files pg-backup reads (s3cmd's config, the pgpass) at the host paths its bind mounts map them from.
+  const secretFilesOnHost = Object.fromEntries(
+    Object.values(GOODGO_SECRET_MOUNTS)
+      .filter((m) => m.service === "pg-backup" && /^[A-Z0-9_]+$/.test(m.via))
+      .map((m) => [m.via, join(deployDir, m.host)]),
+  );
+  const containerEnv = { ...environment, ...secretFilesOnHost, S3_ENDPOINT: s3.endpoint, S3_HOST_BUCKET: s3.endpoint, S3_NO_SSL: "1", HOME: side };
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   writeFileSync(
     composeExec,
@@ -206,7 +213,7 @@ describe("GoodGo's plan for an existing server, run over SSH", () => {
     expect(statSync(seen("/var/www/certbot")).isDirectory()).toBe(true);
   });
 
-  it("writes every planned file with the plan's mode and content: compose, monitoring, nginx, crontab, Redis, RUNBOOK.md and the four secret files", () => {
+  it("writes every planned file with the plan's mode and content: compose, monitoring, nginx, crontab, Redis, RUNBOOK.md and every secret file", () => {
     const files = plan.files.filter((f) => f.platform === "goodgo");
     const rel = files.map((f) => f.path.slice(deployDir.length + 1));
     expect(rel).toEqual(
@@ -226,7 +233,7 @@ describe("GoodGo's plan for an existing server, run over SSH", () => {
       ]),
     );
     expect(files.filter((f) => f.secret).map((f) => f.path.slice(deployDir.length + 1)).sort()).toEqual(
-      [".env", "monitoring/alertmanager/secrets/slack_webhook_url", "pgbouncer/userlist.txt", "redis/users.acl"],
+      [".env", "monitoring/alertmanager/secrets/slack_webhook_url", "pgbouncer/userlist.txt", "redis/users.acl", ...Object.values(GOODGO_SECRET_MOUNTS).map((m) => m.host)].sort(),
     );
     for (const f of files) {
       const writer = writerOf(plan, f.path);
@@ -239,7 +246,8 @@ describe("GoodGo's plan for an existing server, run over SSH", () => {
     // The secret files carry the secrets (the Redis password only as its SHA-256).
     const env = readFileSync(join(deployDir, ".env"), "utf8");
     expect(env).toContain("DB_PASSWORD=SENTINEL-gg-dbpass-3c4d/+=");
-    expect(env).toContain("SENTINEL-gg-spacessecret-7c8d");
+    expect(env).not.toContain("SENTINEL-gg-spacessecret-7c8d");
+    expect(readFileSync(join(deployDir, GOODGO_SECRET_MOUNTS.pgBackupS3cfg.host), "utf8")).toContain("secret_key = SENTINEL-gg-spacessecret-7c8d");
     expect(readFileSync(join(deployDir, "monitoring/alertmanager/secrets/slack_webhook_url"), "utf8")).toBe(`${ALL_SENTINEL_SECRETS["lazarus:goodgoSlackWebhook"]}\n`);
     const acl = readFileSync(join(deployDir, "redis/users.acl"), "utf8");
     expect(acl).toContain(createHash("sha256").update(ALL_SENTINEL_SECRETS["lazarus:goodgoRedisPassword"]).digest("hex"));
@@ -254,13 +262,14 @@ describe("GoodGo's plan for an existing server, run over SSH", () => {
       return `${s.uid}:${s.gid}`;
     };
     expect(owner("monitoring/alertmanager/secrets/slack_webhook_url")).toBe("65534:65534");
-    expect(owner("redis/users.acl")).toBe("999:0");
+    expect(owner("redis/users.acl")).toBe("999:1000");
+    expect(owner(GOODGO_SECRET_MOUNTS.grafanaAdminPassword.host)).toBe("472:0");
     expect(owner("pgbouncer/userlist.txt")).toBe("70:70");
     expect(owner(".env")).toBe("0:0");
     expect(owner("docker-compose.prod.yml")).toBe("0:0");
     // The planned prepare is what ran, with those uids.
     const prepare = commands(plan).find((r) => r.name === `${PREFIX}-prepare`)!;
-    expect(String(prepare.rawInputs.create)).toMatch(/chown 65534:65534 .*chown 999 .*chown 70:70 /);
+    expect(String(prepare.rawInputs.create)).toMatch(/chown 65534:65534 .*chown 999:1000 .*chown 70:70 /);
   });
 
   it("never puts a secret in a command's text or a step's other inputs (the file writers' stdin aside)", () => {
@@ -338,7 +347,7 @@ describe("GoodGo's plan for an existing server, run over SSH", () => {
     expect(readlinkSync(join(offsite, "latest"))).toBe(BACKUPS.newest);
     expect(readFileSync(join(offsite, BACKUPS.newest), "utf8")).toBe("newest dump");
     expect(spawnSync("sha256sum", ["-c", `${BACKUPS.newest}.sha256`], { cwd: offsite }).status).toBe(0);
-    // s3cmd signed with the Spaces key the .env carries, into the bucket and prefix of the stack file.
+    // s3cmd signed with the Spaces key of its shipped config file, into the bucket and prefix of the stack file.
     const gets = s3.requests.filter((r) => r.method === "GET");
     expect(gets.length).toBeGreaterThan(0);
     for (const r of gets) expect(r.authorization).toContain("Credential=SENTINEL-gg-spacesid-5a6b/");

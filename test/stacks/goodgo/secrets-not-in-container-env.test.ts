@@ -103,18 +103,18 @@ describe("the secret files", () => {
   it("are handed to the user each container reads them as, and prepare re-runs when one is rewritten", () => {
     const prep = one(plan(), T.command, "goodgo-prod-prepare");
     const create = String(prep.inputs.create);
-    const owners: [string, number][] = [
-      ["postgresPassword", 999], ["pgbouncerAdminPgpass", 70], ["redisPassword", 999], ["grafanaAdminPassword", 472],
-      ["postgresExporterPassword", 65534], ["redisExporterPasswords", 59000],
+    // Each file goes to the user its container's process runs as (lib/imageFacts.ts, from the images' Dockerfiles);
+    // root-run images (typesense, minio, pg-backup's overridden entrypoint) get their files back as root:root.
+    const owners: [keyof typeof GOODGO_SECRET_MOUNTS, string][] = [
+      ["postgresPassword", "999:999"], ["pgbouncerAdminPgpass", "70:70"], ["redisPassword", "999:1000"], ["grafanaAdminPassword", "472:0"],
+      ["postgresExporterPassword", "65534:65534"], ["redisExporterPasswords", "59000:59000"],
+      ["typesenseConfig", "0:0"], ["minioRootUser", "0:0"], ["minioRootPassword", "0:0"], ["pgBackupPgpass", "0:0"], ["pgBackupS3cfg", "0:0"],
     ];
-    for (const [key, uid] of owners) {
-      const path = `${dir}/${GOODGO_SECRET_MOUNTS[key as keyof typeof GOODGO_SECRET_MOUNTS].host}`;
-      expect(create).toContain(`chown ${uid}:${uid} '${path}'`);
+    expect(owners.map(([key]) => key).sort()).toEqual(Object.keys(GOODGO_SECRET_MOUNTS).sort());
+    for (const [key, owner] of owners) {
+      const path = `${dir}/${GOODGO_SECRET_MOUNTS[key].host}`;
+      expect(create).toContain(`chown ${owner} ${path}`);
       expect(prep.dependencies).toContain(writer(plan(), path).urn);
-    }
-    // Root-run images read root's 0600 files as written: no chown for them.
-    for (const key of ["typesenseConfig", "minioRootUser", "minioRootPassword", "pgBackupPgpass", "pgBackupS3cfg"] as const) {
-      expect(create).not.toContain(GOODGO_SECRET_MOUNTS[key].host);
     }
   });
 
