@@ -2,6 +2,7 @@
 // tools/build-engine.sh: the real program in a project directory, a file state backend, passphrase secrets, no update
 // check, no plugin downloads, PULUMI_HOME in the engine cache, and every engine event streamed back to the caller.
 // It is the code path a DR CLI will use; the engine tests use it rather than shelling out to `pulumi`.
+import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,7 +79,13 @@ function collect(onEvent?: (e: EngineEvent) => void) {
     events.push(e);
     const pre = e.resourcePreEvent?.metadata;
     if (pre) {
-      steps.push({ op: pre.op, urn: pre.urn, type: pre.type, diffs: pre.diffs ?? [], detailedDiff: pre.detailedDiff });
+      steps.push({
+        op: pre.op,
+        urn: pre.urn,
+        type: pre.type,
+        diffs: pre.diffs ?? [],
+        detailedDiff: pre.detailedDiff,
+      });
     }
     if (e.summaryEvent) summary = e.summaryEvent.resourceChanges;
     onEvent?.(e);
@@ -91,6 +98,9 @@ export class EngineStack {
     readonly stack: Stack,
     /** Directory of the file state backend. */
     readonly backendDir: string,
+    private readonly pulumiBin: string,
+    private readonly workDir: string,
+    private readonly envVars: Record<string, string>,
   ) {}
 
   static async open(options: OpenStackOptions): Promise<EngineStack> {
@@ -113,7 +123,7 @@ export class EngineStack {
       { workDir: options.workDir, stackName: options.stackName },
       { pulumiCommand, pulumiHome: engine.pulumiHome, envVars },
     );
-    return new EngineStack(stack, backendDir);
+    return new EngineStack(stack, backendDir, join(engine.bin, "pulumi"), options.workDir, envVars);
   }
 
   async setConfig(key: string, value: string, options: { secret?: boolean } = {}): Promise<void> {
@@ -139,9 +149,22 @@ export class EngineStack {
     return { summary: r.summary.resourceChanges ?? c.summary(), steps: c.steps, events: c.events, stdout: r.stdout, stderr: r.stderr };
   }
 
-  /** `pulumi stack export`: the stack's state (secrets stay encrypted). */
+  /**
+   * `pulumi stack export`: the stack's state with its secrets still encrypted. (The Automation API's own
+   * `exportStack()` runs `pulumi stack export --show-secrets`, so its result holds every secret in plain text; this
+   * driver does not use it.)
+   */
   async exportState(): Promise<Deployment> {
-    return this.stack.exportStack();
+    const args = ["stack", "export", "--stack", this.stack.name, "--non-interactive"];
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        this.pulumiBin,
+        args,
+        { cwd: this.workDir, env: { ...process.env, ...this.envVars }, maxBuffer: 256 * 1024 * 1024 },
+        (err, out, errOut) => (err ? reject(new Error(`pulumi ${args.join(" ")}: ${err.message}\n${errOut}`)) : resolve(out)),
+      );
+    });
+    return JSON.parse(stdout) as Deployment;
   }
 
   /** Every file the file backend wrote (state, backups, history), for searching the raw bytes. */
