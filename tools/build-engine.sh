@@ -10,7 +10,7 @@
 # other failure exits non-zero.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-# shellcheck source=engine/versions.env
+# shellcheck source=tools/engine/versions.env
 source "$repo/tools/engine/versions.env"
 
 go_bin="${GO:-$(command -v go || true)}"
@@ -33,9 +33,11 @@ mkdir -p "$status_dir"
 say() { echo "build-engine: $*"; }
 started=$SECONDS
 
-# build NAME WRAPPER_DIR PACKAGE VERSION_LDFLAG_VALUE [GONOSUMDB]
+sdk_version_var=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
+
+# build NAME WRAPPER_DIR PACKAGE VERSION VERSION_VARIABLE [GONOSUMDB]
 build() {
-  local name="$1" wrapper="$2" pkg="$3" version="$4" nosumdb="${5:-}"
+  local name="$1" wrapper="$2" pkg="$3" version="$4" version_var="$5" nosumdb="${6:-}"
   local out="$dir/bin/$name" stamp="$status_dir/$name"
   if [ -x "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "built $version" ]; then
     say "$name $version present"
@@ -45,7 +47,7 @@ build() {
   local t0=$SECONDS
   (
     cd "$repo/tools/engine/$wrapper"
-    GONOSUMDB="$nosumdb" "$go_bin" build -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
+    GONOSUMDB="$nosumdb" "$go_bin" build -ldflags "-s -w -X $version_var=v$version" \
       -o "$out.tmp" "$pkg"
   )
   mv -f "$out.tmp" "$out"
@@ -53,9 +55,9 @@ build() {
   say "$name $version built in $((SECONDS - t0))s"
 }
 
-build pulumi cli github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$PULUMI_VERSION"
+build pulumi cli github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$PULUMI_VERSION" "$sdk_version_var"
 build pulumi-language-nodejs nodejs github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$NODEJS_HOST_VERSION" \
-  "$NODEJS_HOST_NOSUMDB"
+  "$sdk_version_var" "$NODEJS_HOST_NOSUMDB"
 
 # The command provider: built and installed as a plugin when its module is served; otherwise reported blocked.
 command_module=github.com/pulumi/pulumi-command/provider
@@ -63,13 +65,14 @@ command_status="$status_dir/pulumi-resource-command"
 if [ -x "$dir/bin/pulumi-resource-command" ] && [ "$(cat "$command_status" 2>/dev/null)" = "built $COMMAND_VERSION" ]; then
   say "pulumi-resource-command $COMMAND_VERSION present"
 elif [ -f "$repo/tools/engine/command/go.mod" ]; then
-  build pulumi-resource-command command "$command_module/cmd/pulumi-resource-command" "$COMMAND_VERSION"
   # The provider's own version variable (not the SDK's) names the plugin version.
+  build pulumi-resource-command command "$command_module/cmd/pulumi-resource-command" "$COMMAND_VERSION" \
+    "$command_module/pkg/version.Version"
   say "installing plugin resource command $COMMAND_VERSION into $dir/home"
   PULUMI_HOME="$dir/home" PULUMI_SKIP_UPDATE_CHECK=true \
     "$dir/bin/pulumi" plugin install resource command "$COMMAND_VERSION" --file "$dir/bin/pulumi-resource-command" --reinstall
 else
-  probe="$(cd "$repo/tools/engine/cli" && "$go_bin" mod download -json "$command_module@$COMMAND_MODULE_VERSION" 2>&1 || true)"
+  probe="$(cd "$repo/tools/engine/cli" || exit 0; "$go_bin" mod download -json "$command_module@$COMMAND_MODULE_VERSION" 2>&1 || true)"
   if grep -q '"Zip"' <<<"$probe"; then
     reason="$command_module@$COMMAND_MODULE_VERSION is served now, but tools/engine/command (its wrapper module) is not written yet"
   else
