@@ -107,6 +107,8 @@ if (gate.mustFail) {
       }
       // The secret travels as ciphertext: the state carries it as a Pulumi secret.
       expect(state).toContain("4dabf18193072939515e22adb298388d");
+      // Why the driver has its own export: the Automation API's exportStack() runs `stack export --show-secrets`.
+      expect(JSON.stringify(await stack.stack.exportStack())).toContain(ROTATED);
     });
 
     it("destroy deletes both files", async () => {
