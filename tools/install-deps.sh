@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need: the Debian packages of the real servers and validators the tests drive,
-# then the npm packages from package-lock.json. Safe to run again; it skips apt when everything is present.
+# then the npm packages from package-lock.json, then the real Pulumi engine built from Go modules (tools/build-engine.sh,
+# once per machine into a cache outside the repository). Safe to run again; it skips apt when everything is present and
+# the engine build when the pinned versions are already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,3 +41,5 @@ else
 fi
 
 npm ci --no-audit --no-fund --loglevel=error
+
+bash tools/build-engine.sh

@@ -1,0 +1,183 @@
+// A thin, typed driver over Pulumi's Automation API (LocalWorkspace) running the real engine built by
+// tools/build-engine.sh: the real program in a project directory, a file state backend, passphrase secrets, no update
+// check, no plugin downloads, PULUMI_HOME in the engine cache, and every engine event streamed back to the caller.
+// It is the code path a DR CLI will use; the engine tests use it rather than shelling out to `pulumi`.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  LocalWorkspace,
+  PulumiCommand,
+  type Deployment,
+  type EngineEvent,
+  type OpMap,
+  type OpType,
+  type PropertyDiff,
+  type Stack,
+} from "@pulumi/pulumi/automation";
+import { findEngine, REPO_ROOT } from "./install";
+
+export type { EngineEvent, Deployment };
+
+export interface OpenStackOptions {
+  /** The Pulumi project directory (holds Pulumi.yaml); the real program, not an inline one. */
+  workDir: string;
+  stackName: string;
+  /** Directory of the file state backend (`file://<dir>`); a new temp dir when omitted. */
+  backendDir?: string;
+  /** Passphrase of the passphrase secrets provider (PULUMI_CONFIG_PASSPHRASE). */
+  passphrase: string;
+  /** Extra environment for the engine and the program (e.g. test-only settings). */
+  env?: Record<string, string>;
+}
+
+/** One resource step the engine planned or performed (from its resourcePreEvent). */
+export interface EngineStep {
+  op: OpType;
+  urn: string;
+  type: string;
+  /** Top-level input keys that differ. */
+  diffs: string[];
+  detailedDiff?: Record<string, PropertyDiff>;
+}
+
+export interface OperationResult {
+  /** The engine's own counts per operation (create, update, replace, delete, same, ...). */
+  summary: OpMap;
+  steps: EngineStep[];
+  events: EngineEvent[];
+  stdout: string;
+  stderr: string;
+}
+
+/** Operations that change something (everything but `same`, reads and refreshes). */
+const CHANGING: OpType[] = [
+  "create",
+  "update",
+  "delete",
+  "replace",
+  "create-replacement",
+  "delete-replaced",
+  "import",
+  "import-replacement",
+  "discard",
+  "discard-replaced",
+  "remove-pending-replace",
+];
+
+/** The number of changing operations in an engine summary. */
+export function changeCount(summary: OpMap): number {
+  return CHANGING.reduce((n, op) => n + (summary[op] ?? 0), 0);
+}
+
+function collect(onEvent?: (e: EngineEvent) => void) {
+  const events: EngineEvent[] = [];
+  const steps: EngineStep[] = [];
+  let summary: OpMap = {};
+  const handler = (e: EngineEvent): void => {
+    events.push(e);
+    const pre = e.resourcePreEvent?.metadata;
+    if (pre) {
+      steps.push({
+        op: pre.op,
+        urn: pre.urn,
+        type: pre.type,
+        diffs: pre.diffs ?? [],
+        detailedDiff: pre.detailedDiff,
+      });
+    }
+    if (e.summaryEvent) summary = e.summaryEvent.resourceChanges;
+    onEvent?.(e);
+  };
+  return { events, steps, handler, summary: () => summary };
+}
+
+export class EngineStack {
+  private constructor(
+    readonly stack: Stack,
+    /** Directory of the file state backend. */
+    readonly backendDir: string,
+    private readonly pulumiBin: string,
+    private readonly workDir: string,
+    private readonly envVars: Record<string, string>,
+  ) {}
+
+  static async open(options: OpenStackOptions): Promise<EngineStack> {
+    const engine = findEngine();
+    if (!engine.present) throw new Error(engine.reason);
+    const backendDir = options.backendDir ?? mkdtempSync(join(tmpdir(), "lazarus-state-"));
+    const pulumiCommand = await PulumiCommand.get({ root: engine.dir, skipVersionCheck: false });
+    const envVars: Record<string, string> = {
+      PULUMI_BACKEND_URL: `file://${backendDir}`,
+      PULUMI_CONFIG_PASSPHRASE: options.passphrase,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_HOME: engine.pulumiHome,
+      // The engine's binaries first (PulumiCommand prepends bin/ too), then the Node SDK's dynamic-provider plugin
+      // script (pulumi-resource-pulumi-nodejs ships in @pulumi/pulumi), then the caller's PATH.
+      PATH: [engine.bin, join(REPO_ROOT, "node_modules/@pulumi/pulumi"), process.env.PATH ?? ""].join(":"),
+      ...options.env,
+    };
+    const stack = await LocalWorkspace.createOrSelectStack(
+      { workDir: options.workDir, stackName: options.stackName },
+      { pulumiCommand, pulumiHome: engine.pulumiHome, envVars },
+    );
+    return new EngineStack(stack, backendDir, join(engine.bin, "pulumi"), options.workDir, envVars);
+  }
+
+  async setConfig(key: string, value: string, options: { secret?: boolean } = {}): Promise<void> {
+    await this.stack.setConfig(key, { value, secret: options.secret ?? false });
+  }
+
+  async up(options: { onEvent?: (e: EngineEvent) => void } = {}): Promise<OperationResult> {
+    const c = collect(options.onEvent);
+    const r = await this.stack.up({ onEvent: c.handler, color: "never" });
+    return { summary: r.summary.resourceChanges ?? c.summary(), steps: c.steps, events: c.events, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** `pulumi preview` as structured data: the engine's planned steps (op, URN, type, diffs) and its summary. */
+  async preview(options: { onEvent?: (e: EngineEvent) => void } = {}): Promise<OperationResult> {
+    const c = collect(options.onEvent);
+    const r = await this.stack.preview({ onEvent: c.handler, color: "never", diff: true });
+    return { summary: r.changeSummary ?? c.summary(), steps: c.steps, events: c.events, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  async destroy(options: { onEvent?: (e: EngineEvent) => void } = {}): Promise<OperationResult> {
+    const c = collect(options.onEvent);
+    const r = await this.stack.destroy({ onEvent: c.handler, color: "never" });
+    return { summary: r.summary.resourceChanges ?? c.summary(), steps: c.steps, events: c.events, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /**
+   * `pulumi stack export`: the stack's state with its secrets still encrypted. (The Automation API's own
+   * `exportStack()` runs `pulumi stack export --show-secrets`, so its result holds every secret in plain text; this
+   * driver does not use it.)
+   */
+  async exportState(): Promise<Deployment> {
+    const args = ["stack", "export", "--stack", this.stack.name, "--non-interactive"];
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        this.pulumiBin,
+        args,
+        { cwd: this.workDir, env: { ...process.env, ...this.envVars }, maxBuffer: 256 * 1024 * 1024 },
+        (err, out, errOut) => (err ? reject(new Error(`pulumi ${args.join(" ")}: ${err.message}\n${errOut}`)) : resolve(out)),
+      );
+    });
+    return JSON.parse(stdout) as Deployment;
+  }
+
+  /** Every file the file backend wrote (state, backups, history), for searching the raw bytes. */
+  backendFiles(): { path: string; text: string }[] {
+    const out: { path: string; text: string }[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const p = join(dir, name);
+        if (statSync(p).isDirectory()) walk(p);
+        else out.push({ path: p, text: readFileSync(p, "latin1") });
+      }
+    };
+    walk(this.backendDir);
+    return out;
+  }
+}
