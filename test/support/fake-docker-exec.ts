@@ -12,11 +12,18 @@ function fail(code: number, message: string): never {
   process.exit(code);
 }
 
+/** The services test/support/fake-docker has running: rows `SERVICE|STATE|HEALTH|FLAGS` of its state file. */
+function runningInFakeDocker(stateFile: string | undefined): string | undefined {
+  if (!stateFile) return undefined;
+  const rows = existsSync(stateFile) ? readFileSync(stateFile, "utf8").split("\n").map((row) => row.split("|")) : [];
+  return rows.filter(([, state]) => state === "running").map(([service]) => service).join(" ");
+}
+
 const call = composeCall(["docker", ...process.argv.slice(2)]);
 if (!call || call.verb !== "exec") fail(97, `fake docker: only \`docker compose [-p P] [-f F] exec -T ...\` is modelled, got: ${process.argv.slice(2).join(" ")}`);
 if (!call.flags.includes("-T")) fail(97, "fake docker: exec without -T");
-const running = process.env.FAKE_DOCKER_RUNNING;
-if (running === undefined) fail(97, 'fake docker: set FAKE_DOCKER_RUNNING to the services the test runs (e.g. "postgres redis")');
+const running = process.env.FAKE_DOCKER_RUNNING ?? runningInFakeDocker(process.env.FAKE_DOCKER_STATE);
+if (running === undefined) fail(97, 'fake docker: set FAKE_DOCKER_RUNNING to the services the test runs (e.g. "postgres redis"), or FAKE_DOCKER_STATE');
 const composePath = resolve(call.file ?? "compose.yaml");
 if (!existsSync(composePath)) fail(1, `open ${composePath}: no such file or directory`);
 
