@@ -23,7 +23,7 @@ import type { Plan } from "../../cli/planner";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { containerUser, imageFacts, type ContainerUser } from "../../lib/imageFacts";
 import { hostProvisions } from "../../renderers/cloudInit";
-import { T } from "./stacks";
+import { T } from "./resourceTypes";
 
 export interface HostNode {
   kind: "file" | "dir" | "socket" | "link";
@@ -356,14 +356,63 @@ export function composeExecProblems(composeText: string, command: string): strin
   return problems;
 }
 
-/** `docker compose [global options] exec|run [options] SERVICE ARGV...` in one statement. */
-function composeCall(words: string[]): { verb: string; service: string; argv: string[] } | undefined {
+/** One `docker compose [global options] exec|run [options] SERVICE ARGV...` call, options kept. */
+export interface ComposeCall {
+  verb: string;
+  /** The -f/--file value, when given. */
+  file?: string;
+  service: string;
+  argv: string[];
+  /** -e/--env K=V, in order. */
+  env: string[];
+  /** -u/--user. */
+  user?: string;
+  /** Options without a value (-T, --rm, ...). */
+  flags: string[];
+}
+
+/** The compose exec|run call in one statement's words, if there is one. */
+export function composeCall(words: string[]): ComposeCall | undefined {
   const at = words.findIndex((w, i) => w === "docker" && words[i + 1] === "compose");
   if (at < 0) return undefined;
   let i = at + 2;
-  while (["-p", "-f", "--project-name", "--project-directory", "--file"].includes(words[i])) i += 2;
+  let file: string | undefined;
+  for (; ["-p", "-f", "--project-name", "--project-directory", "--file"].includes(words[i]); i += 2) if (["-f", "--file"].includes(words[i])) file = words[i + 1];
   const verb = words[i];
   if (verb !== "exec" && verb !== "run") return undefined;
-  for (i++; words[i]?.startsWith("-"); i++) if (["-e", "-u", "--user", "-w", "--workdir", "--env"].includes(words[i])) i++;
-  return words[i] ? { verb, service: words[i], argv: words.slice(i + 1) } : undefined;
+  const call: ComposeCall = { verb, file, service: "", argv: [], env: [], flags: [] };
+  for (i++; words[i]?.startsWith("-"); i++) {
+    const option = words[i];
+    if (["-e", "--env"].includes(option)) call.env.push(words[++i]);
+    else if (["-u", "--user"].includes(option)) call.user = words[++i];
+    else if (["-w", "--workdir"].includes(option)) i++;
+    else call.flags.push(option);
+  }
+  if (!words[i]) return undefined;
+  return { ...call, service: words[i], argv: words.slice(i + 1) };
+}
+
+/** How Docker refuses an exec: compose's exit status and message. */
+export interface ExecRefusal {
+  code: number;
+  message: string;
+}
+
+/**
+ * What Docker answers to `docker compose exec SERVICE ARGV` before the command does anything: a service the compose file
+ * lacks or that is not running, a program the image does not ship (the runtime cannot start it: 126), or one the
+ * `sh -c` / `bash -c` script calls (the shell cannot find it: 127; the real shell would first run what comes before it).
+ * Undefined when the exec would start.
+ */
+export function composeExecRefusal(composeText: string, call: Pick<ComposeCall, "service" | "argv">, running: ReadonlySet<string>): ExecRefusal | undefined {
+  const service = (parse(composeText) as { services: Record<string, ComposeService> }).services[call.service];
+  if (!service) return { code: 1, message: `no such service: ${call.service}` };
+  if (!running.has(call.service)) return { code: 1, message: `service "${call.service}" is not running` };
+  const [program, ...inScript] = programsOf(call.argv);
+  if (missingPrograms(service.image, [program]).length) {
+    return { code: 126, message: `OCI runtime exec failed: exec failed: unable to start container process: exec: "${call.argv[0]}": executable file not found in $PATH: unknown` };
+  }
+  const [missing] = missingPrograms(service.image, inScript);
+  if (missing) return { code: 127, message: program === "bash" ? `bash: line 1: ${missing}: command not found` : `${program}: 1: ${missing}: not found` };
+  return undefined;
 }

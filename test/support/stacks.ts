@@ -107,25 +107,7 @@ export function one(plan: Plan, type: string, name: string): DeclaredResource {
   return found[0];
 }
 
-export const T = {
-  droplet: "digitalocean:index/droplet:Droplet",
-  reservedIp: "digitalocean:index/reservedIp:ReservedIp",
-  reservedIpAssignment: "digitalocean:index/reservedIpAssignment:ReservedIpAssignment",
-  firewall: "digitalocean:index/firewall:Firewall",
-  monitorAlert: "digitalocean:index/monitorAlert:MonitorAlert",
-  uptimeCheck: "digitalocean:index/uptimeCheck:UptimeCheck",
-  uptimeAlert: "digitalocean:index/uptimeAlert:UptimeAlert",
-  cluster: "digitalocean:index/databaseCluster:DatabaseCluster",
-  dbFirewall: "digitalocean:index/databaseFirewall:DatabaseFirewall",
-  db: "digitalocean:index/databaseDb:DatabaseDb",
-  dbUser: "digitalocean:index/databaseUser:DatabaseUser",
-  vpc: "digitalocean:index/vpc:Vpc",
-  project: "digitalocean:index/project:Project",
-  command: "command:remote:Command",
-  copy: "command:remote:CopyToRemote",
-  spacesBucket: "digitalocean:index/spacesBucket:SpacesBucket",
-  projectResources: "digitalocean:index/projectResources:ProjectResources",
-} as const;
+export { T } from "./resourceTypes";
 
 /** A platform's validated config as a stack file gives it (secrets need not be set). */
 export function stackPlatformConfig<C>(stack: string, module: { name: string; schema: import("zod").ZodType<C> }, options: StackOptions = {}): C {

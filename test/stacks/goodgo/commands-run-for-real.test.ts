@@ -3,19 +3,23 @@
 // as the container would have it, against real servers (PostgreSQL 15, Redis 7, s3cmd against the loopback S3 stub, test/support/s3Stub.ts).
 // So the quoting through `sh -c`, the SQL, redis-cli's authentication, the off-site fetch and the full host recovery
 // chain's backup steps (fetch, pg-restore.sh into a new database with cutover, Redis flush) are what is tested.
+// The stand-in first judges each exec against the stack's real rendered compose file (written where the commands `cd`)
+// and the image facts, and refuses what Docker refuses: a program the image lacks, a service that is not there or not
+// running. It cannot model the container's filesystem, network namespace or user switch (its header says how).
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ComposeTarget, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../../stacks/goodgo/commands";
+import { type ComposeTarget, composeExec, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../../stacks/goodgo/commands";
 import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
 import { goodgoContainerSecretFiles } from "../../../stacks/goodgo/env";
 import { loadStackConfig, platformConfig } from "../../../config/load";
 import { goodgo } from "../../../stacks/goodgo";
-import { goodgoTestSecrets, rawStack } from "../../support/stacks";
+import { goodgoTestSecrets, planFor, rawStack } from "../../support/stacks";
 import type { GoodgoConfig } from "../../../stacks/goodgo/config";
+import { GOODGO_COMPOSE_FILE } from "../../../stacks/goodgo/inventory";
 import { startPostgres, type PostgresServer } from "../../support/postgres";
 import { startRedis, type RedisServer } from "../../support/redis";
 import { startS3Stub, type S3Stub } from "../../support/s3Stub";
@@ -26,12 +30,14 @@ let pg: PostgresServer;
 let redis: RedisServer;
 let s3: S3Stub;
 const REDIS_PASSWORD = "redis-test-pw-" + Math.random().toString(36).slice(2);
+/** The services whose servers this file provides (PostgreSQL, Redis, and pg-backup's tools against them and the S3 stub). */
+const RUNNING = "postgres redis pg-backup";
 
 
 /** Runs a host command with the stand-in docker first on PATH. Asynchronous: the S3 endpoint lives in this process. */
 async function runOnHost(command: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string; services: string[] }> {
   const log = join(tmp, `docker-${Math.random().toString(36).slice(2)}.log`);
-  const child = spawn("timeout", ["60", "bash", "-c", command], { env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FAKE_DOCKER_LOG: log, ...env } });
+  const child = spawn("timeout", ["60", "bash", "-c", command], { env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FAKE_DOCKER_LOG: log, FAKE_DOCKER_RUNNING: RUNNING, ...env } });
   let out = "";
   let err = "";
   child.stdout.on("data", (d) => (out += d));
@@ -48,8 +54,10 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "lazarus-goodgo-cmds-"));
   bin = join(tmp, "bin");
   mkdirSync(bin);
-  cpSync(join(__dirname, "../../support/fake-docker-exec"), join(bin, "docker"));
-  chmodSync(join(bin, "docker"), 0o755);
+  symlinkSync(join(__dirname, "../../support/fake-docker-exec"), join(bin, "docker"));
+  // The compose file the stack renders, where the commands `cd` to: the stand-in reads services and images from it.
+  const staging = await planFor("staging");
+  writeFileSync(join(tmp, GOODGO_COMPOSE_FILE), staging.files.find((f) => f.path.endsWith(`/${GOODGO_COMPOSE_FILE}`))!.content!);
   // In the container redis-cli talks to its own server on 6379; here it is told the test server's port.
   writeFileSync(join(bin, "redis-cli"), `#!/bin/sh\nexec /usr/bin/redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"\n`);
   chmodSync(join(bin, "redis-cli"), 0o755);
@@ -232,6 +240,49 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
     expect(kept).toMatch(/^goodgo_pre_restore_/);
     expect(pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", kept)).toBe("0");
     expect(redis.keyCount()).toBe(0);
+  });
+});
+
+describe("the stand-in refuses an exec as Docker would, before anything runs", () => {
+  const pgEnv = () => ({ PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo" });
+  const tableExists = (name: string) => pg.sql(`SELECT count(*) FROM pg_tables WHERE tablename = '${name}'`, "goodgo") === "1";
+
+  it("psql called by a sh -c script in the redis container, whose image has no psql: the shell's 127", async () => {
+    const r = await runOnHost(composeExec(target(), "redis", ["sh", "-c", 'psql -c "CREATE TABLE ran_in_redis ()"']), pgEnv());
+    expect(r.code).toBe(127);
+    expect(r.err).toContain("sh: 1: psql: not found");
+    expect(r.services).toEqual([]);
+    expect(tableExists("ran_in_redis")).toBe(false);
+  });
+
+  it("redis-cli in redis_exporter's scratch image: the runtime's 126", async () => {
+    redis.cli("DEL", "set-by-exporter");
+    const r = await runOnHost(composeExec(target(), "redis-exporter", ["redis-cli", "SET", "set-by-exporter", "x"]), {
+      REDIS_PORT: String(redis.port),
+      REDISCLI_AUTH: REDIS_PASSWORD,
+      FAKE_DOCKER_RUNNING: `${RUNNING} redis-exporter`,
+    });
+    expect(r.code).toBe(126);
+    expect(r.err).toContain('OCI runtime exec failed: exec failed: unable to start container process: exec: "redis-cli": executable file not found in $PATH: unknown');
+    expect(redis.cli("EXISTS", "set-by-exporter")).toBe("0");
+  });
+
+  it("a service the compose file does not have, and one that is not running", async () => {
+    const missing = await runOnHost(composeExec(target(), "pgadmin", ["sh", "-c", 'psql -c "CREATE TABLE ran_in_pgadmin ()"']), pgEnv());
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("no such service: pgadmin");
+    const stopped = await runOnHost(composeExec(target(), "pgbouncer", ["sh", "-c", 'psql -c "CREATE TABLE ran_in_pgbouncer ()"']), pgEnv());
+    expect(stopped.code).toBe(1);
+    expect(stopped.err).toContain('service "pgbouncer" is not running');
+    expect(tableExists("ran_in_pgadmin") || tableExists("ran_in_pgbouncer")).toBe(false);
+  });
+
+  it("the same exec into a running service whose image has the program runs for real", async () => {
+    const r = await runOnHost(composeExec(target(), "postgres", ["sh", "-c", 'psql -c "CREATE TABLE ran_in_postgres ()"']), pgEnv());
+    expect(r.code, r.err).toBe(0);
+    expect(r.services).toEqual(["postgres"]);
+    expect(tableExists("ran_in_postgres")).toBe(true);
+    pg.sql("DROP TABLE ran_in_postgres", "goodgo");
   });
 });
 

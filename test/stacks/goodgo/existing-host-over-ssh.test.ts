@@ -9,7 +9,8 @@
 // Then the same server is given a full host recovery (recovery.host without fromSnapshot, confirmed) and that plan's
 // steps run up to the chain's off-site fetch:
 //   - data-services: `docker compose -p goodgo -f docker-compose.prod.yml up -d --wait <data services>`, fake-docker;
-//   - fetch-backup: `docker compose ... exec -T pg-backup sh -c ...` goes to test/support/fake-docker-exec, which runs the
+//   - fetch-backup: `docker compose ... exec -T pg-backup sh -c ...` goes to test/support/fake-docker-exec, which checks
+//     it against the shipped compose file, the image facts and the services fake-docker started, then runs the
 //     script here with the pg-backup container's environment as docker-compose v1 renders it from the shipped compose
 //     file and .env (Spaces credentials included), the endpoint pointed at the S3 stub (test/support/s3Stub.ts), and
 //     /backups mapped into a temp dir. The real s3cmd lists, picks the newest dump and fetches it with its sidecar.
@@ -148,7 +149,7 @@ beforeAll(async () => {
     [
       "#!/bin/sh",
       "# `docker compose ... exec` as the pg-backup container would run it: its environment, /backups mapped here.",
-      `exec env ${Object.entries(containerEnv).map(([k, v]) => q(`${k}=${v}`)).join(" ")} FAKE_DOCKER_LOG=${q(join(side, "exec.log"))} FAKE_BACKUPS=${q(join(side, "backups"))} bash ${q(join(REPO, "test/support/fake-docker-exec"))} "$@"`,
+      `exec env ${Object.entries(containerEnv).map(([k, v]) => q(`${k}=${v}`)).join(" ")} FAKE_DOCKER_LOG=${q(join(side, "exec.log"))} FAKE_DOCKER_STATE=${q(join(host.dockerHome, "state.txt"))} FAKE_BACKUPS=${q(join(side, "backups"))} bash ${q(join(REPO, "test/support/fake-docker-exec"))} "$@"`,
       "",
     ].join("\n"),
     { mode: 0o755 },
