@@ -145,10 +145,14 @@ export class EngineStack {
     return { summary: r.summary.resourceChanges ?? c.summary(), steps: c.steps, events: c.events, stdout: r.stdout, stderr: r.stderr };
   }
 
-  /** `pulumi preview` as structured data: the engine's planned steps (op, URN, type, diffs) and its summary. */
-  async preview(options: { onEvent?: (e: EngineEvent) => void } = {}): Promise<OperationResult> {
+  /**
+   * `pulumi preview` as structured data: the engine's planned steps (op, URN, type, diffs) and its summary. With
+   * `policyPacks` (directories of local packs), a mandatory violation makes it throw; the violations are the events'
+   * `policyEvent`s.
+   */
+  async preview(options: { onEvent?: (e: EngineEvent) => void; policyPacks?: string[] } = {}): Promise<OperationResult> {
     const c = collect(options.onEvent);
-    const r = await this.stack.preview({ onEvent: c.handler, color: "never", diff: true });
+    const r = await this.stack.preview({ onEvent: c.handler, color: "never", diff: true, policyPacks: options.policyPacks });
     return { summary: r.changeSummary ?? c.summary(), steps: c.steps, events: c.events, stdout: r.stdout, stderr: r.stderr };
   }
 
