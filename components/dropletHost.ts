@@ -41,6 +41,13 @@ export interface DropletHostArgs {
   protect: boolean;
   /** A confirmed rebuild not yet done: the droplet must be replaceable even where everything else is protected. */
   rebuilding: boolean;
+  /**
+   * The rebuild is over (`done: true`): the droplet's image is no longer diffed. The engine refuses a replace only when
+   * the resource is protected in the program AND in state (test/engine/protect.test.ts), and after the rebuild the
+   * state is unprotected, so without this the very `up` that protects the droplet again would still replace it if
+   * the snapshot id changed with it. From the next `up` on, protect in state refuses every replace anyway.
+   */
+  rebuildDone?: boolean;
   /** SSH login used by command resources on this host. */
   ssh: { user: string; privateKey: pulumi.Input<string> };
 }
@@ -90,9 +97,10 @@ export class DropletHost extends pulumi.ComponentResource implements Host {
       },
       {
         ...child,
+        // One `up` both unprotects and replaces (the engine allows it: test/engine/protect.test.ts).
         protect: args.protect && !args.rebuilding,
         // A snapshot already carries the first-boot state; re-running user-data changes must not replace the host.
-        ignoreChanges: args.fromSnapshot ? ["userData"] : [],
+        ignoreChanges: args.fromSnapshot ? ["userData", ...(args.rebuildDone ? ["image"] : [])] : [],
       },
     );
     this.dropletId = this.droplet.id.apply((id) => Number(id));

@@ -90,9 +90,12 @@ export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.
       },
       healthUrl: plan.healthUrl,
       protect: env.protect,
-      // A rebuild (confirmed on prod) must be allowed to replace the droplet; the reserved IP stays protected. Once
-      // done, the droplet is protected again: Pulumi then refuses any replacement, whatever the switch says.
+      // A rebuild (confirmed on prod) unprotects the droplet for the one `up` that replaces it (the engine does both
+      // in one up); the reserved IP stays protected. Once done, the droplet is protected again and its image is no
+      // longer diffed: the `done` up itself cannot replace it (the state is still unprotected then), and every later
+      // one is refused by the engine (protected in program and state), whatever the switch says.
       rebuilding: plan.rebuild !== undefined && !plan.rebuild.done,
+      rebuildDone: plan.rebuild?.done === true,
       ssh: { user: env.sshUser, privateKey: ctx.secrets(plan.sshKeySecret) },
     },
     { parent },

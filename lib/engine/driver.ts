@@ -40,6 +40,8 @@ export interface EngineStep {
   /** Top-level input keys that differ. */
   diffs: string[];
   detailedDiff?: Record<string, PropertyDiff>;
+  /** The resource's `protect` flag in state before the step and in the program's goal. */
+  protect: { old?: boolean; new?: boolean };
 }
 
 export interface OperationResult {
@@ -66,6 +68,11 @@ const CHANGING: OpType[] = [
   "remove-pending-replace",
 ];
 
+/** The engine's error diagnostics among events (what a refused `up` or `preview` said, one entry per message). */
+export function engineErrors(events: EngineEvent[]): string[] {
+  return events.flatMap((e) => (e.diagnosticEvent?.severity === "error" ? [e.diagnosticEvent.message.trim()] : []));
+}
+
 /** The number of changing operations in an engine summary. */
 export function changeCount(summary: OpMap): number {
   return CHANGING.reduce((n, op) => n + (summary[op] ?? 0), 0);
@@ -85,6 +92,8 @@ function collect(onEvent?: (e: EngineEvent) => void) {
         type: pre.type,
         diffs: pre.diffs ?? [],
         detailedDiff: pre.detailedDiff,
+        // The event leaves `protect` out when false; absent only when there is no old (a create) or new (a delete) state.
+        protect: { old: pre.old ? (pre.old.protect ?? false) : undefined, new: pre.new ? (pre.new.protect ?? false) : undefined },
       });
     }
     if (e.summaryEvent) summary = e.summaryEvent.resourceChanges;
@@ -136,10 +145,14 @@ export class EngineStack {
     return { summary: r.summary.resourceChanges ?? c.summary(), steps: c.steps, events: c.events, stdout: r.stdout, stderr: r.stderr };
   }
 
-  /** `pulumi preview` as structured data: the engine's planned steps (op, URN, type, diffs) and its summary. */
-  async preview(options: { onEvent?: (e: EngineEvent) => void } = {}): Promise<OperationResult> {
+  /**
+   * `pulumi preview` as structured data: the engine's planned steps (op, URN, type, diffs) and its summary. With
+   * `policyPacks` (directories of local packs), a mandatory violation makes it throw; the violations are the events'
+   * `policyEvent`s.
+   */
+  async preview(options: { onEvent?: (e: EngineEvent) => void; policyPacks?: string[] } = {}): Promise<OperationResult> {
     const c = collect(options.onEvent);
-    const r = await this.stack.preview({ onEvent: c.handler, color: "never", diff: true });
+    const r = await this.stack.preview({ onEvent: c.handler, color: "never", diff: true, policyPacks: options.policyPacks });
     return { summary: r.changeSummary ?? c.summary(), steps: c.steps, events: c.events, stdout: r.stdout, stderr: r.stderr };
   }
 

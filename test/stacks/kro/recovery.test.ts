@@ -44,13 +44,16 @@ describe("rebuilding the host from a snapshot", () => {
   });
 
   // Pulumi refuses to replace a resource protected in both the program and the state (its step generator checks
-  // new.Protect && old.Protect), so with nothing in the droplet's inputs that a new snapshot could change, no later up
-  // replaces it, and nothing keyed on its id (every host step) runs again.
+  // new.Protect && old.Protect; test/engine/protect.test.ts shows it under the engine), so with nothing in the droplet's
+  // inputs that a new snapshot could change, no later up replaces it, and nothing keyed on its id (every host step)
+  // runs again. The `done` up itself starts from an unprotected state, so there the image is not diffed at all.
   it("once done, protects the droplet again with exactly the inputs it was rebuilt with, and looks up no snapshot", () => {
     const droplet = one(done, T.droplet, "kro-prod-host");
     expect(droplet.protect).toBe(true);
     expect(droplet.rawInputs).toEqual(one(rebuilt, T.droplet, "kro-prod-host").rawInputs);
     expect(droplet.inputs.image).toBe("187654321");
+    expect(droplet.ignoreChanges).toEqual(["userData", "image"]);
+    expect(one(rebuilt, T.droplet, "kro-prod-host").ignoreChanges).toEqual(["userData"]);
     expect(done.invokes.filter((i) => i.token === SNAPSHOT_LOOKUP)).toEqual([]);
     const commands = (p: Plan) => Object.fromEntries(byType(p, T.command).map((c) => [c.name, [c.rawInputs, c.dependencies]]));
     expect(commands(done)).toEqual(commands(rebuilt));
