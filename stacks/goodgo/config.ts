@@ -251,6 +251,33 @@ export const goodgoSchema = z.strictObject({
        */
       existing: z.boolean().default(false),
     }),
+    /**
+     * Point-in-time recovery: pgBackRest archives WAL into the off-site bucket under its own path (stacks/goodgo/pitr.ts).
+     * The runbook names only "RPO <= 24 hours ... consider WAL archiving"; archive_timeout bounds the data lost.
+     */
+    pitr: z
+      .strictObject({
+        /** Path inside the off-site bucket for pgBackRest's repository; outside offsite.prefix (see goodgoProblems). */
+        repoPath: z
+          .string()
+          .regex(/^\/[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { message: "is not a bucket path starting with / and without a trailing / (example: /pgbackrest)" })
+          .default("/pgbackrest"),
+        /** Full backups kept; each keeps its differentials and the WAL needed to replay from it. */
+        retentionFull: z
+          .number({ message: "is not a number of full backups (example: 2)" })
+          .int({ message: "is not a whole number of full backups 1-30 (example: 2)" })
+          .min(1, { message: "is not a number of full backups 1-30 (example: 2)" })
+          .max(30, { message: "is not a number of full backups 1-30 (example: 2)" })
+          .default(2),
+        /** archive_timeout: a WAL segment is shipped at least this often, so at most this much committed data is lost. */
+        archiveTimeoutSeconds: z
+          .number({ message: "is not a number of seconds (example: 60)" })
+          .int({ message: "is not a whole number of seconds 10-3600 (example: 60)" })
+          .min(10, { message: "is below 10 seconds: every switch ships a 16 MB segment (example: 60)" })
+          .max(3600, { message: "is above 3600 seconds, an RPO of over an hour (example: 60)" })
+          .default(60),
+      })
+      .prefault({}),
   }),
   recovery: z
     .strictObject({
@@ -365,6 +392,15 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
         why: "full host recovery replaces the live droplet and restores the database from an off-site backup",
       }),
     );
+  }
+  // The bucket's lifecycle rule expires everything under offsite.prefix: inside it, WAL and backup.info pgBackRest still
+  // needs would vanish behind its back and break every restore from then on.
+  const pitrKeyPath = `${cfg.backups.pitr.repoPath.slice(1)}/`;
+  if (pitrKeyPath.startsWith(cfg.backups.offsite.prefix)) {
+    problems.push({
+      path: "backups.pitr.repoPath",
+      message: `"${cfg.backups.pitr.repoPath}" is under backups.offsite.prefix "${cfg.backups.offsite.prefix}", which the bucket's lifecycle rule expires after ${cfg.backups.offsite.lifecycleDays} days; pgBackRest keeps its own retention (example: /pgbackrest)`,
+    });
   }
   if (r.host && r.database) {
     problems.push({ path: "recovery.database", message: "cannot be combined with recovery.host, which restores the database itself (set recovery.host.backup instead; example: backup: goodgo_20261123T020000Z.dump)" });

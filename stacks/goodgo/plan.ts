@@ -35,6 +35,7 @@ import {
   goodgoStackInventory,
 } from "./inventory";
 import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } from "./monitoring";
+import { GOODGO_PITR_FILES, goodgoArchiveConf, goodgoPgbackrestConf } from "./pitr";
 import { goodgoRunbookMarkdown } from "./runbook";
 import { goodgoRedisSettings } from "./serviceSettings";
 import { GOODGO_SECRET_MOUNTS, type GoodgoSecretMount } from "./services";
@@ -110,6 +111,8 @@ export function goodgoPlainFiles(cfg: GoodgoConfig, stack: string): Record<strin
     renderBackupCrontab({ backupAt: cfg.backups.backupAt, verifyAt: cfg.backups.verifyAt, scriptsDir: `${HOST_LAYOUT.scriptsRoot}/backup` }),
   );
   files[`${dir}/${GOODGO_REDIS_FILES.conf}`] = renderedFrom("redis", () => renderRedisConf(goodgoRedisSettings({ maxmemoryMb: cfg.redis.maxMemoryMb })));
+  files[`${dir}/${GOODGO_PITR_FILES.pgbackrestConf}`] = renderedFrom("backups.pitr", () => goodgoPgbackrestConf(cfg));
+  files[`${dir}/${GOODGO_PITR_FILES.archiveConf}`] = renderedFrom("backups.pitr", () => goodgoArchiveConf(cfg));
   files[`${dir}/RUNBOOK.md`] = renderedFrom("operations", () => goodgoRunbookMarkdown(cfg, stack, inventory));
   return files;
 }
