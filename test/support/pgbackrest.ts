@@ -2,7 +2,7 @@
 // by renderers/pgbackrest.ts. pgBackRest and the pitr-* scripts run as the server's OS user (runuser when the tests
 // run as root). The encryption passphrase is only ever in the environment (this worker's process.env, which the
 // server inherits for archive_command), never in a file.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -32,7 +32,8 @@ export interface PitrCluster {
 
 export interface PitrOptions {
   stanza?: string;
-  archiveTimeoutSeconds: number;
+  /** Required unless `rendered` brings its own archive_timeout. */
+  archiveTimeoutSeconds?: number;
   /** Repository encryption passphrase; set in process.env for the server and the scripts. */
   cipherPass?: string;
   archiveAsync?: boolean;
@@ -41,6 +42,68 @@ export interface PitrOptions {
   compress?: PgBackRestInput["compress"];
   /** More postgresql.conf lines (after the harness's own, so they override them, e.g. "fsync = on"). */
   extraConf?: string[];
+  /**
+   * A platform's rendered files (its pgbackrest.conf and postgresql.conf archive lines) to run instead of the harness's
+   * own; adaptRenderedPgBackRest moves them into this cluster. archiveTimeoutSeconds is then the rendered one.
+   */
+  rendered?: { pgbackrestConf: string; archiveConf: string };
+}
+
+/** Where a drill's cluster lives: the only things adaptRenderedPgBackRest changes in a platform's rendered files. */
+export interface DrillLocation {
+  confFile: string;
+  repoPath: string;
+  dataPath: string;
+  port: number;
+  socketPath: string;
+  user: string;
+  spoolPath: string;
+  logPath: string;
+  lockPath: string;
+}
+
+/**
+ * The one place a drill changes a platform's rendered pgBackRest files: where things are (paths, port, the database
+ * user, the repository's location), never how pgBackRest archives, backs up, retains, compresses or encrypts.
+ * An S3 repository becomes a posix one in the temp dir: pgBackRest's S3 driver talks HTTPS only (there is no
+ * plain-HTTP option; repo1-storage-verify-tls=n only skips the certificate check) and test/support/s3Stub.ts is a
+ * plain HTTP server without multipart uploads. Every key it moves must be in the file, so a renderer change that
+ * drops one fails here instead of silently running the drill on the harness's defaults.
+ */
+export function adaptRenderedPgBackRest(pgbackrestConf: string, at: DrillLocation): string {
+  const moved: Record<string, string> = {
+    "repo1-path": at.repoPath,
+    "pg1-path": at.dataPath,
+    "pg1-port": String(at.port),
+    "pg1-socket-path": at.socketPath,
+    "pg1-user": at.user,
+    "spool-path": at.spoolPath,
+    "log-path": at.logPath,
+  };
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const line of pgbackrestConf.split("\n")) {
+    const key = /^([a-z0-9-]+)=/.exec(line)?.[1];
+    if (key === "repo1-type" || key?.startsWith("repo1-s3-") || key?.startsWith("repo1-storage-")) continue;
+    if (key !== undefined && key in moved) {
+      seen.add(key);
+      if (key === "repo1-path") lines.push("repo1-type=posix");
+      lines.push(`${key}=${moved[key]}`);
+      // pgBackRest's default lock path (/tmp/pgbackrest) is shared by every cluster on the machine
+      if (key === "log-path") lines.push(`lock-path=${at.lockPath}`);
+      continue;
+    }
+    lines.push(line);
+  }
+  const missing = Object.keys(moved).filter((k) => !seen.has(k));
+  if (missing.length) throw new Error(`adaptRenderedPgBackRest: the rendered pgbackrest.conf has no ${missing.join(", ")}`);
+  return lines.join("\n");
+}
+
+/** The rendered postgresql.conf archive lines with the drill's pgbackrest.conf: the only change made to them. */
+export function adaptRenderedArchiveConf(archiveConf: string, confFile: string): string {
+  if (!/--config=\S+/.test(archiveConf)) throw new Error("adaptRenderedArchiveConf: the rendered archive_command names no --config");
+  return archiveConf.replace(/--config=\S+/, `--config=${confFile}`);
 }
 
 export function chownToServerUser(path: string): void {
@@ -69,7 +132,9 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
   }
   const confFile = join(root, "pgbackrest.conf");
   const repoPath = join(root, "repo");
-  const archive = renderPostgresArchiveConf({ stanza, configPath: confFile, archiveTimeoutSeconds: options.archiveTimeoutSeconds });
+  const archive = options.rendered
+    ? adaptRenderedArchiveConf(options.rendered.archiveConf, confFile)
+    : renderPostgresArchiveConf({ stanza, configPath: confFile, archiveTimeoutSeconds: options.archiveTimeoutSeconds as number });
   let pg: PostgresServer;
   try {
     pg = await startPostgres({ extraConf: [...archive.trim().split("\n"), ...(options.extraConf ?? [])] });
@@ -77,6 +142,18 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
     rmSync(root, { recursive: true, force: true });
     throw e;
   }
+  const at: DrillLocation = {
+    confFile,
+    repoPath,
+    dataPath: pg.dataDir,
+    port: pg.port,
+    socketPath: pg.baseDir,
+    user: pg.user,
+    spoolPath: join(root, "spool"),
+    logPath: join(root, "log"),
+    lockPath: join(root, "lock"),
+  };
+  const adapted = options.rendered ? adaptRenderedPgBackRest(options.rendered.pgbackrestConf, at) : undefined;
   const input: PgBackRestInput = {
     stanza,
     pg: { dataPath: pg.dataDir, port: pg.port, socketPath: pg.baseDir, user: pg.user },
@@ -90,7 +167,7 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
     lockPath: join(root, "lock"),
     logLevelFile: "detail",
   };
-  const confText = renderPgBackRestConf(input);
+  const confText = adapted ?? renderPgBackRestConf(input);
   writeFileSync(confFile, confText, { mode: 0o640 });
   chownToServerUser(confFile);
 
@@ -133,4 +210,56 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
     },
   };
   return cluster;
+}
+
+export interface DrillWriter {
+  /** The last row psql printed back, i.e. committed (RETURNING after its own autocommit statement). */
+  last(): { id: number; ts: string } | undefined;
+  committed(): number;
+  /** Stop sending; the session is killed (it dies with the server in a drill anyway). */
+  stop(): void;
+}
+
+/**
+ * A steady writer for PITR drills: one psql session, autocommit, a row every `everyMs` into `table (id, ts)`.
+ * A row counts as committed only when psql prints it back.
+ */
+export function startDrillWriter(pg: PostgresServer, table: string, everyMs = 100): DrillWriter {
+  let last: { id: number; ts: string } | undefined;
+  let committed = 0;
+  let buf = "";
+  const writer = spawn("psql", ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"], { env: { ...process.env, ...pg.env } });
+  writer.stdout.on("data", (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split("\n");
+    buf = lines.pop() ?? "";
+    for (const line of lines) {
+      const m = /^(\d+)\|(.+)$/.exec(line.trim());
+      if (m) {
+        last = { id: Number(m[1]), ts: m[2] };
+        committed++;
+      }
+    }
+  });
+  writer.stderr.on("data", () => undefined); // the session dies with the server; its complaint is expected
+  writer.stdin.on("error", () => undefined);
+  let next = 1;
+  const timer = setInterval(() => {
+    if (writer.stdin.writable) writer.stdin.write(`insert into ${table} (id) values (${next++}) returning id, ts;\n`);
+  }, everyMs);
+  return {
+    last: () => last,
+    committed: () => committed,
+    stop() {
+      clearInterval(timer);
+      writer.kill("SIGKILL");
+    },
+  };
+}
+
+/** psql against a restored cluster on the loopback (the restore's socket dir differs from the harness's). */
+export function restoredSql(port: number, sql: string): string {
+  const p = spawnSync("psql", ["-X", "-A", "-t", "-q", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-c", sql], { encoding: "utf8" });
+  if (p.status !== 0) throw new Error(p.stderr);
+  return p.stdout.trim();
 }
