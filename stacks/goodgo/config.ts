@@ -253,7 +253,8 @@ export const goodgoSchema = z.strictObject({
     }),
     /**
      * Point-in-time recovery: pgBackRest archives WAL into the off-site bucket under its own path (stacks/goodgo/pitr.ts).
-     * The runbook names only "RPO <= 24 hours ... consider WAL archiving"; archive_timeout bounds the data lost.
+     * Runbook 4.1 names only "RPO: <= 24 hours (daily backups; consider WAL archiving for lower RPO)", no target for
+     * archiving; archive_timeout bounds the data lost, 60 s by default.
      */
     pitr: z
       .strictObject({
