@@ -4,7 +4,8 @@
 //     archiving, encryption type, the stanza's PostgreSQL location);
 //   - renderPostgresArchiveConf(): the postgresql.conf lines that ship WAL to it (wal_level, archive_mode,
 //     archive_command, archive_timeout).
-// Secrets never enter the file. pgBackRest reads them from its environment:
+// Secrets never enter the file. pgBackRest reads them from a 0600 include file (renderPgBackRestSecretsConf, named by
+// `secretsFile`) or else from its environment:
 //   PGBACKREST_REPO1_CIPHER_PASS  the repository encryption passphrase (when cipherType is set),
 //   PGBACKREST_REPO1_S3_KEY, PGBACKREST_REPO1_S3_KEY_SECRET  the S3-compatible (DigitalOcean Spaces) access keys.
 // Input is validated; an error names the field, what was expected and what was given.
@@ -67,6 +68,8 @@ export interface PgBackRestInput {
   lockPath?: string;
   logLevelConsole?: LogLevel;
   logLevelFile?: LogLevel;
+  /** Where the secrets include file is (renderPgBackRestSecretsConf), named in the file's header instead of the environment. */
+  secretsFile?: string;
 }
 
 export type LogLevel = "off" | "error" | "warn" | "info" | "detail" | "debug";
@@ -80,6 +83,18 @@ export interface ArchiveSettingsInput {
   walLevel?: "replica" | "logical";
   /** The pgbackrest executable (default: found on PATH). */
   pgbackrestPath?: string;
+  /**
+   * A directory of more *.conf files (renderPgBackRestSecretsConf's file). pgBackRest reads its default include path
+   * only when --config is not given, so with configPath this must be named too.
+   */
+  configIncludePath?: string;
+}
+
+/** The secrets pgBackRest reads from a 0600 include file instead of its environment. */
+export interface PgBackRestSecrets {
+  cipherPass?: string;
+  s3Key?: string;
+  s3KeySecret?: string;
 }
 
 const SECRET_ENV = {
@@ -153,7 +168,7 @@ export function renderPgBackRestConf(input: PgBackRestInput): string {
   onlyKeys(
     "",
     input,
-    ["stanza", "pg", "repository", "retention", "compress", "processMax", "archiveAsync", "encryption", "startFast", "logPath", "lockPath", "logLevelConsole", "logLevelFile"],
+    ["stanza", "pg", "repository", "retention", "compress", "processMax", "archiveAsync", "encryption", "startFast", "logPath", "lockPath", "logLevelConsole", "logLevelFile", "secretsFile"],
     SECRET_HINTS,
   );
   const stanza = name("stanza", input.stanza, "main");
@@ -262,11 +277,15 @@ export function renderPgBackRestConf(input: PgBackRestInput): string {
   if (socketPath !== undefined) stanzaLines.push(`pg1-socket-path=${socketPath}`);
   if (pgUser !== undefined) stanzaLines.push(`pg1-user=${pgUser}`);
 
+  const secretsFile = input.secretsFile === undefined ? undefined : absPath("secretsFile", input.secretsFile);
+  const fromFile = [repo.type === "s3" ? "S3 keys" : undefined, input.encryption ? "encryption passphrase" : undefined].filter(Boolean).join(" and the ");
   const secretNote =
-    repo.type === "s3"
+    secretsFile !== undefined && fromFile
+      ? `# The ${fromFile} ${fromFile.includes(" and ") ? "come" : "comes"} from ${secretsFile} (0600, never this file).`
+      : repo.type === "s3"
       ? `# S3 keys come from ${SECRET_ENV.s3Key} / ${SECRET_ENV.s3KeySecret} in pgBackRest's environment.`
       : undefined;
-  const cipherNote = input.encryption ? `# The encryption passphrase comes from ${SECRET_ENV.cipherPass} in pgBackRest's environment.` : undefined;
+  const cipherNote = input.encryption && secretsFile === undefined ? `# The encryption passphrase comes from ${SECRET_ENV.cipherPass} in pgBackRest's environment.` : undefined;
   return [
     "# pgbackrest.conf rendered by Lazarus (renderers/pgbackrest.ts). Do not edit by hand.",
     ...[secretNote, cipherNote].filter((l): l is string => l !== undefined),
@@ -284,13 +303,15 @@ export function renderPgBackRestConf(input: PgBackRestInput): string {
 /** The postgresql.conf lines that archive WAL to pgBackRest, as text (one setting a line). */
 export function renderPostgresArchiveConf(input: ArchiveSettingsInput): string {
   if (!isObject(input)) fail("(input)", "must be an object");
-  onlyKeys("", input, ["stanza", "configPath", "archiveTimeoutSeconds", "walLevel", "pgbackrestPath"]);
+  onlyKeys("", input, ["stanza", "configPath", "archiveTimeoutSeconds", "walLevel", "pgbackrestPath", "configIncludePath"]);
   const stanza = name("stanza", input.stanza, "main");
   const timeout = intIn("archiveTimeoutSeconds", input.archiveTimeoutSeconds, 1, 86400);
   const walLevel = input.walLevel ?? "replica";
   if (walLevel !== "replica" && walLevel !== "logical") fail("walLevel", 'must be "replica" or "logical"', walLevel);
   const bin = input.pgbackrestPath === undefined ? "pgbackrest" : absPath("pgbackrestPath", input.pgbackrestPath);
-  const config = input.configPath === undefined ? "" : ` --config=${absPath("configPath", input.configPath)}`;
+  const config =
+    (input.configPath === undefined ? "" : ` --config=${absPath("configPath", input.configPath)}`) +
+    (input.configIncludePath === undefined ? "" : ` --config-include-path=${absPath("configIncludePath", input.configIncludePath)}`);
   return [
     `wal_level = ${walLevel}`,
     "archive_mode = on",
@@ -298,4 +319,29 @@ export function renderPostgresArchiveConf(input: ArchiveSettingsInput): string {
     `archive_timeout = ${timeout}s`,
     "",
   ].join("\n");
+}
+
+/**
+ * A pgBackRest include file holding the secrets (repo1-cipher-pass, repo1-s3-key, repo1-s3-key-secret), for a host or
+ * container whose environment must not carry them. The text is a secret: ship it 0600 to pgBackRest's user.
+ * A value pgBackRest's ini reader would change (a line break, surrounding spaces, empty) is refused by name, never shown.
+ */
+export function renderPgBackRestSecretsConf(secrets: PgBackRestSecrets): string {
+  if (!isObject(secrets)) fail("(secrets)", "must be an object");
+  onlyKeys("", secrets, ["cipherPass", "s3Key", "s3KeySecret"]);
+  const lines = ["[global]"];
+  for (const [field, opt] of [
+    ["cipherPass", "repo1-cipher-pass"],
+    ["s3Key", "repo1-s3-key"],
+    ["s3KeySecret", "repo1-s3-key-secret"],
+  ] as const) {
+    const v = secrets[field];
+    if (v === undefined) continue;
+    if (typeof v !== "string" || v === "" || v !== v.trim() || /[\n\r]/.test(v)) {
+      fail(field, "must be a non-empty value on one line without leading or trailing spaces");
+    }
+    lines.push(`${opt}=${v}`);
+  }
+  if (lines.length === 1) fail("(secrets)", "must name at least one of cipherPass, s3Key, s3KeySecret");
+  return `${lines.join("\n")}\n`;
 }

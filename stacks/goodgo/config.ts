@@ -350,6 +350,10 @@ export const GOODGO_SECRETS = {
     description: "access key id of a DigitalOcean Spaces key that may write GoodGo's off-site backup bucket",
     setWith: "pulumi config set --secret --stack <stack> goodgoSpacesAccessKey DO00EXAMPLEKEYID",
   },
+  goodgoPgbackrestCipherPass: {
+    description: "passphrase pgBackRest encrypts GoodGo's point-in-time repository with (repo1-cipher-pass; lose it and the repository is unreadable)",
+    setWith: "openssl rand -base64 48 | tr -d '\\n' | pulumi config set --secret --stack <stack> goodgoPgbackrestCipherPass",
+  },
   goodgoSpacesSecretKey: {
     description: "secret of that DigitalOcean Spaces key",
     setWith: "pulumi config set --secret --stack <stack> goodgoSpacesSecretKey < spaces-secret.txt",

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GoodgoConfig, GoodgoSecretName } from "./config";
 import { renderEnvFile } from "../../renderers/envFile";
+import { renderPgBackRestSecretsConf } from "../../renderers/pgbackrest";
 import { renderPgbouncerUserlist } from "../../renderers/pgbouncer";
 import { goodgoEnvValues, type GoodgoEnvConfig, type GoodgoEnvSecrets } from "./envVariables";
 import { GOODGO_PGBOUNCER_ADMIN_USER, GOODGO_REDIS_EXPORTER_ADDR, goodgoEffectiveImageTag } from "./inventory";
@@ -14,6 +15,7 @@ export interface GoodgoStackSecrets extends GoodgoEnvSecrets {
   spacesAccessKey: string;
   spacesSecretKey: string;
   pgbouncerAdminPassword: string;
+  pgbackrestCipherPass: string;
 }
 
 /** Which Pulumi secret fills which value. */
@@ -31,6 +33,7 @@ export const GOODGO_ENV_SECRET_SOURCES: Record<keyof GoodgoStackSecrets, GoodgoS
   spacesAccessKey: "goodgoSpacesAccessKey",
   spacesSecretKey: "goodgoSpacesSecretKey",
   pgbouncerAdminPassword: "goodgoPgbouncerAdminPassword",
+  pgbackrestCipherPass: "goodgoPgbackrestCipherPass",
 };
 
 /** All of them in one secret Output. */
@@ -94,6 +97,7 @@ export function goodgoContainerSecretFiles(cfg: GoodgoConfig, s: GoodgoStackSecr
     minioRootUser: line("goodgoMinioAccessKey", s.minioAccessKey),
     minioRootPassword: line("goodgoMinioSecretKey", s.minioSecretKey),
     grafanaAdminPassword: line("goodgoGrafanaAdminPassword", s.grafanaAdminPassword),
+    pgbackrestSecrets: renderPgBackRestSecretsConf({ cipherPass: s.pgbackrestCipherPass, s3Key: s.spacesAccessKey, s3KeySecret: s.spacesSecretKey }),
     pgBackupS3cfg: `[default]\naccess_key = ${line("goodgoSpacesAccessKey", s.spacesAccessKey)}secret_key = ${line("goodgoSpacesSecretKey", s.spacesSecretKey)}`,
   };
 }

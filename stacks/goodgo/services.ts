@@ -60,7 +60,8 @@ export function goodgoAppImage(name: string, app?: { registryUrl: string; imageT
  * The secrets containers read from files, never from their environment (which `docker inspect` shows): each is its
  * own 0600 file under the deploy directory's secrets/, owned by the container's user (stacks/goodgo/plan.ts prepare)
  * and bind-mounted read-only on its own, so no directory of the host has to be readable by the container. `via` is the
- * image's documented file variant that names the path.
+ * image's documented file variant that names the path: an environment variable, a flag of the service's command, or
+ * ("pgbackrest --...") a pgBackRest option that archive_command names (stacks/goodgo/pitr.ts).
  */
 export const GOODGO_SECRET_MOUNTS = {
   postgresPassword: { service: "postgres", host: "secrets/postgres/db_password", container: "/run/secrets/db_password", via: "POSTGRES_PASSWORD_FILE" },
@@ -69,6 +70,8 @@ export const GOODGO_SECRET_MOUNTS = {
   typesenseConfig: { service: "typesense", host: "secrets/typesense/typesense-server.ini", container: "/run/secrets/typesense-server.ini", via: "--config" },
   minioRootUser: { service: "minio", host: "secrets/minio/root_user", container: "/run/secrets/minio_root_user", via: "MINIO_ROOT_USER_FILE" },
   minioRootPassword: { service: "minio", host: "secrets/minio/root_password", container: "/run/secrets/minio_root_password", via: "MINIO_ROOT_PASSWORD_FILE" },
+  // pgBackRest's repository passphrase and Spaces keys, read from its include path (stacks/goodgo/pitr.ts)
+  pgbackrestSecrets: { service: "postgres", host: "secrets/postgres/pgbackrest-secrets.conf", container: "/etc/pgbackrest/conf.d/secrets.conf", via: "pgbackrest --config-include-path" },
   pgBackupPgpass: { service: "pg-backup", host: "secrets/pg-backup/pgpass", container: "/run/secrets/pgpass", via: "PGPASSFILE" },
   pgBackupS3cfg: { service: "pg-backup", host: "secrets/pg-backup/s3cfg", container: "/run/secrets/s3cfg", via: "S3CMD_CONFIG" },
   grafanaAdminPassword: { service: "grafana", host: "secrets/grafana/admin_password", container: "/run/secrets/grafana_admin_password", via: "GF_SECURITY_ADMIN_PASSWORD__FILE" },
@@ -187,7 +190,7 @@ export function goodgoServices(o: GoodgoInventoryOptions = {}): GoodgoServiceSpe
       ports: [{ container: 5432 }],
       // The image's entrypoint reads POSTGRES_PASSWORD_FILE (used when it initialises an empty data directory).
       environment: { POSTGRES_USER: req("DB_USER"), ...secretFileEnv("postgresPassword"), POSTGRES_DB: req("DB_NAME") },
-      volumes: [{ kind: "volume", source: "pgdata", target: "/var/lib/postgresql/data" }, secretMount("postgresPassword")],
+      volumes: [{ kind: "volume", source: "pgdata", target: "/var/lib/postgresql/data" }, secretMount("postgresPassword"), secretMount("pgbackrestSecrets")],
       limits: { cpus: 2, memoryMb: 2048 },
       shmSizeMb: 256,
       healthcheck: { test: { shell: 'pg_isready -U "$${POSTGRES_USER}" -d "$${POSTGRES_DB}"' }, interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/ports";
 import {
   renderPgBackRestConf,
+  renderPgBackRestSecretsConf,
   renderPostgresArchiveConf,
   type PgBackRestInput,
 } from "../../renderers/pgbackrest";
@@ -89,6 +90,41 @@ describe("renderPgBackRestConf", () => {
     expect(withEnv.code).toBe(0);
   });
 
+  it("secrets include file: the conf names it, pgbackrest takes the passphrase from it when the include path is named", () => {
+    const repo = join(work, "repo-inc");
+    const inc = join(work, "conf.d");
+    spawnSync("mkdir", ["-p", repo, inc]);
+    const text = renderPgBackRestConf({ ...base, repository: { type: "posix", path: repo }, encryption: { cipherType: "aes-256-cbc" }, logPath: work, secretsFile: `${inc}/secrets.conf` });
+    expect(text).toMatch(new RegExp(`^# The encryption passphrase comes from ${inc}/secrets\\.conf \\(0600, never this file\\)\\.$`, "m"));
+    expect(text).not.toMatch(/PGBACKREST_REPO1_CIPHER_PASS|cipher-pass/);
+    const secrets = renderPgBackRestSecretsConf({ cipherPass: "from-the-file+/=", s3Key: "DO00KEY", s3KeySecret: "s3/secret=" });
+    expect(secrets).toBe("[global]\nrepo1-cipher-pass=from-the-file+/=\nrepo1-s3-key=DO00KEY\nrepo1-s3-key-secret=s3/secret=\n");
+    writeFileSync(join(inc, "secrets.conf"), renderPgBackRestSecretsConf({ cipherPass: "from-the-file+/=" }), { mode: 0o600 });
+    expect(pgbackrestInfo(text).out).toMatch(/requires option: repo1-cipher-pass/);
+    const withFile = pgbackrestInfo(text, { PGBACKREST_CONFIG_INCLUDE_PATH: inc });
+    expect(withFile.out).not.toMatch(/invalid option|requires option/);
+    expect(withFile.code).toBe(0);
+  });
+
+  it("secrets include file: refuses a value the ini reader would change, naming the field, never the value", () => {
+    for (const [secrets, field] of [
+      [{ cipherPass: "two\nlines" }, "cipherPass"],
+      [{ s3Key: " padded" }, "s3Key"],
+      [{ s3KeySecret: "" }, "s3KeySecret"],
+    ] as const) {
+      let err: unknown;
+      try {
+        renderPgBackRestSecretsConf(secrets);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(RenderInputError);
+      expect(String(err)).toContain(`${field}: must be a non-empty value on one line`);
+      expect(String(err)).not.toMatch(/two|padded/);
+    }
+    expect(() => renderPgBackRestSecretsConf({})).toThrow(/must name at least one of cipherPass/);
+  });
+
   it("S3-compatible repository (DigitalOcean Spaces): keys only from the environment; pgbackrest parses it and tries the endpoint", async () => {
     const port = await freePort(); // nothing listens: pgbackrest gets as far as connecting
     const s3: PgBackRestInput = {
@@ -167,6 +203,10 @@ describe("renderPostgresArchiveConf", () => {
         "",
       ].join("\n"),
     );
+    expect(renderPostgresArchiveConf({ stanza: "g", configPath: "/etc/pgbackrest/pgbackrest.conf", configIncludePath: "/etc/pgbackrest/conf.d", archiveTimeoutSeconds: 60 })).toContain(
+      "archive_command = 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=g archive-push %p'",
+    );
+    expect(() => renderPostgresArchiveConf({ stanza: "g", configIncludePath: "conf.d", archiveTimeoutSeconds: 60 })).toThrow(/configIncludePath: must be an absolute path/);
     expect(renderPostgresArchiveConf({ stanza: "w", archiveTimeoutSeconds: 30, walLevel: "logical", pgbackrestPath: "/usr/bin/pgbackrest" })).toContain(
       "archive_command = '/usr/bin/pgbackrest --stanza=w archive-push %p'",
     );

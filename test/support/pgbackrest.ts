@@ -47,6 +47,8 @@ export interface PitrOptions {
    * own; adaptRenderedPgBackRest moves them into this cluster. archiveTimeoutSeconds is then the rendered one.
    */
   rendered?: { pgbackrestConf: string; archiveConf: string };
+  /** A rendered secrets include file (renderPgBackRestSecretsConf): written 0600 into the drill's include dir. */
+  secretsConf?: string;
 }
 
 /** Where a drill's cluster lives: the only things adaptRenderedPgBackRest changes in a platform's rendered files. */
@@ -100,10 +102,10 @@ export function adaptRenderedPgBackRest(pgbackrestConf: string, at: DrillLocatio
   return lines.join("\n");
 }
 
-/** The rendered postgresql.conf archive lines with the drill's pgbackrest.conf: the only change made to them. */
-export function adaptRenderedArchiveConf(archiveConf: string, confFile: string): string {
+/** The rendered postgresql.conf archive lines with the drill's config file and include dir: the only changes made. */
+export function adaptRenderedArchiveConf(archiveConf: string, confFile: string, includeDir: string): string {
   if (!/--config=\S+/.test(archiveConf)) throw new Error("adaptRenderedArchiveConf: the rendered archive_command names no --config");
-  return archiveConf.replace(/--config=\S+/, `--config=${confFile}`);
+  return archiveConf.replace(/--config=\S+/, `--config=${confFile}`).replace(/--config-include-path=\S+/, `--config-include-path=${includeDir}`);
 }
 
 export function chownToServerUser(path: string): void {
@@ -125,15 +127,21 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
   const root = mkdtempSync(join(tmpdir(), "lazarus-pitr-"));
   chmodSync(root, 0o755);
   chownToServerUser(root);
-  for (const d of ["repo", "log", "lock", "spool"]) {
+  for (const d of ["repo", "log", "lock", "spool", "conf.d"]) {
     const p = join(root, d);
     spawnSync("mkdir", ["-p", p]);
     chownToServerUser(p);
   }
   const confFile = join(root, "pgbackrest.conf");
+  const includeDir = join(root, "conf.d");
+  if (options.secretsConf !== undefined) {
+    const secrets = join(includeDir, "secrets.conf");
+    writeFileSync(secrets, options.secretsConf, { mode: 0o600 });
+    chownToServerUser(secrets);
+  }
   const repoPath = join(root, "repo");
   const archive = options.rendered
-    ? adaptRenderedArchiveConf(options.rendered.archiveConf, confFile)
+    ? adaptRenderedArchiveConf(options.rendered.archiveConf, confFile, includeDir)
     : renderPostgresArchiveConf({ stanza, configPath: confFile, archiveTimeoutSeconds: options.archiveTimeoutSeconds as number });
   let pg: PostgresServer;
   try {
@@ -180,7 +188,9 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
     stanza,
     repoPath,
     script(name, args, env = {}) {
-      const r = runAsServerUser("bash", [join(SCRIPTS_DIR, name), ...args], { PGBACKREST_CONFIG: confFile, PG_BIN, ...env });
+      // pgBackRest reads an include dir beside an explicit --config only when told (its own PGBACKREST_* option variable)
+      const include = options.secretsConf !== undefined ? { PGBACKREST_CONFIG_INCLUDE_PATH: includeDir } : {};
+      const r = runAsServerUser("bash", [join(SCRIPTS_DIR, name), ...args], { PGBACKREST_CONFIG: confFile, ...include, PG_BIN, ...env });
       const dir = r.result.target_dir;
       if (typeof dir === "string" && r.result.started === true) started.push(dir);
       return r;

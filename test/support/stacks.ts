@@ -52,6 +52,7 @@ export const GOODGO_SENTINEL_SECRETS: Record<string, string> = {
   "lazarus:goodgoSlackWebhook": "https://hooks.slack.com/services/T000/B000/SENTINEL-gg-slack-3e4f",
   "lazarus:goodgoSpacesAccessKey": "SENTINEL-gg-spacesid-5a6b",
   "lazarus:goodgoSpacesSecretKey": "SENTINEL-gg-spacessecret-7c8d",
+  "lazarus:goodgoPgbackrestCipherPass": "SENTINEL-gg-pgbrcipher-3e1a",
   "lazarus:goodgoPgbouncerAdminPassword": "SENTINEL-gg-pgbadmin-9e0f",
 };
 export const GOODGO_SENTINEL_MARKERS = Object.values(GOODGO_SENTINEL_SECRETS).map((v) => /SENTINEL-gg-[a-z]+-[0-9a-f]{4}/.exec(v)![0]);

@@ -103,13 +103,14 @@ describe("GoodGo's secrets for a real run", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const text = (error as Error).message;
-    expect(text).toContain("16 required secrets are not set");
+    expect(text).toContain("17 required secrets are not set");
     for (const line of [
       "pulumi config set --secret --stack staging goodgoSshPrivateKey < ~/.ssh/lazarus_goodgo_ed25519",
       "openssl rand -hex 32 | pulumi config set --secret --stack staging goodgoDbPassword",
       "pulumi config set --secret --stack staging goodgoSlackWebhook https://hooks.slack.com/services/T000/B000/XXXX",
       "pulumi config set --secret --stack staging goodgoSpacesSecretKey < spaces-secret.txt",
       "openssl rand -hex 24 | pulumi config set --secret --stack staging goodgoPgbouncerAdminPassword",
+      "openssl rand -base64 48 | tr -d '\\n' | pulumi config set --secret --stack staging goodgoPgbackrestCipherPass",
     ]) {
       expect(text).toContain(line);
     }

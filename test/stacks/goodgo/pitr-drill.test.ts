@@ -10,23 +10,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig, platformConfig } from "../../../config/load";
 import { goodgo } from "../../../stacks/goodgo";
 import { GOODGO_PITR_FILES } from "../../../stacks/goodgo/pitr";
+import { goodgoContainerSecretFiles } from "../../../stacks/goodgo/env";
 import { goodgoPlainFiles } from "../../../stacks/goodgo/plan";
 import { freePort } from "../../support/ports";
-import { restoredSql, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
-import { rawStack } from "../../support/stacks";
+import { restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
+import { goodgoTestSecrets, rawStack } from "../../support/stacks";
 
 // The stack's own key, set as an operator would: the shortest archive_timeout it accepts keeps the drill short.
 const ARCHIVE_TIMEOUT_S = 10;
 const WRITE_FOR_MS = 25_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function renderedGoodgoFiles(): { pgbackrestConf: string; archiveConf: string } {
+function renderedGoodgoFiles(): { pgbackrestConf: string; archiveConf: string; secretsConf: string } {
   const raw = rawStack("prod", { patch: (c) => (c["lazarus:goodgo"].backups.pitr = { archiveTimeoutSeconds: ARCHIVE_TIMEOUT_S }) });
   const cfg = platformConfig(loadStackConfig(raw, { allowMissingSecrets: true }), goodgo)!;
   const files = goodgoPlainFiles(cfg, "prod");
   return {
     pgbackrestConf: files[`${cfg.app.deployDir}/${GOODGO_PITR_FILES.pgbackrestConf}`]!,
     archiveConf: files[`${cfg.app.deployDir}/${GOODGO_PITR_FILES.archiveConf}`]!,
+    // the secret file the plan ships to the postgres container, with test values
+    secretsConf: goodgoContainerSecretFiles(cfg, goodgoTestSecrets()).pgbackrestSecrets,
   };
 }
 
@@ -36,7 +39,10 @@ describe("GoodGo PITR drill on the rendered pgBackRest config", () => {
   const rendered = renderedGoodgoFiles();
 
   beforeAll(async () => {
-    c = await startPitrCluster({ stanza: "goodgo", rendered, cipherPass: "drill-only-passphrase-not-a-secret" });
+    // No passphrase in any environment: pgBackRest, archive_command and the restored cluster's restore_command read it
+    // from the include file, as in the container.
+    delete process.env.PGBACKREST_REPO1_CIPHER_PASS;
+    c = await startPitrCluster({ stanza: "goodgo", rendered, secretsConf: rendered.secretsConf });
     c.pg.sql("create table drill (id bigint primary key, ts timestamptz not null default clock_timestamp())");
   });
   afterAll(() => {
@@ -51,6 +57,13 @@ describe("GoodGo PITR drill on the rendered pgBackRest config", () => {
     expect(c.confText).toMatch(/^repo1-retention-full=2$/m);
     expect(c.pg.sql("show archive_timeout")).toBe(`${ARCHIVE_TIMEOUT_S}s`);
     expect(c.pg.sql("show archive_command")).toContain("--stanza=goodgo archive-push");
+    expect(rendered.secretsConf).toMatch(/^repo1-cipher-pass=test-only-pgbackrestCipherPass$/m);
+    expect(rendered.pgbackrestConf).not.toContain("test-only-");
+    expect(rendered.archiveConf).toContain("--config-include-path=/etc/pgbackrest/conf.d");
+    // the repository is encrypted: without the include file pgBackRest asks for the passphrase
+    const bare = runAsServerUser("pgbackrest", [`--config=${c.confFile}`, "--stanza=goodgo", "--log-level-console=error", "info"]);
+    expect(bare.code).not.toBe(0);
+    expect(bare.stdout + bare.stderr).toContain("requires option: repo1-cipher-pass");
   });
 
   it("loses the data directory under a writer, restores the latest point and a named time", async () => {

@@ -7,6 +7,8 @@
 // configuration from the environment by design and have no file variant.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
+import { posix } from "node:path";
+import { GOODGO_PITR_FILES } from "../../../stacks/goodgo/pitr";
 import { GOODGO_ENV_SECRET_SERVICES, GOODGO_SECRET_MOUNTS } from "../../../stacks/goodgo/services";
 import { composeConfig } from "../../support/validators";
 import { GOODGO_SENTINEL_SECRETS, ALL_SENTINEL_SECRETS, T, one, planFor } from "../../support/stacks";
@@ -72,7 +74,12 @@ describe.each(STACKS)("the %s stack's containers", (stack) => {
       const [source, , mode] = mounts[0]!.split(":");
       expect(source!.endsWith(`/${m.host}`), `${key}: ${source}`).toBe(true);
       expect(mode, key).toBe("ro");
-      const named = m.via.startsWith("--") ? (svc.command as string[]).includes(`${m.via}=${m.container}`) : svc.environment[m.via] === m.container;
+      const archiveConf = plans[stack]!.files.find((f) => f.platform === "goodgo" && f.path.endsWith(`/${GOODGO_PITR_FILES.archiveConf}`))!.content!;
+      const named = m.via.startsWith("pgbackrest ")
+        ? archiveConf.includes(`${m.via.slice("pgbackrest ".length)}=${posix.dirname(m.container)} `)
+        : m.via.startsWith("--")
+          ? (svc.command as string[]).includes(`${m.via}=${m.container}`)
+          : svc.environment[m.via] === m.container;
       expect(named, `${key}: ${m.via}`).toBe(true);
     }
   });
@@ -108,7 +115,7 @@ describe("the secret files", () => {
     const owners: [keyof typeof GOODGO_SECRET_MOUNTS, string][] = [
       ["postgresPassword", "999:999"], ["pgbouncerAdminPgpass", "70:70"], ["redisPassword", "999:1000"], ["grafanaAdminPassword", "472:0"],
       ["postgresExporterPassword", "65534:65534"], ["redisExporterPasswords", "59000:59000"],
-      ["typesenseConfig", "0:0"], ["minioRootUser", "0:0"], ["minioRootPassword", "0:0"], ["pgBackupPgpass", "0:0"], ["pgBackupS3cfg", "0:0"],
+      ["pgbackrestSecrets", "999:999"], ["typesenseConfig", "0:0"], ["minioRootUser", "0:0"], ["minioRootPassword", "0:0"], ["pgBackupPgpass", "0:0"], ["pgBackupS3cfg", "0:0"],
     ];
     expect(owners.map(([key]) => key).sort()).toEqual(Object.keys(GOODGO_SECRET_MOUNTS).sort());
     for (const [key, owner] of owners) {
