@@ -94,6 +94,7 @@ cleanup() {
     fi
   fi
   rm -f -- "${DECRYPTED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}" "${LIVE_FACTS:-}" "${LIVE_FACTS:+$LIVE_FACTS.err}"
+  emit_result_on_exit "$rc"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -175,7 +176,7 @@ log "restoring into temporary database $TEMP_DB with $JOBS jobs"
 psql_q "$MAINT_DB" "CREATE DATABASE $(sql_ident "$TEMP_DB") TEMPLATE template0" >/dev/null ||
   { TEMP_DB=""; die "$EX_UNAVAILABLE" "cannot create the temporary database (permissions or server state)"; }
 # COMMENT ON EXTENSION needs extension ownership, which a non-superuser restore lacks; skip those entries.
-grep -v ' COMMENT - EXTENSION ' "$TOC_FILE" >"$TOC_FILE.use"
+scratch_write "$TOC_FILE.use" "$(grep -v ' COMMENT - EXTENSION ' "$TOC_FILE")"
 R0=$(date +%s.%N)
 # The temporary database is dropped after the comparison, so autovacuum stays off on it (no reenable_autovacuum).
 restore_archive "$TEMP_DB" "$ARCHIVE" "$TOC_FILE.use" "$JOBS" --no-owner --no-privileges || {
