@@ -135,7 +135,7 @@ backup_check_toc() {
   local archive=$1 err listing scratch=${WORK_DIR:-${TMPDIR:-/tmp}}
   TOC_FILE=$(mktemp "$scratch/toc.XXXXXX" 2>/dev/null) || die "$EX_CANTCREAT" "cannot create a file in the scratch directory $scratch"
   if ! listing=$(pg_restore -l -- "$archive" 2>/dev/null); then
-    err=$(pg_restore -l -- "$archive" 2>&1 >/dev/null)
+    err=$(pg_restore -l -- "$archive" 2>&1 >/dev/null) || true
     die "$EX_DATAERR" "archive table of contents is unreadable (pg_restore -l): $(printf '%s' "$err" | head -c 300 | tr '\n' ' ')"
   fi
   scratch_write "$TOC_FILE" "$listing"

@@ -202,11 +202,13 @@ status_text() {
 }
 # fail_write CODE WHAT ERRFILE: a failed write is EX_CANTCREAT when the disk is full or unwritable, else EX_SOFTWARE.
 fail_write() {
-  local code=$1 what=$2 errtext
+  local code=$1 what=$2 errtext written free
   errtext=$(tail -c 400 "$3" | tr '\n' ' ')
+  written=$(stat -c %s -- "$PARTIAL" 2>/dev/null || echo 0)
   rm -f -- "$PARTIAL"
+  free=$(free_kib "$BACKUP_DIR")
   if grep -qiE 'no space left|disk quota|read-only file system|could not write|write error|short write' "$3"; then
-    die "$EX_CANTCREAT" "$what $(status_text "$code") while writing $PARTIAL (disk full or unwritable); partial file removed: $errtext"
+    die "$EX_CANTCREAT" "$what $(status_text "$code") while writing $PARTIAL (disk full or unwritable: needs more than $written bytes, $((${free:-0} * 1024)) free once the partial file is removed); partial file removed: $errtext"
   fi
   die "$EX_SOFTWARE" "$what $(status_text "$code"); partial file removed, latest unchanged: $errtext"
 }

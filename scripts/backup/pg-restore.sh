@@ -37,12 +37,13 @@
 # Output: one JSON line: {status, backup, sha256, database, dump_database, restored_database, previous_database,
 # cutover, restore_s, ...} or {status:"error", error}, also when stopped by SIGTERM (exit 143).
 #
-# Exit codes (the table in README "Proven backups"): 0 ok; 64 usage (including --cutover without -d, and
+# Exit codes: 0 ok; 64 usage (including --cutover without -d, and
 # --drop-previous of a name that is not a restore database); 65 the backup or the --swap-in copy is refused (empty,
 # checksum, TOC, wrong key, another database's dump, no completion proof); 66 backup, key or named database missing;
 # 69 server unavailable (including stopped mid-restore: the live database is untouched); 70 the restore failed (the new
 # database is dropped, the live one untouched); 73 no space in WORK_DIR (path and bytes needed in the error);
-# 75 cutover could not get the live database to itself (nothing renamed); 130/143 interrupted/SIGTERM.
+# 75 cutover could not get the live database to itself (nothing renamed); 130/143 interrupted/SIGTERM. One meaning per
+# code across the scripts: the table in README "Proven backups".
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

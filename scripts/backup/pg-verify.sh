@@ -27,7 +27,8 @@
 #
 # Exit codes: 0 every check passed; 64 usage; 65 bad archive (checksum, empty, TOC, wrong key) or any mismatch;
 # 66 backup or key file missing, or no live database to compare with; 69 server or a tool unavailable;
-# 70 the restore into the temporary database failed.
+# 70 the restore into the temporary database failed; 73 no space in WORK_DIR (path and bytes needed in the error, never
+# reported as a bad archive); 130/143 interrupted/SIGTERM (the result line is still printed). Table: README "Proven backups".
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -6,7 +6,10 @@
 #   - a usage line on --help and on bad arguments (exit 64, EX_USAGE);
 #   - human-readable progress on stderr, prefixed with the script name;
 #   - exactly one machine-readable JSON result line on stdout at the end (and in RESULT_FILE when set),
-#     with at least {"script","status","exit_code"}; status is "ok" or "error".
+#     with at least {"script","status","exit_code"}; status is "ok" or "error", also on SIGTERM/SIGINT
+#     (emit_result_on_exit in the EXIT trap);
+#   - exit codes with one meaning each (the table in README "Proven backups"): 65 only for refused input, 73 for any
+#     output that cannot be created, a full disk included, so a full disk is never reported as a bad backup.
 
 # shellcheck disable=SC2034  # exit codes are read by the scripts that source this file
 readonly EX_OK=0 EX_FAIL=1 EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_SOFTWARE=70 EX_CANTCREAT=73 EX_TEMPFAIL=75
