@@ -233,6 +233,29 @@ s3_upload() {
   return 0
 }
 
+# run_pg_restore ARGS...: pg_restore in the background, waited for, with its messages in RESTORE_ERR. A trap runs
+# only between commands, never during a command substitution, so this is what lets a SIGTERM stop the script at once;
+# the caller's EXIT trap ends RESTORE_PID (stop_pg_restore).
+run_pg_restore() {
+  local err rc=0
+  err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/pg_restore.err.XXXXXX" 2>/dev/null) || err=/dev/null
+  pg_restore "$@" >"$err" 2>&1 &
+  RESTORE_PID=$!
+  wait "$RESTORE_PID" || rc=$?
+  RESTORE_PID=""
+  RESTORE_ERR=$(cat -- "$err" 2>/dev/null || true)
+  [[ "$err" == /dev/null ]] || rm -f -- "$err"
+  return "$rc"
+}
+
+# stop_pg_restore: for EXIT traps; ends a pg_restore still running (it cancels its workers' queries).
+stop_pg_restore() {
+  [[ -n "${RESTORE_PID:-}" ]] || return 0
+  kill -TERM "$RESTORE_PID" 2>/dev/null
+  wait "$RESTORE_PID" 2>/dev/null
+  RESTORE_PID=""
+}
+
 # restore_archive DB ARCHIVE LIST JOBS [PG_RESTORE_ARGS...]: pg_restore of ARCHIVE (only LIST's entries) into the new
 # database DB, with bulk-load session settings, in two steps: the schema (pre-data) serially, then data and indexes
 # with JOBS workers (one run when the server's wal_level is minimal, see below). Between them, autovacuum is switched
@@ -254,10 +277,10 @@ restore_archive() {
   if [[ "$(psql -X -q -A -t -d "$db" -c 'SHOW wal_level' 2>/dev/null)" == minimal ]]; then
     # With wal_level minimal, one pg_restore run creates each table and loads it in the same transaction, which skips
     # writing the data to WAL: worth far more than keeping autovacuum away, so no two-step run here.
-    RESTORE_ERR=$(PGOPTIONS=$data_opts pg_restore --exit-on-error -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive" 2>&1)
+    PGOPTIONS=$data_opts run_pg_restore --exit-on-error -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive"
     return
   fi
-  RESTORE_ERR=$(PGOPTIONS=$opts pg_restore --exit-on-error --section=pre-data -L "$list" -d "$db" "$@" -- "$archive" 2>&1) || return 1
+  PGOPTIONS=$opts run_pg_restore --exit-on-error --section=pre-data -L "$list" -d "$db" "$@" -- "$archive" || return 1
   # One transaction: either every listed table is switched off or none is (e.g. when not their owner).
   if ! AUTOVACUUM_OFF=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" 2>/dev/null <<'SQL'
 BEGIN;
@@ -273,7 +296,7 @@ SQL
     AUTOVACUUM_OFF=""
     log "warning: could not switch autovacuum off on the restored tables (not their owner?); it stays on during the load"
   fi
-  RESTORE_ERR=$(PGOPTIONS=$data_opts pg_restore --exit-on-error --section=data --section=post-data -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive" 2>&1)
+  PGOPTIONS=$data_opts run_pg_restore --exit-on-error --section=data --section=post-data -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive"
 }
 
 # reenable_autovacuum DB: undoes restore_archive's switch, so the restored database is maintained like any other.

@@ -135,6 +135,7 @@ TOC_FILE=""
 cleanup() {
   local rc=$?
   set +e # best effort from here: every step runs even when one fails
+  stop_pg_restore
   if [[ -n "$NEW_DB" && "$KEEP_NEW" == 0 ]]; then
     if psql_q "$MAINT_DB" "DROP DATABASE IF EXISTS $(sql_ident "$NEW_DB") WITH (FORCE)" >/dev/null 2>&1; then
       log "dropped the incomplete database $NEW_DB"

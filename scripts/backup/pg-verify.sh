@@ -86,6 +86,7 @@ LIVE_PID=""
 cleanup() {
   local rc=$?
   set +e # best effort from here: every step runs even when one fails
+  stop_pg_restore
   [[ -n "$LIVE_PID" ]] && kill "$LIVE_PID" 2>/dev/null
   if [[ -n "$TEMP_DB" ]]; then
     if psql_q "$MAINT_DB" "DROP DATABASE IF EXISTS $(sql_ident "$TEMP_DB") WITH (FORCE)" >/dev/null 2>&1; then

@@ -65,6 +65,11 @@ describe("PostgreSQL restore under faults: no half copy goes live, the live data
     }
     throw new Error("the restore never reached CREATE INDEX slow_idx");
   }
+  /** Every process below pid. */
+  function descendants(pid: number): number[] {
+    const children = spawnSync("pgrep", ["-P", String(pid)]).stdout.toString().trim().split("\n").filter(Boolean).map(Number);
+    return children.flatMap((c) => [c, ...descendants(c)]);
+  }
   /** A tmpfs of 1 MB, filled to the last byte. */
   function fullDir(name: string): string {
     const d = join(work, name);
@@ -102,8 +107,7 @@ describe("PostgreSQL restore under faults: no half copy goes live, the live data
   it("kill -9 of the child pg_restore: exit 70, the copy dropped, the live database untouched", async () => {
     const { child, done } = startScript(pg, "pg-restore.sh", ["-d", "slow", "-j", "2", slowDir]);
     await untilSlowIndexBuild();
-    const pids = spawnSync("pgrep", ["-P", String(child.pid)]).stdout.toString().trim().split("\n").filter(Boolean);
-    const restorePids = pids.flatMap((p) => spawnSync("pgrep", ["-P", p, "-x", "pg_restore"]).stdout.toString().trim().split("\n").filter(Boolean));
+    const restorePids = descendants(child.pid!).filter((p) => spawnSync("ps", ["-o", "comm=", "-p", String(p)]).stdout.toString().trim() === "pg_restore");
     expect(restorePids.length).toBeGreaterThan(0);
     for (const p of restorePids) process.kill(Number(p), "SIGKILL");
     const run = await done;
@@ -192,8 +196,11 @@ describe("PostgreSQL restore under faults: no half copy goes live, the live data
   it("SIGTERM mid-restore: one JSON result line, exit 143, the copy dropped", async () => {
     const { child, done } = startScript(pg, "pg-restore.sh", ["-d", "slow", "-j", "2", slowDir]);
     await untilSlowIndexBuild();
+    const t0 = Date.now();
     child.kill("SIGTERM");
     const run = await done;
+    // At once, not after pg_restore finishes: slow_idx alone takes 6 s (3000 rows x 2 ms) from here.
+    expect(Date.now() - t0).toBeLessThan(4000);
     expect(run.code).toBe(143);
     expect(run.stdout.trim().split("\n").filter((l) => l.startsWith("{"))).toHaveLength(1);
     expect(run.result).toMatchObject({ status: "error", exit_code: 143, script: "pg-restore.sh" });
