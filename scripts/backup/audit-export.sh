@@ -105,6 +105,7 @@ cleanup() {
   set +e # best effort from here: every step runs even when one fails
   ((COMPLETE)) || rm -f -- "$PARTIAL" "$FINAL.sha256" "$OUT_DIR/.$NAME.sha256.tmp"
   rm -f -- "$ERR" "${S3_EMPTY_CFG:-}"
+  emit_result_on_exit "$rc"
   exit "$rc"
 }
 trap cleanup EXIT

@@ -12,6 +12,11 @@
 # Encryption is chosen by the archive's extension: .age (age, AGE_RECIPIENT / AGE_RECIPIENTS_FILE to encrypt,
 # AGE_IDENTITY_FILE to decrypt) or .enc (openssl enc -aes-256-cbc -pbkdf2 with BACKUP_KEY_FILE, as Waqiti does).
 
+# The database comment pg-restore.sh writes on a restored copy once it is complete, followed by JSON naming the backup
+# and its sha256: the proof `--swap-in` requires.
+# shellcheck disable=SC2034 # read by pg-restore.sh
+readonly RESTORE_PROOF_TAG=lazarus-restore-complete
+
 # Extension -> encryption name ("none", "age", "openssl").
 pg_encryption_of() {
   case "$1" in
@@ -66,36 +71,41 @@ backup_check_file() {
   BACKUP_SHA256=$actual
 }
 
-# backup_decrypt FILE OUT: decrypts an encrypted archive to OUT (mode 0600). Any failure after a good checksum
-# means the key is wrong (or of the wrong kind), so that is what the message says.
+# backup_decrypt FILE OUT: decrypts an encrypted archive to OUT (mode 0600). A full scratch filesystem exits 73 with
+# the path and the space needed; any other failure after a good checksum means the key is wrong (or of the wrong
+# kind), so that is what the message says. The tools' messages are kept in memory: the scratch may be full.
 backup_decrypt() {
-  local file=$1 out=$2 enc
+  local file=$1 out=$2 enc why size scratch
   enc=$(pg_encryption_of "$file")
-  (umask 077 && : >"$out")
+  scratch=$(dirname -- "$out")
+  size=$(stat -c %s -- "$file")
+  (umask 077 && : >"$out") 2>/dev/null || die "$EX_CANTCREAT" "cannot create the decrypted archive $out"
   case "$enc" in
     age)
       require_cmd age
       [[ -n "${AGE_IDENTITY_FILE:-}" ]] || die "$EX_USAGE" "$file is age-encrypted: set AGE_IDENTITY_FILE (or --identity) to decrypt it"
       [[ -r "$AGE_IDENTITY_FILE" ]] || die "$EX_NOINPUT" "age identity file not readable: $AGE_IDENTITY_FILE"
+      require_space "$scratch" "$size" "the decrypted archive"
       log "decrypting $file with age"
-      if ! age --decrypt -i "$AGE_IDENTITY_FILE" -o "$out" -- "$file" 2>"$out.err"; then
-        local why
-        why=$(head -c 300 "$out.err" | tr '\n' ' ')
-        rm -f -- "$out" "$out.err"
+      if ! why=$(age --decrypt -i "$AGE_IDENTITY_FILE" -o "$out" -- "$file" 2>&1); then
+        why=$(printf '%s' "$why" | head -c 300 | tr '\n' ' ')
+        die_if_full "$scratch" "$size" "the decrypted archive" "$why"
+        rm -f -- "$out"
         die "$EX_DATAERR" "cannot decrypt $file: wrong age identity for this backup (age: ${why})"
       fi
-      rm -f -- "$out.err"
       ;;
     openssl)
       require_cmd openssl
       [[ -n "${BACKUP_KEY_FILE:-}" ]] || die "$EX_USAGE" "$file is openssl-encrypted: set BACKUP_KEY_FILE (or --key-file) to decrypt it"
       [[ -r "$BACKUP_KEY_FILE" ]] || die "$EX_NOINPUT" "key file not readable: $BACKUP_KEY_FILE"
+      require_space "$scratch" "$size" "the decrypted archive"
       log "decrypting $file with openssl aes-256-cbc"
-      if ! openssl enc -d -aes-256-cbc -pbkdf2 -in "$file" -out "$out" -pass "file:$BACKUP_KEY_FILE" 2>"$out.err"; then
-        rm -f -- "$out" "$out.err"
+      if ! why=$(openssl enc -d -aes-256-cbc -pbkdf2 -in "$file" -out "$out" -pass "file:$BACKUP_KEY_FILE" 2>&1); then
+        why=$(printf '%s' "$why" | head -c 300 | tr '\n' ' ')
+        die_if_full "$scratch" "$size" "the decrypted archive" "$why"
+        rm -f -- "$out"
         die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl: bad decrypt)"
       fi
-      rm -f -- "$out.err"
       # CBC has no authentication: about one wrong key in 256 still yields valid padding and openssl exits 0 with
       # garbage. A pg_dump custom archive always starts with "PGDMP", so anything else is the wrong key too.
       if [[ "$(head -c 5 -- "$out")" != PGDMP ]]; then
@@ -107,15 +117,30 @@ backup_decrypt() {
   esac
 }
 
+# scratch_write FILE TEXT: writes TEXT (and a newline) to FILE in the scratch directory; a failed write exits 73,
+# never a wrong verdict on the backup.
+scratch_write() {
+  local file=$1 text=$2
+  if ! printf '%s\n' "$text" >"$file" 2>/dev/null; then
+    die_if_full "$(dirname -- "$file")" "$((${#text} + 1))" "$(basename -- "$file")"
+    die "$EX_CANTCREAT" "cannot write $file ($((${#text} + 1)) bytes) in the scratch directory"
+  fi
+}
+
 # backup_check_toc ARCHIVE: pg_restore -l must read the archive's table of contents. Sets TOC_DBNAME, TOC_ENTRIES
-# and TOC_FILE (the listing, for callers that want it; removed by the caller's cleanup).
+# and TOC_FILE (the listing, for callers that want it; removed by the caller's cleanup). The listing is read into
+# memory and then written: pg_restore -l exits 0 even when its output hits a full disk, which would look like an
+# archive without a header.
 backup_check_toc() {
-  local archive=$1 err
-  TOC_FILE=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/toc.XXXXXX")
-  err=$(pg_restore -l -- "$archive" 2>&1 >"$TOC_FILE") ||
+  local archive=$1 err listing scratch=${WORK_DIR:-${TMPDIR:-/tmp}}
+  TOC_FILE=$(mktemp "$scratch/toc.XXXXXX" 2>/dev/null) || die "$EX_CANTCREAT" "cannot create a file in the scratch directory $scratch"
+  if ! listing=$(pg_restore -l -- "$archive" 2>/dev/null); then
+    err=$(pg_restore -l -- "$archive" 2>&1 >/dev/null) || true
     die "$EX_DATAERR" "archive table of contents is unreadable (pg_restore -l): $(printf '%s' "$err" | head -c 300 | tr '\n' ' ')"
-  TOC_DBNAME=$(sed -n 's/^;[[:space:]]*dbname: //p' "$TOC_FILE" | head -n1)
-  TOC_ENTRIES=$(sed -n 's/^;[[:space:]]*TOC Entries: //p' "$TOC_FILE" | head -n1)
+  fi
+  scratch_write "$TOC_FILE" "$listing"
+  TOC_DBNAME=$(sed -n 's/^;[[:space:]]*dbname: //p' <<<"$listing" | head -n1)
+  TOC_ENTRIES=$(sed -n 's/^;[[:space:]]*TOC Entries: //p' <<<"$listing" | head -n1)
   [[ -n "$TOC_DBNAME" ]] || die "$EX_DATAERR" "archive table of contents has no dbname header: $archive"
   [[ "${TOC_ENTRIES:-0}" -gt 0 ]] || die "$EX_DATAERR" "archive table of contents is empty: $archive"
 }
@@ -129,7 +154,8 @@ backup_prepare() {
   ARCHIVE=$file
   DECRYPTED_FILE=
   if [[ "$ENCRYPTION" != none ]]; then
-    DECRYPTED_FILE=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/decrypted.XXXXXX")
+    DECRYPTED_FILE=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/decrypted.XXXXXX" 2>/dev/null) ||
+      die "$EX_CANTCREAT" "cannot create a file in the scratch directory ${WORK_DIR:-${TMPDIR:-/tmp}}"
     backup_decrypt "$file" "$DECRYPTED_FILE"
     ARCHIVE=$DECRYPTED_FILE
   fi
@@ -207,6 +233,29 @@ s3_upload() {
   return 0
 }
 
+# run_pg_restore ARGS...: pg_restore in the background, waited for, with its messages in RESTORE_ERR. A trap runs
+# only between commands, never during a command substitution, so this is what lets a SIGTERM stop the script at once;
+# the caller's EXIT trap ends RESTORE_PID (stop_pg_restore).
+run_pg_restore() {
+  local err rc=0
+  err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/pg_restore.err.XXXXXX" 2>/dev/null) || err=/dev/null
+  pg_restore "$@" >"$err" 2>&1 &
+  RESTORE_PID=$!
+  wait "$RESTORE_PID" || rc=$?
+  RESTORE_PID=""
+  RESTORE_ERR=$(cat -- "$err" 2>/dev/null || true)
+  [[ "$err" == /dev/null ]] || rm -f -- "$err"
+  return "$rc"
+}
+
+# stop_pg_restore: for EXIT traps; ends a pg_restore still running (it cancels its workers' queries).
+stop_pg_restore() {
+  [[ -n "${RESTORE_PID:-}" ]] || return 0
+  kill -TERM "$RESTORE_PID" 2>/dev/null
+  wait "$RESTORE_PID" 2>/dev/null
+  RESTORE_PID=""
+}
+
 # restore_archive DB ARCHIVE LIST JOBS [PG_RESTORE_ARGS...]: pg_restore of ARCHIVE (only LIST's entries) into the new
 # database DB, with bulk-load session settings, in two steps: the schema (pre-data) serially, then data and indexes
 # with JOBS workers (one run when the server's wal_level is minimal, see below). Between them, autovacuum is switched
@@ -228,10 +277,10 @@ restore_archive() {
   if [[ "$(psql -X -q -A -t -d "$db" -c 'SHOW wal_level' 2>/dev/null)" == minimal ]]; then
     # With wal_level minimal, one pg_restore run creates each table and loads it in the same transaction, which skips
     # writing the data to WAL: worth far more than keeping autovacuum away, so no two-step run here.
-    RESTORE_ERR=$(PGOPTIONS=$data_opts pg_restore --exit-on-error -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive" 2>&1)
+    PGOPTIONS=$data_opts run_pg_restore --exit-on-error -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive"
     return
   fi
-  RESTORE_ERR=$(PGOPTIONS=$opts pg_restore --exit-on-error --section=pre-data -L "$list" -d "$db" "$@" -- "$archive" 2>&1) || return 1
+  PGOPTIONS=$opts run_pg_restore --exit-on-error --section=pre-data -L "$list" -d "$db" "$@" -- "$archive" || return 1
   # One transaction: either every listed table is switched off or none is (e.g. when not their owner).
   if ! AUTOVACUUM_OFF=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" 2>/dev/null <<'SQL'
 BEGIN;
@@ -247,7 +296,7 @@ SQL
     AUTOVACUUM_OFF=""
     log "warning: could not switch autovacuum off on the restored tables (not their owner?); it stays on during the load"
   fi
-  RESTORE_ERR=$(PGOPTIONS=$data_opts pg_restore --exit-on-error --section=data --section=post-data -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive" 2>&1)
+  PGOPTIONS=$data_opts run_pg_restore --exit-on-error --section=data --section=post-data -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive"
 }
 
 # reenable_autovacuum DB: undoes restore_archive's switch, so the restored database is maintained like any other.

@@ -108,6 +108,7 @@ flock -n 9 || die "$EX_TEMPFAIL" "another pg-backup.sh holds the lock on $BACKUP
 find "$BACKUP_DIR" -maxdepth 1 -name ".${PREFIX}_*.partial" -type f -delete 2>/dev/null || true
 
 DELETED=()
+LATEST_REPOINTED=""
 # prune KNOWN_GOOD: age-based retention over this prefix's archives. The newest archive whose checksum verifies
 # (or KNOWN_GOOD, just written) is always kept, so retention can never leave the directory without a good backup.
 prune() {
@@ -143,6 +144,15 @@ prune() {
     fi
   done
   log "retention: kept newest good backup $(basename "$newest_good")"
+  # A `latest` left naming a deleted (corrupt, old) archive would make the next restore find nothing while good
+  # backups remain: point it at the newest good one.
+  if [[ -L "$BACKUP_DIR/latest" && ! -e "$BACKUP_DIR/latest" ]]; then
+    if ! { ln -sfn -- "$(basename "$newest_good")" "$BACKUP_DIR/.latest.tmp" && mv -Tf -- "$BACKUP_DIR/.latest.tmp" "$BACKUP_DIR/latest"; }; then
+      die "$EX_CANTCREAT" "retention: could not repoint $BACKUP_DIR/latest to $(basename "$newest_good")"
+    fi
+    LATEST_REPOINTED=$(basename "$newest_good")
+    log "retention: latest named a deleted backup; it now points to $LATEST_REPOINTED"
+  fi
 }
 
 deleted_json() {
@@ -151,7 +161,8 @@ deleted_json() {
 
 if ((PRUNE_ONLY)); then
   prune ""
-  emit_result ok 0 --arg database "$DBNAME" --arg dir "$BACKUP_DIR" --argjson deleted "$(deleted_json)" --argjson retention_days "$RETENTION_DAYS"
+  emit_result ok 0 --arg database "$DBNAME" --arg dir "$BACKUP_DIR" --argjson deleted "$(deleted_json)" --argjson retention_days "$RETENTION_DAYS" \
+    --arg latest_repointed_to "$LATEST_REPOINTED"
   exit 0
 fi
 
@@ -177,6 +188,7 @@ cleanup() {
     rm -f -- "$PARTIAL" "$FINAL.sha256" "$BACKUP_DIR/.$NAME.sha256.tmp" "$BACKUP_DIR/.latest.tmp"
   fi
   rm -f -- "$ERR_DUMP" "$ERR_ENC" "${S3_EMPTY_CFG:-}"
+  emit_result_on_exit "$rc"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -190,11 +202,13 @@ status_text() {
 }
 # fail_write CODE WHAT ERRFILE: a failed write is EX_CANTCREAT when the disk is full or unwritable, else EX_SOFTWARE.
 fail_write() {
-  local code=$1 what=$2 errtext
+  local code=$1 what=$2 errtext written free
   errtext=$(tail -c 400 "$3" | tr '\n' ' ')
+  written=$(stat -c %s -- "$PARTIAL" 2>/dev/null || echo 0)
   rm -f -- "$PARTIAL"
+  free=$(free_kib "$BACKUP_DIR")
   if grep -qiE 'no space left|disk quota|read-only file system|could not write|write error|short write' "$3"; then
-    die "$EX_CANTCREAT" "$what $(status_text "$code") while writing $PARTIAL (disk full or unwritable); partial file removed: $errtext"
+    die "$EX_CANTCREAT" "$what $(status_text "$code") while writing $PARTIAL (disk full or unwritable: needs more than $written bytes, $((${free:-0} * 1024)) free once the partial file is removed); partial file removed: $errtext"
   fi
   die "$EX_SOFTWARE" "$what $(status_text "$code"); partial file removed, latest unchanged: $errtext"
 }

@@ -3,22 +3,27 @@
 # Before touching anything it refuses a backup whose sha256 sidecar or table of contents (pg_restore -l) does not
 # verify, that cannot be decrypted, or that is a dump of another database (unless --allow-other-db). It then restores
 # into <db>_restore_<timestamp> with parallel pg_restore -j. Only with --cutover does it swap names: connections to the
-# live database are refused and terminated, and in ONE transaction the live database becomes
-# <db>_pre_restore_<timestamp> and the restored one takes the live name. The previous database stays as the rollback
-# point until an explicit `--drop-previous NAME`.
+# live database's sessions are terminated and, in that same ONE transaction, the live database becomes
+# <db>_pre_restore_<timestamp> and the restored one takes the live name (no connection flag is ever stored, so a
+# kill -9 at any point leaves either the old or the new state, both accepting connections). The previous database
+# stays as the rollback point until an explicit `--drop-previous NAME`. A finished restore carries its proof (a
+# "lazarus-restore-complete" comment naming the backup and its sha256); `--swap-in` refuses a copy without it, such
+# as the leftover of a killed run.
 #
 # Usage: pg-restore.sh [options] BACKUP_FILE|BACKUP_DIR
 #        pg-restore.sh --swap-in <db>_restore_<ts> [-d DB]
 #        pg-restore.sh --drop-previous NAME
 #   BACKUP_FILE|BACKUP_DIR    archive to restore; a directory means its `latest`
-#   -d, --dbname DB           the live database name the restore is for (env PGDATABASE; default: the dump's database)
+#   -d, --dbname DB           the live database name the restore is for (env PGDATABASE; default: the dump's database;
+#                             required with --cutover, so a mixed-up backup directory cannot replace another database)
 #       --allow-other-db      accept a dump whose database name differs from DB
 #   -j, --jobs N              parallel pg_restore jobs (env RESTORE_JOBS, default: number of CPUs)
 #       --cutover             after a successful restore, swap it in for the live database (see above)
 #       --terminate-timeout S seconds to wait for the live database's sessions to end at cutover (default 30)
 #       --no-owner            do not restore object ownership (pg_restore --no-owner --no-privileges)
 #       --no-analyze          skip ANALYZE of the restored database
-#       --swap-in NAME        cut over to an earlier run's restored copy <db>_restore_<ts> (after checking it), no backup
+#       --swap-in NAME        cut over to an earlier run's restored copy <db>_restore_<ts>, no backup; refused (65) unless
+#                             the copy carries the completion proof of a finished restore
 #       --drop-previous NAME  drop a rollback point (<db>_pre_restore_<ts>) or a leftover <db>_restore_<ts>; nothing else
 #       --maintenance-db DB   database to connect to for CREATE/ALTER/DROP DATABASE (default postgres)
 #       --identity FILE       age identity for .age archives (env AGE_IDENTITY_FILE)
@@ -30,12 +35,15 @@
 # RESTORE_MAINTENANCE_WORK_MEM (index builds during the restore, default 256MB).
 #
 # Output: one JSON line: {status, backup, sha256, database, dump_database, restored_database, previous_database,
-# cutover, restore_s, ...} or {status:"error", error}.
+# cutover, restore_s, ...} or {status:"error", error}, also when stopped by SIGTERM (exit 143).
 #
-# Exit codes: 0 ok; 64 usage (including --drop-previous of a name that is not a restore database); 65 the backup is
-# refused (empty, checksum, TOC, wrong key, another database's dump); 66 backup, key or named database missing;
+# Exit codes: 0 ok; 64 usage (including --cutover without -d, and
+# --drop-previous of a name that is not a restore database); 65 the backup or the --swap-in copy is refused (empty,
+# checksum, TOC, wrong key, another database's dump, no completion proof); 66 backup, key or named database missing;
 # 69 server unavailable (including stopped mid-restore: the live database is untouched); 70 the restore failed (the new
-# database is dropped, the live one untouched); 75 cutover could not get the live database to itself (nothing renamed).
+# database is dropped, the live one untouched); 73 no space in WORK_DIR (path and bytes needed in the error);
+# 75 cutover could not get the live database to itself (nothing renamed); 130/143 interrupted/SIGTERM. One meaning per
+# code across the scripts: the table in README "Proven backups".
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -114,6 +122,9 @@ if [[ -n "$SWAP_IN" ]]; then
   CUTOVER=1
 else
   [[ -n "$TARGET" ]] || { usage >&2; die "$EX_USAGE" "no backup given"; }
+  # The dump's own name is not enough to replace a live database: a mixed-up directory would cut over the wrong one.
+  [[ "$CUTOVER" == 0 || -n "$LIVE_DB" ]] ||
+    die "$EX_USAGE" "--cutover needs the live database's name: add -d DB (e.g. -d app); the dump's name is not trusted for a cutover"
   BACKUP=$(resolve_backup_path "$TARGET")
 fi
 
@@ -121,14 +132,10 @@ NEW_DB=""
 KEEP_NEW=0
 DECRYPTED_FILE=""
 TOC_FILE=""
-LIVE_LOCKED=""
 cleanup() {
   local rc=$?
   set +e # best effort from here: every step runs even when one fails
-  if [[ -n "$LIVE_LOCKED" ]]; then
-    psql_q "$MAINT_DB" "ALTER DATABASE $(sql_ident "$LIVE_LOCKED") WITH ALLOW_CONNECTIONS true" >/dev/null 2>&1 ||
-      log "warning: could not re-allow connections to $LIVE_LOCKED; run: ALTER DATABASE $LIVE_LOCKED WITH ALLOW_CONNECTIONS true"
-  fi
+  stop_pg_restore
   if [[ -n "$NEW_DB" && "$KEEP_NEW" == 0 ]]; then
     if psql_q "$MAINT_DB" "DROP DATABASE IF EXISTS $(sql_ident "$NEW_DB") WITH (FORCE)" >/dev/null 2>&1; then
       log "dropped the incomplete database $NEW_DB"
@@ -137,6 +144,7 @@ cleanup() {
     fi
   fi
   rm -f -- "${DECRYPTED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}"
+  emit_result_on_exit "$rc"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -147,11 +155,19 @@ STAMP=$(date -u +%Y%m%d%H%M%S)
 if [[ -n "$SWAP_IN" ]]; then
   server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "cannot connect to the server (${PGHOST:-local socket}:${PGPORT:-5432}, database $MAINT_DB)"
   db_exists "$SWAP_IN" || die "$EX_NOINPUT" "no database named '$SWAP_IN'"
+  # Only a copy that finished (restore, autovacuum back on, analyze) carries the proof; a killed run's leftover has
+  # the same name but not the proof.
+  proof=$(psql_q "$MAINT_DB" "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $(sql_literal "$SWAP_IN")")
+  proof_json=${proof#"$RESTORE_PROOF_TAG "}
+  if [[ "$proof" != "$RESTORE_PROOF_TAG "* ]] || ! jq -e '(.sha256 | test("^[0-9a-f]{64}$")) and (.backup | length > 0)' <<<"$proof_json" >/dev/null 2>&1; then
+    die "$EX_DATAERR" "refusing to swap in '$SWAP_IN': it carries no proof of a finished restore (a killed or failed run's leftover?); drop it with pg-restore.sh --drop-previous $SWAP_IN and restore again"
+  fi
   NEW_DB=$SWAP_IN
   KEEP_NEW=1
   LIVE_EXISTS=0
   db_exists "$LIVE_DB" && LIVE_EXISTS=1
-  result_args=(--arg database "$LIVE_DB" --arg swapped_in "$SWAP_IN")
+  result_args=(--arg database "$LIVE_DB" --arg swapped_in "$SWAP_IN" --arg backup "$(jq -r .backup <<<"$proof_json")"
+    --arg sha256 "$(jq -r .sha256 <<<"$proof_json")")
 else
   # 1. Refusals, before any connection that changes something.
   backup_prepare "$BACKUP"
@@ -176,7 +192,7 @@ else
   NEW_DB=$NEW_NAME
 
   # 3. Parallel restore with bulk-load session settings.
-  grep -v ' COMMENT - EXTENSION ' "$TOC_FILE" >"$TOC_FILE.use"
+  scratch_write "$TOC_FILE.use" "$(grep -v ' COMMENT - EXTENSION ' "$TOC_FILE")"
   restore_args=()
   ((NO_OWNER)) && restore_args+=(--no-owner --no-privileges)
   log "restoring $BACKUP into $NEW_DB with $JOBS jobs"
@@ -199,6 +215,13 @@ else
     vacuumdb --analyze-only --jobs="$JOBS" --quiet --dbname="$NEW_DB" >/dev/null 2>&1 || server_reachable "$MAINT_DB" ||
       die "$EX_UNAVAILABLE" "the server became unreachable after the restore; live database '$LIVE_DB' untouched"
   fi
+  # The proof of completion, written last: --swap-in accepts only a copy that has it.
+  proof_json=$(jq -cn --arg backup "$BACKUP" --arg sha256 "$BACKUP_SHA256" --arg dump_database "$TOC_DBNAME" \
+    --arg restored_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '$ARGS.named')
+  psql_q "$MAINT_DB" "COMMENT ON DATABASE $(sql_ident "$NEW_DB") IS $(sql_literal "$RESTORE_PROOF_TAG $proof_json")" >/dev/null || {
+    server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "the server became unreachable after the restore; live database '$LIVE_DB' untouched"
+    die "$EX_SOFTWARE" "could not record the completion proof on $NEW_DB; $NEW_DB dropped, live database '$LIVE_DB' untouched"
+  }
   R1=$(date +%s.%N)
   RESTORE_S=$(awk -v a="$R0" -v b="$R1" 'BEGIN{printf "%.3f", b-a}')
   log "restored into $NEW_DB in ${RESTORE_S}s"
@@ -216,39 +239,28 @@ if ((CUTOVER == 0)); then
 fi
 
 PRE_NAME="${LIVE_DB:0:36}_pre_restore_${STAMP}"
-# 4. Cutover: refuse new connections to the live database, end the existing ones, then rename both in one transaction.
-terminate_sql() {
-  echo "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN ($(sql_literal "$LIVE_DB"), $(sql_literal "$NEW_DB")) AND pid <> pg_backend_pid()"
-}
-sessions_sql="SELECT count(*) FROM pg_stat_activity WHERE datname IN ($(sql_literal "$LIVE_DB"), $(sql_literal "$NEW_DB")) AND pid <> pg_backend_pid()"
-if ((LIVE_EXISTS)); then
-  log "cutover: refusing new connections to '$LIVE_DB' and terminating its sessions"
-  psql_q "$MAINT_DB" "ALTER DATABASE $(sql_ident "$LIVE_DB") WITH ALLOW_CONNECTIONS false" >/dev/null ||
-    die "$EX_SOFTWARE" "could not refuse connections to '$LIVE_DB'; nothing renamed, restored copy kept as $NEW_DB"
-  LIVE_LOCKED=$LIVE_DB
-  KEEP_NEW=1
-fi
+# 4. Cutover, in ONE transaction with no flag stored anywhere: end the sessions on both databases, then rename both.
+# RENAME locks the database (new connections wait, then find the name taken by the restored copy) and waits up to 5 s
+# for the terminated sessions to exit; a session that sneaks in before the lock fails the transaction, which is
+# simply retried until the timeout. A kill -9 anywhere leaves the old or the new state, never a refusing database.
+swap_sql="BEGIN;"
+swap_sql+=" SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN ($(sql_literal "$LIVE_DB"), $(sql_literal "$NEW_DB")) AND pid <> pg_backend_pid();"
+((LIVE_EXISTS)) && swap_sql+=" ALTER DATABASE $(sql_ident "$LIVE_DB") RENAME TO $(sql_ident "$PRE_NAME");"
+swap_sql+=" ALTER DATABASE $(sql_ident "$NEW_DB") RENAME TO $(sql_ident "$LIVE_DB"); COMMIT;"
+KEEP_NEW=1
+log "cutover: terminating the sessions on '$LIVE_DB' and swapping names in one transaction"
 deadline=$(($(date +%s) + TERM_TIMEOUT))
-while :; do
-  psql_q "$MAINT_DB" "$(terminate_sql)" >/dev/null
-  [[ "$(psql_q "$MAINT_DB" "$sessions_sql")" == 0 ]] && break
-  if (($(date +%s) >= deadline)); then
-    die "$EX_TEMPFAIL" "sessions on '$LIVE_DB' did not end within ${TERM_TIMEOUT}s; nothing renamed, restored copy kept as $NEW_DB"
+while ! SWAP_ERR=$(psql -X -q -v ON_ERROR_STOP=1 -d "$MAINT_DB" -c "$swap_sql" 2>&1 >/dev/null); do
+  if [[ "$SWAP_ERR" != *"being accessed by other users"* ]]; then
+    server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "the server became unreachable during the cutover; the name swap is one transaction, so either nothing was renamed or it is complete: check for $PRE_NAME"
+    die "$EX_TEMPFAIL" "name swap failed, rolled back (live database '$LIVE_DB' unchanged, restored copy kept as $NEW_DB): $(printf '%s' "$SWAP_ERR" | head -c 300)"
   fi
+  (($(date +%s) < deadline)) ||
+    die "$EX_TEMPFAIL" "sessions on '$LIVE_DB' did not end within ${TERM_TIMEOUT}s; nothing renamed, restored copy kept as $NEW_DB"
   sleep 0.2
 done
-swap_sql="BEGIN;"
-if ((LIVE_EXISTS)); then
-  swap_sql+=" ALTER DATABASE $(sql_ident "$LIVE_DB") RENAME TO $(sql_ident "$PRE_NAME");"
-  swap_sql+=" ALTER DATABASE $(sql_ident "$PRE_NAME") WITH ALLOW_CONNECTIONS true;"
-fi
-swap_sql+=" ALTER DATABASE $(sql_ident "$NEW_DB") RENAME TO $(sql_ident "$LIVE_DB"); COMMIT;"
-if ! SWAP_ERR=$(psql -X -q -v ON_ERROR_STOP=1 -d "$MAINT_DB" -c "$swap_sql" 2>&1); then
-  die "$EX_TEMPFAIL" "name swap failed, rolled back (live database '$LIVE_DB' unchanged, restored copy kept as $NEW_DB): $(printf '%s' "$SWAP_ERR" | head -c 300)"
-fi
-LIVE_LOCKED=""
-KEEP_NEW=1
 PREVIOUS=""
 ((LIVE_EXISTS)) && PREVIOUS=$PRE_NAME
 log "cutover done: '$LIVE_DB' is the restored database${PREVIOUS:+; the previous one is kept as $PREVIOUS (drop it with --drop-previous $PREVIOUS)}"
-emit_result ok 0 "${result_args[@]}" --arg restored_database "$LIVE_DB" --arg previous_database "$PREVIOUS" --argjson cutover true
+emit_result ok 0 "${result_args[@]}" --arg restored_database "$LIVE_DB" --arg previous_database "$PREVIOUS" --argjson cutover true \
+  --arg cutover_mode "one transaction (terminate and rename), no connection flag"

@@ -27,7 +27,8 @@
 #
 # Exit codes: 0 every check passed; 64 usage; 65 bad archive (checksum, empty, TOC, wrong key) or any mismatch;
 # 66 backup or key file missing, or no live database to compare with; 69 server or a tool unavailable;
-# 70 the restore into the temporary database failed.
+# 70 the restore into the temporary database failed; 73 no space in WORK_DIR (path and bytes needed in the error, never
+# reported as a bad archive); 130/143 interrupted/SIGTERM (the result line is still printed). Table: README "Proven backups".
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -85,6 +86,7 @@ LIVE_PID=""
 cleanup() {
   local rc=$?
   set +e # best effort from here: every step runs even when one fails
+  stop_pg_restore
   [[ -n "$LIVE_PID" ]] && kill "$LIVE_PID" 2>/dev/null
   if [[ -n "$TEMP_DB" ]]; then
     if psql_q "$MAINT_DB" "DROP DATABASE IF EXISTS $(sql_ident "$TEMP_DB") WITH (FORCE)" >/dev/null 2>&1; then
@@ -94,6 +96,7 @@ cleanup() {
     fi
   fi
   rm -f -- "${DECRYPTED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}" "${LIVE_FACTS:-}" "${LIVE_FACTS:+$LIVE_FACTS.err}"
+  emit_result_on_exit "$rc"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -175,7 +178,7 @@ log "restoring into temporary database $TEMP_DB with $JOBS jobs"
 psql_q "$MAINT_DB" "CREATE DATABASE $(sql_ident "$TEMP_DB") TEMPLATE template0" >/dev/null ||
   { TEMP_DB=""; die "$EX_UNAVAILABLE" "cannot create the temporary database (permissions or server state)"; }
 # COMMENT ON EXTENSION needs extension ownership, which a non-superuser restore lacks; skip those entries.
-grep -v ' COMMENT - EXTENSION ' "$TOC_FILE" >"$TOC_FILE.use"
+scratch_write "$TOC_FILE.use" "$(grep -v ' COMMENT - EXTENSION ' "$TOC_FILE")"
 R0=$(date +%s.%N)
 # The temporary database is dropped after the comparison, so autovacuum stays off on it (no reenable_autovacuum).
 restore_archive "$TEMP_DB" "$ARCHIVE" "$TOC_FILE.use" "$JOBS" --no-owner --no-privileges || {

@@ -30,7 +30,7 @@
 # Environment: REDIS_HOST (127.0.0.1), REDIS_PORT (6379), REDISCLI_AUTH (password, never argv), REDIS_USER (ACL
 #   user; default: the default user), RESULT_FILE.
 # Exit codes: 0 restored and the key count matches; 64 usage; 65 checksum mismatch, RDB fails redis-check-rdb,
-#   or the key count after the restore does not match; 66 backup or sidecar missing; 69 Redis unreachable and
+#   or the key count after the restore does not match; 66 backup, sidecar or the data dir missing; 69 Redis unreachable and
 #   its layout not given, stop or start failed or timed out; 73 cannot write the data dir.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
@@ -115,7 +115,7 @@ fi
 dbfilename=${dbfilename:-dump.rdb}
 appenddirname=${appenddirname:-appendonlydir}
 appendfilename=${appendfilename:-appendonly.aof}
-[[ -n $data_dir && -d $data_dir ]] || die "$EX_UNAVAILABLE" "Redis data dir not found here: '${data_dir}' (pass --data-dir with the path as this host sees it)"
+[[ -n $data_dir && -d $data_dir ]] || die "$EX_NOINPUT" "Redis data dir not found here: '${data_dir}' (pass --data-dir with the path as this host sees it)"
 [[ -w $data_dir ]] || die "$EX_CANTCREAT" "Redis data dir $data_dir is not writable"
 [[ $aof == yes || $aof == no ]] || die "$EX_UNAVAILABLE" "could not tell whether AOF is on (got '$aof'); pass --aof yes|no"
 
