@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # PM2 helpers for pm2-*.sh. Sourced (after ../lib/common.sh), never executed. PM2 keeps its process list, logs and
-# module settings under the home of the user it runs as; every call here runs as that user with its HOME.
+# module settings under the home of the user it runs as (~/.pm2, or PM2_HOME when set); every call here runs as that
+# user with its HOME.
 
 PM2_USER=""
 
@@ -13,6 +14,13 @@ pm2_init() {
   require_cmd jq
 }
 
+# pm2_daemon -- makes sure PM2's daemon runs, started with stdio on /dev/null: a daemon spawned by a pm2 command
+# inherits that command's stdout/stderr, and over SSH (a Pulumi command resource) it would hold the session's pipes
+# open, so the session, and the resource, would never finish.
+pm2_daemon() {
+  pm2_as_user ping </dev/null >/dev/null 2>&1 || die "$EX_UNAVAILABLE" "the PM2 daemon of $PM2_USER does not start (pm2 ping failed)"
+}
+
 # pm2_as_user ARGS... -- runs pm2 as PM2_USER (directly when already that user).
 pm2_as_user() {
   local home
@@ -21,7 +29,7 @@ pm2_as_user() {
     HOME=$home "$PM2_BIN" "$@"
   else
     require_cmd runuser
-    runuser -u "$PM2_USER" -- env HOME="$home" PATH="$PATH" "$PM2_BIN" "$@"
+    runuser -u "$PM2_USER" -- env HOME="$home" PATH="$PATH" ${PM2_HOME:+PM2_HOME="$PM2_HOME"} "$PM2_BIN" "$@"
   fi
 }
 
@@ -30,7 +38,7 @@ pm2_logrotate_settings() {
   local home
   home=$(getent passwd "$PM2_USER" | cut -d: -f6)
   jq -c '."pm2-logrotate" // {} | {max_size: (.max_size // "" | tostring), retain: (.retain // "" | tostring), compress: (.compress // "" | tostring)}' \
-    "$home/.pm2/module_conf.json" 2>/dev/null || echo '{}'
+    "${PM2_HOME:-$home/.pm2}/module_conf.json" 2>/dev/null || echo '{}'
 }
 
 # pm2_app_entry NAME -- prints {name,status,pid,restarts,pm_cwd} of the app from `pm2 jlist`, or null.

@@ -39,6 +39,7 @@ done
 [[ "$wait_timeout" =~ ^[1-9][0-9]{0,5}$ ]] || die "$EX_USAGE" "--wait-timeout must be a positive number of seconds, got: '$wait_timeout'"
 [[ -r "$ecosystem" ]] || die "$EX_NOINPUT" "ecosystem file not found: $ecosystem"
 pm2_init "$user"
+pm2_daemon
 
 case $action in
   start)

@@ -65,11 +65,12 @@ if [[ -z "${PM2_BIN:-}" ]]; then
   PM2_BIN=$(command -v pm2) || die "$EX_UNAVAILABLE" "pm2 is not on PATH after its install"
 fi
 pm2_init "$user"
+pm2_daemon
 
 # pm2-logrotate: installed into the user's PM2 (a module is a PM2 process of that user), then configured.
 if ! pm2_as_user jlist | jq -e '.[] | select(.name == "pm2-logrotate")' >/dev/null; then
   log "pm2 install pm2-logrotate@$lr_version"
-  pm2_as_user install "pm2-logrotate@$lr_version" >&2 || die "$EX_UNAVAILABLE" "pm2 install pm2-logrotate@$lr_version failed"
+  pm2_as_user install "pm2-logrotate@$lr_version" </dev/null >&2 || die "$EX_UNAVAILABLE" "pm2 install pm2-logrotate@$lr_version failed"
 fi
 pm2_as_user set pm2-logrotate:max_size "$lr_size" >&2 || die "$EX_UNAVAILABLE" "pm2 set pm2-logrotate:max_size failed"
 pm2_as_user set pm2-logrotate:retain "$lr_retain" >&2 || die "$EX_UNAVAILABLE" "pm2 set pm2-logrotate:retain failed"

@@ -36,9 +36,15 @@ const operationSchema = z.discriminatedUnion(
   "action",
   [
     z.strictObject({ id: operationId, action: z.literal("restart") }),
+    /** The runbook's Emergency Rollback: swaps the live release with the previous one (again: rolls forward). */
+    z.strictObject({ id: operationId, action: z.literal("rollback"), confirm: z.string().optional() }),
+    /** The runbook's Emergency Shutdown: the app stops, nginx stays up and serves the maintenance page. */
+    z.strictObject({ id: operationId, action: z.literal("emergency-shutdown"), confirm: z.string().optional() }),
+    /** Brings the app back after an emergency shutdown. */
+    z.strictObject({ id: operationId, action: z.literal("start") }),
     z.strictObject({ id: operationId, action: z.literal("renew-certificate"), force: z.boolean().default(true) }),
   ],
-  { message: "is not a Bunty operation (actions: restart, renew-certificate; example: {id: 2026-12-01-restart, action: restart})" },
+  { message: "is not a Bunty operation (actions: restart, rollback, emergency-shutdown, start, renew-certificate; example: {id: 2026-12-01-restart, action: restart})" },
 );
 export type BuntyOperation = z.infer<typeof operationSchema>;
 
@@ -154,7 +160,12 @@ export function buntyProblems(cfg: BuntyConfig, stack: string): Problem[] {
     if (!/^[A-Z][A-Z0-9_]*$/.test(name)) problems.push({ path: `app.env.${name}`, message: 'is not an environment variable name (example: LOG_LEVEL: "info")' });
     else if (BUNTY_ENV_FROM_LAZARUS.includes(name) || name.endsWith("_ENABLED")) problems.push({ path: `app.env.${name}`, message: "is written by Lazarus (secrets, connections, feature flags); remove it here (feature flags go under app.featureFlags)" });
   }
-  void requireConfirm;
-  void stack;
+  cfg.operations.forEach((op, i) => {
+    if (op.action === "rollback") {
+      problems.push(...requireConfirm(stack, "bunty", "rollback", op.confirm, `operations[${i}].confirm`, "a rollback puts the previous release live (the current one is kept as bunty-backend-previous)"));
+    } else if (op.action === "emergency-shutdown") {
+      problems.push(...requireConfirm(stack, "bunty", "emergency-shutdown", op.confirm, `operations[${i}].confirm`, "an emergency shutdown stops the backend (users see the maintenance page)"));
+    }
+  });
   return problems;
 }

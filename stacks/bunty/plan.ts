@@ -7,7 +7,7 @@ import { certIssueCommand, certRenewCommand } from "../../lib/opsCommands";
 import { shellJoin } from "../../lib/shell";
 import { renderCloudInit } from "../../renderers/cloudInit";
 import { renderEnvFile } from "../../renderers/envFile";
-import { renderNginxConf } from "../../renderers/nginx";
+import { renderNginxConf, type NginxConfInput } from "../../renderers/nginx";
 import { renderPm2Ecosystem } from "../../renderers/pm2Ecosystem";
 import { renderRedisConf } from "../../renderers/redisConf";
 import type { HostPlan } from "../host";
@@ -22,11 +22,19 @@ export const BUNTY_PATHS = {
   nginxConf: "/etc/nginx/nginx.conf",
   redisConf: "/etc/redis/redis.conf",
   redisAcl: "/etc/redis/users.acl",
+  /** The page nginx serves (503) while the backend is down: emergency shutdown, restarts, a crashed app. */
+  maintenanceRoot: "/var/www/bunty-maintenance",
+  maintenancePage: "maintenance.html",
   /** The runbook's Data Recovery reads /var/backups/bunty/bunty-latest.sql.gz. */
   backupDir: "/var/backups/bunty",
 } as const;
 const REDIS_PORT = 6379;
 const HOST_POSTGRES_VERSION = "16"; // Ubuntu 24.04's PostgreSQL
+
+const BUNTY_MAINTENANCE_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bunty: down for maintenance</title></head>
+<body><h1>Bunty is down for maintenance</h1><p>We are working on it and will be back shortly.</p></body></html>
+`;
 
 export function buntyNames(stack: string) {
   const prefix = `bunty-${stack}`;
@@ -73,13 +81,43 @@ function script(name: string, args: (string | number)[]): string {
   return shellJoin(["bash", `${HOST_LAYOUT.scriptsRoot}/ops/${name}`, ...args]);
 }
 
+function pm2App(cfg: BuntyConfig, action: "start" | "restart" | "stop"): string {
+  return script("pm2-app.sh", ["--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name, action]);
+}
+
 function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): string {
   switch (op.action) {
     case "restart":
-      return script("pm2-app.sh", ["--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name, "restart"]);
+    case "start":
+      return pm2App(cfg, op.action);
+    case "emergency-shutdown":
+      // The seed stops nginx too, and then expects it to serve a maintenance page: only the app stops here; nginx
+      // answers every request with the maintenance page (503) while the upstream refuses.
+      return pm2App(cfg, "stop");
+    case "rollback":
+      return script("pm2-rollback.sh", ["--dir", cfg.app.dir, "--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name]);
     case "renew-certificate":
       return certRenewCommand({ force: op.force, systemdUnit: "nginx", certName: buntyNames(stack).certName, acmeServer: cfg.tls.acmeServer });
   }
+}
+
+/** The host nginx: the API's site in front of the app on loopback, the maintenance page when the app cannot answer. */
+export function buntyNginxInput(cfg: BuntyConfig, stack: string): NginxConfInput {
+  return {
+    upstreams: [{ name: "bunty_backend", host: "127.0.0.1", port: cfg.app.port }],
+    resolution: { mode: "static" },
+    acmeWebroot: HOST_LAYOUT.acmeWebroot,
+    // The API only: the frontend (bunty.io) is served elsewhere (the runbook names Vercel); its certificate is not ours.
+    sites: [
+      {
+        serverNames: [cfg.domains.api],
+        tls: tlsPaths(buntyNames(stack).certName),
+        httpToHttps: true,
+        routes: [{ path: "/", upstream: "bunty_backend" }],
+        maintenance: { root: BUNTY_PATHS.maintenanceRoot, page: BUNTY_PATHS.maintenancePage },
+      },
+    ],
+  };
 }
 
 export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
@@ -96,15 +134,8 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
         apps: [{ name: cfg.app.name, script: cfg.app.script, cwd: dir, instances: cfg.app.instances, maxMemoryRestart: cfg.app.maxMemory, env: { NODE_ENV: "production", PORT: String(cfg.app.port) }, killTimeoutMs: 10000 }],
       }),
     ),
-    [BUNTY_PATHS.nginxConf]: renderedFrom("domains", () =>
-      renderNginxConf({
-        upstreams: [{ name: "bunty_backend", host: "127.0.0.1", port: cfg.app.port }],
-        resolution: { mode: "static" },
-        acmeWebroot: HOST_LAYOUT.acmeWebroot,
-        // The API only: the frontend (bunty.io) is served elsewhere (the runbook names Vercel); its certificate is not ours.
-        sites: [{ serverNames: [cfg.domains.api], tls: tlsPaths(names.certName), httpToHttps: true, routes: [{ path: "/", upstream: "bunty_backend" }] }],
-      }),
-    ),
+    [BUNTY_PATHS.nginxConf]: renderedFrom("domains", () => renderNginxConf(buntyNginxInput(cfg, stack))),
+    [`${BUNTY_PATHS.maintenanceRoot}/${BUNTY_PATHS.maintenancePage}`]: BUNTY_MAINTENANCE_PAGE,
     [BUNTY_PATHS.redisConf]: renderedFrom("postgres", () =>
       renderRedisConf(
         {
@@ -172,7 +203,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
         ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements"]) }
         : {}),
       redisRestart: "set -eu; systemctl enable redis-server; systemctl restart redis-server",
-      pm2Start: script("pm2-app.sh", ["--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name, "start"]),
+      pm2Start: pm2App(cfg, "start"),
       nginxReload: "set -eu; nginx -t; systemctl enable nginx; systemctl reload-or-restart nginx",
       restartNginx: "systemctl restart nginx",
       certIssue: certIssueCommand({ domains: [cfg.domains.api], email: cfg.tls.email, webroot: HOST_LAYOUT.acmeWebroot, ...tlsCommon }),

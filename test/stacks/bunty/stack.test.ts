@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
 import { ConfigError } from "../../../config/errors";
-import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, byType, one, planFor } from "../../support/stacks";
+import { checkPlan } from "../../../policy/rules";
+import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack } from "../../support/stacks";
 
 let prod: Plan;
 let staging: Plan;
@@ -88,5 +89,40 @@ describe("Bunty stack-file mistakes", () => {
     const err = await planFor("prod", { patch: (c) => (c["lazarus:bunty"].app.featureFlags = { plaid: false }) }).catch((e) => e);
     expect(String(err.message)).toContain("lazarus:bunty.app.featureFlags");
     expect(String(err.message)).toContain("PLAID_ENABLED");
+  });
+});
+
+describe("Bunty operations", () => {
+  const ops = [
+    { id: "2026-12-01-rollback", action: "rollback", confirm: "prod/bunty/rollback" },
+    { id: "2026-12-01-shutdown", action: "emergency-shutdown", confirm: "prod/bunty/emergency-shutdown" },
+    { id: "2026-12-01-start", action: "start" },
+  ];
+
+  it("refuses a rollback and an emergency shutdown on prod without their confirmations, naming the value to write", async () => {
+    const err = await planFor("prod", { patch: (c) => (c["lazarus:bunty"].operations = ops.map(({ confirm: _, ...o }) => o)) }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(String(err.message)).toContain('lazarus:bunty.operations[0].confirm: is missing: a rollback puts the previous release live');
+    expect(String(err.message)).toContain('to proceed set it to "prod/bunty/rollback"');
+    expect(String(err.message)).toContain('lazarus:bunty.operations[1].confirm: is missing: an emergency shutdown stops the backend');
+  });
+
+  it("runs them confirmed, once each, after the certificate; the shutdown stops only the app, and the policy pack passes", async () => {
+    const patch = (c: Record<string, any>) => (c["lazarus:bunty"].operations = ops);
+    const plan = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch });
+    expect(command(plan, "bunty-prod-op-2026-12-01-rollback")).toBe(
+      "bash /opt/lazarus/scripts/ops/pm2-rollback.sh --dir /var/www/bunty-backend --user deploy --ecosystem /etc/bunty/ecosystem.config.js --app bunty-backend",
+    );
+    const shutdown = command(plan, "bunty-prod-op-2026-12-01-shutdown");
+    expect(shutdown).toBe("bash /opt/lazarus/scripts/ops/pm2-app.sh --user deploy --ecosystem /etc/bunty/ecosystem.config.js --app bunty-backend stop");
+    expect(shutdown).not.toMatch(/nginx/);
+    expect(one(plan, T.command, "bunty-prod-op-2026-12-01-start").dependencies).toContain(one(plan, T.command, "bunty-prod-tls-activate").urn);
+    expect(checkPlan(plan, rawStack("prod", { patch }))).toEqual([]);
+  });
+
+  it("serves the maintenance page from nginx itself: the rendered site turns 502/503/504 into the page", () => {
+    const conf = String(one(prod, T.command, "bunty-prod-software-file-etc-nginx-nginx-conf").inputs.stdin);
+    expect(conf).toContain("error_page 502 503 504 =503 /maintenance.html;");
+    expect(conf).toContain("root /var/www/bunty-maintenance;");
   });
 });
