@@ -37,6 +37,8 @@ export interface DropletHostArgs {
   alerts: { cpuPercent: number; memoryPercent: number; diskPercent: number; window: string; targets: AlertTargets };
   /** Public https URL for the uptime check; checks down-ness and certificate expiry. */
   healthUrl?: string;
+  /** With healthUrl: alert when the check's response time exceeds this many milliseconds. */
+  latencyAlertMs?: number;
   /** Protects the reserved IP, and the droplet unless it is being rebuilt. */
   protect: boolean;
   /** A confirmed rebuild not yet done: the droplet must be replaceable even where everything else is protected. */
@@ -188,6 +190,21 @@ export class DropletHost extends pulumi.ComponentResource implements Host {
         },
         child,
       );
+      if (args.latencyAlertMs !== undefined) {
+        new digitalocean.UptimeAlert(
+          `${args.name}-uptime-latency`,
+          {
+            checkId: check.id,
+            name: `${args.name} health URL slower than ${args.latencyAlertMs} ms`,
+            type: "latency",
+            threshold: args.latencyAlertMs,
+            comparison: "greater_than",
+            period: "5m",
+            notifications: [notify],
+          },
+          child,
+        );
+      }
     }
 
     this.connection = { host: this.publicIp, user: args.ssh.user, privateKey: args.ssh.privateKey, dialErrorLimit: 30 };

@@ -246,9 +246,11 @@ export interface CertIssueOptions {
   /** Directory nginx serves under /.well-known/acme-challenge/ on port 80. */
   webroot: string;
   /** Compose project whose nginx service is restarted after issuance and after every renewal. */
-  composeDir: string;
-  nginxService: string;
+  composeDir?: string;
+  nginxService?: string;
   projectName?: string;
+  /** Instead of a compose service: the systemd unit of an nginx running on the host itself (e.g. "nginx"). */
+  systemdUnit?: string;
   certName?: string;
   /** ACME directory URL; default certbot's (Let's Encrypt production). */
   acmeServer?: string;
@@ -256,6 +258,25 @@ export interface CertIssueOptions {
   /** How long nginx may take to be running and healthy after its restart (default 120 in the script). */
   nginxWaitTimeoutSeconds?: number;
   scriptsRoot?: string;
+}
+
+/** systemd's rule for a unit name (the part before ".service"). */
+const SYSTEMD_UNIT = /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/;
+
+/** The nginx the cert scripts restart: a compose service (dir, service, project) or a systemd unit, never both. */
+function edgeArgs(fn: string, o: { composeDir?: string; nginxService?: string; projectName?: string; systemdUnit?: string }): string[] {
+  if (o.systemdUnit !== undefined) {
+    if (o.composeDir !== undefined || o.nginxService !== undefined || o.projectName !== undefined) {
+      fail(fn, "systemdUnit", o.systemdUnit, "set together with composeDir/nginxService/projectName (one nginx: a unit or a compose service)", "nginx");
+    }
+    if (typeof o.systemdUnit !== "string" || !SYSTEMD_UNIT.test(o.systemdUnit)) fail(fn, "systemdUnit", o.systemdUnit, "a systemd unit name", "nginx");
+    return ["--systemd-unit", o.systemdUnit];
+  }
+  return [
+    "--compose-dir", absPath(fn, "composeDir", o.composeDir, EXAMPLE_DIR),
+    "--nginx-service", service(fn, "nginxService", o.nginxService),
+    ...projectArgs(project(fn, o.projectName)),
+  ];
 }
 
 /** certbot certonly --webroot (idempotent), plus a deploy hook that restarts nginx after every renewal. */
@@ -273,9 +294,7 @@ export function certIssueCommand(o: CertIssueOptions): string {
   if (typeof o.email !== "string" || !EMAIL_ADDRESS.test(o.email)) fail(fn, "email", o.email, "an email address", "ops@example.org");
   args.push("--email", o.email);
   args.push("--webroot", absPath(fn, "webroot", o.webroot, "/var/www/certbot"));
-  args.push("--compose-dir", absPath(fn, "composeDir", o.composeDir, EXAMPLE_DIR));
-  args.push("--nginx-service", service(fn, "nginxService", o.nginxService));
-  args.push(...projectArgs(project(fn, o.projectName)));
+  args.push(...edgeArgs(fn, o));
   const name = certName(fn, o.certName);
   if (name !== undefined) args.push("--cert-name", name);
   const server = acmeServer(fn, o.acmeServer);
@@ -289,9 +308,11 @@ export function certIssueCommand(o: CertIssueOptions): string {
 export interface CertRenewOptions {
   /** certbot --force-renewal: renew even when not due (the runbook's "Certificate Renewal Recovery"). */
   force: boolean;
-  composeDir: string;
-  nginxService: string;
+  composeDir?: string;
+  nginxService?: string;
   projectName?: string;
+  /** Instead of a compose service: the systemd unit of an nginx running on the host itself (e.g. "nginx"). */
+  systemdUnit?: string;
   /** Renew only this lineage (default: all). */
   certName?: string;
   acmeServer?: string;
@@ -305,8 +326,7 @@ export interface CertRenewOptions {
 export function certRenewCommand(o: CertRenewOptions): string {
   const fn = "certRenewCommand";
   if (typeof o.force !== "boolean") fail(fn, "force", o.force, "a boolean", "true");
-  const args = ["--compose-dir", absPath(fn, "composeDir", o.composeDir, EXAMPLE_DIR), "--nginx-service", service(fn, "nginxService", o.nginxService)];
-  args.push(...projectArgs(project(fn, o.projectName)));
+  const args = edgeArgs(fn, o);
   if (o.force) args.push("--force");
   const name = certName(fn, o.certName);
   if (name !== undefined) args.push("--cert-name", name);

@@ -60,6 +60,11 @@ export interface NginxSite {
   /** Add includeSubDomains to HSTS (only when every subdomain of these names serves HTTPS). Default false. */
   hstsIncludeSubdomains?: boolean;
   clientMaxBodySize?: string;
+  /**
+   * A static page served with status 503 whenever the upstream cannot answer (502/503/504: stopped, restarting), so an
+   * emergency shutdown of the application shows it while nginx keeps running. `root` is the directory holding `page`.
+   */
+  maintenance?: { root: string; page: string };
 }
 
 export type UpstreamResolution = { mode: "static" } | { mode: "dynamic"; resolver?: string; valid?: string };
@@ -106,6 +111,10 @@ export function nginxInputProblems(input: NginxConfInput): string[] {
   const seenNames = new Map<string, number>();
   for (const [i, s] of input.sites.entries()) {
     const at = `sites[${i}]`;
+    if (s.maintenance) {
+      if (!SAFE_PATH.test(s.maintenance.root)) p.push(`${at}.maintenance.root: "${s.maintenance.root}" is not an absolute directory of safe characters (example: /var/www/maintenance)`);
+      if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*\.html$/.test(s.maintenance.page)) p.push(`${at}.maintenance.page: "${s.maintenance.page}" is not an .html file name (example: maintenance.html)`);
+    }
     if (!s.serverNames.length) p.push(`${at}.serverNames: at least one name is needed (example: example.com)`);
     for (const n of s.serverNames) {
       if (!SERVER_NAME.test(n)) p.push(`${at}.serverNames: "${n}" is not a host name (example: www.example.com)`);
@@ -299,7 +308,20 @@ export function renderNginxConf(input: NginxConfInput): string {
   for (const site of input.sites) {
     const tls = site.tls !== "none";
     const names = `server_name ${site.serverNames.join(" ")};`;
-    const locations = site.routes.flatMap((r) => location(r, input, dynamic));
+    const maintenance = site.maintenance
+      ? [
+          // nginx's own 502/504 (upstream refused or timed out) and a 503 become the page, with status 503.
+          `error_page 502 503 504 =503 /${site.maintenance.page};`,
+          `location = /${site.maintenance.page} {`,
+          `  root ${site.maintenance.root};`,
+          "  internal;",
+          "  default_type text/html;",
+          '  add_header Retry-After "300" always;',
+          '  add_header Cache-Control "no-store" always;',
+          "}",
+        ]
+      : [];
+    const locations = [...site.routes.flatMap((r) => location(r, input, dynamic)), ...maintenance];
     const headers = securityHeaders(tls, site.hstsMaxAge ?? 31536000, site.hstsIncludeSubdomains ?? false);
     const bodySize = site.clientMaxBodySize ? [`client_max_body_size ${site.clientMaxBodySize};`] : [];
     const redirect = tls && site.httpToHttps !== false;

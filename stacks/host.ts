@@ -30,6 +30,8 @@ export interface HostPlan {
   adminPorts?: number[];
   /** Public https URL for the uptime check. */
   healthUrl?: string;
+  /** Alert when the uptime check's response time exceeds this many milliseconds (needs healthUrl). */
+  latencyAlertMs?: number;
   /** The secret holding the SSH key command resources log in with. */
   sshKeySecret: string;
 }
@@ -89,6 +91,7 @@ export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.
         },
       },
       healthUrl: plan.healthUrl,
+      latencyAlertMs: plan.latencyAlertMs,
       protect: env.protect,
       // A rebuild (confirmed on prod) unprotects the droplet for the one `up` that replaces it (the engine does both
       // in one up); the reserved IP stays protected. Once done, the droplet is protected again and its image is no

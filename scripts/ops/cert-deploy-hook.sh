@@ -4,7 +4,7 @@
 # cert-issue.sh installs a one-line wrapper calling this script in <config-dir>/renewal-hooks/deploy/; certbot runs
 # every hook there after each successful renewal, with RENEWED_LINEAGE set to the renewed lineage's live directory.
 #
-# Usage: cert-deploy-hook.sh --cert-name NAME --compose-dir DIR --nginx-service SERVICE [--project-name NAME]
+# Usage: cert-deploy-hook.sh --cert-name NAME (--compose-dir DIR --nginx-service SERVICE [--project-name NAME] | --systemd-unit UNIT)
 #   --cert-name NAME         the lineage this hook is for; renewals of other lineages are ignored
 #   --compose-dir DIR        absolute path of the compose project directory
 #   --nginx-service SERVICE  the compose service serving the certificate
@@ -29,21 +29,24 @@ source "$here/lib-compose.sh"
 # shellcheck source=lib-cert.sh
 source "$here/lib-cert.sh"
 
-usage() { echo "usage: cert-deploy-hook.sh --cert-name NAME --compose-dir DIR --nginx-service SERVICE [--project-name NAME]"; }
+usage() { echo "usage: cert-deploy-hook.sh --cert-name NAME (--compose-dir DIR --nginx-service SERVICE [--project-name NAME] | --systemd-unit UNIT)"; }
 
-cert_name="" dir="" service="" project=""
+cert_name="" dir="" service="" project="" unit=""
 while (($#)); do
   case $1 in
     --cert-name) cert_name=${2-}; shift 2 || die "$EX_USAGE" "--cert-name needs a value" ;;
     --compose-dir) dir=${2-}; shift 2 || die "$EX_USAGE" "--compose-dir needs a value" ;;
     --nginx-service) service=${2-}; shift 2 || die "$EX_USAGE" "--nginx-service needs a value" ;;
     --project-name) project=${2-}; shift 2 || die "$EX_USAGE" "--project-name needs a value" ;;
+    --systemd-unit) unit=${2-}; shift 2 || die "$EX_USAGE" "--systemd-unit needs a value" ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
   esac
 done
 [[ "$cert_name" =~ $CERT_NAME_RE ]] || die "$EX_USAGE" "--cert-name is required and must be a certificate name, got: '$cert_name'"
-[[ "$service" =~ $COMPOSE_SERVICE_RE ]] || die "$EX_USAGE" "--nginx-service is required and must be a service name, got: '$service'"
+if [[ -z "$unit" ]]; then
+  [[ "$service" =~ $COMPOSE_SERVICE_RE ]] || die "$EX_USAGE" "--nginx-service (or --systemd-unit) is required and must be a service name, got: '$service'"
+fi
 
 if [[ -n "${RENEWED_LINEAGE:-}" && "$(basename "$RENEWED_LINEAGE")" != "$cert_name" ]]; then
   log "renewed lineage $(basename "$RENEWED_LINEAGE") is not $cert_name: nothing to do"
@@ -52,17 +55,16 @@ if [[ -n "${RENEWED_LINEAGE:-}" && "$(basename "$RENEWED_LINEAGE")" != "$cert_na
 fi
 if [[ -n "${LAZARUS_CERT_RENEW_DEFER_FILE:-}" ]]; then
   printf '%s\n' "$cert_name" >>"$LAZARUS_CERT_RENEW_DEFER_FILE"
-  log "$cert_name renewed; cert-renew.sh restarts $service once all renewals are done"
+  log "$cert_name renewed; cert-renew.sh restarts ${unit:-$service} once all renewals are done"
   emit_result ok 0 --arg cert_name "$cert_name" --arg action deferred
   exit 0
 fi
-compose_init "$dir" "$project"
-compose_check_service "$service"
+edge_init "$dir" "$project" "$service" "$unit"
 rc=0
-compose_restart_checked "$service" "${LAZARUS_HOOK_WAIT_TIMEOUT:-120}" || rc=$?
-((rc != 1)) || die "$EX_UNAVAILABLE" "docker compose restart $service failed after renewing $cert_name"
+edge_restart_checked "${LAZARUS_HOOK_WAIT_TIMEOUT:-120}" || rc=$?
+((rc != 1)) || die "$EX_UNAVAILABLE" "the restart of $EDGE_NAME failed after renewing $cert_name"
 if ((rc == 2)); then
-  die "$EX_UNAVAILABLE" "$service is not running and healthy after its restart for $cert_name ($(jq -r '.state + (if .health != "" then "/" + .health else "" end)' <<<"$COMPOSE_SERVICE_ENTRY"))"
+  die "$EX_UNAVAILABLE" "$EDGE_NAME is not running and healthy after its restart for $cert_name ($(edge_state))"
 fi
-log "$cert_name renewed: restarted $service"
-emit_result ok 0 --arg cert_name "$cert_name" --arg action restarted --arg service "$service" --argjson nginx "$COMPOSE_SERVICE_ENTRY"
+log "$cert_name renewed: restarted $EDGE_NAME"
+emit_result ok 0 --arg cert_name "$cert_name" --arg action restarted --arg service "$EDGE_NAME" --argjson nginx "$EDGE_ENTRY"

@@ -9,12 +9,15 @@
 #
 # Usage: cert-issue.sh --domain DOMAIN [--domain DOMAIN...] --email EMAIL --webroot DIR --compose-dir DIR
 #                      --nginx-service SERVICE [--project-name NAME] [--cert-name NAME] [--server URL]
+#        (or --systemd-unit UNIT in place of --compose-dir DIR --nginx-service SERVICE [--project-name NAME])
 #                      [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR] [--wait-timeout SECONDS]
 #   --domain DOMAIN          a name on the certificate (repeatable; the first names the lineage unless --cert-name)
 #   --email EMAIL            ACME account contact
 #   --webroot DIR            directory nginx serves under /.well-known/acme-challenge/ (must exist)
 #   --compose-dir DIR        absolute path of the compose project directory
 #   --nginx-service SERVICE  compose service to restart after issuance and renewals
+#   --systemd-unit UNIT      instead of --compose-dir/--nginx-service/--project-name: the systemd unit of an nginx that
+#                            runs on the host itself (restarted with systemctl, checked with systemctl is-active)
 #   --project-name NAME      docker compose project name (-p)
 #   --cert-name NAME         certbot lineage name (default: the first domain)
 #   --server URL             ACME directory URL (https); default: certbot's (Let's Encrypt production)
@@ -27,7 +30,7 @@
 # Output: one JSON line: {"script","status","exit_code","cert_name","domains","issued","serial","not_after",
 #   "fullchain","privkey","hook","hook_changed","nginx_restarted","nginx":{service,state,health}|null}
 # Exit codes: 0 certificate present and hook installed (and nginx running and healthy when restarted); 64 bad
-#   arguments; 65 unknown nginx service or invalid compose file; 66 missing webroot / compose dir / compose file;
+#   arguments; 65 unknown nginx service or unit, or invalid compose file; 66 missing webroot / compose dir / compose file;
 #   69 certbot or docker compose failed, or nginx is not running and healthy after its restart;
 #   73 the deploy hook could not be written.
 # shellcheck source-path=SCRIPTDIR
@@ -42,11 +45,11 @@ source "$here/lib-cert.sh"
 
 usage() {
   echo "usage: cert-issue.sh --domain DOMAIN [--domain DOMAIN...] --email EMAIL --webroot DIR --compose-dir DIR" \
-    "--nginx-service SERVICE [--project-name NAME] [--cert-name NAME] [--server URL]" \
+    "--nginx-service SERVICE [--project-name NAME] | --systemd-unit UNIT [--cert-name NAME] [--server URL]" \
     "[--config-dir DIR] [--work-dir DIR] [--logs-dir DIR] [--wait-timeout SECONDS]"
 }
 
-domains=() email="" webroot="" dir="" service="" project="" cert_name="" server="" wait_timeout=120
+domains=() email="" webroot="" dir="" service="" project="" unit="" cert_name="" server="" wait_timeout=120
 while (($#)); do
   case $1 in
     --domain) domains+=("${2-}"); shift 2 || die "$EX_USAGE" "--domain needs a value" ;;
@@ -55,6 +58,7 @@ while (($#)); do
     --compose-dir) dir=${2-}; shift 2 || die "$EX_USAGE" "--compose-dir needs a value" ;;
     --nginx-service) service=${2-}; shift 2 || die "$EX_USAGE" "--nginx-service needs a value" ;;
     --project-name) project=${2-}; shift 2 || die "$EX_USAGE" "--project-name needs a value" ;;
+    --systemd-unit) unit=${2-}; shift 2 || die "$EX_USAGE" "--systemd-unit needs a value" ;;
     --cert-name) cert_name=${2-}; shift 2 || die "$EX_USAGE" "--cert-name needs a value" ;;
     --server) server=${2-}; shift 2 || die "$EX_USAGE" "--server needs a value" ;;
     --config-dir) CERTBOT_CONFIG_DIR=${2-}; shift 2 || die "$EX_USAGE" "--config-dir needs a value" ;;
@@ -73,7 +77,6 @@ done
 [[ "$email" =~ $CERT_EMAIL_RE ]] || die "$EX_USAGE" "--email is required and must be an address, got: '$email'"
 [[ -n "$webroot" ]] || die "$EX_USAGE" "--webroot is required"
 check_abs_path_arg --webroot "$webroot"
-[[ "$service" =~ $COMPOSE_SERVICE_RE ]] || die "$EX_USAGE" "--nginx-service is required and must be a service name, got: '$service'"
 cert_name=${cert_name:-${domains[0]}}
 [[ "$cert_name" =~ $CERT_NAME_RE ]] || die "$EX_USAGE" "invalid --cert-name: '$cert_name'"
 [[ -z "$server" || "$server" =~ ^https://[^[:space:]]+$ ]] || die "$EX_USAGE" "--server must be an https:// ACME directory URL, got: '$server'"
@@ -84,8 +87,7 @@ if ! is_uint "$wait_timeout" || ((wait_timeout == 0)); then
   die "$EX_USAGE" "--wait-timeout must be a positive integer, got: $wait_timeout"
 fi
 [[ -d "$webroot" ]] || die "$EX_NOINPUT" "webroot directory not found: $webroot (nginx must serve it under /.well-known/acme-challenge/)"
-compose_init "$dir" "$project"
-compose_check_service "$service"
+edge_init "$dir" "$project" "$service" "$unit"
 require_cmd certbot openssl
 certbot_dir_args
 
@@ -104,11 +106,10 @@ issued=false
 # The deploy hook: a wrapper with this installation's arguments around cert-deploy-hook.sh. Rewritten only when it
 # differs, so re-runs report hook_changed=false.
 hook_dir="$CERTBOT_CONFIG_DIR/renewal-hooks/deploy"
-hook="$hook_dir/lazarus-$cert_name-restart-$service.sh"
-hook_args=(--cert-name "$cert_name" --compose-dir "$dir" --nginx-service "$service")
-[[ -z "$project" ]] || hook_args+=(--project-name "$project")
-hook_text=$(printf '#!/usr/bin/env bash\n# Installed by Lazarus cert-issue.sh: restart compose service %s after certbot renews %s.\nexec bash %q' \
-  "$service" "$cert_name" "$here/cert-deploy-hook.sh"; printf ' %q' "${hook_args[@]}")
+hook="$hook_dir/lazarus-$cert_name-restart-$EDGE_NAME.sh"
+hook_args=(--cert-name "$cert_name" "${EDGE_ARGS[@]}")
+hook_text=$(printf '#!/usr/bin/env bash\n# Installed by Lazarus cert-issue.sh: restart %s %s after certbot renews %s.\nexec bash %q' \
+  "$([[ $EDGE_MODE == systemd ]] && echo "systemd unit" || echo "compose service")" "$EDGE_NAME" "$cert_name" "$here/cert-deploy-hook.sh"; printf ' %q' "${hook_args[@]}")
 hook_changed=false
 if [[ ! -f "$hook" || "$(cat "$hook")" != "$hook_text" ]]; then
   mkdir -p "$hook_dir" || die "$EX_CANTCREAT" "cannot create $hook_dir"
@@ -124,17 +125,17 @@ result_args=(--arg cert_name "$cert_name" --argjson domains "$(json_array "${dom
   --arg hook "$hook" --argjson hook_changed "$hook_changed")
 if [[ "$issued" == true ]]; then
   rc=0
-  compose_restart_checked "$service" "$wait_timeout" || rc=$?
+  edge_restart_checked "$wait_timeout" || rc=$?
   if ((rc != 0)); then
-    msg="certificate issued, but docker compose restart $service failed"
-    ((rc == 1)) || msg="certificate issued, but $service is not running and healthy after its restart ($(jq -r '.state + (if .health != "" then "/" + .health else "" end)' <<<"$COMPOSE_SERVICE_ENTRY"))"
+    msg="certificate issued, but the restart of $EDGE_NAME failed"
+    ((rc == 1)) || msg="certificate issued, but $EDGE_NAME is not running and healthy after its restart ($(edge_state))"
     log "error: $msg"
     emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted "$([[ $rc == 2 ]] && echo true || echo false)" \
-      --argjson nginx "$COMPOSE_SERVICE_ENTRY" --arg error "$msg"
+      --argjson nginx "$EDGE_ENTRY" --arg error "$msg"
     exit "$EX_UNAVAILABLE"
   fi
-  log "certificate $cert_name: serial $serial, newly issued; restarted $service"
-  emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$COMPOSE_SERVICE_ENTRY"
+  log "certificate $cert_name: serial $serial, newly issued; restarted $EDGE_NAME"
+  emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$EDGE_ENTRY"
 else
   log "certificate $cert_name: serial $serial, unchanged"
   emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted false --argjson nginx null

@@ -9,6 +9,7 @@
 #                      [--server URL] [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR] [--wait-timeout SECONDS]
 #   --compose-dir DIR        absolute path of the compose project directory
 #   --nginx-service SERVICE  compose service to restart
+#   --systemd-unit UNIT      instead of --compose-dir/--nginx-service/--project-name: the systemd unit of a host nginx
 #   --project-name NAME      docker compose project name (-p)
 #   --force                  renew even when not due (certbot --force-renewal)
 #   --cert-name NAME         renew only this lineage (default: all)
@@ -33,16 +34,17 @@ source "$here/lib-compose.sh"
 source "$here/lib-cert.sh"
 
 usage() {
-  echo "usage: cert-renew.sh --compose-dir DIR --nginx-service SERVICE [--project-name NAME] [--force]" \
+  echo "usage: cert-renew.sh (--compose-dir DIR --nginx-service SERVICE [--project-name NAME] | --systemd-unit UNIT) [--force]" \
     "[--cert-name NAME] [--server URL] [--config-dir DIR] [--work-dir DIR] [--logs-dir DIR] [--wait-timeout SECONDS]"
 }
 
-dir="" service="" project="" force=false cert_name="" server="" wait_timeout=120
+dir="" service="" project="" unit="" force=false cert_name="" server="" wait_timeout=120
 while (($#)); do
   case $1 in
     --compose-dir) dir=${2-}; shift 2 || die "$EX_USAGE" "--compose-dir needs a value" ;;
     --nginx-service) service=${2-}; shift 2 || die "$EX_USAGE" "--nginx-service needs a value" ;;
     --project-name) project=${2-}; shift 2 || die "$EX_USAGE" "--project-name needs a value" ;;
+    --systemd-unit) unit=${2-}; shift 2 || die "$EX_USAGE" "--systemd-unit needs a value" ;;
     --force) force=true; shift ;;
     --cert-name) cert_name=${2-}; shift 2 || die "$EX_USAGE" "--cert-name needs a value" ;;
     --server) server=${2-}; shift 2 || die "$EX_USAGE" "--server needs a value" ;;
@@ -54,7 +56,6 @@ while (($#)); do
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
   esac
 done
-[[ "$service" =~ $COMPOSE_SERVICE_RE ]] || die "$EX_USAGE" "--nginx-service is required and must be a service name, got: '$service'"
 [[ -z "$cert_name" || "$cert_name" =~ $CERT_NAME_RE ]] || die "$EX_USAGE" "invalid --cert-name: '$cert_name'"
 [[ -z "$server" || "$server" =~ ^https://[^[:space:]]+$ ]] || die "$EX_USAGE" "--server must be an https:// ACME directory URL, got: '$server'"
 check_abs_path_arg --config-dir "$CERTBOT_CONFIG_DIR"
@@ -63,8 +64,7 @@ check_abs_path_arg --logs-dir "$CERTBOT_LOGS_DIR"
 if ! is_uint "$wait_timeout" || ((wait_timeout == 0)); then
   die "$EX_USAGE" "--wait-timeout must be a positive integer, got: $wait_timeout"
 fi
-compose_init "$dir" "$project"
-compose_check_service "$service"
+edge_init "$dir" "$project" "$service" "$unit"
 require_cmd certbot openssl
 certbot_dir_args
 if [[ -n "$cert_name" && -z "$(cert_serial "$cert_name")" ]]; then
@@ -101,21 +101,21 @@ if ((certbot_rc != 0)) && [[ "$renewed" == "[]" ]]; then
   die "$EX_UNAVAILABLE" "certbot renew exited $certbot_rc and renewed nothing (see $CERTBOT_LOGS_DIR/letsencrypt.log)"
 fi
 rc=0
-compose_restart_checked "$service" "$wait_timeout" || rc=$?
+edge_restart_checked "$wait_timeout" || rc=$?
 if ((rc != 0)); then
-  msg="docker compose restart $service failed"
-  ((rc == 1)) || msg="$service is not running and healthy after its restart ($(jq -r '.state + (if .health != "" then "/" + .health else "" end)' <<<"$COMPOSE_SERVICE_ENTRY"))"
+  msg="the restart of $EDGE_NAME failed"
+  ((rc == 1)) || msg="$EDGE_NAME is not running and healthy after its restart ($(edge_state))"
   ((certbot_rc == 0)) || msg+="; certbot renew also exited $certbot_rc"
   log "error: $msg"
   emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted "$([[ $rc == 2 ]] && echo true || echo false)" \
-    --argjson nginx "$COMPOSE_SERVICE_ENTRY" --arg error "$msg"
+    --argjson nginx "$EDGE_ENTRY" --arg error "$msg"
   exit "$EX_UNAVAILABLE"
 fi
 if ((certbot_rc != 0)); then
-  msg="certbot renew exited $certbot_rc (some lineages were renewed and $service was restarted)"
+  msg="certbot renew exited $certbot_rc (some lineages were renewed and $EDGE_NAME was restarted)"
   log "error: $msg"
-  emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$COMPOSE_SERVICE_ENTRY" --arg error "$msg"
+  emit_result error "$EX_UNAVAILABLE" "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$EDGE_ENTRY" --arg error "$msg"
   exit "$EX_UNAVAILABLE"
 fi
-log "renewed $(jq -r 'map(.cert_name) | join(" ") | if . == "" then "nothing" else . end' <<<"$renewed"); restarted $service"
-emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$COMPOSE_SERVICE_ENTRY"
+log "renewed $(jq -r 'map(.cert_name) | join(" ") | if . == "" then "nothing" else . end' <<<"$renewed"); restarted $EDGE_NAME"
+emit_result ok 0 "${result_args[@]}" --argjson nginx_restarted true --argjson nginx "$EDGE_ENTRY"

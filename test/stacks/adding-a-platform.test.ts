@@ -15,6 +15,7 @@ const WITH_HELLO = [...PLATFORMS, hello];
 const helloOnly = (c: Record<string, any>) => {
   delete c["lazarus:kro"];
   delete c["lazarus:goodgo"];
+  delete c["lazarus:bunty"];
   for (const k of ["region", "project", "vpc", "sshKeys", "adminCidrs"]) delete c["lazarus:environment"][k];
   c["lazarus:hello"] = { host: { existing: { address: "192.0.2.30", port: 2222 } }, image: "nginx:1.27-alpine", operations: [{ id: "2026-12-01-restart", action: "restart" }] };
 };

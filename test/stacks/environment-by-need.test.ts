@@ -10,6 +10,7 @@ const DIGITALOCEAN_KEYS = ["region", "project", "vpc", "sshKeys", "adminCidrs"];
 /** prod with GoodGo alone, on an existing server, backing up to a bucket another stack keeps; no DigitalOcean settings. */
 const onPremOnly = (c: Record<string, any>) => {
   delete c["lazarus:kro"];
+  delete c["lazarus:bunty"];
   c["lazarus:goodgo"].host = { existing: { address: "192.0.2.10", user: "root", port: 22 } };
   c["lazarus:goodgo"].backups.offsite.existing = true;
   for (const k of DIGITALOCEAN_KEYS) delete c["lazarus:environment"][k];
@@ -44,6 +45,7 @@ describe("the DigitalOcean environment by need", () => {
       "--stack", "prod", "--json", "--project-dir",
       patchedProject("prod", (c) => {
         delete c["lazarus:kro"];
+        delete c["lazarus:bunty"];
         c["lazarus:goodgo"].host = { existing: { address: "192.0.2.10" } };
       }),
     ]);

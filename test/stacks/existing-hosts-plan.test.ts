@@ -128,6 +128,7 @@ describe("GoodGo on an existing server, KRO removed from the stack", () => {
   const project = (offsiteExisting: boolean, extra: (c: ConfigMap) => void = () => {}) => {
     const dir = patchedProject("prod", (c) => {
       delete c["lazarus:kro"];
+      delete c["lazarus:bunty"];
       onExisting("goodgo")(c);
       c["lazarus:goodgo"].backups.offsite.existing = offsiteExisting;
       extra(c);
@@ -172,6 +173,7 @@ describe("GoodGo on an existing server, KRO removed from the stack", () => {
       secrets: ALL_SENTINEL_SECRETS,
       patch: (c) => {
         delete c["lazarus:kro"];
+        delete c["lazarus:bunty"];
         onExisting("goodgo")(c);
         c["lazarus:goodgo"].backups.offsite.existing = true;
         c["lazarus:goodgo"].recovery = { host: { label: "r1", confirm: "prod/goodgo/recover-host" } };

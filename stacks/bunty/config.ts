@@ -1,0 +1,171 @@
+// `lazarus:bunty`: the Bunty platform's stack config (runbook 003, "Bunty ZKP Platform"): one host (a droplet or an
+// existing server) with the `deploy` user, nginx under systemd with certbot TLS, the Node backend under PM2 from
+// /var/www/bunty-backend, PostgreSQL and Redis either managed or on the host; its secrets and its cross-key checks.
+import { z } from "zod";
+import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
+import { absolutePath, email, hostname, operationId, port } from "../../config/primitives";
+import type { SecretSpec } from "../../config/secrets";
+import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
+
+const httpsUrl = (example: string) => z.string().regex(/^https:\/\/[^\s]+$/, { message: `is not an https URL (example: ${example})` });
+const npmVersion = (pkg: string, example: string) =>
+  z.string().regex(/^\d+\.\d+\.\d+$/, { message: `is not an exact ${pkg} version (example: ${example}); a range would install whatever is newest` });
+const sqlName = (what: string, example: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: `is not a ${what} (example: ${example})` });
+
+/**
+ * Where PostgreSQL runs. The runbook only says "$DATABASE_URL", so both are offered: a DigitalOcean managed cluster
+ * (backups, failover and restore beside the live cluster by the provider), or PostgreSQL on the host itself (one
+ * machine to pay for; backups are then only Lazarus's own). Either way pg_stat_statements is available: the runbook's
+ * slow-query procedure reads it.
+ */
+const postgresSchema = z.discriminatedUnion(
+  "where",
+  [
+    z.strictObject({ where: z.literal("managed"), cluster: managedPostgresSchema }),
+    z.strictObject({
+      where: z.literal("host"),
+      /** The runbook's database name on prod is bunty_prod (its REINDEX and pg_database_size lines). */
+      databaseName: sqlName("database name", "bunty_prod"),
+      userName: sqlName("database user name", "bunty"),
+    }),
+  ],
+  { message: 'is not a PostgreSQL placement (example: {where: host, databaseName: bunty_prod, userName: bunty}, or {where: managed, cluster: {...}})' },
+);
+
+const operationSchema = z.discriminatedUnion(
+  "action",
+  [
+    z.strictObject({ id: operationId, action: z.literal("restart") }),
+    /** The runbook's Emergency Rollback: swaps the live release with the previous one (again: rolls forward). */
+    z.strictObject({ id: operationId, action: z.literal("rollback"), confirm: z.string().optional() }),
+    /** The runbook's Emergency Shutdown: the app stops, nginx stays up and serves the maintenance page. */
+    z.strictObject({ id: operationId, action: z.literal("emergency-shutdown"), confirm: z.string().optional() }),
+    /** Brings the app back after an emergency shutdown. */
+    z.strictObject({ id: operationId, action: z.literal("start") }),
+    z.strictObject({ id: operationId, action: z.literal("renew-certificate"), force: z.boolean().default(true) }),
+  ],
+  { message: "is not a Bunty operation (actions: restart, rollback, emergency-shutdown, start, renew-certificate; example: {id: 2026-12-01-restart, action: restart})" },
+);
+export type BuntyOperation = z.infer<typeof operationSchema>;
+
+export const buntySchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** A droplet Lazarus declares, or `{ existing: { address, user, port } }`. */
+  host: hostPlacementSchema,
+  /** The runbook's names: bunty.io and api.bunty.io on prod, staging.bunty.io and api-staging.bunty.io on staging. */
+  domains: z.strictObject({ frontend: hostname, api: hostname }),
+  /** The runbook's health check URL (https://api.bunty.io/health on prod). */
+  healthUrl: httpsUrl("https://api.bunty.io/health"),
+  /** The runbook's P2 threshold: "API response times > 2 seconds". */
+  latencyAlertMs: z.number().int().min(100, { message: "is not a latency threshold in ms of at least 100 (example: 2000)" }).default(2000),
+  app: z
+    .strictObject({
+      /** PM2 app name, as every runbook command types it. */
+      name: z.string().regex(/^[a-z][a-z0-9-]*$/, { message: "is not a PM2 app name (example: bunty-backend)" }).default("bunty-backend"),
+      /** The live release; rollback swaps it with `<dir>-previous`. */
+      dir: absolutePath.default("/var/www/bunty-backend"),
+      /** Entry point, relative to dir. */
+      script: z.string().regex(/^[A-Za-z0-9_./-]+$/, { message: "is not a script path (example: dist/index.js)" }).default("dist/index.js"),
+      port: port.default(3000),
+      instances: z.number().int().min(1, { message: "is not a process count (example: 2)" }).default(1),
+      maxMemory: z.string().regex(/^\d+[MG]$/, { message: "is not a PM2 memory size (example: 1G)" }).default("1G"),
+      /** Feature flags written into .env as NAME=true|false (the runbook's PLAID_ENABLED fallback switch). */
+      featureFlags: z.record(z.string(), z.boolean({ message: "is not true or false (example: PLAID_ENABLED: false)" })).default({}),
+      /** Non-secret .env values (e.g. MIDNIGHT_NETWORK: testnet). */
+      env: z.record(z.string(), z.string({ message: 'is not a string (example: LOG_LEVEL: "info")' })).default({}),
+    })
+    .prefault({}),
+  pm2: z
+    .strictObject({
+      version: npmVersion("pm2", "7.0.4").default("7.0.4"),
+      /** The runbook's Log Rotation settings. */
+      logrotate: z
+        .strictObject({
+          version: npmVersion("pm2-logrotate", "3.0.0").default("3.0.0"),
+          maxSize: z.string().regex(/^\d+[KMG]$/, { message: "is not a pm2-logrotate size (example: 10M)" }).default("10M"),
+          retain: z.number().int().min(1, { message: "is not a number of rotated files to keep (example: 7)" }).default(7),
+          compress: z.boolean().default(true),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  postgres: postgresSchema,
+  tls: z.strictObject({
+    email,
+    acmeServer: httpsUrl("https://acme-staging-v02.api.letsencrypt.org/directory").optional(),
+  }),
+  operations: z.array(operationSchema).default([]),
+});
+export type BuntyConfig = z.infer<typeof buntySchema>;
+
+export const BUNTY_SECRETS = {
+  buntySshPrivateKey: {
+    description: "the private half of an SSH key in lazarus:environment.sshKeys, used to run commands on the Bunty host",
+    setWith: "pulumi config set --secret --stack <stack> buntySshPrivateKey < ~/.ssh/lazarus_bunty_ed25519",
+  },
+  buntyJwtSecret: {
+    description: "JWT signing secret of the Bunty backend (runbook: openssl rand -base64 64; rotating it logs every user out)",
+    setWith: "openssl rand -base64 64 | tr -d '\\n' | pulumi config set --secret --stack <stack> buntyJwtSecret",
+  },
+  buntyPlaidClientId: {
+    description: "Plaid client id (PLAID_CLIENT_ID)",
+    setWith: "pulumi config set --secret --stack <stack> buntyPlaidClientId <client-id from the Plaid dashboard>",
+  },
+  buntyPlaidSecret: {
+    description: "Plaid secret (PLAID_SECRET)",
+    setWith: "pulumi config set --secret --stack <stack> buntyPlaidSecret <secret from the Plaid dashboard>",
+  },
+  buntyStripeSecretKey: {
+    description: "Stripe secret key (STRIPE_SECRET_KEY)",
+    setWith: "pulumi config set --secret --stack <stack> buntyStripeSecretKey sk_live_...",
+  },
+  buntyStripeWebhookSecret: {
+    description: "Stripe webhook signing secret (STRIPE_WEBHOOK_SECRET)",
+    setWith: "pulumi config set --secret --stack <stack> buntyStripeWebhookSecret whsec_...",
+  },
+  buntySilaPrivateKey: {
+    description: "Sila API private key (SILA_PRIVATE_KEY)",
+    setWith: "pulumi config set --secret --stack <stack> buntySilaPrivateKey < sila_private_key.txt",
+  },
+  buntyRedisPassword: {
+    description: "Redis password (REDIS_PASSWORD; the runbook's redis-cli -a)",
+    setWith: "openssl rand -base64 32 | tr -d '\\n' | pulumi config set --secret --stack <stack> buntyRedisPassword",
+  },
+  buntyDatabasePassword: {
+    description: "password of the Bunty database user when PostgreSQL runs on the host (a managed cluster generates its own)",
+    setWith: "openssl rand -base64 32 | tr -d '\\n' | pulumi config set --secret --stack <stack> buntyDatabasePassword",
+  },
+} as const satisfies Record<string, SecretSpec>;
+
+/** .env names Lazarus writes itself (plan.ts buntyEnvFile); app.env may not set them. */
+export const BUNTY_ENV_FROM_LAZARUS = ["NODE_ENV", "PORT", "DATABASE_URL", "REDIS_URL", "REDIS_PASSWORD", "JWT_SECRET", "PLAID_CLIENT_ID", "PLAID_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SILA_PRIVATE_KEY"];
+
+export function buntyRequiredSecrets(cfg: BuntyConfig): string[] {
+  return Object.keys(BUNTY_SECRETS).filter((k) => k !== "buntyDatabasePassword" || cfg.postgres.where === "host");
+}
+
+export function buntyProblems(cfg: BuntyConfig, stack: string): Problem[] {
+  const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
+  if (cfg.domains.frontend === cfg.domains.api) {
+    problems.push({ path: "domains.api", message: `is the frontend's name too; the API needs its own (example: api.${cfg.domains.frontend})` });
+  }
+  if (!cfg.healthUrl.startsWith(`https://${cfg.domains.api}/`)) {
+    problems.push({ path: "healthUrl", message: `is not on the API's domain ${cfg.domains.api}; the uptime check must probe the backend nginx serves (example: https://${cfg.domains.api}/health)` });
+  }
+  // zod reports a bad record key without its message, so the names are checked here, with an example each.
+  for (const name of Object.keys(cfg.app.featureFlags)) {
+    if (!/^[A-Z][A-Z0-9_]*_ENABLED$/.test(name)) problems.push({ path: `app.featureFlags.${name}`, message: "is not a feature flag name (NAME_ENABLED; example: PLAID_ENABLED: false)" });
+  }
+  for (const name of Object.keys(cfg.app.env)) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name)) problems.push({ path: `app.env.${name}`, message: 'is not an environment variable name (example: LOG_LEVEL: "info")' });
+    else if (BUNTY_ENV_FROM_LAZARUS.includes(name) || name.endsWith("_ENABLED")) problems.push({ path: `app.env.${name}`, message: "is written by Lazarus (secrets, connections, feature flags); remove it here (feature flags go under app.featureFlags)" });
+  }
+  cfg.operations.forEach((op, i) => {
+    if (op.action === "rollback") {
+      problems.push(...requireConfirm(stack, "bunty", "rollback", op.confirm, `operations[${i}].confirm`, "a rollback puts the previous release live (the current one is kept as bunty-backend-previous)"));
+    } else if (op.action === "emergency-shutdown") {
+      problems.push(...requireConfirm(stack, "bunty", "emergency-shutdown", op.confirm, `operations[${i}].confirm`, "an emergency shutdown stops the backend (users see the maintenance page)"));
+    }
+  });
+  return problems;
+}

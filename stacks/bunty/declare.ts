@@ -1,0 +1,107 @@
+// Declares Bunty's plan: the host, PostgreSQL (a managed cluster, or on the host), the files, then the host steps in
+// order: setup (deploy user, PM2, pm2-logrotate, PM2 at boot) → secret files handed over → PostgreSQL and Redis → the
+// app under PM2 → nginx with a placeholder certificate → certbot → the issued certificate → runbook operations.
+// No decisions here: every file, command and name comes from the plan (plan.ts).
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { HostSoftware, hostCommand } from "../../components/hostSoftware";
+import { ManagedPostgres } from "../../components/managedPostgres";
+import { tlsActivateCommand, tlsBootstrapCommand } from "../../lib/hostCommands";
+import { HOST_LAYOUT } from "../../lib/hostLayout";
+import { renderRedisAcl } from "../../renderers/redisConf";
+import { declareHost } from "../host";
+import type { DeclareContext } from "../platform";
+import { buntyDatabaseUrl, buntyEnvFile, type BuntyPlan } from "./plan";
+
+export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
+  const { names } = plan;
+  const platform = new pulumi.ComponentResource("lazarus:platform:Bunty", names.prefix, {});
+  const { host, projectUrns, databaseAccess, sshCommand } = declareHost(plan.host, ctx, platform);
+  const s = ctx.secrets;
+
+  let databaseUrl: pulumi.Output<string>;
+  let cluster: ManagedPostgres | undefined;
+  if (plan.postgres.where === "managed") {
+    cluster = new ManagedPostgres(
+      names.database,
+      {
+        name: names.database,
+        region: ctx.digitalocean!.settings.region,
+        vpcUuid: ctx.digitalocean!.vpc.id,
+        projectTags: [...ctx.digitalocean!.tags, "platform-bunty"],
+        ...plan.postgres.cluster,
+        allow: [databaseAccess],
+        publicEndpoint: databaseAccess.type === "ip_addr",
+        protect: ctx.environment.protect,
+      },
+      { parent: platform },
+    );
+    const conn = cluster.active;
+    databaseUrl = pulumi.all([conn.host, conn.port, conn.password]).apply(([h, p, password]) =>
+      buntyDatabaseUrl({ host: h, port: p, name: conn.database, user: conn.user, password, tls: true }),
+    );
+  } else {
+    const { databaseName, userName } = plan.postgres;
+    databaseUrl = s("buntyDatabasePassword").apply((password) =>
+      buntyDatabaseUrl({ host: "127.0.0.1", port: 5432, name: databaseName, user: userName, password, tls: false }),
+    );
+  }
+
+  const env = pulumi
+    .all([databaseUrl, s("buntyRedisPassword"), s("buntyJwtSecret"), s("buntyPlaidClientId"), s("buntyPlaidSecret"), s("buntyStripeSecretKey"), s("buntyStripeWebhookSecret"), s("buntySilaPrivateKey")])
+    .apply(([url, redis, jwt, plaidId, plaid, stripe, webhook, sila]) =>
+      buntyEnvFile(plan.plainEnv, { databaseUrl: url, redisPassword: redis, jwtSecret: jwt, plaidClientId: plaidId, plaidSecret: plaid, stripeSecretKey: stripe, stripeWebhookSecret: webhook, silaPrivateKey: sila }),
+    );
+
+  const software = new HostSoftware(
+    `${names.prefix}-software`,
+    {
+      platform: "bunty",
+      host,
+      needs: plan.host.needs,
+      files: [
+        ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
+        { path: plan.secretFiles.env, content: env, mode: "0600", secret: true },
+        { path: plan.secretFiles.redisAcl, content: s("buntyRedisPassword").apply((p) => renderRedisAcl([{ name: "default", password: p }])), mode: "0600", secret: true },
+      ],
+    },
+    { parent: platform },
+  );
+  const digest = (path: string) => software.fileDigests.get(path)!;
+  const { connection, machineId } = host;
+  const step = (key: string, create: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Resource[]) =>
+    hostCommand(`${names.prefix}-${key}`, { connection, create, triggers: [machineId, ...triggers], dependsOn }, platform);
+
+  const setup = step("host-setup", plan.commands.hostSetup, [], software.installed);
+  const handOver = step("hand-over", plan.commands.handOver, [digest(plan.secretFiles.env), digest(plan.secretFiles.redisAcl)], [setup]);
+  const databaseReady: pulumi.Resource[] = [handOver];
+  if (plan.commands.postgresSetup) {
+    databaseReady.push(
+      new command.remote.Command(
+        `${names.prefix}-postgres-setup`,
+        { connection, create: plan.commands.postgresSetup, stdin: s("buntyDatabasePassword"), triggers: [machineId], logging: "none" },
+        { parent: platform, dependsOn: [setup], additionalSecretOutputs: ["stdout", "stderr"] },
+      ),
+    );
+  }
+  const redis = step("redis", plan.commands.redisRestart, [digest("/etc/redis/redis.conf"), digest(plan.secretFiles.redisAcl)], [handOver]);
+  const app = step("pm2-start", plan.commands.pm2Start, Object.keys(plan.files).filter((p) => p.startsWith("/etc/bunty/")).map(digest).concat([digest(plan.secretFiles.env)]), [...databaseReady, redis]);
+
+  const tlsPaths = { tlsDir: HOST_LAYOUT.tlsDir, certName: names.certName, letsencryptDir: HOST_LAYOUT.letsencryptDir };
+  const placeholder = step("tls-bootstrap", tlsBootstrapCommand(tlsPaths, plan.outputs.urls[0].replace("https://", "")), [], software.installed);
+  const nginx = step("nginx", plan.commands.nginxReload, [digest("/etc/nginx/nginx.conf")], [placeholder, app]);
+  const certificate = step("certificate", plan.commands.certIssue, [plan.outputs.urls.join(",")], [nginx]);
+  const ready = step("tls-activate", tlsActivateCommand(tlsPaths, plan.commands.restartNginx), [], [certificate]);
+  for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready]);
+
+  if (ctx.digitalocean) {
+    ctx.digitalocean.attach(`${names.prefix}-project-resources`, [...projectUrns, ...(cluster ? [cluster.cluster.clusterUrn] : [])], platform);
+  }
+
+  return {
+    publicIp: host.publicIp,
+    urls: plan.outputs.urls,
+    healthUrl: plan.outputs.healthUrl,
+    ssh: sshCommand,
+  };
+}

@@ -1,0 +1,20 @@
+// Bunty (runbook 003, "Bunty ZKP Platform"): one host with nginx under systemd and the Node backend under PM2, certbot
+// TLS, PostgreSQL managed or on the host, Redis on the host.
+import type { z } from "zod";
+import { isExistingHost } from "../../config/shared";
+import { definePlatform } from "../platform";
+import { BUNTY_SECRETS, buntyProblems, buntyRequiredSecrets, buntySchema, type BuntyConfig } from "./config";
+import { declareBunty } from "./declare";
+import { planBunty, type BuntyPlan } from "./plan";
+
+export const bunty = definePlatform<BuntyConfig, BuntyPlan>({
+  name: "bunty",
+  runbook: "003 Bunty",
+  schema: buntySchema as unknown as z.ZodType<BuntyConfig>,
+  check: buntyProblems,
+  secrets: BUNTY_SECRETS,
+  requiredSecrets: buntyRequiredSecrets,
+  needs: (cfg) => ({ digitalocean: !isExistingHost(cfg.host) || cfg.postgres.where === "managed" }),
+  plan: planBunty,
+  declare: declareBunty,
+});

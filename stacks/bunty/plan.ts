@@ -1,0 +1,248 @@
+// Bunty's plan (runbook 003): everything the platform declares, computed from the stack config alone and validated
+// before any resource exists. `declare.ts` only turns it into resources. Secret values (the .env, Redis's ACL file,
+// the database password) are composed at declare time by the pure functions at the end of this file.
+import { renderedFrom } from "../../config/planInput";
+import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
+import { certIssueCommand, certRenewCommand } from "../../lib/opsCommands";
+import { shellJoin } from "../../lib/shell";
+import { renderCloudInit } from "../../renderers/cloudInit";
+import { renderEnvFile } from "../../renderers/envFile";
+import { renderNginxConf, type NginxConfInput } from "../../renderers/nginx";
+import { renderPm2Ecosystem } from "../../renderers/pm2Ecosystem";
+import { renderRedisConf } from "../../renderers/redisConf";
+import type { HostPlan } from "../host";
+import type { PlanContext } from "../platform";
+import type { BuntyConfig, BuntyOperation } from "./config";
+
+/** The runbook's login user: every procedure starts with `ssh deploy@<ip>` and runs pm2 as it. */
+export const BUNTY_DEPLOY_USER = "deploy";
+/** Host paths that are not the release directory (a rollback swaps that one; these stay). */
+export const BUNTY_PATHS = {
+  ecosystem: "/etc/bunty/ecosystem.config.js",
+  nginxConf: "/etc/nginx/nginx.conf",
+  redisConf: "/etc/redis/redis.conf",
+  redisAcl: "/etc/redis/users.acl",
+  /** The page nginx serves (503) while the backend is down: emergency shutdown, restarts, a crashed app. */
+  maintenanceRoot: "/var/www/bunty-maintenance",
+  maintenancePage: "maintenance.html",
+  /** The runbook's Data Recovery reads /var/backups/bunty/bunty-latest.sql.gz. */
+  backupDir: "/var/backups/bunty",
+} as const;
+const REDIS_PORT = 6379;
+const HOST_POSTGRES_VERSION = "16"; // Ubuntu 24.04's PostgreSQL
+
+const BUNTY_MAINTENANCE_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bunty: down for maintenance</title></head>
+<body><h1>Bunty is down for maintenance</h1><p>We are working on it and will be back shortly.</p></body></html>
+`;
+
+export function buntyNames(stack: string) {
+  const prefix = `bunty-${stack}`;
+  return { prefix, host: `${prefix}-host`, database: `${prefix}-db`, certName: prefix };
+}
+
+export interface BuntyPlan {
+  stack: string;
+  names: ReturnType<typeof buntyNames>;
+  host: HostPlan;
+  app: { name: string; dir: string; port: number };
+  /** Rendered files that hold no secret, by absolute path on the host. */
+  files: Record<string, string>;
+  /** Secret files, composed at declare time; all 0600. */
+  secretFiles: { env: string; redisAcl: string };
+  postgres: BuntyConfig["postgres"];
+  /** .env values that are not secret (feature flags, NODE_ENV, PORT, ...), in file order. */
+  plainEnv: Record<string, string>;
+  commands: {
+    /** The deploy user, PM2 (pinned), pm2-logrotate with the runbook's settings, PM2 started at boot. */
+    hostSetup: string;
+    /** Hands the secret files to the users that read them. */
+    handOver: string;
+    /** PostgreSQL on the host: role, database and pg_stat_statements (password on stdin). */
+    postgresSetup?: string;
+    redisRestart: string;
+    /** Starts (or reloads) the app from the ecosystem file and saves PM2's list for the boot unit. */
+    pm2Start: string;
+    /** nginx -t, then enable and reload nginx under systemd. */
+    nginxReload: string;
+    restartNginx: string;
+    certIssue: string;
+  };
+  operations: { id: string; command: string }[];
+  outputs: { urls: string[]; healthUrl: string };
+}
+
+/** Runs a command as the deploy user with its own HOME (PM2 keeps its list and logs under ~/.pm2). */
+export function asDeploy(words: string[]): string {
+  return shellJoin(["sudo", "-u", BUNTY_DEPLOY_USER, "-H", "--", ...words]);
+}
+
+function script(name: string, args: (string | number)[]): string {
+  return shellJoin(["bash", `${HOST_LAYOUT.scriptsRoot}/ops/${name}`, ...args]);
+}
+
+function pm2App(cfg: BuntyConfig, action: "start" | "restart" | "stop"): string {
+  return script("pm2-app.sh", ["--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name, action]);
+}
+
+function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): string {
+  switch (op.action) {
+    case "restart":
+    case "start":
+      return pm2App(cfg, op.action);
+    case "emergency-shutdown":
+      // The seed stops nginx too, and then expects it to serve a maintenance page: only the app stops here; nginx
+      // answers every request with the maintenance page (503) while the upstream refuses.
+      return pm2App(cfg, "stop");
+    case "rollback":
+      return script("pm2-rollback.sh", ["--dir", cfg.app.dir, "--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name]);
+    case "renew-certificate":
+      return certRenewCommand({ force: op.force, systemdUnit: "nginx", certName: buntyNames(stack).certName, acmeServer: cfg.tls.acmeServer });
+  }
+}
+
+/** The host nginx: the API's site in front of the app on loopback, the maintenance page when the app cannot answer. */
+export function buntyNginxInput(cfg: BuntyConfig, stack: string): NginxConfInput {
+  return {
+    upstreams: [{ name: "bunty_backend", host: "127.0.0.1", port: cfg.app.port }],
+    resolution: { mode: "static" },
+    acmeWebroot: HOST_LAYOUT.acmeWebroot,
+    // The API only: the frontend (bunty.io) is served elsewhere (the runbook names Vercel); its certificate is not ours.
+    sites: [
+      {
+        serverNames: [cfg.domains.api],
+        tls: tlsPaths(buntyNames(stack).certName),
+        httpToHttps: true,
+        routes: [{ path: "/", upstream: "bunty_backend" }],
+        maintenance: { root: BUNTY_PATHS.maintenanceRoot, page: BUNTY_PATHS.maintenancePage },
+      },
+    ],
+  };
+}
+
+export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
+  const { stack } = ctx;
+  const names = buntyNames(stack);
+  const dir = cfg.app.dir;
+  const onHostPostgres = cfg.postgres.where === "host";
+  const hostNeeds = { deployDir: dir, deployOwner: `${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER}`, acmeWebroot: HOST_LAYOUT.acmeWebroot };
+  const packages = ["nginx", "nodejs", "npm", "redis-server", "postgresql-client", ...(onHostPostgres ? [`postgresql-${HOST_POSTGRES_VERSION}`] : [])];
+
+  const files: Record<string, string> = {
+    [BUNTY_PATHS.ecosystem]: renderedFrom("app", () =>
+      renderPm2Ecosystem({
+        apps: [{ name: cfg.app.name, script: cfg.app.script, cwd: dir, instances: cfg.app.instances, maxMemoryRestart: cfg.app.maxMemory, env: { NODE_ENV: "production", PORT: String(cfg.app.port) }, killTimeoutMs: 10000 }],
+      }),
+    ),
+    [BUNTY_PATHS.nginxConf]: renderedFrom("domains", () => renderNginxConf(buntyNginxInput(cfg, stack))),
+    [`${BUNTY_PATHS.maintenanceRoot}/${BUNTY_PATHS.maintenancePage}`]: BUNTY_MAINTENANCE_PAGE,
+    [BUNTY_PATHS.redisConf]: renderedFrom("postgres", () =>
+      renderRedisConf(
+        {
+          bind: ["127.0.0.1", "::1"],
+          port: REDIS_PORT,
+          dir: "/var/lib/redis",
+          maxmemoryMb: 256,
+          maxmemoryPolicy: "allkeys-lru",
+          appendonly: true,
+          appendfsync: "everysec",
+          aclfile: BUNTY_PATHS.redisAcl,
+          logfile: "",
+          daemonize: false,
+          pidfile: "/run/redis/redis-server.pid",
+        },
+      ),
+    ),
+  };
+  if (onHostPostgres) {
+    // pg_stat_statements must be preloaded before CREATE EXTENSION works (the runbook's slow-query procedure).
+    files[`/etc/postgresql/${HOST_POSTGRES_VERSION}/main/conf.d/lazarus.conf`] =
+      "# Rendered by Lazarus: the runbook's slow-query procedure reads pg_stat_statements.\nlisten_addresses = 'localhost'\nshared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = top\n";
+  }
+
+  const flags = Object.fromEntries(Object.entries(cfg.app.featureFlags).map(([k, v]) => [k, String(v)]));
+  const plainEnv = { NODE_ENV: "production", PORT: String(cfg.app.port), ...cfg.app.env, ...flags };
+  // The .env renderer refuses names and values it cannot write; check them now, with the keys that hold them.
+  renderedFrom("app.env", () => renderEnvFile(plainEnv));
+
+  const lr = cfg.pm2.logrotate;
+  const tlsCommon = { systemdUnit: "nginx", certName: names.certName, acmeServer: cfg.tls.acmeServer };
+  return {
+    stack,
+    names,
+    host: {
+      name: names.host,
+      platform: "bunty",
+      placement: cfg.host,
+      needs: hostNeeds,
+      userData: renderedFrom("host", () =>
+        renderCloudInit({ ...hostNeeds, packages, users: [{ name: BUNTY_DEPLOY_USER, shell: "/bin/bash" }] }),
+      ),
+      publicPorts: [80, 443],
+      healthUrl: cfg.healthUrl,
+      latencyAlertMs: cfg.latencyAlertMs,
+      sshKeySecret: "buntySshPrivateKey",
+    },
+    app: { name: cfg.app.name, dir, port: cfg.app.port },
+    files,
+    secretFiles: { env: `${dir}/.env`, redisAcl: BUNTY_PATHS.redisAcl },
+    postgres: cfg.postgres,
+    plainEnv,
+    commands: {
+      hostSetup: script("pm2-host-setup.sh", [
+        "--user", BUNTY_DEPLOY_USER,
+        "--app-dir", dir,
+        "--pm2-version", cfg.pm2.version,
+        "--logrotate-version", lr.version,
+        "--logrotate-max-size", lr.maxSize,
+        "--logrotate-retain", lr.retain,
+        "--logrotate-compress", String(lr.compress),
+      ]),
+      handOver: shellJoin(["bash", "-c", `set -eu; chown ${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER} "$1"; chmod 0600 "$1"; chown redis:redis "$2"; chmod 0600 "$2"`, "hand-over", `${dir}/.env`, BUNTY_PATHS.redisAcl]),
+      ...(cfg.postgres.where === "host"
+        ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements"]) }
+        : {}),
+      redisRestart: "set -eu; systemctl enable redis-server; systemctl restart redis-server",
+      pm2Start: pm2App(cfg, "start"),
+      nginxReload: "set -eu; nginx -t; systemctl enable nginx; systemctl reload-or-restart nginx",
+      restartNginx: "systemctl restart nginx",
+      certIssue: certIssueCommand({ domains: [cfg.domains.api], email: cfg.tls.email, webroot: HOST_LAYOUT.acmeWebroot, ...tlsCommon }),
+    },
+    operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg, stack)) })),
+    outputs: { urls: [`https://${cfg.domains.api}`], healthUrl: cfg.healthUrl },
+  };
+}
+
+/** DATABASE_URL for the app: TLS required on a managed cluster, local socket-free TCP on the host. */
+export function buntyDatabaseUrl(db: { host: string; port: number; name: string; user: string; password: string; tls: boolean }): string {
+  const auth = `${encodeURIComponent(db.user)}:${encodeURIComponent(db.password)}`;
+  return `postgresql://${auth}@${db.host}:${db.port}/${encodeURIComponent(db.name)}${db.tls ? "?sslmode=require" : ""}`;
+}
+
+/** The backend's .env: plain values from the plan, then the secrets. Rendered, never appended to (runbook's `echo >>`). */
+export function buntyEnvFile(plainEnv: Record<string, string>, secrets: {
+  databaseUrl: string;
+  redisPassword: string;
+  jwtSecret: string;
+  plaidClientId: string;
+  plaidSecret: string;
+  stripeSecretKey: string;
+  stripeWebhookSecret: string;
+  silaPrivateKey: string;
+}): string {
+  return renderEnvFile(
+    {
+      ...plainEnv,
+      DATABASE_URL: secrets.databaseUrl,
+      REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`,
+      REDIS_PASSWORD: secrets.redisPassword,
+      JWT_SECRET: secrets.jwtSecret,
+      PLAID_CLIENT_ID: secrets.plaidClientId,
+      PLAID_SECRET: secrets.plaidSecret,
+      STRIPE_SECRET_KEY: secrets.stripeSecretKey,
+      STRIPE_WEBHOOK_SECRET: secrets.stripeWebhookSecret,
+      SILA_PRIVATE_KEY: secrets.silaPrivateKey,
+    },
+    { header: "Rendered by Lazarus from the stack config and Pulumi secrets; do not edit on the host (pulumi up rewrites it)." },
+  );
+}
