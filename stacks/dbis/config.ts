@@ -1,0 +1,77 @@
+// `lazarus:dbis`: the DBIS payments core's stack config (runbook 004, "Operational Runbook"): one host running docker
+// compose (the Express app and an nginx edge with certbot TLS), a DigitalOcean managed PostgreSQL cluster with a read
+// replica in the same VPC; its secrets and the checks that span keys.
+import { z } from "zod";
+import { duplicateOperationIds, type Problem } from "../../config/checks";
+import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port } from "../../config/primitives";
+import type { SecretSpec } from "../../config/secrets";
+import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
+
+/**
+ * The runbook says "PostgreSQL 14+". The project's backup tools (pg-backup.sh, pg-verify.sh, pg-restore.sh, audit-export.sh)
+ * run PostgreSQL 15's client, and pg_dump refuses a server newer than itself ("aborting because of server version
+ * mismatch"): 16 or 17 would make every daily backup fail. So 14 or 15, and 15 by default.
+ */
+export const DBIS_POSTGRES_VERSIONS = ["14", "15"] as const;
+
+const databaseSchema = managedPostgresSchema.extend({
+  version: z
+    .enum(DBIS_POSTGRES_VERSIONS, {
+      message: 'is not a PostgreSQL version the backup tools (PostgreSQL 15 client) can dump; the runbook asks 14+ (example: "15"; one of 14, 15)',
+    })
+    .default("15"),
+  databaseName: managedPostgresSchema.shape.databaseName.default("dbis_core"),
+  userName: managedPostgresSchema.shape.userName.default("dbis"),
+  /** The read replica (runbook "Database Failover: Promote replica to primary"); in the cluster's region and VPC. */
+  replica: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Defaults to the cluster's size: a promoted replica carries the whole load. */
+      size: managedPostgresSchema.shape.size.optional(),
+    })
+    .prefault({}),
+});
+
+const operationSchema = z.discriminatedUnion("action", [z.strictObject({ id: operationId, action: z.literal("restart-app") })], {
+  message: "is not a DBIS operation (actions: restart-app; example: {id: 2026-11-23-restart, action: restart-app})",
+});
+export type DbisOperation = z.infer<typeof operationSchema>;
+
+export const dbisSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** A droplet Lazarus declares, or `{ existing: { address, user, port } }` for a server that is already there. */
+  host: hostPlacementSchema,
+  database: databaseSchema,
+  app: z.strictObject({
+    /** Where the compose project lives on the host (the runbook's `docker-compose` commands run there). */
+    deployDir: absolutePath.default("/opt/dbis"),
+    image: imageRef,
+    /** Rolling back is changing this tag. */
+    imageTag,
+    /** The runbook's `curl http://localhost:3000/health`: the app listens on 3000. */
+    port: port.default(3000),
+    memoryMb: z.number().int().min(128, { message: "is below 128 MB (example: 1024)" }).default(1024),
+    cpus: z.number().positive({ message: "is not a positive CPU count (example: 1)" }).default(1),
+    /** Public name of the API (`/api/v1`), the terminal UI (`/`) and the API docs (`/api-docs`). */
+    serverName: hostname,
+    nginxImage: pinnedImage.default("nginx:1.27-alpine"),
+  }),
+  tls: z.strictObject({
+    email,
+    acmeServer: z.string().regex(/^https:\/\//, { message: "is not an https ACME directory URL (example: https://acme-staging-v02.api.letsencrypt.org/directory)" }).optional(),
+  }),
+  operations: z.array(operationSchema).default([]),
+});
+
+export type DbisConfig = z.infer<typeof dbisSchema>;
+
+export const DBIS_SECRETS = {
+  dbisSshPrivateKey: {
+    description: "the private half of an SSH key in lazarus:environment.sshKeys, used to run commands on the DBIS host",
+    setWith: "pulumi config set --secret --stack <stack> dbisSshPrivateKey < ~/.ssh/lazarus_dbis_ed25519",
+  },
+} as const satisfies Record<string, SecretSpec>;
+
+export function dbisProblems(cfg: DbisConfig): Problem[] {
+  return [...duplicateOperationIds(cfg.operations)];
+}

@@ -1,0 +1,68 @@
+// Declares DBIS's plan: the host, the managed PostgreSQL cluster with its read replica, and the compose deployment.
+// No decisions here: every file, command and name comes from the plan (plan.ts).
+import * as pulumi from "@pulumi/pulumi";
+import { ComposeDeployment } from "../../components/composeDeployment";
+import { ManagedPostgres } from "../../components/managedPostgres";
+import { renderEnvFile } from "../../renderers/envFile";
+import { declareHost } from "../host";
+import type { DeclareContext } from "../platform";
+import { databaseUrl, type DbisPlan } from "./plan";
+
+export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
+  const { names } = plan;
+  const env = ctx.environment;
+  const platform = new pulumi.ComponentResource("lazarus:platform:Dbis", names.prefix, {});
+  const { host, projectUrns, databaseAccess, sshCommand } = declareHost(plan.host, ctx, platform);
+
+  const db = new ManagedPostgres(
+    names.database,
+    {
+      name: names.database,
+      region: ctx.digitalocean!.settings.region,
+      vpcUuid: ctx.digitalocean!.vpc.id,
+      projectTags: [...ctx.digitalocean!.tags, "platform-dbis"],
+      ...plan.database,
+      allow: [databaseAccess],
+      // A server outside the stack's VPC reaches the cluster over its public endpoint (TLS, firewall by address).
+      publicEndpoint: databaseAccess.type === "ip_addr",
+      protect: env.protect,
+      replica: plan.replica,
+    },
+    { parent: platform },
+  );
+
+  const conn = db.active;
+  const envFile = pulumi
+    .all([conn.host, conn.port, conn.password])
+    .apply(([dbHost, dbPort, password]) =>
+      renderEnvFile({ ...plan.envFile.vars, DATABASE_URL: databaseUrl({ host: dbHost, port: dbPort, database: conn.database, user: conn.user, password }) }),
+    );
+
+  new ComposeDeployment(
+    `${names.prefix}-deployment`,
+    {
+      platform: "dbis",
+      prefix: names.prefix,
+      host,
+      hostNeeds: plan.host.needs,
+      files: [
+        ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
+        { path: plan.envFile.path, content: pulumi.secret(envFile), mode: "0600", secret: true },
+      ],
+      up: { command: plan.compose.upCommand },
+      tls: plan.tls,
+      operations: plan.operations,
+    },
+    { parent: platform },
+  );
+
+  ctx.digitalocean!.attach(`${names.prefix}-project-resources`, [...projectUrns, db.cluster.clusterUrn], platform);
+
+  return {
+    publicIp: host.publicIp,
+    url: plan.outputs.url,
+    healthUrl: plan.outputs.healthUrl,
+    ssh: sshCommand,
+    database: { liveCluster: db.cluster.name, activeCluster: conn.clusterName, host: conn.host, port: conn.port, name: conn.database, user: conn.user, replica: db.replica?.name },
+  };
+}

@@ -1,0 +1,20 @@
+// DBIS (runbook 004, "Operational Runbook"): the payments core's Express app under docker compose behind nginx,
+// a DigitalOcean managed PostgreSQL cluster with a read replica in the same VPC.
+import type { z } from "zod";
+import { definePlatform } from "../platform";
+import { DBIS_SECRETS, dbisProblems, dbisSchema, type DbisConfig } from "./config";
+import { declareDbis } from "./declare";
+import { planDbis, type DbisPlan } from "./plan";
+
+export const dbis = definePlatform<DbisConfig, DbisPlan>({
+  name: "dbis",
+  runbook: "004 DBIS",
+  schema: dbisSchema as unknown as z.ZodType<DbisConfig>,
+  check: (cfg) => dbisProblems(cfg),
+  secrets: DBIS_SECRETS,
+  requiredSecrets: () => Object.keys(DBIS_SECRETS),
+  // The managed database is DigitalOcean's, whatever the host is.
+  needs: () => ({ digitalocean: true }),
+  plan: planDbis,
+  declare: declareDbis,
+});

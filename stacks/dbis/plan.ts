@@ -1,0 +1,94 @@
+// DBIS's plan: everything the platform will declare, computed from the stack config alone and validated before any
+// resource exists. `declare.ts` only turns it into resources.
+import { certbotTls, type ComposeTls } from "../../components/composeDeployment";
+import { renderedFrom } from "../../config/planInput";
+import { HOST_LAYOUT } from "../../lib/hostLayout";
+import { projectFileMounts } from "../../lib/inventory";
+import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
+import { renderCloudInit } from "../../renderers/cloudInit";
+import { renderCompose } from "../../renderers/compose";
+import { renderNginxConf } from "../../renderers/nginx";
+import type { HostPlan } from "../host";
+import type { PlanContext } from "../platform";
+import type { DbisConfig, DbisOperation } from "./config";
+import { DBIS_APP_SERVICE, DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
+
+export interface DbisPlan {
+  stack: string;
+  names: ReturnType<typeof dbisNames>;
+  host: HostPlan;
+  database: Omit<DbisConfig["database"], "replica">;
+  /** The read replica as ManagedPostgres takes it; absent when disabled. */
+  replica?: { name: string; size: string };
+  deployDir: string;
+  /** Rendered files that hold no secret, by absolute path on the host. */
+  files: Record<string, string>;
+  /** The app's 0600 `.env`, composed at declare time from the active cluster's connection. */
+  envFile: { path: string; vars: { NODE_ENV: string; PORT: string } };
+  compose: { upCommand: string };
+  tls: ComposeTls;
+  operations: { id: string; command: string }[];
+  outputs: { url: string; healthUrl: string };
+}
+
+function operationCommand(op: DbisOperation, dir: string): string {
+  switch (op.action) {
+    case "restart-app":
+      return composeServiceCommand({ dir, action: "restart", service: DBIS_APP_SERVICE, wait: true });
+  }
+}
+
+export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
+  const { stack } = ctx;
+  const names = dbisNames(stack);
+  const dir = cfg.app.deployDir;
+  const inventory = renderedFrom("app", () => dbisInventory(cfg));
+  const hostNeeds = { deployDir: dir, acmeWebroot: HOST_LAYOUT.acmeWebroot };
+  const healthUrl = `https://${cfg.app.serverName}${DBIS_ENDPOINTS.health}`;
+  const { replica, ...database } = cfg.database;
+  return {
+    stack,
+    names,
+    host: {
+      name: names.host,
+      platform: "dbis",
+      placement: cfg.host,
+      needs: hostNeeds,
+      userData: renderedFrom("app.deployDir", () => renderCloudInit(hostNeeds)),
+      publicPorts: [80, 443],
+      healthUrl,
+      sshKeySecret: "dbisSshPrivateKey",
+    },
+    database,
+    replica: replica.enabled ? { name: names.replica, size: replica.size ?? database.size } : undefined,
+    deployDir: dir,
+    files: {
+      [`${dir}/${DBIS_FILES.compose}`]: renderedFrom("app", () => renderCompose({ name: "dbis", services: inventory })),
+      [`${dir}/${DBIS_FILES.nginxConf}`]: renderedFrom("app.serverName", () => renderNginxConf(dbisNginxInput(cfg, stack))),
+    },
+    envFile: { path: `${dir}/${DBIS_FILES.env}`, vars: { NODE_ENV: "production", PORT: String(cfg.app.port) } },
+    compose: {
+      // A changed .env (a cutover, a promotion) re-runs compose up, and Compose recreates the app because its resolved
+      // environment changed: the new container reads the new DATABASE_URL (a restart would keep the old one).
+      // --watch restarts nginx when nginx.conf changes.
+      upCommand: composeUpCommand({ dir, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inventory) }),
+    },
+    tls: certbotTls({
+      certName: names.certName,
+      domains: [cfg.app.serverName],
+      email: cfg.tls.email,
+      acmeServer: cfg.tls.acmeServer,
+      composeDir: dir,
+      edgeService: DBIS_EDGE_SERVICE,
+      restartEdgeCommand: composeServiceCommand({ dir, action: "restart", service: DBIS_EDGE_SERVICE, wait: true }),
+    }),
+    operations: cfg.operations.map((op, i) => ({ id: op.id, command: renderedFrom(`operations[${i}]`, () => operationCommand(op, dir)) })),
+    outputs: { url: `https://${cfg.app.serverName}`, healthUrl },
+  };
+}
+
+/** The app's DATABASE_URL: TLS required (DigitalOcean's clusters accept nothing else); every part URL-encoded. */
+export function databaseUrl(c: { host: string; port: number; database: string; user: string; password: string }): string {
+  const e = encodeURIComponent;
+  return `postgresql://${e(c.user)}:${e(c.password)}@${c.host}:${c.port}/${e(c.database)}?sslmode=require`;
+}
