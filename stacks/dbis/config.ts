@@ -60,6 +60,12 @@ export const dbisSchema = z.strictObject({
     email,
     acmeServer: z.string().regex(/^https:\/\//, { message: "is not an https ACME directory URL (example: https://acme-staging-v02.api.letsencrypt.org/directory)" }).optional(),
   }),
+  monitoring: z
+    .strictObject({
+      prometheusImage: pinnedImage.default("prom/prometheus:v2.51.0"),
+      retention: z.string().regex(/^\d+[dwy]$/, { message: "is not a retention duration (example: 30d)" }).default("30d"),
+    })
+    .prefault({}),
   operations: z.array(operationSchema).default([]),
 });
 

@@ -14,6 +14,9 @@ import type { DbisConfig } from "./config";
 
 export const DBIS_APP_SERVICE = "app";
 export const DBIS_EDGE_SERVICE = "nginx";
+export const DBIS_MONITORING_SERVICE = "prometheus";
+/** Named volumes of the project. */
+export const DBIS_VOLUMES = ["prometheus_data"] as const;
 
 /** Files in the deploy directory, relative to it. */
 export const DBIS_FILES = { compose: "docker-compose.yml", nginxConf: "nginx.conf", env: ".env" } as const;
@@ -66,6 +69,25 @@ export function dbisServices(cfg: DbisConfig): ServiceSpec[] {
       healthcheck: { test: { exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/healthz"] }, interval: "15s", timeout: "5s", retries: 3 },
       limits: { cpus: 0.5, memoryMb: 256 },
       dependsOn: [{ service: DBIS_APP_SERVICE, condition: "healthy" }],
+    },
+    {
+      // Scrapes the app's /metrics and evaluates the runbook's alerts (stacks/dbis/monitoring.ts).
+      name: DBIS_MONITORING_SERVICE,
+      role: "monitoring",
+      image: cfg.monitoring.prometheusImage,
+      command: [
+        "--config.file=/etc/prometheus/prometheus.yml",
+        "--storage.tsdb.path=/prometheus",
+        `--storage.tsdb.retention.time=${cfg.monitoring.retention}`,
+      ],
+      // The host's loopback only: operators reach the UI through an SSH tunnel.
+      ports: [{ container: 9090, published: 9090, bind: "127.0.0.1", description: "Prometheus (host-local)" }],
+      volumes: [
+        { kind: "volume", source: "prometheus_data", target: "/prometheus" },
+        { kind: "bind", source: "./monitoring/prometheus", target: "/etc/prometheus", readOnly: true },
+      ],
+      healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:9090/-/healthy"] }, interval: "15s", timeout: "5s", retries: 5 },
+      limits: { cpus: 0.5, memoryMb: 512 },
     },
   ];
 }

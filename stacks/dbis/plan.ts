@@ -11,7 +11,8 @@ import { renderNginxConf } from "../../renderers/nginx";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import type { DbisConfig, DbisOperation } from "./config";
-import { DBIS_APP_SERVICE, DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
+import { DBIS_APP_SERVICE, DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
+import { dbisMonitoringFiles } from "./monitoring";
 
 export interface DbisPlan {
   stack: string;
@@ -63,14 +64,17 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
     replica: replica.enabled ? { name: names.replica, size: replica.size ?? database.size } : undefined,
     deployDir: dir,
     files: {
-      [`${dir}/${DBIS_FILES.compose}`]: renderedFrom("app", () => renderCompose({ name: "dbis", services: inventory })),
+      [`${dir}/${DBIS_FILES.compose}`]: renderedFrom("app", () => renderCompose({ name: "dbis", services: inventory, volumes: [...DBIS_VOLUMES] })),
       [`${dir}/${DBIS_FILES.nginxConf}`]: renderedFrom("app.serverName", () => renderNginxConf(dbisNginxInput(cfg, stack))),
+      ...Object.fromEntries(
+        Object.entries(renderedFrom("monitoring", () => dbisMonitoringFiles({ stack, appPort: cfg.app.port }))).map(([rel, text]) => [`${dir}/${rel}`, text]),
+      ),
     },
     envFile: { path: `${dir}/${DBIS_FILES.env}`, vars: { NODE_ENV: "production", PORT: String(cfg.app.port) } },
     compose: {
       // A changed .env (a cutover, a promotion) re-runs compose up, and Compose recreates the app because its resolved
       // environment changed: the new container reads the new DATABASE_URL (a restart would keep the old one).
-      // --watch restarts nginx when nginx.conf changes.
+      // --watch restarts nginx when nginx.conf changes, Prometheus when its config or rules do.
       upCommand: composeUpCommand({ dir, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inventory) }),
     },
     tls: certbotTls({
