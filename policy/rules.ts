@@ -190,7 +190,8 @@ const noPublicDataPorts: LazarusPolicy = {
         if (!isString(s.image) || !(ADMIN_IMAGE.test(s.image) || DATA_OR_METRICS_IMAGE.test(s.image))) continue;
         for (const entry of asArray(s.ports)) {
           const published = Number(publishedPort(entry)?.published);
-          if (published) sensitive.set(published, `${service} (published in ${f.path})`);
+          // A well-known port keeps its name: another host's compose file publishing it says nothing about this one.
+          if (published && !sensitive.has(published)) sensitive.set(published, `${service} (published in ${f.path})`);
         }
       }
     }
