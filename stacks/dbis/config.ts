@@ -3,7 +3,7 @@
 // replica in the same VPC; its secrets and the checks that span keys.
 import { z } from "zod";
 import { duplicateOperationIds, type Problem } from "../../config/checks";
-import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port } from "../../config/primitives";
+import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port, spacesBucketName, spacesRegion } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
 
@@ -66,6 +66,26 @@ export const dbisSchema = z.strictObject({
       retention: z.string().regex(/^\d+[dwy]$/, { message: "is not a retention duration (example: 30d)" }).default("30d"),
     })
     .prefault({}),
+  /**
+   * Object storage for the runbook's Data Retention: the daily database dumps and app logs (expiring), the payment
+   * archive (kept indefinitely), and the audit-log exports in their own bucket (kept auditRetentionYears).
+   */
+  backups: z.strictObject({
+    region: spacesRegion,
+    bucket: spacesBucketName,
+    /** Daily logical backups (pg-backup.sh) under postgres/ are deleted after this many days. */
+    databaseRetentionDays: z.number().int().min(7, { message: "is below 7 days of daily database backups (example: 35)" }).max(3650, { message: "is above 3650 days (example: 35)" }).default(35),
+    /** The runbook's Application Logs: 30 days. */
+    appLogRetentionDays: z.number().int().min(1, { message: "is not a number of days (example: 30)" }).max(3650, { message: "is above 3650 days (example: 30)" }).default(30),
+    auditBucket: spacesBucketName,
+    /** The runbook's Audit Logs: "7-10 years (configurable)"; 10 by default, the longest the runbook allows. */
+    auditRetentionYears: z
+      .number({ message: "is not a number of years between 7 and 10 (example: 10)" })
+      .int({ message: "is not a whole number of years between 7 and 10 (example: 10)" })
+      .min(7, { message: "is below the runbook's 7 years of audit-log retention (example: 10)" })
+      .max(10, { message: "is above the runbook's 10 years of audit-log retention (example: 10)" })
+      .default(10),
+  }),
   operations: z.array(operationSchema).default([]),
 });
 
@@ -79,5 +99,12 @@ export const DBIS_SECRETS = {
 } as const satisfies Record<string, SecretSpec>;
 
 export function dbisProblems(cfg: DbisConfig): Problem[] {
-  return [...duplicateOperationIds(cfg.operations)];
+  const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
+  if (cfg.backups.auditBucket === cfg.backups.bucket) {
+    problems.push({
+      path: "backups.auditBucket",
+      message: `"${cfg.backups.auditBucket}" is the same bucket as backups.bucket; the audit exports need their own protected bucket with their own retention (example: dbis-prod-audit)`,
+    });
+  }
+  return problems;
 }

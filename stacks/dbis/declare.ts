@@ -1,5 +1,6 @@
 // Declares DBIS's plan: the host, the managed PostgreSQL cluster with its read replica, and the compose deployment.
 // No decisions here: every file, command and name comes from the plan (plan.ts).
+import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { ComposeDeployment } from "../../components/composeDeployment";
 import { ManagedPostgres } from "../../components/managedPostgres";
@@ -56,7 +57,31 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
     { parent: platform },
   );
 
-  ctx.digitalocean!.attach(`${names.prefix}-project-resources`, [...projectUrns, db.cluster.clusterUrn], platform);
+  // Versioned, private, never force-destroyed; the audit bucket is protected on every stack.
+  const buckets = plan.buckets.map(
+    (b) =>
+      new digitalocean.SpacesBucket(
+        `${names.prefix}-${b.key}-bucket`,
+        {
+          name: b.name,
+          region: b.region,
+          acl: "private",
+          forceDestroy: false,
+          versioning: { enabled: true },
+          lifecycleRules: b.lifecycleRules.map((r) => ({
+            id: r.id,
+            enabled: true,
+            prefix: r.prefix,
+            ...(r.expirationDays ? { expiration: { days: r.expirationDays } } : {}),
+            noncurrentVersionExpiration: { days: r.noncurrentVersionExpirationDays },
+            abortIncompleteMultipartUploadDays: 1,
+          })),
+        },
+        { parent: platform, protect: b.alwaysProtected || env.protect },
+      ),
+  );
+
+  ctx.digitalocean!.attach(`${names.prefix}-project-resources`, [...projectUrns, db.cluster.clusterUrn, ...buckets.map((b) => b.bucketUrn)], platform);
 
   return {
     publicIp: host.publicIp,

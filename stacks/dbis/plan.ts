@@ -29,7 +29,52 @@ export interface DbisPlan {
   compose: { upCommand: string };
   tls: ComposeTls;
   operations: { id: string; command: string }[];
+  buckets: DbisBucketPlan[];
   outputs: { url: string; healthUrl: string };
+}
+
+/** Key prefixes in the backup bucket; the backup jobs and the lifecycle rules share them. */
+export const DBIS_BUCKET_PREFIXES = { database: "postgres/", appLogs: "logs/", paymentArchive: "payments-archive/", audit: "audit/" } as const;
+
+/** A Spaces bucket and its lifecycle rules, as DigitalOcean takes them. */
+export interface DbisBucketPlan {
+  key: "backups" | "audit";
+  name: string;
+  region: string;
+  /** Protected whatever the stack: the audit exports must survive any stack change (the provider offers no object lock). */
+  alwaysProtected: boolean;
+  lifecycleRules: { id: string; prefix: string; expirationDays?: number; noncurrentVersionExpirationDays: number }[];
+}
+
+/** Ten years are 3653 days at most (three leap days); retention errs long, never short. */
+const yearsInDays = (years: number) => Math.ceil(years * 365.25);
+
+/** The runbook's Data Retention as buckets and lifecycle rules. */
+function dbisBuckets(b: DbisConfig["backups"]): DbisBucketPlan[] {
+  const auditDays = yearsInDays(b.auditRetentionYears);
+  return [
+    {
+      key: "backups",
+      name: b.bucket,
+      region: b.region,
+      alwaysProtected: false,
+      lifecycleRules: [
+        { id: "expire-database-backups", prefix: DBIS_BUCKET_PREFIXES.database, expirationDays: b.databaseRetentionDays, noncurrentVersionExpirationDays: 7 },
+        { id: "expire-app-logs", prefix: DBIS_BUCKET_PREFIXES.appLogs, expirationDays: b.appLogRetentionDays, noncurrentVersionExpirationDays: 7 },
+        // "Payment Records: Indefinite (archived after 7 years)": the archive never expires; an overwritten or deleted
+        // object's previous version is kept for the audit period.
+        { id: "keep-payment-archive", prefix: DBIS_BUCKET_PREFIXES.paymentArchive, noncurrentVersionExpirationDays: auditDays },
+      ],
+    },
+    {
+      key: "audit",
+      name: b.auditBucket,
+      region: b.region,
+      alwaysProtected: true,
+      // Current and overwritten or deleted versions alike are kept the full retention: a delete cannot shorten it.
+      lifecycleRules: [{ id: "expire-audit-exports", prefix: DBIS_BUCKET_PREFIXES.audit, expirationDays: auditDays, noncurrentVersionExpirationDays: auditDays }],
+    },
+  ];
 }
 
 function operationCommand(op: DbisOperation, dir: string): string {
@@ -87,6 +132,7 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
       restartEdgeCommand: composeServiceCommand({ dir, action: "restart", service: DBIS_EDGE_SERVICE, wait: true }),
     }),
     operations: cfg.operations.map((op, i) => ({ id: op.id, command: renderedFrom(`operations[${i}]`, () => operationCommand(op, dir)) })),
+    buckets: dbisBuckets(cfg.backups),
     outputs: { url: `https://${cfg.app.serverName}`, healthUrl },
   };
 }
