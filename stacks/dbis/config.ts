@@ -2,7 +2,7 @@
 // compose (the Express app and an nginx edge with certbot TLS), a DigitalOcean managed PostgreSQL cluster with a read
 // replica in the same VPC; its secrets and the checks that span keys.
 import { z } from "zod";
-import { duplicateOperationIds, type Problem } from "../../config/checks";
+import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port, spacesBucketName, spacesRegion } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
@@ -32,9 +32,21 @@ const databaseSchema = managedPostgresSchema.extend({
     .prefault({}),
 });
 
-const operationSchema = z.discriminatedUnion("action", [z.strictObject({ id: operationId, action: z.literal("restart-app") })], {
-  message: "is not a DBIS operation (actions: restart-app; example: {id: 2026-11-23-restart, action: restart-app})",
-});
+export const DBIS_OPERATION_ACTIONS = ["restart-app", "check-status", "reconcile-daily", "reconcile-aging", "migrate", "migrate-rollback", "seed-operators"] as const;
+
+const operationSchema = z.discriminatedUnion(
+  "action",
+  [
+    z.strictObject({ id: operationId, action: z.literal("restart-app") }),
+    z.strictObject({ id: operationId, action: z.literal("check-status") }),
+    z.strictObject({ id: operationId, action: z.literal("reconcile-daily"), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: "is not a date YYYY-MM-DD (example: 2026-11-23)" }) }),
+    z.strictObject({ id: operationId, action: z.literal("reconcile-aging"), days: z.number().int().min(1, { message: "is not a whole number of days (example: 1)" }).default(1) }),
+    z.strictObject({ id: operationId, action: z.literal("migrate") }),
+    z.strictObject({ id: operationId, action: z.literal("migrate-rollback"), confirm: z.string().optional() }),
+    z.strictObject({ id: operationId, action: z.literal("seed-operators") }),
+  ],
+  { message: `is not a DBIS operation (actions: ${DBIS_OPERATION_ACTIONS.join(", ")}; example: {id: 2026-11-23-status, action: check-status})` },
+);
 export type DbisOperation = z.infer<typeof operationSchema>;
 
 export const dbisSchema = z.strictObject({
@@ -96,10 +108,19 @@ export const DBIS_SECRETS = {
     description: "the private half of an SSH key in lazarus:environment.sshKeys, used to run commands on the DBIS host",
     setWith: "pulumi config set --secret --stack <stack> dbisSshPrivateKey < ~/.ssh/lazarus_dbis_ed25519",
   },
+  dbisReconciliationToken: {
+    description: "the bearer token the reconciliation operations send to the DBIS API (runbook: Run Reconciliation)",
+    setWith: "pulumi config set --secret --stack <stack> dbisReconciliationToken < reconciliation-token.txt",
+  },
 } as const satisfies Record<string, SecretSpec>;
 
-export function dbisProblems(cfg: DbisConfig): Problem[] {
+export function dbisProblems(cfg: DbisConfig, stack: string): Problem[] {
   const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
+  cfg.operations.forEach((op, i) => {
+    if (op.action === "migrate-rollback") {
+      problems.push(...requireConfirm(stack, "dbis", "migrate-rollback", op.confirm, `operations[${i}].confirm`, "rolling back a migration can drop columns or tables and the payment data in them"));
+    }
+  });
   if (cfg.backups.auditBucket === cfg.backups.bucket) {
     problems.push({
       path: "backups.auditBucket",

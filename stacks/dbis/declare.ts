@@ -9,6 +9,11 @@ import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
 import { databaseUrl, type DbisPlan } from "./plan";
 
+/** curl reads it with `-H @file`: the token never appears in a command line. */
+function reconciliationHeader(token: pulumi.Output<string>): pulumi.Output<string> {
+  return pulumi.secret(token.apply((t) => `Authorization: Bearer ${t.trim()}\n`));
+}
+
 export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
   const { names } = plan;
   const env = ctx.environment;
@@ -49,6 +54,7 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
       files: [
         ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
         { path: plan.envFile.path, content: pulumi.secret(envFile), mode: "0600", secret: true },
+        { path: plan.reconciliationHeaderFile, content: reconciliationHeader(ctx.secrets("dbisReconciliationToken")), mode: "0600", secret: true },
       ],
       up: { command: plan.compose.upCommand },
       tls: plan.tls,

@@ -10,7 +10,7 @@ export const dbis = definePlatform<DbisConfig, DbisPlan>({
   name: "dbis",
   runbook: "004 DBIS",
   schema: dbisSchema as unknown as z.ZodType<DbisConfig>,
-  check: (cfg) => dbisProblems(cfg),
+  check: dbisProblems,
   secrets: DBIS_SECRETS,
   requiredSecrets: () => Object.keys(DBIS_SECRETS),
   // The managed database is DigitalOcean's, whatever the host is.

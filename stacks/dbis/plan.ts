@@ -10,8 +10,9 @@ import { renderCompose } from "../../renderers/compose";
 import { renderNginxConf } from "../../renderers/nginx";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
-import type { DbisConfig, DbisOperation } from "./config";
-import { DBIS_APP_SERVICE, DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
+import type { DbisConfig } from "./config";
+import { DBIS_RECONCILIATION_HEADER, operationCommand } from "./commands";
+import { DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
 import { dbisMonitoringFiles } from "./monitoring";
 
 export interface DbisPlan {
@@ -24,6 +25,8 @@ export interface DbisPlan {
   deployDir: string;
   /** Rendered files that hold no secret, by absolute path on the host. */
   files: Record<string, string>;
+  /** The reconciliation API's `Authorization` header, 0600, composed at declare time from the secret token. */
+  reconciliationHeaderFile: string;
   /** The app's 0600 `.env`, composed at declare time from the active cluster's connection. */
   envFile: { path: string; vars: { NODE_ENV: string; PORT: string } };
   compose: { upCommand: string };
@@ -77,13 +80,6 @@ function dbisBuckets(b: DbisConfig["backups"]): DbisBucketPlan[] {
   ];
 }
 
-function operationCommand(op: DbisOperation, dir: string): string {
-  switch (op.action) {
-    case "restart-app":
-      return composeServiceCommand({ dir, action: "restart", service: DBIS_APP_SERVICE, wait: true });
-  }
-}
-
 export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
   const { stack } = ctx;
   const names = dbisNames(stack);
@@ -115,6 +111,7 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
         Object.entries(renderedFrom("monitoring", () => dbisMonitoringFiles({ stack, appPort: cfg.app.port }))).map(([rel, text]) => [`${dir}/${rel}`, text]),
       ),
     },
+    reconciliationHeaderFile: `${dir}/${DBIS_RECONCILIATION_HEADER}`,
     envFile: { path: `${dir}/${DBIS_FILES.env}`, vars: { NODE_ENV: "production", PORT: String(cfg.app.port) } },
     compose: {
       // A changed .env (a cutover, a promotion) re-runs compose up, and Compose recreates the app because its resolved
@@ -131,7 +128,7 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
       edgeService: DBIS_EDGE_SERVICE,
       restartEdgeCommand: composeServiceCommand({ dir, action: "restart", service: DBIS_EDGE_SERVICE, wait: true }),
     }),
-    operations: cfg.operations.map((op, i) => ({ id: op.id, command: renderedFrom(`operations[${i}]`, () => operationCommand(op, dir)) })),
+    operations: cfg.operations.map((op, i) => ({ id: op.id, command: renderedFrom(`operations[${i}]`, () => operationCommand(op, cfg)) })),
     buckets: dbisBuckets(cfg.backups),
     outputs: { url: `https://${cfg.app.serverName}`, healthUrl },
   };

@@ -18,7 +18,7 @@ const cases: { name: string; stack?: string; patch: Patch; message: string }[] =
   { name: "image with a tag", patch: (c) => (dbis(c).app.image = "registry.digitalocean.com/dbis/dbis-core:latest"), message: 'lazarus:dbis.app.image: "registry.digitalocean.com/dbis/dbis-core:latest" is not a container image repository without tag' },
   { name: "server name not a FQDN", stack: "staging", patch: (c) => (dbis(c).app.serverName = "dbis"), message: 'Pulumi.staging.yaml: lazarus:dbis.app.serverName: "dbis" is not a fully qualified domain name' },
   { name: "nginx image unpinned", patch: (c) => (dbis(c).app.nginxImage = "nginx:latest"), message: 'lazarus:dbis.app.nginxImage: "nginx:latest" is not an image pinned to a version tag' },
-  { name: "unknown operation", patch: (c) => (dbis(c).operations = [{ id: "op-1", action: "reboot" }]), message: 'lazarus:dbis.operations[0].action: "reboot" is not a DBIS operation (actions: restart-app' },
+  { name: "unknown operation", patch: (c) => (dbis(c).operations = [{ id: "op-1", action: "reboot" }]), message: 'lazarus:dbis.operations[0].action: "reboot" is not a DBIS operation (actions: restart-app, check-status' },
   {
     name: "operation id used twice",
     stack: "staging",
