@@ -28,7 +28,12 @@ export interface ManagedPostgresArgs {
    * A read replica of the live cluster in the same region and VPC (digitalocean.DatabaseReplica): reads offloaded, and
    * the standby a database failover promotes. Protected like the cluster: after a promotion it is the primary.
    */
-  replica?: { name: string; size: string };
+  replica?: {
+    name: string;
+    size: string;
+    /** The replica was promoted to a standalone primary (a database failover): the application connects to it. */
+    promoted?: boolean;
+  };
   restore?: {
     label: string;
     /** Cluster whose backups to restore; the live cluster by default. */
@@ -97,6 +102,15 @@ export class ManagedPostgres extends pulumi.ComponentResource {
 
     this.live = this.connection(this.cluster, args, user.password, child);
     this.active = this.live;
+    if (this.replica && args.replica?.promoted) {
+      // Users, passwords and databases are replicated; the CA is the project's, the same for every cluster.
+      this.active = {
+        ...this.live,
+        clusterName: this.replica.name,
+        host: args.publicEndpoint ? this.replica.host : this.replica.privateHost,
+        port: this.replica.port,
+      };
+    }
 
     if (args.restore) {
       const restoredName = `${args.name}-restore-${args.restore.label}`;

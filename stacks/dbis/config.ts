@@ -98,6 +98,15 @@ export const dbisSchema = z.strictObject({
       .max(10, { message: "is above the runbook's 10 years of audit-log retention (example: 10)" })
       .default(10),
   }),
+  recovery: z
+    .strictObject({
+      /**
+       * The runbook's Database Failover: promote the read replica to a standalone primary (DigitalOcean API), point
+       * DATABASE_URL at it, recreate the app. Irreversible; confirmed on prod.
+       */
+      promoteReplica: z.strictObject({ confirm: z.string().optional() }).optional(),
+    })
+    .prefault({}),
   operations: z.array(operationSchema).default([]),
 });
 
@@ -112,10 +121,24 @@ export const DBIS_SECRETS = {
     description: "the bearer token the reconciliation operations send to the DBIS API (runbook: Run Reconciliation)",
     setWith: "pulumi config set --secret --stack <stack> dbisReconciliationToken < reconciliation-token.txt",
   },
+  dbisDigitaloceanApiToken: {
+    description: "a DigitalOcean API token (database write scope) for the calls the provider has no resource for: the replica promotion",
+    setWith: "pulumi config set --secret --stack <stack> dbisDigitaloceanApiToken < do-token.txt",
+  },
 } as const satisfies Record<string, SecretSpec>;
+
+/** Said by the confirmation and printed by the promote command itself, so the preview shows it. */
+export const PROMOTION_IS_IRREVERSIBLE =
+  "promoting the read replica is IRREVERSIBLE: it leaves replication for good and becomes a standalone primary; the old primary keeps its data but is no longer replicated to, and the application moves to the promoted cluster";
 
 export function dbisProblems(cfg: DbisConfig, stack: string): Problem[] {
   const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
+  if (cfg.recovery.promoteReplica) {
+    if (!cfg.database.replica.enabled) {
+      problems.push({ path: "recovery.promoteReplica", message: "needs the read replica, but database.replica.enabled is false (example: database: {replica: {enabled: true}})" });
+    }
+    problems.push(...requireConfirm(stack, "dbis", "promote-replica", cfg.recovery.promoteReplica.confirm, "recovery.promoteReplica.confirm", PROMOTION_IS_IRREVERSIBLE));
+  }
   cfg.operations.forEach((op, i) => {
     if (op.action === "migrate-rollback") {
       problems.push(...requireConfirm(stack, "dbis", "migrate-rollback", op.confirm, `operations[${i}].confirm`, "rolling back a migration can drop columns or tables and the payment data in them"));

@@ -1,9 +1,11 @@
 // Declares DBIS's plan: the host, the managed PostgreSQL cluster with its read replica, and the compose deployment.
 // No decisions here: every file, command and name comes from the plan (plan.ts).
+import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { ComposeDeployment } from "../../components/composeDeployment";
 import { ManagedPostgres } from "../../components/managedPostgres";
+import { bearerHeader, promoteReplicaCommand } from "../../lib/digitaloceanApi";
 import { renderEnvFile } from "../../renderers/envFile";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
@@ -37,6 +39,21 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
     { parent: platform },
   );
 
+  // Database Failover: the API's promote call, from where pulumi runs; compose up (which recreates the app with the
+  // promoted cluster's DATABASE_URL) waits for it through its trigger.
+  const promote =
+    plan.promotion && db.replica
+      ? new command.local.Command(
+          `${names.replica}-promote`,
+          {
+            create: db.cluster.id.apply((clusterId) => promoteReplicaCommand({ clusterId, replicaName: plan.replica!.name, warning: plan.promotion!.warning })),
+            stdin: pulumi.secret(ctx.secrets("dbisDigitaloceanApiToken").apply(bearerHeader)),
+            logging: "stdoutAndStderr",
+          },
+          { parent: platform, dependsOn: [db.replica] },
+        )
+      : undefined;
+
   const conn = db.active;
   const envFile = pulumi
     .all([conn.host, conn.port, conn.password])
@@ -56,7 +73,7 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
         { path: plan.envFile.path, content: pulumi.secret(envFile), mode: "0600", secret: true },
         { path: plan.reconciliationHeaderFile, content: reconciliationHeader(ctx.secrets("dbisReconciliationToken")), mode: "0600", secret: true },
       ],
-      up: { command: plan.compose.upCommand },
+      up: { command: plan.compose.upCommand, triggers: promote ? [promote.stdout] : [] },
       tls: plan.tls,
       operations: plan.operations,
     },

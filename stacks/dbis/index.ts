@@ -12,7 +12,8 @@ export const dbis = definePlatform<DbisConfig, DbisPlan>({
   schema: dbisSchema as unknown as z.ZodType<DbisConfig>,
   check: dbisProblems,
   secrets: DBIS_SECRETS,
-  requiredSecrets: () => Object.keys(DBIS_SECRETS),
+  // The API token only when a switch calls the API.
+  requiredSecrets: (cfg) => Object.keys(DBIS_SECRETS).filter((k) => k !== "dbisDigitaloceanApiToken" || cfg.recovery.promoteReplica !== undefined),
   // The managed database is DigitalOcean's, whatever the host is.
   needs: () => ({ digitalocean: true }),
   plan: planDbis,

@@ -10,7 +10,7 @@ import { renderCompose } from "../../renderers/compose";
 import { renderNginxConf } from "../../renderers/nginx";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
-import type { DbisConfig } from "./config";
+import { PROMOTION_IS_IRREVERSIBLE, type DbisConfig } from "./config";
 import { DBIS_RECONCILIATION_HEADER, operationCommand } from "./commands";
 import { DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
 import { dbisMonitoringFiles } from "./monitoring";
@@ -21,7 +21,9 @@ export interface DbisPlan {
   host: HostPlan;
   database: Omit<DbisConfig["database"], "replica">;
   /** The read replica as ManagedPostgres takes it; absent when disabled. */
-  replica?: { name: string; size: string };
+  replica?: { name: string; size: string; promoted: boolean };
+  /** The replica promotion's warning (printed by its command); present when recovery.promoteReplica is set. */
+  promotion?: { warning: string };
   deployDir: string;
   /** Rendered files that hold no secret, by absolute path on the host. */
   files: Record<string, string>;
@@ -102,7 +104,8 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
       sshKeySecret: "dbisSshPrivateKey",
     },
     database,
-    replica: replica.enabled ? { name: names.replica, size: replica.size ?? database.size } : undefined,
+    replica: replica.enabled ? { name: names.replica, size: replica.size ?? database.size, promoted: cfg.recovery.promoteReplica !== undefined } : undefined,
+    promotion: cfg.recovery.promoteReplica ? { warning: `${names.replica}: ${PROMOTION_IS_IRREVERSIBLE}` } : undefined,
     deployDir: dir,
     files: {
       [`${dir}/${DBIS_FILES.compose}`]: renderedFrom("app", () => renderCompose({ name: "dbis", services: inventory, volumes: [...DBIS_VOLUMES] })),
