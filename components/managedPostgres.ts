@@ -24,6 +24,16 @@ export interface ManagedPostgresArgs {
    */
   publicEndpoint?: boolean;
   protect: boolean;
+  /**
+   * A read replica of the live cluster in the same region and VPC (digitalocean.DatabaseReplica): reads offloaded, and
+   * the standby a database failover promotes. Protected like the cluster: after a promotion it is the primary.
+   */
+  replica?: {
+    name: string;
+    size: string;
+    /** The replica was promoted to a standalone primary (a database failover): the application connects to it. */
+    promoted?: boolean;
+  };
   restore?: {
     label: string;
     /** Cluster whose backups to restore; the live cluster by default. */
@@ -50,6 +60,7 @@ export interface PostgresConnection {
 export class ManagedPostgres extends pulumi.ComponentResource {
   readonly cluster: digitalocean.DatabaseCluster;
   readonly restored?: digitalocean.DatabaseCluster;
+  readonly replica?: digitalocean.DatabaseReplica;
   /** The connection the application uses: the live cluster, or the restored one after cutover. */
   readonly active: PostgresConnection;
   readonly live: PostgresConnection;
@@ -73,8 +84,33 @@ export class ManagedPostgres extends pulumi.ComponentResource {
     new digitalocean.DatabaseDb(`${args.name}-db-${args.databaseName}`, { clusterId: this.cluster.id, name: args.databaseName }, { ...child, protect: args.protect });
     const user = new digitalocean.DatabaseUser(`${args.name}-user-${args.userName}`, { clusterId: this.cluster.id, name: args.userName }, { ...child, protect: args.protect });
 
+    if (args.replica) {
+      this.replica = new digitalocean.DatabaseReplica(
+        args.replica.name,
+        {
+          clusterId: this.cluster.id,
+          name: args.replica.name,
+          size: args.replica.size,
+          region: args.region,
+          // The same VPC as the cluster and the hosts: replication and reads stay on the private network.
+          privateNetworkUuid: args.vpcUuid,
+          tags: args.projectTags,
+        },
+        { ...child, protect: args.protect },
+      );
+    }
+
     this.live = this.connection(this.cluster, args, user.password, child);
     this.active = this.live;
+    if (this.replica && args.replica?.promoted) {
+      // Users, passwords and databases are replicated; the CA is the project's, the same for every cluster.
+      this.active = {
+        ...this.live,
+        clusterName: this.replica.name,
+        host: args.publicEndpoint ? this.replica.host : this.replica.privateHost,
+        port: this.replica.port,
+      };
+    }
 
     if (args.restore) {
       const restoredName = `${args.name}-restore-${args.restore.label}`;

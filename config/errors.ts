@@ -89,9 +89,9 @@ function applicableIssues(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   return applicable[0].flatMap((inner) => applicableIssues({ ...inner, path: [...issue.path, ...inner.path] }));
 }
 
-/** The schemas a value at this node is checked by, through optional/default wrappers, pipes and unions. */
+/** The schemas a value at this node is checked by, through optional/default/prefault wrappers, pipes and unions. */
 function alternatives(node: z.ZodType): z.ZodType[] {
-  if (node instanceof z.ZodOptional || node instanceof z.ZodNullable || node instanceof z.ZodDefault) {
+  if (node instanceof z.ZodOptional || node instanceof z.ZodNullable || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) {
     return alternatives(node.unwrap() as z.ZodType);
   }
   if (node instanceof z.ZodPipe) return [...alternatives(node.in as z.ZodType), ...alternatives(node.out as z.ZodType)];

@@ -119,3 +119,12 @@ export const operationId = pattern(
   "an operation id (lowercase letters, digits and dashes; a new id runs the operation again)",
   "2026-11-23-restart-backend",
 );
+
+/** DigitalOcean Spaces regions. */
+export const SPACES_REGIONS = ["nyc3", "sfo2", "sfo3", "ams3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1"] as const;
+export const spacesRegion = z.enum(SPACES_REGIONS, { message: `is not a DigitalOcean Spaces region (example: fra1; one of ${SPACES_REGIONS.join(", ")})` });
+
+/** Bucket names are global: prod and staging differ. */
+export const spacesBucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { message: "is not a Spaces bucket name (3-63 lowercase letters, digits and dashes; example: goodgo-prod-backups)" });

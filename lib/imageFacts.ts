@@ -128,6 +128,7 @@ export const IMAGE_FACTS: Readonly<Record<string, ImageFacts>> = {
   "registry.digitalocean.com/kro/backend": appImage("node", "runbook 000 KRO: Node.js services; health checks run node (KRO's Dockerfiles are not public)"),
   "registry.digitalocean.com/kro/frontend": appImage("node", "runbook 000 KRO: Node.js services; health checks run node (KRO's Dockerfiles are not public)"),
   "registry.digitalocean.com/kro/admin-frontend": appImage("node", "runbook 000 KRO: Node.js services; health checks run node (KRO's Dockerfiles are not public)"),
+  "registry.digitalocean.com/dbis/dbis-core": appImage("node", "runbook 004 DBIS: Node.js/TypeScript Express server; `npm run migrate|migrate:rollback|seed` (DBIS's Dockerfile is not public)", ["npm"]),
   "ghcr.io/goodgo/goodgo-api": appImage("node", "runbook 001 GoodGo: NestJS API with npx prisma / ts-node scripts (GoodGo's Dockerfiles are not public)", ["npx"]),
   "ghcr.io/goodgo/goodgo-web": appImage("node", "runbook 001 GoodGo: Next.js web (GoodGo's Dockerfiles are not public)"),
   "ghcr.io/goodgo/goodgo-ai-services": appImage("python", "runbook 001 GoodGo: Python AI service with httpx (GoodGo's Dockerfiles are not public)"),

@@ -190,7 +190,8 @@ const noPublicDataPorts: LazarusPolicy = {
         if (!isString(s.image) || !(ADMIN_IMAGE.test(s.image) || DATA_OR_METRICS_IMAGE.test(s.image))) continue;
         for (const entry of asArray(s.ports)) {
           const published = Number(publishedPort(entry)?.published);
-          if (published) sensitive.set(published, `${service} (published in ${f.path})`);
+          // A well-known port keeps its name: another host's compose file publishing it says nothing about this one.
+          if (published && !sensitive.has(published)) sensitive.set(published, `${service} (published in ${f.path})`);
         }
       }
     }
@@ -352,8 +353,10 @@ const secretsNotPlain: LazarusPolicy = {
         else for (const [k, v] of Object.entries(asRecord(value))) walk(v, path ? `${path}.${k}` : k, k);
       };
       walk(r.inputs, "", "");
-      // A file written 0600 is a secret file: its content must be a secret too.
-      if (/chmod 0?600 /.test(createOf(r)) && isString(r.inputs.stdin) && r.inputs.stdin !== SECRET_MARK) report("stdin", "(the content of a 0600 file) is");
+      // A file written 0600 is a secret file: its content must be a secret too. Content unknown until deploy (built
+      // from provider outputs a preview does not have) is not plain text, like every unknown value.
+      const stdin = r.inputs.stdin;
+      if (/chmod 0?600 /.test(createOf(r)) && isString(stdin) && stdin !== SECRET_MARK && stdin !== UNKNOWN_MARK) report("stdin", "(the content of a 0600 file) is");
     }
     return found;
   },

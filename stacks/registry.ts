@@ -1,6 +1,7 @@
 // The platforms a stack can enable. Config loading, the offline plan, the docs and the tests iterate over this list:
 // adding a platform is its folder under stacks/, one line here, and its block in the stack files.
 import { bunty } from "./bunty";
+import { dbis } from "./dbis";
 import { goodgo } from "./goodgo";
 import { kro } from "./kro";
 import type { PlatformModule } from "./platform";
@@ -9,4 +10,4 @@ import type { PlatformModule } from "./platform";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlatform = PlatformModule<any, any>;
 
-export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty];
+export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis];

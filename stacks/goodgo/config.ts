@@ -4,7 +4,7 @@
 // monitoring stack), with daily backups copied off-site to a DigitalOcean Spaces bucket.
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName } from "../../config/primitives";
+import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName, spacesBucketName, spacesRegion } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { RenderInputError } from "../../renderers/renderInputError";
 import { goodgoStackInventory } from "./inventory";
@@ -33,12 +33,6 @@ const goodgoHostSchema = hostSchema.extend({
 });
 
 /** DigitalOcean regions that offer Spaces. */
-export const SPACES_REGIONS = ["nyc3", "sfo2", "sfo3", "ams3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1"] as const;
-
-const spacesBucketName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { message: "is not a Spaces bucket name (3-63 lowercase letters, digits and dashes; example: goodgo-prod-backups)" });
-
 const retention = z.string().regex(/^\d+[dhw]$/, { message: "is not a retention duration (example: 30d)" });
 
 const days = (what: string, example: number, max = 3650) =>
@@ -241,7 +235,7 @@ export const goodgoSchema = z.strictObject({
     offsite: z.strictObject({
       /** The Spaces bucket declared by this stack; bucket names are global, so prod and staging differ. */
       bucket: spacesBucketName,
-      region: z.enum(SPACES_REGIONS, { message: `is not a DigitalOcean Spaces region (example: fra1; one of ${SPACES_REGIONS.join(", ")})` }),
+      region: spacesRegion,
       prefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*\/$/, { message: "is not a key prefix ending in / (example: postgres/)" }).default("postgres/"),
       /** Off-site copies older than this are deleted by the bucket's lifecycle rule. */
       lifecycleDays: days("the off-site lifecycle rule", 30),

@@ -46,7 +46,7 @@ describe("the offline plan of prod", () => {
     const types = plan.steps.map((s) => s.newState.type);
     expect(types).toContain("pulumi:pulumi:Stack");
     expect(plan.steps.every((s) => s.op === "create" && s.urn.startsWith("urn:pulumi:prod::lazarus::"))).toBe(true);
-    const cluster = plan.steps.find((s) => s.newState.type === "digitalocean:index/databaseCluster:DatabaseCluster" && /ManagedPostgres::kro-prod-db$/.test(s.newState.parent ?? ""))!;
+    const cluster = plan.steps.find((s) => s.newState.type === "digitalocean:index/databaseCluster:DatabaseCluster" && s.urn.endsWith("::kro-prod-db"))!;
     expect(cluster.newState.protect).toBe(true);
     expect(cluster.newState.inputs.version).toBe("16");
     expect(cluster.newState.parent).toMatch(/ManagedPostgres::kro-prod-db$/);

@@ -58,7 +58,7 @@ describe("the offline plan of every stack-file shape pulumi config set writes", 
     });
     const r = await runPlanCli(["--stack", "prod", "--project-dir", dir, "--json"]);
     expect(r.code).toBe(0);
-    const steps = JSON.parse(r.stdout).steps as { newState: { type: string; inputs: Record<string, unknown> } }[];
+    const steps = JSON.parse(r.stdout).steps as { urn: string; newState: { type: string; inputs: Record<string, unknown> } }[];
     const cluster = steps.find((s) => s.newState.type === "digitalocean:index/databaseCluster:DatabaseCluster" && s.newState.inputs.name === "kro-prod-db")!;
     expect(cluster.newState.inputs.nodeCount).toBe(3);
   });

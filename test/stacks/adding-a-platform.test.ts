@@ -7,15 +7,13 @@ import { ConfigError } from "../../config/errors";
 import { loadStackConfig } from "../../config/load";
 import { PLATFORMS } from "../../stacks/registry";
 import { hello } from "../fixtures/platforms/hello";
-import { byType, planFor, rawStack, T } from "../support/stacks";
+import { byType, keepOnlyPlatforms, planFor, rawStack, T } from "../support/stacks";
 
 const WITH_HELLO = [...PLATFORMS, hello];
 
 /** prod's stack file with only a hello block, on an existing server, and no DigitalOcean settings. */
 const helloOnly = (c: Record<string, any>) => {
-  delete c["lazarus:kro"];
-  delete c["lazarus:goodgo"];
-  delete c["lazarus:bunty"];
+  keepOnlyPlatforms(c, []);
   for (const k of ["region", "project", "vpc", "sshKeys", "adminCidrs"]) delete c["lazarus:environment"][k];
   c["lazarus:hello"] = { host: { existing: { address: "192.0.2.30", port: 2222 } }, image: "nginx:1.27-alpine", operations: [{ id: "2026-12-01-restart", action: "restart" }] };
 };

@@ -20,8 +20,8 @@ describe.each(STACKS)("the %s stack on the host model", (stack) => {
     runs = runPlanOnHosts(plan);
   });
 
-  it("has a compose project for KRO and for GoodGo", () => {
-    expect(runs.map((r) => r.host).sort()).toEqual([`goodgo-${stack}-software`, `kro-${stack}-software`]);
+  it("has a compose project for KRO, GoodGo and DBIS", () => {
+    expect(runs.map((r) => r.host).sort()).toEqual([`dbis-${stack}-software`, `goodgo-${stack}-software`, `kro-${stack}-software`]);
   });
 
   // One case per service, so a failure names it; a dependency's failure is reported on the dependency alone.
@@ -29,7 +29,7 @@ describe.each(STACKS)("the %s stack on the host model", (stack) => {
     const run = runs.find((r) => r.host === host)!;
     return Object.keys((parse(plan.files.find((f) => f.path === run.composePath)!.content!) as { services: object }).services);
   };
-  for (const platform of ["kro", "goodgo"]) {
+  for (const platform of ["kro", "goodgo", "dbis"]) {
     const host = `${platform}-${stack}-software`;
     it(`${platform}: every service's mounts exist, are readable by its user, and its health check's programs are in its image`, () => {
       const run = runs.find((r) => r.host === host)!;

@@ -3,14 +3,13 @@
 // servers needs none of them and declares no DigitalOcean resource; a platform that does need them names each missing key.
 import { describe, expect, it } from "vitest";
 import { runPlanCli } from "../../cli/plan";
-import { patchedProject } from "../support/stacks";
+import { keepOnlyPlatforms, patchedProject } from "../support/stacks";
 
 const DIGITALOCEAN_KEYS = ["region", "project", "vpc", "sshKeys", "adminCidrs"];
 
 /** prod with GoodGo alone, on an existing server, backing up to a bucket another stack keeps; no DigitalOcean settings. */
 const onPremOnly = (c: Record<string, any>) => {
-  delete c["lazarus:kro"];
-  delete c["lazarus:bunty"];
+  keepOnlyPlatforms(c, ["goodgo"]);
   c["lazarus:goodgo"].host = { existing: { address: "192.0.2.10", user: "root", port: 22 } };
   c["lazarus:goodgo"].backups.offsite.existing = true;
   for (const k of DIGITALOCEAN_KEYS) delete c["lazarus:environment"][k];
@@ -44,8 +43,7 @@ describe("the DigitalOcean environment by need", () => {
     const r = await runPlanCli([
       "--stack", "prod", "--json", "--project-dir",
       patchedProject("prod", (c) => {
-        delete c["lazarus:kro"];
-        delete c["lazarus:bunty"];
+        keepOnlyPlatforms(c, ["goodgo"]);
         c["lazarus:goodgo"].host = { existing: { address: "192.0.2.10" } };
       }),
     ]);

@@ -9,7 +9,7 @@ import { runPlanCli } from "../../cli/plan";
 import type { Plan } from "../../cli/planner";
 import { ConfigError } from "../../config/errors";
 import { SECRET_MARK, type DeclaredResource } from "../../lib/runtime/capture";
-import { ALL_SENTINEL_SECRETS, T, byType, one, patchedProject, planFor } from "../support/stacks";
+import { ALL_SENTINEL_SECRETS, T, byType, keepOnlyPlatforms, one, patchedProject, planFor } from "../support/stacks";
 
 const SERVER = { address: "192.0.2.10", user: "root", port: 2222 };
 type ConfigMap = Record<string, any>;
@@ -127,8 +127,7 @@ describe("GoodGo on an existing server, KRO removed from the stack", () => {
   const dirs: string[] = [];
   const project = (offsiteExisting: boolean, extra: (c: ConfigMap) => void = () => {}) => {
     const dir = patchedProject("prod", (c) => {
-      delete c["lazarus:kro"];
-      delete c["lazarus:bunty"];
+      keepOnlyPlatforms(c, ["goodgo"]);
       onExisting("goodgo")(c);
       c["lazarus:goodgo"].backups.offsite.existing = offsiteExisting;
       extra(c);
@@ -172,8 +171,7 @@ describe("GoodGo on an existing server, KRO removed from the stack", () => {
     const plan = await planFor("prod", {
       secrets: ALL_SENTINEL_SECRETS,
       patch: (c) => {
-        delete c["lazarus:kro"];
-        delete c["lazarus:bunty"];
+        keepOnlyPlatforms(c, ["goodgo"]);
         onExisting("goodgo")(c);
         c["lazarus:goodgo"].backups.offsite.existing = true;
         c["lazarus:goodgo"].recovery = { host: { label: "r1", confirm: "prod/goodgo/recover-host" } };

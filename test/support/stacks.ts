@@ -9,6 +9,7 @@ import { readStackFile } from "../../config/stackFile";
 import { planStack, type Plan } from "../../cli/planner";
 import type { DeclaredResource } from "../../lib/runtime/capture";
 import { GOODGO_ENV_SECRET_SOURCES, type GoodgoStackSecrets } from "../../stacks/goodgo/env";
+import { PLATFORMS } from "../../stacks/registry";
 
 export const PROJECT_DIR = join(__dirname, "..", "..");
 
@@ -80,6 +81,14 @@ export interface StackOptions {
   secrets?: Record<string, string>;
   /** Plan as another stack name (same file contents). */
   asStack?: string;
+}
+
+/**
+ * Removes every registered platform's block except `keep`'s, for tests about a stack of a few platforms: a platform
+ * added to the registry and the stack files later is removed too, so those tests keep meaning what they say.
+ */
+export function keepOnlyPlatforms(config: Record<string, unknown>, keep: string[]): void {
+  for (const p of PLATFORMS) if (!keep.includes(p.name)) delete config[`lazarus:${p.name}`];
 }
 
 export function rawStack(stack: string, options: StackOptions = {}): RawStackConfig {

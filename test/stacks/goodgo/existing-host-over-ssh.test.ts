@@ -39,7 +39,7 @@ import type { Plan } from "../../../cli/planner";
 import { confirmationToken } from "../../../config/checks";
 import { hostSteps, runHostSteps, startPlanHost, unexpectedFailures, type PlanHost, type StepRun } from "../../support/planOverSsh";
 import { startS3Stub, type S3Stub } from "../../support/s3Stub";
-import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, planFor } from "../../support/stacks";
+import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, keepOnlyPlatforms, planFor } from "../../support/stacks";
 
 const REPO = resolve(__dirname, "../../..");
 const SANDBOXED = ["/opt/lazarus", "/etc/ssl/lazarus", "/etc/letsencrypt", "/var/www/certbot"];
@@ -82,7 +82,7 @@ const writerOf = (p: Plan, path: string) => commands(p).find((r) => r.name === `
 
 function patch(recovery: boolean) {
   return (c: Record<string, any>) => {
-    delete c["lazarus:kro"];
+    keepOnlyPlatforms(c, ["goodgo"]);
     const g = c["lazarus:goodgo"];
     g.host = { existing: { address: host.ssh.host, user: host.ssh.user, port: host.ssh.port } };
     g.app.deployDir = deployDir;

@@ -5,7 +5,7 @@ import { runPlanCli } from "../../../cli/plan";
 import { ConfigError } from "../../../config/errors";
 import { loadStackConfig } from "../../../config/load";
 import { dropletMemoryGb } from "../../../stacks/goodgo/config";
-import { patchedProject, rawStack } from "../../support/stacks";
+import { keepOnlyPlatforms, patchedProject, rawStack } from "../../support/stacks";
 
 type Patch = (c: Record<string, any>) => void;
 const gg = (c: Record<string, any>) => c["lazarus:goodgo"];
@@ -97,7 +97,7 @@ describe("GoodGo's secrets for a real run", () => {
   it("are listed all at once, each with the command that sets it", () => {
     let error: unknown;
     try {
-      loadStackConfig(rawStack("staging", { patch: (c) => (delete c["lazarus:kro"], delete c["lazarus:bunty"]) }));
+      loadStackConfig(rawStack("staging", { patch: (c) => keepOnlyPlatforms(c, ["goodgo"]) }));
     } catch (e) {
       error = e;
     }

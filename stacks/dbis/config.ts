@@ -1,0 +1,154 @@
+// `lazarus:dbis`: the DBIS payments core's stack config (runbook 004, "Operational Runbook"): one host running docker
+// compose (the Express app and an nginx edge with certbot TLS), a DigitalOcean managed PostgreSQL cluster with a read
+// replica in the same VPC; its secrets and the checks that span keys.
+import { z } from "zod";
+import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
+import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port, spacesBucketName, spacesRegion } from "../../config/primitives";
+import type { SecretSpec } from "../../config/secrets";
+import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
+
+/**
+ * The runbook says "PostgreSQL 14+". The project's backup tools (pg-backup.sh, pg-verify.sh, pg-restore.sh, audit-export.sh)
+ * run PostgreSQL 15's client, and pg_dump refuses a server newer than itself ("aborting because of server version
+ * mismatch"): 16 or 17 would make every daily backup fail. So 14 or 15, and 15 by default.
+ */
+export const DBIS_POSTGRES_VERSIONS = ["14", "15"] as const;
+
+const databaseSchema = managedPostgresSchema.extend({
+  version: z
+    .enum(DBIS_POSTGRES_VERSIONS, {
+      message: 'is not a PostgreSQL version the backup tools (PostgreSQL 15 client) can dump; the runbook asks 14+ (example: "15"; one of 14, 15)',
+    })
+    .default("15"),
+  databaseName: managedPostgresSchema.shape.databaseName.default("dbis_core"),
+  userName: managedPostgresSchema.shape.userName.default("dbis"),
+  /** The read replica (runbook "Database Failover: Promote replica to primary"); in the cluster's region and VPC. */
+  replica: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Defaults to the cluster's size: a promoted replica carries the whole load. */
+      size: managedPostgresSchema.shape.size.optional(),
+    })
+    .prefault({}),
+});
+
+export const DBIS_OPERATION_ACTIONS = ["restart-app", "check-status", "reconcile-daily", "reconcile-aging", "migrate", "migrate-rollback", "seed-operators"] as const;
+
+const operationSchema = z.discriminatedUnion(
+  "action",
+  [
+    z.strictObject({ id: operationId, action: z.literal("restart-app") }),
+    z.strictObject({ id: operationId, action: z.literal("check-status") }),
+    z.strictObject({ id: operationId, action: z.literal("reconcile-daily"), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: "is not a date YYYY-MM-DD (example: 2026-11-23)" }) }),
+    z.strictObject({ id: operationId, action: z.literal("reconcile-aging"), days: z.number().int().min(1, { message: "is not a whole number of days (example: 1)" }).default(1) }),
+    z.strictObject({ id: operationId, action: z.literal("migrate") }),
+    z.strictObject({ id: operationId, action: z.literal("migrate-rollback"), confirm: z.string().optional() }),
+    z.strictObject({ id: operationId, action: z.literal("seed-operators") }),
+  ],
+  { message: `is not a DBIS operation (actions: ${DBIS_OPERATION_ACTIONS.join(", ")}; example: {id: 2026-11-23-status, action: check-status})` },
+);
+export type DbisOperation = z.infer<typeof operationSchema>;
+
+export const dbisSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** A droplet Lazarus declares, or `{ existing: { address, user, port } }` for a server that is already there. */
+  host: hostPlacementSchema,
+  database: databaseSchema,
+  app: z.strictObject({
+    /** Where the compose project lives on the host (the runbook's `docker-compose` commands run there). */
+    deployDir: absolutePath.default("/opt/dbis"),
+    image: imageRef,
+    /** Rolling back is changing this tag. */
+    imageTag,
+    /** The runbook's `curl http://localhost:3000/health`: the app listens on 3000. */
+    port: port.default(3000),
+    memoryMb: z.number().int().min(128, { message: "is below 128 MB (example: 1024)" }).default(1024),
+    cpus: z.number().positive({ message: "is not a positive CPU count (example: 1)" }).default(1),
+    /** Public name of the API (`/api/v1`), the terminal UI (`/`) and the API docs (`/api-docs`). */
+    serverName: hostname,
+    nginxImage: pinnedImage.default("nginx:1.27-alpine"),
+  }),
+  tls: z.strictObject({
+    email,
+    acmeServer: z.string().regex(/^https:\/\//, { message: "is not an https ACME directory URL (example: https://acme-staging-v02.api.letsencrypt.org/directory)" }).optional(),
+  }),
+  monitoring: z
+    .strictObject({
+      prometheusImage: pinnedImage.default("prom/prometheus:v2.51.0"),
+      retention: z.string().regex(/^\d+[dwy]$/, { message: "is not a retention duration (example: 30d)" }).default("30d"),
+    })
+    .prefault({}),
+  /**
+   * Object storage for the runbook's Data Retention: the daily database dumps and app logs (expiring), the payment
+   * archive (kept indefinitely), and the audit-log exports in their own bucket (kept auditRetentionYears).
+   */
+  backups: z.strictObject({
+    region: spacesRegion,
+    bucket: spacesBucketName,
+    /** Daily logical backups (pg-backup.sh) under postgres/ are deleted after this many days. */
+    databaseRetentionDays: z.number().int().min(7, { message: "is below 7 days of daily database backups (example: 35)" }).max(3650, { message: "is above 3650 days (example: 35)" }).default(35),
+    /** The runbook's Application Logs: 30 days. */
+    appLogRetentionDays: z.number().int().min(1, { message: "is not a number of days (example: 30)" }).max(3650, { message: "is above 3650 days (example: 30)" }).default(30),
+    auditBucket: spacesBucketName,
+    /** The runbook's Audit Logs: "7-10 years (configurable)"; 10 by default, the longest the runbook allows. */
+    auditRetentionYears: z
+      .number({ message: "is not a number of years between 7 and 10 (example: 10)" })
+      .int({ message: "is not a whole number of years between 7 and 10 (example: 10)" })
+      .min(7, { message: "is below the runbook's 7 years of audit-log retention (example: 10)" })
+      .max(10, { message: "is above the runbook's 10 years of audit-log retention (example: 10)" })
+      .default(10),
+  }),
+  recovery: z
+    .strictObject({
+      /**
+       * The runbook's Database Failover: promote the read replica to a standalone primary (DigitalOcean API), point
+       * DATABASE_URL at it, recreate the app. Irreversible; confirmed on prod.
+       */
+      promoteReplica: z.strictObject({ confirm: z.string().optional() }).optional(),
+    })
+    .prefault({}),
+  operations: z.array(operationSchema).default([]),
+});
+
+export type DbisConfig = z.infer<typeof dbisSchema>;
+
+export const DBIS_SECRETS = {
+  dbisSshPrivateKey: {
+    description: "the private half of an SSH key in lazarus:environment.sshKeys, used to run commands on the DBIS host",
+    setWith: "pulumi config set --secret --stack <stack> dbisSshPrivateKey < ~/.ssh/lazarus_dbis_ed25519",
+  },
+  dbisReconciliationToken: {
+    description: "the bearer token the reconciliation operations send to the DBIS API (runbook: Run Reconciliation)",
+    setWith: "pulumi config set --secret --stack <stack> dbisReconciliationToken < reconciliation-token.txt",
+  },
+  dbisDigitaloceanApiToken: {
+    description: "a DigitalOcean API token (database write scope) for the calls the provider has no resource for: the replica promotion",
+    setWith: "pulumi config set --secret --stack <stack> dbisDigitaloceanApiToken < do-token.txt",
+  },
+} as const satisfies Record<string, SecretSpec>;
+
+/** Said by the confirmation and printed by the promote command itself, so the preview shows it. */
+export const PROMOTION_IS_IRREVERSIBLE =
+  "promoting the read replica is IRREVERSIBLE: it leaves replication for good and becomes a standalone primary; the old primary keeps its data but is no longer replicated to, and the application moves to the promoted cluster";
+
+export function dbisProblems(cfg: DbisConfig, stack: string): Problem[] {
+  const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
+  if (cfg.recovery.promoteReplica) {
+    if (!cfg.database.replica.enabled) {
+      problems.push({ path: "recovery.promoteReplica", message: "needs the read replica, but database.replica.enabled is false (example: database: {replica: {enabled: true}})" });
+    }
+    problems.push(...requireConfirm(stack, "dbis", "promote-replica", cfg.recovery.promoteReplica.confirm, "recovery.promoteReplica.confirm", PROMOTION_IS_IRREVERSIBLE));
+  }
+  cfg.operations.forEach((op, i) => {
+    if (op.action === "migrate-rollback") {
+      problems.push(...requireConfirm(stack, "dbis", "migrate-rollback", op.confirm, `operations[${i}].confirm`, "rolling back a migration can drop columns or tables and the payment data in them"));
+    }
+  });
+  if (cfg.backups.auditBucket === cfg.backups.bucket) {
+    problems.push({
+      path: "backups.auditBucket",
+      message: `"${cfg.backups.auditBucket}" is the same bucket as backups.bucket; the audit exports need their own protected bucket with their own retention (example: dbis-prod-audit)`,
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,116 @@
+// Declares DBIS's plan: the host, the managed PostgreSQL cluster with its read replica, and the compose deployment.
+// No decisions here: every file, command and name comes from the plan (plan.ts).
+import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as pulumi from "@pulumi/pulumi";
+import { ComposeDeployment } from "../../components/composeDeployment";
+import { ManagedPostgres } from "../../components/managedPostgres";
+import { bearerHeader, promoteReplicaCommand } from "../../lib/digitaloceanApi";
+import { renderEnvFile } from "../../renderers/envFile";
+import { declareHost } from "../host";
+import type { DeclareContext } from "../platform";
+import { databaseUrl, type DbisPlan } from "./plan";
+
+/** curl reads it with `-H @file`: the token never appears in a command line. */
+function reconciliationHeader(token: pulumi.Output<string>): pulumi.Output<string> {
+  return pulumi.secret(token.apply((t) => `Authorization: Bearer ${t.trim()}\n`));
+}
+
+export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
+  const { names } = plan;
+  const env = ctx.environment;
+  const platform = new pulumi.ComponentResource("lazarus:platform:Dbis", names.prefix, {});
+  const { host, projectUrns, databaseAccess, sshCommand } = declareHost(plan.host, ctx, platform);
+
+  const db = new ManagedPostgres(
+    names.database,
+    {
+      name: names.database,
+      region: ctx.digitalocean!.settings.region,
+      vpcUuid: ctx.digitalocean!.vpc.id,
+      projectTags: [...ctx.digitalocean!.tags, "platform-dbis"],
+      ...plan.database,
+      allow: [databaseAccess],
+      // A server outside the stack's VPC reaches the cluster over its public endpoint (TLS, firewall by address).
+      publicEndpoint: databaseAccess.type === "ip_addr",
+      protect: env.protect,
+      replica: plan.replica,
+    },
+    { parent: platform },
+  );
+
+  // Database Failover: the API's promote call, from where pulumi runs; compose up (which recreates the app with the
+  // promoted cluster's DATABASE_URL) waits for it through its trigger.
+  const promote =
+    plan.promotion && db.replica
+      ? new command.local.Command(
+          `${names.replica}-promote`,
+          {
+            create: db.cluster.id.apply((clusterId) => promoteReplicaCommand({ clusterId, replicaName: plan.replica!.name, warning: plan.promotion!.warning })),
+            stdin: pulumi.secret(ctx.secrets("dbisDigitaloceanApiToken").apply(bearerHeader)),
+            logging: "stdoutAndStderr",
+          },
+          { parent: platform, dependsOn: [db.replica] },
+        )
+      : undefined;
+
+  const conn = db.active;
+  const envFile = pulumi
+    .all([conn.host, conn.port, conn.password])
+    .apply(([dbHost, dbPort, password]) =>
+      renderEnvFile({ ...plan.envFile.vars, DATABASE_URL: databaseUrl({ host: dbHost, port: dbPort, database: conn.database, user: conn.user, password }) }),
+    );
+
+  new ComposeDeployment(
+    `${names.prefix}-deployment`,
+    {
+      platform: "dbis",
+      prefix: names.prefix,
+      host,
+      hostNeeds: plan.host.needs,
+      files: [
+        ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
+        { path: plan.envFile.path, content: pulumi.secret(envFile), mode: "0600", secret: true },
+        { path: plan.reconciliationHeaderFile, content: reconciliationHeader(ctx.secrets("dbisReconciliationToken")), mode: "0600", secret: true },
+      ],
+      up: { command: plan.compose.upCommand, triggers: promote ? [promote.stdout] : [] },
+      tls: plan.tls,
+      operations: plan.operations,
+    },
+    { parent: platform },
+  );
+
+  // Versioned, private, never force-destroyed; the audit bucket is protected on every stack.
+  const buckets = plan.buckets.map(
+    (b) =>
+      new digitalocean.SpacesBucket(
+        `${names.prefix}-${b.key}-bucket`,
+        {
+          name: b.name,
+          region: b.region,
+          acl: "private",
+          forceDestroy: false,
+          versioning: { enabled: true },
+          lifecycleRules: b.lifecycleRules.map((r) => ({
+            id: r.id,
+            enabled: true,
+            prefix: r.prefix,
+            ...(r.expirationDays ? { expiration: { days: r.expirationDays } } : {}),
+            noncurrentVersionExpiration: { days: r.noncurrentVersionExpirationDays },
+            abortIncompleteMultipartUploadDays: 1,
+          })),
+        },
+        { parent: platform, protect: b.alwaysProtected || env.protect },
+      ),
+  );
+
+  ctx.digitalocean!.attach(`${names.prefix}-project-resources`, [...projectUrns, db.cluster.clusterUrn, ...buckets.map((b) => b.bucketUrn)], platform);
+
+  return {
+    publicIp: host.publicIp,
+    url: plan.outputs.url,
+    healthUrl: plan.outputs.healthUrl,
+    ssh: sshCommand,
+    database: { liveCluster: db.cluster.name, activeCluster: conn.clusterName, host: conn.host, port: conn.port, name: conn.database, user: conn.user, replica: db.replica?.name },
+  };
+}

@@ -1,0 +1,106 @@
+// DBIS's services (runbook 004): the Node.js/TypeScript Express app (`docker-compose logs -f app`: the service is
+// "app") on port 3000 with `/health` and Prometheus `/metrics`, behind an nginx container that terminates TLS with the
+// host's certbot certificates. The ONE list of DBIS's services: the compose file, orders, watched mounts and nginx
+// upstream derive from it.
+//
+// The app reads DATABASE_URL from its environment (the runbook's `psql $DATABASE_URL`), so the 0600 `.env` Lazarus
+// composes from the managed cluster's connection is loaded with env_file: the app image has no file variant for it
+// (the same exception as GoodGo's application images). A changed `.env` is applied by recreating the container
+// (`docker compose up` does, its resolved environment having changed), never by a restart, which keeps the old one.
+import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
+import { defineInventory, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
+import type { NginxConfInput } from "../../renderers/nginx";
+import type { DbisConfig } from "./config";
+
+export const DBIS_APP_SERVICE = "app";
+export const DBIS_EDGE_SERVICE = "nginx";
+export const DBIS_MONITORING_SERVICE = "prometheus";
+/** Named volumes of the project. */
+export const DBIS_VOLUMES = ["prometheus_data"] as const;
+
+/** Files in the deploy directory, relative to it. */
+export const DBIS_FILES = { compose: "docker-compose.yml", nginxConf: "nginx.conf", env: ".env" } as const;
+
+/** The runbook's endpoints on the app. */
+export const DBIS_ENDPOINTS = { health: "/health", metrics: "/metrics", api: "/api/v1", apiDocs: "/api-docs", terminal: "/" } as const;
+
+export function dbisNames(stack: string) {
+  const prefix = `dbis-${stack}`;
+  return { prefix, host: `${prefix}-host`, database: `${prefix}-db`, replica: `${prefix}-db-replica`, certName: prefix };
+}
+
+export function dbisServices(cfg: DbisConfig): ServiceSpec[] {
+  const { port } = cfg.app;
+  return [
+    {
+      name: DBIS_APP_SERVICE,
+      role: "app",
+      image: `${cfg.app.image}:${cfg.app.imageTag}`,
+      // Published on the host's loopback only: the runbook's `curl http://localhost:3000/health` and `/metrics` work
+      // on the host, and the world reaches the app through nginx.
+      ports: [{ container: port, published: port, bind: "127.0.0.1", description: "API, /health, /metrics (host-local)" }],
+      environment: { NODE_ENV: "production", PORT: String(port) },
+      envFile: [DBIS_FILES.env],
+      healthcheck: {
+        test: { exec: ["node", "-e", `fetch('http://127.0.0.1:${port}${DBIS_ENDPOINTS.health}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`] },
+        interval: "15s",
+        timeout: "5s",
+        retries: 5,
+        startPeriod: "30s",
+      },
+      // SIGTERM is the runbook's graceful shutdown; in-flight payments get time to finish.
+      stopGracePeriod: "30s",
+      limits: { cpus: cfg.app.cpus, memoryMb: cfg.app.memoryMb },
+    },
+    {
+      name: DBIS_EDGE_SERVICE,
+      role: "edge",
+      image: cfg.app.nginxImage,
+      ports: [
+        { container: 80, published: 80 },
+        { container: 443, published: 443 },
+      ],
+      volumes: [
+        { kind: "bind", source: `./${DBIS_FILES.nginxConf}`, target: "/etc/nginx/nginx.conf", readOnly: true },
+        { kind: "bind", source: HOST_LAYOUT.tlsDir, target: HOST_LAYOUT.tlsDir, readOnly: true },
+        { kind: "bind", source: HOST_LAYOUT.letsencryptDir, target: HOST_LAYOUT.letsencryptDir, readOnly: true },
+        { kind: "bind", source: HOST_LAYOUT.acmeWebroot, target: HOST_LAYOUT.acmeWebroot, readOnly: true },
+      ],
+      healthcheck: { test: { exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/healthz"] }, interval: "15s", timeout: "5s", retries: 3 },
+      limits: { cpus: 0.5, memoryMb: 256 },
+      dependsOn: [{ service: DBIS_APP_SERVICE, condition: "healthy" }],
+    },
+    {
+      // Scrapes the app's /metrics and evaluates the runbook's alerts (stacks/dbis/monitoring.ts).
+      name: DBIS_MONITORING_SERVICE,
+      role: "monitoring",
+      image: cfg.monitoring.prometheusImage,
+      command: [
+        "--config.file=/etc/prometheus/prometheus.yml",
+        "--storage.tsdb.path=/prometheus",
+        `--storage.tsdb.retention.time=${cfg.monitoring.retention}`,
+      ],
+      // The host's loopback only: operators reach the UI through an SSH tunnel.
+      ports: [{ container: 9090, published: 9090, bind: "127.0.0.1", description: "Prometheus (host-local)" }],
+      volumes: [
+        { kind: "volume", source: "prometheus_data", target: "/prometheus" },
+        { kind: "bind", source: "./monitoring/prometheus", target: "/etc/prometheus", readOnly: true },
+      ],
+      healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:9090/-/healthy"] }, interval: "15s", timeout: "5s", retries: 5 },
+      limits: { cpus: 0.5, memoryMb: 512 },
+    },
+  ];
+}
+
+export function dbisInventory(cfg: DbisConfig): ServiceInventory {
+  return defineInventory(dbisServices(cfg));
+}
+
+/** nginx in front of the app: every path to it, TLS from the host's certbot certificate. */
+export function dbisNginxInput(cfg: DbisConfig, stack: string): NginxConfInput {
+  return {
+    upstreams: [{ name: DBIS_APP_SERVICE, host: DBIS_APP_SERVICE, port: cfg.app.port }],
+    acmeWebroot: HOST_LAYOUT.acmeWebroot,
+    sites: [{ serverNames: [cfg.app.serverName], tls: tlsPaths(dbisNames(stack).certName), httpToHttps: true, routes: [{ path: "/", upstream: DBIS_APP_SERVICE }] }],
+  };
+}

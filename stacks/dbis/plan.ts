@@ -1,0 +1,144 @@
+// DBIS's plan: everything the platform will declare, computed from the stack config alone and validated before any
+// resource exists. `declare.ts` only turns it into resources.
+import { certbotTls, type ComposeTls } from "../../components/composeDeployment";
+import { renderedFrom } from "../../config/planInput";
+import { HOST_LAYOUT } from "../../lib/hostLayout";
+import { projectFileMounts } from "../../lib/inventory";
+import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
+import { renderCloudInit } from "../../renderers/cloudInit";
+import { renderCompose } from "../../renderers/compose";
+import { renderNginxConf } from "../../renderers/nginx";
+import type { HostPlan } from "../host";
+import type { PlanContext } from "../platform";
+import { PROMOTION_IS_IRREVERSIBLE, type DbisConfig } from "./config";
+import { DBIS_RECONCILIATION_HEADER, operationCommand } from "./commands";
+import { DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
+import { dbisMonitoringFiles } from "./monitoring";
+
+export interface DbisPlan {
+  stack: string;
+  names: ReturnType<typeof dbisNames>;
+  host: HostPlan;
+  database: Omit<DbisConfig["database"], "replica">;
+  /** The read replica as ManagedPostgres takes it; absent when disabled. */
+  replica?: { name: string; size: string; promoted: boolean };
+  /** The replica promotion's warning (printed by its command); present when recovery.promoteReplica is set. */
+  promotion?: { warning: string };
+  deployDir: string;
+  /** Rendered files that hold no secret, by absolute path on the host. */
+  files: Record<string, string>;
+  /** The reconciliation API's `Authorization` header, 0600, composed at declare time from the secret token. */
+  reconciliationHeaderFile: string;
+  /** The app's 0600 `.env`, composed at declare time from the active cluster's connection. */
+  envFile: { path: string; vars: { NODE_ENV: string; PORT: string } };
+  compose: { upCommand: string };
+  tls: ComposeTls;
+  operations: { id: string; command: string }[];
+  buckets: DbisBucketPlan[];
+  outputs: { url: string; healthUrl: string };
+}
+
+/** Key prefixes in the backup bucket; the backup jobs and the lifecycle rules share them. */
+export const DBIS_BUCKET_PREFIXES = { database: "postgres/", appLogs: "logs/", paymentArchive: "payments-archive/", audit: "audit/" } as const;
+
+/** A Spaces bucket and its lifecycle rules, as DigitalOcean takes them. */
+export interface DbisBucketPlan {
+  key: "backups" | "audit";
+  name: string;
+  region: string;
+  /** Protected whatever the stack: the audit exports must survive any stack change (the provider offers no object lock). */
+  alwaysProtected: boolean;
+  lifecycleRules: { id: string; prefix: string; expirationDays?: number; noncurrentVersionExpirationDays: number }[];
+}
+
+/** Ten years are 3653 days at most (three leap days); retention errs long, never short. */
+const yearsInDays = (years: number) => Math.ceil(years * 365.25);
+
+/** The runbook's Data Retention as buckets and lifecycle rules. */
+function dbisBuckets(b: DbisConfig["backups"]): DbisBucketPlan[] {
+  const auditDays = yearsInDays(b.auditRetentionYears);
+  return [
+    {
+      key: "backups",
+      name: b.bucket,
+      region: b.region,
+      alwaysProtected: false,
+      lifecycleRules: [
+        { id: "expire-database-backups", prefix: DBIS_BUCKET_PREFIXES.database, expirationDays: b.databaseRetentionDays, noncurrentVersionExpirationDays: 7 },
+        { id: "expire-app-logs", prefix: DBIS_BUCKET_PREFIXES.appLogs, expirationDays: b.appLogRetentionDays, noncurrentVersionExpirationDays: 7 },
+        // "Payment Records: Indefinite (archived after 7 years)": the archive never expires; an overwritten or deleted
+        // object's previous version is kept for the audit period.
+        { id: "keep-payment-archive", prefix: DBIS_BUCKET_PREFIXES.paymentArchive, noncurrentVersionExpirationDays: auditDays },
+      ],
+    },
+    {
+      key: "audit",
+      name: b.auditBucket,
+      region: b.region,
+      alwaysProtected: true,
+      // Current and overwritten or deleted versions alike are kept the full retention: a delete cannot shorten it.
+      lifecycleRules: [{ id: "expire-audit-exports", prefix: DBIS_BUCKET_PREFIXES.audit, expirationDays: auditDays, noncurrentVersionExpirationDays: auditDays }],
+    },
+  ];
+}
+
+export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
+  const { stack } = ctx;
+  const names = dbisNames(stack);
+  const dir = cfg.app.deployDir;
+  const inventory = renderedFrom("app", () => dbisInventory(cfg));
+  const hostNeeds = { deployDir: dir, acmeWebroot: HOST_LAYOUT.acmeWebroot };
+  const healthUrl = `https://${cfg.app.serverName}${DBIS_ENDPOINTS.health}`;
+  const { replica, ...database } = cfg.database;
+  return {
+    stack,
+    names,
+    host: {
+      name: names.host,
+      platform: "dbis",
+      placement: cfg.host,
+      needs: hostNeeds,
+      userData: renderedFrom("app.deployDir", () => renderCloudInit(hostNeeds)),
+      publicPorts: [80, 443],
+      healthUrl,
+      sshKeySecret: "dbisSshPrivateKey",
+    },
+    database,
+    replica: replica.enabled ? { name: names.replica, size: replica.size ?? database.size, promoted: cfg.recovery.promoteReplica !== undefined } : undefined,
+    promotion: cfg.recovery.promoteReplica ? { warning: `${names.replica}: ${PROMOTION_IS_IRREVERSIBLE}` } : undefined,
+    deployDir: dir,
+    files: {
+      [`${dir}/${DBIS_FILES.compose}`]: renderedFrom("app", () => renderCompose({ name: "dbis", services: inventory, volumes: [...DBIS_VOLUMES] })),
+      [`${dir}/${DBIS_FILES.nginxConf}`]: renderedFrom("app.serverName", () => renderNginxConf(dbisNginxInput(cfg, stack))),
+      ...Object.fromEntries(
+        Object.entries(renderedFrom("monitoring", () => dbisMonitoringFiles({ stack, appPort: cfg.app.port }))).map(([rel, text]) => [`${dir}/${rel}`, text]),
+      ),
+    },
+    reconciliationHeaderFile: `${dir}/${DBIS_RECONCILIATION_HEADER}`,
+    envFile: { path: `${dir}/${DBIS_FILES.env}`, vars: { NODE_ENV: "production", PORT: String(cfg.app.port) } },
+    compose: {
+      // A changed .env (a cutover, a promotion) re-runs compose up, and Compose recreates the app because its resolved
+      // environment changed: the new container reads the new DATABASE_URL (a restart would keep the old one).
+      // --watch restarts nginx when nginx.conf changes, Prometheus when its config or rules do.
+      upCommand: composeUpCommand({ dir, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inventory) }),
+    },
+    tls: certbotTls({
+      certName: names.certName,
+      domains: [cfg.app.serverName],
+      email: cfg.tls.email,
+      acmeServer: cfg.tls.acmeServer,
+      composeDir: dir,
+      edgeService: DBIS_EDGE_SERVICE,
+      restartEdgeCommand: composeServiceCommand({ dir, action: "restart", service: DBIS_EDGE_SERVICE, wait: true }),
+    }),
+    operations: cfg.operations.map((op, i) => ({ id: op.id, command: renderedFrom(`operations[${i}]`, () => operationCommand(op, cfg)) })),
+    buckets: dbisBuckets(cfg.backups),
+    outputs: { url: `https://${cfg.app.serverName}`, healthUrl },
+  };
+}
+
+/** The app's DATABASE_URL: TLS required (DigitalOcean's clusters accept nothing else); every part URL-encoded. */
+export function databaseUrl(c: { host: string; port: number; database: string; user: string; password: string }): string {
+  const e = encodeURIComponent;
+  return `postgresql://${e(c.user)}:${e(c.password)}@${c.host}:${c.port}/${e(c.database)}?sslmode=require`;
+}
