@@ -5,10 +5,11 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostSoftware, hostCommand } from "../../components/hostSoftware";
-import { ManagedPostgres } from "../../components/managedPostgres";
+import type { ManagedPostgres } from "../../components/managedPostgres";
 import { tlsActivateCommand, tlsBootstrapCommand } from "../../lib/hostCommands";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { renderRedisAcl } from "../../renderers/redisConf";
+import { declareManagedDatabase } from "../database";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
 import { buntyDatabaseUrl, buntyEnvFile, type BuntyPlan } from "./plan";
@@ -16,26 +17,14 @@ import { buntyDatabaseUrl, buntyEnvFile, type BuntyPlan } from "./plan";
 export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const { names } = plan;
   const platform = new pulumi.ComponentResource("lazarus:platform:Bunty", names.prefix, {});
-  const { host, projectUrns, databaseAccess, sshCommand } = declareHost(plan.host, ctx, platform);
+  const platformHost = declareHost(plan.host, ctx, platform);
+  const { host, projectUrns, sshCommand } = platformHost;
   const s = ctx.secrets;
 
   let databaseUrl: pulumi.Output<string>;
   let cluster: ManagedPostgres | undefined;
   if (plan.postgres.where === "managed") {
-    cluster = new ManagedPostgres(
-      names.database,
-      {
-        name: names.database,
-        region: ctx.digitalocean!.settings.region,
-        vpcUuid: ctx.digitalocean!.vpc.id,
-        projectTags: [...ctx.digitalocean!.tags, "platform-bunty"],
-        ...plan.postgres.cluster,
-        allow: [databaseAccess],
-        publicEndpoint: databaseAccess.type === "ip_addr",
-        protect: ctx.environment.protect,
-      },
-      { parent: platform },
-    );
+    cluster = declareManagedDatabase({ name: names.database, platform: "bunty", config: plan.postgres.cluster }, platformHost, ctx, platform);
     const conn = cluster.active;
     databaseUrl = pulumi.all([conn.host, conn.port, conn.password]).apply(([h, p, password]) =>
       buntyDatabaseUrl({ host: h, port: p, name: conn.database, user: conn.user, password, tls: true }),

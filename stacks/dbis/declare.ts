@@ -4,9 +4,9 @@ import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { ComposeDeployment } from "../../components/composeDeployment";
-import { ManagedPostgres } from "../../components/managedPostgres";
 import { bearerHeader, promoteReplicaCommand } from "../../lib/digitaloceanApi";
 import { renderEnvFile } from "../../renderers/envFile";
+import { declareManagedDatabase } from "../database";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
 import { databaseUrl, type DbisPlan } from "./plan";
@@ -20,24 +20,10 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
   const { names } = plan;
   const env = ctx.environment;
   const platform = new pulumi.ComponentResource("lazarus:platform:Dbis", names.prefix, {});
-  const { host, projectUrns, databaseAccess, sshCommand } = declareHost(plan.host, ctx, platform);
+  const platformHost = declareHost(plan.host, ctx, platform);
+  const { host, projectUrns, sshCommand } = platformHost;
 
-  const db = new ManagedPostgres(
-    names.database,
-    {
-      name: names.database,
-      region: ctx.digitalocean!.settings.region,
-      vpcUuid: ctx.digitalocean!.vpc.id,
-      projectTags: [...ctx.digitalocean!.tags, "platform-dbis"],
-      ...plan.database,
-      allow: [databaseAccess],
-      // A server outside the stack's VPC reaches the cluster over its public endpoint (TLS, firewall by address).
-      publicEndpoint: databaseAccess.type === "ip_addr",
-      protect: env.protect,
-      replica: plan.replica,
-    },
-    { parent: platform },
-  );
+  const db = declareManagedDatabase({ name: names.database, platform: "dbis", config: plan.database, replica: plan.replica }, platformHost, ctx, platform);
 
   // Database Failover: the API's promote call, from where pulumi runs; compose up (which recreates the app with the
   // promoted cluster's DATABASE_URL) waits for it through its trigger.

@@ -7,6 +7,7 @@
 // composes from the managed cluster's connection is loaded with env_file: the app image has no file variant for it
 // (the same exception as GoodGo's application images). A changed `.env` is applied by recreating the container
 // (`docker compose up` does, its resolved environment having changed), never by a restart, which keeps the old one.
+import { nginxEdgeService } from "../../lib/edgeService";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
 import { defineInventory, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
 import type { NginxConfInput } from "../../renderers/nginx";
@@ -52,24 +53,12 @@ export function dbisServices(cfg: DbisConfig): ServiceSpec[] {
       stopGracePeriod: "30s",
       limits: { cpus: cfg.app.cpus, memoryMb: cfg.app.memoryMb },
     },
-    {
+    nginxEdgeService({
       name: DBIS_EDGE_SERVICE,
-      role: "edge",
       image: cfg.app.nginxImage,
-      ports: [
-        { container: 80, published: 80 },
-        { container: 443, published: 443 },
-      ],
-      volumes: [
-        { kind: "bind", source: `./${DBIS_FILES.nginxConf}`, target: "/etc/nginx/nginx.conf", readOnly: true },
-        { kind: "bind", source: HOST_LAYOUT.tlsDir, target: HOST_LAYOUT.tlsDir, readOnly: true },
-        { kind: "bind", source: HOST_LAYOUT.letsencryptDir, target: HOST_LAYOUT.letsencryptDir, readOnly: true },
-        { kind: "bind", source: HOST_LAYOUT.acmeWebroot, target: HOST_LAYOUT.acmeWebroot, readOnly: true },
-      ],
-      healthcheck: { test: { exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/healthz"] }, interval: "15s", timeout: "5s", retries: 3 },
-      limits: { cpus: 0.5, memoryMb: 256 },
+      confFile: DBIS_FILES.nginxConf,
       dependsOn: [{ service: DBIS_APP_SERVICE, condition: "healthy" }],
-    },
+    }),
     {
       // Scrapes the app's /metrics and evaluates the runbook's alerts (stacks/dbis/monitoring.ts).
       name: DBIS_MONITORING_SERVICE,

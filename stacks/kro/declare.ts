@@ -2,32 +2,22 @@
 // No decisions here: every file, command and name comes from the plan (plan.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { ComposeDeployment } from "../../components/composeDeployment";
-import { ManagedPostgres } from "../../components/managedPostgres";
+import { declareManagedDatabase } from "../database";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
 import { productionJsonWithDatabase, type KroPlan } from "./plan";
 
 export function declareKro(plan: KroPlan, ctx: DeclareContext) {
   const { names } = plan;
-  const env = ctx.environment;
   const platform = new pulumi.ComponentResource("lazarus:platform:Kro", names.prefix, {});
-  const { host, projectUrns, databaseAccess, sshCommand } = declareHost(plan.host, ctx, platform);
+  const platformHost = declareHost(plan.host, ctx, platform);
+  const { host, projectUrns, sshCommand } = platformHost;
 
-  const db = new ManagedPostgres(
-    names.database,
-    {
-      name: names.database,
-      region: ctx.digitalocean!.settings.region,
-      vpcUuid: ctx.digitalocean!.vpc.id,
-      projectTags: [...ctx.digitalocean!.tags, "platform-kro"],
-      ...plan.database,
-      allow: [databaseAccess],
-      // A server outside the stack's VPC reaches the cluster over its public endpoint (TLS, firewall by address).
-      publicEndpoint: databaseAccess.type === "ip_addr",
-      protect: env.protect,
-      restore: plan.databaseRecovery,
-    },
-    { parent: platform },
+  const db = declareManagedDatabase(
+    { name: names.database, platform: "kro", config: plan.database, restore: plan.databaseRecovery },
+    platformHost,
+    ctx,
+    platform,
   );
 
   const conn = db.active;

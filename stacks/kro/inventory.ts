@@ -5,6 +5,7 @@
 // The runbook names the services and the files the backend reads (production.json and the managed database's CA
 // certificate, both in the deploy directory, both secret and shipped with mode 0600) but not images, ports or health
 // endpoints: those come from the stack config (stacks/kro/config.ts), which has no defaults for them.
+import { nginxEdgeService } from "../../lib/edgeService";
 import { defineInventory, type HealthCheck, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import type { NginxConfInput } from "../../renderers/nginx";
@@ -71,26 +72,12 @@ export function kroServices(cfg: KroConfig, stack: string): ServiceSpec[] {
     // The web apps call the API: they start after it and stop before it (runbook 000's entry points first).
     { ...appService("frontend"), dependsOn: [{ service: "backend", condition: "healthy" }] },
     { ...appService("admin-frontend"), dependsOn: [{ service: "backend", condition: "healthy" }] },
-    {
+    nginxEdgeService({
       name: KRO_EDGE_SERVICE,
-      role: "edge",
       image: cfg.app.nginxImage,
-      ports: [
-        { container: 80, published: 80 },
-        { container: 443, published: 443 },
-      ],
-      volumes: [
-        { kind: "bind", source: `./${KRO_FILES.nginxConf}`, target: "/etc/nginx/nginx.conf", readOnly: true },
-        { kind: "bind", source: HOST_LAYOUT.tlsDir, target: HOST_LAYOUT.tlsDir, readOnly: true },
-        // A certificate link in tlsDir points into certbot's live directory: the container needs it at the same path.
-        { kind: "bind", source: HOST_LAYOUT.letsencryptDir, target: HOST_LAYOUT.letsencryptDir, readOnly: true },
-        { kind: "bind", source: HOST_LAYOUT.acmeWebroot, target: HOST_LAYOUT.acmeWebroot, readOnly: true },
-      ],
-      // /healthz is answered by the rendered nginx.conf's default server on port 80 (renderers/nginx.ts).
-      healthcheck: { test: { exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/healthz"] }, interval: "15s", timeout: "5s", retries: 3 },
-      limits: { cpus: 0.5, memoryMb: 256 },
+      confFile: KRO_FILES.nginxConf,
       dependsOn: KRO_APP_SERVICES.map((service) => ({ service, condition: "healthy" as const })),
-    },
+    }),
   ];
 }
 
