@@ -7,13 +7,12 @@
 // only `triggers` is replaceOnChanges; a change to `stdin` (or any other input) is an update, and Update runs the
 // `update` command, or `create` again when no `update` is given, with the new stdin: the file is rewritten in place.
 // The test below asserts exactly that, so it will say so from the engine itself once the provider builds here.
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changeCount, EngineStack, type EngineEvent } from "../../lib/engine/driver";
-import { startSshd, type SshServer } from "../support/sshd";
-import { engineGate, scratchProject } from "./engineGate";
+import type { SshServer } from "../support/sshd";
+import { engineGate, openSshFixtureStack, type SshFixtureStack } from "./engineGate";
 
 const gate = engineGate({ command: true });
 const TOKEN = "tok-5b1d0c2e-never-in-plain-text";
@@ -27,31 +26,19 @@ if (gate.mustFail) {
 } else {
   describe.skipIf(!gate.run)(`engine: command provider over SSH${gate.reason ? ` (${gate.reason})` : ""}`, () => {
     let sshd: SshServer;
-    let project: { dir: string; remove: () => void };
     let hostDir: string;
     let stack: EngineStack;
+    let fixture: SshFixtureStack | undefined;
     const events: EngineEvent[] = [];
     const onEvent = (e: EngineEvent) => events.push(e);
 
     beforeAll(async () => {
-      sshd = await startSshd();
-      project = scratchProject("commands");
-      hostDir = mkdtempSync(join(tmpdir(), "lazarus-engine-host-"));
-      stack = await EngineStack.open({ workDir: project.dir, stackName: "test", passphrase: "lazarus-engine-test" });
-      await stack.setConfig("host", sshd.host);
-      await stack.setConfig("port", String(sshd.port));
-      await stack.setConfig("user", sshd.user);
-      await stack.setConfig("privateKey", readFileSync(sshd.keyFile, "utf8"), { secret: true });
-      await stack.setConfig("dir", hostDir);
-      await stack.setConfig("content", "listen 8080;\n");
-      await stack.setConfig("token", TOKEN, { secret: true });
+      fixture = await openSshFixtureStack("commands", "privateKey", { content: { value: "listen 8080;\n" }, token: { value: TOKEN, secret: true } });
+      ({ sshd, hostDir, stack } = fixture);
     });
 
     afterAll(async () => {
-      await sshd?.stop();
-      project?.remove();
-      if (hostDir) rmSync(hostDir, { recursive: true, force: true });
-      if (stack) rmSync(stack.backendDir, { recursive: true, force: true });
+      await fixture?.remove();
     });
 
     it("first up creates the files", async () => {

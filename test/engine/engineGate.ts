@@ -5,9 +5,12 @@
 //   step must not pass as green); locally they are skipped with one line saying how to build it.
 // - A component the build reported BLOCKED (its Go module is not served; engine.json says which and why): the tests
 //   that need it are skipped everywhere, with that reason; the build printed the same line.
-import { cpSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EngineStack } from "../../lib/engine/driver";
 import { findEngine, REPO_ROOT, type EngineInstall } from "../../lib/engine/install";
+import { startSshd, type SshServer } from "../support/sshd";
 
 export interface EngineGate {
   run: boolean;
@@ -43,4 +46,46 @@ export function scratchProject(fixture: string): { dir: string; remove: () => vo
   const dir = mkdtempSync(join(root, "engine-"));
   cpSync(join(REPO_ROOT, "test/fixtures/engine", fixture), dir, { recursive: true });
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** An engine stack of a fixture that ships files to a host directory over the loopback sshd, and its cleanup. */
+export interface SshFixtureStack {
+  stack: EngineStack;
+  sshd: SshServer;
+  /** The directory on the "host" the fixture writes into. */
+  hostDir: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Opens `fixture` as stack "test" with the login (host, port, user), `dir` and the given config set; `login: "keyFile"`
+ * passes the sshd's key file path, `"privateKey"` the key itself as a secret (what the command provider takes).
+ */
+export async function openSshFixtureStack(
+  fixture: string,
+  login: "keyFile" | "privateKey",
+  config: Record<string, { value: string; secret?: boolean }>,
+): Promise<SshFixtureStack> {
+  const sshd = await startSshd();
+  const project = scratchProject(fixture);
+  const hostDir = mkdtempSync(join(tmpdir(), "lazarus-engine-host-"));
+  const stack = await EngineStack.open({ workDir: project.dir, stackName: "test", passphrase: "lazarus-engine-test" });
+  await stack.setConfig("host", sshd.host);
+  await stack.setConfig("port", String(sshd.port));
+  await stack.setConfig("user", sshd.user);
+  if (login === "keyFile") await stack.setConfig("keyFile", sshd.keyFile);
+  else await stack.setConfig("privateKey", readFileSync(sshd.keyFile, "utf8"), { secret: true });
+  await stack.setConfig("dir", hostDir);
+  for (const [key, { value, secret }] of Object.entries(config)) await stack.setConfig(key, value, { secret: secret ?? false });
+  return {
+    stack,
+    sshd,
+    hostDir,
+    async remove() {
+      await sshd.stop();
+      project.remove();
+      rmSync(hostDir, { recursive: true, force: true });
+      rmSync(stack.backendDir, { recursive: true, force: true });
+    },
+  };
 }

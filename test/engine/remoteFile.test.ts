@@ -1,13 +1,11 @@
 // The real Pulumi engine (built by tools/build-engine.sh) runs test/fixtures/engine/remote-file through the Automation
 // API driver: files shipped over a real SSH login to the loopback sshd by a dynamic provider. It proves the engine
 // path end to end (language host, state, secrets, diff/update) while the command provider cannot be built here.
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changeCount, EngineStack, type EngineEvent } from "../../lib/engine/driver";
-import { startSshd, type SshServer } from "../support/sshd";
-import { engineGate, scratchProject } from "./engineGate";
+import { engineGate, openSshFixtureStack, type SshFixtureStack } from "./engineGate";
 
 const gate = engineGate();
 const TOKEN = "tok-3c9e1f7a-never-in-plain-text";
@@ -21,32 +19,19 @@ if (gate.mustFail) {
   });
 } else {
   describe.skipIf(!gate.run)("engine: dynamic provider over SSH (real engine, real sshd)", () => {
-    let sshd: SshServer;
-    let project: { dir: string; remove: () => void };
     let hostDir: string;
     let stack: EngineStack;
+    let fixture: SshFixtureStack | undefined;
     const events: EngineEvent[] = [];
     const onEvent = (e: EngineEvent) => events.push(e);
 
     beforeAll(async () => {
-      sshd = await startSshd();
-      project = scratchProject("remote-file");
-      hostDir = mkdtempSync(join(tmpdir(), "lazarus-engine-host-"));
-      stack = await EngineStack.open({ workDir: project.dir, stackName: "test", passphrase: "lazarus-engine-test" });
-      await stack.setConfig("host", sshd.host);
-      await stack.setConfig("port", String(sshd.port));
-      await stack.setConfig("user", sshd.user);
-      await stack.setConfig("keyFile", sshd.keyFile);
-      await stack.setConfig("dir", hostDir);
-      await stack.setConfig("content", "listen 8080;\n");
-      await stack.setConfig("token", TOKEN, { secret: true });
+      fixture = await openSshFixtureStack("remote-file", "keyFile", { content: { value: "listen 8080;\n" }, token: { value: TOKEN, secret: true } });
+      ({ hostDir, stack } = fixture);
     });
 
     afterAll(async () => {
-      await sshd?.stop();
-      project?.remove();
-      if (hostDir) rmSync(hostDir, { recursive: true, force: true });
-      if (stack) rmSync(stack.backendDir, { recursive: true, force: true });
+      await fixture?.remove();
     });
 
     it("first up creates both files with their modes", async () => {
