@@ -20,9 +20,10 @@
 // The session environment (`env`: PATH, DOCKER_HOST, DOCKER_CONFIG, a fast health-poll interval, plus `extraEnv`) is
 // exported before each command, standing for the host's own environment; the command text itself is the plan's.
 // The login uses the test sshd's own key, not the plan's (a sentinel): the key is the one input not exercised.
+import { startDockerEngineStub } from "./dockerEngineStub";
 import { spawn } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Plan } from "../../cli/planner";
@@ -67,27 +68,6 @@ export interface PlanHost {
   /** fake-docker's containers: service -> {state, health}. */
   containers(): Record<string, { state: string; health: string }>;
   stop(): Promise<void>;
-}
-
-async function startEngine(socket: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    res.setHeader("Api-Version", "1.45");
-    res.setHeader("Ostype", "linux");
-    res.setHeader("Server", "Docker/26.1.3 (linux)");
-    if (req.url === "/_ping") {
-      res.setHeader("Content-Type", "text/plain; charset=utf-8");
-      res.end(req.method === "HEAD" ? undefined : "OK");
-    } else if (req.method === "GET" && /^\/v1\.\d+\/version$/.test(req.url ?? "")) {
-      res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ Version: "26.1.3", ApiVersion: "1.45", MinAPIVersion: "1.24", Os: "linux", Arch: "amd64" }));
-    } else {
-      res.statusCode = 404;
-      res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ message: "page not found" }));
-    }
-  });
-  await new Promise<void>((ok) => server.listen(socket, ok));
-  return server;
 }
 
 /** sshd wrapped so it (and every session) runs in a private mount namespace with the sandboxed paths mounted. */
@@ -159,7 +139,7 @@ export async function startPlanHost(options: PlanHostOptions): Promise<PlanHost>
     chmodSync(join(dockerHome, "fake-docker"), 0o755);
     mkdirSync(join(root, "docker-config", "cli-plugins"), { recursive: true });
     writeFileSync(join(root, "docker-config", "cli-plugins", "docker-compose"), composePlugin(join(dockerHome, "fake-docker"), options.composeExec), { mode: 0o755 });
-    engine = await startEngine(join(root, "docker.sock"));
+    engine = await startDockerEngineStub(join(root, "docker.sock"));
     ssh = await startSshd({ sshdBin: namespaceSshd(root, options.sandboxed, mounts) });
     const env = {
       PATH: SYSTEM_PATH,

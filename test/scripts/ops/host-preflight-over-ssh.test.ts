@@ -2,16 +2,15 @@
 // builds from cloud-init's own list (hostProvisions), over a real SSH login, against real tools where they can run here:
 // the real docker CLI (28.x), jq, certbot, install, bash. Two stand-ins, because no Docker engine and no Compose v2
 // build can run on this machine:
-//   - the engine: a Unix socket answering the two API calls `docker version` makes (HEAD /_ping, GET /v1.45/version)
-//     as Docker Engine 26.1.3 (Ubuntu 24.04's docker.io) does, and 404 "page not found" like the engine for anything
-//     else. It does not model containers, authentication, or an engine that accepts the connection and then hangs;
-//     "daemon down" is the real CLI facing a socket with nothing behind it.
+//   - the engine: test/support/dockerEngineStub.ts (see that file); "daemon down" is the real CLI facing a socket with
+//     nothing behind it.
 //   - the Compose v2 plugin: test/support/fake-compose-plugin (see that file), found and run by the real CLI. "No compose
 //     v2" is the real CLI with no plugin installed.
 // Directories come from the same list with their paths moved under a temp root, so the test writes nothing outside it.
+import { startDockerEngineStub } from "../../support/dockerEngineStub";
 import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -80,24 +79,7 @@ beforeAll(async () => {
   mkdirSync(withoutCompose);
 
   engineSocket = join(root, "docker.sock");
-  engine = createServer((req, res) => {
-    res.setHeader("Api-Version", "1.45");
-    res.setHeader("Ostype", "linux");
-    res.setHeader("Docker-Experimental", "false");
-    res.setHeader("Server", "Docker/26.1.3 (linux)");
-    if (req.url === "/_ping") {
-      res.setHeader("Content-Type", "text/plain; charset=utf-8");
-      res.end(req.method === "HEAD" ? undefined : "OK");
-    } else if (req.method === "GET" && /^\/v1\.\d+\/version$/.test(req.url ?? "")) {
-      res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ Version: "26.1.3", ApiVersion: "1.45", MinAPIVersion: "1.24", Os: "linux", Arch: "amd64", KernelVersion: "6.8.0-49-generic" }));
-    } else {
-      res.statusCode = 404;
-      res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ message: "page not found" }));
-    }
-  });
-  await new Promise<void>((ok) => engine.listen(engineSocket, ok));
+  engine = await startDockerEngineStub(engineSocket);
   ssh = await startSshd();
 });
 
