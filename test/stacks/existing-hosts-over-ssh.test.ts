@@ -19,14 +19,13 @@
 //   - The DigitalOcean database is not a host step: the files carry the mock runtime's placeholders for its host,
 //     password and CA certificate.
 // The login uses the test sshd's own key, not the plan's (a sentinel): the key is the one input not exercised.
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../cli/planner";
-import { hostSteps, runHostSteps, startPlanHost, unexpectedFailures, type PlanHost, type StepRun } from "../support/planOverSsh";
+import { hostSteps, runHostSteps, startPlanHost, unexpectedFailures, preflightResult, shippedScriptsProblems, type PlanHost, type StepRun } from "../support/planOverSsh";
 import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, planFor } from "../support/stacks";
 
-const REPO = resolve(__dirname, "../..");
 /** Paths outside the deploy dir the KRO steps write to, kept inside the private mount namespace. */
 const SANDBOXED = ["/opt/lazarus", "/etc/ssl/lazarus", "/etc/letsencrypt", "/var/www/certbot"];
 const PREFIX = "kro-prod";
@@ -92,17 +91,11 @@ describe("KRO's plan for an existing server, run over SSH", () => {
   });
 
   it("ships the scripts where the commands call them", () => {
-    const scripts = seen("/opt/lazarus/scripts");
-    expect(readdirSync(scripts).sort()).toEqual(readdirSync(join(REPO, "scripts")).sort());
-    expect(readFileSync(join(scripts, "ops/compose-up.sh"), "utf8")).toBe(readFileSync(join(REPO, "scripts/ops/compose-up.sh"), "utf8"));
-    expect(statSync(join(scripts, "ops/host-preflight.sh")).mode & 0o777).toBe(0o755);
+    expect(shippedScriptsProblems(seen("/opt/lazarus/scripts"))).toEqual([]);
   });
 
   it("passes the preflight: one JSON line, nothing missing, the directories cloud-init would make created", () => {
-    const r = ran(`${PREFIX}-software-preflight`).result!;
-    const lines = r.stdout.split("\n").filter(Boolean);
-    expect(lines, r.stderr).toHaveLength(1);
-    const json = JSON.parse(lines[0]) as Record<string, unknown>;
+    const json = preflightResult(ran(`${PREFIX}-software-preflight`).result!);
     expect(json).toMatchObject({ script: "host-preflight.sh", status: "ok", missing: [], unwritable: [], docker_server: "26.1.3", compose_version: "2.29.7-lazarus-fake" });
     expect(json.created).toEqual(expect.arrayContaining([deployDir, "/var/www/certbot"]));
     expect(statSync(seen("/var/www/certbot")).isDirectory()).toBe(true);

@@ -22,7 +22,7 @@
 // The login uses the test sshd's own key, not the plan's (a sentinel): the key is the one input not exercised.
 import { startDockerEngineStub } from "./dockerEngineStub";
 import { spawn } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -306,4 +306,24 @@ export function unexpectedFailures(runs: StepRun[], expectedFailure: Record<stri
   return runs
     .filter((r) => r.result && r.result.code !== (expectedFailure[r.name] ?? 0))
     .map((r) => `${r.name}: exit ${r.result!.code}\n${r.result!.stdout}\n${r.result!.stderr}`);
+}
+
+/** The shipped scripts folder (as the host sees it) holds exactly the repository's scripts, contents and modes intact. */
+export function shippedScriptsProblems(scriptsOnHost: string): string[] {
+  const repo = join(REPO, "scripts");
+  const problems: string[] = [];
+  const names = (d: string) => readdirSync(d).sort().join(",");
+  if (names(scriptsOnHost) !== names(repo)) problems.push(`top level: ${names(scriptsOnHost)} instead of ${names(repo)}`);
+  for (const rel of ["ops/compose-up.sh", "ops/compose-service.sh", "ops/host-preflight.sh"]) {
+    if (readFileSync(join(scriptsOnHost, rel), "utf8") !== readFileSync(join(repo, rel), "utf8")) problems.push(`${rel}: content differs`);
+  }
+  if ((statSync(join(scriptsOnHost, "ops/host-preflight.sh")).mode & 0o777) !== 0o755) problems.push("ops/host-preflight.sh: not 0755");
+  return problems;
+}
+
+/** The preflight's one JSON result line (fails if it printed anything else on stdout). */
+export function preflightResult(result: SshResult): Record<string, unknown> {
+  const lines = result.stdout.split("\n").filter(Boolean);
+  if (lines.length !== 1) throw new Error(`preflight printed ${lines.length} lines on stdout, not one JSON line; stderr:\n${result.stderr}`);
+  return JSON.parse(lines[0]) as Record<string, unknown>;
 }
