@@ -99,8 +99,8 @@ export class ComposeDeployment extends pulumi.ComponentResource {
   constructor(name: string, args: ComposeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lazarus:host:ComposeDeployment", name, {}, opts);
     const { host, prefix } = args;
-    const step = (stepName: string, create: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Input<pulumi.Resource>[]) =>
-      hostCommand(`${prefix}-${stepName}`, { connection: host.connection, create, triggers, dependsOn }, this);
+    const step = (stepName: string, create: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Input<pulumi.Resource>[], once = false) =>
+      hostCommand(`${prefix}-${stepName}`, { connection: host.connection, create, triggers, dependsOn, once }, this);
 
     this.software = new HostSoftware(`${prefix}-software`, { platform: args.platform, host, needs: args.hostNeeds, files: args.files }, { parent: this });
     const installed = this.software.installed;
@@ -117,7 +117,8 @@ export class ComposeDeployment extends pulumi.ComponentResource {
       before = [step("prepare", args.prepare.command, [host.machineId, ...args.prepare.rerunWhenWritten.map(digestOf)], installed)];
     }
     for (const chain of args.recoveryChains ?? []) {
-      for (const s of chain.steps) before = [step(`${chain.label}-${s.key}`, s.command, [host.machineId], [...installed, ...before])];
+      // Recovery steps run once per machine: a later change of their text never repeats a restore or a cutover.
+      for (const s of chain.steps) before = [step(`${chain.label}-${s.key}`, s.command, [host.machineId], [...installed, ...before], true)];
     }
 
     const tls = args.tls;
@@ -139,7 +140,7 @@ export class ComposeDeployment extends pulumi.ComponentResource {
       this.ready = [step("tls-activate", tlsActivateCommand(paths, tls.restartEdgeCommand), [host.machineId], [certificate])];
     }
 
-    for (const op of args.operations) step(`op-${op.id}`, op.command, [], this.ready);
+    for (const op of args.operations) step(`op-${op.id}`, op.command, [], this.ready, true);
     this.registerOutputs({});
   }
 }

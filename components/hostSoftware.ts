@@ -162,13 +162,23 @@ export interface HostCommandArgs {
   /** Re-run when any of these change (e.g. file digests, image tag). */
   triggers?: pulumi.Input<unknown>[];
   dependsOn: pulumi.Input<pulumi.Resource>[];
+  /**
+   * A one-shot step (a runbook operation, a recovery step such as a restore with cutover): it runs when first declared
+   * and when its triggers change, never because its command text changed. Without this, a later change of the text
+   * (a new script path, a changed default) is an update, which pulumi-command 1.2.1 runs as `create` again: an
+   * operation or a cutover left in the stack file would repeat on an unrelated `pulumi up`.
+   */
+  once?: boolean;
 }
 
-/** A command run once on the host and recorded in state; new triggers run it again. */
+/** What a one-shot step runs on an update: nothing but a line in the log saying why. */
+export const ONCE_UPDATE = "echo 'already ran when first declared: a changed command text does not run it again'";
+
+/** A command run on the host and recorded in state; new triggers run it again (and, unless `once`, a new command text). */
 export function hostCommand(name: string, args: HostCommandArgs, parent: pulumi.Resource): command.remote.Command {
   return new command.remote.Command(
     name,
-    { connection: args.connection, create: args.create, triggers: args.triggers ?? [] },
+    { connection: args.connection, create: args.create, triggers: args.triggers ?? [], ...(args.once ? { update: ONCE_UPDATE } : {}) },
     { parent, dependsOn: args.dependsOn },
   );
 }

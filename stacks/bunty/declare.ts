@@ -58,8 +58,8 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   );
   const digest = (path: string) => software.fileDigests.get(path)!;
   const { connection, machineId } = host;
-  const step = (key: string, create: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Resource[]) =>
-    hostCommand(`${names.prefix}-${key}`, { connection, create, triggers: [machineId, ...triggers], dependsOn }, platform);
+  const step = (key: string, create: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Resource[], once = false) =>
+    hostCommand(`${names.prefix}-${key}`, { connection, create, triggers: [machineId, ...triggers], dependsOn, once }, platform);
 
   const setup = step("host-setup", plan.commands.hostSetup, [], software.installed);
   const handOver = step("hand-over", plan.commands.handOver, [digest(plan.secretFiles.env), digest(plan.secretFiles.redisAcl)], [setup]);
@@ -81,7 +81,8 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const nginx = step("nginx", plan.commands.nginxReload, [digest("/etc/nginx/nginx.conf")], [placeholder, app]);
   const certificate = step("certificate", plan.commands.certIssue, [plan.outputs.urls.join(",")], [nginx]);
   const ready = step("tls-activate", tlsActivateCommand(tlsPaths, plan.commands.restartNginx), [], [certificate]);
-  for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready]);
+  // Operations run once: a later change of their command text does not repeat a rollback or a shutdown.
+  for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready], true);
 
   if (ctx.digitalocean) {
     ctx.digitalocean.attach(`${names.prefix}-project-resources`, [...projectUrns, ...(cluster ? [cluster.cluster.clusterUrn] : [])], platform);

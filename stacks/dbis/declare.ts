@@ -26,7 +26,9 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
   const db = declareManagedDatabase({ name: names.database, platform: "dbis", config: plan.database, replica: plan.replica }, platformHost, ctx, platform);
 
   // Database Failover: the API's promote call, from where pulumi runs; compose up (which recreates the app with the
-  // promoted cluster's DATABASE_URL) waits for it through its trigger.
+  // promoted cluster's DATABASE_URL) waits for it through its trigger. The call runs once: a later change of its inputs
+  // while the switch stays in the stack file (a rotated API token on stdin, a new cluster id) is an update, which the
+  // command provider would run as `create` again without an `update` of its own; promoting twice must never happen.
   const promote =
     plan.promotion && db.replica
       ? new command.local.Command(
@@ -34,6 +36,7 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
           {
             create: db.cluster.id.apply((clusterId) => promoteReplicaCommand({ clusterId, replicaName: plan.replica!.name, warning: plan.promotion!.warning })),
             stdin: pulumi.secret(ctx.secrets("dbisDigitaloceanApiToken").apply(bearerHeader)),
+            update: "echo 'the replica was promoted when this switch was first applied; promotion runs once'",
             logging: "stdoutAndStderr",
           },
           { parent: platform, dependsOn: [db.replica] },
@@ -59,7 +62,7 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
         { path: plan.envFile.path, content: pulumi.secret(envFile), mode: "0600", secret: true },
         { path: plan.reconciliationHeaderFile, content: reconciliationHeader(ctx.secrets("dbisReconciliationToken")), mode: "0600", secret: true },
       ],
-      up: { command: plan.compose.upCommand, triggers: promote ? [promote.stdout] : [] },
+      up: { command: plan.compose.upCommand, triggers: promote ? [promote.urn] : [] },
       tls: plan.tls,
       operations: plan.operations,
     },

@@ -72,6 +72,8 @@ describe("recovery.promoteReplica in the plan", () => {
     expect(String(promote.inputs.create)).toMatch(/curl -sS -X PUT -H @- .*https:\/\/api\.digitalocean\.com\/v2\/databases\/.+\/replicas\/dbis-staging-db-replica\/promote/);
     expect(String(promote.rawInputs.stdin)).toBe(bearerHeader(ALL_SENTINEL_SECRETS["lazarus:dbisDigitaloceanApiToken"]));
     expect(one(plan, T.command, "dbis-staging-compose-up").dependencies).toContain(promote.urn);
+    // A later change of its inputs (a rotated token, a new cluster id) is an update: it must not call the API again.
+    expect(String(promote.inputs.update)).not.toMatch(/curl|promote\b.*PUT/);
   });
 
   it("moves DATABASE_URL to the promoted replica: the .env changes, and with it compose up's trigger", async () => {
