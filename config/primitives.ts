@@ -123,6 +123,10 @@ export const operationId = pattern(
 /** DigitalOcean Spaces regions. */
 export const SPACES_REGIONS = ["nyc3", "sfo2", "sfo3", "ams3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1"] as const;
 export const spacesRegion = z.enum(SPACES_REGIONS, { message: `is not a DigitalOcean Spaces region (example: fra1; one of ${SPACES_REGIONS.join(", ")})` });
+/** The S3 endpoint of a Spaces region (s3cmd's --host). */
+export function spacesEndpoint(region: string): string {
+  return `${region}.digitaloceanspaces.com`;
+}
 
 /** Bucket names are global: prod and staging differ. */
 export const spacesBucketName = z

@@ -90,6 +90,13 @@ export const IMAGE_FACTS: Readonly<Record<string, ImageFacts>> = {
     source:
       "https://github.com/postgis/docker-postgis/blob/master/16-3.4/Dockerfile (FROM postgres:16-bullseye); https://github.com/docker-library/postgres/blob/master/16/bullseye/Dockerfile (useradd postgres uid 999; no USER; docker-entrypoint.sh drops to postgres with gosu)",
   },
+  postgres: {
+    runsAs: { uid: 999, gid: 999 },
+    imageUser: ROOT,
+    executables: [...DEBIAN, "postgres", "pg_isready", "psql", "pg_dump", "pg_restore", "createdb", "dropdb", "apt-get", "gosu", "gzip", "sha256sum", "date"],
+    source:
+      "https://github.com/docker-library/postgres/blob/master/15/bookworm/Dockerfile (FROM debian:bookworm-slim; useradd postgres uid 999; no USER; docker-entrypoint.sh drops to postgres with gosu)",
+  },
   "edoburu/pgbouncer": {
     runsAs: { uid: 70, gid: 70 },
     imageUser: { uid: 70, gid: 70 },

@@ -67,14 +67,48 @@ export function backupJobs(s: BackupSchedule): ScheduledJob[] {
   ];
 }
 
+/** A daily job of a backup container's crontab: a name for the comment, a UTC time, and the command's words. */
+export interface CronJob {
+  name: string;
+  /** "HH:MM" UTC. */
+  at: string;
+  /** An absolute program path and plain-word arguments: what backup-schedule.sh runs without a shell. */
+  command: string[];
+}
+
+// The words backup-schedule.sh accepts (no quotes, $, ;, &, |, <, >, backquotes, backslashes, spaces): it runs them
+// without a shell, so anything a shell would interpret is refused here, before a host sees it.
+const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Crontab text for daily jobs, times in UTC: `minute hour * * * command  # name daily at HH:MM UTC`, the subset
+ * backup-schedule.sh runs (and a real cron would too). Refuses a time that is not HH:MM, two jobs in the same minute
+ * (one would wait for the other's database connections), a relative program and a word a shell would interpret.
+ */
+export function renderCrontab(jobs: CronJob[], header = "Rendered by Lazarus (renderers/backupSchedule.ts)."): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const seen = new Map<string, string>();
+  const lines = jobs.map((j, i) => {
+    const t = time(`jobs[${i}].at`, j.at);
+    const clash = seen.get(j.at);
+    if (clash) refuseField(RENDERER, `jobs[${i}].at`, `${j.name} is at ${j.at}, the same minute as ${clash}; give it its own time (example: "04:00")`);
+    seen.set(j.at, j.name);
+    const [program, ...args] = j.command;
+    if (!program || !/^\/[A-Za-z0-9._/-]+$/.test(program) || program.includes("..")) {
+      refuseField(RENDERER, `jobs[${i}].command`, `must start with an absolute program path (example: ${DEFAULT_BACKUP_SCRIPTS_DIR}/pg-backup.sh), got ${JSON.stringify(program)}`);
+    }
+    for (const w of args) {
+      if (!PLAIN_WORD.test(w)) refuseField(RENDERER, `jobs[${i}].command`, `${JSON.stringify(w)} is not a plain word (letters, digits and _@%+=:,./-; no spaces or shell syntax)`);
+    }
+    if (!/^[a-z0-9 -]+$/.test(j.name)) refuseField(RENDERER, `jobs[${i}].name`, `must be lower-case words (example: database backup), got ${JSON.stringify(j.name)}`);
+    return `${t.minute} ${t.hour} * * * ${j.command.join(" ")}  # ${j.name} daily at ${pad(t.hour)}:${pad(t.minute)} UTC`;
+  });
+  return [`# ${header} Times are UTC; read by scripts/backup/backup-schedule.sh.`, "# m h dom mon dow command", ...lines, ""].join("\n");
+}
+
 /** Crontab text: `minute hour * * * <dir>/backup-job.sh backup|verify`, times in UTC. */
 export function renderBackupCrontab(s: BackupSchedule): string {
   const jobs = backupJobs(s);
   const pad = (n: number) => String(n).padStart(2, "0");
-  return [
-    "# Rendered by Lazarus (renderers/backupSchedule.ts). Times are UTC; read by scripts/backup/backup-schedule.sh.",
-    "# m h dom mon dow command",
-    ...jobs.map((j) => `${j.minute} ${j.hour} * * * ${j.command}  # ${j.job} daily at ${pad(j.hour)}:${pad(j.minute)} UTC`),
-    "",
-  ].join("\n");
+  return renderCrontab(jobs.map((j) => ({ name: j.job, at: `${pad(j.hour)}:${pad(j.minute)}`, command: j.command.split(" ") })));
 }

@@ -10,7 +10,8 @@
 #       --ts-column COL     timestamp column used for the range and the order (env AUDIT_TS_COLUMN, default timestamp)
 #       --from DATE         first day included, YYYY-MM-DD (UTC)
 #       --to DATE           day after the last one included, YYYY-MM-DD (UTC); --from/--to together or alone
-#       --day DATE          one day: same as --from DATE --to DATE+1
+#       --day DATE          one day: same as --from DATE --to DATE+1; `--day yesterday` is the previous UTC day (what
+#                           the daily job exports, so every day lands in exactly one file)
 #       --s3-url URL        upload the export and its sidecar (env S3_URL)
 #   -h, --help
 # File name: <table>_<YYYY-MM-DD>.csv.gz for a full export (today's UTC date) or a single --day,
@@ -70,6 +71,7 @@ if [[ "$TABLE" == *.* ]]; then SCHEMA=${TABLE%%.*}; TNAME=${TABLE#*.}; else SCHE
 valid_date() { [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] && date -u -d "$1" +%F >/dev/null 2>&1 && [[ "$(date -u -d "$1" +%F)" == "$1" ]]; }
 if [[ -n "$DAY" ]]; then
   [[ -z "$FROM$TO" ]] || die "$EX_USAGE" "--day excludes --from/--to"
+  [[ "$DAY" != yesterday ]] || DAY=$(date -u -d yesterday +%F)
   valid_date "$DAY" || die "$EX_USAGE" "not a date (YYYY-MM-DD): $DAY"
   FROM=$DAY
   TO=$(date -u -d "$DAY + 1 day" +%F)

@@ -5,6 +5,7 @@ import { shellCommand, shq } from "../../lib/shell";
 import type { DbisConfig, DbisOperation } from "./config";
 import { DBIS_APP_SERVICE, DBIS_ENDPOINTS, DBIS_FILES } from "./inventory";
 import { composeServiceCommand } from "../../lib/opsCommands";
+import { DBIS_BACKUP_SERVICE, dbisBackupCommands } from "./backups";
 
 /** The 0600 file holding `Authorization: Bearer <token>` for the reconciliation API, relative to the deploy directory. */
 export const DBIS_RECONCILIATION_HEADER = "secrets/reconciliation.header";
@@ -45,5 +46,10 @@ export function operationCommand(op: DbisOperation, cfg: DbisConfig): string {
       return compose(cfg, "exec", "-T", DBIS_APP_SERVICE, "npm", "run", "migrate:rollback");
     case "seed-operators":
       return compose(cfg, "exec", "-T", DBIS_APP_SERVICE, "npm", "run", "seed");
+    // "Daily Backups", now: the scheduled jobs' own commands in the pg-backup container (its environment and files).
+    case "backup-now":
+      return compose(cfg, "exec", "-T", DBIS_BACKUP_SERVICE, ...dbisBackupCommands(cfg).database);
+    case "audit-export-now":
+      return compose(cfg, "exec", "-T", DBIS_BACKUP_SERVICE, ...dbisBackupCommands(cfg).auditExport(op.day));
   }
 }

@@ -3,7 +3,7 @@
 // replica in the same VPC; its secrets and the checks that span keys.
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port, spacesBucketName, spacesRegion } from "../../config/primitives";
+import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, pinnedImage, port, spacesBucketName, spacesRegion } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
 
@@ -32,18 +32,25 @@ const databaseSchema = managedPostgresSchema.extend({
     .prefault({}),
 });
 
-export const DBIS_OPERATION_ACTIONS = ["restart-app", "check-status", "reconcile-daily", "reconcile-aging", "migrate", "migrate-rollback", "seed-operators"] as const;
+export const DBIS_OPERATION_ACTIONS = ["restart-app", "check-status", "reconcile-daily", "reconcile-aging", "migrate", "migrate-rollback", "seed-operators", "backup-now", "audit-export-now"] as const;
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: "is not a date YYYY-MM-DD (example: 2026-11-23)" });
 
 const operationSchema = z.discriminatedUnion(
   "action",
   [
     z.strictObject({ id: operationId, action: z.literal("restart-app") }),
     z.strictObject({ id: operationId, action: z.literal("check-status") }),
-    z.strictObject({ id: operationId, action: z.literal("reconcile-daily"), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: "is not a date YYYY-MM-DD (example: 2026-11-23)" }) }),
+    z.strictObject({ id: operationId, action: z.literal("reconcile-daily"), date: isoDate }),
     z.strictObject({ id: operationId, action: z.literal("reconcile-aging"), days: z.number().int().min(1, { message: "is not a whole number of days (example: 1)" }).default(1) }),
     z.strictObject({ id: operationId, action: z.literal("migrate") }),
     z.strictObject({ id: operationId, action: z.literal("migrate-rollback"), confirm: z.string().optional() }),
     z.strictObject({ id: operationId, action: z.literal("seed-operators") }),
+    // "Backup database", now: the scheduled job's own command (pg-backup.sh, off-site copy included).
+    z.strictObject({ id: operationId, action: z.literal("backup-now") }),
+    // "Audit logs export (for compliance)", now: one UTC day, "yesterday", or (no day) the whole table as the runbook's
+    // command does.
+    z.strictObject({ id: operationId, action: z.literal("audit-export-now"), day: z.string().regex(/^(\d{4}-\d{2}-\d{2}|yesterday)$/, { message: "is not a date YYYY-MM-DD or yesterday (example: 2026-11-23)" }).optional() }),
   ],
   { message: `is not a DBIS operation (actions: ${DBIS_OPERATION_ACTIONS.join(", ")}; example: {id: 2026-11-23-status, action: check-status})` },
 );
@@ -97,6 +104,20 @@ export const dbisSchema = z.strictObject({
       .min(7, { message: "is below the runbook's 7 years of audit-log retention (example: 10)" })
       .max(10, { message: "is above the runbook's 10 years of audit-log retention (example: 10)" })
       .default(10),
+    /**
+     * The runbook's "Daily Backups", run by the pg-backup container's schedule (UTC): the database dump, and the audit
+     * export of the previous UTC day (so it runs after midnight, late enough for the day's last transactions).
+     */
+    schedule: z
+      .strictObject({
+        databaseAt: hourOfDay.default("02:00"),
+        auditExportAt: hourOfDay.default("00:30"),
+      })
+      .prefault({}),
+    /** Dumps kept on the host's pg_backups volume besides the off-site copies (the newest good one is always kept). */
+    localRetentionDays: z.number().int().min(1, { message: "is not a number of days (example: 7)" }).max(35, { message: "is above 35 days of dumps on the host's disk (example: 7)" }).default(7),
+    /** The PostgreSQL client the backup jobs run: 15, which dumps the cluster's 14 or 15 (see DBIS_POSTGRES_VERSIONS). */
+    image: pinnedImage.default("postgres:15.10-bookworm"),
   }),
   recovery: z
     .strictObject({
@@ -120,6 +141,14 @@ export const DBIS_SECRETS = {
   dbisReconciliationToken: {
     description: "the bearer token the reconciliation operations send to the DBIS API (runbook: Run Reconciliation)",
     setWith: "pulumi config set --secret --stack <stack> dbisReconciliationToken < reconciliation-token.txt",
+  },
+  dbisSpacesAccessKey: {
+    description: "access key id of a DigitalOcean Spaces key that may write DBIS's backup and audit buckets",
+    setWith: "pulumi config set --secret --stack <stack> dbisSpacesAccessKey DO00EXAMPLEKEYID",
+  },
+  dbisSpacesSecretKey: {
+    description: "secret of that DigitalOcean Spaces key",
+    setWith: "pulumi config set --secret --stack <stack> dbisSpacesSecretKey < spaces-secret.txt",
   },
   dbisDigitaloceanApiToken: {
     description: "a DigitalOcean API token (database write scope) for the calls the provider has no resource for: the replica promotion",

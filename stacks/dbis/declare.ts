@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ComposeDeployment } from "../../components/composeDeployment";
 import { bearerHeader, promoteReplicaCommand } from "../../lib/digitaloceanApi";
 import { renderEnvFile } from "../../renderers/envFile";
+import { pgpassLine, renderPgServiceFile, renderS3cmdConfig } from "../../renderers/postgresClientFiles";
 import { declareManagedDatabase } from "../database";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
@@ -50,6 +51,11 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
       renderEnvFile({ ...plan.envFile.vars, DATABASE_URL: databaseUrl({ host: dbHost, port: dbPort, database: conn.database, user: conn.user, password }) }),
     );
 
+  const bc = plan.backupClient;
+  const backupService = pulumi
+    .all([conn.host, conn.port])
+    .apply(([dbHost, dbPort]) => renderPgServiceFile({ name: bc.service, host: dbHost, port: dbPort, dbname: bc.database, user: bc.user, sslmode: "require" }));
+
   new ComposeDeployment(
     `${names.prefix}-deployment`,
     {
@@ -61,6 +67,19 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
         ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
         { path: plan.envFile.path, content: pulumi.secret(envFile), mode: "0600", secret: true },
         { path: plan.reconciliationHeaderFile, content: reconciliationHeader(ctx.secrets("dbisReconciliationToken")), mode: "0600", secret: true },
+        // The backup jobs follow the active cluster (a cutover or a promotion rewrites the service file).
+        { path: bc.serviceFile, content: backupService, mode: "0644", secret: false },
+        { path: bc.pgpass, content: pulumi.secret(conn.password.apply((pw) => pgpassLine(bc.user, pw))), mode: "0600", secret: true },
+        {
+          path: bc.s3cfg,
+          content: pulumi.secret(
+            pulumi
+              .all([ctx.secrets("dbisSpacesAccessKey"), ctx.secrets("dbisSpacesSecretKey")])
+              .apply(([accessKey, secretKey]) => renderS3cmdConfig({ accessKey: accessKey.trim(), secretKey: secretKey.trim() }, { accessKey: "dbisSpacesAccessKey", secretKey: "dbisSpacesSecretKey" })),
+          ),
+          mode: "0600",
+          secret: true,
+        },
       ],
       up: { command: plan.compose.upCommand, triggers: promote ? [promote.urn] : [] },
       tls: plan.tls,

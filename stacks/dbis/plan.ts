@@ -14,6 +14,7 @@ import { PROMOTION_IS_IRREVERSIBLE, type DbisConfig } from "./config";
 import { DBIS_RECONCILIATION_HEADER, operationCommand } from "./commands";
 import { DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
 import { dbisMonitoringFiles } from "./monitoring";
+import { DBIS_BACKUP_FILES, DBIS_BUCKET_PREFIXES, DBIS_PG_SERVICE, renderDbisCrontab } from "./backups";
 
 export interface DbisPlan {
   stack: string;
@@ -29,6 +30,11 @@ export interface DbisPlan {
   files: Record<string, string>;
   /** The reconciliation API's `Authorization` header, 0600, composed at declare time from the secret token. */
   reconciliationHeaderFile: string;
+  /**
+   * The pg-backup container's connection and Spaces key, composed at declare time: the libpq service file (the active
+   * cluster's host and port; no secret), the 0600 password file and the 0600 s3cmd config.
+   */
+  backupClient: { serviceFile: string; service: string; database: string; user: string; pgpass: string; s3cfg: string };
   /** The app's 0600 `.env`, composed at declare time from the active cluster's connection. */
   envFile: { path: string; vars: { NODE_ENV: string; PORT: string } };
   compose: { upCommand: string };
@@ -38,8 +44,7 @@ export interface DbisPlan {
   outputs: { url: string; healthUrl: string };
 }
 
-/** Key prefixes in the backup bucket; the backup jobs and the lifecycle rules share them. */
-export const DBIS_BUCKET_PREFIXES = { database: "postgres/", appLogs: "logs/", paymentArchive: "payments-archive/", audit: "audit/" } as const;
+export { DBIS_BUCKET_PREFIXES } from "./backups";
 
 /** A Spaces bucket and its lifecycle rules, as DigitalOcean takes them. */
 export interface DbisBucketPlan {
@@ -110,11 +115,20 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
     files: {
       [`${dir}/${DBIS_FILES.compose}`]: renderedFrom("app", () => renderCompose({ name: "dbis", services: inventory, volumes: [...DBIS_VOLUMES] })),
       [`${dir}/${DBIS_FILES.nginxConf}`]: renderedFrom("app.serverName", () => renderNginxConf(dbisNginxInput(cfg, stack))),
+      [`${dir}/${DBIS_BACKUP_FILES.crontab}`]: renderedFrom("backups.schedule", () => renderDbisCrontab(cfg)),
       ...Object.fromEntries(
         Object.entries(renderedFrom("monitoring", () => dbisMonitoringFiles({ stack, appPort: cfg.app.port }))).map(([rel, text]) => [`${dir}/${rel}`, text]),
       ),
     },
     reconciliationHeaderFile: `${dir}/${DBIS_RECONCILIATION_HEADER}`,
+    backupClient: {
+      serviceFile: `${dir}/${DBIS_BACKUP_FILES.serviceFile}`,
+      service: DBIS_PG_SERVICE,
+      database: database.databaseName,
+      user: database.userName,
+      pgpass: `${dir}/${DBIS_BACKUP_FILES.pgpass}`,
+      s3cfg: `${dir}/${DBIS_BACKUP_FILES.s3cfg}`,
+    },
     envFile: { path: `${dir}/${DBIS_FILES.env}`, vars: { NODE_ENV: "production", PORT: String(cfg.app.port) } },
     compose: {
       // A changed .env (a cutover, a promotion) re-runs compose up, and Compose recreates the app because its resolved

@@ -63,12 +63,7 @@ export function goodgoEnvVars(cfg: GoodgoConfig, s: GoodgoStackSecrets): Record<
   return goodgoEnvValues(goodgoEnvConfig(cfg), s);
 }
 
-/** One line of a libpq password file, matching any host, port and database: `:` and `\` escaped as libpq reads them. */
-export function pgpassLine(user: string, password: string): string {
-  const esc = (v: string) => v.replace(/[\\:]/g, (c) => `\\${c}`);
-  if (/[\n\r]/.test(password)) refuseField("pgpass", "password", "contains a newline, which a password file line cannot hold");
-  return `*:*:*:${esc(user)}:${esc(password)}\n`;
-}
+import { pgpassLine } from "../../renderers/postgresClientFiles";
 
 /**
  * Every secret file the containers read (GOODGO_SECRET_MOUNTS), by key: built inside the secrets' apply, shipped 0600

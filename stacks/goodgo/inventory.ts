@@ -26,9 +26,8 @@ export function goodgoEffectiveImageTag(cfg: GoodgoConfig): string {
   return cfg.recovery.rollback?.imageTag ?? cfg.app.imageTag;
 }
 
-export function spacesEndpoint(region: string): string {
-  return `${region}.digitaloceanspaces.com`;
-}
+export { spacesEndpoint } from "../../config/primitives";
+import { spacesEndpoint } from "../../config/primitives";
 
 /** s3://bucket/prefix (no trailing slash), where pg-backup copies backups. */
 export function offsiteUrl(cfg: GoodgoConfig): string {
