@@ -46,10 +46,11 @@ export function operationCommand(op: DbisOperation, cfg: DbisConfig): string {
       return compose(cfg, "exec", "-T", DBIS_APP_SERVICE, "npm", "run", "migrate:rollback");
     case "seed-operators":
       return compose(cfg, "exec", "-T", DBIS_APP_SERVICE, "npm", "run", "seed");
-    // "Daily Backups", now: the scheduled jobs' own commands in the pg-backup container (its environment and files).
+    // "Daily Backups", now: the scheduled jobs' own commands in the pg-backup container (its environment and files),
+    // through the image's bash as GoodGo's do (the scripts come from the read-only scripts mount).
     case "backup-now":
-      return compose(cfg, "exec", "-T", DBIS_BACKUP_SERVICE, ...dbisBackupCommands(cfg).database);
+      return compose(cfg, "exec", "-T", DBIS_BACKUP_SERVICE, "bash", ...dbisBackupCommands(cfg).database);
     case "audit-export-now":
-      return compose(cfg, "exec", "-T", DBIS_BACKUP_SERVICE, ...dbisBackupCommands(cfg).auditExport(op.day));
+      return compose(cfg, "exec", "-T", DBIS_BACKUP_SERVICE, "bash", ...dbisBackupCommands(cfg).auditExport(op.day));
   }
 }

@@ -26,6 +26,15 @@ const cases: { name: string; stack?: string; patch: Patch; message: string }[] =
     message: 'Pulumi.staging.yaml: lazarus:dbis.operations[1].id: "r-1" is used twice',
   },
   {
+    name: "the two backup jobs in the same minute",
+    stack: "staging",
+    patch: (c) => (dbis(c).backups.schedule = { databaseAt: "00:30", auditExportAt: "00:30" }),
+    message: 'Pulumi.staging.yaml: lazarus:dbis.backups.schedule: the backup schedule renderer refused it: jobs[1].at: audit export is at 00:30, the same minute as database backup; give it its own time (example: "04:00")',
+  },
+  { name: "backup time with seconds", patch: (c) => (dbis(c).backups.schedule = { databaseAt: "02:00:30" }), message: 'lazarus:dbis.backups.schedule: the backup schedule renderer refused it: jobs[0].at: must be a UTC time "HH:MM"' },
+  { name: "backup image unpinned", patch: (c) => (dbis(c).backups.image = "postgres"), message: 'lazarus:dbis.backups.image: "postgres" is not an image pinned to a version tag' },
+  { name: "audit export day", stack: "staging", patch: (c) => (dbis(c).operations = [{ id: "op-a", action: "audit-export-now", day: "last week" }]), message: 'lazarus:dbis.operations[0].day: "last week" is not a date YYYY-MM-DD or yesterday (example: 2026-11-23)' },
+  {
     name: "DBIS secret in plain text",
     patch: (c) => (c["lazarus:dbisSshPrivateKey"] = "-----BEGIN OPENSSH PRIVATE KEY-----"),
     message: "lazarus:dbisSshPrivateKey: is stored in plain text; it must be a secret. Remove it from the file and run: pulumi config set --secret --stack prod dbisSshPrivateKey < ~/.ssh/lazarus_dbis_ed25519",

@@ -14,6 +14,9 @@ const OPERATIONS = [
   { id: "op-m1", action: "migrate" },
   { id: "op-m2", action: "migrate-rollback" },
   { id: "op-seed1", action: "seed-operators" },
+  { id: "op-b1", action: "backup-now" },
+  { id: "op-a1", action: "audit-export-now", day: "2026-11-22" },
+  { id: "op-a2", action: "audit-export-now" },
 ];
 
 let plan: Plan;
@@ -42,6 +45,13 @@ describe("DBIS operations", () => {
     expect(op("op-m1")).toBe("cd /opt/dbis && docker compose -f docker-compose.yml exec -T app npm run migrate");
     expect(op("op-m2")).toBe("cd /opt/dbis && docker compose -f docker-compose.yml exec -T app npm run migrate:rollback");
     expect(op("op-seed1")).toBe("cd /opt/dbis && docker compose -f docker-compose.yml exec -T app npm run seed");
+  });
+
+  it("backup now and audit export now run the scheduled jobs' commands in the pg-backup container (a day, or the whole table)", () => {
+    const exec = "cd /opt/dbis && docker compose -f docker-compose.yml exec -T pg-backup bash";
+    expect(op("op-b1")).toBe(`${exec} /opt/lazarus/scripts/backup/pg-backup.sh -o /backups`);
+    expect(op("op-a1")).toBe(`${exec} /opt/lazarus/scripts/backup/audit-export.sh -o /backups/audit --s3-url s3://dbis-staging-audit/audit/ --day 2026-11-22`);
+    expect(op("op-a2")).toBe(`${exec} /opt/lazarus/scripts/backup/audit-export.sh -o /backups/audit --s3-url s3://dbis-staging-audit/audit/`);
   });
 
   it("shows no secret in any command or input of the plan", () => {
