@@ -65,6 +65,12 @@ export interface NginxSite {
    * emergency shutdown of the application shows it while nginx keeps running. `root` is the directory holding `page`.
    */
   maintenance?: { root: string; page: string };
+  /**
+   * Paths of the upstream the public name never serves (404), such as an app's own /metrics that only Prometheus on
+   * the host network reads. Matched as an Express-style router would resolve them: case-insensitive, with or without
+   * a trailing slash (nginx decodes %XX and merges slashes before matching, so /%6detrics and //metrics match too).
+   */
+  hiddenPaths?: string[];
 }
 
 export type UpstreamResolution = { mode: "static" } | { mode: "dynamic"; resolver?: string; valid?: string };
@@ -122,6 +128,9 @@ export function nginxInputProblems(input: NginxConfInput): string[] {
       seenNames.set(n, i);
     }
     if (!s.routes.length) p.push(`${at}.routes: at least one route is needed`);
+    for (const [j, h] of (s.hiddenPaths ?? []).entries()) {
+      if (!/^\/[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(h)) p.push(`${at}.hiddenPaths[${j}]: "${h}" must be a path of letters, digits, _ and - segments without a trailing slash (example: /metrics)`);
+    }
     const paths = new Set<string>();
     for (const [j, r] of s.routes.entries()) {
       const rat = `${at}.routes[${j}]`;
@@ -321,7 +330,9 @@ export function renderNginxConf(input: NginxConfInput): string {
           "}",
         ]
       : [];
-    const locations = [...site.routes.flatMap((r) => location(r, input, dynamic)), ...maintenance];
+    // Regex locations win over every prefix route (none of which is ^~), so a hidden path never reaches the upstream.
+    const hidden = (site.hiddenPaths ?? []).flatMap((h) => [`location ~* ^${h}/?$ {`, "  return 404;", "}"]);
+    const locations = [...hidden, ...site.routes.flatMap((r) => location(r, input, dynamic)), ...maintenance];
     const headers = securityHeaders(tls, site.hstsMaxAge ?? 31536000, site.hstsIncludeSubdomains ?? false);
     const bodySize = site.clientMaxBodySize ? [`client_max_body_size ${site.clientMaxBodySize};`] : [];
     const redirect = tls && site.httpToHttps !== false;

@@ -92,6 +92,15 @@ export function dbisNginxInput(cfg: DbisConfig, stack: string): NginxConfInput {
   return {
     upstreams: [{ name: DBIS_APP_SERVICE, host: DBIS_APP_SERVICE, port: cfg.app.port }],
     acmeWebroot: HOST_LAYOUT.acmeWebroot,
-    sites: [{ serverNames: [cfg.app.serverName], tls: tlsPaths(dbisNames(stack).certName), httpToHttps: true, routes: [{ path: "/", upstream: DBIS_APP_SERVICE }] }],
+    sites: [
+      {
+        serverNames: [cfg.app.serverName],
+        tls: tlsPaths(dbisNames(stack).certName),
+        httpToHttps: true,
+        routes: [{ path: "/", upstream: DBIS_APP_SERVICE }],
+        // The app's metrics (payment volumes, failure counts) are for Prometheus on the compose network only.
+        hiddenPaths: [DBIS_ENDPOINTS.metrics],
+      },
+    ],
   };
 }
