@@ -37,13 +37,34 @@ export interface SlackReceiver {
   iconEmoji?: string;
 }
 
+/**
+ * E-mail through an SMTP relay. The relay's password is a secret, so the receiver names a FILE holding it
+ * (`auth_password_file`, Alertmanager >= 0.25); the password itself can never be passed in.
+ */
+export interface EmailReceiver {
+  kind: "email";
+  name: string;
+  to: string;
+  from: string;
+  /** host:port of the SMTP relay, e.g. smtp.example.org:587. */
+  smarthost: string;
+  authUsername?: string;
+  /** Absolute path (inside the Alertmanager container) of a file holding the relay password. */
+  authPasswordFile?: string;
+  sendResolved?: boolean;
+  /** Subject line (a Go template). */
+  subject?: string;
+}
+
 /** A receiver that drops notifications (for routes that only exist to be inhibited or silenced). */
 export interface NullReceiver {
   kind: "null";
   name: string;
 }
 
-export type Receiver = SlackReceiver | NullReceiver;
+export type Receiver = SlackReceiver | EmailReceiver | NullReceiver;
+
+const EMAIL = /^[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
 
 export interface Route {
   receiver?: string;
@@ -82,6 +103,31 @@ function renderReceiver(r: Receiver, i: number): Record<string, unknown> {
   const where = `alertmanager.receivers[${i}] (${r.name})`;
   checkNonEmpty(RENDERER, `${where}.name`, r.name);
   if (r.kind === "null") return { name: r.name };
+  if (r.kind === "email") {
+    for (const k of ["to", "from"] as const) {
+      if (!EMAIL.test(r[k])) refuseField(RENDERER, `${where}.${k}`, `expected an e-mail address such as oncall@example.org, got ${JSON.stringify(r[k])}`);
+    }
+    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(r.smarthost)) refuseField(RENDERER, `${where}.smarthost`, `expected host:port of an SMTP relay such as smtp.example.org:587, got ${JSON.stringify(r.smarthost)}`);
+    if (r.authPasswordFile !== undefined) checkAbsolutePath(RENDERER, `${where}.authPasswordFile`, r.authPasswordFile);
+    if ((r.authUsername === undefined) !== (r.authPasswordFile === undefined)) {
+      refuseField(RENDERER, `${where}.authUsername`, "an SMTP login needs both authUsername and authPasswordFile (or neither)");
+    }
+    return {
+      name: r.name,
+      email_configs: [
+        compact({
+          to: r.to,
+          from: r.from,
+          smarthost: r.smarthost,
+          auth_username: r.authUsername,
+          auth_password_file: r.authPasswordFile,
+          require_tls: true,
+          send_resolved: r.sendResolved ?? true,
+          headers: r.subject ? { Subject: r.subject } : undefined,
+        }),
+      ],
+    };
+  }
   if (!/^[#@][\w.-]+$/.test(r.channel)) {
     refuseField(RENDERER, `${where}.channel`, `expected a Slack channel such as "#alerts", got ${JSON.stringify(r.channel)}`);
   }

@@ -83,8 +83,22 @@ export const dbisSchema = z.strictObject({
     .strictObject({
       prometheusImage: pinnedImage.default("prom/prometheus:v2.51.0"),
       retention: z.string().regex(/^\d+[dwy]$/, { message: "is not a retention duration (example: 30d)" }).default("30d"),
-    })
-    .prefault({}),
+      alertmanagerImage: pinnedImage.default("prom/alertmanager:v0.27.0"),
+      /**
+       * Where the alerts go (stacks/dbis/alerting.ts): the runbook's Emergency Contacts are placeholders, so the team's
+       * channel and on-call address are the stack's. Every alert to Slack; criticals also by e-mail.
+       */
+      alerting: z.strictObject({
+        slackChannel: z.string().regex(/^#[\w.-]+$/, { message: 'is not a Slack channel (example: "#dbis-alerts")' }),
+        email: z.strictObject({
+          to: email,
+          from: email,
+          smarthost: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { message: "is not host:port of an SMTP relay (example: smtp.example.org:587)" }),
+          /** The relay login; its password is the secret dbisSmtpPassword. */
+          username: z.string().min(1, { message: "is not an SMTP login (example: alerts@example.org)" }),
+        }),
+      }),
+    }),
   /**
    * Object storage for the runbook's Data Retention: the daily database dumps and app logs (expiring), the payment
    * archive (kept indefinitely), and the audit-log exports in their own bucket (kept auditRetentionYears).
@@ -149,6 +163,14 @@ export const DBIS_SECRETS = {
   dbisSpacesSecretKey: {
     description: "secret of that DigitalOcean Spaces key",
     setWith: "pulumi config set --secret --stack <stack> dbisSpacesSecretKey < spaces-secret.txt",
+  },
+  dbisSlackWebhook: {
+    description: "the Slack incoming-webhook URL Alertmanager posts DBIS's alerts to",
+    setWith: "pulumi config set --secret --stack <stack> dbisSlackWebhook https://hooks.slack.com/services/T000/B000/XXXX",
+  },
+  dbisSmtpPassword: {
+    description: "the password of the SMTP relay login (monitoring.alerting.email.username) that mails critical alerts",
+    setWith: "pulumi config set --secret --stack <stack> dbisSmtpPassword < smtp-password.txt",
   },
   dbisDigitaloceanApiToken: {
     description: "a DigitalOcean API token (database write scope) for the calls the provider has no resource for: the replica promotion",

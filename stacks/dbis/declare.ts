@@ -67,6 +67,8 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
         ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
         { path: plan.envFile.path, content: pulumi.secret(envFile), mode: "0600", secret: true },
         { path: plan.reconciliationHeaderFile, content: reconciliationHeader(ctx.secrets("dbisReconciliationToken")), mode: "0600", secret: true },
+        { path: plan.alertmanagerSecrets.slackWebhook, content: pulumi.secret(ctx.secrets("dbisSlackWebhook").apply((v) => `${v.trim()}\n`)), mode: "0600", secret: true },
+        { path: plan.alertmanagerSecrets.smtpPassword, content: pulumi.secret(ctx.secrets("dbisSmtpPassword").apply((v) => `${v.replace(/\r?\n$/, "")}\n`)), mode: "0600", secret: true },
         // The backup jobs follow the active cluster (a cutover or a promotion rewrites the service file).
         { path: bc.serviceFile, content: backupService, mode: "0644", secret: false },
         { path: bc.pgpass, content: pulumi.secret(conn.password.apply((pw) => pgpassLine(bc.user, pw))), mode: "0600", secret: true },
@@ -81,6 +83,7 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
           secret: true,
         },
       ],
+      prepare: plan.prepare,
       up: { command: plan.compose.upCommand, triggers: promote ? [promote.urn] : [] },
       tls: plan.tls,
       operations: plan.operations,

@@ -11,6 +11,7 @@ import { nginxEdgeService } from "../../lib/edgeService";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
 import { defineInventory, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
 import type { NginxConfInput } from "../../renderers/nginx";
+import { DBIS_ALERTMANAGER_VOLUME, dbisAlertmanagerService } from "./alerting";
 import { DBIS_BACKUP_VOLUME, dbisBackupService } from "./backups";
 import type { DbisConfig } from "./config";
 
@@ -18,7 +19,7 @@ export const DBIS_APP_SERVICE = "app";
 export const DBIS_EDGE_SERVICE = "nginx";
 export const DBIS_MONITORING_SERVICE = "prometheus";
 /** Named volumes of the project. */
-export const DBIS_VOLUMES = ["prometheus_data", DBIS_BACKUP_VOLUME] as const;
+export const DBIS_VOLUMES = ["prometheus_data", DBIS_ALERTMANAGER_VOLUME, DBIS_BACKUP_VOLUME] as const;
 
 /** Files in the deploy directory, relative to it. */
 export const DBIS_FILES = { compose: "docker-compose.yml", nginxConf: "nginx.conf", env: ".env" } as const;
@@ -79,6 +80,7 @@ export function dbisServices(cfg: DbisConfig): ServiceSpec[] {
       healthcheck: { test: { exec: ["wget", "-q", "--spider", "http://127.0.0.1:9090/-/healthy"] }, interval: "15s", timeout: "5s", retries: 5 },
       limits: { cpus: 0.5, memoryMb: 512 },
     },
+    dbisAlertmanagerService(cfg),
     dbisBackupService(cfg),
   ];
 }

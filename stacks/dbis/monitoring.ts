@@ -4,6 +4,7 @@
 // must export (documented in stacks/dbis/README.md). Each threshold is held to the runbook's text by promtool tests
 // (test/stacks/dbis/alerts-fire-at-runbook-thresholds.test.ts).
 import { renderAlertRuleFiles, renderPrometheusConfig, type AlertGroup } from "../../renderers/monitoring/prometheus";
+import { DBIS_ALERTMANAGER_PORT, DBIS_ALERTMANAGER_SERVICE } from "./alerting";
 import { DBIS_APP_SERVICE, DBIS_ENDPOINTS } from "./inventory";
 
 /** The scrape job of the app: every alert selects on it. */
@@ -116,7 +117,7 @@ export function dbisMonitoringFiles(opts: { stack: string; appPort: number }): R
     {
       externalLabels: { platform: "dbis", stack: opts.stack },
       ruleFiles: Object.keys(rules),
-      alertmanagers: [],
+      alertmanagers: [`${DBIS_ALERTMANAGER_SERVICE}:${DBIS_ALERTMANAGER_PORT}`],
       scrapeJobs: [{ job: DBIS_APP_JOB, targets: [`${DBIS_APP_SERVICE}:${opts.appPort}`], metricsPath: DBIS_ENDPOINTS.metrics, labels: { service: DBIS_APP_SERVICE } }],
     },
     header,

@@ -14,6 +14,8 @@ import { PROMOTION_IS_IRREVERSIBLE, type DbisConfig } from "./config";
 import { DBIS_RECONCILIATION_HEADER, operationCommand } from "./commands";
 import { DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
 import { dbisMonitoringFiles } from "./monitoring";
+import { DBIS_ALERTMANAGER_FILES, dbisAlertmanagerSecretsOwner, renderDbisAlertmanagerConfig } from "./alerting";
+import { shellCommand } from "../../lib/shell";
 import { DBIS_BACKUP_FILES, DBIS_BUCKET_PREFIXES, DBIS_PG_SERVICE, renderDbisCrontab } from "./backups";
 
 export interface DbisPlan {
@@ -35,6 +37,9 @@ export interface DbisPlan {
    * cluster's host and port; no secret), the 0600 password file and the 0600 s3cmd config.
    */
   backupClient: { serviceFile: string; service: string; database: string; user: string; pgpass: string; s3cfg: string };
+  /** Alertmanager's two 0600 secret files (Slack webhook, SMTP password), handed to its user by `prepare`. */
+  alertmanagerSecrets: { slackWebhook: string; smtpPassword: string };
+  prepare: { command: string; rerunWhenWritten: string[] };
   /** The app's 0600 `.env`, composed at declare time from the active cluster's connection. */
   envFile: { path: string; vars: { NODE_ENV: string; PORT: string } };
   compose: { upCommand: string };
@@ -95,6 +100,7 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
   const hostNeeds = { deployDir: dir, acmeWebroot: HOST_LAYOUT.acmeWebroot };
   const healthUrl = `https://${cfg.app.serverName}${DBIS_ENDPOINTS.health}`;
   const { replica, ...database } = cfg.database;
+  const amSecrets = { slackWebhook: `${dir}/${DBIS_ALERTMANAGER_FILES.slackWebhook}`, smtpPassword: `${dir}/${DBIS_ALERTMANAGER_FILES.smtpPassword}` };
   return {
     stack,
     names,
@@ -116,11 +122,18 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
       [`${dir}/${DBIS_FILES.compose}`]: renderedFrom("app", () => renderCompose({ name: "dbis", services: inventory, volumes: [...DBIS_VOLUMES] })),
       [`${dir}/${DBIS_FILES.nginxConf}`]: renderedFrom("app.serverName", () => renderNginxConf(dbisNginxInput(cfg, stack))),
       [`${dir}/${DBIS_BACKUP_FILES.crontab}`]: renderedFrom("backups.schedule", () => renderDbisCrontab(cfg)),
+      [`${dir}/${DBIS_ALERTMANAGER_FILES.config}`]: renderedFrom("monitoring.alerting", () => renderDbisAlertmanagerConfig(cfg, stack)),
       ...Object.fromEntries(
         Object.entries(renderedFrom("monitoring", () => dbisMonitoringFiles({ stack, appPort: cfg.app.port }))).map(([rel, text]) => [`${dir}/${rel}`, text]),
       ),
     },
     reconciliationHeaderFile: `${dir}/${DBIS_RECONCILIATION_HEADER}`,
+    alertmanagerSecrets: amSecrets,
+    prepare: {
+      // One chown per file, as the host model (and a reader) takes them.
+      command: ["set -eu", ...[amSecrets.slackWebhook, amSecrets.smtpPassword].map((f) => shellCommand("chown", renderedFrom("monitoring.alertmanagerImage", () => dbisAlertmanagerSecretsOwner(cfg)), f))].join("; "),
+      rerunWhenWritten: [amSecrets.slackWebhook, amSecrets.smtpPassword],
+    },
     backupClient: {
       serviceFile: `${dir}/${DBIS_BACKUP_FILES.serviceFile}`,
       service: DBIS_PG_SERVICE,
