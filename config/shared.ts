@@ -1,6 +1,7 @@
 // Config blocks that several platforms reuse: a droplet host, a managed PostgreSQL cluster, and their recovery switches.
 import { z } from "zod";
-import { isProtectedStack, requireConfirm, type Problem } from "./checks";
+import type { ManagedPostgresArgs } from "../components/managedPostgres";
+import { confirmationToken, isProtectedStack, requireConfirm, type Problem } from "./checks";
 import { OTHER_UNION_SHAPE } from "./errors";
 import {
   databaseSize,
@@ -175,3 +176,35 @@ export const databaseRestoreSchema = z.strictObject({
   confirm: z.string().optional(),
 });
 export type DatabaseRestoreConfig = z.infer<typeof databaseRestoreSchema>;
+
+/** A `recovery.database` switch as the cluster component takes it: the application moves only after `cutover: true`. */
+export function restoreFromSwitch(r: DatabaseRestoreConfig | undefined): ManagedPostgresArgs["restore"] {
+  if (!r) return undefined;
+  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
+}
+
+/** A database restore switch (databaseRestoreSchema): each move of the application between clusters, and giving up the restored one, is confirmed on prod. */
+export function databaseRestoreProblems(r: DatabaseRestoreConfig | undefined, stack: string, platform: string): Problem[] {
+  if (!r) return [];
+  const confirm = (what: string, why: string) => requireConfirm(stack, platform, what, r.confirm, "recovery.database.confirm", why);
+  if (r.discard) {
+    if (r.cutover === true) {
+      return [{ path: "recovery.database.discard", message: "the application runs on the restored cluster (cutover: true); cut back first (example: cutover: back)" }];
+    }
+    return confirm("discard-restored-database", "discarding lets the next pulumi up without recovery.database delete the restored cluster and everything written to it");
+  }
+  if (r.cutover === true) return confirm("database-cutover", "cutting over points the application at the restored cluster");
+  if (r.cutover === "back") {
+    return confirm("database-cutover-back", "cutting back points the application at the live cluster; what was written to the restored cluster since the cutover stays there");
+  }
+  // The cutover flipped back to false, its confirmation left in place: almost surely a revert that was not confirmed.
+  if (isProtectedStack(stack) && r.confirm === confirmationToken(stack, platform, "database-cutover")) {
+    return [
+      {
+        path: "recovery.database.cutover",
+        message: `false, with the cutover's confirmation still set: if the application ran on the restored cluster, moving it back is a cutover back (example: cutover: back, confirm: "${confirmationToken(stack, platform, "database-cutover-back")}"); if it never did, remove confirm`,
+      },
+    ];
+  }
+  return [];
+}

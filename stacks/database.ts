@@ -39,3 +39,4 @@ export function declareManagedDatabase(plan: ManagedDatabasePlan, host: Platform
     { parent },
   );
 }
+

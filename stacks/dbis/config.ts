@@ -5,7 +5,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, pinnedImage, port, spacesBucketName, spacesRegion } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
 
 /**
  * The runbook says "PostgreSQL 14+". The project's backup tools (pg-backup.sh, pg-verify.sh, pg-restore.sh, audit-export.sh)
@@ -140,6 +140,12 @@ export const dbisSchema = z.strictObject({
        * DATABASE_URL at it, recreate the app. Irreversible; confirmed on prod.
        */
       promoteReplica: z.strictObject({ confirm: z.string().optional() }).optional(),
+      /**
+       * The runbook's Database Recovery, beside the live cluster: a backup (optionally at a point in time) restored into
+       * a new cluster; with `cutover: true` the migrations run against it, then DATABASE_URL moves to it and the app is
+       * recreated. The live cluster is never touched. Cutover, cutover back and discard are confirmed on prod.
+       */
+      database: databaseRestoreSchema.optional(),
     })
     .prefault({}),
   operations: z.array(operationSchema).default([]),
@@ -189,6 +195,13 @@ export function dbisProblems(cfg: DbisConfig, stack: string): Problem[] {
       problems.push({ path: "recovery.promoteReplica", message: "needs the read replica, but database.replica.enabled is false (example: database: {replica: {enabled: true}})" });
     }
     problems.push(...requireConfirm(stack, "dbis", "promote-replica", cfg.recovery.promoteReplica.confirm, "recovery.promoteReplica.confirm", PROMOTION_IS_IRREVERSIBLE));
+  }
+  problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "dbis"));
+  if (cfg.recovery.database && cfg.recovery.promoteReplica) {
+    problems.push({
+      path: "recovery.database",
+      message: "and recovery.promoteReplica would each move the application to another cluster; recover with one of them (example: remove recovery.database while the promoted replica is the primary)",
+    });
   }
   cfg.operations.forEach((op, i) => {
     if (op.action === "migrate-rollback") {

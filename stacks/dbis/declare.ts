@@ -24,7 +24,7 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
   const platformHost = declareHost(plan.host, ctx, platform);
   const { host, projectUrns, sshCommand } = platformHost;
 
-  const db = declareManagedDatabase({ name: names.database, platform: "dbis", config: plan.database, replica: plan.replica }, platformHost, ctx, platform);
+  const db = declareManagedDatabase({ name: names.database, platform: "dbis", config: plan.database, replica: plan.replica, restore: plan.databaseRestore }, platformHost, ctx, platform);
 
   // Database Failover: the API's promote call, from where pulumi runs; compose up (which recreates the app with the
   // promoted cluster's DATABASE_URL) waits for it through its trigger. The call runs once: a later change of its inputs
@@ -84,6 +84,7 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
         },
       ],
       prepare: plan.prepare,
+      recoveryChains: plan.recoveryChains,
       up: { command: plan.compose.upCommand, triggers: promote ? [promote.urn] : [] },
       tls: plan.tls,
       operations: plan.operations,
@@ -115,13 +116,13 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
       ),
   );
 
-  ctx.digitalocean!.attach(`${names.prefix}-project-resources`, [...projectUrns, db.cluster.clusterUrn, ...buckets.map((b) => b.bucketUrn)], platform);
+  ctx.digitalocean!.attach(`${names.prefix}-project-resources`, [...projectUrns, db.cluster.clusterUrn, ...(db.restored ? [db.restored.clusterUrn] : []), ...buckets.map((b) => b.bucketUrn)], platform);
 
   return {
     publicIp: host.publicIp,
     url: plan.outputs.url,
     healthUrl: plan.outputs.healthUrl,
     ssh: sshCommand,
-    database: { liveCluster: db.cluster.name, activeCluster: conn.clusterName, host: conn.host, port: conn.port, name: conn.database, user: conn.user, replica: db.replica?.name },
+    database: { liveCluster: db.cluster.name, restoredCluster: db.restored?.name, activeCluster: conn.clusterName, host: conn.host, port: conn.port, name: conn.database, user: conn.user, replica: db.replica?.name },
   };
 }

@@ -2,6 +2,9 @@
 // resource exists. `declare.ts` only turns it into resources.
 import { certbotTls, type ComposeTls } from "../../components/composeDeployment";
 import { renderedFrom } from "../../config/planInput";
+import { restoreFromSwitch } from "../../config/shared";
+import type { ManagedPostgresArgs } from "../../components/managedPostgres";
+import { shq } from "../../lib/shell";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { projectFileMounts } from "../../lib/inventory";
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
@@ -12,7 +15,7 @@ import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import { PROMOTION_IS_IRREVERSIBLE, type DbisConfig } from "./config";
 import { DBIS_RECONCILIATION_HEADER, operationCommand } from "./commands";
-import { DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
+import { DBIS_APP_SERVICE, DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
 import { dbisMonitoringFiles } from "./monitoring";
 import { DBIS_ALERTMANAGER_FILES, dbisAlertmanagerSecretsOwner, renderDbisAlertmanagerConfig } from "./alerting";
 import { shellCommand } from "../../lib/shell";
@@ -25,6 +28,10 @@ export interface DbisPlan {
   database: Omit<DbisConfig["database"], "replica">;
   /** The read replica as ManagedPostgres takes it; absent when disabled. */
   replica?: { name: string; size: string; promoted: boolean };
+  /** The restore switch as the cluster component takes it (a new cluster beside the live one). */
+  databaseRestore: ManagedPostgresArgs["restore"];
+  /** Run once before compose up when a restore is cut over: the migrations, against the restored cluster. */
+  recoveryChains: { label: string; run: string; steps: { key: string; command: string }[] }[];
   /** The replica promotion's warning (printed by its command); present when recovery.promoteReplica is set. */
   promotion?: { warning: string };
   deployDir: string;
@@ -92,6 +99,18 @@ function dbisBuckets(b: DbisConfig["backups"]): DbisBucketPlan[] {
   ];
 }
 
+/**
+ * The runbook's "Run migrations" between the restore and the restart. The new .env (DATABASE_URL on the restored
+ * cluster) is on disk before this step, so a one-off `docker compose run` of the app reads it, while the running app
+ * still serves from the live cluster; compose up then recreates the app on the migrated restore. Once per cutover.
+ */
+function restoreChains(cfg: DbisConfig): DbisPlan["recoveryChains"] {
+  const r = cfg.recovery.database;
+  if (!r || r.cutover !== true) return [];
+  const migrate = `cd ${shq(cfg.app.deployDir)} && ${shellCommand("docker", "compose", "-f", DBIS_FILES.compose, "run", "--rm", "--no-deps", "-T", DBIS_APP_SERVICE, "npm", "run", "migrate")}`;
+  return [{ label: `database-restore-${r.label}`, run: `${r.label}:cutover`, steps: [{ key: "migrate", command: migrate }] }];
+}
+
 export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
   const { stack } = ctx;
   const names = dbisNames(stack);
@@ -116,6 +135,8 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
     },
     database,
     replica: replica.enabled ? { name: names.replica, size: replica.size ?? database.size, promoted: cfg.recovery.promoteReplica !== undefined } : undefined,
+    databaseRestore: restoreFromSwitch(cfg.recovery.database),
+    recoveryChains: restoreChains(cfg),
     promotion: cfg.recovery.promoteReplica ? { warning: `${names.replica}: ${PROMOTION_IS_IRREVERSIBLE}` } : undefined,
     deployDir: dir,
     files: {

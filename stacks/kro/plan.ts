@@ -19,6 +19,7 @@ import { renderCompose } from "../../renderers/compose";
 import { renderNginxConf } from "../../renderers/nginx";
 import type { PlanContext } from "../platform";
 import type { HostPlan } from "../host";
+import { restoreFromSwitch } from "../../config/shared";
 import type { KroConfig, KroOperation } from "./config";
 import { KRO_APP_SERVICES, KRO_BACKEND_CONFIG_DIR, KRO_EDGE_SERVICE, KRO_FILES, kroInventory, kroNames, kroNginxInput, type KroAppService } from "./inventory";
 
@@ -67,12 +68,6 @@ function operationCommand(op: KroOperation, cfg: KroConfig, inventory: ServiceIn
   }
 }
 
-/** The restore as the cluster component takes it: the application runs on the restored cluster only after `cutover: true`. */
-function databaseRecovery(r: KroConfig["recovery"]["database"]): ManagedPostgresArgs["restore"] {
-  if (!r) return undefined;
-  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
-}
-
 export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
   const { stack } = ctx;
   const names = kroNames(stack);
@@ -95,7 +90,7 @@ export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
       sshKeySecret: "kroSshPrivateKey",
     },
     database: cfg.database,
-    databaseRecovery: databaseRecovery(cfg.recovery.database),
+    databaseRecovery: restoreFromSwitch(cfg.recovery.database),
     deployDir: dir,
     files: {
       [`${dir}/${KRO_FILES.compose}`]: renderedFrom("app.services", () => renderCompose({ name: "production", services: inventory })),
