@@ -2,11 +2,12 @@
 // requests a test expects: each expectation names the method, path, body and bearer token; anything else (another
 // path or method, a body where none belongs, a missing or wrong token) gets the API's own refusals (401 for the
 // token, 404 otherwise) and is recorded, so a test can assert that nothing unexpected was sent.
-// It cannot show: the real API's rate limits, its validation of ids, or what a promotion does to a cluster.
+// It cannot show: the real API's rate limits, its validation of ids, or what a promotion does to a cluster; a test that
+// needs the effect supplies it (`effect`, run before the answer: the failover drill promotes a real standby there).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface ExpectedCall { method: string; path: string; body: string; token: string; status: number; response?: string }
+export interface ExpectedCall { method: string; path: string; body: string; token: string; status: number; response?: string; effect?: () => Promise<void> }
 export interface RecordedCall { method: string; path: string; body: string; authorization?: string; answered: number }
 
 export interface DigitaloceanApiStub { url: string; calls: RecordedCall[]; close(): Promise<void> }
@@ -16,7 +17,7 @@ export async function startDigitaloceanApiStub(expected: ExpectedCall[]): Promis
   const server: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
-    req.on("end", () => {
+    req.on("end", async () => {
       const authorization = req.headers.authorization;
       const match = expected.find((e) => e.method === req.method && e.path === req.url);
       let status: number;
@@ -33,6 +34,14 @@ export async function startDigitaloceanApiStub(expected: ExpectedCall[]): Promis
       } else {
         status = match.status;
         payload = match.response ?? "";
+        if (match.effect) {
+          try {
+            await match.effect();
+          } catch (e) {
+            status = 500;
+            payload = JSON.stringify({ id: "server_error", message: String(e) });
+          }
+        }
       }
       calls.push({ method: req.method ?? "", path: req.url ?? "", body, authorization, answered: status });
       res.writeHead(status, payload ? { "content-type": "application/json" } : {});
