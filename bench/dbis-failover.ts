@@ -4,7 +4,7 @@
 // covers and what it cannot). Not part of the test suite.
 //   npm run bench:dbis-failover            (BENCH_RUNS=3 by default)
 // The runbook states no RTO or RPO target ("Database Failover: Promote replica to primary, Update DATABASE_URL, Restart
-// application"); stacks/dbis/README.md says what Lazarus holds itself to.
+// application"); stacks/dbis/README.md records what was measured.
 import { crashRestartBaseline, runFailoverDrill, type DrillResult } from "../test/support/replicaDrill";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   console.log(`baseline (kill -> first write after restarting the same server), median:  ${base.toFixed(0)} ms`);
   console.log(`ratio failover / baseline: ${(rto / base).toFixed(2)}`);
   console.log(`failover RPO, worst of ${RUNS}: ${Math.max(...drills.map((d) => d.lostRows))} acknowledged rows lost, ${Math.max(...drills.map((d) => d.rpoMs)).toFixed(0)} ms of writes`);
-  console.log("runbook targets: none stated (runbook 004 gives the steps, not an RTO or RPO); see stacks/dbis/README.md");
+  console.log("runbook targets: none stated (runbook 004 gives the steps, not an RTO or RPO); measurements recorded in stacks/dbis/README.md");
   console.log("not measured here: noticing the outage and running `pulumi up` (the switch), and DigitalOcean's own promotion time");
 }
 
