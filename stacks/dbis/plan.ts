@@ -17,6 +17,7 @@ import { PROMOTION_IS_IRREVERSIBLE, type DbisConfig } from "./config";
 import { DBIS_RECONCILIATION_HEADER, operationCommand } from "./commands";
 import { DBIS_APP_SERVICE, DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
 import { dbisMonitoringFiles } from "./monitoring";
+import { dbisRunbookMarkdown } from "./runbook";
 import { DBIS_ALERTMANAGER_FILES, dbisAlertmanagerSecretsOwner, renderDbisAlertmanagerConfig } from "./alerting";
 import { shellCommand } from "../../lib/shell";
 import { DBIS_BACKUP_FILES, DBIS_BUCKET_PREFIXES, DBIS_PG_SERVICE, renderDbisCrontab } from "./backups";
@@ -143,6 +144,8 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
       [`${dir}/${DBIS_FILES.compose}`]: renderedFrom("app", () => renderCompose({ name: "dbis", services: inventory, volumes: [...DBIS_VOLUMES] })),
       [`${dir}/${DBIS_FILES.nginxConf}`]: renderedFrom("app.serverName", () => renderNginxConf(dbisNginxInput(cfg, stack))),
       [`${dir}/${DBIS_BACKUP_FILES.crontab}`]: renderedFrom("backups.schedule", () => renderDbisCrontab(cfg)),
+      // The operator runbook, generated from this plan's inventory and config (stacks/dbis/runbook.ts).
+      [`${dir}/RUNBOOK.md`]: renderedFrom("operations", () => dbisRunbookMarkdown(cfg, stack, inventory)),
       [`${dir}/${DBIS_ALERTMANAGER_FILES.config}`]: renderedFrom("monitoring.alerting", () => renderDbisAlertmanagerConfig(cfg, stack)),
       ...Object.fromEntries(
         Object.entries(renderedFrom("monitoring", () => dbisMonitoringFiles({ stack, appPort: cfg.app.port }))).map(([rel, text]) => [`${dir}/${rel}`, text]),
