@@ -39,4 +39,3 @@ export function declareManagedDatabase(plan: ManagedDatabasePlan, host: Platform
     { parent },
   );
 }
-
