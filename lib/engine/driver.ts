@@ -109,7 +109,8 @@ export class EngineStack {
     readonly backendDir: string,
     private readonly pulumiBin: string,
     private readonly workDir: string,
-    private readonly envVars: Record<string, string>,
+    /** The environment the engine runs with (backend, passphrase, PULUMI_HOME, PATH), for running its CLI or scripts. */
+    readonly envVars: Record<string, string>,
   ) {}
 
   static async open(options: OpenStackOptions): Promise<EngineStack> {

@@ -3,12 +3,14 @@
 // engine's CLI, with streamed JSON events, as .github/workflows/drift.yml runs it) is read by lib/drift.ts and
 // `npm run drift`. The fixture's resources come from a dynamic provider that reads the files back
 // (test/fixtures/engine/drift/index.ts says why not the command provider, whose resources cannot drift at all).
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDriftCli } from "../../cli/drift";
 import { detectDrift, parseEngineEvents } from "../../lib/drift";
+import { REPO_ROOT } from "../../lib/engine/install";
 import { engineGate, openSshFixtureStack, type SshFixtureStack } from "./engineGate";
 
 const gate = engineGate();
@@ -79,6 +81,20 @@ if (gate.mustFail) {
       expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))).toEqual({ drifted: ["test"], failed: [] });
       expect(cli.stdout).toContain("- **changed**: `secret-env` (pulumi-nodejs:dynamic:Resource): `mode`\n  - `mode`: state `\"0600\"`, live `\"0644\"`");
       expect(cli.stdout).not.toContain(TOKEN);
+    }, 120_000);
+
+    it("tools/ci/refresh-preview-stacks.sh, the drift workflow's step, writes the events npm run drift reads (engine CLI on PATH)", async () => {
+      const events = mkdtempSync(join(tmpdir(), "lazarus-drift-events-"));
+      const r = spawnSync("bash", [join(REPO_ROOT, "tools/ci/refresh-preview-stacks.sh"), fixture.stack.stack.workspace.workDir, events], {
+        encoding: "utf8",
+        env: { ...process.env, ...fixture.stack.envVars },
+        timeout: 120_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^refresh-preview-stacks: test: pulumi exited 0, \d+ engine events$/m);
+      const cli = await runDriftCli(["--events-dir", events, "--summary", join(events, "summary.json")]);
+      expect(cli.code).toBe(4);
+      expect(JSON.parse(readFileSync(join(events, "summary.json"), "utf8"))).toEqual({ drifted: ["test"], failed: [] });
     }, 120_000);
 
     it("counts a drift only in a secret's value without showing it (the engine compares the real values)", async () => {
