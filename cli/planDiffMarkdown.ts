@@ -185,7 +185,9 @@ function stackSection(entry: StackEntry, opts: MarkdownOptions): string[] {
     for (const c of oneShots) out.push(`- ${c.oneShot === "operation" ? "operation" : "recovery step"} ${code(c.name)}${c.kind === "add" ? "" : ` (runs again: ${reasons(c)})`}: ${c.command ? code(c.command) : ""}`);
     out.push("");
   }
-  const replaced = of(["replace", "maybe-replace"]);
+  // Causes first: what the change replaces itself, then what is replaced because it takes an input from those.
+  const cascaded = (c: ResourceChange) => (c.dependsOnReplaced.length && c.because.every((b) => b.endsWith(", replaced)")) ? 1 : 0);
+  const replaced = of(["replace", "maybe-replace"]).sort((a, b) => cascaded(a) - cascaded(b));
   if (replaced.length) {
     out.push(`#### Replaced (${replaced.length})`, "");
     for (const c of replaced) {
@@ -193,9 +195,12 @@ function stackSection(entry: StackEntry, opts: MarkdownOptions): string[] {
       out.push(`- ${c.kind === "maybe-replace" ? "**may be replaced**" : "**replaced**"} ${label(c)} because ${reasons(c)}${c.why ? ` (${c.why})` : ""}${flags.length ? ` · ${flags.join(" · ")}` : ""}`);
       out.push(...changeLines(c, opts));
       const dependents = d.resources.filter((x) => x.dependsOnReplaced.includes(c.name) && x.kind !== "replace" && x.kind !== "maybe-replace");
-      if (dependents.length) {
-        out.push(`  - ${dependents.length} resource(s) take inputs from it, unknown until deploy (\`pulumi preview\` says whether they update or are replaced; commands keyed on it run again): ${dependents.slice(0, 15).map((x) => code(x.name)).join(", ")}${dependents.length > 15 ? ", ..." : ""}`);
+      const takeInputs = dependents.filter((x) => x.unknownInputs.length);
+      const ordering = dependents.length - takeInputs.length;
+      if (takeInputs.length) {
+        out.push(`  - ${takeInputs.length} resource(s) take inputs from it, unknown until deploy (an update, by the replace rules; \`pulumi preview\` says): ${takeInputs.slice(0, 15).map((x) => `${code(x.name)} (${x.unknownInputs.join(", ")})`).join(", ")}${takeInputs.length > 15 ? ", ..." : ""}`);
       }
+      if (ordering) out.push(`  - ${ordering} more depend on it for ordering only, or through a secret input the plan cannot look into`);
     }
     out.push("");
   }
@@ -224,7 +229,7 @@ function stackSection(entry: StackEntry, opts: MarkdownOptions): string[] {
     out.push("");
   }
   const affected = of(["affected"]);
-  if (affected.length) out.push(`${affected.length} otherwise unchanged resource(s) take inputs from a replaced one (listed under it).`, "");
+  if (affected.length) out.push(`${affected.length} otherwise unchanged resource(s) depend on a replaced one (counted under it).`, "");
   const otherRuns = d.resources.filter((c) => c.runs && !c.oneShot);
   if (otherRuns.length) {
     out.push(`<details><summary>Other commands that run on hosts at the next <code>pulumi up</code> (${otherRuns.length}: file writers, compose up, ...)</summary>`, "");

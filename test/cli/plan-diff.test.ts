@@ -103,6 +103,10 @@ describe("plan diff on real plan pairs", () => {
     expect(change(d, "kro-prod-compose-up")).toMatchObject({ kind: "replace", runs: true });
     // The database is not touched.
     expect(d.resources.filter((c) => c.name.startsWith("kro-prod-db") && (c.kind === "replace" || c.kind === "delete"))).toEqual([]);
+    // The cause is listed first among the replacements, then what follows from it.
+    expect(markdown.rebuildHost).toContain("#### Replaced (13)\n\n- **replaced** `kro-prod-host` (Droplet) because `image` (provider rule)\n");
+    expect(markdown.rebuildHost).toContain("- **replaced** `kro-prod-host-ip-assignment` (ReservedIpAssignment) because `dropletId` (provider rule; from kro-prod-host, replaced) · deleted before its replacement exists");
+    expect(markdown.rebuildHost).toContain("`kro-prod-host-firewall` (dropletIds)");
     const first = markdown.rebuildHost.slice(markdown.rebuildHost.indexOf("### ⚠️ Read these first"));
     expect(first).toMatch(/^### ⚠️ Read these first\n\n- \*\*prod\*\* · 🔒 \*\*replace\*\* of `kro-prod-host` \(Droplet\) because `image` \(provider rule\): unprotected by this change/);
   });
