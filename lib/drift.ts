@@ -11,6 +11,7 @@
 // 1.2.1's Command and CopyToRemote are such (the files and commands on hosts: see README "Drift"). A drift only in
 // secret values is counted (the engine compares the real values) but cannot be shown, and under `preview --refresh`
 // it is not seen at all.
+import { createHash } from "node:crypto";
 
 export interface EngineEventLine {
   resourcePreEvent?: { metadata: StepMetadata };
@@ -132,9 +133,11 @@ export function hasDrift(r: DriftReport): boolean {
 /** A value for the issue: short values as code, long ones summarised (a file's content can be long). */
 function show(v: unknown): string {
   if (v === undefined) return "(none)";
-  const text = typeof v === "string" ? v : JSON.stringify(v);
-  if (text.includes("\n") || text.length > 80) return `(${text.split("\n").length} lines, ${text.length} bytes)`;
   const t = JSON.stringify(v);
+  if (t.length > 120) {
+    const text = typeof v === "string" ? v : t;
+    return `(${text.split("\n").length} lines, ${text.length} bytes, sha256 ${createHash("sha256").update(text).digest("hex").slice(0, 12)})`;
+  }
   return t.includes("`") ? `\`\` ${t} \`\`` : `\`${t}\``;
 }
 
