@@ -2,15 +2,15 @@
 // those of the head and prints one Markdown document (cli/planDiffMarkdown.ts).
 //   npm run plan:diff -- --base plans/base --head plans/head [--base-ref SHA] [--head-ref SHA] [--out comment.md]
 // --base/--head are directories of `<stack>.json` plans (`npm run plan -- --stack <stack> --json`), or two plan files.
-// A stack whose plan is missing on one side (its `<stack>.err` says why, e.g. an invalid stack file on the base
-// branch) is reported as not compared. Exit codes: 0 written; 2 a plan file is unreadable or not a plan, or there is
+// A stack that failed to plan on one side (its `<stack>.err` says why, e.g. an invalid stack file on the base branch)
+// is reported as not compared; a stack only on one side (added or removed by the change) is diffed against nothing. Exit codes: 0 written; 2 a plan file is unreadable or not a plan, or there is
 // no plan at all; 1 anything unexpected.
 import { Command, CommanderError } from "commander";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { diffPlans } from "./planDiff";
 import { renderDiffMarkdown, type StackEntry } from "./planDiffMarkdown";
-import { PlanFileError, readPlanJson } from "./planJson";
+import { PlanFileError, readPlanJson, type PlanJson } from "./planJson";
 
 export interface DiffCliResult {
   code: number;
@@ -33,13 +33,18 @@ function stackEntries(baseDir: string, headDir: string): StackEntry[] {
   return stacks.map((stack) => {
     const b = join(baseDir, `${stack}.json`);
     const h = join(headDir, `${stack}.json`);
-    if (!existsSync(h)) return { stack, problem: whyMissing(headDir, stack, "head") };
-    const head = readPlanJson(h);
-    if (!existsSync(b)) {
-      const why = whyMissing(baseDir, stack, "base");
-      return { stack, problem: `${why}; the head plans ${head.steps.filter((s) => s.newState.custom).length} resources` };
+    const failed = (dir: string) => existsSync(join(dir, `${stack}.err`));
+    // A side that failed to plan cannot be compared; a side without the stack file (a stack added or removed by the
+    // change) is an empty plan, so everything shows as added or deleted.
+    if (failed(headDir)) return { stack, problem: whyMissing(headDir, stack, "head") };
+    if (failed(baseDir)) {
+      const head = existsSync(h) ? `; the head plans ${readPlanJson(h).steps.filter((s) => s.newState.custom).length} resources` : "";
+      return { stack, problem: `${whyMissing(baseDir, stack, "base")}${head}` };
     }
-    return { stack, diff: diffPlans(readPlanJson(b), head) };
+    const head = existsSync(h) ? readPlanJson(h) : undefined;
+    const before = existsSync(b) ? readPlanJson(b) : undefined;
+    const empty = (other: PlanJson): PlanJson => ({ stack, project: other.project, steps: [], files: [], policyViolations: [] });
+    return { stack, diff: diffPlans(before ?? empty(head!), head ?? empty(before!)) };
   });
 }
 

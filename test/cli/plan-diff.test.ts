@@ -227,6 +227,11 @@ describe("npm run plan:diff and plan --diff", () => {
     expect(r.stdout).toContain("| staging | – | – | – | – | – | ⚠️ not compared |");
     expect(r.stdout).toContain('⚠️ not compared: the base plan failed: Pulumi.staging.yaml: lazarus:kro.host.sise: unknown key "sise"');
     expect(headings(gfmToHtml(r.stdout)).filter((x) => x.startsWith("h3 "))).toEqual(["h3 prod", "h3 staging"]);
+    // A stack new in the head (no stack file on the base, no error) is diffed against nothing: everything is added.
+    writeFileSync(join(h, "dr.json"), staging.stdout.replace(/"stack": "staging"/, '"stack": "dr"'));
+    const added = await runPlanDiffCli(["--base", b, "--head", h]);
+    const count = JSON.parse(staging.stdout).steps.filter((s: { newState: { custom: boolean } }) => s.newState.custom).length;
+    expect(added.stdout).toMatch(new RegExp(`\\| dr \\| ${count} \\| 0 \\| 0 \\| 0 \\| \\d+ \\| ✅ none \\|`));
   }, 120_000);
 
   it("refuses a base that is not a plan, naming the file and how to write one (exit 2)", async () => {
