@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDriftCli } from "../../cli/drift";
 import { detectDrift, parseEngineEvents } from "../../lib/drift";
 import { REPO_ROOT } from "../../lib/engine/install";
+import { gfmToHtml } from "../support/markdown";
 import { engineGate, openSshFixtureStack, type SshFixtureStack } from "./engineGate";
 
 const gate = engineGate();
@@ -116,6 +117,25 @@ if (gate.mustFail) {
       expect(report.drifted.map((d) => [d.name, d.kind])).toEqual([["app-conf", "gone"]]);
       const viaPreview = await fixture.stack.cli(["preview", "--refresh", "--json"], STREAM);
       expect(detectDrift(parseEngineEvents(viaPreview.stdout, "preview.jsonl")).drifted.map((d) => [d.name, d.kind])).toEqual([["app-conf", "gone"]]);
+    }, 120_000);
+
+    it("tools/ci/preview-summary.sh, the PR preview's step, keeps the changes and counts of a real `pulumi preview --diff`, no secret", async () => {
+      await fixture.stack.setConfig("content", "listen 7070;\n");
+      await fixture.stack.setConfig("token", HAND_EDITED, { secret: true });
+      const preview = await fixture.stack.cli(["preview", "--diff"]);
+      expect(preview.code, preview.stderr).toBe(0);
+      const r = spawnSync("bash", [join(REPO_ROOT, "tools/ci/preview-summary.sh"), "test", "success"], { input: preview.stdout, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.startsWith("<details><summary><code>pulumi preview</code> of test: success</summary>\n\n```\n")).toBe(true);
+      expect(r.stdout).toMatch(/~ pulumi-nodejs:dynamic:Resource: \(update\)/);
+      expect(r.stdout).toMatch(/^Resources:$/m);
+      expect(r.stdout).toMatch(/^\s+[~+] \d+ to (update|create)/m);
+      expect(r.stdout).toContain("+ listen 7070;");
+      for (const secret of [TOKEN, HAND_EDITED]) {
+        expect(preview.stdout).not.toContain(secret);
+        expect(r.stdout).not.toContain(secret);
+      }
+      expect(gfmToHtml(r.stdout)).toMatch(/<details><summary><code>pulumi preview<\/code> of test: success<\/summary>\n<pre><code>/);
     }, 120_000);
 
     it("a refresh that cannot reach the host is a failure, not a clean bill (exit 5)", async () => {

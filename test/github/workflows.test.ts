@@ -111,8 +111,8 @@ describe("what the workflows promise", () => {
 });
 
 describe("tools/ci/plan-stacks.sh (what the PR preview runs on each checkout)", () => {
-  it("is shellcheck-clean, like its sibling", () => {
-    const r = spawnSync("shellcheck", ["tools/ci/plan-stacks.sh", "tools/ci/refresh-preview-stacks.sh", "tools/build-actionlint.sh"], { cwd: REPO_ROOT, encoding: "utf8" });
+  it("is shellcheck-clean, like its siblings (each run for real: here, and in test/engine/drift.test.ts)", () => {
+    const r = spawnSync("shellcheck", ["tools/ci/plan-stacks.sh", "tools/ci/refresh-preview-stacks.sh", "tools/ci/preview-summary.sh", "tools/build-actionlint.sh"], { cwd: REPO_ROOT, encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
