@@ -2,12 +2,14 @@
 // in a temp dir), its files written there by the plan's own file-writer commands over SSH (their `create` with the
 // file on stdin, as the command provider runs them), then changed by hand behind Pulumi's back.
 import { createHash } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runHostDriftCli } from "../../cli/hostDrift";
 import type { Plan } from "../../cli/planner";
+import { REPO_ROOT as REPO } from "../../lib/engine/install";
 import { gfmToHtml } from "../support/markdown";
 import { startSshd, type SshServer } from "../support/sshd";
 import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, patchedProject, planFor } from "../support/stacks";
@@ -82,6 +84,38 @@ describe("npm run drift:hosts", () => {
     for (const marker of ALL_SENTINEL_MARKERS) expect(r.stdout + r.stderr).not.toContain(marker);
     expect(gfmToHtml(r.stdout)).toContain("<h3>kro</h3>");
   }, 120_000);
+
+  it("tools/ci/check-host-files.sh, the drift workflow's step, checks every stack's hosts from its outputs (pulumi stood in)", () => {
+    // A checkout: the repository's files with the patched prod stack file and the real staging one.
+    const checkout = mkdtempSync(join(tmpdir(), "lazarus-checkout-"));
+    for (const entry of readdirSync(REPO)) {
+      if ((entry.startsWith("Pulumi.") && entry !== "Pulumi.yaml") || [".git", ".scratch"].includes(entry)) continue;
+      symlinkSync(join(REPO, entry), join(checkout, entry));
+    }
+    cpSync(join(project, "Pulumi.prod.yaml"), join(checkout, "Pulumi.prod.yaml"));
+    cpSync(join(REPO, "Pulumi.staging.yaml"), join(checkout, "Pulumi.staging.yaml"));
+    // Stand-in for the Pulumi CLI: `stack output --json --stack prod` prints prod's outputs; anything else is refused
+    // as the real CLI refuses a stack it does not know.
+    const bin = mkdtempSync(join(tmpdir(), "lazarus-fake-pulumi-"));
+    const outputs = join(bin, "prod-outputs.json");
+    writeFileSync(outputs, JSON.stringify({ stack: "prod", kro: { ssh: (plan.outputs.kro as { ssh: string }).ssh } }));
+    writeFileSync(
+      join(bin, "pulumi"),
+      `#!/bin/sh\nif [ "$*" = "stack output --json --stack prod" ]; then cat ${outputs}; exit 0; fi\necho "error: no stack named '$5' found" >&2\nexit 255\n`,
+      { mode: 0o755 },
+    );
+    const out = mkdtempSync(join(tmpdir(), "lazarus-hosts-"));
+    const r = spawnSync("bash", [join(REPO, "tools/ci/check-host-files.sh"), out, ssh.keyFile, knownHosts], {
+      cwd: checkout,
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      timeout: 240_000,
+    });
+    expect(r.status, r.stderr).toBe(4);
+    expect(r.stdout).toContain("check-host-files: prod: drift:hosts exited 4");
+    expect(readFileSync(join(out, "prod.hosts.md"), "utf8")).toContain(`- **missing**: \`${deployDir}/kro-prod-db-cluster-ca-certificate.crt\``);
+    expect(readFileSync(join(out, "staging.hosts.md"), "utf8")).toContain("- ❌ pulumi stack output failed: error: no stack named 'staging' found");
+  }, 300_000);
 
   it("a host it cannot log in to is not a clean bill (exit 5), and a platform without host files is refused (exit 2)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lazarus-wrong-key-"));

@@ -104,15 +104,21 @@ describe("what the workflows promise", () => {
     const runs = w.jobs.drift.steps.map((s) => s.run ?? "").join("\n");
     expect(runs).toContain("bash tools/ci/refresh-preview-stacks.sh . drift-events");
     expect(runs).toContain("npm run --silent drift -- --events-dir drift-events");
+    expect(runs).toContain('bash tools/ci/check-host-files.sh drift-hosts "$RUNNER_TEMP/hosts_key" "$RUNNER_TEMP/known_hosts"');
+    // The hosts' key is written 0600 before use and removed after.
+    expect(runs).toMatch(/install -m 0600 \/dev\/null "\$RUNNER_TEMP\/hosts_key"\n\s*printf '%s\\n' "\$HOSTS_SSH_KEY" >"\$RUNNER_TEMP\/hosts_key"/);
+    expect(runs).toContain('rm -f "$RUNNER_TEMP/hosts_key"');
+
     const scripts = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
     expect(scripts.drift).toBe("tsx cli/drift.ts");
     expect(scripts["plan:diff"]).toBe("tsx cli/planDiffCli.ts");
+    expect(scripts["drift:hosts"]).toBe("tsx cli/hostDrift.ts");
   });
 });
 
 describe("tools/ci/plan-stacks.sh (what the PR preview runs on each checkout)", () => {
   it("is shellcheck-clean, like its siblings (each run for real: here, and in test/engine/drift.test.ts)", () => {
-    const r = spawnSync("shellcheck", ["tools/ci/plan-stacks.sh", "tools/ci/refresh-preview-stacks.sh", "tools/ci/preview-summary.sh", "tools/build-actionlint.sh"], { cwd: REPO_ROOT, encoding: "utf8" });
+    const r = spawnSync("shellcheck", ["tools/ci/plan-stacks.sh", "tools/ci/refresh-preview-stacks.sh", "tools/ci/preview-summary.sh", "tools/ci/check-host-files.sh", "tools/build-actionlint.sh"], { cwd: REPO_ROOT, encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
