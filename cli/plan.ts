@@ -1,7 +1,9 @@
 // The offline plan: runs the real program under mocks with the real stack file and prints what it declares, as a tree
 // grouped by platform or as `pulumi preview --json`-shaped JSON, without cloud credentials or the Pulumi CLI.
 // The policy pack's rules (policy/rules.ts) run over what it declares; each violation is printed on stderr.
-//   npm run plan -- --stack prod [--json] [--out DIR]
+//   npm run plan -- --stack prod [--json] [--out DIR] [--diff BASE.json]
+// --diff prints, instead of the plan, the Markdown difference from BASE.json (a plan written with --json, e.g. on the
+// base branch) to this plan (cli/planDiff.ts); an unreadable BASE.json exits 2.
 // Exit codes: 0 planned, no policy violation; 3 planned, but a (mandatory) policy is violated: the plan is still printed
 // and --out still written, for review; 2 unknown stack or invalid config (nothing declared); 1 anything unexpected.
 import { Command, CommanderError } from "commander";
@@ -12,6 +14,9 @@ import { readStackFile, stackFilePath } from "../config/stackFile";
 import { checkPlan } from "../policy/rules";
 import { planStack, writeRenderedFiles } from "./planner";
 import { renderJson, renderTree, renderViolations } from "./planFormat";
+import { diffPlans } from "./planDiff";
+import { renderDiffMarkdown } from "./planDiffMarkdown";
+import { parsePlanJson, PlanFileError, readPlanJson } from "./planJson";
 
 /** Exit code of a plan that a mandatory policy refuses. */
 export const POLICY_VIOLATION_EXIT = 3;
@@ -31,6 +36,7 @@ export async function runPlanCli(argv: string[]): Promise<PlanCliResult> {
     .requiredOption("-s, --stack <name>", "stack to plan (reads Pulumi.<name>.yaml)")
     .option("--json", "print the plan in the shape of `pulumi preview --json`")
     .option("--out <dir>", "write every rendered file (secrets excluded) under this directory")
+    .option("--diff <base.json>", "print the Markdown difference from this plan (written with --json) to the current one")
     .option("--project-dir <dir>", "directory holding Pulumi.yaml and the stack files", process.cwd())
     .exitOverride()
     .configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
@@ -40,7 +46,7 @@ export async function runPlanCli(argv: string[]): Promise<PlanCliResult> {
     if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
     throw e;
   }
-  const opts = program.opts<{ stack: string; json?: boolean; out?: string; projectDir: string }>();
+  const opts = program.opts<{ stack: string; json?: boolean; out?: string; diff?: string; projectDir: string }>();
 
   try {
     const raw = readStackFile(stackFilePath(resolve(opts.projectDir), opts.stack), opts.stack);
@@ -55,7 +61,10 @@ export async function runPlanCli(argv: string[]): Promise<PlanCliResult> {
     }
     const violations = checkPlan(plan, raw);
     stderr += warnings.map((w) => w + "\n").join("") + renderViolations(violations);
-    stdout += opts.json ? renderJson(plan, warnings, violations) : renderTree(plan, violations);
+    if (opts.diff) {
+      const head = parsePlanJson(renderJson(plan, warnings, violations), `plan of ${opts.stack}`);
+      stdout += renderDiffMarkdown([{ stack: opts.stack, diff: diffPlans(readPlanJson(opts.diff), head) }]);
+    } else stdout += opts.json ? renderJson(plan, warnings, violations) : renderTree(plan, violations);
     if (opts.out) {
       const written = await writeRenderedFiles(plan, resolve(opts.out));
       stderr += `wrote ${written.written.length} rendered file(s) under ${resolve(opts.out)}` +
@@ -64,6 +73,7 @@ export async function runPlanCli(argv: string[]): Promise<PlanCliResult> {
     return { code: violations.length ? POLICY_VIOLATION_EXIT : 0, stdout, stderr };
   } catch (e) {
     if (e instanceof ConfigError) return { code: 2, stdout, stderr: stderr + e.message + "\n" };
+    if (e instanceof PlanFileError) return { code: 2, stdout, stderr: stderr + `error: ${e.message}\n` };
     throw e;
   }
 }

@@ -24,6 +24,7 @@ debian_packages=(
   s3cmd                                                       # pg-backup.sh/audit-export.sh upload to S3-compatible storage (DO Spaces)
   jq coreutils util-linux procps iproute2                     # used by the scripts and the harness
   time                                                        # GNU time: peak memory (max RSS) in bench/backup/physical.ts
+  cmark-gfm                                                   # GitHub's Markdown renderer: the PR diff comment and the drift issue
 )
 
 missing=()
@@ -43,3 +44,5 @@ fi
 npm ci --no-audit --no-fund --loglevel=error
 
 bash tools/build-engine.sh
+
+bash tools/build-actionlint.sh   # checks .github/workflows/ (test/github/workflows.test.ts)

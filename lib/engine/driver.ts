@@ -109,7 +109,8 @@ export class EngineStack {
     readonly backendDir: string,
     private readonly pulumiBin: string,
     private readonly workDir: string,
-    private readonly envVars: Record<string, string>,
+    /** The environment the engine runs with (backend, passphrase, PULUMI_HOME, PATH), for running its CLI or scripts. */
+    readonly envVars: Record<string, string>,
   ) {}
 
   static async open(options: OpenStackOptions): Promise<EngineStack> {
@@ -178,6 +179,22 @@ export class EngineStack {
       );
     });
     return JSON.parse(stdout) as Deployment;
+  }
+
+  /**
+   * Runs the engine's own `pulumi` CLI on this stack with the stack's environment, as a workflow step would (e.g.
+   * `refresh --preview-only --json`, whose output lib/drift.ts reads). Resolves with the exit code; never throws on one.
+   */
+  async cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    const all = [...args, "--stack", this.stack.name, "--non-interactive"];
+    return new Promise((resolve) => {
+      execFile(
+        this.pulumiBin,
+        all,
+        { cwd: this.workDir, env: { ...process.env, ...this.envVars, ...env }, maxBuffer: 256 * 1024 * 1024 },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+      );
+    });
   }
 
   /** Every file the file backend wrote (state, backups, history), for searching the raw bytes. */

@@ -42,9 +42,20 @@ function numericId(name: string): string {
   return String(100_000_000 + (h % 900_000_000));
 }
 
+/** The id the offline runtime gives a resource (cli/planDiff.ts finds inputs taken from a replaced resource by it). */
+export function mockId(type: string, name: string): string {
+  return type === "digitalocean:index/droplet:Droplet" ? numericId(name) : `${name}-id`;
+}
+
+/** Whether an offline input value was taken from resource (type, name): its id, or one of its placeholder outputs. */
+export function mockRefersTo(value: unknown, type: string, name: string): boolean {
+  const text = JSON.stringify(value ?? null);
+  return text.includes(mockId(type, name)) || text.includes(`<${name}.`);
+}
+
 export function mockResourceState(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
   const computed = COMPUTED[args.type]?.(args.name, args.inputs) ?? {};
-  const id = args.type === "digitalocean:index/droplet:Droplet" ? numericId(args.name) : `${args.name}-id`;
+  const id = mockId(args.type, args.name);
   return { id, state: { ...args.inputs, ...computed } };
 }
 
