@@ -12,6 +12,7 @@ import { renderDiffMarkdown, COMMENT_MARKER } from "../../cli/planDiffMarkdown";
 import { renderJson } from "../../cli/planFormat";
 import { parsePlanJson, type PlanJson } from "../../cli/planJson";
 import { REPLACE_RULES } from "../../cli/replaceRules";
+import { REPO_ROOT as REPO } from "../../lib/engine/install";
 import { gfmToHtml, headings } from "../support/markdown";
 import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, keepOnlyPlatforms, patchedProject, planFor } from "../support/stacks";
 
@@ -227,6 +228,14 @@ describe("npm run plan:diff and plan --diff", () => {
     expect(r.stdout).toContain("| staging | – | – | – | – | – | ⚠️ not compared |");
     expect(r.stdout).toContain('⚠️ not compared: the base plan failed: Pulumi.staging.yaml: lazarus:kro.host.sise: unknown key "sise"');
     expect(headings(gfmToHtml(r.stdout)).filter((x) => x.startsWith("h3 "))).toEqual(["h3 prod", "h3 staging"]);
+    // Plans made in two checkouts differ in the scripts directory's path only; --base-root/--head-root say so.
+    const elsewhere = (text: string) => text.split(REPO).join("/home/runner/work/lazarus/base");
+    writeFileSync(join(b, "prod.json"), elsewhere(base.text));
+    writeFileSync(join(h, "prod.json"), base.text);
+    const moved = await runPlanDiffCli(["--base", b, "--head", h]);
+    expect(moved.stdout).toMatch(/- `kro-prod-software-scripts` \(CopyToRemote\) · runs its command again\n  - `source\.archive\.path`: `"\/home\/runner\/work\/lazarus\/base\/scripts\/"`/);
+    const rooted = await runPlanDiffCli(["--base", b, "--head", h, "--base-root", "/home/runner/work/lazarus/base", "--head-root", REPO]);
+    expect(rooted.stdout).toContain("### prod\n\nNo change: the same");
     // A stack new in the head (no stack file on the base, no error) is diffed against nothing: everything is added.
     writeFileSync(join(h, "dr.json"), staging.stdout.replace(/"stack": "staging"/, '"stack": "dr"'));
     const added = await runPlanDiffCli(["--base", b, "--head", h]);
