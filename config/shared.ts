@@ -1,6 +1,6 @@
 // Config blocks that several platforms reuse: a droplet host, a managed PostgreSQL cluster, and their recovery switches.
 import { z } from "zod";
-import { isProtectedStack, requireConfirm, type Problem } from "./checks";
+import { confirmationToken, isProtectedStack, requireConfirm, type Problem } from "./checks";
 import { OTHER_UNION_SHAPE } from "./errors";
 import {
   databaseSize,
@@ -175,3 +175,39 @@ export const databaseRestoreSchema = z.strictObject({
   confirm: z.string().optional(),
 });
 export type DatabaseRestoreConfig = z.infer<typeof databaseRestoreSchema>;
+
+/**
+ * Each move of the application between clusters, and giving up the restored one, is confirmed on prod. `path` is the
+ * switch's key (e.g. recovery.database); `what` names the database in the confirmations: `<what>-cutover`,
+ * `<what>-cutover-back`, `discard-restored-<what>` (KRO: database-cutover, ...).
+ */
+export function databaseRestoreProblems(r: DatabaseRestoreConfig | undefined, stack: string, platform: string, o: { path: string; what: string }): Problem[] {
+  if (!r) return [];
+  const confirm = (what: string, why: string) => requireConfirm(stack, platform, what, r.confirm, `${o.path}.confirm`, why);
+  if (r.discard) {
+    if (r.cutover === true) {
+      return [{ path: `${o.path}.discard`, message: "the application runs on the restored cluster (cutover: true); cut back first (example: cutover: back)" }];
+    }
+    return confirm(`discard-restored-${o.what}`, `discarding lets the next pulumi up without ${o.path} delete the restored cluster and everything written to it`);
+  }
+  if (r.cutover === true) return confirm(`${o.what}-cutover`, "cutting over points the application at the restored cluster");
+  if (r.cutover === "back") {
+    return confirm(`${o.what}-cutover-back`, "cutting back points the application at the live cluster; what was written to the restored cluster since the cutover stays there");
+  }
+  // The cutover flipped back to false, its confirmation left in place: almost surely a revert that was not confirmed.
+  if (isProtectedStack(stack) && r.confirm === confirmationToken(stack, platform, `${o.what}-cutover`)) {
+    return [
+      {
+        path: `${o.path}.cutover`,
+        message: `false, with the cutover's confirmation still set: if the application ran on the restored cluster, moving it back is a cutover back (example: cutover: back, confirm: "${confirmationToken(stack, platform, `${o.what}-cutover-back`)}"); if it never did, remove confirm`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** The restore as the cluster component takes it: the application runs on the restored cluster only after `cutover: true`. */
+export function restoreArgs(r: DatabaseRestoreConfig | undefined): { label: string; sourceCluster?: string; pointInTime?: string; cutover: boolean; discard: boolean } | undefined {
+  if (!r) return undefined;
+  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
+}

@@ -137,8 +137,5 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
   };
 }
 
-/** The app's DATABASE_URL: TLS required (DigitalOcean's clusters accept nothing else); every part URL-encoded. */
-export function databaseUrl(c: { host: string; port: number; database: string; user: string; password: string }): string {
-  const e = encodeURIComponent;
-  return `postgresql://${e(c.user)}:${e(c.password)}@${c.host}:${c.port}/${e(c.database)}?sslmode=require`;
-}
+/** The app's DATABASE_URL (lib/connectionUrls.ts: TLS required, every part URL-encoded). */
+export { postgresUrl as databaseUrl } from "../../lib/connectionUrls";

@@ -1,6 +1,7 @@
 // KRO's plan: everything the platform will declare, computed from the stack config alone and validated before any
 // resource exists. `declare.ts` only turns it into resources.
 import { renderedFrom } from "../../config/planInput";
+import { restoreArgs } from "../../config/shared";
 import { isSecretPlaceholder } from "../../config/stackFile";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
 import { projectFileMounts, stopOrder, type ServiceInventory } from "../../lib/inventory";
@@ -67,12 +68,6 @@ function operationCommand(op: KroOperation, cfg: KroConfig, inventory: ServiceIn
   }
 }
 
-/** The restore as the cluster component takes it: the application runs on the restored cluster only after `cutover: true`. */
-function databaseRecovery(r: KroConfig["recovery"]["database"]): ManagedPostgresArgs["restore"] {
-  if (!r) return undefined;
-  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
-}
-
 export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
   const { stack } = ctx;
   const names = kroNames(stack);
@@ -95,7 +90,7 @@ export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
       sshKeySecret: "kroSshPrivateKey",
     },
     database: cfg.database,
-    databaseRecovery: databaseRecovery(cfg.recovery.database),
+    databaseRecovery: restoreArgs(cfg.recovery.database),
     deployDir: dir,
     files: {
       [`${dir}/${KRO_FILES.compose}`]: renderedFrom("app.services", () => renderCompose({ name: "production", services: inventory })),
