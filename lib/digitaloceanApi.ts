@@ -39,7 +39,9 @@ export function promoteReplicaCommand(o: { clusterId: string; replicaName: strin
 // that need it twice keep it in a shell variable and hand it to curl through the `printf` builtin: never in argv), sends
 // its JSON body with `Content-Type: application/json`, and fails on any status but the one the API documents for success.
 
-const APP_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A deployment id is a UUID (the stack file names it); an app id only has to be one path segment (the provider gives it). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const PATH_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 
 function apiBase(fn: string, given?: string): string {
   const base = (given ?? DIGITALOCEAN_API).replace(/\/+$/, "");
@@ -48,7 +50,7 @@ function apiBase(fn: string, given?: string): string {
 }
 
 function checkId(fn: string, field: string, value: string, example: string): void {
-  if (!APP_ID.test(value)) refuseField(fn, field, `${JSON.stringify(value)} is not an App Platform id (example: ${example})`);
+  if (!(field === "deploymentId" ? UUID : PATH_SEGMENT).test(value)) refuseField(fn, field, `${JSON.stringify(value)} is not an App Platform id (example: ${example})`);
 }
 
 /** One API call: the status must be `ok`; the response body lands in "$out" (for the log and for checks). */

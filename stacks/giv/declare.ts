@@ -42,14 +42,15 @@ export function parseAppSecrets(text: string, keys: readonly string[], stackFile
   return given as Record<string, string>;
 }
 
-function apiCommand(call: GivApiCall["call"], appId: string): string {
+/** The command line of one planned API call for the app `appId` (apiBase: the tests' stand-in). */
+export function givApiCommand(call: GivApiCall["call"], appId: string, apiBase?: string): string {
   switch (call.kind) {
     case "rollback":
-      return appRollbackCommand({ appId, deploymentId: call.deploymentId, pin: call.pin, warning: call.warning });
+      return appRollbackCommand({ appId, deploymentId: call.deploymentId, pin: call.pin, warning: call.warning, apiBase });
     case "rollback-end":
-      return appRollbackEndCommand({ appId, end: call.end });
+      return appRollbackEndCommand({ appId, end: call.end, apiBase });
     case "redeploy":
-      return appDeploymentCommand({ appId, forceBuild: call.forceBuild });
+      return appDeploymentCommand({ appId, forceBuild: call.forceBuild, apiBase });
   }
 }
 
@@ -125,7 +126,7 @@ export function declareGiv(plan: GivPlan, ctx: DeclareContext) {
     previous = new command.local.Command(
       `${names.prefix}-${c.id}`,
       {
-        create: app.id.apply((appId) => apiCommand(c.call, appId)),
+        create: app.id.apply((appId) => givApiCommand(c.call, appId)),
         stdin: pulumi.secret(ctx.secrets("givDigitaloceanApiToken").apply(bearerHeader)),
         update: ONCE_UPDATE,
         logging: "stdoutAndStderr",
