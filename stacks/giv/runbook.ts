@@ -38,7 +38,7 @@ export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): Ru
     image: s.image.digest ? `${s.image.repository}@${s.image.digest}` : `${s.image.repository}:${s.image.tag}`,
     role: "app",
     restart: "always",
-    ports: [{ container: s.httpPort, description: `HTTP (${s.routes.join(", ")}), ${s.instanceCount} × ${s.instanceSize}` }],
+    ports: [{ container: s.httpPort, description: `HTTP behind App Platform's HTTPS edge (routes ${s.routes.join(", ")}), ${s.instanceCount} × ${s.instanceSize}` }],
     healthcheck: {
       test: { exec: ["GET", s.healthCheck.httpPath] },
       interval: `${s.healthCheck.periodSeconds}s`,
@@ -122,7 +122,7 @@ export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): Ru
     incidentsTitle: "Incidents (runbook 000: GIV and the General Incident Checklist)",
     incidents: [
       {
-        section: "Checklist",
+        section: "000",
         title: "General Incident Checklist, for GIV",
         symptoms: "GIV is down or misbehaving.",
         steps: [
@@ -135,10 +135,10 @@ export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): Ru
         ],
         commands,
       },
-      { section: "Shutdown", title: "Shutdown (Pause/Disable)", symptoms: "The app must stop serving (incident, data protection, planned work).", steps: [{ text: "Turn maintenance mode on.", stackConfig: snippet(maintenanceExample) }, { text: SEED_SHUTDOWN_DOES_NOT_STOP }], commands },
-      { section: "Redeploy", title: "Recovery / Redeploy", symptoms: "A deployment is broken by its build, or the app must be rebuilt from source.", steps: [{ text: "Force a rebuild and redeploy.", stackConfig: snippet(redeployExample) }, { text: "A new version is deployed by changing the service's image tag (or digest) in the stack file: the seed's `git tag` + CI push builds the image; the stack decides when it runs." }], commands },
+      { section: "000", title: "Shutdown (Pause/Disable)", symptoms: "The app must stop serving (incident, data protection, planned work).", steps: [{ text: "Turn maintenance mode on.", stackConfig: snippet(maintenanceExample) }, { text: SEED_SHUTDOWN_DOES_NOT_STOP }], commands },
+      { section: "000", title: "Recovery / Redeploy", symptoms: "A deployment is broken by its build, or the app must be rebuilt from source.", steps: [{ text: "Force a rebuild and redeploy.", stackConfig: snippet(redeployExample) }, { text: "A new version is deployed by changing the service's image tag (or digest) in the stack file: the seed's `git tag` + CI push builds the image; the stack decides when it runs." }], commands },
       {
-        section: "Database Recovery",
+        section: "000",
         title: "Database Recovery (GIV): PostgreSQL or MongoDB",
         symptoms: "Data loss or corruption in a cluster.",
         steps: [
@@ -148,8 +148,8 @@ export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): Ru
         ],
         commands,
       },
-      { section: "Redis", title: "Cache lost", symptoms: "Valkey unreachable or emptied; users report OTP codes rejected.", steps: [{ text: CACHE_LOSS }, { text: `No restore: the cluster \`${names.cache}\` is declared; if it was deleted, \`pulumi up\` creates it again and the app reconnects through ${cfg.app.connectionEnv.cache}.` }] },
-      { section: "Rollback", title: "Rollback a Deployment", symptoms: "A release misbehaves.", steps: [{ text: "Roll back to the last good deployment (its id from `doctl apps list-deployments <app id>`).", stackConfig: snippet(rollbackExample) }, { text: "Then keep it (or undo it).", stackConfig: snippet({ operations: [{ id: id("commit-rollback"), action: "commit-rollback" }] }) }], commands },
+      { section: "000", title: "Redis: cache lost", symptoms: "Valkey unreachable or emptied; users report OTP codes rejected.", steps: [{ text: CACHE_LOSS }, { text: `No restore: the cluster \`${names.cache}\` is declared. If the cluster itself is gone, \`pulumi refresh --stack ${stack}\` then \`pulumi up --stack ${stack}\` declares it again (a new password: the app's ${cfg.app.connectionEnv.cache} follows in a new deployment).` }] },
+      { section: "000", title: "Rollback a Deployment", symptoms: "A release misbehaves.", steps: [{ text: "Roll back to the last good deployment (its id from `doctl apps list-deployments <app id>`).", stackConfig: snippet(rollbackExample) }, { text: "Then keep it (or undo it).", stackConfig: snippet({ operations: [{ id: id("commit-rollback"), action: "commit-rollback" }] }) }], commands },
     ],
   };
 }
