@@ -99,6 +99,20 @@ export const managedPostgresSchema = z.strictObject({
 export type ManagedPostgresConfig = z.infer<typeof managedPostgresSchema>;
 
 /**
+ * Sizes DigitalOcean offers for a one-node cluster only, by engine (the API's `GET /v2/databases/options` layouts, as
+ * in DigitalOcean's OpenAPI description, databases/responses/options.yml): a standby needs at least 2 GB.
+ */
+export const SINGLE_NODE_ONLY_SIZES: Record<"pg" | "valkey", readonly string[]> = { pg: ["db-s-1vcpu-1gb"], valkey: ["db-s-1vcpu-1gb"] };
+
+/** The problem with a cluster's size and node count, if the API's layouts do not offer them together. */
+export function clusterLayoutProblems(engine: "pg" | "valkey", c: { size: string; nodeCount: number }, path: string): Problem[] {
+  if (c.nodeCount > 1 && SINGLE_NODE_ONLY_SIZES[engine].includes(c.size)) {
+    return [{ path: `${path}.size`, message: `${c.size} is offered for one node only, but nodeCount is ${c.nodeCount} (example: db-s-1vcpu-2gb)` }];
+  }
+  return [];
+}
+
+/**
  * The image of a rebuilt droplet: a snapshot id, or "latest", the most recent snapshot whose name matches
  * snapshotNameRegex. "latest" is looked up again by every `pulumi up`, so protected stacks must name the id.
  */

@@ -114,6 +114,9 @@ export function appDeploymentCommand(o: { appId: string; forceBuild: boolean; ap
   const url = `${apiBase(fn, o.apiBase)}/v2/apps/${o.appId}/deployments`;
   return script(undefined, [
     ...apiCall({ method: "POST", url, body: { force_build: o.forceBuild }, ok: 200, what: "deployment" }),
-    `echo ${shq(`deployment created${o.forceBuild ? " (forced rebuild)" : ""}:`)} "$(cat "$out")"`,
+    // Only the new deployment's id: the response also holds the app's spec, variables included (SECRET ones encrypted),
+    // which has no place in a log.
+    `id=$(grep -o '"id"[[:space:]]*:[[:space:]]*"[^"]*"' "$out" | head -n 1 | sed 's/.*"\\([^"]*\\)"$/\\1/')`,
+    `echo ${shq(`deployment created${o.forceBuild ? " (forced rebuild)" : ""}:`)} "$id"`,
   ]);
 }

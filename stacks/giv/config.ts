@@ -5,7 +5,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { databaseSize, hostname, imageTag, operationId, percent, port } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { databaseRestoreProblems, databaseRestoreSchema, maintenanceWindowSchema, managedPostgresSchema } from "../../config/shared";
+import { clusterLayoutProblems, databaseRestoreProblems, databaseRestoreSchema, maintenanceWindowSchema, managedPostgresSchema } from "../../config/shared";
 import { APP_ALERT_WINDOWS, APP_ENV_KEY, APP_INSTANCE_SIZES, APP_NAME, APP_REGIONS } from "../../lib/appPlatform";
 
 const componentName = z.string().regex(APP_NAME, { message: "is not an App Platform component name: 2-32 lowercase letters, digits and dashes, starting with a letter (example: api)" });
@@ -215,6 +215,8 @@ export function givProblems(cfg: GivConfig, stack: string): Problem[] {
   Object.keys(cfg.app.env).forEach((k) => claim(k, `app.env.${k}`));
   cfg.app.secretEnvKeys.forEach((k, i) => claim(k, `app.secretEnvKeys[${i}]`));
   Object.entries(cfg.app.connectionEnv).forEach(([what, k]) => claim(k, `app.connectionEnv.${what}`));
+
+  problems.push(...clusterLayoutProblems("pg", cfg.postgres, "postgres"), ...clusterLayoutProblems("valkey", cfg.cache, "cache"));
 
   const primaries = cfg.app.domains.filter((d) => d.type === "PRIMARY");
   if (cfg.app.domains.length && primaries.length !== 1) {

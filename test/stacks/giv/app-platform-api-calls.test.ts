@@ -148,10 +148,11 @@ describe("operations", () => {
 
   it("redeploy creates a deployment with force_build as the seed's curl does, and fails on any status but 200", async () => {
     const [forced, cached] = plannedCalls((g) => (g.operations = [{ id: "2026-12-01-rebuild", action: "redeploy" }, { id: "2026-12-01-cached", action: "redeploy", forceBuild: false }]));
-    stub = await startDigitaloceanApiStub([{ method: "POST", path: `/v2/apps/${APP}/deployments`, json: { force_build: true }, token: TOKEN, status: 200, response: '{"deployment": {"id": "d1"}}' }]);
+    stub = await startDigitaloceanApiStub([{ method: "POST", path: `/v2/apps/${APP}/deployments`, json: { force_build: true }, token: TOKEN, status: 200, response: '{"deployment": {"id": "b6bdf840-2854-4f87-a36c-5f231c617c84", "spec": {"envs": [{"key": "JWT_SECRET", "type": "SECRET", "value": "EV[1:abc:def]"}]}}}' }]);
     const ok = await run(givApiCommand(forced.call, APP, stub.url), bearerHeader(TOKEN));
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain("deployment created (forced rebuild)");
+    expect(ok.stdout.trim()).toBe("deployment created (forced rebuild): b6bdf840-2854-4f87-a36c-5f231c617c84");
+    expect(ok.stdout + ok.stderr).not.toContain("EV[");
     // force_build false is another body: the stand-in (expecting true) refuses it as the API would refuse a wrong one.
     const other = await run(givApiCommand(cached.call, APP, stub.url), bearerHeader(TOKEN));
     expect(other.stderr).toContain("deployment failed: HTTP 422");

@@ -8,6 +8,7 @@ import { runPlanCli } from "../../../cli/plan";
 import type { Plan } from "../../../cli/planner";
 import { ONCE_UPDATE } from "../../../components/hostSoftware";
 import { givSchema } from "../../../stacks/giv/config";
+import { parseAppSecrets } from "../../../stacks/giv/declare";
 import { checkPlan } from "../../../policy/rules";
 import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, byType, one, patchedProject, planFor, rawStack, stackConfigMap } from "../../support/stacks";
 
@@ -51,6 +52,31 @@ describe("the app", () => {
     for (const plan of [prod, staging]) {
       const printed = JSON.stringify(plan.resources.map((r) => r.inputs));
       for (const marker of ALL_SENTINEL_MARKERS) expect(printed).not.toContain(marker);
+    }
+  });
+});
+
+describe("givAppSecrets", () => {
+  const keys = ["PAYSTACK_SECRET_KEY", "JWT_SECRET"];
+  it("must hold exactly app.secretEnvKeys as non-empty strings; the error names the secret and the keys, never a value", () => {
+    expect(parseAppSecrets('{"PAYSTACK_SECRET_KEY": "sk_x", "JWT_SECRET": "j"}', keys, "Pulumi.prod.yaml")).toEqual({ PAYSTACK_SECRET_KEY: "sk_x", JWT_SECRET: "j" });
+    const cases: [string, RegExp][] = [
+      ["TOPSECRET_not_json", /lazarus:givAppSecrets: is not JSON/],
+      ['["TOPSECRET_array"]', /is not a JSON object/],
+      ['{"PAYSTACK_SECRET_KEY": "TOPSECRET_only"}', /lacks JWT_SECRET/],
+      ['{"PAYSTACK_SECRET_KEY": "TOPSECRET_a", "JWT_SECRET": "j", "EXTRA": "TOPSECRET_b"}', /has keys not in app.secretEnvKeys: EXTRA/],
+      ['{"PAYSTACK_SECRET_KEY": "", "JWT_SECRET": "TOPSECRET_c"}', /PAYSTACK_SECRET_KEY must be non-empty strings/],
+    ];
+    for (const [text, message] of cases) {
+      let error = "";
+      try {
+        parseAppSecrets(text, keys, "Pulumi.prod.yaml");
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      expect(error, text).toMatch(message);
+      expect(error).toMatch(/^Pulumi\.prod\.yaml: lazarus:givAppSecrets: /);
+      expect(error).not.toMatch(/TOPSECRET/);
     }
   });
 });
