@@ -90,7 +90,7 @@ const operationSchema = z.discriminatedUnion(
   [
     /** The seed's "trigger a full redeploy via API" with force_build (a rebuild from source, not the build cache). */
     z.strictObject({ id: operationId, action: z.literal("redeploy"), forceBuild: z.boolean().default(true) }),
-    /** Keep a pinned rollback and unpin the app (deployments resume). */
+    /** Keep a pinned rollback (this stack's or the console's) and unpin the app (deployments resume). */
     z.strictObject({ id: operationId, action: z.literal("commit-rollback") }),
     /** Undo a pinned rollback: the app returns to the deployment before it, and is unpinned. */
     z.strictObject({ id: operationId, action: z.literal("revert-rollback"), confirm: z.string().optional() }),
@@ -197,8 +197,10 @@ export function givProblems(cfg: GivConfig, stack: string): Problem[] {
   problems.push(...databaseRestoreProblems(r.mongodb, stack, "giv", { path: "recovery.mongodb", what: "mongodb" }));
   if (r.rollback) problems.push(...requireConfirm(stack, "giv", "rollback", r.rollback.confirm, "recovery.rollback.confirm", ROLLBACK_REPLACES_GIV));
   cfg.operations.forEach((op, i) => {
-    if ((op.action === "commit-rollback" || op.action === "revert-rollback") && !r.rollback?.pin) {
-      problems.push({ path: `operations[${i}].action`, message: `${op.action} ends a pinned rollback, but recovery.rollback with pin: true is not set (example: recovery: {rollback: {deploymentId: ..., pin: true, ...}})` });
+    // A pinned rollback may also come from the console's Rollback button, so these need no switch; but the switch's own
+    // rollback, unpinned, has nothing to commit or revert.
+    if ((op.action === "commit-rollback" || op.action === "revert-rollback") && r.rollback && !r.rollback.pin) {
+      problems.push({ path: `operations[${i}].action`, message: `${op.action} ends a pinned rollback, but recovery.rollback says pin: false (committed at once); remove the operation, or roll back pinned (example: pin: true)` });
     }
     if (op.action === "revert-rollback") {
       problems.push(...requireConfirm(stack, "giv", "revert-rollback", op.confirm, `operations[${i}].confirm`, "reverting the rollback puts the deployment that was rolled back from live again"));

@@ -104,7 +104,7 @@ export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): Ru
         title: "Operations (`operations:`)",
         switches: [
           sw("redeploy", "Force a rebuild and redeploy", "Recovery / Redeploy", "`POST /v2/apps/<app id>/deployments` with `{\"force_build\": true}` (the seed's curl), from where `pulumi up` runs, with the token from the secret givDigitaloceanApiToken on curl's stdin.", redeployExample),
-          sw("commit-rollback", "Keep a pinned rollback", "Rollback a Deployment", "`POST /v2/apps/<app id>/rollback/commit`: the rollback stays, the app is unpinned.", { operations: [{ id: id("commit-rollback"), action: "commit-rollback" }] }),
+          sw("commit-rollback", "Keep a pinned rollback", "Rollback a Deployment", "`POST /v2/apps/<app id>/rollback/commit`: the rollback stays, the app is unpinned. Also ends a rollback made with the console's Rollback button, which pins too.", { operations: [{ id: id("commit-rollback"), action: "commit-rollback" }] }),
           sw("revert-rollback", "Undo a pinned rollback", "Rollback a Deployment", "`POST /v2/apps/<app id>/rollback/revert`: the app returns to the deployment before the rollback and is unpinned.", { operations: [{ id: id("revert-rollback"), action: "revert-rollback", ...confirm("revert-rollback") }] }, "revert-rollback"),
         ],
       },

@@ -180,12 +180,19 @@ describe("recovery.rollback and operations: API calls from command resources", (
     expect(String(one(plan, LOCAL, names[1]).inputs.create)).toContain('{"force_build":true}');
   });
 
-  it("the rollback and a revert are confirmed on prod; commit/revert need a pinned rollback", async () => {
+  it("the rollback and a revert are confirmed on prod; commit/revert make no sense after an unpinned rollback", async () => {
     const unconfirmed = await runPlanCli(["--stack", "prod", "--project-dir", patchedProject("prod", givPatch((g) => (g.recovery = { rollback: { deploymentId: DEPLOYMENT, reason: "bad" } })))]);
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toContain('lazarus:giv.recovery.rollback.confirm: is missing: rolling back replaces the live deployment with an earlier one (its code, spec and environment) on stack prod; to proceed set it to "prod/giv/rollback"');
-    const lone = await runPlanCli(["--stack", "staging", "--project-dir", patchedProject("staging", givPatch((g) => (g.operations = [{ id: "x-1", action: "commit-rollback" }])))]);
-    expect(lone.stderr).toContain("lazarus:giv.operations[0].action: commit-rollback ends a pinned rollback, but recovery.rollback with pin: true is not set");
+    const unpinned = await runPlanCli(["--stack", "staging", "--project-dir", patchedProject("staging", givPatch((g) => {
+      g.recovery = { rollback: { deploymentId: DEPLOYMENT, reason: "bad", pin: false } };
+      g.operations = [{ id: "x-1", action: "commit-rollback" }];
+    }))]);
+    expect(unpinned.code).toBe(2);
+    expect(unpinned.stderr).toContain("lazarus:giv.operations[0].action: commit-rollback ends a pinned rollback, but recovery.rollback says pin: false");
+    // A rollback pinned from the console is committed without a switch.
+    const console = await runPlanCli(["--stack", "staging", "--project-dir", patchedProject("staging", givPatch((g) => (g.operations = [{ id: "x-1", action: "commit-rollback" }])))]);
+    expect(console.code, console.stderr).toBe(0);
   });
 
   it("the API token is required only when a call is made", async () => {
