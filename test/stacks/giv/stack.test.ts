@@ -140,6 +140,20 @@ describe("recovery.postgres and recovery.mongodb: restore beside the live cluste
   });
 });
 
+describe("after a MongoDB cutover", () => {
+  it("a confirmed cutover back returns MONGODB_URI to the live cluster and keeps the restored one protected; only a confirmed discard unprotects it", async () => {
+    const live = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS });
+    const back = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: givPatch((g) => (g.recovery = { mongodb: { label: "r1", cutover: "back", confirm: "prod/giv/mongodb-cutover-back" } })) });
+    const uri = (p: Plan) => envsOf(p, true).find((e) => e.key === "MONGODB_URI")!.value;
+    expect(uri(back)).toBe(uri(live));
+    expect(one(back, T.cluster, "giv-prod-mongodb-restore-r1").protect).toBe(true);
+    const discarded = await planFor("prod", { patch: givPatch((g) => (g.recovery = { mongodb: { label: "r1", discard: true, confirm: "prod/giv/discard-restored-mongodb" } })) });
+    expect(one(discarded, T.cluster, "giv-prod-mongodb-restore-r1").protect).toBeFalsy();
+    const whileOnIt = await runPlanCli(["--stack", "prod", "--project-dir", patchedProject("prod", givPatch((g) => (g.recovery = { mongodb: { label: "r1", cutover: true, discard: true, confirm: "prod/giv/mongodb-cutover" } })))]);
+    expect(whileOnIt.stderr).toContain("lazarus:giv.recovery.mongodb.discard: the application runs on the restored cluster (cutover: true); cut back first");
+  });
+});
+
 describe("recovery.maintenance", () => {
   it("turns the app spec's maintenance mode on with the offline page; confirmed on prod; off again without the switch", async () => {
     const plan = await planFor("prod", { patch: givPatch((g) => (g.recovery = { maintenance: { confirm: "prod/giv/maintenance" } })) });
