@@ -8,7 +8,7 @@ import { appSpecProblems, type AppEnv, type AppServiceAlert, type AppSpec } from
 import { refuseField, refuseProblems } from "../../renderers/renderInputError";
 import type { ManagedDatabasePlan } from "../database";
 import type { PlanContext } from "../platform";
-import { MAINTENANCE_TAKES_GIV_OFFLINE, ROLLBACK_REPLACES_GIV, type GivConfig } from "./config";
+import { ROLLBACK_REPLACES_GIV, type GivConfig } from "./config";
 import { givRunbookMarkdown } from "./runbook";
 
 /** Where a SECRET variable's value comes from at deploy time. */
@@ -45,12 +45,6 @@ export interface GivPlan {
 export function givNames(stack: string) {
   const prefix = `giv-${stack}`;
   return { prefix, app: `${prefix}-app`, postgres: `${prefix}-pg`, mongodb: `${prefix}-mongodb`, cache: `${prefix}-cache` };
-}
-
-/** The image reference as people read it (the runbook, the plan). */
-export function imageText(i: GivConfig["app"]["services"][string]["image"]): string {
-  const repo = [i.registryType === "DOCR" ? "registry.digitalocean.com/<account registry>" : i.registryType === "GHCR" ? "ghcr.io" : "docker.io", i.registry, i.repository].filter(Boolean).join("/");
-  return i.digest ? `${repo}@${i.digest}` : `${repo}:${i.tag}`;
 }
 
 function serviceAlerts(a: GivConfig["alerts"]): AppServiceAlert[] {
@@ -152,4 +146,3 @@ export function planGiv(cfg: GivConfig, ctx: PlanContext): GivPlan {
   };
 }
 
-export { MAINTENANCE_TAKES_GIV_OFFLINE };

@@ -19,6 +19,13 @@ export const CACHE_LOSS =
 export const SEED_SHUTDOWN_DOES_NOT_STOP =
   "The seed's alternatives do not stop a live app: `PUT .../deployments/<id>/cancel` cancels a deployment that is still in progress, while the active deployment keeps serving; and App Platform refuses `instance_count: 0` for a service (at least 1), so it cannot be scaled to zero. Maintenance mode is App Platform's way to take the app offline.";
 
+/** The image reference as people read it. */
+export function imageText(i: GivConfig["app"]["services"][string]["image"]): string {
+  const registry = i.registryType === "DOCR" ? "registry.digitalocean.com/<team registry>" : i.registryType === "GHCR" ? "ghcr.io" : "docker.io";
+  const repo = [registry, i.registry, i.repository].filter(Boolean).join("/");
+  return i.digest ? `${repo}@${i.digest}` : `${repo}:${i.tag}`;
+}
+
 export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): RunbookModel {
   const protectedStack = isProtectedStack(stack);
   const confirm = (what: string) => (protectedStack ? { confirm: confirmationToken(stack, "giv", what) } : {});
@@ -35,7 +42,7 @@ export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): Ru
   ];
   const services: ServiceSpec[] = Object.entries(cfg.app.services).map(([name, s]) => ({
     name,
-    image: s.image.digest ? `${s.image.repository}@${s.image.digest}` : `${s.image.repository}:${s.image.tag}`,
+    image: imageText(s.image),
     role: "app",
     restart: "always",
     ports: [{ container: s.httpPort, description: `HTTP behind App Platform's HTTPS edge (routes ${s.routes.join(", ")}), ${s.instanceCount} × ${s.instanceSize}` }],
