@@ -186,6 +186,9 @@ export function givCallsTheApi(cfg: GivConfig): boolean {
   return cfg.recovery.rollback !== undefined || cfg.operations.length > 0;
 }
 
+/** Variable names that hold credentials (the policy pack's secrets rule uses the same idea on the declared app). */
+const CREDENTIAL_NAME = /secret|password|passphrase|private|token|api_?key/i;
+
 export const MAINTENANCE_TAKES_GIV_OFFLINE = "maintenance mode takes GIV offline: every request gets the offline page until the switch is removed";
 export const ROLLBACK_REPLACES_GIV = "rolling back replaces the live deployment with an earlier one (its code, spec and environment)";
 
@@ -215,6 +218,10 @@ export function givProblems(cfg: GivConfig, stack: string): Problem[] {
     else owners.set(key, path);
   };
   Object.keys(cfg.app.env).forEach((k) => claim(k, `app.env.${k}`));
+  // A plain variable is visible to everyone who can see the app and sits in git: a credential belongs in givAppSecrets.
+  for (const k of Object.keys(cfg.app.env).filter((key) => CREDENTIAL_NAME.test(key))) {
+    problems.push({ path: `app.env.${k}`, message: `looks like a credential, but app.env is plain text in the stack file; list ${k} in app.secretEnvKeys and put its value in the secret givAppSecrets (example: secretEnvKeys: [${k}])` });
+  }
   cfg.app.secretEnvKeys.forEach((k, i) => claim(k, `app.secretEnvKeys[${i}]`));
   Object.entries(cfg.app.connectionEnv).forEach(([what, k]) => claim(k, `app.connectionEnv.${what}`));
 

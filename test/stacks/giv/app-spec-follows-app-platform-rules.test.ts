@@ -116,6 +116,13 @@ describe("bad stack-file values fail the plan with file and key, before anything
     expect(r.stderr).toContain("Pulumi.staging.yaml: lazarus:giv.app.region: the app spec renderer refused it: region: nyc is not where the clusters are (lazarus:environment.region ams3)");
   });
 
+  it("a credential among the plain variables", async () => {
+    const r = await plan((g) => (g.app.env.PAYSTACK_SECRET_KEY_OLD = "sk_live_in_git"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("lazarus:giv.app.env.PAYSTACK_SECRET_KEY_OLD: looks like a credential, but app.env is plain text in the stack file; list PAYSTACK_SECRET_KEY_OLD in app.secretEnvKeys");
+    expect(r.stderr).not.toContain("sk_live_in_git");
+  });
+
   it("a variable name used twice across plain, secret and connection variables", async () => {
     const r = await plan((g) => (g.app.env.DATABASE_URL = "postgres://elsewhere"));
     expect(r.code).toBe(2);
