@@ -45,6 +45,15 @@ export const APP_INSTANCE_SIZES: Record<string, { cpu: "shared" | "dedicated"; s
   "apps-d-8vcpu-32gb": { cpu: "dedicated", singleInstanceOnly: false },
 };
 
+/** A service health check's ranges (app_health_check_spec.yml; the app spec reference gives the same for services). */
+export const APP_HEALTH_CHECK_RANGES = {
+  initialDelaySeconds: [0, 3600],
+  periodSeconds: [1, 300],
+  timeoutSeconds: [1, 120],
+  successThreshold: [1, 50],
+  failureThreshold: [1, 50],
+} as const satisfies Record<string, readonly [number, number]>;
+
 export const APP_ENV_KEY = /^[_A-Za-z][_A-Za-z0-9]*$/;
 export const APP_ENV_TYPES = ["GENERAL", "SECRET"] as const;
 export const APP_ENV_SCOPES = ["RUN_TIME", "BUILD_TIME", "RUN_AND_BUILD_TIME"] as const;
@@ -91,11 +100,10 @@ export function appSpecProblems(spec: AppSpec): string[] {
     const hc = s.healthCheck;
     if (hc) {
       if (hc.httpPath !== undefined && !/^\/\S*$/.test(hc.httpPath)) bad(`${at}.healthCheck.httpPath`, `${JSON.stringify(hc.httpPath)} is not a path (example: /health)`);
-      if (!intIn(hc.initialDelaySeconds, 0, 3600)) bad(`${at}.healthCheck.initialDelaySeconds`, `${hc.initialDelaySeconds} is outside 0-3600 (example: 30)`);
-      if (!intIn(hc.periodSeconds, 1, 300)) bad(`${at}.healthCheck.periodSeconds`, `${hc.periodSeconds} is outside 1-300 (example: 10)`);
-      if (!intIn(hc.timeoutSeconds, 1, 120)) bad(`${at}.healthCheck.timeoutSeconds`, `${hc.timeoutSeconds} is outside 1-120 (example: 5)`);
-      if (!intIn(hc.successThreshold, 1, 50)) bad(`${at}.healthCheck.successThreshold`, `${hc.successThreshold} is outside 1-50 (example: 1)`);
-      if (!intIn(hc.failureThreshold, 1, 50)) bad(`${at}.healthCheck.failureThreshold`, `${hc.failureThreshold} is outside 1-50 (example: 3)`);
+      for (const [field, [min, max]] of Object.entries(APP_HEALTH_CHECK_RANGES)) {
+        const v = hc[field as keyof typeof APP_HEALTH_CHECK_RANGES];
+        if (!intIn(v, min, max)) bad(`${at}.healthCheck.${field}`, `${v} is outside ${min}-${max}`);
+      }
       if (!intIn(hc.port, 1, 65535)) bad(`${at}.healthCheck.port`, `${hc.port} is not a port (example: 8080)`);
       if (hc.periodSeconds !== undefined && hc.timeoutSeconds !== undefined && hc.timeoutSeconds > hc.periodSeconds) {
         bad(`${at}.healthCheck.timeoutSeconds`, `${hc.timeoutSeconds} s is longer than the ${hc.periodSeconds} s between checks (example: timeoutSeconds 5 with periodSeconds 10)`);

@@ -6,7 +6,7 @@ import { duplicateOperationIds, requireConfirm, type Problem } from "../../confi
 import { databaseSize, hostname, imageTag, operationId, percent, port } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { clusterLayoutProblems, databaseRestoreProblems, databaseRestoreSchema, maintenanceWindowSchema, managedPostgresSchema } from "../../config/shared";
-import { APP_ALERT_WINDOWS, APP_ENV_KEY, APP_INSTANCE_SIZES, APP_NAME, APP_REGIONS } from "../../lib/appPlatform";
+import { APP_ALERT_WINDOWS, APP_ENV_KEY, APP_HEALTH_CHECK_RANGES, APP_INSTANCE_SIZES, APP_NAME, APP_REGIONS } from "../../lib/appPlatform";
 
 const componentName = z.string().regex(APP_NAME, { message: "is not an App Platform component name: 2-32 lowercase letters, digits and dashes, starting with a letter (example: api)" });
 const envKey = z.string().regex(APP_ENV_KEY, { message: "is not an environment variable name (example: PAYSTACK_SECRET_KEY)" });
@@ -27,13 +27,20 @@ const imageSchema = z
   })
   .refine((i) => (i.tag === undefined) !== (i.digest === undefined), { message: "needs exactly one of tag or digest (example: tag: v2.3.1)" });
 
+/** A whole number in App Platform's range for a health-check field (lib/appPlatform.ts), with its default. */
+const inRange = (field: keyof typeof APP_HEALTH_CHECK_RANGES, fallback: number) => {
+  const [min, max] = APP_HEALTH_CHECK_RANGES[field];
+  const message = `is not a whole number from ${min} to ${max} (example: ${fallback})`;
+  return z.number({ message }).int({ message }).min(min, { message }).max(max, { message }).default(fallback);
+};
+
 const healthCheckSchema = z.strictObject({
   httpPath: z.string().regex(/^\/\S*$/, { message: "is not a path (example: /health)" }).default("/health"),
-  initialDelaySeconds: z.number().int().min(0).max(3600, { message: "is above 3600 s (example: 30)" }).default(30),
-  periodSeconds: z.number().int().min(1).max(300, { message: "is above 300 s (example: 10)" }).default(10),
-  timeoutSeconds: z.number().int().min(1).max(120, { message: "is above 120 s (example: 5)" }).default(5),
-  successThreshold: z.number().int().min(1).max(50).default(1),
-  failureThreshold: z.number().int().min(1).max(50, { message: "is above 50 (example: 3)" }).default(3),
+  initialDelaySeconds: inRange("initialDelaySeconds", 30),
+  periodSeconds: inRange("periodSeconds", 10),
+  timeoutSeconds: inRange("timeoutSeconds", 5),
+  successThreshold: inRange("successThreshold", 1),
+  failureThreshold: inRange("failureThreshold", 3),
 });
 
 const serviceSchema = z.strictObject({

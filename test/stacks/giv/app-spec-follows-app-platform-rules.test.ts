@@ -104,6 +104,8 @@ describe("bad stack-file values fail the plan with file and key, before anything
     expect(r.stderr).toContain("lazarus:giv.mongodb.nodeCount: 2 is not a MongoDB node count (example: 3; one of 1, 3)");
     const scaled = await plan((g) => Object.assign(g.app.services.api, { instanceSize: "apps-s-1vcpu-0.5gb", instanceCount: 2 }));
     expect(scaled.stderr).toContain("lazarus:giv.app.services.api.instanceCount: 2 instances, but apps-s-1vcpu-0.5gb runs a single instance only");
+    const period = await plan((g) => (g.app.services.api.healthCheck = { periodSeconds: 301 }));
+    expect(period.stderr).toContain("lazarus:giv.app.services.api.healthCheck.periodSeconds: 301 is not a whole number from 1 to 300 (example: 10)");
     const standby = await plan((g) => Object.assign(g.cache, { size: "db-s-1vcpu-1gb", nodeCount: 2 }));
     expect(standby.stderr).toContain("lazarus:giv.cache.size: db-s-1vcpu-1gb is offered for one node only, but nodeCount is 2 (example: db-s-1vcpu-2gb)");
     const primaries = await plan((g) => g.app.domains.push({ name: "b.example.org", type: "PRIMARY" }));
