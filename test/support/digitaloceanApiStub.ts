@@ -5,6 +5,7 @@
 // A JSON expectation (`json`) refuses like the API: a body that is not JSON, or not sent as application/json, gets
 // 400 (`bad_request`); JSON that differs gets 422. `refuse` lets a test add what the real API refuses by the content
 // of a well-formed body, such as a rollback to a deployment id the app does not have (404, as the API documents).
+// Error bodies are the API's (`{"id", "message"}`, as DigitalOcean's OpenAPI description gives them for 401 and 404).
 // It cannot show: the real API's rate limits, the tiers' rollback revision limits, or what a promotion, rollback or
 // rebuild does to a cluster or an app.
 import { isDeepStrictEqual } from "node:util";
@@ -40,10 +41,10 @@ export async function startDigitaloceanApiStub(expected: ExpectedCall[]): Promis
       let payload = "";
       if (!match) {
         status = 404;
-        payload = JSON.stringify({ id: "not_found", message: "The resource you were accessing could not be found." });
+        payload = JSON.stringify({ id: "not_found", message: "The resource you requested could not be found." });
       } else if (authorization !== `Bearer ${match.token}`) {
         status = 401;
-        payload = JSON.stringify({ id: "Unauthorized", message: "Unable to authenticate you" });
+        payload = JSON.stringify({ id: "unauthorized", message: "Unable to authenticate you." });
       } else if (match.json === undefined) {
         if (body !== (match.body ?? "")) {
           status = 422;

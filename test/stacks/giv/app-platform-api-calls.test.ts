@@ -110,6 +110,17 @@ describe("recovery.rollback", () => {
     expect(stub.calls.map((c) => c.answered)).toEqual([404, 401, 404]);
   });
 
+  it("fails, saying so, when the API cannot be reached", async () => {
+    stub = await startDigitaloceanApiStub([]);
+    const closed = stub.url;
+    await stub.close();
+    stub = undefined;
+    const r = await run(givApiCommand({ kind: "rollback", deploymentId: GOOD, pin: true, warning: "w" }, APP, closed), bearerHeader(TOKEN));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/curl: \(7\)/);
+    expect(r.stdout).not.toContain("rolled back");
+  });
+
   it("the stand-in refuses what the API refuses: a body that is not JSON, or JSON not sent as application/json", async () => {
     stub = await startDigitaloceanApiStub([validate()]);
     const url = `${stub.url}/v2/apps/${APP}/rollback/validate`;
