@@ -54,7 +54,7 @@ function checkId(fn: string, field: string, value: string, example: string): voi
 }
 
 /** One API call: the status must be `ok`; the response body lands in "$out" (for the log and for checks). */
-function apiCall(o: { method: "POST"; url: string; body?: unknown; ok: number; what: string }): string[] {
+function apiCall(o: { method: "GET" | "POST"; url: string; body?: unknown; ok: number; what: string }): string[] {
   const curl = shellCommand(
     "curl", "-sS", "-X", o.method, "-H", "@-",
     ...(o.body === undefined ? [] : ["-H", "Content-Type: application/json", "--data-binary", JSON.stringify(o.body)]),
@@ -119,4 +119,26 @@ export function appDeploymentCommand(o: { appId: string; forceBuild: boolean; ap
     `id=$(grep -o '"id"[[:space:]]*:[[:space:]]*"[^"]*"' "$out" | head -n 1 | sed 's/.*"\\([^"]*\\)"$/\\1/')`,
     `echo ${shq(`deployment created${o.forceBuild ? " (forced rebuild)" : ""}:`)} "$id"`,
   ]);
+}
+
+/**
+ * `GET /v2/apps/{app}` (200), summarised for the seed's checklist ("Check infrastructure: DO App Platform → Overview
+ * (deployment status)"): live URL, maintenance mode, the active, in-progress and pinned deployments with their phase
+ * and cause. Parsed by node (it runs wherever the Pulumi program does); the spec, with the app's variables, is never
+ * printed. Fails when the app has no active deployment.
+ */
+export function appStatusCommand(o: { appId: string; apiBase?: string }): string {
+  const fn = "appStatusCommand";
+  checkId(fn, "appId", o.appId, "fb06ad00-351f-45c8-b5eb-13523c438661");
+  const url = `${apiBase(fn, o.apiBase)}/v2/apps/${o.appId}`;
+  const summary = [
+    'const a = JSON.parse(require("fs").readFileSync(0, "utf8")).app || {};',
+    'const d = (x) => (x && x.id ? `${x.id} ${x.phase || "?"} (${x.cause || "no cause given"}, ${x.updated_at || x.created_at || "?"})` : "none");',
+    'console.log(`app ${a.spec && a.spec.name}: ${a.live_url || "no live URL"}; maintenance ${a.spec && a.spec.maintenance && a.spec.maintenance.enabled ? "ON" : "off"}`);',
+    'console.log(`active deployment: ${d(a.active_deployment)}`);',
+    'console.log(`in progress: ${d(a.in_progress_deployment)}`);',
+    'console.log(`pinned (rollback): ${d(a.pinned_deployment)}`);',
+    'if (!a.active_deployment) process.exit(1);',
+  ].join(" ");
+  return script(undefined, [...apiCall({ method: "GET", url, ok: 200, what: "app status" }), "# shellcheck disable=SC2016 # the ${...} are JavaScript's template literals, for node", `node -e ${shq(summary)} < "$out"`]);
 }

@@ -91,10 +91,12 @@ const cacheSchema = z.strictObject({
   evictionPolicy: z.enum(CACHE_EVICTION_POLICIES, { message: `is not an eviction policy (example: allkeys_lru; one of ${CACHE_EVICTION_POLICIES.join(", ")})` }).default("allkeys_lru"),
 });
 
-export const GIV_OPERATION_ACTIONS = ["redeploy", "commit-rollback", "revert-rollback"] as const;
+export const GIV_OPERATION_ACTIONS = ["check-status", "redeploy", "commit-rollback", "revert-rollback"] as const;
 const operationSchema = z.discriminatedUnion(
   "action",
   [
+    /** The checklist's "Check infrastructure": the app's live URL, maintenance mode and deployments, read from the API. */
+    z.strictObject({ id: operationId, action: z.literal("check-status") }),
     /** The seed's "trigger a full redeploy via API" with force_build (a rebuild from source, not the build cache). */
     z.strictObject({ id: operationId, action: z.literal("redeploy"), forceBuild: z.boolean().default(true) }),
     /** Keep a pinned rollback (this stack's or the console's) and unpin the app (deployments resume). */

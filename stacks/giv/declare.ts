@@ -7,7 +7,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { ONCE_UPDATE } from "../../components/hostSoftware";
 import type { PostgresConnection } from "../../components/managedPostgres";
-import { appDeploymentCommand, appRollbackCommand, appRollbackEndCommand, bearerHeader } from "../../lib/digitaloceanApi";
+import { appDeploymentCommand, appRollbackCommand, appRollbackEndCommand, appStatusCommand, bearerHeader } from "../../lib/digitaloceanApi";
 import { mongodbUrl, postgresUrl } from "../../lib/connectionUrls";
 import { isSecretPlaceholder } from "../../config/stackFile";
 import { recordRenderedFile } from "../../lib/renderedFiles";
@@ -51,6 +51,8 @@ export function givApiCommand(call: GivApiCall["call"], appId: string, apiBase?:
       return appRollbackEndCommand({ appId, end: call.end, apiBase });
     case "redeploy":
       return appDeploymentCommand({ appId, forceBuild: call.forceBuild, apiBase });
+    case "status":
+      return appStatusCommand({ appId, apiBase });
   }
 }
 

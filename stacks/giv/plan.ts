@@ -20,7 +20,11 @@ export type GivEnvSource =
 export interface GivApiCall {
   /** Resource name suffix and what the command does. */
   id: string;
-  call: { kind: "rollback"; deploymentId: string; pin: boolean; warning: string } | { kind: "rollback-end"; end: "commit" | "revert" } | { kind: "redeploy"; forceBuild: boolean };
+  call:
+    | { kind: "rollback"; deploymentId: string; pin: boolean; warning: string }
+    | { kind: "rollback-end"; end: "commit" | "revert" }
+    | { kind: "redeploy"; forceBuild: boolean }
+    | { kind: "status" };
 }
 
 export interface GivPlan {
@@ -125,7 +129,12 @@ export function planGiv(cfg: GivConfig, ctx: PlanContext): GivPlan {
   for (const op of cfg.operations) {
     apiCalls.push({
       id: `op-${op.id}`,
-      call: op.action === "redeploy" ? { kind: "redeploy", forceBuild: op.forceBuild } : { kind: "rollback-end", end: op.action === "commit-rollback" ? "commit" : "revert" },
+      call:
+        op.action === "redeploy"
+          ? { kind: "redeploy", forceBuild: op.forceBuild }
+          : op.action === "check-status"
+            ? { kind: "status" }
+            : { kind: "rollback-end", end: op.action === "commit-rollback" ? "commit" : "revert" },
     });
   }
   const { databaseName: pgDb, userName: pgUser, ...pg } = cfg.postgres;

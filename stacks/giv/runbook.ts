@@ -110,6 +110,7 @@ export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): Ru
       {
         title: "Operations (`operations:`)",
         switches: [
+          sw("check-status", "Deployment status", "General Incident Checklist", "`GET /v2/apps/<app id>`, summarised: live URL, maintenance mode, the active, in-progress and pinned deployments with phase and cause (the app's variables are never printed); fails when no deployment is active.", { operations: [{ id: id("status"), action: "check-status" }] }),
           sw("redeploy", "Force a rebuild and redeploy", "Recovery / Redeploy", "`POST /v2/apps/<app id>/deployments` with `{\"force_build\": true}` (the seed's curl), from where `pulumi up` runs, with the token from the secret givDigitaloceanApiToken on curl's stdin.", redeployExample),
           sw("commit-rollback", "Keep a pinned rollback", "Rollback a Deployment", "`POST /v2/apps/<app id>/rollback/commit`: the rollback stays, the app is unpinned. Also ends a rollback made with the console's Rollback button, which pins too.", { operations: [{ id: id("commit-rollback"), action: "commit-rollback" }] }),
           sw("revert-rollback", "Undo a pinned rollback", "Rollback a Deployment", "`POST /v2/apps/<app id>/rollback/revert`: the app returns to the deployment before the rollback and is unpinned.", { operations: [{ id: id("revert-rollback"), action: "revert-rollback", ...confirm("revert-rollback") }] }, "revert-rollback"),
@@ -133,7 +134,7 @@ export function givRunbookModel(cfg: GivConfig, stack: string, names: Names): Ru
         title: "General Incident Checklist, for GIV",
         symptoms: "GIV is down or misbehaving.",
         steps: [
-          { text: "Identify scope: one service, a database, or the whole app? Console → Apps → Overview (deployment status), or `doctl apps get <app id>` and `doctl apps list-deployments <app id>`." },
+          { text: "Identify scope: one service, a database, or the whole app? Console → Apps → Overview (deployment status), `doctl apps get <app id>` and `doctl apps list-deployments <app id>`, or the operation below.", stackConfig: snippet({ operations: [{ id: id("status"), action: "check-status" }] }) },
           { text: "Check logs: console → Runtime Logs, or `doctl apps logs <app id> <service> --type run`; a failed deployment: `--type build` / `--type deploy`." },
           { text: `Check databases: \`doctl databases get <id>\` for ${names.postgres}, ${names.mongodb}, ${names.cache} (status online); the app's connection variables are ${cfg.app.connectionEnv.postgres}, ${cfg.app.connectionEnv.mongodb}, ${cfg.app.connectionEnv.cache}.` },
           { text: "Check third-party services: Paystack, SendGrid, Termii status pages." },

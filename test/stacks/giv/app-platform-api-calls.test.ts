@@ -173,6 +173,40 @@ describe("operations", () => {
     ]);
   });
 
+  it("check-status GETs the app and prints its deployments, never its variables; fails when nothing is active", async () => {
+    const [call] = plannedCalls((g) => (g.operations = [{ id: "2026-12-01-status", action: "check-status" }]));
+    const app = (extra: Record<string, unknown>) =>
+      JSON.stringify({
+        app: {
+          id: APP,
+          live_url: "https://giving.kro.example.org",
+          spec: { name: "krogiving-staging", maintenance: { enabled: true }, envs: [{ key: "JWT_SECRET", type: "SECRET", value: "EV[1:secret-blob]" }] },
+          in_progress_deployment: { id: "b6bdf840-2854-4f87-a36c-5f231c617c84", phase: "BUILDING", cause: "manual", updated_at: "2026-12-01T07:00:00Z" },
+          ...extra,
+        },
+      });
+    stub = await startDigitaloceanApiStub([
+      { method: "GET", path: `/v2/apps/${APP}`, body: "", token: TOKEN, status: 200, response: app({ active_deployment: { id: GOOD, phase: "ACTIVE", cause: "commit 1a2b3c", updated_at: "2026-11-30T10:00:00Z" } }) },
+      { method: "GET", path: "/v2/apps/6a0e1f2e-0000-4000-8000-000000000000", body: "", token: TOKEN, status: 200, response: app({}) },
+    ]);
+    const r = await run(givApiCommand(call.call, APP, stub.url), bearerHeader(TOKEN));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "app krogiving-staging: https://giving.kro.example.org; maintenance ON",
+      `active deployment: ${GOOD} ACTIVE (commit 1a2b3c, 2026-11-30T10:00:00Z)`,
+      "in progress: b6bdf840-2854-4f87-a36c-5f231c617c84 BUILDING (manual, 2026-12-01T07:00:00Z)",
+      "pinned (rollback): none",
+    ]);
+    expect(r.stdout + r.stderr).not.toContain("EV[");
+    const none = await run(givApiCommand(call.call, "6a0e1f2e-0000-4000-8000-000000000000", stub.url), bearerHeader(TOKEN));
+    expect(none.status).not.toBe(0);
+    expect(none.stdout).toContain("active deployment: none");
+    expect(stub.calls.map((c) => [c.method, c.body, c.authorization, c.answered])).toEqual([
+      ["GET", "", `Bearer ${TOKEN}`, 200],
+      ["GET", "", `Bearer ${TOKEN}`, 200],
+    ]);
+  });
+
   it("the token never appears in a command line: each call reads it from stdin once", () => {
     const text = givApiCommand({ kind: "rollback", deploymentId: GOOD, pin: true, warning: "w" }, APP);
     expect(text.match(/\$\(cat\)/g)).toHaveLength(1);
@@ -185,6 +219,7 @@ describe("operations", () => {
       givApiCommand({ kind: "rollback-end", end: "commit" }, APP),
       givApiCommand({ kind: "rollback-end", end: "revert" }, APP),
       givApiCommand({ kind: "redeploy", forceBuild: true }, APP),
+      givApiCommand({ kind: "status" }, APP),
     ];
     for (const t of texts) {
       const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: t, encoding: "utf8" });
