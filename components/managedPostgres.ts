@@ -86,10 +86,11 @@ export class ManagedPostgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: ManagedPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     const engine = args.engine ?? "pg";
+    // Before anything is registered: a refused component must leave nothing half-declared.
+    if (engine !== "pg" && args.replica) throw new Error(`${args.name}: a read replica is a PostgreSQL feature; a ${engine} cluster replicates within its nodes`);
     super(engine === "pg" ? "lazarus:database:ManagedPostgres" : "lazarus:database:ManagedMongodb", name, {}, opts);
     const child = { parent: this };
     this.clusterName = args.name;
-    if (engine !== "pg" && args.replica) throw new Error(`${args.name}: a read replica is a PostgreSQL feature; a ${engine} cluster replicates within its nodes`);
 
     const clusterArgs = {
       engine,
