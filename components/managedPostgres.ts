@@ -1,12 +1,25 @@
-// A DigitalOcean managed PostgreSQL cluster reachable only from its application hosts, and the restore path the
-// runbooks do by hand in the console: a backup (optionally at a point in time) restored into a NEW cluster beside the
-// live one, proven, then the application cut over by a second switch. The live cluster is never replaced or deleted.
+// A DigitalOcean managed PostgreSQL (or MongoDB) cluster reachable only from its application hosts or app, and the
+// restore path the runbooks do by hand in the console: a backup (optionally at a point in time) restored into a NEW
+// cluster beside the live one, proven, then the application cut over by a second switch. The live cluster is never
+// replaced or deleted. MongoDB clusters take the same path (the provider's backupRestore, a database and a user); the
+// component keeps its PostgreSQL type token for PostgreSQL so existing stacks' URNs do not change.
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
+
+/** Engines with databases, users and backups to restore: PostgreSQL (the default) and MongoDB. */
+export type ManagedDocumentOrSqlEngine = "pg" | "mongodb";
+
+/** Who a database firewall admits: droplets by id, servers by address, App Platform apps by app id. */
+export interface DatabaseAccess {
+  type: "droplet" | "ip_addr" | "app";
+  value: pulumi.Input<string>;
+}
 
 export interface ManagedPostgresArgs {
   /** Cluster name, e.g. kro-prod-db. */
   name: string;
+  /** "pg" unless given; "mongodb" for a MongoDB cluster (no read replica: MongoDB clusters replicate within their nodes). */
+  engine?: ManagedDocumentOrSqlEngine;
   region: string;
   vpcUuid: pulumi.Input<string>;
   projectTags: string[];
@@ -16,8 +29,12 @@ export interface ManagedPostgresArgs {
   maintenanceWindow: { day: string; hour: string };
   databaseName: string;
   userName: string;
-  /** Who may connect: droplets by id, or servers outside DigitalOcean by address. The firewall admits nothing else. */
-  allow: { type: "droplet" | "ip_addr"; value: pulumi.Input<string> }[];
+  /**
+   * Who may connect: droplets by id, servers outside DigitalOcean by address, apps by id. The firewall admits nothing
+   * else. Absent when the client is declared after the cluster (an app whose spec holds the cluster's connection): the
+   * caller then calls `admit` once the client exists, which declares the same firewalls.
+   */
+  allow?: DatabaseAccess[];
   /**
    * Clients connect over the public endpoint (TLS, firewall by address) instead of the VPC's private one: for servers
    * outside the stack's VPC, such as an existing on-prem host.
@@ -64,13 +81,19 @@ export class ManagedPostgres extends pulumi.ComponentResource {
   /** The connection the application uses: the live cluster, or the restored one after cutover. */
   readonly active: PostgresConnection;
   readonly live: PostgresConnection;
+  private readonly clusterName: string;
+  private readonly restoredName?: string;
 
   constructor(name: string, args: ManagedPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("lazarus:database:ManagedPostgres", name, {}, opts);
+    const engine = args.engine ?? "pg";
+    // Before anything is registered: a refused component must leave nothing half-declared.
+    if (engine !== "pg" && args.replica) throw new Error(`${args.name}: a read replica is a PostgreSQL feature; a ${engine} cluster replicates within its nodes`);
+    super(engine === "pg" ? "lazarus:database:ManagedPostgres" : "lazarus:database:ManagedMongodb", name, {}, opts);
     const child = { parent: this };
+    this.clusterName = args.name;
 
     const clusterArgs = {
-      engine: "pg",
+      engine,
       version: args.version,
       size: args.size,
       nodeCount: args.nodeCount,
@@ -80,7 +103,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
       tags: args.projectTags,
     };
     this.cluster = new digitalocean.DatabaseCluster(args.name, { name: args.name, ...clusterArgs }, { ...child, protect: args.protect });
-    this.firewall(args.name, this.cluster, args.allow);
+    if (args.allow) this.firewall(this.cluster, args.allow);
     new digitalocean.DatabaseDb(`${args.name}-db-${args.databaseName}`, { clusterId: this.cluster.id, name: args.databaseName }, { ...child, protect: args.protect });
     const user = new digitalocean.DatabaseUser(`${args.name}-user-${args.userName}`, { clusterId: this.cluster.id, name: args.userName }, { ...child, protect: args.protect });
 
@@ -114,6 +137,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
 
     if (args.restore) {
       const restoredName = `${args.name}-restore-${args.restore.label}`;
+      this.restoredName = restoredName;
       this.restored = new digitalocean.DatabaseCluster(
         restoredName,
         {
@@ -128,7 +152,7 @@ export class ManagedPostgres extends pulumi.ComponentResource {
         // the live one, and a switch flipped back must not make it deletable. Only an explicit discard unprotects it.
         { ...child, protect: args.protect && !args.restore.discard, dependsOn: [this.cluster] },
       );
-      this.firewall(restoredName, this.restored, args.allow);
+      if (args.allow) this.firewall(this.restored, args.allow);
       // The backup carries the database and its users (with their passwords at backup time): nothing to create.
       if (args.restore.cutover) this.active = this.connection(this.restored, args, user.password, child);
     }
@@ -136,7 +160,17 @@ export class ManagedPostgres extends pulumi.ComponentResource {
     this.registerOutputs({ liveCluster: this.cluster.name, activeHost: this.active.host });
   }
 
-  private firewall(name: string, cluster: digitalocean.DatabaseCluster, allow: ManagedPostgresArgs["allow"]): void {
+  /**
+   * The firewalls of the live cluster and of the restored one, for a cluster declared without `allow`: they admit
+   * `allow` and nothing else.
+   */
+  admit(allow: DatabaseAccess[]): void {
+    this.firewall(this.cluster, allow);
+    if (this.restored) this.firewall(this.restored, allow);
+  }
+
+  private firewall(cluster: digitalocean.DatabaseCluster, allow: DatabaseAccess[]): void {
+    const name = cluster === this.cluster ? this.clusterName : this.restoredName!;
     new digitalocean.DatabaseFirewall(
       `${name}-firewall`,
       {

@@ -1,6 +1,5 @@
 // Config blocks that several platforms reuse: a droplet host, a managed PostgreSQL cluster, and their recovery switches.
 import { z } from "zod";
-import type { ManagedPostgresArgs } from "../components/managedPostgres";
 import { confirmationToken, isProtectedStack, requireConfirm, type Problem } from "./checks";
 import { OTHER_UNION_SHAPE } from "./errors";
 import {
@@ -100,6 +99,20 @@ export const managedPostgresSchema = z.strictObject({
 export type ManagedPostgresConfig = z.infer<typeof managedPostgresSchema>;
 
 /**
+ * Sizes DigitalOcean offers for a one-node cluster only, by engine (the API's `GET /v2/databases/options` layouts, as
+ * in DigitalOcean's OpenAPI description, databases/responses/options.yml): a standby needs at least 2 GB.
+ */
+export const SINGLE_NODE_ONLY_SIZES: Record<"pg" | "valkey", readonly string[]> = { pg: ["db-s-1vcpu-1gb"], valkey: ["db-s-1vcpu-1gb"] };
+
+/** The problem with a cluster's size and node count, if the API's layouts do not offer them together. */
+export function clusterLayoutProblems(engine: "pg" | "valkey", c: { size: string; nodeCount: number }, path: string): Problem[] {
+  if (c.nodeCount > 1 && SINGLE_NODE_ONLY_SIZES[engine].includes(c.size)) {
+    return [{ path: `${path}.size`, message: `${c.size} is offered for one node only, but nodeCount is ${c.nodeCount} (example: db-s-1vcpu-2gb)` }];
+  }
+  return [];
+}
+
+/**
  * The image of a rebuilt droplet: a snapshot id, or "latest", the most recent snapshot whose name matches
  * snapshotNameRegex. "latest" is looked up again by every `pulumi up`, so protected stacks must name the id.
  */
@@ -177,34 +190,38 @@ export const databaseRestoreSchema = z.strictObject({
 });
 export type DatabaseRestoreConfig = z.infer<typeof databaseRestoreSchema>;
 
-/** A `recovery.database` switch as the cluster component takes it: the application moves only after `cutover: true`. */
-export function restoreFromSwitch(r: DatabaseRestoreConfig | undefined): ManagedPostgresArgs["restore"] {
-  if (!r) return undefined;
-  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
-}
-
-/** A database restore switch (databaseRestoreSchema): each move of the application between clusters, and giving up the restored one, is confirmed on prod. */
-export function databaseRestoreProblems(r: DatabaseRestoreConfig | undefined, stack: string, platform: string): Problem[] {
+/**
+ * Each move of the application between clusters, and giving up the restored one, is confirmed on prod. `path` is the
+ * switch's key (e.g. recovery.database); `what` names the database in the confirmations: `<what>-cutover`,
+ * `<what>-cutover-back`, `discard-restored-<what>` (KRO: database-cutover, ...).
+ */
+export function databaseRestoreProblems(r: DatabaseRestoreConfig | undefined, stack: string, platform: string, o: { path: string; what: string }): Problem[] {
   if (!r) return [];
-  const confirm = (what: string, why: string) => requireConfirm(stack, platform, what, r.confirm, "recovery.database.confirm", why);
+  const confirm = (what: string, why: string) => requireConfirm(stack, platform, what, r.confirm, `${o.path}.confirm`, why);
   if (r.discard) {
     if (r.cutover === true) {
-      return [{ path: "recovery.database.discard", message: "the application runs on the restored cluster (cutover: true); cut back first (example: cutover: back)" }];
+      return [{ path: `${o.path}.discard`, message: "the application runs on the restored cluster (cutover: true); cut back first (example: cutover: back)" }];
     }
-    return confirm("discard-restored-database", "discarding lets the next pulumi up without recovery.database delete the restored cluster and everything written to it");
+    return confirm(`discard-restored-${o.what}`, `discarding lets the next pulumi up without ${o.path} delete the restored cluster and everything written to it`);
   }
-  if (r.cutover === true) return confirm("database-cutover", "cutting over points the application at the restored cluster");
+  if (r.cutover === true) return confirm(`${o.what}-cutover`, "cutting over points the application at the restored cluster");
   if (r.cutover === "back") {
-    return confirm("database-cutover-back", "cutting back points the application at the live cluster; what was written to the restored cluster since the cutover stays there");
+    return confirm(`${o.what}-cutover-back`, "cutting back points the application at the live cluster; what was written to the restored cluster since the cutover stays there");
   }
   // The cutover flipped back to false, its confirmation left in place: almost surely a revert that was not confirmed.
-  if (isProtectedStack(stack) && r.confirm === confirmationToken(stack, platform, "database-cutover")) {
+  if (isProtectedStack(stack) && r.confirm === confirmationToken(stack, platform, `${o.what}-cutover`)) {
     return [
       {
-        path: "recovery.database.cutover",
-        message: `false, with the cutover's confirmation still set: if the application ran on the restored cluster, moving it back is a cutover back (example: cutover: back, confirm: "${confirmationToken(stack, platform, "database-cutover-back")}"); if it never did, remove confirm`,
+        path: `${o.path}.cutover`,
+        message: `false, with the cutover's confirmation still set: if the application ran on the restored cluster, moving it back is a cutover back (example: cutover: back, confirm: "${confirmationToken(stack, platform, `${o.what}-cutover-back`)}"); if it never did, remove confirm`,
       },
     ];
   }
   return [];
+}
+
+/** The restore as the cluster component takes it: the application runs on the restored cluster only after `cutover: true`. */
+export function restoreArgs(r: DatabaseRestoreConfig | undefined): { label: string; sourceCluster?: string; pointInTime?: string; cutover: boolean; discard: boolean } | undefined {
+  if (!r) return undefined;
+  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
 }

@@ -32,3 +32,113 @@ export function promoteReplicaCommand(o: { clusterId: string; replicaName: strin
     `echo ${shq(`promoted ${o.replicaName}`)}`,
   ].join("; ");
 }
+
+// ---- App Platform ---------------------------------------------------------------------------------------------------
+// The calls the provider has no resource for: a rollback to a named deployment (validated first), committing or
+// reverting a pinned rollback, and a forced rebuild. Each reads the `Authorization` header from stdin once (the calls
+// that need it twice keep it in a shell variable and hand it to curl through the `printf` builtin: never in argv), sends
+// its JSON body with `Content-Type: application/json`, and fails on any status but the one the API documents for success.
+
+/** A deployment id is a UUID (the stack file names it); an app id only has to be one path segment (the provider gives it). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const PATH_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+
+function apiBase(fn: string, given?: string): string {
+  const base = (given ?? DIGITALOCEAN_API).replace(/\/+$/, "");
+  if (!/^https?:\/\/[^\s/]+$/.test(base)) refuseField(fn, "apiBase", `${JSON.stringify(base)} is not an API base URL (example: ${DIGITALOCEAN_API})`);
+  return base;
+}
+
+function checkId(fn: string, field: string, value: string, example: string): void {
+  if (!(field === "deploymentId" ? UUID : PATH_SEGMENT).test(value)) refuseField(fn, field, `${JSON.stringify(value)} is not an App Platform id (example: ${example})`);
+}
+
+/** One API call: the status must be `ok`; the response body lands in "$out" (for the log and for checks). */
+function apiCall(o: { method: "GET" | "POST"; url: string; body?: unknown; ok: number; what: string }): string[] {
+  const curl = shellCommand(
+    "curl", "-sS", "-X", o.method, "-H", "@-",
+    ...(o.body === undefined ? [] : ["-H", "Content-Type: application/json", "--data-binary", JSON.stringify(o.body)]),
+    "-o", "$OUT", "-w", "%{http_code}", o.url,
+  ).replace(shq("$OUT"), '"$out"');
+  return [
+    `status=$(printf '%s\\n' "$auth" | ${curl})`,
+    `[ "$status" = ${o.ok} ] || { echo ${shq(`${o.what} failed: HTTP`)} "$status" "$(cat "$out")" >&2; exit 1; }`,
+  ];
+}
+
+function script(warning: string | undefined, lines: string[]): string {
+  return [
+    "set -eu",
+    ...(warning ? [`echo ${shq(warning)} >&2`] : []),
+    // The header, from the command's stdin (a Pulumi secret), read once.
+    'auth=$(cat)',
+    'out=$(mktemp)',
+    "trap 'rm -f \"$out\"' EXIT",
+    ...lines,
+  ].join("\n");
+}
+
+/**
+ * Rolls an app back to one of its earlier deployments: `POST /v2/apps/{app}/rollback/validate` first (200 with
+ * `{"valid": true}`; its warnings, such as an image source without a digest, are printed), then
+ * `POST /v2/apps/{app}/rollback` with `{"deployment_id", "skip_pin"}` (200, the new deployment). With `pin` (skip_pin
+ * false) the app stays pinned to the rollback: no deployment, from CI or from `pulumi up`, runs until the rollback is
+ * committed or reverted.
+ */
+export function appRollbackCommand(o: { appId: string; deploymentId: string; pin: boolean; warning: string; apiBase?: string }): string {
+  const fn = "appRollbackCommand";
+  checkId(fn, "appId", o.appId, "fb06ad00-351f-45c8-b5eb-13523c438661");
+  checkId(fn, "deploymentId", o.deploymentId, "3aa4d20e-5527-4c00-b496-601fbd22520a");
+  const app = `${apiBase(fn, o.apiBase)}/v2/apps/${o.appId}`;
+  return script(o.warning, [
+    ...apiCall({ method: "POST", url: `${app}/rollback/validate`, body: { deployment_id: o.deploymentId }, ok: 200, what: "rollback validation" }),
+    `grep -Eq '"valid"[[:space:]]*:[[:space:]]*true' "$out" || { echo ${shq(`the API refuses the rollback to ${o.deploymentId}:`)} "$(cat "$out")" >&2; exit 1; }`,
+    `echo ${shq("rollback validated:")} "$(cat "$out")" >&2`,
+    ...apiCall({ method: "POST", url: `${app}/rollback`, body: { deployment_id: o.deploymentId, skip_pin: !o.pin }, ok: 200, what: "rollback" }),
+    `echo ${shq(`rolled back to deployment ${o.deploymentId}${o.pin ? " (pinned until committed or reverted)" : ""}`)}`,
+  ]);
+}
+
+/** `POST /v2/apps/{app}/rollback/commit` (keep the rollback, unpin) or `.../rollback/revert` (back to before it, unpin); 200. */
+export function appRollbackEndCommand(o: { appId: string; end: "commit" | "revert"; apiBase?: string }): string {
+  const fn = "appRollbackEndCommand";
+  checkId(fn, "appId", o.appId, "fb06ad00-351f-45c8-b5eb-13523c438661");
+  const url = `${apiBase(fn, o.apiBase)}/v2/apps/${o.appId}/rollback/${o.end}`;
+  return script(undefined, [...apiCall({ method: "POST", url, ok: 200, what: `rollback ${o.end}` }), `echo ${shq(`rollback ${o.end === "commit" ? "committed" : "reverted"}; the app is unpinned`)}`]);
+}
+
+/** `POST /v2/apps/{app}/deployments` with `{"force_build": ...}` (200, the new deployment): the seed's redeploy. */
+export function appDeploymentCommand(o: { appId: string; forceBuild: boolean; apiBase?: string }): string {
+  const fn = "appDeploymentCommand";
+  checkId(fn, "appId", o.appId, "fb06ad00-351f-45c8-b5eb-13523c438661");
+  const url = `${apiBase(fn, o.apiBase)}/v2/apps/${o.appId}/deployments`;
+  return script(undefined, [
+    ...apiCall({ method: "POST", url, body: { force_build: o.forceBuild }, ok: 200, what: "deployment" }),
+    // Only the new deployment's id: the response also holds the app's spec, variables included (SECRET ones encrypted),
+    // which has no place in a log.
+    `id=$(grep -o '"id"[[:space:]]*:[[:space:]]*"[^"]*"' "$out" | head -n 1 | sed 's/.*"\\([^"]*\\)"$/\\1/')`,
+    `echo ${shq(`deployment created${o.forceBuild ? " (forced rebuild)" : ""}:`)} "$id"`,
+  ]);
+}
+
+/**
+ * `GET /v2/apps/{app}` (200), summarised for the seed's checklist ("Check infrastructure: DO App Platform → Overview
+ * (deployment status)"): live URL, maintenance mode, the active, in-progress and pinned deployments with their phase
+ * and cause. Parsed by node (it runs wherever the Pulumi program does); the spec, with the app's variables, is never
+ * printed. Fails when the app has no active deployment.
+ */
+export function appStatusCommand(o: { appId: string; apiBase?: string }): string {
+  const fn = "appStatusCommand";
+  checkId(fn, "appId", o.appId, "fb06ad00-351f-45c8-b5eb-13523c438661");
+  const url = `${apiBase(fn, o.apiBase)}/v2/apps/${o.appId}`;
+  const summary = [
+    'const a = JSON.parse(require("fs").readFileSync(0, "utf8")).app || {};',
+    'const d = (x) => (x && x.id ? `${x.id} ${x.phase || "?"} (${x.cause || "no cause given"}, ${x.updated_at || x.created_at || "?"})` : "none");',
+    'console.log(`app ${a.spec && a.spec.name}: ${a.live_url || "no live URL"}; maintenance ${a.spec && a.spec.maintenance && a.spec.maintenance.enabled ? "ON" : "off"}`);',
+    'console.log(`active deployment: ${d(a.active_deployment)}`);',
+    'console.log(`in progress: ${d(a.in_progress_deployment)}`);',
+    'console.log(`pinned (rollback): ${d(a.pinned_deployment)}`);',
+    'if (!a.active_deployment) process.exit(1);',
+  ].join(" ");
+  return script(undefined, [...apiCall({ method: "GET", url, ok: 200, what: "app status" }), "# shellcheck disable=SC2016 # the ${...} are JavaScript's template literals, for node", `node -e ${shq(summary)} < "$out"`]);
+}

@@ -44,6 +44,8 @@ const TYPE = {
   firewall: "digitalocean:index/firewall:Firewall",
   dbFirewall: "digitalocean:index/databaseFirewall:DatabaseFirewall",
   command: "command:remote:Command",
+  localCommand: "command:local:Command",
+  app: "digitalocean:index/app:App",
 } as const;
 
 /** The types whose deletion loses data or an address clients know. */
@@ -56,6 +58,7 @@ const STATEFUL_TYPES: Record<string, string> = {
   "digitalocean:index/reservedIp:ReservedIp": "a reserved IP (the address DNS points at)",
   "digitalocean:index/spacesBucket:SpacesBucket": "a Spaces bucket (off-site backups)",
   "digitalocean:index/volume:Volume": "a block storage volume",
+  [TYPE.app]: "an App Platform app (its deployments are the rollback targets, its default domain what DNS may point at)",
 };
 
 /** Ports of data stores, caches, admin and metrics endpoints, by the well-known number. */
@@ -299,10 +302,19 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
     detect: (r) => r.type === TYPE.droplet && isString(r.inputs.image) && r.inputs.image !== UNKNOWN_MARK && !/^[a-z]+(-[a-z0-9]+)*-x64$|^[a-z]+-\d[a-z0-9-]*$/.test(r.inputs.image),
     confirmedBy: REBUILD_CONFIRMATIONS,
   },
+  // App Platform: the API calls a command resource makes from where pulumi runs (lib/digitaloceanApi.ts), and the
+  // app spec's maintenance mode.
+  { what: "rolls an App Platform app back to an earlier deployment", detect: (r) => /\/v2\/apps\/\S+\/rollback(\/validate)?\b(?!\/(commit|revert))/.test(createOf(r)), confirmedBy: ["rollback"] },
+  { what: "reverts an App Platform rollback", detect: (r) => /\/v2\/apps\/\S+\/rollback\/revert\b/.test(createOf(r)), confirmedBy: ["revert-rollback"] },
+  {
+    what: "takes an App Platform app offline (maintenance mode)",
+    detect: (r) => r.type === TYPE.app && asRecord(asRecord(r.inputs.spec).maintenance).enabled === true,
+    confirmedBy: ["maintenance"],
+  },
 ];
 
 function createOf(r: PolicyResource): string {
-  return r.type === TYPE.command && isString(r.inputs.create) ? r.inputs.create : "";
+  return (r.type === TYPE.command || r.type === TYPE.localCommand) && isString(r.inputs.create) ? r.inputs.create : "";
 }
 
 const destructiveConfirmed: LazarusPolicy = {
@@ -353,6 +365,22 @@ const secretsNotPlain: LazarusPolicy = {
         else for (const [k, v] of Object.entries(asRecord(value))) walk(v, path ? `${path}.${k}` : k, k);
       };
       walk(r.inputs, "", "");
+      // App Platform variables: a SECRET one must be a Pulumi secret, and a credential's name must not be GENERAL
+      // (App Platform shows GENERAL values to everyone who can see the app).
+      if (r.type === TYPE.app) {
+        const spec = asRecord(r.inputs.spec);
+        const envLists: [string, unknown][] = [["spec.envs", spec.envs], ...asArray(spec.services).map((c, i): [string, unknown] => [`spec.services[${i}].envs`, asRecord(c).envs])];
+        for (const [at, list] of envLists) {
+          asArray(list).map(asRecord).forEach((e, i) => {
+            const value = e.value;
+            const plain = isString(value) && value !== SECRET_MARK && value !== UNKNOWN_MARK && value !== "";
+            if (e.type === "SECRET" && plain) report(`${at}[${i}].value`, `(${String(e.key)}, type SECRET) is`);
+            else if (e.type !== "SECRET" && plain && isString(e.key) && (SECRET_KEY_NAME.test(e.key) || /secret|password|private/i.test(e.key))) {
+              found.push({ urn: r.urn, message: `${r.name}: variable ${e.key} at ${at}[${i}] is a credential by its name but GENERAL, in plain text; make it a SECRET variable from a Pulumi secret (GIV: list it in app.secretEnvKeys and put its value in givAppSecrets)` });
+            }
+          });
+        }
+      }
       // A file written 0600 is a secret file: its content must be a secret too. Content unknown until deploy (built
       // from provider outputs a preview does not have) is not plain text, like every unknown value.
       const stdin = r.inputs.stdin;

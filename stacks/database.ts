@@ -2,7 +2,7 @@
 // tags, protection) and how it admits the platform's host (by droplet, or by address over the public endpoint for a
 // server outside the VPC). One mapping for every platform with a managed database.
 import type * as pulumi from "@pulumi/pulumi";
-import { ManagedPostgres, type ManagedPostgresArgs } from "../components/managedPostgres";
+import { ManagedPostgres, type DatabaseAccess, type ManagedDocumentOrSqlEngine, type ManagedPostgresArgs } from "../components/managedPostgres";
 import type { ManagedPostgresConfig } from "../config/shared";
 import type { PlatformHost } from "./host";
 import type { DeclareContext } from "./platform";
@@ -11,16 +11,24 @@ export interface ManagedDatabasePlan {
   /** Cluster name, e.g. kro-prod-db. */
   name: string;
   platform: string;
-  config: ManagedPostgresConfig;
+  /** The cluster's settings; the version is the engine's (PostgreSQL "16", MongoDB "8.0"). */
+  config: Omit<ManagedPostgresConfig, "version"> & { version: string };
+  /** "pg" unless given. */
+  engine?: ManagedDocumentOrSqlEngine;
   /** The recovery switch's restore, if set. */
   restore?: ManagedPostgresArgs["restore"];
   replica?: ManagedPostgresArgs["replica"];
 }
 
-export function declareManagedDatabase(plan: ManagedDatabasePlan, host: PlatformHost, ctx: DeclareContext, parent: pulumi.Resource): ManagedPostgres {
+/**
+ * The cluster, admitting a platform's host (`PlatformHost`), a given client, or (`"app"`) an App Platform app declared
+ * after it, because the app's spec holds the cluster's connection: the caller then calls `admit` with the app's id. An
+ * app, like a server outside the VPC, reaches the cluster over its public endpoint.
+ */
+export function declareManagedDatabase(plan: ManagedDatabasePlan, client: PlatformHost | DatabaseAccess | "app", ctx: DeclareContext, parent: pulumi.Resource): ManagedPostgres {
   const digitalocean = ctx.digitalocean;
   if (!digitalocean) throw new Error(`${plan.name}: a managed database needs the stack's DigitalOcean environment; the platform's needs() must say so`);
-  const access = host.databaseAccess;
+  const access = client === "app" ? undefined : "databaseAccess" in client ? client.databaseAccess : client;
   return new ManagedPostgres(
     plan.name,
     {
@@ -29,9 +37,11 @@ export function declareManagedDatabase(plan: ManagedDatabasePlan, host: Platform
       vpcUuid: digitalocean.vpc.id,
       projectTags: [...digitalocean.tags, `platform-${plan.platform}`],
       ...plan.config,
-      allow: [access],
-      // A server outside the stack's VPC reaches the cluster over its public endpoint (TLS, firewall by address).
-      publicEndpoint: access.type === "ip_addr",
+      ...(plan.engine ? { engine: plan.engine } : {}),
+      ...(access ? { allow: [access] } : {}),
+      // A server outside the stack's VPC (or an app) reaches the cluster over its public endpoint (TLS, firewall by
+      // address or app id).
+      publicEndpoint: access?.type !== "droplet",
       protect: ctx.environment.protect,
       ...(plan.restore ? { restore: plan.restore } : {}),
       ...(plan.replica ? { replica: plan.replica } : {}),

@@ -2,6 +2,7 @@
 // adding a platform is its folder under stacks/, one line here, and its block in the stack files.
 import { bunty } from "./bunty";
 import { dbis } from "./dbis";
+import { giv } from "./giv";
 import { goodgo } from "./goodgo";
 import { kro } from "./kro";
 import type { PlatformModule } from "./platform";
@@ -10,4 +11,4 @@ import type { PlatformModule } from "./platform";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlatform = PlatformModule<any, any>;
 
-export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis];
+export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis, giv];

@@ -25,6 +25,7 @@ debian_packages=(
   jq coreutils util-linux procps iproute2                     # used by the scripts and the harness
   time                                                        # GNU time: peak memory (max RSS) in bench/backup/physical.ts
   cmark-gfm                                                   # GitHub's Markdown renderer: the PR diff comment and the drift issue
+  curl                                                        # the DigitalOcean API calls (DBIS promotion, GIV's App Platform calls) run against a loopback API stand-in
 )
 
 missing=()

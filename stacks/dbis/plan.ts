@@ -2,7 +2,7 @@
 // resource exists. `declare.ts` only turns it into resources.
 import { certbotTls, type ComposeTls } from "../../components/composeDeployment";
 import { renderedFrom } from "../../config/planInput";
-import { restoreFromSwitch } from "../../config/shared";
+import { restoreArgs } from "../../config/shared";
 import type { ManagedPostgresArgs } from "../../components/managedPostgres";
 import { shq } from "../../lib/shell";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
@@ -136,7 +136,7 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
     },
     database,
     replica: replica.enabled ? { name: names.replica, size: replica.size ?? database.size, promoted: cfg.recovery.promoteReplica !== undefined } : undefined,
-    databaseRestore: restoreFromSwitch(cfg.recovery.database),
+    databaseRestore: restoreArgs(cfg.recovery.database),
     recoveryChains: restoreChains(cfg),
     promotion: cfg.recovery.promoteReplica ? { warning: `${names.replica}: ${PROMOTION_IS_IRREVERSIBLE}` } : undefined,
     deployDir: dir,
@@ -188,8 +188,5 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
   };
 }
 
-/** The app's DATABASE_URL: TLS required (DigitalOcean's clusters accept nothing else); every part URL-encoded. */
-export function databaseUrl(c: { host: string; port: number; database: string; user: string; password: string }): string {
-  const e = encodeURIComponent;
-  return `postgresql://${e(c.user)}:${e(c.password)}@${c.host}:${c.port}/${e(c.database)}?sslmode=require`;
-}
+/** The app's DATABASE_URL (lib/connectionUrls.ts: TLS required, every part URL-encoded). */
+export { postgresUrl as databaseUrl } from "../../lib/connectionUrls";

@@ -1,6 +1,7 @@
 // KRO's plan: everything the platform will declare, computed from the stack config alone and validated before any
 // resource exists. `declare.ts` only turns it into resources.
 import { renderedFrom } from "../../config/planInput";
+import { restoreArgs } from "../../config/shared";
 import { isSecretPlaceholder } from "../../config/stackFile";
 import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
 import { projectFileMounts, stopOrder, type ServiceInventory } from "../../lib/inventory";
@@ -19,7 +20,6 @@ import { renderCompose } from "../../renderers/compose";
 import { renderNginxConf } from "../../renderers/nginx";
 import type { PlanContext } from "../platform";
 import type { HostPlan } from "../host";
-import { restoreFromSwitch } from "../../config/shared";
 import type { KroConfig, KroOperation } from "./config";
 import { KRO_APP_SERVICES, KRO_BACKEND_CONFIG_DIR, KRO_EDGE_SERVICE, KRO_FILES, kroInventory, kroNames, kroNginxInput, type KroAppService } from "./inventory";
 
@@ -90,7 +90,7 @@ export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
       sshKeySecret: "kroSshPrivateKey",
     },
     database: cfg.database,
-    databaseRecovery: restoreFromSwitch(cfg.recovery.database),
+    databaseRecovery: restoreArgs(cfg.recovery.database),
     deployDir: dir,
     files: {
       [`${dir}/${KRO_FILES.compose}`]: renderedFrom("app.services", () => renderCompose({ name: "production", services: inventory })),

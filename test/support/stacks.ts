@@ -58,13 +58,24 @@ export const GOODGO_SENTINEL_SECRETS: Record<string, string> = {
 };
 export const GOODGO_SENTINEL_MARKERS = Object.values(GOODGO_SENTINEL_SECRETS).map((v) => /SENTINEL-gg-[a-z]+-[0-9a-f]{4}/.exec(v)![0]);
 
+/** GIV's app secrets: a JSON object with the keys both stack files list in lazarus:giv.app.secretEnvKeys. */
+export const GIV_SENTINEL_SECRETS: Record<string, string> = {
+  "lazarus:givAppSecrets": JSON.stringify({
+    PAYSTACK_SECRET_KEY: "SENTINEL-giv-paystacksecret-a1b2",
+    PAYSTACK_PUBLIC_KEY: "SENTINEL-giv-paystackpublic-c3d4",
+    SENDGRID_API_KEY: "SENTINEL-giv-sendgrid-e5f6",
+    TERMII_API_KEY: "SENTINEL-giv-termii-a7b8",
+    JWT_SECRET: "SENTINEL-giv-jwt-c9d0",
+  }),
+};
+
 /**
  * A sentinel for every secret the registry knows (the environment's and each platform's): the hand-made ones above
  * where a test needs a shape (JSON, a PEM key, a URL, characters that need quoting), a generated marker otherwise, so a
  * new platform's secrets are covered by every leak test without being listed here.
  */
 export const ALL_SENTINEL_SECRETS: Record<string, string> = (() => {
-  const handMade: Record<string, string> = { ...SENTINEL_SECRETS, ...GOODGO_SENTINEL_SECRETS };
+  const handMade: Record<string, string> = { ...SENTINEL_SECRETS, ...GOODGO_SENTINEL_SECRETS, ...GIV_SENTINEL_SECRETS };
   const known = Object.keys(secretSpecs()).map((k) => `lazarus:${k}`);
   const stale = Object.keys(handMade).filter((k) => !known.includes(k));
   if (stale.length) throw new Error(`test sentinels for secrets no platform declares: ${stale.join(", ")}`);
