@@ -43,8 +43,29 @@ const operationSchema = z.discriminatedUnion(
     /** Brings the app back after an emergency shutdown. */
     z.strictObject({ id: operationId, action: z.literal("start") }),
     z.strictObject({ id: operationId, action: z.literal("renew-certificate"), force: z.boolean().default(true) }),
+    /** P2 "Clear cache if needed": FLUSHDB on the app's Redis database (cached values, sessions, rate-limit counters). */
+    z.strictObject({ id: operationId, action: z.literal("flush-cache"), confirm: z.string().optional() }),
+    /** P1 "Kill long-running queries": pg_terminate_backend of one session of the app's database. */
+    z.strictObject({
+      id: operationId,
+      action: z.literal("terminate-query"),
+      pid: z.number({ message: "is not a backend pid (example: 12345, from pg_stat_activity)" }).int().positive({ message: "is not a backend pid (example: 12345)" }),
+      confirm: z.string().optional(),
+    }),
+    /** Database Maintenance, "Optimizing Database". */
+    z.strictObject({ id: operationId, action: z.literal("analyze") }),
+    z.strictObject({ id: operationId, action: z.literal("vacuum-analyze") }),
+    /** REINDEX DATABASE locks each table while its indexes are rebuilt. */
+    z.strictObject({ id: operationId, action: z.literal("reindex"), confirm: z.string().optional() }),
+    /** "Creating Database Backup": pg-backup.sh into the backup directory, now. */
+    z.strictObject({ id: operationId, action: z.literal("backup-now") }),
+    /** "Running Migrations": a backup first, then the SQL file (on the host) in one transaction. */
+    z.strictObject({ id: operationId, action: z.literal("migrate"), file: absolutePath }),
   ],
-  { message: "is not a Bunty operation (actions: restart, rollback, emergency-shutdown, start, renew-certificate; example: {id: 2026-12-01-restart, action: restart})" },
+  {
+    message:
+      "is not a Bunty operation (actions: restart, rollback, emergency-shutdown, start, renew-certificate, flush-cache, terminate-query, analyze, vacuum-analyze, reindex, backup-now, migrate; example: {id: 2026-12-01-restart, action: restart})",
+  },
 );
 export type BuntyOperation = z.infer<typeof operationSchema>;
 
@@ -165,6 +186,12 @@ export function buntyProblems(cfg: BuntyConfig, stack: string): Problem[] {
       problems.push(...requireConfirm(stack, "bunty", "rollback", op.confirm, `operations[${i}].confirm`, "a rollback puts the previous release live (the current one is kept as bunty-backend-previous)"));
     } else if (op.action === "emergency-shutdown") {
       problems.push(...requireConfirm(stack, "bunty", "emergency-shutdown", op.confirm, `operations[${i}].confirm`, "an emergency shutdown stops the backend (users see the maintenance page)"));
+    } else if (op.action === "flush-cache") {
+      problems.push(...requireConfirm(stack, "bunty", "flush-cache", op.confirm, `operations[${i}].confirm`, "FLUSHDB drops every cached value, session and rate-limit counter the backend keeps in Redis"));
+    } else if (op.action === "terminate-query") {
+      problems.push(...requireConfirm(stack, "bunty", "terminate-query", op.confirm, `operations[${i}].confirm`, `pg_terminate_backend(${op.pid}) ends that session and rolls back its open transaction`));
+    } else if (op.action === "reindex") {
+      problems.push(...requireConfirm(stack, "bunty", "reindex", op.confirm, `operations[${i}].confirm`, "REINDEX DATABASE locks each table against writes while its indexes are rebuilt"));
     }
   });
   return problems;

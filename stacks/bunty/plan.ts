@@ -28,6 +28,8 @@ export const BUNTY_PATHS = {
   /** The runbook's Data Recovery reads /var/backups/bunty/bunty-latest.sql.gz. */
   backupDir: "/var/backups/bunty",
 } as const;
+/** Backup file names start with it: the runbook's bunty-backup-<date> and bunty-latest. */
+export const BUNTY_BACKUP_PREFIX = "bunty";
 const REDIS_PORT = 6379;
 const HOST_POSTGRES_VERSION = "16"; // Ubuntu 24.04's PostgreSQL
 
@@ -85,6 +87,11 @@ function pm2App(cfg: BuntyConfig, action: "start" | "restart" | "stop"): string 
   return script("pm2-app.sh", ["--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name, action]);
 }
 
+/** The runbook's psql / redis-cli procedures, with the connections read from the app's .env (scripts/ops/app-data.sh). */
+function appData(cfg: BuntyConfig, action: (string | number)[]): string {
+  return script("app-data.sh", ["--env-file", `${cfg.app.dir}/.env`, "--backup-dir", BUNTY_PATHS.backupDir, "--backup-prefix", BUNTY_BACKUP_PREFIX, ...action]);
+}
+
 function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): string {
   switch (op.action) {
     case "restart":
@@ -98,6 +105,17 @@ function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): 
       return script("pm2-rollback.sh", ["--dir", cfg.app.dir, "--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name]);
     case "renew-certificate":
       return certRenewCommand({ force: op.force, systemdUnit: "nginx", certName: buntyNames(stack).certName, acmeServer: cfg.tls.acmeServer });
+    case "flush-cache":
+    case "analyze":
+    case "vacuum-analyze":
+    case "reindex":
+      return appData(cfg, [op.action]);
+    case "terminate-query":
+      return appData(cfg, ["terminate", op.pid]);
+    case "backup-now":
+      return appData(cfg, ["backup"]);
+    case "migrate":
+      return appData(cfg, ["migrate", op.file]);
   }
 }
 
