@@ -1,6 +1,6 @@
 // Config blocks that several platforms reuse: a droplet host, a managed PostgreSQL cluster, and their recovery switches.
 import { z } from "zod";
-import { isProtectedStack, requireConfirm, type Problem } from "./checks";
+import { confirmationToken, isProtectedStack, requireConfirm, type Problem } from "./checks";
 import { OTHER_UNION_SHAPE } from "./errors";
 import {
   databaseSize,
@@ -175,3 +175,33 @@ export const databaseRestoreSchema = z.strictObject({
   confirm: z.string().optional(),
 });
 export type DatabaseRestoreConfig = z.infer<typeof databaseRestoreSchema>;
+
+/**
+ * The rules of a managed database's restore switch (`recovery.database`), for any platform: each move of the
+ * application between clusters, and giving up the restored one, is confirmed on prod; a discard never while the
+ * application runs on the restored cluster.
+ */
+export function databaseRestoreProblems(r: DatabaseRestoreConfig | undefined, stack: string, platform: string, path = "recovery.database"): Problem[] {
+  if (!r) return [];
+  const confirm = (what: string, why: string) => requireConfirm(stack, platform, what, r.confirm, `${path}.confirm`, why);
+  if (r.discard) {
+    if (r.cutover === true) {
+      return [{ path: `${path}.discard`, message: "the application runs on the restored cluster (cutover: true); cut back first (example: cutover: back)" }];
+    }
+    return confirm("discard-restored-database", `discarding lets the next pulumi up without ${path} delete the restored cluster and everything written to it`);
+  }
+  if (r.cutover === true) return confirm("database-cutover", "cutting over points the application at the restored cluster");
+  if (r.cutover === "back") {
+    return confirm("database-cutover-back", "cutting back points the application at the live cluster; what was written to the restored cluster since the cutover stays there");
+  }
+  // The cutover flipped back to false, its confirmation left in place: almost surely a revert that was not confirmed.
+  if (isProtectedStack(stack) && r.confirm === confirmationToken(stack, platform, "database-cutover")) {
+    return [
+      {
+        path: `${path}.cutover`,
+        message: `false, with the cutover's confirmation still set: if the application ran on the restored cluster, moving it back is a cutover back (example: cutover: back, confirm: "${confirmationToken(stack, platform, "database-cutover-back")}"); if it never did, remove confirm`,
+      },
+    ];
+  }
+  return [];
+}

@@ -3,7 +3,7 @@
 // server outside the VPC). One mapping for every platform with a managed database.
 import type * as pulumi from "@pulumi/pulumi";
 import { ManagedPostgres, type ManagedPostgresArgs } from "../components/managedPostgres";
-import type { ManagedPostgresConfig } from "../config/shared";
+import type { DatabaseRestoreConfig, ManagedPostgresConfig } from "../config/shared";
 import type { PlatformHost } from "./host";
 import type { DeclareContext } from "./platform";
 
@@ -15,6 +15,12 @@ export interface ManagedDatabasePlan {
   /** The recovery switch's restore, if set. */
   restore?: ManagedPostgresArgs["restore"];
   replica?: ManagedPostgresArgs["replica"];
+}
+
+/** The restore switch as the cluster component takes it: the application runs on the restored cluster only after `cutover: true`. */
+export function managedRestore(r: DatabaseRestoreConfig | undefined): ManagedPostgresArgs["restore"] {
+  if (!r) return undefined;
+  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
 }
 
 export function declareManagedDatabase(plan: ManagedDatabasePlan, host: PlatformHost, ctx: DeclareContext, parent: pulumi.Resource): ManagedPostgres {

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, operationId, port } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
 
 const httpsUrl = (example: string) => z.string().regex(/^https:\/\/[^\s]+$/, { message: `is not an https URL (example: ${example})` });
 const npmVersion = (pkg: string, example: string) =>
@@ -115,6 +115,16 @@ export const buntySchema = z.strictObject({
     email,
     acmeServer: httpsUrl("https://acme-staging-v02.api.letsencrypt.org/directory").optional(),
   }),
+  recovery: z
+    .strictObject({
+      /**
+       * The runbook's Data Recovery, for a managed cluster: a backup (optionally at a point in time) restored into a new
+       * cluster beside the live one, then, with `cutover: true`, the app's DATABASE_URL moved to it (the .env is
+       * rewritten and PM2 reloads the app with it).
+       */
+      database: databaseRestoreSchema.optional(),
+    })
+    .prefault({}),
   operations: z.array(operationSchema).default([]),
 });
 export type BuntyConfig = z.infer<typeof buntySchema>;
@@ -180,6 +190,11 @@ export function buntyProblems(cfg: BuntyConfig, stack: string): Problem[] {
   for (const name of Object.keys(cfg.app.env)) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(name)) problems.push({ path: `app.env.${name}`, message: 'is not an environment variable name (example: LOG_LEVEL: "info")' });
     else if (BUNTY_ENV_FROM_LAZARUS.includes(name) || name.endsWith("_ENABLED")) problems.push({ path: `app.env.${name}`, message: "is written by Lazarus (secrets, connections, feature flags); remove it here (feature flags go under app.featureFlags)" });
+  }
+  if (cfg.recovery.database && cfg.postgres.where !== "managed") {
+    problems.push({ path: "recovery.database", message: "restores a managed cluster from the provider's backups, but PostgreSQL runs on the host (postgres.where: host); remove recovery.database (a host database is restored from /var/backups/bunty with scripts/backup/pg-restore.sh)" });
+  } else {
+    problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "bunty"));
   }
   cfg.operations.forEach((op, i) => {
     if (op.action === "rollback") {

@@ -24,7 +24,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   let databaseUrl: pulumi.Output<string>;
   let cluster: ManagedPostgres | undefined;
   if (plan.postgres.where === "managed") {
-    cluster = declareManagedDatabase({ name: names.database, platform: "bunty", config: plan.postgres.cluster }, platformHost, ctx, platform);
+    cluster = declareManagedDatabase({ name: names.database, platform: "bunty", config: plan.postgres.cluster, restore: plan.databaseRestore }, platformHost, ctx, platform);
     const conn = cluster.active;
     databaseUrl = pulumi.all([conn.host, conn.port, conn.password]).apply(([h, p, password]) =>
       buntyDatabaseUrl({ host: h, port: p, name: conn.database, user: conn.user, password, tls: true }),
@@ -85,7 +85,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready], true);
 
   if (ctx.digitalocean) {
-    ctx.digitalocean.attach(`${names.prefix}-project-resources`, [...projectUrns, ...(cluster ? [cluster.cluster.clusterUrn] : [])], platform);
+    ctx.digitalocean.attach(`${names.prefix}-project-resources`, [...projectUrns, ...(cluster ? [cluster.cluster.clusterUrn] : []), ...(cluster?.restored ? [cluster.restored.clusterUrn] : [])], platform);
   }
 
   return {
@@ -93,5 +93,6 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
     urls: plan.outputs.urls,
     healthUrl: plan.outputs.healthUrl,
     ssh: sshCommand,
+    ...(cluster ? { database: { liveCluster: cluster.cluster.name, activeCluster: cluster.active.clusterName, restoredCluster: cluster.restored?.name } } : {}),
   };
 }

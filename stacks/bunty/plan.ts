@@ -10,6 +10,8 @@ import { renderEnvFile } from "../../renderers/envFile";
 import { renderNginxConf, type NginxConfInput } from "../../renderers/nginx";
 import { renderPm2Ecosystem } from "../../renderers/pm2Ecosystem";
 import { renderRedisConf } from "../../renderers/redisConf";
+import type { ManagedPostgresArgs } from "../../components/managedPostgres";
+import { managedRestore } from "../database";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import type { BuntyConfig, BuntyOperation } from "./config";
@@ -53,6 +55,8 @@ export interface BuntyPlan {
   /** Secret files, composed at declare time; all 0600. */
   secretFiles: { env: string; redisAcl: string };
   postgres: BuntyConfig["postgres"];
+  /** The managed cluster's restore switch, as the cluster component takes it. */
+  databaseRestore: ManagedPostgresArgs["restore"];
   /** .env values that are not secret (feature flags, NODE_ENV, PORT, ...), in file order. */
   plainEnv: Record<string, string>;
   commands: {
@@ -205,6 +209,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
     files,
     secretFiles: { env: `${dir}/.env`, redisAcl: BUNTY_PATHS.redisAcl },
     postgres: cfg.postgres,
+    databaseRestore: managedRestore(cfg.recovery.database),
     plainEnv,
     commands: {
       hostSetup: script("pm2-host-setup.sh", [

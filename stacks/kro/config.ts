@@ -2,10 +2,10 @@
 // (backend, frontend, admin-frontend, nginx), a DigitalOcean managed PostgreSQL cluster, certbot TLS; its secrets and
 // the checks that span keys (confirmations of destructive switches on prod).
 import { z } from "zod";
-import { confirmationToken, duplicateOperationIds, isProtectedStack, requireConfirm, type Problem } from "../../config/checks";
+import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, imageRef, imageTag, operationId, pinnedImage, port, serviceName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { databaseRestoreSchema, hostPlacementSchema, hostRebuildProblems, hostRebuildSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, hostRebuildProblems, hostRebuildSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
 import { KRO_APP_SERVICES, kroServices } from "./inventory";
 
 const appServiceSchema = z.strictObject({
@@ -110,7 +110,7 @@ export function kroProblems(cfg: KroConfig, stack: string): Problem[] {
   } else if (cfg.recovery.host) {
     problems.push(...hostRebuildProblems(cfg.recovery.host, stack, "kro", { what: "rebuild-host", why: "rebuilding the host replaces the live droplet" }));
   }
-  problems.push(...databaseRecoveryProblems(cfg.recovery.database, stack));
+  problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "kro"));
   problems.push(...duplicateOperationIds(cfg.operations));
   // The services operations may name are the inventory's, nothing kept beside it.
   const services = kroServices(cfg, stack).map((s) => s.name);
@@ -126,30 +126,4 @@ export function kroProblems(cfg: KroConfig, stack: string): Problem[] {
     }
   });
   return problems;
-}
-
-/** Each move of the application between clusters, and giving up the restored one, is confirmed on prod. */
-function databaseRecoveryProblems(r: KroConfig["recovery"]["database"], stack: string): Problem[] {
-  if (!r) return [];
-  const confirm = (what: string, why: string) => requireConfirm(stack, "kro", what, r.confirm, "recovery.database.confirm", why);
-  if (r.discard) {
-    if (r.cutover === true) {
-      return [{ path: "recovery.database.discard", message: "the application runs on the restored cluster (cutover: true); cut back first (example: cutover: back)" }];
-    }
-    return confirm("discard-restored-database", "discarding lets the next pulumi up without recovery.database delete the restored cluster and everything written to it");
-  }
-  if (r.cutover === true) return confirm("database-cutover", "cutting over points the application at the restored cluster");
-  if (r.cutover === "back") {
-    return confirm("database-cutover-back", "cutting back points the application at the live cluster; what was written to the restored cluster since the cutover stays there");
-  }
-  // The cutover flipped back to false, its confirmation left in place: almost surely a revert that was not confirmed.
-  if (isProtectedStack(stack) && r.confirm === confirmationToken(stack, "kro", "database-cutover")) {
-    return [
-      {
-        path: "recovery.database.cutover",
-        message: `false, with the cutover's confirmation still set: if the application ran on the restored cluster, moving it back is a cutover back (example: cutover: back, confirm: "${confirmationToken(stack, "kro", "database-cutover-back")}"); if it never did, remove confirm`,
-      },
-    ];
-  }
-  return [];
 }

@@ -17,6 +17,7 @@ import {
 import { renderCloudInit } from "../../renderers/cloudInit";
 import { renderCompose } from "../../renderers/compose";
 import { renderNginxConf } from "../../renderers/nginx";
+import { managedRestore } from "../database";
 import type { PlanContext } from "../platform";
 import type { HostPlan } from "../host";
 import type { KroConfig, KroOperation } from "./config";
@@ -67,12 +68,6 @@ function operationCommand(op: KroOperation, cfg: KroConfig, inventory: ServiceIn
   }
 }
 
-/** The restore as the cluster component takes it: the application runs on the restored cluster only after `cutover: true`. */
-function databaseRecovery(r: KroConfig["recovery"]["database"]): ManagedPostgresArgs["restore"] {
-  if (!r) return undefined;
-  return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
-}
-
 export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
   const { stack } = ctx;
   const names = kroNames(stack);
@@ -95,7 +90,7 @@ export function planKro(cfg: KroConfig, ctx: PlanContext): KroPlan {
       sshKeySecret: "kroSshPrivateKey",
     },
     database: cfg.database,
-    databaseRecovery: databaseRecovery(cfg.recovery.database),
+    databaseRecovery: managedRestore(cfg.recovery.database),
     deployDir: dir,
     files: {
       [`${dir}/${KRO_FILES.compose}`]: renderedFrom("app.services", () => renderCompose({ name: "production", services: inventory })),
