@@ -10,11 +10,16 @@
 #   analyze            ANALYZE
 #   vacuum-analyze     VACUUM ANALYZE
 #   reindex            REINDEX DATABASE <the app's database> (locks each table while its indexes are rebuilt)
-#   backup             pg-backup.sh into --backup-dir (checksummed, `latest` pointer, retention)
+#   backup             pg-backup.sh into --backup-dir (checksummed, `latest` pointer, retention); with --plain-copy NAME
+#                      also --backup-dir/NAME, the same backup as gzipped plain SQL (the runbook's Data Recovery reads
+#                      /var/backups/bunty/bunty-latest.sql.gz with `gunzip < ... | psql`), replaced only when complete
+#   verify             pg-verify.sh on --backup-dir's latest backup: restored into a temporary database (the app's role
+#                      needs CREATEDB) and compared with the live one; non-zero on any mismatch
 #   migrate FILE       a backup first (the runbook's "Backup database first"; no backup, no migration), then FILE in ONE
 #                      transaction with ON_ERROR_STOP (a failing migration changes nothing), then the tables listed
 #
-# Usage: app-data.sh --env-file FILE [--backup-dir DIR] [--backup-prefix NAME] [--retention-days N] ACTION [ARG]
+# Usage: app-data.sh --env-file FILE [--backup-dir DIR] [--backup-prefix NAME] [--retention-days N] [--plain-copy NAME]
+#                    ACTION [ARG]
 # Environment: RESULT_FILE; PGSSLROOTCERT and the other libpq variables are passed through.
 # Output: one JSON line: {"script","status","exit_code","action","database", ...what the action measured}
 # Exit codes: 0 done; 64 bad arguments; 65 the .env's DATABASE_URL/REDIS_URL is not a URL this script reads; 66 the .env,
@@ -26,15 +31,16 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/common.sh
 source "$here/../lib/common.sh"
 
-usage() { echo "usage: app-data.sh --env-file FILE [--backup-dir DIR] [--backup-prefix NAME] [--retention-days N] flush-cache|terminate PID|analyze|vacuum-analyze|reindex|backup|migrate FILE"; }
+usage() { echo "usage: app-data.sh --env-file FILE [--backup-dir DIR] [--backup-prefix NAME] [--retention-days N] [--plain-copy NAME] flush-cache|terminate PID|analyze|vacuum-analyze|reindex|backup|verify|migrate FILE"; }
 
-env_file="" backup_dir="" backup_prefix="" retention_days="" action="" arg=""
+env_file="" backup_dir="" backup_prefix="" retention_days="" plain_copy="" action="" arg=""
 while (($#)); do
   case $1 in
     --env-file) env_file=${2-}; shift 2 || die "$EX_USAGE" "--env-file needs a value" ;;
     --backup-dir) backup_dir=${2-}; shift 2 || die "$EX_USAGE" "--backup-dir needs a value" ;;
     --backup-prefix) backup_prefix=${2-}; shift 2 || die "$EX_USAGE" "--backup-prefix needs a value" ;;
     --retention-days) retention_days=${2-}; shift 2 || die "$EX_USAGE" "--retention-days needs a value" ;;
+    --plain-copy) plain_copy=${2-}; shift 2 || die "$EX_USAGE" "--plain-copy needs a value" ;;
     -h | --help) usage; exit 0 ;;
     -*) usage >&2; die "$EX_USAGE" "unknown option: $1" ;;
     *)
@@ -47,14 +53,15 @@ while (($#)); do
   esac
 done
 case "$action" in
-  flush-cache | analyze | vacuum-analyze | reindex | backup | migrate | terminate) ;;
+  flush-cache | analyze | vacuum-analyze | reindex | backup | verify | migrate | terminate) ;;
   "") usage >&2; die "$EX_USAGE" "no action given" ;;
   *) usage >&2; die "$EX_USAGE" "unknown action: $action" ;;
 esac
 [[ -n "$env_file" ]] || die "$EX_USAGE" "--env-file is required (example: --env-file /var/www/bunty-backend/.env)"
 [[ -r "$env_file" ]] || die "$EX_NOINPUT" "cannot read the app's env file $env_file"
 [[ "$action" != terminate || "$arg" =~ ^[1-9][0-9]{0,9}$ ]] || die "$EX_USAGE" "terminate needs a backend pid such as 12345, got: '$arg'"
-if [[ "$action" == backup || "$action" == migrate ]]; then
+[[ -z "$plain_copy" || "$plain_copy" =~ ^[A-Za-z0-9._-]+\.sql\.gz$ ]] || die "$EX_USAGE" "--plain-copy must be a file name ending in .sql.gz (example: bunty-latest.sql.gz), got: '$plain_copy'"
+if [[ "$action" == backup || "$action" == migrate || "$action" == verify ]]; then
   [[ "$backup_dir" == /* ]] || die "$EX_USAGE" "$action needs --backup-dir, an absolute path (example: --backup-dir /var/backups/bunty)"
 fi
 [[ -z "$retention_days" || "$retention_days" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "--retention-days must be a positive count such as 7, got: '$retention_days'"
@@ -151,7 +158,28 @@ case "$action" in
   backup)
     postgres_env
     run_backup
-    emit_result ok 0 --arg action "$action" --arg database "$PGDATABASE" --argjson backup "$backup_result"
+    plain=null
+    if [[ -n "$plain_copy" ]]; then
+      require_cmd pg_restore gzip
+      archive=$(jq -r .file <<<"$backup_result")
+      # pg_restore -f - turns the archive into the plain SQL the runbook's `gunzip < ... | psql` expects.
+      if ! { pg_restore -f - "$archive" | gzip >"$backup_dir/$plain_copy.tmp"; } 2>/dev/null; then
+        rm -f "$backup_dir/$plain_copy.tmp"
+        die_if_full "$backup_dir" 1 "$plain_copy" ""
+        die "$EX_SOFTWARE" "cannot write the plain copy $backup_dir/$plain_copy of $archive (the backup itself is complete)"
+      fi
+      mv -f "$backup_dir/$plain_copy.tmp" "$backup_dir/$plain_copy"
+      plain=$(jq -cn --arg f "$backup_dir/$plain_copy" --argjson b "$(stat -c %s "$backup_dir/$plain_copy")" '{file: $f, bytes: $b}')
+    fi
+    emit_result ok 0 --arg action "$action" --arg database "$PGDATABASE" --argjson backup "$backup_result" --argjson plain_copy "$plain"
+    ;;
+  verify)
+    postgres_env
+    out=$(bash "$here/../backup/pg-verify.sh" -d "$PGDATABASE" "$backup_dir" </dev/null) && code=0 || code=$?
+    report=$(tail -n1 <<<"$out")
+    jq -e . >/dev/null 2>&1 <<<"$report" || report='{}'
+    ((code == 0)) || die "$code" "the backup in $backup_dir did not verify: $(jq -c '.error // .failures // "no result"' <<<"$report")"
+    emit_result ok 0 --arg action "$action" --arg database "$PGDATABASE" --argjson verify "$report"
     ;;
   migrate)
     [[ -r "$arg" ]] || die "$EX_NOINPUT" "cannot read the migration file $arg"

@@ -6,7 +6,7 @@
 // Stand-in limits: the scripts run as the test's user, not the host's root; the server is PostgreSQL 15 (the host's is
 // the distribution's or a managed cluster's); no TLS to PostgreSQL (a managed cluster's sslmode=require is parsed, but
 // only the plain connection is exercised).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -144,6 +144,39 @@ describe("app-data.sh against real servers, over SSH, from the app's .env", () =
     expect(backup).toMatchObject({ database: "bunty_prod" });
     expect(existsSync(backup.file)).toBe(true);
     expect(existsSync(join(backupDir, "latest"))).toBe(true);
+  });
+
+  it("backup with --plain-copy also writes the runbook's bunty-latest.sql.gz, which its own Data Recovery line restores", async () => {
+    const r = await appData(["--backup-dir", backupDir, "--backup-prefix", "bunty", "--plain-copy", "bunty-latest.sql.gz", "backup"]);
+    expect(r.code, r.stderr).toBe(0);
+    const plain = join(backupDir, "bunty-latest.sql.gz");
+    expect(r.json.plain_copy).toMatchObject({ file: plain });
+    pg.sql("CREATE DATABASE seed_route OWNER bunty");
+    // The runbook's line, as written: gunzip < /var/backups/bunty/bunty-latest.sql.gz | psql "$DATABASE_URL"
+    const seed = spawnSync("bash", ["-c", `gunzip < '${plain}' | psql -X -q -v ON_ERROR_STOP=1 "$URL"`], {
+      env: { ...process.env, PATH: `${PG_BIN}:${process.env.PATH}`, URL: buntyDatabaseUrl({ host: "127.0.0.1", port: pg.port, name: "seed_route", user: "bunty", password: DB_PASSWORD, tls: false }) },
+      encoding: "utf8",
+    });
+    expect(seed.status, seed.stderr).toBe(0);
+    expect(pg.sql("SELECT count(*) FROM users", "seed_route")).toBe(bunty("SELECT count(*) FROM users"));
+  });
+
+  it("verify restores the latest backup into a temporary database and compares it with the live one", async () => {
+    // pg-verify.sh creates (and drops) a temporary database: the app's role needs CREATEDB for the weekly check.
+    pg.sql("ALTER ROLE bunty CREATEDB");
+    const r = await appData(["--backup-dir", backupDir, "verify"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verify).toMatchObject({ status: "ok", database: "bunty_prod" });
+    const dbs = pg.sql("SELECT string_agg(datname, ',') FROM pg_database");
+    expect(dbs).not.toMatch(/verify/);
+  });
+
+  it("verify fails (65) when the live database no longer matches the backup", async () => {
+    bunty("INSERT INTO users (email) VALUES ('after-the-backup')");
+    const r = await appData(["--backup-dir", backupDir, "verify"]);
+    expect(r.code).toBe(65);
+    expect(String(r.json.error)).toContain("did not verify");
+    bunty("DELETE FROM users WHERE email = 'after-the-backup'");
   });
 
   it("migrate takes a backup first, then applies the file in one transaction", async () => {
