@@ -10,6 +10,7 @@ import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, ma
 const httpsUrl = (example: string) => z.string().regex(/^https:\/\/[^\s]+$/, { message: `is not an https URL (example: ${example})` });
 const npmVersion = (pkg: string, example: string) =>
   z.string().regex(/^\d+\.\d+\.\d+$/, { message: `is not an exact ${pkg} version (example: ${example}); a range would install whatever is newest` });
+const utcTime = (example: string) => z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: `is not a UTC time HH:MM (example: "${example}")` });
 const sqlName = (what: string, example: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: `is not a ${what} (example: ${example})` });
 
 /**
@@ -115,6 +116,18 @@ export const buntySchema = z.strictObject({
     email,
     acmeServer: httpsUrl("https://acme-staging-v02.api.letsencrypt.org/directory").optional(),
   }),
+  /**
+   * Scheduled logical backups on the host (systemd timers): daily into /var/backups/bunty (also the runbook's
+   * bunty-latest.sql.gz), and the Maintenance Schedule's weekly "Check backup integrity" as a verified restore.
+   */
+  backups: z
+    .strictObject({
+      dailyAt: utcTime("02:00").default("02:00"),
+      retentionDays: z.number().int().min(1, { message: "is not a number of days to keep backups (example: 7)" }).default(7),
+      verifyOn: z.enum(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], { message: "is not a weekday (example: Sun)" }).default("Sun"),
+      verifyAt: utcTime("04:00").default("04:00"),
+    })
+    .prefault({}),
   recovery: z
     .strictObject({
       /**

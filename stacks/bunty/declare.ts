@@ -76,6 +76,8 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const redis = step("redis", plan.commands.redisRestart, [digest("/etc/redis/redis.conf"), digest(plan.secretFiles.redisAcl)], [handOver]);
   const app = step("pm2-start", plan.commands.pm2Start, Object.keys(plan.files).filter((p) => p.startsWith("/etc/bunty/")).map(digest).concat([digest(plan.secretFiles.env)]), [...databaseReady, redis]);
 
+  step("backup-timers", plan.commands.backupTimers, Object.keys(plan.files).filter((p) => p.startsWith("/etc/systemd/system/bunty-backup")).map(digest), [app]);
+
   const tlsPaths = { tlsDir: HOST_LAYOUT.tlsDir, certName: names.certName, letsencryptDir: HOST_LAYOUT.letsencryptDir };
   const placeholder = step("tls-bootstrap", tlsBootstrapCommand(tlsPaths, plan.outputs.urls[0].replace("https://", "")), [], software.installed);
   const nginx = step("nginx", plan.commands.nginxReload, [digest("/etc/nginx/nginx.conf")], [placeholder, app]);

@@ -10,6 +10,7 @@ import { renderEnvFile } from "../../renderers/envFile";
 import { renderNginxConf, type NginxConfInput } from "../../renderers/nginx";
 import { renderPm2Ecosystem } from "../../renderers/pm2Ecosystem";
 import { renderRedisConf } from "../../renderers/redisConf";
+import { renderSystemdTimer } from "../../renderers/systemdTimer";
 import type { ManagedPostgresArgs } from "../../components/managedPostgres";
 import { managedRestore } from "../database";
 import type { HostPlan } from "../host";
@@ -29,6 +30,9 @@ export const BUNTY_PATHS = {
   maintenancePage: "maintenance.html",
   /** The runbook's Data Recovery reads /var/backups/bunty/bunty-latest.sql.gz. */
   backupDir: "/var/backups/bunty",
+  /** The runbook's Data Recovery file: the latest backup as gzipped plain SQL. */
+  plainBackup: "bunty-latest.sql.gz",
+  systemdDir: "/etc/systemd/system",
 } as const;
 /** Backup file names start with it: the runbook's bunty-backup-<date> and bunty-latest. */
 export const BUNTY_BACKUP_PREFIX = "bunty";
@@ -69,6 +73,8 @@ export interface BuntyPlan {
     redisRestart: string;
     /** Starts (or reloads) the app from the ecosystem file and saves PM2's list for the boot unit. */
     pm2Start: string;
+    /** Loads the backup timers and enables them (systemd). */
+    backupTimers: string;
     /** nginx -t, then enable and reload nginx under systemd. */
     nginxReload: string;
     restartNginx: string;
@@ -94,6 +100,40 @@ function pm2App(cfg: BuntyConfig, action: "start" | "restart" | "stop"): string 
 /** The runbook's psql / redis-cli procedures, with the connections read from the app's .env (scripts/ops/app-data.sh). */
 function appData(cfg: BuntyConfig, action: (string | number)[]): string {
   return script("app-data.sh", ["--env-file", `${cfg.app.dir}/.env`, "--backup-dir", BUNTY_PATHS.backupDir, "--backup-prefix", BUNTY_BACKUP_PREFIX, ...action]);
+}
+
+/** The daily backup and the weekly verification as systemd timers (UTC), from the app's .env like the operations. */
+function backupTimerFiles(cfg: BuntyConfig): { files: Record<string, string>; units: string[] } {
+  const bash = (words: (string | number)[]) => ["/bin/bash", `${HOST_LAYOUT.scriptsRoot}/ops/app-data.sh`, "--env-file", `${cfg.app.dir}/.env`, "--backup-dir", BUNTY_PATHS.backupDir, ...words.map(String)];
+  const b = cfg.backups;
+  const jobs = [
+    renderedFrom("backups", () => ({
+      name: "bunty-backup",
+      units: renderSystemdTimer({
+        name: "bunty-backup",
+        description: "Bunty daily logical backup",
+        command: bash(["--backup-prefix", BUNTY_BACKUP_PREFIX, "--retention-days", b.retentionDays, "--plain-copy", BUNTY_PATHS.plainBackup, "backup"]),
+        onCalendar: `*-*-* ${b.dailyAt}:00 UTC`,
+        after: ["network-online.target"],
+      }),
+    })),
+    renderedFrom("backups", () => ({
+      name: "bunty-backup-verify",
+      units: renderSystemdTimer({
+        name: "bunty-backup-verify",
+        description: "Bunty weekly backup verification",
+        command: bash(["verify"]),
+        onCalendar: `${b.verifyOn} *-*-* ${b.verifyAt}:00 UTC`,
+        after: ["network-online.target"],
+      }),
+    })),
+  ];
+  const files: Record<string, string> = {};
+  for (const j of jobs) {
+    files[`${BUNTY_PATHS.systemdDir}/${j.name}.service`] = j.units.service;
+    files[`${BUNTY_PATHS.systemdDir}/${j.name}.timer`] = j.units.timer;
+  }
+  return { files, units: jobs.map((j) => `${j.name}.timer`) };
 }
 
 function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): string {
@@ -176,6 +216,8 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       ),
     ),
   };
+  const timers = backupTimerFiles(cfg);
+  Object.assign(files, timers.files);
   if (onHostPostgres) {
     // pg_stat_statements must be preloaded before CREATE EXTENSION works (the runbook's slow-query procedure).
     files[`/etc/postgresql/${HOST_POSTGRES_VERSION}/main/conf.d/lazarus.conf`] =
@@ -226,6 +268,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
         ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements"]) }
         : {}),
       redisRestart: "set -eu; systemctl enable redis-server; systemctl restart redis-server",
+      backupTimers: shellJoin(["bash", "-c", 'set -eu; install -d -m 0700 "$1"; shift; systemctl daemon-reload; systemctl enable --now "$@"', "backup-timers", BUNTY_PATHS.backupDir, ...timers.units]),
       pm2Start: pm2App(cfg, "start"),
       nginxReload: "set -eu; nginx -t; systemctl enable nginx; systemctl reload-or-restart nginx",
       restartNginx: "systemctl restart nginx",

@@ -57,6 +57,15 @@ describe("the Bunty software", () => {
     expect(command(staging, "bunty-staging-certificate")).toContain("--server https://acme-staging-v02.api.letsencrypt.org/directory");
   });
 
+  it("ships the backup timers and enables them once the app and its database are up", () => {
+    const timers = one(prod, T.command, "bunty-prod-backup-timers");
+    expect(timers.inputs.create).toContain('systemctl enable --now "$@"');
+    expect(timers.inputs.create).toMatch(/ backup-timers \/var\/backups\/bunty bunty-backup\.timer bunty-backup-verify\.timer$/);
+    expect(timers.dependencies).toContain(one(prod, T.command, "bunty-prod-pm2-start").urn);
+    const unit = String(one(prod, T.command, "bunty-prod-software-file-etc-systemd-system-bunty-backup-service").inputs.stdin);
+    expect(unit).toContain('"/opt/lazarus/scripts/ops/app-data.sh" "--env-file" "/var/www/bunty-backend/.env" "--backup-dir" "/var/backups/bunty"');
+  });
+
   it("keeps every secret out of plain inputs: the .env and the Redis ACL travel only as secret stdin", () => {
     const text = JSON.stringify(prod.resources.map((r) => r.inputs));
     for (const m of ALL_SENTINEL_MARKERS.filter((m) => /bunty/.test(m))) expect(text).not.toContain(m);
