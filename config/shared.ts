@@ -31,6 +31,11 @@ export const hostSchema = z.strictObject({
       window: z.enum(["5m", "10m", "30m", "1h"], { message: "is not an alert window (example: 5m; one of 5m, 10m, 30m, 1h)" }).default("5m"),
     })
     .prefault({}),
+  /**
+   * On platforms that confirm resizes on prod (Bunty): `<stack>/<platform>/resize-to-<size>`, naming the size, so a
+   * confirmation left in the file never approves a later, different size.
+   */
+  resizeConfirm: z.string().optional(),
 });
 export type HostConfig = z.infer<typeof hostSchema>;
 

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, operationId, port } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
 
 const httpsUrl = (example: string) => z.string().regex(/^https:\/\/[^\s]+$/, { message: `is not an https URL (example: ${example})` });
 const npmVersion = (pkg: string, example: string) =>
@@ -203,6 +203,13 @@ export function buntyProblems(cfg: BuntyConfig, stack: string): Problem[] {
   for (const name of Object.keys(cfg.app.env)) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(name)) problems.push({ path: `app.env.${name}`, message: 'is not an environment variable name (example: LOG_LEVEL: "info")' });
     else if (BUNTY_ENV_FROM_LAZARUS.includes(name) || name.endsWith("_ENABLED")) problems.push({ path: `app.env.${name}`, message: "is written by Lazarus (secrets, connections, feature flags); remove it here (feature flags go under app.featureFlags)" });
+  }
+  if (!isExistingHost(cfg.host)) {
+    // Vertical Scaling: changing host.size is a resize, which powers the droplet off.
+    problems.push(
+      ...requireConfirm(stack, "bunty", `resize-to-${cfg.host.size}`, cfg.host.resizeConfirm, "host.resizeConfirm",
+        `the droplet is ${cfg.host.size}: a resize (any change of host.size) shuts the droplet down gracefully, resizes CPU and memory (not the disk: it stays reversible) and boots it, a minute or two of downtime while PM2 resurrects the app`),
+    );
   }
   if (cfg.recovery.database && cfg.postgres.where !== "managed") {
     problems.push({ path: "recovery.database", message: "restores a managed cluster from the provider's backups, but PostgreSQL runs on the host (postgres.where: host); remove recovery.database (a host database is restored from /var/backups/bunty with scripts/backup/pg-restore.sh)" });

@@ -246,6 +246,8 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       healthUrl: cfg.healthUrl,
       latencyAlertMs: cfg.latencyAlertMs,
       sshKeySecret: "buntySshPrivateKey",
+      // CPU and memory only: a disk never shrinks, and a grown disk would make every resize a one-way door.
+      resizeDisk: false,
     },
     app: { name: cfg.app.name, dir, port: cfg.app.port },
     files,
