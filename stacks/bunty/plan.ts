@@ -267,7 +267,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       ]),
       handOver: shellJoin(["bash", "-c", `set -eu; chown ${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER} "$1"; chmod 0600 "$1"; chown redis:redis "$2"; chmod 0600 "$2"`, "hand-over", `${dir}/.env`, BUNTY_PATHS.redisAcl]),
       ...(cfg.postgres.where === "host"
-        ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements"]) }
+        ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements", "--createdb"]) }
         : {}),
       redisRestart: "set -eu; systemctl enable redis-server; systemctl restart redis-server",
       backupTimers: shellJoin(["bash", "-c", 'set -eu; install -d -m 0700 "$1"; shift; systemctl daemon-reload; systemctl enable --now "$@"', "backup-timers", BUNTY_PATHS.backupDir, ...timers.units]),

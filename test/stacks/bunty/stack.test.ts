@@ -75,7 +75,7 @@ describe("the Bunty software", () => {
     expect(one(prod, T.cluster, "bunty-prod-db").inputs).toMatchObject({ engine: "pg", version: "16" });
     expect(byType(staging, T.cluster).filter((c) => c.name.startsWith("bunty"))).toEqual([]);
     const pg = one(staging, T.command, "bunty-staging-postgres-setup");
-    expect(pg.inputs.create).toBe("bash /opt/lazarus/scripts/ops/pg-host-setup.sh --database bunty_staging --user bunty --extension pg_stat_statements");
+    expect(pg.inputs.create).toBe("bash /opt/lazarus/scripts/ops/pg-host-setup.sh --database bunty_staging --user bunty --extension pg_stat_statements --createdb");
     expect(pg.inputs.logging).toBe("none");
   });
 });
