@@ -12,7 +12,7 @@ import { renderRedisAcl } from "../../renderers/redisConf";
 import { declareManagedDatabase } from "../database";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
-import { buntyDatabaseUrl, buntyEnvFile, type BuntyPlan } from "./plan";
+import { BUNTY_PATHS, buntyDatabaseUrl, buntyEnvFile, type BuntyPlan } from "./plan";
 
 export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const { names } = plan;
@@ -74,7 +74,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
     );
   }
   const redis = step("redis", plan.commands.redisRestart, [digest("/etc/redis/redis.conf"), digest(plan.secretFiles.redisAcl)], [handOver]);
-  const app = step("pm2-start", plan.commands.pm2Start, Object.keys(plan.files).filter((p) => p.startsWith("/etc/bunty/")).map(digest).concat([digest(plan.secretFiles.env)]), [...databaseReady, redis]);
+  const app = step("pm2-start", plan.commands.pm2Start, [digest(BUNTY_PATHS.ecosystem), digest(plan.secretFiles.env)], [...databaseReady, redis]);
 
   step("backup-timers", plan.commands.backupTimers, Object.keys(plan.files).filter((p) => p.startsWith("/etc/systemd/system/bunty-backup")).map(digest), [app]);
 

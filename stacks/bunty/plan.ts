@@ -16,6 +16,7 @@ import { managedRestore } from "../database";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import type { BuntyConfig, BuntyOperation } from "./config";
+import { buntyRunbookMarkdown } from "./runbook";
 
 /** The runbook's login user: every procedure starts with `ssh deploy@<ip>` and runs pm2 as it. */
 export const BUNTY_DEPLOY_USER = "deploy";
@@ -33,6 +34,8 @@ export const BUNTY_PATHS = {
   /** The runbook's Data Recovery file: the latest backup as gzipped plain SQL. */
   plainBackup: "bunty-latest.sql.gz",
   systemdDir: "/etc/systemd/system",
+  /** The generated operator runbook (stacks/bunty/runbook.ts). */
+  runbook: "/etc/bunty/RUNBOOK.md",
 } as const;
 /** Backup file names start with it: the runbook's bunty-backup-<date> and bunty-latest. */
 export const BUNTY_BACKUP_PREFIX = "bunty";
@@ -218,6 +221,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
   };
   const timers = backupTimerFiles(cfg);
   Object.assign(files, timers.files);
+  files[BUNTY_PATHS.runbook] = renderedFrom("operations", () => buntyRunbookMarkdown(cfg, stack));
   if (onHostPostgres) {
     // pg_stat_statements must be preloaded before CREATE EXTENSION works (the runbook's slow-query procedure).
     files[`/etc/postgresql/${HOST_POSTGRES_VERSION}/main/conf.d/lazarus.conf`] =
