@@ -15,6 +15,11 @@
 #                      /var/backups/bunty/bunty-latest.sql.gz with `gunzip < ... | psql`), replaced only when complete
 #   verify             pg-verify.sh on --backup-dir's latest backup: restored into a temporary database (the app's role
 #                      needs CREATEDB) and compared with the live one; non-zero on any mismatch
+#   restore-beside B   pg-restore.sh of backup B (a file name in --backup-dir, or `latest`) into a NEW database
+#                      <db>_restore_<ts> beside the live one, with its completion proof; the live database untouched
+#   swap-in NAME       pg-restore.sh --swap-in NAME: the restored copy takes the live name in one transaction (the
+#                      app's sessions are ended; the old database stays as <db>_pre_restore_<ts> until dropped)
+#                      Both run as the app's role: it owns both databases and needs CREATEDB (pg-host-setup.sh --createdb).
 #   migrate FILE       a backup first (the runbook's "Backup database first"; no backup, no migration), then FILE in ONE
 #                      transaction with ON_ERROR_STOP (a failing migration changes nothing), then the tables listed
 #
@@ -31,7 +36,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/common.sh
 source "$here/../lib/common.sh"
 
-usage() { echo "usage: app-data.sh --env-file FILE [--backup-dir DIR] [--backup-prefix NAME] [--retention-days N] [--plain-copy NAME] flush-cache|terminate PID|analyze|vacuum-analyze|reindex|backup|verify|migrate FILE"; }
+usage() { echo "usage: app-data.sh --env-file FILE [--backup-dir DIR] [--backup-prefix NAME] [--retention-days N] [--plain-copy NAME] flush-cache|terminate PID|analyze|vacuum-analyze|reindex|backup|verify|restore-beside BACKUP|swap-in NAME|migrate FILE"; }
 
 env_file="" backup_dir="" backup_prefix="" retention_days="" plain_copy="" action="" arg=""
 while (($#)); do
@@ -46,14 +51,14 @@ while (($#)); do
     *)
       [[ -z "$action" ]] || { usage >&2; die "$EX_USAGE" "unexpected argument: $1"; }
       action=$1; shift
-      if [[ "$action" == terminate || "$action" == migrate ]]; then
-        arg=${1-}; shift || die "$EX_USAGE" "$action needs an argument (terminate PID, migrate FILE)"
+      if [[ "$action" == terminate || "$action" == migrate || "$action" == restore-beside || "$action" == swap-in ]]; then
+        arg=${1-}; shift || die "$EX_USAGE" "$action needs an argument (terminate PID, migrate FILE, restore-beside BACKUP, swap-in NAME)"
       fi
       ;;
   esac
 done
 case "$action" in
-  flush-cache | analyze | vacuum-analyze | reindex | backup | verify | migrate | terminate) ;;
+  flush-cache | analyze | vacuum-analyze | reindex | backup | verify | migrate | terminate | restore-beside | swap-in) ;;
   "") usage >&2; die "$EX_USAGE" "no action given" ;;
   *) usage >&2; die "$EX_USAGE" "unknown action: $action" ;;
 esac
@@ -61,7 +66,9 @@ esac
 [[ -r "$env_file" ]] || die "$EX_NOINPUT" "cannot read the app's env file $env_file"
 [[ "$action" != terminate || "$arg" =~ ^[1-9][0-9]{0,9}$ ]] || die "$EX_USAGE" "terminate needs a backend pid such as 12345, got: '$arg'"
 [[ -z "$plain_copy" || "$plain_copy" =~ ^[A-Za-z0-9._-]+\.sql\.gz$ ]] || die "$EX_USAGE" "--plain-copy must be a file name ending in .sql.gz (example: bunty-latest.sql.gz), got: '$plain_copy'"
-if [[ "$action" == backup || "$action" == migrate || "$action" == verify ]]; then
+[[ "$action" != restore-beside || "$arg" =~ ^[A-Za-z0-9._-]+$ ]] || die "$EX_USAGE" "restore-beside needs a backup file name in the backup directory or 'latest', got: '$arg'"
+[[ "$action" != swap-in || "$arg" =~ ^[a-z_][a-z0-9_]*_restore_[0-9]{14}$ ]] || die "$EX_USAGE" "swap-in needs the restored database's name (<db>_restore_<timestamp>, from restore-beside's result), got: '$arg'"
+if [[ "$action" == backup || "$action" == migrate || "$action" == verify || "$action" == restore-beside ]]; then
   [[ "$backup_dir" == /* ]] || die "$EX_USAGE" "$action needs --backup-dir, an absolute path (example: --backup-dir /var/backups/bunty)"
 fi
 [[ -z "$retention_days" || "$retention_days" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "--retention-days must be a positive count such as 7, got: '$retention_days'"
@@ -180,6 +187,19 @@ case "$action" in
     jq -e . >/dev/null 2>&1 <<<"$report" || report='{}'
     ((code == 0)) || die "$code" "the backup in $backup_dir did not verify: $(jq -c '.error // .failures // "no result"' <<<"$report")"
     emit_result ok 0 --arg action "$action" --arg database "$PGDATABASE" --argjson verify "$report"
+    ;;
+  restore-beside | swap-in)
+    postgres_env
+    if [[ "$action" == restore-beside ]]; then
+      args=(-d "$PGDATABASE" "$backup_dir/$arg")
+    else
+      args=(-d "$PGDATABASE" --swap-in "$arg")
+    fi
+    out=$(bash "$here/../backup/pg-restore.sh" "${args[@]}" </dev/null) && code=0 || code=$?
+    report=$(tail -n1 <<<"$out")
+    jq -e . >/dev/null 2>&1 <<<"$report" || report='{}'
+    ((code == 0)) || die "$code" "$action failed: $(jq -r '.error // "no result"' <<<"$report")"
+    emit_result ok 0 --arg action "$action" --arg database "$PGDATABASE" --argjson restore "$report"
     ;;
   migrate)
     [[ -r "$arg" ]] || die "$EX_NOINPUT" "cannot read the migration file $arg"

@@ -179,6 +179,26 @@ describe("app-data.sh against real servers, over SSH, from the app's .env", () =
     bunty("DELETE FROM users WHERE email = 'after-the-backup'");
   });
 
+  it("restore-beside restores the latest backup into a new database as the app's role, the live one untouched; swap-in cuts over", async () => {
+    // The app's role owns its database and has CREATEDB (pg-host-setup.sh --createdb): no superuser anywhere.
+    pg.sql("ALTER ROLE bunty CREATEDB");
+    const backup = await appData(["--backup-dir", backupDir, "--backup-prefix", "bunty", "backup"]);
+    expect(backup.code, backup.stderr).toBe(0);
+    const rows = bunty("SELECT count(*) FROM users");
+    bunty("INSERT INTO users (email) VALUES ('written-after-the-backup')");
+    const beside = await appData(["--backup-dir", backupDir, "restore-beside", "latest"]);
+    expect(beside.code, beside.stderr).toBe(0);
+    const restored = String((beside.json.restore as { restored_database: string }).restored_database);
+    expect(restored).toMatch(/^bunty_prod_restore_\d{14}$/);
+    expect(pg.sql("SELECT count(*) FROM users", restored)).toBe(rows);
+    expect(bunty("SELECT count(*) FROM users WHERE email = 'written-after-the-backup'")).toBe("1");
+    const swap = await appData(["swap-in", restored]);
+    expect(swap.code, swap.stderr).toBe(0);
+    expect(bunty("SELECT count(*) FROM users")).toBe(rows);
+    const previous = String((swap.json.restore as { previous_database: string }).previous_database);
+    expect(pg.sql("SELECT count(*) FROM users WHERE email = 'written-after-the-backup'", previous)).toBe("1");
+  });
+
   it("migrate takes a backup first, then applies the file in one transaction", async () => {
     const file = join(root, "001.sql");
     writeFileSync(file, "CREATE TABLE proofs (id serial PRIMARY KEY, user_id int REFERENCES users(id));\nALTER TABLE users ADD COLUMN verified boolean DEFAULT false;\n");
