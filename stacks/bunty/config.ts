@@ -136,6 +136,19 @@ export const buntySchema = z.strictObject({
        * rewritten and PM2 reloads the app with it).
        */
       database: databaseRestoreSchema.optional(),
+      /**
+       * The runbook's Data Recovery with PostgreSQL on the host: a backup of /var/backups/bunty restored into a new
+       * database beside the live one (pg-restore.sh, as the app's role); then `swapIn`, the restored database's name
+       * from that step's result, cuts over in one transaction and restarts the app (confirmed on prod).
+       */
+      hostDatabase: z
+        .strictObject({
+          label: z.string().regex(/^[a-z0-9][a-z0-9-]{0,20}$/, { message: "is not a restore label (example: 20261201)" }),
+          backup: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: "is not a backup file name in /var/backups/bunty or latest (example: latest)" }).default("latest"),
+          swapIn: z.string().regex(/^[a-z_][a-z0-9_]*_restore_[0-9]{14}$/, { message: "is not a restored database's name (example: bunty_staging_restore_20261201021500, from the restore step's result)" }).optional(),
+          confirm: z.string().optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   operations: z.array(operationSchema).default([]),
@@ -215,6 +228,12 @@ export function buntyProblems(cfg: BuntyConfig, stack: string): Problem[] {
     problems.push({ path: "recovery.database", message: "restores a managed cluster from the provider's backups, but PostgreSQL runs on the host (postgres.where: host); remove recovery.database (a host database is restored from /var/backups/bunty with scripts/backup/pg-restore.sh)" });
   } else {
     problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "bunty"));
+  }
+  const hostRestore = cfg.recovery.hostDatabase;
+  if (hostRestore && cfg.postgres.where !== "host") {
+    problems.push({ path: "recovery.hostDatabase", message: "restores PostgreSQL on the host, but it runs in a managed cluster (postgres.where: managed); use recovery.database (example: recovery: {database: {label: 20261201}})" });
+  } else if (hostRestore?.swapIn) {
+    problems.push(...requireConfirm(stack, "bunty", "database-cutover", hostRestore.confirm, "recovery.hostDatabase.confirm", `swapping ${hostRestore.swapIn} in ends the app's database sessions and makes the restored data live (the old database is kept beside it)`));
   }
   cfg.operations.forEach((op, i) => {
     if (op.action === "rollback") {

@@ -83,6 +83,9 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const nginx = step("nginx", plan.commands.nginxReload, [digest("/etc/nginx/nginx.conf")], [placeholder, app]);
   const certificate = step("certificate", plan.commands.certIssue, [plan.outputs.urls.join(",")], [nginx]);
   const ready = step("tls-activate", tlsActivateCommand(tlsPaths, plan.commands.restartNginx), [], [certificate]);
+  // Recovery steps run once each, in order: a later change of their text never repeats a restore or a swap.
+  let previous: pulumi.Resource = ready;
+  for (const r of plan.hostDatabaseRecovery) previous = step(r.key, r.command, [], [previous], true);
   // Operations run once: a later change of their command text does not repeat a rollback or a shutdown.
   for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready], true);
 

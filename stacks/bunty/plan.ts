@@ -84,6 +84,8 @@ export interface BuntyPlan {
     certIssue: string;
   };
   operations: { id: string; command: string }[];
+  /** PostgreSQL on the host: restore beside the live database, then (with swapIn) the cutover; each step once. */
+  hostDatabaseRecovery: { key: string; command: string }[];
   outputs: { urls: string[]; healthUrl: string };
 }
 
@@ -137,6 +139,17 @@ function backupTimerFiles(cfg: BuntyConfig): { files: Record<string, string>; un
     files[`${BUNTY_PATHS.systemdDir}/${j.name}.timer`] = j.units.timer;
   }
   return { files, units: jobs.map((j) => `${j.name}.timer`) };
+}
+
+function hostDatabaseRecovery(cfg: BuntyConfig): { key: string; command: string }[] {
+  const r = cfg.recovery.hostDatabase;
+  if (!r) return [];
+  const steps = [{ key: `restore-beside-${r.label}`, command: appData(cfg, ["restore-beside", r.backup]) }];
+  if (r.swapIn) {
+    // The swap ends the app's sessions; a restart gives it fresh connections to the restored database at once.
+    steps.push({ key: `swap-in-${r.label}`, command: `set -e; ${appData(cfg, ["swap-in", r.swapIn])}; ${pm2App(cfg, "restart")}` });
+  }
+  return steps;
 }
 
 function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): string {
@@ -281,6 +294,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       certIssue: certIssueCommand({ domains: [cfg.domains.api], email: cfg.tls.email, webroot: HOST_LAYOUT.acmeWebroot, ...tlsCommon }),
     },
     operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg, stack)) })),
+    hostDatabaseRecovery: hostDatabaseRecovery(cfg),
     outputs: { urls: [`https://${cfg.domains.api}`], healthUrl: cfg.healthUrl },
   };
 }

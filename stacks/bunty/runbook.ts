@@ -70,6 +70,13 @@ export function buntyRunbookModel(cfg: BuntyConfig, stack: string, idPrefix = "y
       { name: "recovery.database.cutover", title: "move the app to the restored cluster", section: "Data Recovery", does: "rewrites the .env's DATABASE_URL to the restored cluster; PM2 reloads the app with it. Verify first (`psql ... -c \"SELECT count(*) FROM users;\"` on the restored cluster).", ...(protectedStack ? { confirm: token("database-cutover") } : {}), stackConfig: snippet({ recovery: { database: { ...restore, cutover: true, ...(protectedStack ? { confirm: token("database-cutover") } : {}) } } }), commands: pulumi },
     );
   }
+  if (cfg.postgres.where === "host") {
+    const swapIn = `${cfg.postgres.databaseName}_restore_20261201021500`;
+    recovery.push(
+      { name: "recovery.hostDatabase", title: "restore a backup beside the live database", section: "Data Recovery", does: `\`pg-restore.sh\` of \`${BUNTY_PATHS.backupDir}/<backup>\` (default \`latest\`) into a new database \`${cfg.postgres.databaseName}_restore_<timestamp>\`, as the app's role; its name is in the step's result. The live database is untouched.`, stackConfig: snippet({ recovery: { hostDatabase: { label: idPrefix, backup: "latest" } } }), commands: pulumi },
+      { name: "recovery.hostDatabase.swapIn", title: "swap the restored database in", section: "Data Recovery", does: "the restored database takes the live name in one transaction (the app's sessions end; the old database stays as `<db>_pre_restore_<timestamp>`), then the app restarts. Verify the restored database first.", ...(protectedStack ? { confirm: token("database-cutover") } : {}), stackConfig: snippet({ recovery: { hostDatabase: { label: idPrefix, backup: "latest", swapIn, ...(protectedStack ? { confirm: token("database-cutover") } : {}) } } }), commands: pulumi },
+    );
+  }
   if (!isExistingHost(cfg.host)) {
     const bigger = "s-4vcpu-8gb";
     recovery.push({

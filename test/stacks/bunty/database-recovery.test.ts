@@ -58,3 +58,41 @@ describe("Bunty database restore beside the live cluster", () => {
     expect(String(err.message)).toContain("Pulumi.staging.yaml: lazarus:bunty.recovery.database: restores a managed cluster from the provider's backups, but PostgreSQL runs on the host");
   });
 });
+
+describe("Bunty database restore beside the live one, PostgreSQL on the host", () => {
+  const swapIn = "bunty_staging_restore_20261201021500";
+
+  it("restores the named backup beside the live database first, once, after the host is ready", async () => {
+    const plan = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:bunty"].recovery = { hostDatabase: { label: "r1" } }) });
+    const beside = one(plan, T.command, "bunty-staging-restore-beside-r1");
+    expect(beside.inputs.create).toBe("bash /opt/lazarus/scripts/ops/app-data.sh --env-file /var/www/bunty-backend/.env --backup-dir /var/backups/bunty --backup-prefix bunty restore-beside latest");
+    expect(beside.dependencies).toContain(one(plan, T.command, "bunty-staging-tls-activate").urn);
+    expect(byType(plan, T.command).some((r) => r.name.startsWith("bunty-staging-swap-in"))).toBe(false);
+  });
+
+  it("swaps the restored database in with swapIn, then restarts the app", async () => {
+    const plan = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:bunty"].recovery = { hostDatabase: { label: "r1", swapIn } }) });
+    const swap = one(plan, T.command, "bunty-staging-swap-in-r1");
+    expect(swap.inputs.create).toContain(`app-data.sh --env-file /var/www/bunty-backend/.env --backup-dir /var/backups/bunty --backup-prefix bunty swap-in ${swapIn}; bash /opt/lazarus/scripts/ops/pm2-app.sh`);
+    expect(swap.inputs.create).toMatch(/ restart$/);
+    expect(swap.dependencies).toContain(one(plan, T.command, "bunty-staging-restore-beside-r1").urn);
+  });
+
+  it("on prod the swap is confirmed, and the policy pack sees it by its command text", async () => {
+    const onHost = (c: Record<string, any>, confirm?: string) => {
+      c["lazarus:bunty"].postgres = { where: "host", databaseName: "bunty_prod", userName: "bunty" };
+      c["lazarus:bunty"].recovery = { hostDatabase: { label: "r1", swapIn: "bunty_prod_restore_20261201021500", ...(confirm ? { confirm } : {}) } };
+    };
+    const err = await planFor("prod", { patch: (c) => onHost(c) }).catch((e) => e);
+    expect(String(err.message)).toContain('lazarus:bunty.recovery.hostDatabase.confirm: is missing: swapping bunty_prod_restore_20261201021500 in ends the app\'s database sessions');
+    const patch = (c: Record<string, any>) => onHost(c, "prod/bunty/database-cutover");
+    const plan = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch });
+    expect(checkPlan(plan, rawStack("prod", { patch }))).toEqual([]);
+    expect(checkPlan(plan, rawStack("prod", { patch: (c) => onHost(c) })).map((v) => v.message.split(":")[0])).toEqual(["bunty-prod-swap-in-r1"]);
+  });
+
+  it("refuses the host switch when PostgreSQL is a managed cluster", async () => {
+    const err = await planFor("prod", { patch: (c) => (c["lazarus:bunty"].recovery = { hostDatabase: { label: "r1" } }) }).catch((e) => e);
+    expect(String(err.message)).toContain("lazarus:bunty.recovery.hostDatabase: restores PostgreSQL on the host, but it runs in a managed cluster");
+  });
+});

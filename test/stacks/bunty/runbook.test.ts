@@ -26,7 +26,8 @@ describe("Bunty's operator runbook", () => {
     expect(staging).not.toMatch(/confirm: /);
     // Staging's PostgreSQL is on the host: no managed restore switch there.
     expect(prod).toContain("recovery.database");
-    expect(staging).not.toContain("recovery.database");
+    expect(staging).not.toContain("recovery.database`");
+    expect(staging).toContain("### `recovery.hostDatabase`");
   });
 
   it("walks the seed's incidents and names what runs on the host", () => {
