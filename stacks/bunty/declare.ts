@@ -12,7 +12,7 @@ import { renderRedisAcl } from "../../renderers/redisConf";
 import { declareManagedDatabase } from "../database";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
-import { BUNTY_PATHS, buntyDatabaseUrl, buntyEnvFile, type BuntyPlan } from "./plan";
+import { BUNTY_PATHS, buntyDatabaseUrl, buntyEnvFile, managedExtensionCommand, type BuntyPlan } from "./plan";
 
 export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const { names } = plan;
@@ -69,6 +69,25 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
       new command.remote.Command(
         `${names.prefix}-postgres-setup`,
         { connection, create: plan.commands.postgresSetup, stdin: s("buntyDatabasePassword"), triggers: [machineId], logging: "none" },
+        { parent: platform, dependsOn: [setup], additionalSecretOutputs: ["stdout", "stderr"] },
+      ),
+    );
+  }
+  if (cluster && plan.postgres.where === "managed") {
+    // The cluster the app uses (the restored one after a cutover) gets the extension, as its admin user.
+    const admin = plan.databaseRestore?.cutover && cluster.restored ? cluster.restored : cluster.cluster;
+    const db = plan.postgres.cluster.databaseName;
+    const host = plan.host.placement && "existing" in plan.host.placement ? admin.host : admin.privateHost;
+    databaseReady.push(
+      new command.remote.Command(
+        `${names.prefix}-pg-stat-statements`,
+        {
+          connection,
+          create: pulumi.all([host, admin.port, admin.user]).apply(([h, p, u]) => managedExtensionCommand({ host: h, port: p, adminUser: u, database: db })),
+          stdin: pulumi.secret(admin.password),
+          triggers: [machineId, admin.id],
+          logging: "none",
+        },
         { parent: platform, dependsOn: [setup], additionalSecretOutputs: ["stdout", "stderr"] },
       ),
     );

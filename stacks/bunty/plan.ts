@@ -299,6 +299,25 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
   };
 }
 
+/**
+ * pg_stat_statements in the app's database on a managed cluster (the seed's slow-query procedure reads it). DigitalOcean
+ * ships the extension preloaded; creating it needs the cluster's admin user, whose password arrives on stdin (never in
+ * argv or the command text). Run from the app host, which the cluster's firewall admits. Idempotent.
+ */
+export function managedExtensionCommand(c: { host: string; port: number; adminUser: string; database: string; sslmode?: "require" | "disable" }): string {
+  return shellJoin([
+    "bash",
+    "-c",
+    'set -euo pipefail; IFS= read -r PGPASSWORD; export PGPASSWORD PGSSLMODE="$5"; psql -X -q -v ON_ERROR_STOP=1 -h "$1" -p "$2" -U "$3" -d "$4" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"',
+    "pg-stat-statements",
+    c.host,
+    String(c.port),
+    c.adminUser,
+    c.database,
+    c.sslmode ?? "require",
+  ]);
+}
+
 /** DATABASE_URL for the app: TLS required on a managed cluster, local socket-free TCP on the host. */
 export function buntyDatabaseUrl(db: { host: string; port: number; name: string; user: string; password: string; tls: boolean }): string {
   const auth = `${encodeURIComponent(db.user)}:${encodeURIComponent(db.password)}`;

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PG_BIN, startPostgres, type PostgresServer } from "../../support/postgres";
+import { managedExtensionCommand } from "../../../stacks/bunty/plan";
 import { REPO, parseResult } from "../../support/testHost";
 
 let pg: PostgresServer;
@@ -28,6 +29,20 @@ const asApp = (password: string, sql: string) =>
     env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(pg.port), PGUSER: "bunty", PGPASSWORD: password, PGDATABASE: "bunty_staging", PGPASSFILE: "/dev/null" },
     encoding: "utf8",
   });
+
+describe("the managed cluster's pg_stat_statements step (stacks/bunty/plan.ts managedExtensionCommand)", () => {
+  it("creates the extension as the admin user with the password on stdin only, and again changes nothing", () => {
+    // A DigitalOcean cluster requires TLS (sslmode=require, the plan's value); this server has none, so disable here.
+    pg.sql("CREATE DATABASE bunty_prod");
+    const cmd = managedExtensionCommand({ host: "127.0.0.1", port: pg.port, adminUser: pg.user, database: "bunty_prod", sslmode: "disable" });
+    expect(cmd).not.toContain("superuser-secret");
+    for (let i = 0; i < 2; i++) {
+      const r = spawnSync("bash", ["-c", cmd], { env: { PATH: `${PG_BIN}:/usr/bin:/bin`, PGPASSFILE: "/dev/null" }, input: "superuser-secret\n", encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    expect(pg.sql("SELECT extname FROM pg_extension WHERE extname = 'pg_stat_statements'", "bunty_prod")).toBe("pg_stat_statements");
+  });
+});
 
 describe("pg-host-setup.sh against a real PostgreSQL", () => {
   it("creates the role, its database and pg_stat_statements; the runbook's slow-query query works as the app", () => {

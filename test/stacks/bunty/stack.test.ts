@@ -66,6 +66,15 @@ describe("the Bunty software", () => {
     expect(unit).toContain('"/opt/lazarus/scripts/ops/app-data.sh" "--env-file" "/var/www/bunty-backend/.env" "--backup-dir" "/var/backups/bunty"');
   });
 
+  it("creates pg_stat_statements on the managed cluster as its admin, password on stdin only, before the app starts", () => {
+    const ext = one(prod, T.command, "bunty-prod-pg-stat-statements");
+    expect(String(ext.inputs.create)).toContain("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    expect(String(ext.inputs.create)).toMatch(/ bunty_prod require$/);
+    expect(ext.inputs.logging).toBe("none");
+    expect(one(prod, T.command, "bunty-prod-pm2-start").dependencies).toContain(ext.urn);
+    expect(byType(staging, T.command).some((r) => r.name === "bunty-staging-pg-stat-statements")).toBe(false);
+  });
+
   it("keeps every secret out of plain inputs: the .env and the Redis ACL travel only as secret stdin", () => {
     const text = JSON.stringify(prod.resources.map((r) => r.inputs));
     for (const m of ALL_SENTINEL_MARKERS.filter((m) => /bunty/.test(m))) expect(text).not.toContain(m);
