@@ -131,6 +131,31 @@ describe("Bunty under a real PM2, over SSH", () => {
     expect(after.pm2_env.restart_time).toBe(before.pm2_env.restart_time);
   }, 60_000);
 
+  it("another pinned version replaces the installed module (uninstall, install) and the settings are set again", async () => {
+    // A second version, made here from the kept bundle with another version number (no network in this test).
+    const other = "9.9.9";
+    const work = join(root, "repack");
+    mkdirSync(work, { recursive: true });
+    const sh = (cmd: string) => {
+      const r = spawnSync("bash", ["-c", cmd], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(r.stderr);
+    };
+    sh(`tar xzf '${join(moduleCache, `pm2-logrotate-${cfg.pm2.logrotate.version}.tar.gz`)}' -C '${work}'`);
+    sh(`cd '${work}/module' && jq '.version = "${other}"' package.json > p.json && mv p.json package.json`);
+    sh(`tar czf '${join(moduleCache, `pm2-logrotate-${other}.tar.gz`)}' -C '${work}' module`);
+    const args = setupArgs(moduleCache);
+    args[args.indexOf("--logrotate-version") + 1] = other;
+    const r = await run("pm2-host-setup.sh", args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ status: "ok", changed: true, logrotate: { max_size: "10M", retain: "7", compress: "true" } });
+    const modules = (await jlist()).filter((p) => p.name === "pm2-logrotate");
+    expect(modules.map((m) => (m.pm2_env as unknown as { version: string }).version)).toEqual([other]);
+    // Back to the stack's version for the tests that follow.
+    const back = await run("pm2-host-setup.sh", setupArgs(moduleCache));
+    expect(back.code, back.stderr).toBe(0);
+    expect((await jlist()).filter((p) => p.name === "pm2-logrotate").map((m) => (m.pm2_env as unknown as { version: string }).version)).toEqual([cfg.pm2.logrotate.version]);
+  }, 150_000);
+
   it("installs offline from the kept bundle: no network, npm never called, a fresh PM2 home", async () => {
     const offline = join(root, "offline");
     mkdirSync(join(offline, "bin"), { recursive: true });
