@@ -16,6 +16,11 @@ export interface DropletHostArgs {
   region: string;
   vpcUuid: pulumi.Input<string>;
   size: string;
+  /**
+   * Whether a resize also grows the disk (the provider's default: yes). A disk never shrinks, so a resize with it can
+   * never be undone; without it only CPU and memory change and the droplet can be sized back down.
+   */
+  resizeDisk?: boolean;
   /** The base image slug. */
   baseImage: string;
   /**
@@ -87,6 +92,7 @@ export class DropletHost extends pulumi.ComponentResource implements Host {
         name: args.name,
         image,
         size: args.size,
+        ...(args.resizeDisk === undefined ? {} : { resizeDisk: args.resizeDisk }),
         region: args.region,
         vpcUuid: args.vpcUuid,
         sshKeys: args.sshKeys,

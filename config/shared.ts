@@ -31,6 +31,11 @@ export const hostSchema = z.strictObject({
       window: z.enum(["5m", "10m", "30m", "1h"], { message: "is not an alert window (example: 5m; one of 5m, 10m, 30m, 1h)" }).default("5m"),
     })
     .prefault({}),
+  /**
+   * On platforms that confirm resizes on prod (Bunty): `<stack>/<platform>/resize-to-<size>`, naming the size, so a
+   * confirmation left in the file never approves a later, different size.
+   */
+  resizeConfirm: z.string().optional(),
 });
 export type HostConfig = z.infer<typeof hostSchema>;
 
@@ -195,7 +200,7 @@ export type DatabaseRestoreConfig = z.infer<typeof databaseRestoreSchema>;
  * switch's key (e.g. recovery.database); `what` names the database in the confirmations: `<what>-cutover`,
  * `<what>-cutover-back`, `discard-restored-<what>` (KRO: database-cutover, ...).
  */
-export function databaseRestoreProblems(r: DatabaseRestoreConfig | undefined, stack: string, platform: string, o: { path: string; what: string }): Problem[] {
+export function databaseRestoreProblems(r: DatabaseRestoreConfig | undefined, stack: string, platform: string, o: { path: string; what: string } = { path: "recovery.database", what: "database" }): Problem[] {
   if (!r) return [];
   const confirm = (what: string, why: string) => requireConfirm(stack, platform, what, r.confirm, `${o.path}.confirm`, why);
   if (r.discard) {

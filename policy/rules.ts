@@ -295,6 +295,12 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
   { what: "stops a service (takes it offline)", detect: (r) => /compose-service\.sh .*-- stop\b/.test(createOf(r)), confirmedBy: ["stop-service"] },
   { what: "empties Redis (FLUSHALL)", detect: (r) => /\bFLUSHALL\b/.test(createOf(r)), confirmedBy: ["flush-redis", "recover-host"] },
   { what: "terminates database sessions", detect: (r) => /pg_terminate_backend/.test(createOf(r)), confirmedBy: ["terminate-long-queries"] },
+  { what: "stops the app under PM2", detect: (r) => /pm2-app\.sh\b.* stop$/.test(createOf(r)), confirmedBy: ["emergency-shutdown"] },
+  { what: "swaps the live release with the previous one (rollback)", detect: (r) => /pm2-rollback\.sh\b/.test(createOf(r)), confirmedBy: ["rollback"] },
+  { what: "empties the app's Redis database (FLUSHDB)", detect: (r) => /app-data\.sh\b.* flush-cache$/.test(createOf(r)), confirmedBy: ["flush-cache"] },
+  { what: "terminates a database session", detect: (r) => /app-data\.sh\b.* terminate \d+$/.test(createOf(r)), confirmedBy: ["terminate-query"] },
+  { what: "swaps a restored database in for the live one", detect: (r) => /app-data\.sh\b.* swap-in [a-z0-9_]+/.test(createOf(r)), confirmedBy: ["database-cutover"] },
+  { what: "rebuilds every index, locking each table (REINDEX DATABASE)", detect: (r) => /app-data\.sh\b.* reindex$/.test(createOf(r)), confirmedBy: ["reindex"] },
   { what: "restores a backup over the live database (--cutover)", detect: (r) => /pg-restore\.sh\b.*--cutover/.test(createOf(r)), confirmedBy: ["database-cutover", "recover-host"] },
   {
     // A droplet whose image is not a distribution slug is built from a snapshot: it replaces the live one.

@@ -25,6 +25,8 @@ export interface HostPlan {
    * Done, it only records the image, and the droplet is protected again.
    */
   rebuild?: { fromSnapshot?: string; snapshotNameRegex?: string; done: boolean };
+  /** A resize grows the disk too (irreversible); unset: the provider's default (it does). */
+  resizeDisk?: boolean;
   publicPorts: number[];
   /** Ports open only to the admin CIDRs (e.g. Grafana). */
   adminPorts?: number[];
@@ -71,6 +73,7 @@ export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.
       region: ctx.digitalocean.settings.region,
       vpcUuid: ctx.digitalocean.vpc.id,
       size: o.size,
+      ...(plan.resizeDisk === undefined ? {} : { resizeDisk: plan.resizeDisk }),
       baseImage: o.image,
       fromSnapshot: plan.rebuild?.fromSnapshot
         ? { choice: plan.rebuild.fromSnapshot, nameRegex: plan.rebuild.snapshotNameRegex ?? `^${plan.name}` }

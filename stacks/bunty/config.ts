@@ -5,11 +5,12 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, operationId, port } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
 
 const httpsUrl = (example: string) => z.string().regex(/^https:\/\/[^\s]+$/, { message: `is not an https URL (example: ${example})` });
 const npmVersion = (pkg: string, example: string) =>
   z.string().regex(/^\d+\.\d+\.\d+$/, { message: `is not an exact ${pkg} version (example: ${example}); a range would install whatever is newest` });
+const utcTime = (example: string) => z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: `is not a UTC time HH:MM (example: "${example}")` });
 const sqlName = (what: string, example: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: `is not a ${what} (example: ${example})` });
 
 /**
@@ -43,8 +44,29 @@ const operationSchema = z.discriminatedUnion(
     /** Brings the app back after an emergency shutdown. */
     z.strictObject({ id: operationId, action: z.literal("start") }),
     z.strictObject({ id: operationId, action: z.literal("renew-certificate"), force: z.boolean().default(true) }),
+    /** P2 "Clear cache if needed": FLUSHDB on the app's Redis database (cached values, sessions, rate-limit counters). */
+    z.strictObject({ id: operationId, action: z.literal("flush-cache"), confirm: z.string().optional() }),
+    /** P1 "Kill long-running queries": pg_terminate_backend of one session of the app's database. */
+    z.strictObject({
+      id: operationId,
+      action: z.literal("terminate-query"),
+      pid: z.number({ message: "is not a backend pid (example: 12345, from pg_stat_activity)" }).int().positive({ message: "is not a backend pid (example: 12345)" }),
+      confirm: z.string().optional(),
+    }),
+    /** Database Maintenance, "Optimizing Database". */
+    z.strictObject({ id: operationId, action: z.literal("analyze") }),
+    z.strictObject({ id: operationId, action: z.literal("vacuum-analyze") }),
+    /** REINDEX DATABASE locks each table while its indexes are rebuilt. */
+    z.strictObject({ id: operationId, action: z.literal("reindex"), confirm: z.string().optional() }),
+    /** "Creating Database Backup": pg-backup.sh into the backup directory, now. */
+    z.strictObject({ id: operationId, action: z.literal("backup-now") }),
+    /** "Running Migrations": a backup first, then the SQL file (on the host) in one transaction. */
+    z.strictObject({ id: operationId, action: z.literal("migrate"), file: absolutePath }),
   ],
-  { message: "is not a Bunty operation (actions: restart, rollback, emergency-shutdown, start, renew-certificate; example: {id: 2026-12-01-restart, action: restart})" },
+  {
+    message:
+      "is not a Bunty operation (actions: restart, rollback, emergency-shutdown, start, renew-certificate, flush-cache, terminate-query, analyze, vacuum-analyze, reindex, backup-now, migrate; example: {id: 2026-12-01-restart, action: restart})",
+  },
 );
 export type BuntyOperation = z.infer<typeof operationSchema>;
 
@@ -94,6 +116,41 @@ export const buntySchema = z.strictObject({
     email,
     acmeServer: httpsUrl("https://acme-staging-v02.api.letsencrypt.org/directory").optional(),
   }),
+  /**
+   * Scheduled logical backups on the host (systemd timers): daily into /var/backups/bunty (also the runbook's
+   * bunty-latest.sql.gz), and the Maintenance Schedule's weekly "Check backup integrity" as a verified restore.
+   */
+  backups: z
+    .strictObject({
+      dailyAt: utcTime("02:00").default("02:00"),
+      retentionDays: z.number().int().min(1, { message: "is not a number of days to keep backups (example: 7)" }).default(7),
+      verifyOn: z.enum(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], { message: "is not a weekday (example: Sun)" }).default("Sun"),
+      verifyAt: utcTime("04:00").default("04:00"),
+    })
+    .prefault({}),
+  recovery: z
+    .strictObject({
+      /**
+       * The runbook's Data Recovery, for a managed cluster: a backup (optionally at a point in time) restored into a new
+       * cluster beside the live one, then, with `cutover: true`, the app's DATABASE_URL moved to it (the .env is
+       * rewritten and PM2 reloads the app with it).
+       */
+      database: databaseRestoreSchema.optional(),
+      /**
+       * The runbook's Data Recovery with PostgreSQL on the host: a backup of /var/backups/bunty restored into a new
+       * database beside the live one (pg-restore.sh, as the app's role); then `swapIn`, the restored database's name
+       * from that step's result, cuts over in one transaction and restarts the app (confirmed on prod).
+       */
+      hostDatabase: z
+        .strictObject({
+          label: z.string().regex(/^[a-z0-9][a-z0-9-]{0,20}$/, { message: "is not a restore label (example: 20261201)" }),
+          backup: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: "is not a backup file name in /var/backups/bunty or latest (example: latest)" }).default("latest"),
+          swapIn: z.string().regex(/^[a-z_][a-z0-9_]*_restore_[0-9]{14}$/, { message: "is not a restored database's name (example: bunty_staging_restore_20261201021500, from the restore step's result)" }).optional(),
+          confirm: z.string().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
   operations: z.array(operationSchema).default([]),
 });
 export type BuntyConfig = z.infer<typeof buntySchema>;
@@ -160,11 +217,35 @@ export function buntyProblems(cfg: BuntyConfig, stack: string): Problem[] {
     if (!/^[A-Z][A-Z0-9_]*$/.test(name)) problems.push({ path: `app.env.${name}`, message: 'is not an environment variable name (example: LOG_LEVEL: "info")' });
     else if (BUNTY_ENV_FROM_LAZARUS.includes(name) || name.endsWith("_ENABLED")) problems.push({ path: `app.env.${name}`, message: "is written by Lazarus (secrets, connections, feature flags); remove it here (feature flags go under app.featureFlags)" });
   }
+  if (!isExistingHost(cfg.host)) {
+    // Vertical Scaling: changing host.size is a resize, which powers the droplet off.
+    problems.push(
+      ...requireConfirm(stack, "bunty", `resize-to-${cfg.host.size}`, cfg.host.resizeConfirm, "host.resizeConfirm",
+        `the droplet is ${cfg.host.size}: a resize (any change of host.size) shuts the droplet down gracefully, resizes CPU and memory (not the disk: it stays reversible) and boots it, a minute or two of downtime while PM2 resurrects the app`),
+    );
+  }
+  if (cfg.recovery.database && cfg.postgres.where !== "managed") {
+    problems.push({ path: "recovery.database", message: "restores a managed cluster from the provider's backups, but PostgreSQL runs on the host (postgres.where: host); remove recovery.database (a host database is restored from /var/backups/bunty with scripts/backup/pg-restore.sh)" });
+  } else {
+    problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "bunty"));
+  }
+  const hostRestore = cfg.recovery.hostDatabase;
+  if (hostRestore && cfg.postgres.where !== "host") {
+    problems.push({ path: "recovery.hostDatabase", message: "restores PostgreSQL on the host, but it runs in a managed cluster (postgres.where: managed); use recovery.database (example: recovery: {database: {label: 20261201}})" });
+  } else if (hostRestore?.swapIn) {
+    problems.push(...requireConfirm(stack, "bunty", "database-cutover", hostRestore.confirm, "recovery.hostDatabase.confirm", `swapping ${hostRestore.swapIn} in ends the app's database sessions and makes the restored data live (the old database is kept beside it)`));
+  }
   cfg.operations.forEach((op, i) => {
     if (op.action === "rollback") {
       problems.push(...requireConfirm(stack, "bunty", "rollback", op.confirm, `operations[${i}].confirm`, "a rollback puts the previous release live (the current one is kept as bunty-backend-previous)"));
     } else if (op.action === "emergency-shutdown") {
       problems.push(...requireConfirm(stack, "bunty", "emergency-shutdown", op.confirm, `operations[${i}].confirm`, "an emergency shutdown stops the backend (users see the maintenance page)"));
+    } else if (op.action === "flush-cache") {
+      problems.push(...requireConfirm(stack, "bunty", "flush-cache", op.confirm, `operations[${i}].confirm`, "FLUSHDB drops every cached value, session and rate-limit counter the backend keeps in Redis"));
+    } else if (op.action === "terminate-query") {
+      problems.push(...requireConfirm(stack, "bunty", "terminate-query", op.confirm, `operations[${i}].confirm`, `pg_terminate_backend(${op.pid}) ends that session and rolls back its open transaction`));
+    } else if (op.action === "reindex") {
+      problems.push(...requireConfirm(stack, "bunty", "reindex", op.confirm, `operations[${i}].confirm`, "REINDEX DATABASE locks each table against writes while its indexes are rebuilt"));
     }
   });
   return problems;

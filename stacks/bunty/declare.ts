@@ -12,7 +12,7 @@ import { renderRedisAcl } from "../../renderers/redisConf";
 import { declareManagedDatabase } from "../database";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
-import { buntyDatabaseUrl, buntyEnvFile, type BuntyPlan } from "./plan";
+import { BUNTY_PATHS, buntyDatabaseUrl, buntyEnvFile, managedExtensionCommand, type BuntyPlan } from "./plan";
 
 export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const { names } = plan;
@@ -24,7 +24,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   let databaseUrl: pulumi.Output<string>;
   let cluster: ManagedPostgres | undefined;
   if (plan.postgres.where === "managed") {
-    cluster = declareManagedDatabase({ name: names.database, platform: "bunty", config: plan.postgres.cluster }, platformHost, ctx, platform);
+    cluster = declareManagedDatabase({ name: names.database, platform: "bunty", config: plan.postgres.cluster, restore: plan.databaseRestore }, platformHost, ctx, platform);
     const conn = cluster.active;
     databaseUrl = pulumi.all([conn.host, conn.port, conn.password]).apply(([h, p, password]) =>
       buntyDatabaseUrl({ host: h, port: p, name: conn.database, user: conn.user, password, tls: true }),
@@ -73,19 +73,43 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
       ),
     );
   }
+  if (cluster && plan.postgres.where === "managed") {
+    // The cluster the app uses (the restored one after a cutover) gets the extension, as its admin user.
+    const admin = plan.databaseRestore?.cutover && cluster.restored ? cluster.restored : cluster.cluster;
+    const db = plan.postgres.cluster.databaseName;
+    const host = plan.host.placement && "existing" in plan.host.placement ? admin.host : admin.privateHost;
+    databaseReady.push(
+      new command.remote.Command(
+        `${names.prefix}-pg-stat-statements`,
+        {
+          connection,
+          create: pulumi.all([host, admin.port, admin.user]).apply(([h, p, u]) => managedExtensionCommand({ host: h, port: p, adminUser: u, database: db })),
+          stdin: pulumi.secret(admin.password),
+          triggers: [machineId, admin.id],
+          logging: "none",
+        },
+        { parent: platform, dependsOn: [setup], additionalSecretOutputs: ["stdout", "stderr"] },
+      ),
+    );
+  }
   const redis = step("redis", plan.commands.redisRestart, [digest("/etc/redis/redis.conf"), digest(plan.secretFiles.redisAcl)], [handOver]);
-  const app = step("pm2-start", plan.commands.pm2Start, Object.keys(plan.files).filter((p) => p.startsWith("/etc/bunty/")).map(digest).concat([digest(plan.secretFiles.env)]), [...databaseReady, redis]);
+  const app = step("pm2-start", plan.commands.pm2Start, [digest(BUNTY_PATHS.ecosystem), digest(plan.secretFiles.env)], [...databaseReady, redis]);
+
+  step("backup-timers", plan.commands.backupTimers, Object.keys(plan.files).filter((p) => p.startsWith("/etc/systemd/system/bunty-backup")).map(digest), [app]);
 
   const tlsPaths = { tlsDir: HOST_LAYOUT.tlsDir, certName: names.certName, letsencryptDir: HOST_LAYOUT.letsencryptDir };
   const placeholder = step("tls-bootstrap", tlsBootstrapCommand(tlsPaths, plan.outputs.urls[0].replace("https://", "")), [], software.installed);
   const nginx = step("nginx", plan.commands.nginxReload, [digest("/etc/nginx/nginx.conf")], [placeholder, app]);
   const certificate = step("certificate", plan.commands.certIssue, [plan.outputs.urls.join(",")], [nginx]);
   const ready = step("tls-activate", tlsActivateCommand(tlsPaths, plan.commands.restartNginx), [], [certificate]);
+  // Recovery steps run once each, in order: a later change of their text never repeats a restore or a swap.
+  let previous: pulumi.Resource = ready;
+  for (const r of plan.hostDatabaseRecovery) previous = step(r.key, r.command, [], [previous], true);
   // Operations run once: a later change of their command text does not repeat a rollback or a shutdown.
   for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready], true);
 
   if (ctx.digitalocean) {
-    ctx.digitalocean.attach(`${names.prefix}-project-resources`, [...projectUrns, ...(cluster ? [cluster.cluster.clusterUrn] : [])], platform);
+    ctx.digitalocean.attach(`${names.prefix}-project-resources`, [...projectUrns, ...(cluster ? [cluster.cluster.clusterUrn] : []), ...(cluster?.restored ? [cluster.restored.clusterUrn] : [])], platform);
   }
 
   return {
@@ -93,5 +117,6 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
     urls: plan.outputs.urls,
     healthUrl: plan.outputs.healthUrl,
     ssh: sshCommand,
+    ...(cluster ? { database: { liveCluster: cluster.cluster.name, activeCluster: cluster.active.clusterName, restoredCluster: cluster.restored?.name } } : {}),
   };
 }

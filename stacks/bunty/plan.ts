@@ -10,9 +10,13 @@ import { renderEnvFile } from "../../renderers/envFile";
 import { renderNginxConf, type NginxConfInput } from "../../renderers/nginx";
 import { renderPm2Ecosystem } from "../../renderers/pm2Ecosystem";
 import { renderRedisConf } from "../../renderers/redisConf";
+import { renderSystemdTimer } from "../../renderers/systemdTimer";
+import type { ManagedPostgresArgs } from "../../components/managedPostgres";
+import { restoreArgs } from "../../config/shared";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import type { BuntyConfig, BuntyOperation } from "./config";
+import { buntyRunbookMarkdown } from "./runbook";
 
 /** The runbook's login user: every procedure starts with `ssh deploy@<ip>` and runs pm2 as it. */
 export const BUNTY_DEPLOY_USER = "deploy";
@@ -27,7 +31,14 @@ export const BUNTY_PATHS = {
   maintenancePage: "maintenance.html",
   /** The runbook's Data Recovery reads /var/backups/bunty/bunty-latest.sql.gz. */
   backupDir: "/var/backups/bunty",
+  /** The runbook's Data Recovery file: the latest backup as gzipped plain SQL. */
+  plainBackup: "bunty-latest.sql.gz",
+  systemdDir: "/etc/systemd/system",
+  /** The generated operator runbook (stacks/bunty/runbook.ts). */
+  runbook: "/etc/bunty/RUNBOOK.md",
 } as const;
+/** Backup file names start with it: the runbook's bunty-backup-<date> and bunty-latest. */
+export const BUNTY_BACKUP_PREFIX = "bunty";
 const REDIS_PORT = 6379;
 const HOST_POSTGRES_VERSION = "16"; // Ubuntu 24.04's PostgreSQL
 
@@ -51,6 +62,8 @@ export interface BuntyPlan {
   /** Secret files, composed at declare time; all 0600. */
   secretFiles: { env: string; redisAcl: string };
   postgres: BuntyConfig["postgres"];
+  /** The managed cluster's restore switch, as the cluster component takes it. */
+  databaseRestore: ManagedPostgresArgs["restore"];
   /** .env values that are not secret (feature flags, NODE_ENV, PORT, ...), in file order. */
   plainEnv: Record<string, string>;
   commands: {
@@ -63,12 +76,16 @@ export interface BuntyPlan {
     redisRestart: string;
     /** Starts (or reloads) the app from the ecosystem file and saves PM2's list for the boot unit. */
     pm2Start: string;
+    /** Loads the backup timers and enables them (systemd). */
+    backupTimers: string;
     /** nginx -t, then enable and reload nginx under systemd. */
     nginxReload: string;
     restartNginx: string;
     certIssue: string;
   };
   operations: { id: string; command: string }[];
+  /** PostgreSQL on the host: restore beside the live database, then (with swapIn) the cutover; each step once. */
+  hostDatabaseRecovery: { key: string; command: string }[];
   outputs: { urls: string[]; healthUrl: string };
 }
 
@@ -85,6 +102,56 @@ function pm2App(cfg: BuntyConfig, action: "start" | "restart" | "stop"): string 
   return script("pm2-app.sh", ["--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name, action]);
 }
 
+/** The runbook's psql / redis-cli procedures, with the connections read from the app's .env (scripts/ops/app-data.sh). */
+function appData(cfg: BuntyConfig, action: (string | number)[]): string {
+  return script("app-data.sh", ["--env-file", `${cfg.app.dir}/.env`, "--backup-dir", BUNTY_PATHS.backupDir, "--backup-prefix", BUNTY_BACKUP_PREFIX, ...action]);
+}
+
+/** The daily backup and the weekly verification as systemd timers (UTC), from the app's .env like the operations. */
+function backupTimerFiles(cfg: BuntyConfig): { files: Record<string, string>; units: string[] } {
+  const bash = (words: (string | number)[]) => ["/bin/bash", `${HOST_LAYOUT.scriptsRoot}/ops/app-data.sh`, "--env-file", `${cfg.app.dir}/.env`, "--backup-dir", BUNTY_PATHS.backupDir, ...words.map(String)];
+  const b = cfg.backups;
+  const jobs = [
+    renderedFrom("backups", () => ({
+      name: "bunty-backup",
+      units: renderSystemdTimer({
+        name: "bunty-backup",
+        description: "Bunty daily logical backup",
+        command: bash(["--backup-prefix", BUNTY_BACKUP_PREFIX, "--retention-days", b.retentionDays, "--plain-copy", BUNTY_PATHS.plainBackup, "backup"]),
+        onCalendar: `*-*-* ${b.dailyAt}:00 UTC`,
+        after: ["network-online.target"],
+      }),
+    })),
+    renderedFrom("backups", () => ({
+      name: "bunty-backup-verify",
+      units: renderSystemdTimer({
+        name: "bunty-backup-verify",
+        description: "Bunty weekly backup verification",
+        command: bash(["verify"]),
+        onCalendar: `${b.verifyOn} *-*-* ${b.verifyAt}:00 UTC`,
+        after: ["network-online.target"],
+      }),
+    })),
+  ];
+  const files: Record<string, string> = {};
+  for (const j of jobs) {
+    files[`${BUNTY_PATHS.systemdDir}/${j.name}.service`] = j.units.service;
+    files[`${BUNTY_PATHS.systemdDir}/${j.name}.timer`] = j.units.timer;
+  }
+  return { files, units: jobs.map((j) => `${j.name}.timer`) };
+}
+
+function hostDatabaseRecovery(cfg: BuntyConfig): { key: string; command: string }[] {
+  const r = cfg.recovery.hostDatabase;
+  if (!r) return [];
+  const steps = [{ key: `restore-beside-${r.label}`, command: appData(cfg, ["restore-beside", r.backup]) }];
+  if (r.swapIn) {
+    // The swap ends the app's sessions; a restart gives it fresh connections to the restored database at once.
+    steps.push({ key: `swap-in-${r.label}`, command: `set -e; ${appData(cfg, ["swap-in", r.swapIn])}; ${pm2App(cfg, "restart")}` });
+  }
+  return steps;
+}
+
 function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): string {
   switch (op.action) {
     case "restart":
@@ -98,6 +165,17 @@ function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): 
       return script("pm2-rollback.sh", ["--dir", cfg.app.dir, "--user", BUNTY_DEPLOY_USER, "--ecosystem", BUNTY_PATHS.ecosystem, "--app", cfg.app.name]);
     case "renew-certificate":
       return certRenewCommand({ force: op.force, systemdUnit: "nginx", certName: buntyNames(stack).certName, acmeServer: cfg.tls.acmeServer });
+    case "flush-cache":
+    case "analyze":
+    case "vacuum-analyze":
+    case "reindex":
+      return appData(cfg, [op.action]);
+    case "terminate-query":
+      return appData(cfg, ["terminate", op.pid]);
+    case "backup-now":
+      return appData(cfg, ["backup"]);
+    case "migrate":
+      return appData(cfg, ["migrate", op.file]);
   }
 }
 
@@ -154,6 +232,9 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       ),
     ),
   };
+  const timers = backupTimerFiles(cfg);
+  Object.assign(files, timers.files);
+  files[BUNTY_PATHS.runbook] = renderedFrom("operations", () => buntyRunbookMarkdown(cfg, stack));
   if (onHostPostgres) {
     // pg_stat_statements must be preloaded before CREATE EXTENSION works (the runbook's slow-query procedure).
     files[`/etc/postgresql/${HOST_POSTGRES_VERSION}/main/conf.d/lazarus.conf`] =
@@ -182,11 +263,14 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       healthUrl: cfg.healthUrl,
       latencyAlertMs: cfg.latencyAlertMs,
       sshKeySecret: "buntySshPrivateKey",
+      // CPU and memory only: a disk never shrinks, and a grown disk would make every resize a one-way door.
+      resizeDisk: false,
     },
     app: { name: cfg.app.name, dir, port: cfg.app.port },
     files,
     secretFiles: { env: `${dir}/.env`, redisAcl: BUNTY_PATHS.redisAcl },
     postgres: cfg.postgres,
+    databaseRestore: restoreArgs(cfg.recovery.database),
     plainEnv,
     commands: {
       hostSetup: script("pm2-host-setup.sh", [
@@ -200,17 +284,38 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       ]),
       handOver: shellJoin(["bash", "-c", `set -eu; chown ${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER} "$1"; chmod 0600 "$1"; chown redis:redis "$2"; chmod 0600 "$2"`, "hand-over", `${dir}/.env`, BUNTY_PATHS.redisAcl]),
       ...(cfg.postgres.where === "host"
-        ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements"]) }
+        ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements", "--createdb"]) }
         : {}),
       redisRestart: "set -eu; systemctl enable redis-server; systemctl restart redis-server",
+      backupTimers: shellJoin(["bash", "-c", 'set -eu; install -d -m 0700 "$1"; shift; systemctl daemon-reload; systemctl enable --now "$@"', "backup-timers", BUNTY_PATHS.backupDir, ...timers.units]),
       pm2Start: pm2App(cfg, "start"),
       nginxReload: "set -eu; nginx -t; systemctl enable nginx; systemctl reload-or-restart nginx",
       restartNginx: "systemctl restart nginx",
       certIssue: certIssueCommand({ domains: [cfg.domains.api], email: cfg.tls.email, webroot: HOST_LAYOUT.acmeWebroot, ...tlsCommon }),
     },
     operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg, stack)) })),
+    hostDatabaseRecovery: hostDatabaseRecovery(cfg),
     outputs: { urls: [`https://${cfg.domains.api}`], healthUrl: cfg.healthUrl },
   };
+}
+
+/**
+ * pg_stat_statements in the app's database on a managed cluster (the seed's slow-query procedure reads it). DigitalOcean
+ * ships the extension preloaded; creating it needs the cluster's admin user, whose password arrives on stdin (never in
+ * argv or the command text). Run from the app host, which the cluster's firewall admits. Idempotent.
+ */
+export function managedExtensionCommand(c: { host: string; port: number; adminUser: string; database: string; sslmode?: "require" | "disable" }): string {
+  return shellJoin([
+    "bash",
+    "-c",
+    'set -euo pipefail; IFS= read -r PGPASSWORD; export PGPASSWORD PGSSLMODE="$5"; psql -X -q -v ON_ERROR_STOP=1 -h "$1" -p "$2" -U "$3" -d "$4" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"',
+    "pg-stat-statements",
+    c.host,
+    String(c.port),
+    c.adminUser,
+    c.database,
+    c.sslmode ?? "require",
+  ]);
 }
 
 /** DATABASE_URL for the app: TLS required on a managed cluster, local socket-free TCP on the host. */

@@ -196,7 +196,7 @@ export function dbisProblems(cfg: DbisConfig, stack: string): Problem[] {
     }
     problems.push(...requireConfirm(stack, "dbis", "promote-replica", cfg.recovery.promoteReplica.confirm, "recovery.promoteReplica.confirm", PROMOTION_IS_IRREVERSIBLE));
   }
-  problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "dbis", { path: "recovery.database", what: "database" }));
+  problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "dbis"));
   if (cfg.recovery.database && cfg.recovery.promoteReplica) {
     problems.push({
       path: "recovery.database",

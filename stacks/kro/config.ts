@@ -110,7 +110,7 @@ export function kroProblems(cfg: KroConfig, stack: string): Problem[] {
   } else if (cfg.recovery.host) {
     problems.push(...hostRebuildProblems(cfg.recovery.host, stack, "kro", { what: "rebuild-host", why: "rebuilding the host replaces the live droplet" }));
   }
-  problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "kro", { path: "recovery.database", what: "database" }));
+  problems.push(...databaseRestoreProblems(cfg.recovery.database, stack, "kro"));
   problems.push(...duplicateOperationIds(cfg.operations));
   // The services operations may name are the inventory's, nothing kept beside it.
   const services = kroServices(cfg, stack).map((s) => s.name);

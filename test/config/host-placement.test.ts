@@ -65,8 +65,8 @@ describe("an existing server", () => {
 describe("a value mixing both shapes", () => {
   it("names each droplet key set beside existing, and says how to fix it", () => {
     expect(problems({ existing: { address: "203.0.113.20" }, size: "s-2vcpu-4gb", backups: true })).toEqual([
-      'Pulumi.prod.yaml: lazarus:kro.host.size: "s-2vcpu-4gb" is a droplet setting (one of size, image, backups, monitoring, alerts), but "existing" says the server already exists; remove it, or remove "existing" to declare a droplet',
-      'Pulumi.prod.yaml: lazarus:kro.host.backups: true is a droplet setting (one of size, image, backups, monitoring, alerts), but "existing" says the server already exists; remove it, or remove "existing" to declare a droplet',
+      'Pulumi.prod.yaml: lazarus:kro.host.size: "s-2vcpu-4gb" is a droplet setting (one of size, image, backups, monitoring, alerts, resizeConfirm), but "existing" says the server already exists; remove it, or remove "existing" to declare a droplet',
+      'Pulumi.prod.yaml: lazarus:kro.host.backups: true is a droplet setting (one of size, image, backups, monitoring, alerts, resizeConfirm), but "existing" says the server already exists; remove it, or remove "existing" to declare a droplet',
     ]);
   });
 });
@@ -83,7 +83,7 @@ describe("a droplet", () => {
     expect(problems({ size: "s-2vcpu-4gb", backups: "yes" })).toEqual(['Pulumi.prod.yaml: lazarus:kro.host.backups: "yes" is not true or false']);
     expect(problems({ sise: "s-2vcpu-4gb" })).toEqual([
       "Pulumi.prod.yaml: lazarus:kro.host.size: is required but missing (expected a string)",
-      'Pulumi.prod.yaml: lazarus:kro.host.sise: unknown key "sise" (did you mean "size"?); known keys: existing, size, image, backups, monitoring, alerts',
+      'Pulumi.prod.yaml: lazarus:kro.host.sise: unknown key "sise" (did you mean "size"?); known keys: existing, size, image, backups, monitoring, alerts, resizeConfirm',
     ]);
     expect(problems("s-2vcpu-4gb")).toEqual(['Pulumi.prod.yaml: lazarus:kro.host: "s-2vcpu-4gb" is not a mapping of keys to values']);
   });

@@ -2,13 +2,14 @@
 // scripts the plan runs, and a real nginx with the site the plan renders in front of it. Proves: pm2-logrotate's
 // settings read back from PM2, the ecosystem file starts the app and `pm2 jlist` shows it, restart restarts it,
 // rollback swaps releases (twice, without nesting), and an emergency shutdown leaves nginx serving the maintenance page.
-// The setup step runs directly, not over SSH: inside the loopback SSH session `pm2 install pm2-logrotate` hangs in its
-// `npm install` (the same script, same PM2_HOME and PATH, finishes in about 7 s when run directly; not yet understood).
+// The setup step runs over SSH too, in a session without the test runner's CA variables: `pm2 install pm2-logrotate`
+// hung there (PM2's `npm install --prefix` drops the host's global npmrc, see pm2-host-setup.sh), so the module is now
+// a tarball bundle built once with the host's npm config, and installed again from it with no network and no npm.
 // Stand-in limits: PM2 runs as the test's user with its own PM2_HOME instead of as `deploy` (no user is created on the
 // test machine), without `pm2 startup` (no systemd here); nginx listens on free loopback ports with a self-signed
 // certificate at the production path, and the app is a stub that reports its release and its .env.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,14 +50,19 @@ let appDir: string;
 let ecosystem: string;
 let httpsPort: number;
 let env: Record<string, string>;
+let moduleCache: string;
 
 const run = async (script: string, args: string[]) => {
   const r = await ssh.sshExec(["bash", join(OPS, script), ...args].map((w) => `'${w.replace(/'/g, "'\\''")}'`).join(" "), { env, timeoutMs: 120_000 });
   return { ...r, json: parseResult(r.stdout) };
 };
-const runDirect = (script: string, args: string[]) => {
-  const r = spawnSync("bash", [join(OPS, script), ...args], { encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], timeout: 150_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: parseResult(r.stdout) };
+const setupArgs = (moduleCache: string) => {
+  const lr = cfg.pm2.logrotate;
+  return [
+    "--user", ssh.user, "--app-dir", appDir, "--pm2-version", cfg.pm2.version, "--logrotate-version", lr.version,
+    "--logrotate-max-size", lr.maxSize, "--logrotate-retain", String(lr.retain), "--logrotate-compress", String(lr.compress),
+    "--module-cache", moduleCache, "--no-startup",
+  ];
 };
 const appArgs = () => ["--user", ssh.user, "--ecosystem", ecosystem, "--app", cfg.app.name];
 const curlApi = () => {
@@ -73,6 +79,7 @@ beforeAll(async () => {
   writeFileSync(join(appDir, ".env"), "PLAID_ENABLED=true\n", { mode: 0o600 });
   const appPort = await freePort();
   ecosystem = join(root, "ecosystem.config.js");
+  moduleCache = join(root, "pm2-modules");
   // The plan's ecosystem app, pointed at the temp release directory and a free port.
   writeFileSync(ecosystem, renderPm2Ecosystem({ apps: [{ name: cfg.app.name, script: cfg.app.script, cwd: appDir, env: { NODE_ENV: "production", PORT: String(appPort) } }] }));
   env = { PM2_HOME: join(root, "pm2"), PM2_BIN, PATH: `${join(REPO, "node_modules/.bin")}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin` };
@@ -100,16 +107,86 @@ describe("the rendered nginx site", () => {
 });
 
 describe("Bunty under a real PM2, over SSH", () => {
-  it("sets up pm2-logrotate with the runbook's settings, read back from PM2", async () => {
-    const lr = cfg.pm2.logrotate;
-    const r = runDirect("pm2-host-setup.sh", [
-      "--user", ssh.user, "--app-dir", appDir, "--pm2-version", cfg.pm2.version, "--logrotate-version", lr.version,
-      "--logrotate-max-size", lr.maxSize, "--logrotate-retain", String(lr.retain), "--logrotate-compress", String(lr.compress), "--no-startup",
-    ]);
+  it("sets up pm2-logrotate over SSH with the runbook's settings, read back from PM2, building its bundle once", async () => {
+    const started = Date.now();
+    const r = await run("pm2-host-setup.sh", setupArgs(moduleCache));
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json).toMatchObject({ status: "ok", pm2_version: "7.0.4", logrotate: { max_size: "10M", retain: "7", compress: "true" } });
-    expect((await jlist()).map((p) => p.name)).toContain("pm2-logrotate");
+    expect(r.json).toMatchObject({ status: "ok", pm2_version: "7.0.4", changed: true, logrotate: { max_size: "10M", retain: "7", compress: "true" } });
+    expect(r.json.logrotate_bundle).toBe(join(moduleCache, `pm2-logrotate-${cfg.pm2.logrotate.version}.tar.gz`));
+    // What hung: minutes per package. Not a timing assertion, a bound that a hang cannot meet.
+    expect(Date.now() - started).toBeLessThan(110_000);
+    const module = (await jlist()).find((p) => p.name === "pm2-logrotate")!;
+    expect(module.pm2_env.status).toBe("online");
+    // The module itself runs with the settings (PM2 hands a module its configuration in its environment).
+    expect(JSON.parse((module.pm2_env as unknown as Record<string, string>)["pm2-logrotate"]!)).toMatchObject({ max_size: "10M", retain: "7", compress: "true" });
   }, 180_000);
+
+  it("a second run changes nothing: no install, no setting, the module not restarted", async () => {
+    const before = (await jlist()).find((p) => p.name === "pm2-logrotate")!;
+    const r = await run("pm2-host-setup.sh", setupArgs(moduleCache));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ status: "ok", changed: false });
+    const after = (await jlist()).find((p) => p.name === "pm2-logrotate")!;
+    expect(after.pid).toBe(before.pid);
+    expect(after.pm2_env.restart_time).toBe(before.pm2_env.restart_time);
+  }, 60_000);
+
+  it("another pinned version replaces the installed module (uninstall, install) and the settings are set again", async () => {
+    // A second version, made here from the kept bundle with another version number (no network in this test).
+    const other = "9.9.9";
+    const work = join(root, "repack");
+    mkdirSync(work, { recursive: true });
+    const sh = (cmd: string) => {
+      const r = spawnSync("bash", ["-c", cmd], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(r.stderr);
+    };
+    sh(`tar xzf '${join(moduleCache, `pm2-logrotate-${cfg.pm2.logrotate.version}.tar.gz`)}' -C '${work}'`);
+    sh(`cd '${work}/module' && jq '.version = "${other}"' package.json > p.json && mv p.json package.json`);
+    sh(`tar czf '${join(moduleCache, `pm2-logrotate-${other}.tar.gz`)}' -C '${work}' module`);
+    const args = setupArgs(moduleCache);
+    args[args.indexOf("--logrotate-version") + 1] = other;
+    const r = await run("pm2-host-setup.sh", args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ status: "ok", changed: true, logrotate: { max_size: "10M", retain: "7", compress: "true" } });
+    const modules = (await jlist()).filter((p) => p.name === "pm2-logrotate");
+    expect(modules.map((m) => (m.pm2_env as unknown as { version: string }).version)).toEqual([other]);
+    // Back to the stack's version for the tests that follow.
+    const back = await run("pm2-host-setup.sh", setupArgs(moduleCache));
+    expect(back.code, back.stderr).toBe(0);
+    expect((await jlist()).filter((p) => p.name === "pm2-logrotate").map((m) => (m.pm2_env as unknown as { version: string }).version)).toEqual([cfg.pm2.logrotate.version]);
+  }, 150_000);
+
+  it("installs offline from the kept bundle: no network, npm never called, a fresh PM2 home", async () => {
+    const offline = join(root, "offline");
+    mkdirSync(join(offline, "bin"), { recursive: true });
+    // npm, if called, records it and fails; the proxies point at a closed port so any download fails at once.
+    writeFileSync(join(offline, "bin/npm"), `#!/bin/sh\necho "$@" >> '${offline}/npm-calls'\nexit 1\n`, { mode: 0o755 });
+    const offlineEnv = { ...env, PM2_HOME: join(offline, "pm2"), PATH: `${join(offline, "bin")}:${env.PATH}`, https_proxy: "http://127.0.0.1:9", http_proxy: "http://127.0.0.1:9", HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9" };
+    try {
+      const r = await ssh.sshExec(["bash", join(OPS, "pm2-host-setup.sh"), ...setupArgs(moduleCache)].map((w) => `'${w.replace(/'/g, "'\\''")}'`).join(" "), { env: offlineEnv, timeoutMs: 120_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(parseResult(r.stdout)).toMatchObject({ status: "ok", changed: true, logrotate: { max_size: "10M", retain: "7", compress: "true" } });
+      expect(existsSync(join(offline, "npm-calls"))).toBe(false);
+      const list = JSON.parse((await ssh.sshExec(`'${PM2_BIN}' jlist`, { env: offlineEnv })).stdout) as { name: string; pm2_env: { status: string; version: string } }[];
+      expect(list.find((p) => p.name === "pm2-logrotate")?.pm2_env).toMatchObject({ status: "online", version: cfg.pm2.logrotate.version });
+    } finally {
+      await ssh.sshExec(`'${PM2_BIN}' kill`, { env: offlineEnv }).catch(() => undefined);
+    }
+  }, 150_000);
+
+  it("without a bundle and without network it fails fast with 69 and says where a bundle goes", async () => {
+    const cold = join(root, "cold");
+    const coldEnv = { ...env, PM2_HOME: join(cold, "pm2"), npm_config_registry: "http://127.0.0.1:9/" };
+    try {
+      const r = await ssh.sshExec(["bash", join(OPS, "pm2-host-setup.sh"), ...setupArgs(join(cold, "cache"))].map((w) => `'${w.replace(/'/g, "'\\''")}'`).join(" "), { env: coldEnv, timeoutMs: 120_000 });
+      expect(r.code).toBe(69);
+      expect(parseResult(r.stdout)).toMatchObject({ status: "error", exit_code: 69 });
+      expect(String(parseResult(r.stdout).error)).toContain(`put a bundle at ${join(cold, "cache")}/pm2-logrotate-`);
+      expect(readdirSync(join(cold, "cache"))).toEqual([]);
+    } finally {
+      await ssh.sshExec(`'${PM2_BIN}' kill`, { env: coldEnv }).catch(() => undefined);
+    }
+  }, 150_000);
 
   it("starts the app from the ecosystem file: pm2 jlist shows it online, nginx proxies to it", async () => {
     const r = await run("pm2-app.sh", [...appArgs(), "start"]);

@@ -57,6 +57,24 @@ describe("the Bunty software", () => {
     expect(command(staging, "bunty-staging-certificate")).toContain("--server https://acme-staging-v02.api.letsencrypt.org/directory");
   });
 
+  it("ships the backup timers and enables them once the app and its database are up", () => {
+    const timers = one(prod, T.command, "bunty-prod-backup-timers");
+    expect(timers.inputs.create).toContain('systemctl enable --now "$@"');
+    expect(timers.inputs.create).toMatch(/ backup-timers \/var\/backups\/bunty bunty-backup\.timer bunty-backup-verify\.timer$/);
+    expect(timers.dependencies).toContain(one(prod, T.command, "bunty-prod-pm2-start").urn);
+    const unit = String(one(prod, T.command, "bunty-prod-software-file-etc-systemd-system-bunty-backup-service").inputs.stdin);
+    expect(unit).toContain('"/opt/lazarus/scripts/ops/app-data.sh" "--env-file" "/var/www/bunty-backend/.env" "--backup-dir" "/var/backups/bunty"');
+  });
+
+  it("creates pg_stat_statements on the managed cluster as its admin, password on stdin only, before the app starts", () => {
+    const ext = one(prod, T.command, "bunty-prod-pg-stat-statements");
+    expect(String(ext.inputs.create)).toContain("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    expect(String(ext.inputs.create)).toMatch(/ bunty_prod require$/);
+    expect(ext.inputs.logging).toBe("none");
+    expect(one(prod, T.command, "bunty-prod-pm2-start").dependencies).toContain(ext.urn);
+    expect(byType(staging, T.command).some((r) => r.name === "bunty-staging-pg-stat-statements")).toBe(false);
+  });
+
   it("keeps every secret out of plain inputs: the .env and the Redis ACL travel only as secret stdin", () => {
     const text = JSON.stringify(prod.resources.map((r) => r.inputs));
     for (const m of ALL_SENTINEL_MARKERS.filter((m) => /bunty/.test(m))) expect(text).not.toContain(m);
@@ -66,7 +84,7 @@ describe("the Bunty software", () => {
     expect(one(prod, T.cluster, "bunty-prod-db").inputs).toMatchObject({ engine: "pg", version: "16" });
     expect(byType(staging, T.cluster).filter((c) => c.name.startsWith("bunty"))).toEqual([]);
     const pg = one(staging, T.command, "bunty-staging-postgres-setup");
-    expect(pg.inputs.create).toBe("bash /opt/lazarus/scripts/ops/pg-host-setup.sh --database bunty_staging --user bunty --extension pg_stat_statements");
+    expect(pg.inputs.create).toBe("bash /opt/lazarus/scripts/ops/pg-host-setup.sh --database bunty_staging --user bunty --extension pg_stat_statements --createdb");
     expect(pg.inputs.logging).toBe("none");
   });
 });
@@ -118,6 +136,45 @@ describe("Bunty operations", () => {
     expect(shutdown).not.toMatch(/nginx/);
     expect(one(plan, T.command, "bunty-prod-op-2026-12-01-start").dependencies).toContain(one(plan, T.command, "bunty-prod-tls-activate").urn);
     expect(checkPlan(plan, rawStack("prod", { patch }))).toEqual([]);
+  });
+
+  const dataOps = [
+    { id: "2026-12-01-flush", action: "flush-cache", confirm: "prod/bunty/flush-cache" },
+    { id: "2026-12-01-kill", action: "terminate-query", pid: 4242, confirm: "prod/bunty/terminate-query" },
+    { id: "2026-12-01-analyze", action: "analyze" },
+    { id: "2026-12-01-vacuum", action: "vacuum-analyze" },
+    { id: "2026-12-01-reindex", action: "reindex", confirm: "prod/bunty/reindex" },
+    { id: "2026-12-01-backup", action: "backup-now" },
+    { id: "2026-12-01-migrate", action: "migrate", file: "/var/www/bunty-backend/migrations/042.sql" },
+  ];
+
+  it("refuses flush-cache, terminate-query and reindex on prod without their confirmations, saying what each invalidates", async () => {
+    const err = await planFor("prod", { patch: (c) => (c["lazarus:bunty"].operations = dataOps.map(({ confirm: _, ...o }) => o)) }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = String(err.message);
+    expect(msg).toContain("lazarus:bunty.operations[0].confirm: is missing: FLUSHDB drops every cached value, session and rate-limit counter");
+    expect(msg).toContain('to proceed set it to "prod/bunty/flush-cache"');
+    expect(msg).toContain("lazarus:bunty.operations[1].confirm: is missing: pg_terminate_backend(4242) ends that session");
+    expect(msg).toContain("lazarus:bunty.operations[4].confirm: is missing: REINDEX DATABASE locks each table");
+    expect(msg).not.toContain("operations[2]");
+    expect(msg).not.toContain("operations[5]");
+  });
+
+  it("runs the database and cache operations from the app's .env, once each; the policy pack passes them confirmed and refuses them without", async () => {
+    const patch = (c: Record<string, any>) => (c["lazarus:bunty"].operations = dataOps);
+    const plan = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch });
+    const base = "bash /opt/lazarus/scripts/ops/app-data.sh --env-file /var/www/bunty-backend/.env --backup-dir /var/backups/bunty --backup-prefix bunty";
+    expect(command(plan, "bunty-prod-op-2026-12-01-flush")).toBe(`${base} flush-cache`);
+    expect(command(plan, "bunty-prod-op-2026-12-01-kill")).toBe(`${base} terminate 4242`);
+    expect(command(plan, "bunty-prod-op-2026-12-01-analyze")).toBe(`${base} analyze`);
+    expect(command(plan, "bunty-prod-op-2026-12-01-vacuum")).toBe(`${base} vacuum-analyze`);
+    expect(command(plan, "bunty-prod-op-2026-12-01-reindex")).toBe(`${base} reindex`);
+    expect(command(plan, "bunty-prod-op-2026-12-01-backup")).toBe(`${base} backup`);
+    expect(command(plan, "bunty-prod-op-2026-12-01-migrate")).toBe(`${base} migrate /var/www/bunty-backend/migrations/042.sql`);
+    expect(checkPlan(plan, rawStack("prod", { patch }))).toEqual([]);
+    // The pack sees what the command does, even if a stack file's confirmations were lost on the way.
+    const unconfirmed = checkPlan(plan, rawStack("prod", { patch: (c) => (c["lazarus:bunty"].operations = dataOps.map(({ confirm: _, ...o }) => o)) }));
+    expect(unconfirmed.map((v) => v.message.split(":")[0]).sort()).toEqual(["bunty-prod-op-2026-12-01-flush", "bunty-prod-op-2026-12-01-kill", "bunty-prod-op-2026-12-01-reindex"]);
   });
 
   it("serves the maintenance page from nginx itself: the rendered site turns 502/503/504 into the page", () => {
