@@ -139,6 +139,11 @@ export class EngineStack {
     await this.stack.setConfig(key, { value, secret: options.secret ?? false });
   }
 
+  /** Sets many keys in one CLI call (`pulumi config set-all`): a stack's secrets, say. */
+  async setAllConfig(values: Record<string, { value: string; secret?: boolean }>): Promise<void> {
+    await this.stack.setAllConfig(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v.value, secret: v.secret ?? false }])));
+  }
+
   async up(options: { onEvent?: (e: EngineEvent) => void } = {}): Promise<OperationResult> {
     const c = collect(options.onEvent);
     const r = await this.stack.up({ onEvent: c.handler, color: "never" });
