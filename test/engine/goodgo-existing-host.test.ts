@@ -22,7 +22,7 @@ import { startPostgres, type PostgresServer } from "../support/postgres";
 import { startRedis, type RedisServer } from "../support/redis";
 import { GOODGO_SENTINEL_SECRETS } from "../support/stacks";
 import { engineGate } from "./engineGate";
-import { GOODGO_PREFIX as PREFIX, GOODGO_SANDBOXED, goodgoOnHostConfig, openGoodgoStack, type GoodgoEngineStack } from "./goodgoStack";
+import { GOODGO_PREFIX as PREFIX, GOODGO_SANDBOXED, goodgoOnHostConfig, goodgoSecrets, openGoodgoStack, type GoodgoEngineStack } from "./goodgoStack";
 
 const gate = engineGate({ command: true });
 const REPO = resolve(__dirname, "../..");
@@ -59,7 +59,7 @@ if (gate.mustFail) {
 
     const configure = (change?: (g: Record<string, any>) => void) => {
       if (change) changes.push(change);
-      goodgo.writeConfig(goodgoOnHostConfig(host, deployDir, (g) => changes.forEach((c) => c(g))));
+      goodgo.writeConfig(goodgoOnHostConfig(host.ssh, deployDir, (g) => changes.forEach((c) => c(g))));
     };
     const up = async (): Promise<OperationResult> => {
       const r = await goodgo.stack.up({ onEvent });
@@ -161,7 +161,7 @@ if (gate.mustFail) {
         ["#!/bin/sh", `exec env ${containerEnv.map(q).join(" ")} bash ${q(join(REPO, "test/support/fake-docker-exec"))} "$@"`, ""].join("\n"),
         { mode: 0o755 },
       );
-      goodgo = await openGoodgoStack(host, goodgoOnHostConfig(host, deployDir));
+      goodgo = await openGoodgoStack(goodgoOnHostConfig(host.ssh, deployDir), goodgoSecrets(readFileSync(host.ssh.keyFile, "utf8")));
       configure((g) => (g.operations = [{ id: "restart-api", action: "restart-service", service: "api" }]));
     }, 300_000);
 

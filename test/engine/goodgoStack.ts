@@ -13,7 +13,6 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { EngineStack } from "../../lib/engine/driver";
 import { GOODGO_SENTINEL_SECRETS, keepOnlyPlatforms, stackConfigMap } from "../support/stacks";
-import type { PlanHost } from "../support/planOverSsh";
 import { scratchProject } from "./engineGate";
 
 export const ENGINE_STACK = "staging";
@@ -23,13 +22,20 @@ export const GOODGO_SANDBOXED = ["/opt/lazarus", "/etc/ssl/lazarus", "/etc/letse
 
 type ConfigMap = Record<string, any>;
 
-/** The stack file's config for GoodGo on `host`, deploying into `deployDir`; `change` edits the GoodGo block. */
-export function goodgoOnHostConfig(host: PlanHost, deployDir: string, change: (goodgo: ConfigMap) => void = () => {}): ConfigMap {
+/** How the stack logs in to the host (a PlanHost's `ssh`, or any address for a preview that connects to nothing). */
+export interface HostLogin {
+  host: string;
+  user: string;
+  port: number;
+}
+
+/** The stack file's config for GoodGo on the server at `login`, deploying into `deployDir`; `change` edits the GoodGo block. */
+export function goodgoOnHostConfig(login: HostLogin, deployDir: string, change: (goodgo: ConfigMap) => void = () => {}): ConfigMap {
   const c = stackConfigMap(ENGINE_STACK);
   keepOnlyPlatforms(c, ["goodgo"]);
   for (const k of ["region", "project", "vpc", "sshKeys", "adminCidrs"]) delete c["lazarus:environment"][k];
   const g = c["lazarus:goodgo"];
-  g.host = { existing: { address: host.ssh.host, user: host.ssh.user, port: host.ssh.port } };
+  g.host = { existing: { address: login.host, user: login.user, port: login.port } };
   g.app.deployDir = deployDir;
   g.app.exposure = "direct";
   delete g.tls;
@@ -38,12 +44,9 @@ export function goodgoOnHostConfig(host: PlanHost, deployDir: string, change: (g
   return c;
 }
 
-/** The secrets the stack sets: GoodGo's sentinels, and the test sshd's real key for the login. */
-export function goodgoSecrets(host: PlanHost): Record<string, { value: string; secret: true }> {
-  const out: Record<string, { value: string; secret: true }> = {};
-  for (const [k, v] of Object.entries(GOODGO_SENTINEL_SECRETS)) out[k] = { value: v, secret: true };
-  out["lazarus:goodgoSshPrivateKey"] = { value: readFileSync(host.ssh.keyFile, "utf8"), secret: true };
-  return out;
+/** The secrets the stack sets: GoodGo's sentinels, and the SSH key for the login (the test sshd's real key). */
+export function goodgoSecrets(sshPrivateKey: string): Record<string, string> {
+  return { ...GOODGO_SENTINEL_SECRETS, "lazarus:goodgoSshPrivateKey": sshPrivateKey };
 }
 
 export interface GoodgoEngineStack {
@@ -55,8 +58,8 @@ export interface GoodgoEngineStack {
   remove(): void;
 }
 
-/** Opens the real program as stack "staging" with `config` and the secrets set. */
-export async function openGoodgoStack(host: PlanHost, config: ConfigMap, passphrase = "lazarus-engine-test"): Promise<GoodgoEngineStack> {
+/** Opens the real program as stack "staging" with `config` and `secrets` (goodgoSecrets) set. */
+export async function openGoodgoStack(config: ConfigMap, secrets: Record<string, string>, passphrase = "lazarus-engine-test"): Promise<GoodgoEngineStack> {
   const project = scratchProject("lazarus");
   const file = join(project.dir, `Pulumi.${ENGINE_STACK}.yaml`);
   const writeConfig = (plain: ConfigMap) => {
@@ -72,7 +75,7 @@ export async function openGoodgoStack(host: PlanHost, config: ConfigMap, passphr
   };
   writeConfig(config);
   const stack = await EngineStack.open({ workDir: project.dir, stackName: ENGINE_STACK, passphrase });
-  await stack.setAllConfig(goodgoSecrets(host));
+  await stack.setAllConfig(Object.fromEntries(Object.entries(secrets).map(([k, value]) => [k, { value, secret: true }])));
   return {
     stack,
     projectDir: project.dir,
