@@ -135,6 +135,11 @@ export class EngineStack {
     return new EngineStack(stack, backendDir, join(engine.bin, "pulumi"), options.workDir, envVars);
   }
 
+  /** The environment the driver runs the `pulumi` CLI with, and its path: to run it directly (a benchmark, a shell). */
+  cli(): { pulumi: string; cwd: string; env: NodeJS.ProcessEnv } {
+    return { pulumi: this.pulumiBin, cwd: this.workDir, env: { ...process.env, ...this.envVars } };
+  }
+
   async setConfig(key: string, value: string, options: { secret?: boolean } = {}): Promise<void> {
     await this.stack.setConfig(key, { value, secret: options.secret ?? false });
   }
