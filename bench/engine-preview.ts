@@ -67,7 +67,7 @@ async function main() {
     console.log(row("npm run plan -- --json (offline)", b));
     console.log(`wall time, preview / plan: ${range(wallRatios)}`);
     console.log(`peak memory, preview / plan: ${range(memRatios)}`);
-    console.log("(the preview's resources include the stack and the default command provider; the plan's include the stack)");
+    console.log("(resources: the steps each prints, the stack included; the engine's default provider is not a step)");
   } finally {
     goodgo.remove();
     rmSync(goodgo.stack.backendDir, { recursive: true, force: true });
