@@ -327,5 +327,12 @@ if (gate.mustFail) {
       expect(pg.sql("SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database")).toBe(dbs);
       expect(pg.sql("SELECT count(*) FROM listing", "goodgo")).toBe("500");
     });
+
+    it("no warning from the engine or the provider in any of these operations", () => {
+      // (An update of a command sends its previous output as PULUMI_COMMAND_STDOUT/STDERR unless told not to; a host
+      // whose sshd does not AcceptEnv them, such as Debian's default, answers every update with two warnings.)
+      const warnings = events.flatMap((e) => (e.diagnosticEvent?.severity === "warning" ? [`${e.diagnosticEvent.urn ?? ""}: ${e.diagnosticEvent.message.trim()}`] : []));
+      expect([...new Set(warnings)]).toEqual([]);
+    });
   });
 }
