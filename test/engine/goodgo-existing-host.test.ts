@@ -150,6 +150,8 @@ if (gate.mustFail) {
         `PGPORT=${pg.port}`,
         `PGUSER=${pg.user}`,
         "PGDATABASE=goodgo",
+        `POSTGRES_USER=${pg.user}`,
+        "POSTGRES_DB=goodgo",
         ...secretFiles.filter((kv) => !kv.startsWith("PGPASSFILE=")),
         `FAKE_SCRIPTS=${join(REPO, "scripts")}`,
         `FAKE_BACKUPS=${backupsDir}`,
@@ -313,6 +315,23 @@ if (gate.mustFail) {
       const again = await up();
       expect(changeCount(again.summary)).toBe(0);
       expect(databases().filter((d) => d.startsWith("goodgo_pre_restore_"))).toEqual(kept);
+    });
+
+    it("an operation whose entry is edited (same id, new command text) is an update that runs nothing, and says why", async () => {
+      const execs = () => readFileSync(join(side, "exec.log"), "utf8").trim().split("\n");
+      configure((g) => g.operations.push({ id: "long-queries", action: "terminate-long-queries", olderThanMinutes: 5 }));
+      const first = await up();
+      expect(changed(first)).toEqual([`create ${PREFIX}-op-long-queries`]);
+      expect(execs().pop()).toBe("postgres");
+      const ran = execs().length;
+      configure((g) => (g.operations.find((o: { id: string }) => o.id === "long-queries").olderThanMinutes = 10));
+      const before = events.length;
+      const edited = await up();
+      expect(changed(edited)).toEqual([`update ${PREFIX}-op-long-queries`]);
+      expect(edited.steps.find((x) => x.op === "update")!.diffs).toEqual(["create"]);
+      expect(execs()).toHaveLength(ran);
+      const log = events.slice(before).flatMap((e) => (e.diagnosticEvent && e.diagnosticEvent.urn?.endsWith("-op-long-queries") ? [e.diagnosticEvent.message] : []));
+      expect(log.join("")).toContain("already ran when first declared");
     });
 
     it("destroy removes the stack's resources and leaves the host as it is: files, scripts, containers, databases", async () => {
