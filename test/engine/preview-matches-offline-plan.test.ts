@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planStack, type Plan } from "../../cli/planner";
 import { readStackFile } from "../../config/stackFile";
 import type { OperationResult } from "../../lib/engine/driver";
+import { REPO_ROOT } from "../../lib/engine/install";
 import { UNKNOWN_MARK } from "../../lib/runtime/capture";
 import { engineGate } from "./engineGate";
 import { ENGINE_STACK, goodgoOnHostConfig, goodgoSecrets, openGoodgoStack, type GoodgoEngineStack } from "./goodgoStack";
@@ -144,6 +145,16 @@ if (gate.mustFail) {
       // Known inputs are most of them: the comparison is not vacuous.
       const commands = engine.filter((r) => r.type === "command:remote:Command");
       expect(commands.filter((r) => typeof (r.inputs as { create?: unknown }).create === "string").length).toBe(commands.length);
+    });
+
+    // A pass only: every change the rules would refuse on this stack (an unpinned image, a published data port, an
+    // unconfirmed destructive step on prod) is refused by the stack file's checks first. A refusal under the engine is
+    // shown by test/engine/policy.test.ts; each rule's refusals over the offline plan by test/policy/rules.test.ts.
+    it("passes the policy pack under `pulumi preview --policy-pack policy`, over the command resources' engine inputs", async () => {
+      const r = await goodgo!.stack.preview({ policyPacks: [join(REPO_ROOT, "policy")] });
+      expect(r.stdout).toMatch(/Policy Packs run:\n\s+Name\s+Version\n\s+lazarus-invariants\|local/);
+      expect(r.events.filter((e) => e.policyEvent)).toEqual([]);
+      expect(r.steps.filter((s) => s.type === "command:remote:Command").length).toBeGreaterThan(40);
     });
   });
 }
