@@ -70,7 +70,6 @@ async function main() {
     console.log("(resources: the steps each prints, the stack included; the engine's default provider is not a step)");
   } finally {
     goodgo.remove();
-    rmSync(goodgo.stack.backendDir, { recursive: true, force: true });
   }
 }
 

@@ -172,7 +172,6 @@ if (gate.mustFail) {
       pg?.destroy();
       redis?.destroy();
       goodgo?.remove();
-      if (goodgo) rmSync(goodgo.stack.backendDir, { recursive: true, force: true });
       if (side) rmSync(side, { recursive: true, force: true });
     });
 

@@ -8,7 +8,7 @@
 // off-site bucket `existing` (so no DigitalOcean resource at all), the deploy dir in the test's temp dir, every other
 // platform removed, and the DigitalOcean settings of lazarus:environment removed (not needed by such a stack).
 // Every secret is a sentinel (test/support/stacks.ts) except the SSH key, which is the test sshd's.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { EngineStack } from "../../lib/engine/driver";
@@ -55,6 +55,7 @@ export interface GoodgoEngineStack {
   projectDir: string;
   /** Rewrites the stack file's plain settings (secrets and the encryption salt kept). */
   writeConfig(config: ConfigMap): void;
+  /** Removes the scratch project and the state backend. */
   remove(): void;
 }
 
@@ -82,6 +83,7 @@ export async function openGoodgoStack(config: ConfigMap, secrets: Record<string,
     writeConfig,
     remove() {
       project.remove();
+      rmSync(stack.backendDir, { recursive: true, force: true });
     },
   };
 }
