@@ -36,7 +36,8 @@ export interface ComposeDeploymentArgs {
   /**
    * Recovery chains run in order after prepare and before compose up, each step after the previous one; a step's
    * resource is `<prefix>-<label>-<key>`. Each chain's `run` (its label, plus what changes what it does, such as a
-   * cutover) also triggers compose up, so the application comes back after a chain stopped it.
+   * cutover) triggers its steps, so a new run carries them out again, and compose up, so the application comes back
+   * after a chain stopped it.
    */
   recoveryChains?: { label: string; run: string; steps: ChainStep[] }[];
   /** `docker compose up -d --wait` (with --watch); re-runs on a new machine, a changed file, or these triggers. */
@@ -117,8 +118,11 @@ export class ComposeDeployment extends pulumi.ComponentResource {
       before = [step("prepare", args.prepare.command, [host.machineId, ...args.prepare.rerunWhenWritten.map(digestOf)], installed)];
     }
     for (const chain of args.recoveryChains ?? []) {
-      // Recovery steps run once per machine: a later change of their text never repeats a restore or a cutover.
-      for (const s of chain.steps) before = [step(`${chain.label}-${s.key}`, s.command, [host.machineId], [...installed, ...before], true)];
+      // Recovery steps run once per machine and per run of their chain: a later change of their text alone never
+      // repeats a restore or a cutover, but a new run does (GoodGo's restore beside the live database becoming a
+      // cutover keeps the step's name and changes `run`; as a text change alone it was a no-op update, and the
+      // cutover never happened: test/engine/goodgo-existing-host.test.ts).
+      for (const s of chain.steps) before = [step(`${chain.label}-${s.key}`, s.command, [host.machineId, chain.run], [...installed, ...before], true)];
     }
 
     const tls = args.tls;

@@ -35,6 +35,14 @@ export interface HostSoftwareArgs {
   files: HostFileSpec[];
 }
 
+/**
+ * Inputs every command Lazarus runs on a host carries. `addPreviousOutputInEnv: false`: on an update pulumi-command
+ * 1.2.1 sends the previous stdout/stderr as PULUMI_COMMAND_STDOUT/STDERR through SSH `setenv`, which an sshd without
+ * a matching AcceptEnv (Debian's default accepts only LANG and LC_*) refuses with two warnings per update; no script
+ * reads them (test/engine/goodgo-existing-host.test.ts).
+ */
+export const HOST_COMMAND_INPUTS = { addPreviousOutputInEnv: false } as const;
+
 /** Content hash of the local scripts folder, so editing a script re-ships the folder. */
 export function scriptsDigest(dir = LOCAL_SCRIPTS_DIR): string {
   const hash = createHash("sha256");
@@ -92,7 +100,7 @@ export class HostSoftware extends pulumi.ComponentResource {
       args.host.firstBoot === "cloud-init"
         ? new command.remote.Command(
             `${name}-first-boot`,
-            { connection, create: waitForCloudInitCommand(), triggers: [machineId] },
+            { ...HOST_COMMAND_INPUTS, connection, create: waitForCloudInitCommand(), triggers: [machineId] },
             { ...child, dependsOn: args.host.ready },
           )
         : undefined;
@@ -115,6 +123,7 @@ export class HostSoftware extends pulumi.ComponentResource {
     const scriptsReady = new command.remote.Command(
       `${name}-scripts-mode`,
       {
+        ...HOST_COMMAND_INPUTS,
         connection,
         create: `set -eu; find ${REMOTE_SCRIPTS_ROOT} -type f -name '*.sh' -exec chmod 0755 {} +`,
         triggers: [machineId, digest],
@@ -125,7 +134,7 @@ export class HostSoftware extends pulumi.ComponentResource {
       cloudInitDone ??
       new command.remote.Command(
         `${name}-preflight`,
-        { connection, create: hostPreflightCommand(hostProvisions(args.needs), REMOTE_SCRIPTS_ROOT), triggers: [machineId] },
+        { ...HOST_COMMAND_INPUTS, connection, create: hostPreflightCommand(hostProvisions(args.needs), REMOTE_SCRIPTS_ROOT), triggers: [machineId] },
         { ...child, dependsOn: [scriptsReady] },
       );
 
@@ -140,6 +149,7 @@ export class HostSoftware extends pulumi.ComponentResource {
       return new command.remote.Command(
         fileWriterName(name, f.path),
         {
+          ...HOST_COMMAND_INPUTS,
           connection,
           create: write,
           stdin: f.secret ? pulumi.secret(f.content) : f.content,
@@ -178,7 +188,7 @@ export const ONCE_UPDATE = "echo 'already ran when first declared: a changed com
 export function hostCommand(name: string, args: HostCommandArgs, parent: pulumi.Resource): command.remote.Command {
   return new command.remote.Command(
     name,
-    { connection: args.connection, create: args.create, triggers: args.triggers ?? [], ...(args.once ? { update: ONCE_UPDATE } : {}) },
+    { ...HOST_COMMAND_INPUTS, connection: args.connection, create: args.create, triggers: args.triggers ?? [], ...(args.once ? { update: ONCE_UPDATE } : {}) },
     { parent, dependsOn: args.dependsOn },
   );
 }

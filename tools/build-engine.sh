@@ -80,6 +80,13 @@ else
   fi
   echo "blocked $reason" >"$command_status"
   say "BLOCKED: pulumi-resource-command $COMMAND_VERSION: $reason"
+  # One built by hand from the provider's tagged source may be installed in PULUMI_HOME (README: "The real engine");
+  # the engine tests run whenever one is (test/engine/engineGate.ts).
+  if [ -x "$dir/home/plugins/resource-command-v$COMMAND_VERSION/pulumi-resource-command" ] && [ ! -e "$dir/home/plugins/resource-command-v$COMMAND_VERSION.partial" ]; then
+    say "a command $COMMAND_VERSION plugin installed by hand is present in $dir/home/plugins: the command engine tests will run"
+  else
+    say "no command $COMMAND_VERSION plugin in $dir/home/plugins: the command engine tests will be skipped"
+  fi
 fi
 
 command_state="$(cat "$command_status")"

@@ -136,8 +136,18 @@ export class EngineStack {
     return new EngineStack(stack, backendDir, join(engine.bin, "pulumi"), options.workDir, envVars);
   }
 
+  /** The environment the driver runs the `pulumi` CLI with, and its path: to run it directly (a benchmark, a shell). */
+  cliEnvironment(): { pulumi: string; cwd: string; env: NodeJS.ProcessEnv } {
+    return { pulumi: this.pulumiBin, cwd: this.workDir, env: { ...process.env, ...this.envVars } };
+  }
+
   async setConfig(key: string, value: string, options: { secret?: boolean } = {}): Promise<void> {
     await this.stack.setConfig(key, { value, secret: options.secret ?? false });
+  }
+
+  /** Sets many keys in one CLI call (`pulumi config set-all`): a stack's secrets, say. */
+  async setAllConfig(values: Record<string, { value: string; secret?: boolean }>): Promise<void> {
+    await this.stack.setAllConfig(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v.value, secret: v.secret ?? false }])));
   }
 
   async up(options: { onEvent?: (e: EngineEvent) => void } = {}): Promise<OperationResult> {

@@ -119,6 +119,17 @@ export async function captureProgram<T extends Record<string, unknown>>(
   );
   pulumi.runtime.setAllConfig(config.values, config.secretKeys);
 
+  // URNs as the engine makes them (sdk/nodejs/resource.ts createUrn): the type qualified by EVERY ancestor's type
+  // except the root stack's. The mock monitor qualifies it by the direct parent's type only, so the offline plan's URNs
+  // (what a PR diff and `pulumi state` commands name) differed from the engine's for every nested resource
+  // (test/engine/preview-matches-offline-plan.test.ts).
+  const mockMonitor = pulumi.runtime.getMonitor() as unknown as { newUrn(parent: string, type: string, name: string): string };
+  mockMonitor.newUrn = (parent, type, name) => {
+    const parentType = parent ? parent.split("::")[2] : "";
+    const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+    return `urn:pulumi:${config.stack}::${project}::${qualified}::${name}`;
+  };
+
   // Wrap the mock monitor so we see the whole registration request, not just what MockResourceArgs carries.
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(req: RegisterRequest, cb: (err: unknown, resp: { getUrn(): string } | undefined) => void): Promise<void>;

@@ -4,7 +4,7 @@
 // No decisions here: every file, command and name comes from the plan (plan.ts).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HostSoftware, hostCommand } from "../../components/hostSoftware";
+import { HOST_COMMAND_INPUTS, HostSoftware, hostCommand } from "../../components/hostSoftware";
 import type { ManagedPostgres } from "../../components/managedPostgres";
 import { tlsActivateCommand, tlsBootstrapCommand } from "../../lib/hostCommands";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
@@ -68,7 +68,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
     databaseReady.push(
       new command.remote.Command(
         `${names.prefix}-postgres-setup`,
-        { connection, create: plan.commands.postgresSetup, stdin: s("buntyDatabasePassword"), triggers: [machineId], logging: "none" },
+        { ...HOST_COMMAND_INPUTS, connection, create: plan.commands.postgresSetup, stdin: s("buntyDatabasePassword"), triggers: [machineId], logging: "none" },
         { parent: platform, dependsOn: [setup], additionalSecretOutputs: ["stdout", "stderr"] },
       ),
     );

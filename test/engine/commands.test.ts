@@ -1,12 +1,13 @@
 // The real Pulumi engine with the real command provider (@pulumi/command 1.2.1's plugin, built by
-// tools/build-engine.sh) runs test/fixtures/engine/commands through the Automation API driver against the loopback
-// sshd. Skipped, with the reason, while the build reports the provider blocked (its Go module is not served).
+// tools/build-engine.sh, or built from the provider's v1.2.1 source by hand and installed into the engine's PULUMI_HOME
+// while its Go module is not served: README "The real engine") runs test/fixtures/engine/commands through the
+// Automation API driver against the loopback sshd. Skipped, with the reason, where no such plugin is installed.
 //
 // The fact issue 8's defect 3 hinges on: what the engine and provider do when a file shipped on `stdin` changes.
 // Read from the provider's source at v1.2.1 (provider/pkg/provider/common/inputs.go and remote/commandController.go):
 // only `triggers` is replaceOnChanges; a change to `stdin` (or any other input) is an update, and Update runs the
 // `update` command, or `create` again when no `update` is given, with the new stdin: the file is rewritten in place.
-// The test below asserts exactly that, so it will say so from the engine itself once the provider builds here.
+// The test below asserts exactly that, from the engine itself.
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,7 @@
 // The real Pulumi engine (built by tools/build-engine.sh) runs test/fixtures/engine/remote-file through the Automation
 // API driver: files shipped over a real SSH login to the loopback sshd by a dynamic provider. It proves the engine
-// path end to end (language host, state, secrets, diff/update) while the command provider cannot be built here.
+// path end to end (language host, state, secrets, diff/update) with no plugin but the engine's own, so CI runs it even
+// where the command provider cannot be built (the command-provider tests are commands.test.ts and goodgo-*.test.ts).
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

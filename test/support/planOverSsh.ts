@@ -18,7 +18,8 @@
 //     test/support/fake-docker-exec, which runs the command here as the container would), every other call to
 //     fake-docker.
 // The session environment (`env`: PATH, DOCKER_HOST, DOCKER_CONFIG, a fast health-poll interval, plus `extraEnv`) is
-// exported before each command, standing for the host's own environment; the command text itself is the plan's.
+// set by sshd in every session (SetEnv) and exported again before each command run(), standing for the host's own
+// environment; the command text itself is the plan's.
 // The login uses the test sshd's own key, not the plan's (a sentinel): the key is the one input not exercised.
 import { startDockerEngineStub } from "./dockerEngineStub";
 import { spawn } from "node:child_process";
@@ -140,7 +141,6 @@ export async function startPlanHost(options: PlanHostOptions): Promise<PlanHost>
     mkdirSync(join(root, "docker-config", "cli-plugins"), { recursive: true });
     writeFileSync(join(root, "docker-config", "cli-plugins", "docker-compose"), composePlugin(join(dockerHome, "fake-docker"), options.composeExec), { mode: 0o755 });
     engine = await startDockerEngineStub(join(root, "docker.sock"));
-    ssh = await startSshd({ sshdBin: namespaceSshd(root, options.sandboxed, mounts) });
     const env = {
       PATH: SYSTEM_PATH,
       DOCKER_HOST: `unix://${join(root, "docker.sock")}`,
@@ -148,6 +148,9 @@ export async function startPlanHost(options: PlanHostOptions): Promise<PlanHost>
       LAZARUS_WAIT_INTERVAL: "0.1",
       ...options.extraEnv,
     };
+    // sshd sets the same environment in every session, so a client that sends only the command text (the real
+    // command provider, test/engine/) sees the host as run() does.
+    ssh = await startSshd({ sshdBin: namespaceSshd(root, options.sandboxed, mounts), setEnv: env });
     const server = ssh;
     const started = engine;
 

@@ -45,6 +45,11 @@ export interface StartSshdOptions {
    * namespace (test/support/planOverSsh.ts). Read when the server starts, not when this module loads.
    */
   sshdBin?: string;
+  /**
+   * Variables sshd sets in every session's environment (sshd_config `SetEnv`), standing for the host's own environment:
+   * what a client that cannot export them first (the command provider, which sends only the command text) still sees.
+   */
+  setEnv?: Record<string, string>;
 }
 
 function run(cmd: string, args: string[]): void {
@@ -81,7 +86,20 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshServ
       // The key files live under /tmp, which StrictModes rejects as a world-writable path component.
       "StrictModes no",
       "PrintMotd no",
+      // What Debian's own sshd_config enables: the command provider's CopyToRemote copies over SFTP.
+      "Subsystem sftp internal-sftp",
       "LogLevel VERBOSE",
+      // One SetEnv line: sshd keeps only the first line of a keyword.
+      ...(options.setEnv && Object.keys(options.setEnv).length
+        ? [
+            `SetEnv ${Object.entries(options.setEnv)
+              .map(([k, v]) => {
+                if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || /["\s]/.test(v)) throw new Error(`SetEnv cannot carry ${k}=${v}`);
+                return `${k}=${v}`;
+              })
+              .join(" ")}`,
+          ]
+        : []),
       "",
     ].join("\n"),
   );

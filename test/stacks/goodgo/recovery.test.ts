@@ -114,6 +114,20 @@ describe("restoring the database from a named backup (4.1)", () => {
     expect(changed(base, plan)).toEqual(["goodgo-prod-compose-up", ...order.map((k) => `${prefix}${k}`)].sort());
   });
 
+  it("a restore beside the live database, then its cutover: the restore step's triggers change, so the cutover runs (a text change alone is a one-shot step's no-op update)", async () => {
+    const beside = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:goodgo"].recovery = { database: restore }) });
+    const cutover = await planFor("prod", {
+      secrets: ALL_SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:goodgo"].recovery = { database: { ...restore, cutover: true, confirm: "prod/goodgo/database-cutover" } }),
+    });
+    const step = (p: Plan) => one(p, T.command, "goodgo-prod-restore-db-20261123-restore-database");
+    // Same resource (a one-shot step with a no-op update): only a trigger change (a replacement) runs its new text.
+    expect(step(beside).rawInputs.update).toBe(step(cutover).rawInputs.update);
+    expect(String(step(cutover).rawInputs.create)).toContain("--cutover");
+    expect(step(cutover).rawInputs.triggers).not.toEqual(step(beside).rawInputs.triggers);
+    expect((step(cutover).rawInputs.triggers as unknown[]).map(String)).toContain("restore-db-20261123-cutover");
+  });
+
   it("fetches the backup from the off-site bucket first when asked", async () => {
     const plan = await planFor("staging", { patch: (c) => (c["lazarus:goodgo"].recovery = { database: { ...restore, fromOffsite: true } }) });
     const fetch = String(one(plan, T.command, "goodgo-staging-restore-db-20261123-fetch-backup").inputs.create);
@@ -209,9 +223,10 @@ describe("full host recovery (4.6) as one switch", () => {
     expect(changed(recovered, done)).toEqual(["goodgo-prod-host"]);
     const chain = goodgoCommands(done).filter((c) => c.name.startsWith(prefix));
     expect(chain.length).toBeGreaterThan(0);
-    // Each step's only trigger is the machine: the same value the host's first-boot wait is keyed on.
-    const machine = one(done, T.command, "goodgo-prod-software-first-boot").rawInputs.triggers;
-    for (const s of chain) expect(s.rawInputs.triggers, s.name).toEqual(machine);
+    // Each step's triggers are the machine (the same value the host's first-boot wait is keyed on) and the chain's run,
+    // which is its label: nothing `done` or a snapshot changes.
+    const machine = one(done, T.command, "goodgo-prod-software-first-boot").rawInputs.triggers as unknown[];
+    for (const s of chain) expect(s.rawInputs.triggers, s.name).toEqual([...machine, "recover-host-20261123"]);
   });
 
   it("refuses latest on prod, naming how to find the id", async () => {

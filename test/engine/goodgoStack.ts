@@ -1,0 +1,89 @@
+// The engine test stack: the REAL Lazarus program (index.ts → stacks/) with GoodGo alone on an existing server, which
+// is a loopback sshd in a private mount namespace (test/support/planOverSsh.ts: the docker CLI with an engine stand-in
+// and fake-docker for compose), run by the real engine and the real command provider through lib/engine/driver.ts.
+// Shared by test/engine/goodgo-existing-host.test.ts and bench/engine-preview.ts.
+//
+// The stack file is Pulumi.staging.yaml's GoodGo block with: the host `existing` (the test sshd), exposure "direct" (no
+// certbot: issuance needs a real ACME server and DNS, see test/scripts/ops/certificates-against-pebble.test.ts), the
+// off-site bucket `existing` (so no DigitalOcean resource at all), the deploy dir in the test's temp dir, every other
+// platform removed, and the DigitalOcean settings of lazarus:environment removed (not needed by such a stack).
+// Every secret is a sentinel (test/support/stacks.ts) except the SSH key, which is the test sshd's.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { EngineStack } from "../../lib/engine/driver";
+import { GOODGO_SENTINEL_SECRETS, keepOnlyPlatforms, stackConfigMap } from "../support/stacks";
+import { scratchProject } from "./engineGate";
+
+export const ENGINE_STACK = "staging";
+export const GOODGO_PREFIX = `goodgo-${ENGINE_STACK}`;
+/** Host paths outside the deploy dir the stack writes (kept in the plan host's private mount namespace). */
+export const GOODGO_SANDBOXED = ["/opt/lazarus", "/etc/ssl/lazarus", "/etc/letsencrypt", "/var/www/certbot"];
+
+type ConfigMap = Record<string, any>;
+
+/** How the stack logs in to the host (a PlanHost's `ssh`, or any address for a preview that connects to nothing). */
+export interface HostLogin {
+  host: string;
+  user: string;
+  port: number;
+}
+
+/** The stack file's config for GoodGo on the server at `login`, deploying into `deployDir`; `change` edits the GoodGo block. */
+export function goodgoOnHostConfig(login: HostLogin, deployDir: string, change: (goodgo: ConfigMap) => void = () => {}): ConfigMap {
+  const c = stackConfigMap(ENGINE_STACK);
+  keepOnlyPlatforms(c, ["goodgo"]);
+  for (const k of ["region", "project", "vpc", "sshKeys", "adminCidrs"]) delete c["lazarus:environment"][k];
+  const g = c["lazarus:goodgo"];
+  g.host = { existing: { address: login.host, user: login.user, port: login.port } };
+  g.app.deployDir = deployDir;
+  g.app.exposure = "direct";
+  delete g.tls;
+  g.backups.offsite.existing = true;
+  change(g);
+  return c;
+}
+
+/** The secrets the stack sets: GoodGo's sentinels, and the SSH key for the login (the test sshd's real key). */
+export function goodgoSecrets(sshPrivateKey: string): Record<string, string> {
+  return { ...GOODGO_SENTINEL_SECRETS, "lazarus:goodgoSshPrivateKey": sshPrivateKey };
+}
+
+export interface GoodgoEngineStack {
+  stack: EngineStack;
+  /** The scratch project directory (holds Pulumi.staging.yaml). */
+  projectDir: string;
+  /** Rewrites the stack file's plain settings (secrets and the encryption salt kept). */
+  writeConfig(config: ConfigMap): void;
+  /** Removes the scratch project and the state backend. */
+  remove(): void;
+}
+
+/** Opens the real program as stack "staging" with `config` and `secrets` (goodgoSecrets) set. */
+export async function openGoodgoStack(config: ConfigMap, secrets: Record<string, string>, passphrase = "lazarus-engine-test"): Promise<GoodgoEngineStack> {
+  const project = scratchProject("lazarus");
+  const file = join(project.dir, `Pulumi.${ENGINE_STACK}.yaml`);
+  const writeConfig = (plain: ConfigMap) => {
+    // Keep what the CLI wrote (encryptionsalt, the encrypted secrets); replace the plain settings.
+    let current: { config?: ConfigMap; [k: string]: unknown } = {};
+    try {
+      current = (parse(readFileSync(file, "utf8")) as typeof current) ?? {};
+    } catch {
+      /* first write */
+    }
+    const secrets = Object.fromEntries(Object.entries(current.config ?? {}).filter(([, v]) => typeof v === "object" && v !== null && "secure" in v));
+    writeFileSync(file, stringify({ ...current, config: { ...plain, ...secrets } }));
+  };
+  writeConfig(config);
+  const stack = await EngineStack.open({ workDir: project.dir, stackName: ENGINE_STACK, passphrase });
+  await stack.setAllConfig(Object.fromEntries(Object.entries(secrets).map(([k, value]) => [k, { value, secret: true }])));
+  return {
+    stack,
+    projectDir: project.dir,
+    writeConfig,
+    remove() {
+      project.remove();
+      rmSync(stack.backendDir, { recursive: true, force: true });
+    },
+  };
+}
