@@ -39,6 +39,7 @@ export const REPLACE_RULES: Readonly<Record<string, ReplaceRule>> = {
   "digitalocean:index/monitorAlert:MonitorAlert": { inputs: [], source: `${TF}monitoring/resource_monitor_alert.go` },
   "digitalocean:index/project:Project": { inputs: [], source: `${TF}project/resource_project.go` },
   "digitalocean:index/projectResources:ProjectResources": { inputs: ["project"], source: `${TF}project/resource_project_resources.go` },
+  "digitalocean:index/app:App": { inputs: ["projectId"], source: `${TF}app/resource_app.go (the spec is updated in place: a new deployment)` },
   "digitalocean:index/vpc:Vpc": { inputs: ["region", "ipRange"], source: `${TF}vpc/resource_vpc.go` },
   "digitalocean:index/databaseCluster:DatabaseCluster": {
     inputs: ["name", "engine", "privateNetworkUuid", "projectId"],
