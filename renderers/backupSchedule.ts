@@ -14,6 +14,7 @@
 // Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh and writes the backup metrics
 // textfiles a platform's backup alerts read (last success, verification result).
 
+import { pitrScheduleJobs, WEEKDAYS, type PitrSchedule } from "../lib/postgresPitr";
 import { refuseField } from "./renderInputError";
 
 export interface BackupSchedule {
@@ -23,6 +24,8 @@ export interface BackupSchedule {
   verifyAt: string;
   /** Where scripts/backup is inside the container (default /opt/lazarus/scripts/backup: scripts/ mounted at /opt/lazarus/scripts). */
   scriptsDir?: string;
+  /** The physical route's pgBackRest backups (lib/postgresPitr.ts): a weekly full, a differential on the other days. */
+  pitr?: PitrSchedule;
 }
 
 export const DEFAULT_BACKUP_SCRIPTS_DIR = "/opt/lazarus/scripts/backup";
@@ -33,9 +36,11 @@ export const BACKUP_CRONTAB_PATH = "/etc/lazarus/backup.crontab";
 const RENDERER = "backup schedule";
 
 export interface ScheduledJob {
-  job: "backup" | "verify";
+  job: "backup" | "verify" | "pitr-full" | "pitr-diff";
   hour: number;
   minute: number;
+  /** cron days of the week (0 = Sunday); absent: every day. */
+  weekdays?: number[];
   command: string;
 }
 
@@ -49,7 +54,7 @@ function time(field: string, v: unknown): { hour: number; minute: number } {
 export function backupJobs(s: BackupSchedule): ScheduledJob[] {
   if (typeof s !== "object" || s === null) refuseField(RENDERER, "(schedule)", "must be {backupAt, verifyAt}");
   for (const k of Object.keys(s)) {
-    if (!["backupAt", "verifyAt", "scriptsDir"].includes(k)) refuseField(RENDERER, k, "is not a schedule setting (allowed: backupAt, verifyAt, scriptsDir)");
+    if (!["backupAt", "verifyAt", "scriptsDir", "pitr"].includes(k)) refuseField(RENDERER, k, "is not a schedule setting (allowed: backupAt, verifyAt, scriptsDir, pitr)");
   }
   const b = time("backupAt", s.backupAt);
   const v = time("verifyAt", s.verifyAt);
@@ -61,20 +66,30 @@ export function backupJobs(s: BackupSchedule): ScheduledJob[] {
     refuseField(RENDERER, "scriptsDir", `must be an absolute path of letters, digits, . _ - / (example: ${DEFAULT_BACKUP_SCRIPTS_DIR}), got ${JSON.stringify(dir)}`);
   }
   const job = dir.replace(/\/$/, "") + "/backup-job.sh";
+  const pitr = s.pitr ? pitrScheduleJobs(s.pitr) : [];
+  for (const p of pitr) {
+    if ((p.hour === b.hour && p.minute === b.minute) || (p.hour === v.hour && p.minute === v.minute)) {
+      refuseField(RENDERER, "pitr.at", `is the same minute as the logical backup or its verification (${s.backupAt}, ${s.verifyAt}); give the pgBackRest backups their own time (example: "01:00")`);
+    }
+  }
   return [
     { job: "backup", ...b, command: `${job} backup` },
     { job: "verify", ...v, command: `${job} verify` },
+    ...pitr.map((p): ScheduledJob => ({ job: p.job, hour: p.hour, minute: p.minute, weekdays: p.weekdays, command: `${job} ${p.job}` })),
   ];
 }
 
-/** Crontab text: `minute hour * * * <dir>/backup-job.sh backup|verify`, times in UTC. */
+/** Crontab text: `minute hour * * dow <dir>/backup-job.sh backup|verify|pitr-full|pitr-diff`, times in UTC. */
 export function renderBackupCrontab(s: BackupSchedule): string {
   const jobs = backupJobs(s);
   const pad = (n: number) => String(n).padStart(2, "0");
   return [
     "# Rendered by Lazarus (renderers/backupSchedule.ts). Times are UTC; read by scripts/backup/backup-schedule.sh.",
     "# m h dom mon dow command",
-    ...jobs.map((j) => `${j.minute} ${j.hour} * * * ${j.command}  # ${j.job} daily at ${pad(j.hour)}:${pad(j.minute)} UTC`),
+    ...jobs.map((j) => {
+      const when = j.weekdays ? `${j.weekdays.map((d) => WEEKDAYS[d]).join(", ")} at` : "daily at";
+      return `${j.minute} ${j.hour} * * ${j.weekdays ? j.weekdays.join(",") : "*"} ${j.command}  # ${j.job} ${when} ${pad(j.hour)}:${pad(j.minute)} UTC`;
+    }),
     "",
   ].join("\n");
 }

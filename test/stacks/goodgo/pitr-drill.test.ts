@@ -9,6 +9,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig, platformConfig } from "../../../config/load";
 import { goodgo } from "../../../stacks/goodgo";
+import { parse } from "yaml";
+import { archiveSettingsFromServerArgs } from "../../../lib/postgresPitr";
+import { GOODGO_COMPOSE_FILE } from "../../../stacks/goodgo/inventory";
 import { GOODGO_PITR_FILES } from "../../../stacks/goodgo/pitr";
 import { goodgoContainerSecretFiles } from "../../../stacks/goodgo/env";
 import { goodgoPlainFiles } from "../../../stacks/goodgo/plan";
@@ -25,9 +28,13 @@ function renderedGoodgoFiles(): { pgbackrestConf: string; archiveConf: string; s
   const raw = rawStack("prod", { patch: (c) => (c["lazarus:goodgo"].backups.pitr = { archiveTimeoutSeconds: ARCHIVE_TIMEOUT_S }) });
   const cfg = platformConfig(loadStackConfig(raw, { allowMissingSecrets: true }), goodgo)!;
   const files = goodgoPlainFiles(cfg, "prod");
+  // The archive settings as the container really starts with them: the postgres service's `-c` arguments in the
+  // rendered compose file, turned back into postgresql.conf lines.
+  const compose = parse(files[`${cfg.app.deployDir}/${GOODGO_COMPOSE_FILE}`]!);
+  const settings = archiveSettingsFromServerArgs(compose.services.postgres.command);
   return {
     pgbackrestConf: files[`${cfg.app.deployDir}/${GOODGO_PITR_FILES.pgbackrestConf}`]!,
-    archiveConf: files[`${cfg.app.deployDir}/${GOODGO_PITR_FILES.archiveConf}`]!,
+    archiveConf: Object.entries(settings).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`).join("\n") + "\n",
     // the secret file the plan ships to the postgres container, with test values
     secretsConf: goodgoContainerSecretFiles(cfg, goodgoTestSecrets()).pgbackrestSecrets,
   };
@@ -60,6 +67,7 @@ describe("GoodGo PITR drill on the rendered pgBackRest config", () => {
     expect(rendered.secretsConf).toMatch(/^repo1-cipher-pass=test-only-pgbackrestCipherPass$/m);
     expect(rendered.pgbackrestConf).not.toContain("test-only-");
     expect(rendered.archiveConf).toContain("--config-include-path=/etc/pgbackrest/conf.d");
+    expect(rendered.archiveConf).toMatch(/^archive_mode = 'on'$/m);
     // the repository is encrypted: without the include file pgBackRest asks for the passphrase
     const bare = runAsServerUser("pgbackrest", [`--config=${c.confFile}`, "--stanza=goodgo", "--log-level-console=error", "info"]);
     expect(bare.code).not.toBe(0);
