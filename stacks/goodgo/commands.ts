@@ -192,7 +192,7 @@ function routeFile(label: string): string {
 }
 
 const onRoute = (label: string, route: "physical" | "logical") =>
-  `if [ "$(cat ${shq(routeFile(label))})" != ${route} ]; then echo "skipped: the recovery takes the $(cat ${shq(routeFile(label))}) route"; exit 0; fi; `;
+  `route=$(cat ${shq(routeFile(label))}); if [ "$route" != ${route} ]; then echo "skipped: the recovery takes the $route route"; exit 0; fi; `;
 
 /**
  * Section 4.6 as one ordered chain: data services; the route (physical: the pgBackRest repository to the latest point,

@@ -239,9 +239,9 @@ describe("full host recovery (4.6) as one switch", () => {
     // the route is decided on the host: physical when the repository has a backup of the lost cluster's stanza
     const route = String(step("restore-route").inputs.create);
     expect(route).toContain("runuser -u postgres -- bash /opt/lazarus/scripts/backup/pitr-route.sh --stanza goodgo --out /backups/pitr/host-20261123/route");
-    expect(fetch).toContain(`if [ "$(cat /backups/pitr/host-20261123/route)" != logical ]; then echo "skipped`);
+    expect(fetch).toContain(`route=$(cat /backups/pitr/host-20261123/route); if [ "$route" != logical ]; then echo "skipped`);
     const pitr = String(step("pitr-restore").inputs.create);
-    expect(pitr).toContain(`if [ "$(cat /backups/pitr/host-20261123/route)" != physical ]; then echo "skipped`);
+    expect(pitr).toContain(`route=$(cat /backups/pitr/host-20261123/route); if [ "$route" != physical ]; then echo "skipped`);
     expect(pitr).toContain("pitr-restore.sh --stanza goodgo --target-dir /backups/pitr/host-20261123/data --port 5433 --dump-database goodgo --dump-dir /backups/pitr/host-20261123");
     expect(pitr).not.toContain("--target-time");
     const restore = String(step("restore-database").inputs.create);
