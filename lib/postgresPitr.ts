@@ -273,3 +273,31 @@ export function pitrRestoreArgv(r: PitrRestoreInput): string[] {
 export function pitrRouteArgv(o: { stanza: string; routeFile: string; scriptsDir: string }): string[] {
   return ["bash", `${o.scriptsDir}/pitr-route.sh`, "--stanza", o.stanza, "--out", o.routeFile];
 }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Metrics
+
+/**
+ * What scripts/backup/backup-job.sh pitr-full|pitr-diff writes (node_exporter textfiles pgbackrest_<type>.prom and
+ * pgbackrest_<type>_job.prom, labelled {stanza, type}), and what postgres_exporter's extra query on pg_stat_archiver
+ * exposes. A platform's alerts read these names; the tests hold the script, the query and the rules to them.
+ */
+export const PITR_METRICS = {
+  /** Written only after a successful backup: the set's stop time. */
+  lastSuccess: "pgbackrest_backup_last_success_timestamp_seconds",
+  lastRepoBytes: "pgbackrest_backup_last_repo_bytes",
+  /** Written after every run: 1 or 0, and when. */
+  lastRunSuccess: "pgbackrest_backup_last_run_success",
+  lastRunTimestamp: "pgbackrest_backup_last_run_timestamp_seconds",
+  /** postgres_exporter query `pg_wal_archive` (PG_WAL_ARCHIVE_SQL): 1 while the last archive attempt failed. */
+  walArchiveFailing: "pg_wal_archive_failing",
+  walArchiveFailedCount: "pg_wal_archive_failed_count",
+} as const;
+
+/**
+ * pg_stat_archiver as postgres_exporter reads it: failing is 1 when the newest archive attempt failed (a failure after
+ * the last success), which is what fills pg_wal and stops the RPO clock; failed_count for dashboards. A quiet server
+ * archives nothing and stays 0 (an age-of-last-archive rule would fire on every idle night).
+ */
+export const PG_WAL_ARCHIVE_SQL =
+  "SELECT CASE WHEN last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time) THEN 1 ELSE 0 END AS failing, failed_count FROM pg_stat_archiver";
