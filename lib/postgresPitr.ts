@@ -301,3 +301,61 @@ export const PITR_METRICS = {
  */
 export const PG_WAL_ARCHIVE_SQL =
   "SELECT CASE WHEN last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time) THEN 1 ELSE 0 END AS failing, failed_count FROM pg_stat_archiver";
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The schedule on a systemd host (a platform whose PostgreSQL runs on the host, not in a container)
+
+export interface PitrSystemdInput {
+  /** Unit name prefix, e.g. "lazarus-bunty-pitr": <prefix>-full.{service,timer}, <prefix>-diff.{service,timer}. */
+  unitPrefix: string;
+  stanza: string;
+  schedule: PitrSchedule;
+  scriptsDir: string;
+  /** Where backup-job.sh writes its metrics textfiles (METRICS_DIR) and its scratch (BACKUP_DIR). */
+  metricsDir: string;
+  backupDir: string;
+  /** The server's OS user: pgBackRest runs as it. */
+  user: string;
+}
+
+/**
+ * systemd service + timer pairs running backup-job.sh pitr-full / pitr-diff as the server's OS user, on the days and
+ * time of pitrScheduleJobs (UTC). Timers, not cron: systemd-analyze checks them, Persistent=true runs a backup the
+ * host missed while it was off, and the journal keeps each run's result line. Keyed by file name (/etc/systemd/system/).
+ */
+export function pitrSystemdUnits(o: PitrSystemdInput): Record<string, string> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(o.unitPrefix)) refuseField("pitr systemd units", "unitPrefix", `must be lower-case letters, digits and '-', got ${JSON.stringify(o.unitPrefix)}`);
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const units: Record<string, string> = {};
+  for (const j of pitrScheduleJobs(o.schedule)) {
+    const name = `${o.unitPrefix}-${j.job.replace(/^pitr-/, "")}`;
+    units[`${name}.service`] = [
+      "# Rendered by Lazarus (lib/postgresPitr.ts). Do not edit by hand.",
+      "[Unit]",
+      `Description=pgBackRest ${j.job === PITR_JOBS.full ? "full" : "differential"} backup of stanza ${o.stanza} (metrics in ${o.metricsDir})`,
+      "After=postgresql.service",
+      "",
+      "[Service]",
+      "Type=oneshot",
+      `User=${o.user}`,
+      `Environment=PITR_STANZA=${o.stanza} METRICS_DIR=${o.metricsDir} BACKUP_DIR=${o.backupDir}`,
+      `ExecStart=/bin/bash ${o.scriptsDir}/backup-job.sh ${j.job}`,
+      "",
+    ].join("\n");
+    units[`${name}.timer`] = [
+      "# Rendered by Lazarus (lib/postgresPitr.ts). Do not edit by hand.",
+      "[Unit]",
+      `Description=${j.job} at ${pad(j.hour)}:${pad(j.minute)} UTC on ${j.weekdays.map((d) => WEEKDAYS[d]).join(", ")}`,
+      "",
+      "[Timer]",
+      `OnCalendar=${j.weekdays.map((d) => days[d]).join(",")} *-*-* ${pad(j.hour)}:${pad(j.minute)}:00 UTC`,
+      "Persistent=true",
+      "",
+      "[Install]",
+      "WantedBy=timers.target",
+      "",
+    ].join("\n");
+  }
+  return units;
+}
