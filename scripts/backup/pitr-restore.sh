@@ -20,7 +20,8 @@
 #   --stanza NAME          the stanza in the repository
 #   --target-dir DIR       the new data directory (must not exist, or be empty); its parent must exist
 #   --port PORT            port for the restored cluster (must be free)
-#   --target-time TIME     recovery target with its UTC offset, e.g. "2026-11-23 14:03:00+00" (default: latest)
+#   --target-time TIME     recovery target with its UTC offset, e.g. "2026-11-23 14:03:00+00", or ISO 8601 UTC
+#                          "2026-11-23T14:03:00Z" (default: latest)
 #   --set LABEL            restore this backup set (default: pgBackRest picks the newest one that fits the target)
 #   --target-action A      promote (default) or pause, with --target-time
 #   --config FILE          pgbackrest.conf (default: PGBACKREST_CONFIG, else pgBackRest's default)
@@ -90,6 +91,11 @@ if [[ -n $dump_db || -n $dump_dir ]]; then
   [[ $target_action == promote ]] || die "$EX_USAGE" "--dump-database dumps a promoted cluster, not a paused one (--target-action promote)"
 fi
 target_epoch=""
+# ISO 8601 UTC (2026-11-23T02:00:00Z, what the stack files use) into the form pgBackRest's backup-set selection takes
+# ("YYYY-MM-DD HH:MM:SS[.mmm]+00"; it refuses the T and the Z); sub-millisecond digits are dropped (an earlier target).
+if [[ $target_time =~ ^([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?Z$ ]]; then
+  target_time="${BASH_REMATCH[1]} ${BASH_REMATCH[2]}${BASH_REMATCH[3]:0:4}+00"
+fi
 if [[ -n $target_time ]]; then
   target_epoch=$(date -d "$target_time" +%s 2>/dev/null) ||
     die "$EX_USAGE" "--target-time is not a time: '$target_time' (e.g. \"2026-11-23 14:03:00+00\")"
