@@ -8,7 +8,7 @@ import { shellCommand, shq } from "../../lib/shell";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR } from "./inventory";
 import { pitrScratchDir } from "../../lib/postgresPitr";
-import { GOODGO_PITR_PATHS, goodgoPitrRestoreArgv, goodgoPitrRouteArgv, goodgoRecoveryStanza, goodgoStanza } from "./pitr";
+import { GOODGO_PGBACKREST_STANZA, GOODGO_PITR_PATHS, goodgoPitrRestoreArgv, goodgoPitrRouteArgv, goodgoRecoveryStanza, goodgoStanza } from "./pitr";
 
 export interface ComposeTarget {
   dir: string;
@@ -242,7 +242,7 @@ export function hostRecoverySteps(cfg: GoodgoConfig, inv: ServiceInventory): Rec
     { key: "flush-redis", what: "flush the stale cache", command: flushRedisCommand(t) },
     {
       key: "pitr-first-full",
-      what: `the recovered cluster's first full pgBackRest backup into its own stanza ${goodgoStanza(cfg)} (a new database system; ${from} stays readable)`,
+      what: `the recovered cluster's first full pgBackRest backup into its own stanza, ${GOODGO_PGBACKREST_STANZA}-<label> (a new database system; ${from} stays readable)`,
       command: compose(t, "exec", "-T", "pg-backup", "bash", script("backup-job.sh"), "pitr-full"),
     },
   );
