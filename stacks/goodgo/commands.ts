@@ -7,8 +7,9 @@ import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR } from "./inventory";
+import { GOODGO_SECRET_MOUNTS } from "./services";
 import { pitrScratchDir } from "../../lib/postgresPitr";
-import { GOODGO_PGBACKREST_STANZA, GOODGO_PITR_PATHS, goodgoPitrRestoreArgv, goodgoPitrRouteArgv, goodgoRecoveryStanza, goodgoStanza } from "./pitr";
+import { GOODGO_PGBACKREST_STANZA, GOODGO_PITR_FILES, GOODGO_PITR_PATHS, goodgoPitrRestoreArgv, goodgoPitrRouteArgv, goodgoRecoveryStanza, goodgoStanza } from "./pitr";
 
 export interface ComposeTarget {
   dir: string;
@@ -34,9 +35,21 @@ export function composeFileLinkCommand(dir: string): string {
   return `set -eu; cd ${shq(dir)}; ln -sfn ${GOODGO_COMPOSE_FILE} compose.yaml`;
 }
 
+/**
+ * Mounted project paths no restart is wanted for: the server's socket directory (its lock file changes with every
+ * server start, so watching it would restart PostgreSQL on every up), and pgBackRest's config and secrets, which every
+ * pgbackrest run (archive_command, the scheduled backups) reads afresh: a retention change must not restart the database.
+ */
+export const GOODGO_UNWATCHED_MOUNTS: readonly string[] = [GOODGO_PITR_FILES.socketDir, GOODGO_PITR_FILES.pgbackrestConf, GOODGO_SECRET_MOUNTS.pgbackrestSecrets.host];
+
 /** `up -d --wait`, restarting the services whose mounted project files changed (projectFileMounts of the inventory). */
 export function upCommand(t: ComposeTarget, inv: ServiceInventory): string {
-  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inv) });
+  const watch = Object.fromEntries(
+    Object.entries(projectFileMounts(inv))
+      .map(([service, paths]) => [service, paths.filter((p) => !GOODGO_UNWATCHED_MOUNTS.includes(p))] as const)
+      .filter(([, paths]) => paths.length),
+  );
+  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch });
 }
 
 /** Section 4.3: one service at a time, each healthy (`--wait`) before the next; the order derives from the dependencies. */
