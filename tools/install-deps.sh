@@ -24,6 +24,7 @@ debian_packages=(
   s3cmd                                                       # pg-backup.sh/audit-export.sh upload to S3-compatible storage (DO Spaces)
   jq coreutils util-linux procps iproute2                     # used by the scripts and the harness
   time                                                        # GNU time: peak memory (max RSS) in bench/backup/physical.ts
+  systemd                                                     # systemd-analyze verify/calendar on rendered timers (Bunty's pgBackRest schedule)
 )
 
 missing=()
