@@ -8,11 +8,12 @@
 // container's stdout) that reads THIS crontab and runs each line's command in the minute its `minute hour` fields name,
 // with the container's own environment. The lines are ordinary crontab syntax (5 fields + command), so the same file
 // works unchanged in a real crontab if the image ever gets cron; the loop accepts exactly the subset rendered here
-// (numeric minute and hour lists, `*` for day of month, month and day of week) and refuses anything else at start.
+// (numeric minute and hour lists, `*` for day of month and month, `*` or a list of weekdays for the pgBackRest jobs)
+// and refuses anything else at start.
 // Times are UTC: the loop reads the clock with `date -u`, and the service also sets TZ=UTC.
 //
-// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh and writes the backup metrics
-// textfiles a platform's backup alerts read (last success, verification result).
+// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh (and, with `pitr`, pitr-backup.sh:
+// a weekly full, a daily differential) and writes the backup metrics textfiles a platform's backup alerts read.
 
 import { pitrScheduleJobs, WEEKDAYS, type PitrSchedule } from "../lib/postgresPitr";
 import { refuseField } from "./renderInputError";
