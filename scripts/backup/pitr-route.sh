@@ -41,7 +41,7 @@ if [[ $want == logical ]]; then
   reason="logical route asked for (--route logical)"
 elif ! command -v pgbackrest >/dev/null 2>&1; then
   reason="pgbackrest is not installed here"
-elif ! info=$(pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=off --log-level-stderr=off info --output=json 2>&1); then
+elif ! info=$(pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=off --log-level-stderr=off --log-level-file=off info --output=json 2>&1); then
   reason="the repository could not be read: $(tr '\n' ' ' <<<"$info" | cut -c1-300)"
 else
   code=$(jq -r '.[0].status.code // "?"' <<<"$info" 2>/dev/null || echo "?")
