@@ -2,6 +2,7 @@
 // One home for these facts: the stacks chown secret files to these uids, and the host model (test/support/hostModel.ts)
 // refuses a mount the user cannot read or a health check / exec that calls a program the image lacks. Keyed by image
 // repository (tags vary per stack); each entry names where the fact comes from. Pure data, no I/O.
+import { pgbackrestImage, pgbackrestImageRepository } from "./postgresPitr";
 
 export interface ContainerUser {
   uid: number;
@@ -26,6 +27,24 @@ const NOBODY: ContainerUser = { uid: 65534, gid: 65534 };
 const BUSYBOX = ["sh", "wget", "grep", "sed", "awk", "cat", "ls", "test", "["];
 // What a Debian/Ubuntu base ships (coreutils, grep, sed, mawk, bash, dash): no curl, no wget.
 const DEBIAN = ["sh", "bash", "grep", "sed", "awk", "cat", "ls", "ln", "mkdir", "mktemp", "rm", "sort", "tail", "head", "test", "[", "flock"];
+
+const POSTGIS: ImageFacts = {
+  runsAs: { uid: 999, gid: 999 },
+  imageUser: ROOT,
+  // pg_ctl: the image puts /usr/lib/postgresql/16/bin on PATH; runuser and install: util-linux and coreutils (essential)
+  executables: [...DEBIAN, "postgres", "pg_isready", "psql", "pg_dump", "pg_restore", "pg_ctl", "createdb", "dropdb", "apt-get", "gosu", "runuser", "install"],
+  source:
+    "https://github.com/postgis/docker-postgis/blob/master/16-3.4/Dockerfile (FROM postgres:16-bullseye); https://github.com/docker-library/postgres/blob/master/16/bullseye/Dockerfile (useradd postgres uid 999; no USER; ENV PATH ...:/usr/lib/postgresql/16/bin; docker-entrypoint.sh drops to postgres with gosu)",
+};
+
+/** An image built FROM `base` with pgBackRest (lib/postgresPitr.ts pgbackrestImage): the same users, two more programs. */
+function withPgbackrest(base: ImageFacts): ImageFacts {
+  return {
+    ...base,
+    executables: [...base.executables, ...pgbackrestImage("postgis/postgis:16-3.4").adds],
+    source: `lib/postgresPitr.ts pgbackrestImage (its rendered Dockerfile: FROM the base, apt-get install pinned pgbackrest and jq, no USER); the base: ${base.source}`,
+  };
+}
 
 export const IMAGE_FACTS: Readonly<Record<string, ImageFacts>> = {
   "prom/prometheus": {
@@ -83,13 +102,9 @@ export const IMAGE_FACTS: Readonly<Record<string, ImageFacts>> = {
     executables: ["redis_exporter"],
     source: "https://github.com/oliver006/redis_exporter/blob/v1.58.0/Dockerfile (FROM scratch: no shell, no wget; USER 59000:59000)",
   },
-  "postgis/postgis": {
-    runsAs: { uid: 999, gid: 999 },
-    imageUser: ROOT,
-    executables: [...DEBIAN, "postgres", "pg_isready", "psql", "pg_dump", "pg_restore", "createdb", "dropdb", "apt-get", "gosu"],
-    source:
-      "https://github.com/postgis/docker-postgis/blob/master/16-3.4/Dockerfile (FROM postgres:16-bullseye); https://github.com/docker-library/postgres/blob/master/16/bullseye/Dockerfile (useradd postgres uid 999; no USER; docker-entrypoint.sh drops to postgres with gosu)",
-  },
+  "postgis/postgis": POSTGIS,
+  // GoodGo's postgres and pg-backup: the postgis image plus pgBackRest and jq, built on the host (lib/postgresPitr.ts).
+  [pgbackrestImageRepository("postgis/postgis")]: withPgbackrest(POSTGIS),
   postgres: {
     runsAs: { uid: 999, gid: 999 },
     imageUser: ROOT,

@@ -86,6 +86,11 @@ export interface ServiceSpec {
   name: string;
   /** e.g. "postgis/postgis:16-3.4" or "${REGISTRY_URL}/goodgo-api:${IMAGE_TAG}". */
   image: string;
+  /**
+   * Built on the host from a Dockerfile the plan ships (context relative to the deploy directory) and tagged `image`;
+   * compose builds it instead of pulling (pull_policy build: a locally built tag is never looked up in a registry).
+   */
+  build?: { context: string; dockerfile?: string };
   role: ServiceRole;
   tags?: string[];
   description?: string;

@@ -8,12 +8,14 @@
 // container's stdout) that reads THIS crontab and runs each line's command in the minute its `minute hour` fields name,
 // with the container's own environment. The lines are ordinary crontab syntax (5 fields + command), so the same file
 // works unchanged in a real crontab if the image ever gets cron; the loop accepts exactly the subset rendered here
-// (numeric minute and hour lists, `*` for day of month, month and day of week) and refuses anything else at start.
+// (numeric minute and hour lists, `*` for day of month and month, `*` or a list of weekdays for the pgBackRest jobs)
+// and refuses anything else at start.
 // Times are UTC: the loop reads the clock with `date -u`, and the service also sets TZ=UTC.
 //
-// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh and writes the backup metrics
-// textfiles a platform's backup alerts read (last success, verification result).
+// Each line runs scripts/backup/backup-job.sh, which wraps pg-backup.sh / pg-verify.sh (and, with `pitr`, pitr-backup.sh:
+// a weekly full, a daily differential) and writes the backup metrics textfiles a platform's backup alerts read.
 
+import { pitrScheduleJobs, WEEKDAYS, type PitrSchedule } from "../lib/postgresPitr";
 import { refuseField } from "./renderInputError";
 
 export interface BackupSchedule {
@@ -23,6 +25,8 @@ export interface BackupSchedule {
   verifyAt: string;
   /** Where scripts/backup is inside the container (default /opt/lazarus/scripts/backup: scripts/ mounted at /opt/lazarus/scripts). */
   scriptsDir?: string;
+  /** The physical route's pgBackRest backups (lib/postgresPitr.ts): a weekly full, a differential on the other days. */
+  pitr?: PitrSchedule;
 }
 
 export const DEFAULT_BACKUP_SCRIPTS_DIR = "/opt/lazarus/scripts/backup";
@@ -33,9 +37,11 @@ export const BACKUP_CRONTAB_PATH = "/etc/lazarus/backup.crontab";
 const RENDERER = "backup schedule";
 
 export interface ScheduledJob {
-  job: "backup" | "verify";
+  job: "backup" | "verify" | "pitr-full" | "pitr-diff";
   hour: number;
   minute: number;
+  /** cron days of the week (0 = Sunday); absent: every day. */
+  weekdays?: number[];
   command: string;
 }
 
@@ -49,7 +55,7 @@ function time(field: string, v: unknown): { hour: number; minute: number } {
 export function backupJobs(s: BackupSchedule): ScheduledJob[] {
   if (typeof s !== "object" || s === null) refuseField(RENDERER, "(schedule)", "must be {backupAt, verifyAt}");
   for (const k of Object.keys(s)) {
-    if (!["backupAt", "verifyAt", "scriptsDir"].includes(k)) refuseField(RENDERER, k, "is not a schedule setting (allowed: backupAt, verifyAt, scriptsDir)");
+    if (!["backupAt", "verifyAt", "scriptsDir", "pitr"].includes(k)) refuseField(RENDERER, k, "is not a schedule setting (allowed: backupAt, verifyAt, scriptsDir, pitr)");
   }
   const b = time("backupAt", s.backupAt);
   const v = time("verifyAt", s.verifyAt);
@@ -61,17 +67,26 @@ export function backupJobs(s: BackupSchedule): ScheduledJob[] {
     refuseField(RENDERER, "scriptsDir", `must be an absolute path of letters, digits, . _ - / (example: ${DEFAULT_BACKUP_SCRIPTS_DIR}), got ${JSON.stringify(dir)}`);
   }
   const job = dir.replace(/\/$/, "") + "/backup-job.sh";
+  const pitr = s.pitr ? pitrScheduleJobs(s.pitr) : [];
+  for (const p of pitr) {
+    if ((p.hour === b.hour && p.minute === b.minute) || (p.hour === v.hour && p.minute === v.minute)) {
+      refuseField(RENDERER, "pitr.at", `is the same minute as the logical backup or its verification (${s.backupAt}, ${s.verifyAt}); give the pgBackRest backups their own time (example: "01:00")`);
+    }
+  }
   return [
     { job: "backup", ...b, command: `${job} backup` },
     { job: "verify", ...v, command: `${job} verify` },
+    ...pitr.map((p): ScheduledJob => ({ job: p.job, hour: p.hour, minute: p.minute, weekdays: p.weekdays, command: `${job} ${p.job}` })),
   ];
 }
 
-/** A daily job of a backup container's crontab: a name for the comment, a UTC time, and the command's words. */
+/** A job of a backup container's crontab: a name for the comment, a UTC time, the days, and the command's words. */
 export interface CronJob {
   name: string;
   /** "HH:MM" UTC. */
   at: string;
+  /** cron days of the week (0 = Sunday); absent: every day. */
+  weekdays?: number[];
   /** An absolute program path and plain-word arguments: what backup-schedule.sh runs without a shell. */
   command: string[];
 }
@@ -81,18 +96,21 @@ export interface CronJob {
 const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /**
- * Crontab text for daily jobs, times in UTC: `minute hour * * * command  # name daily at HH:MM UTC`, the subset
- * backup-schedule.sh runs (and a real cron would too). Refuses a time that is not HH:MM, two jobs in the same minute
- * (one would wait for the other's database connections), a relative program and a word a shell would interpret.
+ * Crontab text, times in UTC: `minute hour * * dow command  # name daily at HH:MM UTC` (or `# name Sun at ...`), the
+ * subset backup-schedule.sh runs (and a real cron would too). Refuses a time that is not HH:MM, two jobs in the same
+ * minute on a common day (one would wait for the other's database connections), a relative program and a word a
+ * shell would interpret.
  */
 export function renderCrontab(jobs: CronJob[], header = "Rendered by Lazarus (renderers/backupSchedule.ts)."): string {
   const pad = (n: number) => String(n).padStart(2, "0");
-  const seen = new Map<string, string>();
+  const ALL_DAYS = [0, 1, 2, 3, 4, 5, 6];
+  const seen: { at: string; days: number[]; name: string }[] = [];
   const lines = jobs.map((j, i) => {
     const t = time(`jobs[${i}].at`, j.at);
-    const clash = seen.get(j.at);
-    if (clash) refuseField(RENDERER, `jobs[${i}].at`, `${j.name} is at ${j.at}, the same minute as ${clash}; give it its own time (example: "04:00")`);
-    seen.set(j.at, j.name);
+    const days = j.weekdays ?? ALL_DAYS;
+    const clash = seen.find((o) => o.at === j.at && o.days.some((d) => days.includes(d)));
+    if (clash) refuseField(RENDERER, `jobs[${i}].at`, `${j.name} is at ${j.at}, the same minute as ${clash.name}; give it its own time (example: "04:00")`);
+    seen.push({ at: j.at, days, name: j.name });
     const [program, ...args] = j.command;
     if (!program || !/^\/[A-Za-z0-9._/-]+$/.test(program) || program.includes("..")) {
       refuseField(RENDERER, `jobs[${i}].command`, `must start with an absolute program path (example: ${DEFAULT_BACKUP_SCRIPTS_DIR}/pg-backup.sh), got ${JSON.stringify(program)}`);
@@ -101,14 +119,15 @@ export function renderCrontab(jobs: CronJob[], header = "Rendered by Lazarus (re
       if (!PLAIN_WORD.test(w)) refuseField(RENDERER, `jobs[${i}].command`, `${JSON.stringify(w)} is not a plain word (letters, digits and _@%+=:,./-; no spaces or shell syntax)`);
     }
     if (!/^[a-z0-9 -]+$/.test(j.name)) refuseField(RENDERER, `jobs[${i}].name`, `must be lower-case words (example: database backup), got ${JSON.stringify(j.name)}`);
-    return `${t.minute} ${t.hour} * * * ${j.command.join(" ")}  # ${j.name} daily at ${pad(t.hour)}:${pad(t.minute)} UTC`;
+    const when = j.weekdays ? `${j.weekdays.map((d) => WEEKDAYS[d]).join(", ")} at` : "daily at";
+    return `${t.minute} ${t.hour} * * ${j.weekdays ? j.weekdays.join(",") : "*"} ${j.command.join(" ")}  # ${j.name} ${when} ${pad(t.hour)}:${pad(t.minute)} UTC`;
   });
   return [`# ${header} Times are UTC; read by scripts/backup/backup-schedule.sh.`, "# m h dom mon dow command", ...lines, ""].join("\n");
 }
 
-/** Crontab text: `minute hour * * * <dir>/backup-job.sh backup|verify`, times in UTC. */
+/** Crontab text: `minute hour * * dow <dir>/backup-job.sh backup|verify|pitr-full|pitr-diff`, times in UTC. */
 export function renderBackupCrontab(s: BackupSchedule): string {
   const jobs = backupJobs(s);
   const pad = (n: number) => String(n).padStart(2, "0");
-  return renderCrontab(jobs.map((j) => ({ name: j.job, at: `${pad(j.hour)}:${pad(j.minute)}`, command: j.command.split(" ") })));
+  return renderCrontab(jobs.map((j) => ({ name: j.job, at: `${pad(j.hour)}:${pad(j.minute)}`, weekdays: j.weekdays, command: j.command.split(" ") })));
 }

@@ -78,6 +78,10 @@ function portString(p: NonNullable<ServiceSpec["ports"]>[number]): string {
 
 function renderService(s: ServiceSpec, project: ComposeProject): Record<string, unknown> {
   const out: Record<string, unknown> = { image: s.image };
+  if (s.build) {
+    out.build = { context: s.build.context, ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}) };
+    out.pull_policy = "build";
+  }
   if (s.containerName) out.container_name = s.containerName;
   if (s.command !== undefined) out.command = s.command;
   if (s.entrypoint !== undefined) out.entrypoint = s.entrypoint;

@@ -26,7 +26,7 @@ debian_packages=(
   time                                                        # GNU time: peak memory (max RSS) in bench/backup/physical.ts
   cmark-gfm                                                   # GitHub's Markdown renderer: the PR diff comment and the drift issue
   curl                                                        # the DigitalOcean API calls (DBIS promotion, GIV's App Platform calls) run against a loopback API stand-in
-  systemd                                                     # systemd-analyze verify/calendar on rendered timer units (Bunty backups)
+  systemd                                                     # systemd-analyze verify/calendar on rendered timer units (Bunty's backups and pgBackRest schedule)
 )
 
 missing=()

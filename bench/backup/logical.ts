@@ -161,6 +161,8 @@ async function main(): Promise<void> {
     let oursOk = true;
     let report: { status: string } = { status: "not run" };
     const all: Record<string, number[]> = { seedRestore: [], oursRestore: [], rawRestore: [], bare: [], verify: [], verifyBig: [] };
+    // pg-restore.sh's own phase timings (its result line's `phases`), per route, every round.
+    const phaseRuns: Record<"ours" | "raw", Record<string, number>[]> = { ours: [], raw: [] };
     for (let round = 0; round < rounds; round++) {
       pg.sql("CREATE DATABASE seed_restore TEMPLATE template0");
       settle(pg);
@@ -170,13 +172,17 @@ async function main(): Promise<void> {
 
       settle(pg);
       const or = await measure(pg, `${SCRIPTS}/pg-restore.sh -d ${DB} -j 2 --no-analyze ${oursFile}`);
-      const restored = JSON.parse(or.stdout.trim().split("\n").pop()!).restored_database as string;
+      const oursResult = JSON.parse(or.stdout.trim().split("\n").pop()!);
+      phaseRuns.ours.push(oursResult.phases ?? {});
+      const restored = oursResult.restored_database as string;
       if (round === 0) oursOk = sameTables(tableChecksums(pg, restored), source);
       pg.sql(`DROP DATABASE ${restored}`);
 
       settle(pg);
       const rr = await measure(pg, `${SCRIPTS}/pg-restore.sh -d ${DB} -j 2 --no-analyze ${rawFile}`);
-      const rawRestored = JSON.parse(rr.stdout.trim().split("\n").pop()!).restored_database as string;
+      const rawResult = JSON.parse(rr.stdout.trim().split("\n").pop()!);
+      phaseRuns.raw.push(rawResult.phases ?? {});
+      const rawRestored = rawResult.restored_database as string;
       if (round === 0) rawOk = sameTables(tableChecksums(pg, rawRestored), source);
       pg.sql(`DROP DATABASE ${rawRestored}`);
 
@@ -232,6 +238,13 @@ async function main(): Promise<void> {
     const widths = rowsOut[0].map((_, i) => Math.max(...rowsOut.map((r) => r[i].length)));
     console.log("");
     for (const r of rowsOut) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
+    // Where pg-restore.sh's time goes (median of the rounds, seconds; restore without analyze, as timed above).
+    for (const [route, runs] of Object.entries(phaseRuns)) {
+      const names = [...new Set(runs.flatMap((r) => Object.keys(r)))];
+      const med = names.map((n) => [n, median(runs.map((r) => r[n] ?? 0))] as const);
+      const total = med.reduce((a, [, v]) => a + v, 0);
+      console.log(`phases, ${route === "ours" ? "ours -Z6" : "ours -Z0"} (median of ${runs.length}): ${med.map(([n, v]) => `${n.replace(/_s$/, "")} ${v.toFixed(2)} s (${((100 * v) / total).toFixed(0)}%)`).join(", ")}`);
+    }
     // The verdicts use the median of each round's paired ratio (the routes of one round ran back to back under the
     // same conditions); the best-of-rounds ratio is printed beside it.
     const paired = (num: number[], den: number[]) => num.map((x, i) => x / den[i]);

@@ -3,12 +3,16 @@
 # the Prometheus textfiles of the backup metrics contract (stacks/goodgo/monitoring/backupMetrics.ts, GOODGO_BACKUP_METRICS), which
 # node_exporter's textfile collector exposes for the BackupTooOld and BackupVerificationFailed alerts.
 #
-# Usage: backup-job.sh backup|verify [-- EXTRA_ARGS...]
+# Usage: backup-job.sh backup|verify|pitr-full|pitr-diff [-- EXTRA_ARGS...]
 #   backup   pg-backup.sh (retention BACKUP_RETENTION_DAYS; off-site copy to S3-compatible storage when S3_URL is set,
 #            with pg-backup.sh's own upload: S3_ENDPOINT, S3_REGION, S3_NO_SSL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
 #   verify   pg-verify.sh on BACKUP_DIR's latest backup, or on VERIFY_TARGET (a backup file) when set
 #            (VERIFY_CRITICAL_TABLES: the tables to checksum); its report goes to
 #            BACKUP_DIR/verify-latest.json, which this job rewrites for every run, also when pg-verify.sh could not run
+#   pitr-full, pitr-diff
+#            pitr-backup.sh --stanza PITR_STANZA --type full|diff (the physical route's weekly full and daily
+#            differential, lib/postgresPitr.ts), run as PITR_RUN_AS (default postgres: pgBackRest must run as the
+#            server's OS user) when this job runs as root
 #   EXTRA_ARGS are passed to the wrapped script.
 #   -h, --help
 # Environment: the libpq variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) and everything the wrapped script
@@ -25,6 +29,11 @@
 #                       goodgo_backup_last_run_success (1/0), goodgo_backup_last_run_timestamp_seconds,
 #                       goodgo_backup_last_failure_timestamp_seconds (the latest failed run; kept across successes),
 #                       goodgo_backup_offsite_upload_success (1/0, only when S3_URL is set).
+#   pgbackrest_<type>.prom  ONLY after a pgBackRest backup that succeeded, labelled {stanza, type}:
+#                       pgbackrest_backup_last_success_timestamp_seconds (the backup set's stop time) and
+#                       pgbackrest_backup_last_repo_bytes (its size in the repository); PitrBackupTooOld reads the first.
+#   pgbackrest_<type>_job.prom  after every pgBackRest run: pgbackrest_backup_last_run_success (1/0) and
+#                       pgbackrest_backup_last_run_timestamp_seconds, labelled {stanza, type}.
 #
 # Output: the wrapped script's JSON result line, then this job's own line {job, wrapped_exit_code, metrics[]}.
 # Exit codes: the wrapped script's exit code (0 ok; see pg-backup.sh / pg-verify.sh); 64 usage; 73 the metrics
@@ -36,14 +45,14 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$SCRIPT_DIR/../lib/common.sh"
 
 usage() {
-  echo "usage: backup-job.sh backup|verify [-- EXTRA_ARGS...]"
+  echo "usage: backup-job.sh backup|verify|pitr-full|pitr-diff [-- EXTRA_ARGS...]"
 }
 
 JOB=${1:-}
 case "$JOB" in
   -h | --help) usage; exit 0 ;;
-  backup | verify) shift ;;
-  *) usage >&2; die "$EX_USAGE" "first argument must be backup or verify, got '${JOB}'" ;;
+  backup | verify | pitr-full | pitr-diff) shift ;;
+  *) usage >&2; die "$EX_USAGE" "first argument must be backup, verify, pitr-full or pitr-diff, got '${JOB}'" ;;
 esac
 if (($#)); then
   [[ "$1" == "--" ]] || { usage >&2; die "$EX_USAGE" "extra arguments for the wrapped script go after --"; }
@@ -72,6 +81,11 @@ publish() {
     rm -f -- "$tmp"
     return 1
   fi
+}
+
+# gauge_l NAME HELP LABELS VALUE: a gauge with labels ('stanza="goodgo",type="full"').
+gauge_l() {
+  printf '# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n' "$1" "$2" "$1" "$1" "$3" "$4"
 }
 
 # prom_value FILE METRIC: the value of an unlabelled metric in a textfile, or nothing.
@@ -106,7 +120,37 @@ metrics_failed() {
 }
 
 NOW=$(date -u +%s)
-if [[ "$JOB" == backup ]]; then
+if [[ "$JOB" == pitr-* ]]; then
+  TYPE=${JOB#pitr-}
+  STANZA=${PITR_STANZA:-}
+  [[ "$STANZA" =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "$EX_USAGE" "PITR_STANZA must name the pgBackRest stanza (letters, digits, '_' or '-'), got '$STANZA'"
+  RUN_AS=()
+  if ((EUID == 0)); then
+    RUN_AS=(runuser -u "${PITR_RUN_AS:-postgres}" --)
+    command -v runuser >/dev/null 2>&1 || RUN_AS=(gosu "${PITR_RUN_AS:-postgres}")
+  fi
+  log "running pitr-backup.sh --stanza $STANZA --type $TYPE${RUN_AS:+ as ${PITR_RUN_AS:-postgres}}"
+  run_wrapped "${RUN_AS[@]}" bash "$SCRIPT_DIR/pitr-backup.sh" --stanza "$STANZA" --type "$TYPE" "${EXTRA[@]}"
+  LABELS="stanza=\"$STANZA\",type=\"$TYPE\""
+  STOPPED=$(jq -r '.stopped_at // empty' <<<"${WRAPPED_RESULT:-null}")
+  REPO_BYTES=$(jq -r '.repo_bytes // empty' <<<"${WRAPPED_RESULT:-null}")
+  RUN_OK=0
+  if ((WRAPPED_RC == 0)) && [[ -n "$STOPPED" && "$REPO_BYTES" =~ ^[0-9]+$ ]]; then RUN_OK=1; fi
+  if ((RUN_OK)); then
+    {
+      gauge_l pgbackrest_backup_last_success_timestamp_seconds "Unix time the last successful pgBackRest backup of this type ended." "$LABELS" "$(to_unix "$STOPPED")"
+      gauge_l pgbackrest_backup_last_repo_bytes "Size in the repository of the last successful pgBackRest backup of this type." "$LABELS" "$REPO_BYTES"
+    } | publish "$METRICS_DIR/pgbackrest_$TYPE.prom" || metrics_failed "pgbackrest_$TYPE.prom"
+    METRICS_WRITTEN+=("pgbackrest_$TYPE.prom")
+  else
+    log "pgBackRest $TYPE backup failed (exit $WRAPPED_RC): pgbackrest_$TYPE.prom left as it was, so its timestamp keeps ageing"
+  fi
+  {
+    gauge_l pgbackrest_backup_last_run_success "1 if the last pgBackRest backup run of this type succeeded, 0 if it failed." "$LABELS" "$RUN_OK"
+    gauge_l pgbackrest_backup_last_run_timestamp_seconds "Unix time the last pgBackRest backup run of this type ended." "$LABELS" "$NOW"
+  } | publish "$METRICS_DIR/pgbackrest_${TYPE}_job.prom" || metrics_failed "pgbackrest_${TYPE}_job.prom"
+  METRICS_WRITTEN+=("pgbackrest_${TYPE}_job.prom")
+elif [[ "$JOB" == backup ]]; then
   log "running pg-backup.sh into $BACKUP_DIR${S3_URL:+ with an off-site copy to $S3_URL}"
   run_wrapped "$SCRIPT_DIR/pg-backup.sh" -o "$BACKUP_DIR" "${EXTRA[@]}"
   FILE=$(jq -r '.file // empty' <<<"${WRAPPED_RESULT:-null}")

@@ -15,8 +15,8 @@
 #   --check          parse the crontab, print its jobs as one JSON line and exit (nothing is run)
 #   -h, --help
 # Crontab subset accepted (what renderBackupCrontab writes; anything else is refused at start, exit 65):
-#   comment and blank lines; `MIN HOUR * * * COMMAND [ARGS...]` with MIN/HOUR a number or a comma list of numbers,
-#   COMMAND an absolute path, arguments plain words (no quotes, $, ;, &, |, <, >, backquotes); a trailing `# comment`.
+#   comment and blank lines; `MIN HOUR * * DOW COMMAND [ARGS...]` with MIN/HOUR a number or a comma list of numbers,
+#   DOW `*` or a comma list of days of the week 0-6 (0 = Sunday, as cron; the weekly full pgBackRest backup), COMMAND an absolute path, arguments plain words (no quotes, $, ;, &, |, <, >, backquotes); a trailing `# comment`.
 # Times are UTC (date -u). Each job runs at most once per matching minute, in the background; a job still running when
 # its next minute comes is not started twice.
 # Environment: BACKUP_CRONTAB; BACKUP_AT, VERIFY_AT (see --crontab); BACKUP_APT_INSTALL=1 (install missing tools with
@@ -119,6 +119,7 @@ field_has() {
 
 JOB_MIN=()
 JOB_HOUR=()
+JOB_DOW=()
 JOB_CMD=()
 lineno=0
 while IFS= read -r line || [[ -n "$line" ]]; do
@@ -131,9 +132,11 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   if ((${#f[@]} < 6)); then die "$EX_DATAERR" "$CRONTAB line $lineno: expected 'MIN HOUR * * * COMMAND', got: $line"; fi
   field_ok "${f[0]}" 59 || die "$EX_DATAERR" "$CRONTAB line $lineno: minute must be 0-59 or a list of them, got '${f[0]}'"
   field_ok "${f[1]}" 23 || die "$EX_DATAERR" "$CRONTAB line $lineno: hour must be 0-23 or a list of them, got '${f[1]}'"
-  if [[ "${f[2]}" != "*" || "${f[3]}" != "*" || "${f[4]}" != "*" ]]; then
-    die "$EX_DATAERR" "$CRONTAB line $lineno: day of month, month and day of week must be '*' (daily jobs only), got '${f[2]} ${f[3]} ${f[4]}'"
+  if [[ "${f[2]}" != "*" || "${f[3]}" != "*" ]]; then
+    die "$EX_DATAERR" "$CRONTAB line $lineno: day of month and month must be '*' (daily or weekly jobs only), got '${f[2]} ${f[3]}'"
   fi
+  [[ "${f[4]}" == "*" ]] || field_ok "${f[4]}" 6 ||
+    die "$EX_DATAERR" "$CRONTAB line $lineno: day of week must be '*' or 0-6 (0 = Sunday) or a list of them, got '${f[4]}'"
   [[ "${f[5]}" == /* ]] || die "$EX_DATAERR" "$CRONTAB line $lineno: the command must be an absolute path, got '${f[5]}'"
   cmd=("${f[@]:5}")
   for w in "${cmd[@]}"; do
@@ -141,6 +144,7 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   done
   JOB_MIN+=("${f[0]}")
   JOB_HOUR+=("${f[1]}")
+  JOB_DOW+=("${f[4]}")
   JOB_CMD+=("${cmd[*]}")
 done <"$CRONTAB"
 ((${#JOB_CMD[@]})) || die "$EX_DATAERR" "$CRONTAB has no job lines"
@@ -148,7 +152,7 @@ done <"$CRONTAB"
 jobs_json() {
   local i
   for i in "${!JOB_CMD[@]}"; do
-    jq -cn --arg minute "${JOB_MIN[$i]}" --arg hour "${JOB_HOUR[$i]}" --arg command "${JOB_CMD[$i]}" '{minute: $minute, hour: $hour, command: $command}'
+    jq -cn --arg minute "${JOB_MIN[$i]}" --arg hour "${JOB_HOUR[$i]}" --arg dow "${JOB_DOW[$i]}" --arg command "${JOB_CMD[$i]}" '{minute: $minute, hour: $hour, day_of_week: $dow, command: $command}'
   done | jq -cs .
 }
 
@@ -157,7 +161,11 @@ if ((CHECK)); then
   exit 0
 fi
 
-for i in "${!JOB_CMD[@]}"; do log "scheduled: ${JOB_CMD[$i]} at minute ${JOB_MIN[$i]} of hour ${JOB_HOUR[$i]} UTC, daily"; done
+for i in "${!JOB_CMD[@]}"; do
+  days=daily
+  [[ "${JOB_DOW[$i]}" == "*" ]] || days="on day(s) ${JOB_DOW[$i]} of the week (0 = Sunday)"
+  log "scheduled: ${JOB_CMD[$i]} at minute ${JOB_MIN[$i]} of hour ${JOB_HOUR[$i]} UTC, $days"
+done
 
 # now_minute: the current UTC minute as YYYY-mm-ddTHH:MM.
 now_minute() {
@@ -198,8 +206,10 @@ while ((!STOPPING)); do
   minute=$(now_minute)
   H=${minute:11:2}
   M=${minute:14:2}
+  DOW=$(date -u -d "${minute:0:10}" +%w)
   for i in "${!JOB_CMD[@]}"; do
     if ! field_has "${JOB_MIN[$i]}" "$M" || ! field_has "${JOB_HOUR[$i]}" "$H"; then continue; fi
+    if [[ "${JOB_DOW[$i]}" != "*" ]] && ! field_has "${JOB_DOW[$i]}" "$DOW"; then continue; fi
     [[ "${LAST_RUN[$i]:-}" == "$minute" ]] && continue
     LAST_RUN[$i]=$minute
     if [[ -n "${RUNNING[$i]:-}" ]]; then

@@ -59,13 +59,30 @@ backup_check_presence() {
   [[ "$(awk 'NR==1{print $1}' "$file.sha256")" =~ ^[0-9a-f]{64}$ ]] || die "$EX_DATAERR" "checksum sidecar is malformed: $file.sha256"
 }
 
+# Phase timings (seconds, 3 decimals) of a restore, for its result line: PHASE_S[name]. phase_mark takes a clock reading;
+# phase_add NAME SINCE adds the time since that reading to NAME.
+declare -A PHASE_S=()
+phase_mark() { date +%s.%N; }
+phase_add() {
+  PHASE_S[$1]=$(awk -v a="$2" -v b="$(date +%s.%N)" -v prev="${PHASE_S[$1]:-0}" 'BEGIN{printf "%.3f", prev + b - a}')
+}
+# phases_json: the recorded phases as one JSON object ({} when none).
+phases_json() {
+  local k
+  for k in "${!PHASE_S[@]}"; do printf '%s\t%s\n' "$k" "${PHASE_S[$k]}"; done |
+    jq -R -s -c 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {}'
+}
+
 # backup_check_file FILE: backup_check_presence, then the checksum (65 on mismatch). Sets BACKUP_SHA256.
 backup_check_file() {
   local file=$1 expected actual
   backup_check_presence "$file"
   expected=$(awk 'NR==1{print $1}' "$file.sha256")
   log "checking sha256 of $file"
+  local t0
+  t0=$(phase_mark)
   actual=$(sha256_of "$file")
+  phase_add checksum_s "$t0"
   [[ "$actual" == "$expected" ]] ||
     die "$EX_DATAERR" "checksum mismatch for $file: sidecar says $expected, file has $actual (truncated or corrupted backup)"
   BACKUP_SHA256=$actual
@@ -156,10 +173,16 @@ backup_prepare() {
   if [[ "$ENCRYPTION" != none ]]; then
     DECRYPTED_FILE=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/decrypted.XXXXXX" 2>/dev/null) ||
       die "$EX_CANTCREAT" "cannot create a file in the scratch directory ${WORK_DIR:-${TMPDIR:-/tmp}}"
+    local t0
+    t0=$(phase_mark)
     backup_decrypt "$file" "$DECRYPTED_FILE"
+    phase_add decrypt_s "$t0"
     ARCHIVE=$DECRYPTED_FILE
   fi
+  local t1
+  t1=$(phase_mark)
   backup_check_toc "$ARCHIVE"
+  phase_add toc_s "$t1"
   log "archive ok: database '$TOC_DBNAME', $TOC_ENTRIES TOC entries, sha256 $BACKUP_SHA256"
 }
 
@@ -274,13 +297,18 @@ restore_archive() {
   local data_opts=$opts
   ((jobs > 1)) && data_opts+=" -c max_parallel_maintenance_workers=0"
   AUTOVACUUM_OFF=""
+  local t0 rc=0
+  t0=$(phase_mark)
   if [[ "$(psql -X -q -A -t -d "$db" -c 'SHOW wal_level' 2>/dev/null)" == minimal ]]; then
     # With wal_level minimal, one pg_restore run creates each table and loads it in the same transaction, which skips
     # writing the data to WAL: worth far more than keeping autovacuum away, so no two-step run here.
-    PGOPTIONS=$data_opts run_pg_restore --exit-on-error -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive"
-    return
+    PGOPTIONS=$data_opts run_pg_restore --exit-on-error -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive" || rc=$?
+    phase_add schema_data_indexes_s "$t0"
+    return "$rc"
   fi
   PGOPTIONS=$opts run_pg_restore --exit-on-error --section=pre-data -L "$list" -d "$db" "$@" -- "$archive" || return 1
+  phase_add pre_data_s "$t0"
+  t0=$(phase_mark)
   # One transaction: either every listed table is switched off or none is (e.g. when not their owner).
   if ! AUTOVACUUM_OFF=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" 2>/dev/null <<'SQL'
 BEGIN;
@@ -296,7 +324,13 @@ SQL
     AUTOVACUUM_OFF=""
     log "warning: could not switch autovacuum off on the restored tables (not their owner?); it stays on during the load"
   fi
-  PGOPTIONS=$data_opts run_pg_restore --exit-on-error --section=data --section=post-data -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive"
+  phase_add autovacuum_off_s "$t0"
+  # Data and indexes in one parallel run: an index build starts as soon as its table is loaded (splitting the
+  # sections would lose that overlap), so the two are one phase here.
+  t0=$(phase_mark)
+  PGOPTIONS=$data_opts run_pg_restore --exit-on-error --section=data --section=post-data -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive" || rc=$?
+  phase_add data_indexes_s "$t0"
+  return "$rc"
 }
 
 # reenable_autovacuum DB: undoes restore_archive's switch, so the restored database is maintained like any other.

@@ -35,7 +35,11 @@
 # RESTORE_MAINTENANCE_WORK_MEM (index builds during the restore, default 256MB).
 #
 # Output: one JSON line: {status, backup, sha256, database, dump_database, restored_database, previous_database,
-# cutover, restore_s, ...} or {status:"error", error}, also when stopped by SIGTERM (exit 143).
+# cutover, restore_s, phases, ...}; phases is where the time went, in seconds: checksum_s, decrypt_s (encrypted
+# archives), toc_s, pre_data_s, autovacuum_off_s, data_indexes_s (one parallel run: an index starts as soon as its
+# table is loaded), autovacuum_on_s, analyze_s (schema_data_indexes_s instead of the three restore phases on a
+# wal_level=minimal server, which restores in one run). restore_s counts from the new database's restore to its proof,
+# so the checks before it (checksum, toc) are not in it. or {status:"error", error}, also when stopped by SIGTERM (exit 143).
 #
 # Exit codes: 0 ok; 64 usage (including --cutover without -d, and
 # --drop-previous of a name that is not a restore database); 65 the backup or the --swap-in copy is refused (empty,
@@ -205,15 +209,19 @@ else
     die "$EX_SOFTWARE" "restore into $NEW_DB failed (the archive's data is damaged or does not load); $NEW_DB dropped, live database '$LIVE_DB' untouched: $detail"
   fi
   # A copy left without autovacuum would bloat and age unseen, so failing to switch it back fails the restore.
+  t_phase=$(phase_mark)
   if ! reenable_autovacuum "$NEW_DB"; then
     server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "the server became unreachable after the restore; live database '$LIVE_DB' untouched"
     die "$EX_SOFTWARE" "could not switch autovacuum back on in $NEW_DB after the restore; $NEW_DB dropped, live database '$LIVE_DB' untouched"
   fi
+  phase_add autovacuum_on_s "$t_phase"
   if ((ANALYZE)); then
     # Planner statistics before anyone queries the copy; one table per job, like the restore itself.
     log "analyzing $NEW_DB with $JOBS jobs"
+    t_phase=$(phase_mark)
     vacuumdb --analyze-only --jobs="$JOBS" --quiet --dbname="$NEW_DB" >/dev/null 2>&1 || server_reachable "$MAINT_DB" ||
       die "$EX_UNAVAILABLE" "the server became unreachable after the restore; live database '$LIVE_DB' untouched"
+    phase_add analyze_s "$t_phase"
   fi
   # The proof of completion, written last: --swap-in accepts only a copy that has it.
   proof_json=$(jq -cn --arg backup "$BACKUP" --arg sha256 "$BACKUP_SHA256" --arg dump_database "$TOC_DBNAME" \
@@ -227,7 +235,7 @@ else
   log "restored into $NEW_DB in ${RESTORE_S}s"
 
   result_args=(--arg backup "$BACKUP" --arg sha256 "$BACKUP_SHA256" --arg database "$LIVE_DB" --arg dump_database "$TOC_DBNAME"
-    --argjson restore_s "$RESTORE_S" --argjson jobs "$JOBS" --arg encryption "$ENCRYPTION")
+    --argjson restore_s "$RESTORE_S" --argjson jobs "$JOBS" --arg encryption "$ENCRYPTION" --argjson phases "$(phases_json)")
 
 fi
 

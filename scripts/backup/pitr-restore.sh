@@ -5,6 +5,7 @@
 # Usage: pitr-restore.sh --stanza NAME --target-dir DIR --port PORT [--target-time TIME] [--set LABEL]
 #                        [--target-action promote|pause] [--config FILE] [--pg-bin DIR] [--socket-dir DIR]
 #                        [--conf-file FILE] [--keep-archiving] [--no-start] [--timeout SECONDS]
+#                        [--dump-database DB --dump-dir DIR]
 #
 # Never restores over a live cluster: DIR must not exist or be an empty directory (anything else is refused
 # before pgBackRest runs), and the port must be free. Recovery: with no --target-time, to the end of the
@@ -19,7 +20,8 @@
 #   --stanza NAME          the stanza in the repository
 #   --target-dir DIR       the new data directory (must not exist, or be empty); its parent must exist
 #   --port PORT            port for the restored cluster (must be free)
-#   --target-time TIME     recovery target with its UTC offset, e.g. "2026-11-23 14:03:00+00" (default: latest)
+#   --target-time TIME     recovery target with its UTC offset, e.g. "2026-11-23 14:03:00+00", or ISO 8601 UTC
+#                          "2026-11-23T14:03:00Z" (default: latest)
 #   --set LABEL            restore this backup set (default: pgBackRest picks the newest one that fits the target)
 #   --target-action A      promote (default) or pause, with --target-time
 #   --config FILE          pgbackrest.conf (default: PGBACKREST_CONFIG, else pgBackRest's default)
@@ -29,12 +31,18 @@
 #   --keep-archiving       do not turn archive_mode off for the start
 #   --no-start             restore the files only
 #   --timeout SECONDS      for the start and the recovery (default 600)
+#   --dump-database DB     after recovery, dump DB from the restored cluster (pg_dump -Fc) into --dump-dir as
+#                          DB_pitr_<UTC stamp>.dump with its sha256 sidecar and a `latest` link (what pg-restore.sh
+#                          reads), then stop the restored cluster and remove its data directory: the route by which a
+#                          point-in-time restore reaches a new database beside the live one (lib/postgresPitr.ts)
+#   --dump-dir DIR         where the dump goes (must exist and be writable)
 # Environment: PGBACKREST_REPO1_CIPHER_PASS, PGBACKREST_REPO1_S3_KEY, PGBACKREST_REPO1_S3_KEY_SECRET (read by
 #   pgBackRest, also by the restored cluster's restore_command, so they must be in this environment);
 #   PGBACKREST_CONFIG; PG_BIN; PGUSER; RESULT_FILE.
 # Output: one JSON line: {status, stanza, target_dir, port, backup_label, recovery_type, target_time,
 #   recovered_until, in_recovery, timeline, log_file, ...}. recovered_until is the commit time of the last
-#   transaction replayed (pg_last_xact_replay_timestamp()).
+#   transaction replayed (pg_last_xact_replay_timestamp()). With --dump-database also dump_file, dump_sha256,
+#   dump_bytes, dump_seconds (and started false: the restored cluster is gone).
 # Exit codes: 0 restored (and started, and recovered); 64 usage or run as root; 65 the target time is before the
 #   oldest backup, or the archive ends before the target time; 66 stanza, backup set or config file not found;
 #   69 pgbackrest/pg_ctl missing, port in use; 70 restore or start failed; 73 target dir not empty or not
@@ -48,7 +56,7 @@ usage() {
 }
 
 stanza="" target_dir="" port="" target_time="" set_label="" target_action=promote config=${PGBACKREST_CONFIG:-}
-pg_bin=${PG_BIN:-} socket_dir="" conf_file="" keep_archiving=0 start=1 timeout=600
+pg_bin=${PG_BIN:-} socket_dir="" conf_file="" keep_archiving=0 start=1 timeout=600 dump_db="" dump_dir=""
 while (($#)); do
   case $1 in
     --stanza) stanza=${2:-}; shift 2 ;;
@@ -64,6 +72,8 @@ while (($#)); do
     --keep-archiving) keep_archiving=1; shift ;;
     --no-start) start=0; shift ;;
     --timeout) timeout=${2:-}; shift 2 ;;
+    --dump-database) dump_db=${2:-}; shift 2 ;;
+    --dump-dir) dump_dir=${2:-}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
   esac
@@ -74,7 +84,18 @@ done
 if ! [[ $port =~ ^[1-9][0-9]{0,4}$ ]] || ((port > 65535)); then die "$EX_USAGE" "--port must be a TCP port number, got '$port'"; fi
 [[ $target_action == promote || $target_action == pause ]] || die "$EX_USAGE" "--target-action must be promote or pause, got '$target_action'"
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "--timeout must be a positive number of seconds, got '$timeout'"
+if [[ -n $dump_db || -n $dump_dir ]]; then
+  [[ -n $dump_db && -n $dump_dir ]] || die "$EX_USAGE" "--dump-database and --dump-dir go together"
+  [[ $dump_db =~ ^[A-Za-z_][A-Za-z0-9_]{0,62}$ ]] || die "$EX_USAGE" "--dump-database must be a plain database name, got '$dump_db'"
+  ((start)) || die "$EX_USAGE" "--dump-database needs the restored cluster started (not --no-start)"
+  [[ $target_action == promote ]] || die "$EX_USAGE" "--dump-database dumps a promoted cluster, not a paused one (--target-action promote)"
+fi
 target_epoch=""
+# ISO 8601 UTC (2026-11-23T02:00:00Z, what the stack files use) into the form pgBackRest's backup-set selection takes
+# ("YYYY-MM-DD HH:MM:SS[.mmm]+00"; it refuses the T and the Z); sub-millisecond digits are dropped (an earlier target).
+if [[ $target_time =~ ^([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?Z$ ]]; then
+  target_time="${BASH_REMATCH[1]} ${BASH_REMATCH[2]}${BASH_REMATCH[3]:0:4}+00"
+fi
 if [[ -n $target_time ]]; then
   target_epoch=$(date -d "$target_time" +%s 2>/dev/null) ||
     die "$EX_USAGE" "--target-time is not a time: '$target_time' (e.g. \"2026-11-23 14:03:00+00\")"
@@ -90,6 +111,11 @@ fi
 ((start == 0)) || [[ -x $pg_bin/pg_ctl ]] || die "$EX_UNAVAILABLE" "pg_ctl not found in $pg_bin (pass --pg-bin)"
 if [[ -n $config ]]; then [[ -r $config ]] || die "$EX_NOINPUT" "pgBackRest config not readable: $config"; fi
 if [[ -n $conf_file ]]; then [[ -r $conf_file ]] || die "$EX_NOINPUT" "--conf-file not readable: $conf_file"; fi
+if [[ -n $dump_dir ]]; then
+  require_cmd pg_dump sha256sum
+  [[ -d $dump_dir ]] || die "$EX_CANTCREAT" "--dump-dir does not exist: $dump_dir"
+  [[ -w $dump_dir ]] || die "$EX_CANTCREAT" "--dump-dir is not writable by $(id -un): $dump_dir"
+fi
 
 # 1. The target: a new directory, never an existing cluster.
 target_dir=$(realpath -m "$target_dir")
@@ -205,6 +231,35 @@ done
 recovered_until=$(q "select coalesce(to_char(pg_last_xact_replay_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')")
 timeline=$(q "select timeline_id from pg_control_checkpoint()")
 log "restored cluster is up on port $port; recovered until ${recovered_until:-(no transaction replayed)}; in recovery: $in_recovery"
+if [[ -n $dump_db ]]; then
+  # The application database out of the restored cluster, in the format pg-restore.sh verifies (sidecar, latest).
+  [[ $(q "select count(*) from pg_database where datname = '$dump_db'") == 1 ]] ||
+    die "$EX_NOINPUT" "the restored cluster has no database '$dump_db' (have: $(q "select string_agg(datname, ', ') from pg_database where not datistemplate")); restored files left in $target_dir"
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  name="${dump_db}_pitr_${stamp}.dump"
+  partial="$dump_dir/.$name.partial"
+  d0=$(date +%s)
+  log "dumping $dump_db from the restored cluster into $dump_dir/$name"
+  if ! err=$(pg_dump -h "$socket_dir" -p "$port" -d "$dump_db" -Fc -Z 1 -f "$partial" 2>&1); then
+    rm -f -- "$partial"
+    die_if_full "$dump_dir" 0 "the dump of $dump_db" "$err"
+    die "$EX_SOFTWARE" "pg_dump of the restored $dump_db failed: $err (the restored cluster is still running on port $port)"
+  fi
+  sum=$(sha256sum -- "$partial" | cut -d' ' -f1)
+  { printf '%s  %s\n' "$sum" "$name" >"$dump_dir/.$name.sha256.tmp" && mv -f -- "$dump_dir/.$name.sha256.tmp" "$dump_dir/$name.sha256" &&
+    mv -f -- "$partial" "$dump_dir/$name" && ln -sfn -- "$name" "$dump_dir/latest"; } ||
+    die "$EX_CANTCREAT" "could not write the dump's sidecar or rename it in $dump_dir"
+  dump_bytes=$(stat -c %s -- "$dump_dir/$name")
+  dump_seconds=$(($(date +%s) - d0))
+  # The scratch cluster has done its work: stop it and give its space back (the dump is the restore's product).
+  "$pg_bin/pg_ctl" -D "$target_dir" -m fast -w stop >/dev/null 2>&1 || log "warning: the restored cluster did not stop cleanly"
+  rm -rf -- "$target_dir" "$log_file"
+  log "dump complete: $dump_dir/$name ($dump_bytes bytes, ${dump_seconds}s); the restored cluster is stopped and removed"
+  emit_result ok 0 "${result_base[@]}" --argjson started false --arg recovered_until "$recovered_until" \
+    --argjson timeline "${timeline:-0}" --arg dump_file "$dump_dir/$name" --arg dump_sha256 "$sum" \
+    --argjson dump_bytes "$dump_bytes" --argjson dump_seconds "$dump_seconds" --argjson duration_seconds "$(($(date +%s) - started))"
+  exit 0
+fi
 emit_result ok 0 "${result_base[@]}" --argjson started true --arg recovered_until "$recovered_until" \
   --argjson in_recovery "$([[ $in_recovery == t ]] && echo true || echo false)" --argjson timeline "${timeline:-0}" \
   --arg log_file "$log_file" --arg socket_dir "$socket_dir" --argjson duration_seconds "$(($(date +%s) - started))"

@@ -92,6 +92,8 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
       ),
     );
   }
+  // WAL archiving and the pgBackRest schedule, once the server has its role and database (stacks/bunty/pitr.ts).
+  if (plan.commands.pitrSetup) databaseReady.push(step("pitr-setup", plan.commands.pitrSetup, Object.keys(plan.files).filter((p) => /pgbackrest|lazarus-archive|lazarus-bunty-pitr/.test(p)).map(digest), [...databaseReady]));
   const redis = step("redis", plan.commands.redisRestart, [digest("/etc/redis/redis.conf"), digest(plan.secretFiles.redisAcl)], [handOver]);
   const app = step("pm2-start", plan.commands.pm2Start, [digest(BUNTY_PATHS.ecosystem), digest(plan.secretFiles.env)], [...databaseReady, redis]);
 

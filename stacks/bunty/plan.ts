@@ -17,6 +17,7 @@ import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import type { BuntyConfig, BuntyOperation } from "./config";
 import { buntyRunbookMarkdown } from "./runbook";
+import { buntyPitr } from "./pitr";
 
 /** The runbook's login user: every procedure starts with `ssh deploy@<ip>` and runs pm2 as it. */
 export const BUNTY_DEPLOY_USER = "deploy";
@@ -73,6 +74,8 @@ export interface BuntyPlan {
     handOver: string;
     /** PostgreSQL on the host: role, database and pg_stat_statements (password on stdin). */
     postgresSetup?: string;
+    /** PostgreSQL on the host: WAL archiving and scheduled backups with pgBackRest (stacks/bunty/pitr.ts). */
+    pitrSetup?: string;
     redisRestart: string;
     /** Starts (or reloads) the app from the ecosystem file and saves PM2's list for the boot unit. */
     pm2Start: string;
@@ -240,6 +243,8 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
     files[`/etc/postgresql/${HOST_POSTGRES_VERSION}/main/conf.d/lazarus.conf`] =
       "# Rendered by Lazarus: the runbook's slow-query procedure reads pg_stat_statements.\nlisten_addresses = 'localhost'\nshared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = top\n";
   }
+  const pitr = renderedFrom("postgres", () => buntyPitr(cfg, HOST_POSTGRES_VERSION));
+  if (pitr) Object.assign(files, pitr.files);
 
   const flags = Object.fromEntries(Object.entries(cfg.app.featureFlags).map(([k, v]) => [k, String(v)]));
   const plainEnv = { NODE_ENV: "production", PORT: String(cfg.app.port), ...cfg.app.env, ...flags };
@@ -286,6 +291,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       ...(cfg.postgres.where === "host"
         ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements", "--createdb"]) }
         : {}),
+      ...(pitr ? { pitrSetup: pitr.setup } : {}),
       redisRestart: "set -eu; systemctl enable redis-server; systemctl restart redis-server",
       backupTimers: shellJoin(["bash", "-c", 'set -eu; install -d -m 0700 "$1"; shift; systemctl daemon-reload; systemctl enable --now "$@"', "backup-timers", BUNTY_PATHS.backupDir, ...timers.units]),
       pm2Start: pm2App(cfg, "start"),

@@ -7,6 +7,9 @@ import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR } from "./inventory";
+import { GOODGO_SECRET_MOUNTS } from "./services";
+import { pitrScratchDir } from "../../lib/postgresPitr";
+import { GOODGO_PGBACKREST_STANZA, GOODGO_PITR_FILES, GOODGO_PITR_PATHS, goodgoPitrRestoreArgv, goodgoPitrRouteArgv, goodgoRecoveryStanza, goodgoStanza } from "./pitr";
 
 export interface ComposeTarget {
   dir: string;
@@ -32,9 +35,21 @@ export function composeFileLinkCommand(dir: string): string {
   return `set -eu; cd ${shq(dir)}; ln -sfn ${GOODGO_COMPOSE_FILE} compose.yaml`;
 }
 
+/**
+ * Mounted project paths no restart is wanted for: the server's socket directory (its lock file changes with every
+ * server start, so watching it would restart PostgreSQL on every up), and pgBackRest's config and secrets, which every
+ * pgbackrest run (archive_command, the scheduled backups) reads afresh: a retention change must not restart the database.
+ */
+export const GOODGO_UNWATCHED_MOUNTS: readonly string[] = [GOODGO_PITR_FILES.socketDir, GOODGO_PITR_FILES.pgbackrestConf, GOODGO_SECRET_MOUNTS.pgbackrestSecrets.host];
+
 /** `up -d --wait`, restarting the services whose mounted project files changed (projectFileMounts of the inventory). */
 export function upCommand(t: ComposeTarget, inv: ServiceInventory): string {
-  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inv) });
+  const watch = Object.fromEntries(
+    Object.entries(projectFileMounts(inv))
+      .map(([service, paths]) => [service, paths.filter((p) => !GOODGO_UNWATCHED_MOUNTS.includes(p))] as const)
+      .filter(([, paths]) => paths.length),
+  );
+  return composeUpCommand({ dir: t.dir, projectName: t.project, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch });
 }
 
 /** Section 4.3: one service at a time, each healthy (`--wait`) before the next; the order derives from the dependencies. */
@@ -106,7 +121,11 @@ export function verifyBackupCommand(t: ComposeTarget, backup: string): string {
  * else from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, as in lib-pg.sh's upload.
  */
 export function fetchOffsiteCommand(t: ComposeTarget, backup: string, dir: string = GOODGO_OFFSITE_DIR): string {
-  const sh = [
+  return composeExec(t, "pg-backup", ["sh", "-c", fetchOffsiteScript(backup, dir)]);
+}
+
+function fetchOffsiteScript(backup: string, dir: string): string {
+  return [
     "set -eu",
     `mkdir -p ${shq(dir)}`,
     'if [ -n "${S3CMD_CONFIG:-}" ]; then cfg=$S3CMD_CONFIG; else cfg=$(mktemp); trap \'rm -f "$cfg"\' EXIT; fi',
@@ -121,7 +140,6 @@ export function fetchOffsiteCommand(t: ComposeTarget, backup: string, dir: strin
     `ln -sfn "$name" ${shq(dir + "/latest")}`,
     'echo "fetched $name"',
   ].join("; ");
-  return composeExec(t, "pg-backup", ["sh", "-c", sh]);
 }
 
 /** pg-restore.sh: the backup into a NEW database beside the live one; with cutover, swapped in (the old one kept). */
@@ -157,30 +175,116 @@ export interface RecoveryStep {
   command: string;
 }
 
+/** The pgBackRest user inside pg-backup (uid 999 of the image, which owns the secrets include file). */
+const PGBACKREST_USER = "postgres";
+
+/** A scratch directory of a point-in-time restore, made as root in pg-backup and handed to pgBackRest's user. */
+function scratchDirFor(label: string): string {
+  return pitrScratchDir({ scratchRoot: GOODGO_PITR_PATHS.scratchRoot, label });
+}
+
+/** `sh -c` in pg-backup: make the scratch dir, then run argv as pgBackRest's user. */
+function asPgbackrestUser(t: ComposeTarget, label: string, argv: string[], guard = ""): string {
+  const dir = scratchDirFor(label);
+  return composeExec(t, "pg-backup", ["sh", "-c", `${guard}set -eu; install -d -o ${PGBACKREST_USER} -g ${PGBACKREST_USER} ${shq(dir)}; exec runuser -u ${PGBACKREST_USER} -- ${shellCommand(...argv)}`]);
+}
+
 /**
- * Section 4.6 as one ordered chain: data services, the off-site backup fetched and restored into a new database and
- * cut over, migrations, Typesense reindex, Redis flush. The stack's compose up (all services) runs after the chain.
+ * The physical route of section 4.1 (`recovery.database.pointInTime`): the pgBackRest repository's backup and archived
+ * WAL recovered to the named time (or the latest point) in a scratch cluster in pg-backup, the application database
+ * dumped from it with a sha256 sidecar, the scratch cluster removed. pg-restore.sh then restores that dump beside the
+ * live database like any other backup (checksum and TOC verified, completion proof), and cuts over only when asked.
+ */
+export function pitrRestoreCommand(t: ComposeTarget, cfg: GoodgoConfig, o: { label: string; pointInTime: string; stanza: string }, guard = ""): string {
+  return asPgbackrestUser(t, o.label, goodgoPitrRestoreArgv(cfg, o), guard);
+}
+
+/** Which route a host recovery takes, written to the scratch dir's `route` file (scripts/backup/pitr-route.sh). */
+function routeFile(label: string): string {
+  return `${scratchDirFor(label)}/route`;
+}
+
+const onRoute = (label: string, route: "physical" | "logical") =>
+  `route=$(cat ${shq(routeFile(label))}); if [ "$route" != ${route} ]; then echo "skipped: the recovery takes the $route route"; exit 0; fi; `;
+
+/**
+ * Section 4.6 as one ordered chain: data services; the route (physical: the pgBackRest repository to the latest point,
+ * when it has a backup of the lost cluster's stanza; logical: the newest off-site dump; a named dump is always
+ * logical); the backup restored into a new database and cut over; migrations, Typesense reindex, Redis flush; the
+ * recovered cluster's first full backup into its own stanza. The stack's compose up (all services) runs after it.
  */
 export function hostRecoverySteps(cfg: GoodgoConfig, inv: ServiceInventory): RecoveryStep[] {
   const r = cfg.recovery.host!;
   const t = composeTarget(cfg);
-  return [
-    { key: "data-services", what: "start the data services and wait until healthy", command: startDataCommand(t, inv) },
-    { key: "fetch-backup", what: `fetch the ${r.backup === "latest" ? "latest" : r.backup} off-site backup`, command: fetchOffsiteCommand(t, r.backup) },
-    { key: "restore-database", what: "restore it into a new database and cut over", command: restoreCommand(t, cfg.database.name, GOODGO_OFFSITE_DIR, true) },
+  const label = `host-${r.label}`;
+  const from = goodgoRecoveryStanza(cfg);
+  const steps: RecoveryStep[] = [{ key: "data-services", what: "start the data services and wait until healthy", command: startDataCommand(t, inv) }];
+  if (r.backup === "latest") {
+    steps.push(
+      {
+        key: "restore-route",
+        what: `choose the route: physical (pgBackRest stanza ${from} in the off-site repository, to the latest point) if the repository has a backup of it, else logical (the newest off-site dump)`,
+        command: asPgbackrestUser(t, label, goodgoPitrRouteArgv(cfg, routeFile(label))),
+      },
+      { key: "fetch-backup", what: "logical route: fetch the newest off-site dump", command: composeExec(t, "pg-backup", ["sh", "-c", onRoute(label, "logical") + fetchOffsiteScript("latest", GOODGO_OFFSITE_DIR)]) },
+      {
+        key: "pitr-restore",
+        what: `physical route: restore stanza ${from} to the latest point in a scratch cluster and dump the database`,
+        command: pitrRestoreCommand(t, cfg, { label, pointInTime: "latest", stanza: from }, onRoute(label, "physical")),
+      },
+      {
+        key: "restore-database",
+        what: "restore the route's dump into a new database and cut over",
+        command: composeExec(t, "pg-backup", [
+          "sh",
+          "-c",
+          `set -eu; if [ "$(cat ${shq(routeFile(label))})" = physical ]; then src=${shq(scratchDirFor(label))}; else src=${shq(GOODGO_OFFSITE_DIR)}; fi; ` +
+            `exec bash ${shq(script("pg-restore.sh"))} --dbname ${shq(cfg.database.name)} --cutover "$src"`,
+        ]),
+      },
+    );
+  } else {
+    steps.push(
+      { key: "fetch-backup", what: `logical route (a named dump): fetch ${r.backup} from the off-site bucket`, command: fetchOffsiteCommand(t, r.backup) },
+      { key: "restore-database", what: "restore it into a new database and cut over", command: restoreCommand(t, cfg.database.name, GOODGO_OFFSITE_DIR, true) },
+    );
+  }
+  steps.push(
     ...(r.migrate ? [{ key: "migrate", what: "apply pending migrations", command: migrateCommand(t) }] : []),
     { key: "reindex-typesense", what: "rebuild the search index from PostgreSQL", command: reindexTypesenseCommand(t, false) },
     { key: "flush-redis", what: "flush the stale cache", command: flushRedisCommand(t) },
-  ];
+    {
+      key: "pitr-first-full",
+      what: `the recovered cluster's first full pgBackRest backup into its own stanza, ${GOODGO_PGBACKREST_STANZA}-<label> (a new database system; ${from} stays readable)`,
+      command: compose(t, "exec", "-T", "pg-backup", "bash", script("backup-job.sh"), "pitr-full"),
+    },
+  );
+  return steps;
 }
 
-/** Section 4.1 as a chain: (fetch off-site), restore beside the live database; with cutover: stop apps, swap, migrate, flush. */
+/**
+ * Section 4.1 as a chain: the backup (a pg_dump file, fetched off-site when asked; or with pointInTime the physical
+ * route's dump) restored beside the live database; with cutover: stop apps, swap, migrate, flush.
+ */
 export function databaseRestoreSteps(cfg: GoodgoConfig, inv: ServiceInventory): RecoveryStep[] {
   const r = cfg.recovery.database!;
   const t = composeTarget(cfg);
-  const source = r.fromOffsite ? GOODGO_OFFSITE_DIR : `/backups/${r.backup}`;
   const steps: RecoveryStep[] = [];
-  if (r.fromOffsite) steps.push({ key: "fetch-backup", what: `fetch ${r.backup} from the off-site bucket`, command: fetchOffsiteCommand(t, r.backup) });
+  let source: string;
+  if (r.pointInTime !== undefined) {
+    const label = `db-${r.label}${r.cutover ? "-cutover" : ""}`;
+    const when = r.pointInTime === "latest" ? "the latest point" : r.pointInTime;
+    steps.push({
+      key: "pitr-restore",
+      what: `restore pgBackRest stanza ${goodgoStanza(cfg)} to ${when} in a scratch cluster and dump the database (the live database untouched)`,
+      command: pitrRestoreCommand(t, cfg, { label, pointInTime: r.pointInTime, stanza: goodgoStanza(cfg) }),
+    });
+    source = scratchDirFor(label);
+  } else {
+    const backup = r.backup ?? "latest";
+    source = r.fromOffsite ? GOODGO_OFFSITE_DIR : `/backups/${backup}`;
+    if (r.fromOffsite) steps.push({ key: "fetch-backup", what: `fetch ${backup} from the off-site bucket`, command: fetchOffsiteCommand(t, backup) });
+  }
   if (!r.cutover) {
     steps.push({ key: "restore-database", what: "restore into a new database beside the live one (no cutover)", command: restoreCommand(t, cfg.database.name, source, false) });
     return steps;

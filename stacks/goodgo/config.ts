@@ -7,6 +7,7 @@ import { duplicateOperationIds, requireConfirm, type Problem } from "../../confi
 import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName, spacesBucketName, spacesRegion } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { RenderInputError } from "../../renderers/renderInputError";
+import { POINT_IN_TIME } from "../../lib/postgresPitr";
 import { goodgoStackInventory } from "./inventory";
 import { hostPlacement, hostRebuildProblems, hostSchema, isExistingHost, rebuildDone, snapshotChoice } from "../../config/shared";
 
@@ -58,8 +59,17 @@ export const goodgoHostRecoverySchema = z.strictObject({
   snapshotNameRegex: z.string().optional(),
   /** The recovery has run: the droplet is protected again and nothing of the chain runs again. */
   done: rebuildDone,
-  /** Which off-site backup to restore into the new host's PostgreSQL (a new database, then cutover). */
+  /**
+   * What to restore into the new host's PostgreSQL (a new database, then cutover). "latest": the physical route (the
+   * pgBackRest repository to the end of its archived WAL) when the repository has a backup, else the newest off-site
+   * dump; a named dump file: that dump (the logical route).
+   */
   backup: backupChoice.default("latest"),
+  /**
+   * The stanza the lost cluster archived to (default: the base stanza, "goodgo"). A recovered host runs a new database
+   * system, so it archives to a stanza of its own, goodgo-<label>; after a second recovery, name the first one's here.
+   */
+  fromStanza: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: "is not a pgBackRest stanza (example: goodgo-r1)" }).optional(),
   /** Run `prisma migrate deploy` after the restore (the backup may predate the code). */
   migrate: z.boolean().default(true),
   /** On prod, must equal the value the error message names, because this replaces the live droplet. */
@@ -74,10 +84,20 @@ export const goodgoRollbackSchema = z.strictObject({
   reason: z.string().max(200, { message: "is longer than 200 characters (example: 5xx spike after deploy 8f3c2a1)" }).optional(),
 });
 
-/** Section 4.1: restore a named backup into a NEW database beside the live one, then (second switch) cut over. */
+/** A point in time to recover to: "latest" (the end of the archived WAL) or a UTC time. */
+const pointInTime = z.string().regex(POINT_IN_TIME, {
+  message: 'is not a point in time (example: latest, or a UTC time such as "2026-11-23T02:00:00Z")',
+});
+
+/**
+ * Section 4.1: restore into a NEW database beside the live one, then (second switch) cut over. Either a named pg_dump
+ * backup (`backup`, the logical route), or `pointInTime` (the physical route: the pgBackRest repository's backup and
+ * archived WAL recovered to that moment in a scratch cluster, whose database is then restored beside the live one).
+ */
 export const goodgoDatabaseRestoreSchema = z.strictObject({
   label: runLabel,
-  backup: backupChoice,
+  backup: backupChoice.optional(),
+  pointInTime: pointInTime.optional(),
   /** Fetch the backup from the off-site bucket first (the local pg_backups volume is lost or does not have it). */
   fromOffsite: z.boolean().default(false),
   /** Swap the restored database in for the live one (the live one is kept as the rollback point). */
@@ -271,6 +291,15 @@ export const goodgoSchema = z.strictObject({
           .min(10, { message: "is below 10 seconds: every switch ships a 16 MB segment (example: 60)" })
           .max(3600, { message: "is above 3600 seconds, an RPO of over an hour (example: 60)" })
           .default(60),
+        /** The pgBackRest backups' time (UTC): the full backup on fullBackupWeekday, a differential every other day. */
+        backupAt: hourOfDay.default("01:00"),
+        /** The day of the weekly full backup, 0 = Sunday ... 6 = Saturday. */
+        fullBackupWeekday: z
+          .number({ message: "is not a day of the week 0-6 (0 = Sunday; example: 0)" })
+          .int({ message: "is not a day of the week 0-6 (0 = Sunday; example: 0)" })
+          .min(0, { message: "is not a day of the week 0-6 (0 = Sunday; example: 0)" })
+          .max(6, { message: "is not a day of the week 0-6 (0 = Sunday; example: 0)" })
+          .default(0),
       })
       .prefault({}),
   }),
@@ -403,6 +432,21 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
   }
   if (r.host && r.database) {
     problems.push({ path: "recovery.database", message: "cannot be combined with recovery.host, which restores the database itself (set recovery.host.backup instead; example: backup: goodgo_20261123T020000Z.dump)" });
+  }
+  if (r.database) {
+    const d = r.database;
+    if (d.backup === undefined && d.pointInTime === undefined) {
+      problems.push({ path: "recovery.database", message: 'needs backup (a pg_dump backup) or pointInTime (the pgBackRest repository); example: {label: r1, pointInTime: "2026-11-23T02:00:00Z"} or {label: r1, backup: latest}' });
+    }
+    if (d.backup !== undefined && d.pointInTime !== undefined) {
+      problems.push({ path: "recovery.database.pointInTime", message: `cannot be combined with backup "${d.backup}": pointInTime restores from the pgBackRest repository, backup from a pg_dump file; keep one (example: pointInTime: latest)` });
+    }
+    if (d.pointInTime !== undefined && d.fromOffsite) {
+      problems.push({ path: "recovery.database.fromOffsite", message: "applies to pg_dump backups; pointInTime already reads the off-site pgBackRest repository (remove fromOffsite)" });
+    }
+    if (d.pointInTime !== undefined && d.pointInTime !== "latest" && Date.parse(d.pointInTime) > Date.now()) {
+      problems.push({ path: "recovery.database.pointInTime", message: `"${d.pointInTime}" is in the future; name a moment that has passed, or latest (example: 2026-11-23T02:00:00Z)` });
+    }
   }
   if (r.database?.cutover) {
     problems.push(

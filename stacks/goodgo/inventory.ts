@@ -7,12 +7,13 @@
 // Pure: config in, a validated inventory out. Every order (start, stop, rolling restart) derives from it.
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import type { GoodgoConfig } from "./config";
-import { defineInventory, type EnvRef, type ServiceInventory } from "../../lib/inventory";
+import { defineInventory, type EnvRef, type ServiceInventory, type VolumeMount } from "../../lib/inventory";
 import { GOODGO_VOLUMES, goodgoServices, pinnedImage, secretFileEnv, secretMount, type GoodgoServiceSpec } from "./services";
 import { pgbouncerEnv } from "../../renderers/pgbouncer";
 import { BACKUP_CRONTAB_PATH } from "../../renderers/backupSchedule";
 import { GOODGO_BACKUP_METRICS, GOODGO_EXPORTERS, GOODGO_MONITORING_MOUNTS } from "./monitoring";
 import { GOODGO_REDIS_PATHS, goodgoPgbouncerSettings, goodgoRedisCommand } from "./serviceSettings";
+import { GOODGO_PITR_FILES, GOODGO_PITR_PATHS, GOODGO_POSTGRES_IMAGE, goodgoPostgresCommand, goodgoStanza } from "./pitr";
 
 /** The compose file name the runbook uses everywhere (`docker compose -f docker-compose.prod.yml ...`). */
 export const GOODGO_COMPOSE_FILE = "docker-compose.prod.yml";
@@ -213,12 +214,39 @@ function redisSpec(base: GoodgoServiceSpec): GoodgoServiceSpec {
   };
 }
 
+/** The image with pgBackRest (stacks/goodgo/pitr.ts), built on the host from the Dockerfile the plan ships. */
+function pitrImage(): Pick<GoodgoServiceSpec, "image" | "build"> {
+  const [repository, tag] = [GOODGO_POSTGRES_IMAGE.image.slice(0, GOODGO_POSTGRES_IMAGE.image.lastIndexOf(":")), GOODGO_POSTGRES_IMAGE.image.slice(GOODGO_POSTGRES_IMAGE.image.lastIndexOf(":") + 1)];
+  return { image: pinnedImage(repository, tag), build: { context: `./${GOODGO_PITR_FILES.buildContext}` } };
+}
+
+/** What postgres and pg-backup both mount for pgBackRest: its config and secrets include, and the server's socket dir. */
+function pgbackrestMounts(): VolumeMount[] {
+  return [
+    { kind: "bind", source: `./${GOODGO_PITR_FILES.pgbackrestConf}`, target: GOODGO_PITR_PATHS.pgbackrestConf, readOnly: true },
+    secretMount("pgbackrestSecrets"),
+    { kind: "bind", source: `./${GOODGO_PITR_FILES.socketDir}`, target: GOODGO_PITR_PATHS.socketDir },
+  ];
+}
+
+/**
+ * PostgreSQL as this stack runs it: the image with pgBackRest, WAL archived by archive_command (the `-c` arguments of
+ * its command, from backups.pitr), pgBackRest's config and secrets mounted, the socket directory shared with pg-backup.
+ */
+function postgresSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoServiceSpec {
+  const others = (base.volumes ?? []).filter((v) => v.target !== secretMount("pgbackrestSecrets").target);
+  return { ...base, ...pitrImage(), command: goodgoPostgresCommand(cfg), volumes: [...others, ...pgbackrestMounts()] };
+}
+
 /** The pg-backup container as this stack runs it: Lazarus's scripts, the schedule, the off-site bucket. */
 function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoServiceSpec {
   const o = cfg.backups.offsite;
   return {
     ...base,
-    // The schedule loop (PID 1) runs the rendered crontab: backup-job.sh backup at backupAt, verify at verifyAt (UTC).
+    // The same image as postgres: pgBackRest for the physical route's backups and restores, jq for the scripts.
+    ...pitrImage(),
+    // The schedule loop (PID 1) runs the rendered crontab: backup-job.sh backup at backupAt, verify at verifyAt (UTC),
+    // pitr-full / pitr-diff at backups.pitr.backupAt.
     entrypoint: ["bash", `${HOST_LAYOUT.scriptsRoot}/backup/backup-schedule.sh`],
     environment: {
       ...base.environment,
@@ -229,6 +257,9 @@ function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoService
       BACKUP_RETENTION_DAYS: String(cfg.backups.retentionDays),
       BACKUP_COMPRESS: String(cfg.backups.compressLevel),
       VERIFY_CRITICAL_TABLES: cfg.database.criticalTables.join(","),
+      // The physical route's jobs (backup-job.sh pitr-full|pitr-diff) run pgBackRest as the server's OS user.
+      PITR_STANZA: goodgoStanza(cfg),
+      PITR_RUN_AS: "postgres",
       REPORT_FILE: "/backups/verify-latest.json",
       METRICS_DIR: GOODGO_BACKUP_METRICS.dir,
       S3_URL: offsiteUrl(cfg),
@@ -253,6 +284,9 @@ function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoService
       { kind: "bind", source: `./${GOODGO_BACKUP_CRONTAB_FILE}`, target: BACKUP_CRONTAB_PATH, readOnly: true },
       secretMount("pgBackupPgpass"),
       secretMount("pgBackupS3cfg"),
+      // pgBackRest reads the live data directory (never writes it) and asks the server for pg_backup_start/stop.
+      { kind: "volume", source: "pgdata", target: GOODGO_PITR_PATHS.dataDir, readOnly: true },
+      ...pgbackrestMounts(),
     ],
   };
 }
@@ -271,6 +305,7 @@ export function goodgoStackInventory(cfg: GoodgoConfig, stack: string): ServiceI
   });
   const services = base.map((s): GoodgoServiceSpec => {
     if (s.name === "pg-backup") return pgBackupSpec(s, cfg);
+    if (s.name === "postgres") return postgresSpec(s, cfg);
     if (s.name === "pgbouncer") return pgbouncerSpec(s, cfg);
     if (s.name === "redis") return redisSpec(s);
     if (s.name === "grafana") {

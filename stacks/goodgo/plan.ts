@@ -35,7 +35,7 @@ import {
   goodgoStackInventory,
 } from "./inventory";
 import { GOODGO_MONITORING_MOUNTS, GOODGO_SECRET_FILES, goodgoMonitoringFiles } from "./monitoring";
-import { GOODGO_PITR_FILES, goodgoArchiveConf, goodgoPgbackrestConf } from "./pitr";
+import { GOODGO_PITR_FILES, GOODGO_POSTGRES_IMAGE, goodgoPgbackrestConf } from "./pitr";
 import { goodgoRunbookMarkdown } from "./runbook";
 import { goodgoRedisSettings } from "./serviceSettings";
 import { GOODGO_SECRET_MOUNTS, type GoodgoSecretMount } from "./services";
@@ -108,11 +108,16 @@ export function goodgoPlainFiles(cfg: GoodgoConfig, stack: string): Record<strin
   for (const [rel, text] of Object.entries(monitoring)) files[`${dir}/monitoring/${rel}`] = text;
   if (cfg.app.exposure === "nginx") files[`${dir}/nginx/nginx.conf`] = goodgoNginxConfig(cfg, stack);
   files[`${dir}/${GOODGO_BACKUP_CRONTAB_FILE}`] = renderedFrom("backups", () =>
-    renderBackupCrontab({ backupAt: cfg.backups.backupAt, verifyAt: cfg.backups.verifyAt, scriptsDir: `${HOST_LAYOUT.scriptsRoot}/backup` }),
+    renderBackupCrontab({
+      backupAt: cfg.backups.backupAt,
+      verifyAt: cfg.backups.verifyAt,
+      scriptsDir: `${HOST_LAYOUT.scriptsRoot}/backup`,
+      pitr: { at: cfg.backups.pitr.backupAt, fullWeekday: cfg.backups.pitr.fullBackupWeekday },
+    }),
   );
   files[`${dir}/${GOODGO_REDIS_FILES.conf}`] = renderedFrom("redis", () => renderRedisConf(goodgoRedisSettings({ maxmemoryMb: cfg.redis.maxMemoryMb })));
   files[`${dir}/${GOODGO_PITR_FILES.pgbackrestConf}`] = renderedFrom("backups.pitr", () => goodgoPgbackrestConf(cfg));
-  files[`${dir}/${GOODGO_PITR_FILES.archiveConf}`] = renderedFrom("backups.pitr", () => goodgoArchiveConf(cfg));
+  files[`${dir}/${GOODGO_PITR_FILES.dockerfile}`] = GOODGO_POSTGRES_IMAGE.dockerfile;
   files[`${dir}/RUNBOOK.md`] = renderedFrom("operations", () => goodgoRunbookMarkdown(cfg, stack, inventory));
   return files;
 }
@@ -196,7 +201,8 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
     files: goodgoPlainFiles(cfg, stack),
     secretFiles,
     prepare: {
-      command: [composeFileLinkCommand(dir), ...handSecretFilesToContainers(inventory, chownedSecretFiles)].join("; "),
+      // The server's socket directory, bind-mounted into postgres and pg-backup (the image's entrypoint chowns it).
+      command: [composeFileLinkCommand(dir), `mkdir -p ${shq(`${dir}/${GOODGO_PITR_FILES.socketDir}`)}`, ...handSecretFilesToContainers(inventory, chownedSecretFiles)].join("; "),
       // A rewritten secret file comes back root:root: prepare hands it over again.
       rerunWhenWritten: chownedSecretFiles.map(([, path]) => path),
     },

@@ -180,15 +180,18 @@ describe("GoodGo on an existing server, KRO removed from the stack", () => {
     const chain = byType(plan, T.command).filter((c) => c.name.startsWith("goodgo-prod-recover-host-r1-"));
     expect(chain.map((c) => c.name.replace("goodgo-prod-recover-host-r1-", ""))).toEqual([
       "data-services",
+      "restore-route",
       "fetch-backup",
+      "pitr-restore",
       "restore-database",
       "migrate",
       "reindex-typesense",
       "flush-redis",
+      "pitr-first-full",
     ]);
     for (const c of chain) expect(c.rawInputs.connection, c.name).toMatchObject({ host: SERVER.address, port: SERVER.port, user: SERVER.user });
     expect(depNames(plan, chain[0])).toContain("goodgo-prod-software-preflight");
-    expect(depNames(plan, one(plan, T.command, "goodgo-prod-compose-up"))).toContain("goodgo-prod-recover-host-r1-flush-redis");
+    expect(depNames(plan, one(plan, T.command, "goodgo-prod-compose-up"))).toContain("goodgo-prod-recover-host-r1-pitr-first-full");
     expect(plan.resources.filter((r) => r.type.startsWith("digitalocean:"))).toEqual([]);
   });
 });

@@ -179,7 +179,8 @@ const SHELL_WORDS = new Set([
 export function programsInShell(script: string): string[] {
   // Compose's `$$` is the container shell's `$`; quoted strings and `${VAR...}` expansions are words, never commands.
   const masked = script.replace(/\$\$/g, "$").replace(/'[^']*'/g, "''").replace(/\$\{[^}]*\}/g, "$V");
-  const segments = masked.split(/;|&&|\|\||\||\$\(|`|\(|\)|\{|\}|\bthen\b|\bdo\b|\belse\b|!/);
+  // `!` negates a command; `!=` is test's operator, not a command boundary.
+  const segments = masked.split(/;|&&|\|\||\||\$\(|`|\(|\)|\{|\}|\bthen\b|\bdo\b|\belse\b|!(?!=)/);
   const programs: string[] = [];
   for (const segment of segments) {
     const words = segment.trim().split(/\s+/).filter((w) => w && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));

@@ -26,12 +26,13 @@ export interface ComposeConfigResult extends ValidatorResult {
 /**
  * `docker-compose -f <file> config` (docker-compose 1.29, the Compose Specification schema and interpolation) on the
  * text, in a temp project directory. `env` is the whole environment interpolation sees. Env files the compose file
- * names must exist for docker-compose; missing ones are created from `envFiles` or empty.
+ * names must exist for docker-compose; missing ones are created from `envFiles` or empty. `projectFiles` (paths relative
+ * to the project directory) are written beside it: a build context must exist, and only what the plan ships is there.
  */
 export function composeConfig(
   text: string,
   env: Record<string, string> = {},
-  opts: { envFiles?: Record<string, string> } = {},
+  opts: { envFiles?: Record<string, string>; projectFiles?: Record<string, string> } = {},
 ): ComposeConfigResult {
   const dir = mkdtempSync(join(tmpdir(), "lazarus-compose-"));
   try {
@@ -42,6 +43,13 @@ export function composeConfig(
       doc = parse(text);
     } catch (e) {
       return { ok: false, output: `not YAML: ${(e as Error).message}` };
+    }
+    // Files the project ships beside the compose file (a build context's Dockerfile: docker-compose refuses a missing one).
+    for (const [rel, content] of Object.entries(opts.projectFiles ?? {})) {
+      const p = join(dir, rel);
+      if (!p.startsWith(dir + "/")) continue;
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, content);
     }
     const names = new Set<string>(Object.keys(opts.envFiles ?? {}));
     for (const svc of Object.values<any>(doc?.services ?? {})) {

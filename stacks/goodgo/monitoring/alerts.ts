@@ -8,6 +8,7 @@
 //   `service-health`.
 import type { AlertGroup, AlertRule } from "../../../renderers/monitoring/prometheus";
 import { toYaml } from "../../../renderers/monitoring/common";
+import { PG_WAL_ARCHIVE_SQL } from "../../../lib/postgresPitr";
 import { GOODGO_BACKUP_METRICS } from "./backupMetrics";
 import { GOODGO_CONTAINER_PREFIX, HEADER } from "./facts";
 import { API_SEL, apiQuantile } from "./queries";
@@ -24,6 +25,14 @@ export function renderPostgresExporterQueries(): string {
         metrics: [
           { datname: { usage: "LABEL", description: "Database name" } },
           { count: { usage: "GAUGE", description: "Backends waiting on a lock" } },
+        ],
+      },
+      // WalArchivingFailing (beyond the Appendix: the physical route's archiving, lib/postgresPitr.ts)
+      pg_wal_archive: {
+        query: PG_WAL_ARCHIVE_SQL,
+        metrics: [
+          { failing: { usage: "GAUGE", description: "1 while the newest WAL archive attempt failed" } },
+          { failed_count: { usage: "COUNTER", description: "WAL segments whose archiving failed since the statistics were reset" } },
         ],
       },
     },
@@ -118,6 +127,11 @@ export function goodgoAlertGroups(opts: GoodGoAlertOptions = {}): AlertGroup[] {
       summary: "Last successful PostgreSQL backup is older than 25 hours", description: "Last backup > 25 hours ago (or no backup recorded) for 5 minutes (runbook 4.1, 9).", runbookUrl: link("41-database-restore-from-backup") }),
     rule({ alert: "BackupVerificationFailed", expr: `min(${B.verifySuccess}) == 0`, for: "1m", severity: "warning", service: "pg-backup", labels: backupLabels,
       summary: "Latest backup verification failed", description: "Verify result = fail (see /backups/verify-latest.json) for 1 minute (runbook 9).", runbookUrl: link("9-disaster-recovery-validation") }),
+    // Beyond the Appendix: the physical route that lowers 4.1's RPO ("consider WAL archiving for lower RPO").
+    rule({ alert: "PitrBackupTooOld", expr: `(time() - max(${B.pitrLastSuccess}) > ${B.pitrMaxAgeSeconds}) or absent(${B.pitrLastSuccess})`, for: "5m", severity: "warning", service: "pg-backup", labels: backupLabels,
+      summary: "Last successful pgBackRest backup is older than 25 hours", description: "The newest pgBackRest full or differential backup ended > 25 hours ago (or none recorded) for 5 minutes: point-in-time restores replay ever more WAL (runbook 4.1).", runbookUrl: link("41-database-restore-from-backup") }),
+    rule({ alert: "WalArchivingFailing", expr: `max(${B.walArchiveFailing}) == 1`, for: "5m", severity: "critical", service: "postgres", labels: backupLabels,
+      summary: "PostgreSQL cannot archive WAL to the pgBackRest repository", description: "archive_command has been failing for 5 minutes: nothing newer is recoverable to a point in time, and pg_wal grows until the disk is full (runbook 3.6, 4.1).", runbookUrl: link("41-database-restore-from-backup") }),
   ];
 
   return [

@@ -18,6 +18,7 @@
 // node_exporter reads the directory with --collector.textfile.directory=/backups/metrics (pg_backups mounted at
 // /backups read-only). BackupTooOld also fires when the metric is absent (no backup ever recorded, or the file is
 // gone); BackupVerificationFailed fires when the last verification failed.
+import { PITR_METRICS } from "../../../lib/postgresPitr";
 import { refuseField } from "../../../renderers/renderInputError";
 
 export const GOODGO_BACKUP_METRICS = {
@@ -30,6 +31,15 @@ export const GOODGO_BACKUP_METRICS = {
   verifyLastRun: "goodgo_backup_verify_last_run_timestamp_seconds",
   /** BackupTooOld threshold: 25 hours. */
   maxAgeSeconds: 25 * 3600,
+  /**
+   * The physical route (lib/postgresPitr.ts PITR_METRICS): pgBackRest's weekly full and daily differential backups,
+   * written by backup-job.sh pitr-full|pitr-diff into pgbackrest_<type>.prom beside the files above, and WAL
+   * archiving's state from postgres_exporter. PitrBackupTooOld fires when the newest of them is older than 25 hours
+   * (a differential runs every day) or none was ever recorded; WalArchivingFailing while archive_command fails.
+   */
+  pitrLastSuccess: PITR_METRICS.lastSuccess,
+  pitrMaxAgeSeconds: 25 * 3600,
+  walArchiveFailing: PITR_METRICS.walArchiveFailing,
 } as const;
 
 function gauge(name: string, help: string, value: number): string[] {

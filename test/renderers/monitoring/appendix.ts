@@ -37,3 +37,16 @@ export const SECTION7_TEXT = [
   'container_memory_usage_bytes{name=~"goodgo-.*"}',
   'rate(container_cpu_usage_seconds_total{name=~"goodgo-.*"}[5m])',
 ];
+
+/**
+ * Alerts GoodGo renders beyond the Appendix, for what the runbook asks to add ("consider WAL archiving for lower RPO",
+ * section 4.1): the physical route's backups and WAL archiving (stacks/goodgo/monitoring/alerts.ts). Their thresholds
+ * are Lazarus's choice, written here as the Appendix would write them; the tests hold them like the Appendix's.
+ */
+export const BEYOND_APPENDIX_ALERTS: typeof APPENDIX_ALERTS = [
+  { table: "Backup Alerts (physical route)", alert: "PitrBackupTooOld", expression: "Last pgBackRest backup > 25 hours ago", severity: "warning", for: "5m" },
+  { table: "Backup Alerts (physical route)", alert: "WalArchivingFailing", expression: "WAL archiving failing = 1", severity: "critical", for: "5m" },
+];
+
+/** Every alert GoodGo renders: the Appendix's 23 and the 2 beyond it. */
+export const RENDERED_ALERTS = [...APPENDIX_ALERTS, ...BEYOND_APPENDIX_ALERTS];

@@ -12,7 +12,7 @@ import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { goodgoAlertGroups } from "../../../stacks/goodgo/monitoring";
-import { APPENDIX_ALERTS } from "./appendix";
+import { APPENDIX_ALERTS, RENDERED_ALERTS } from "./appendix";
 import { renderToTempDir, run, type Rendered } from "./render";
 
 interface Series { series: string; values: string }
@@ -120,6 +120,19 @@ const CASES: Record<string, (t: number) => AlertCase> = {
     const below = [0, 1].map((i) => `${i * everyMinutes * 60}x${everyMinutes - 1}`).join(" "); // two backups: past the checks
     return { above: series(`0x${hours * 60 + 60}`), below: series(below), trueFrom: hours * 3600 + EVAL_S, labels: { service: "pg-backup", category: "backup" } };
   },
+  // "Last pgBackRest backup > 25 hours ago", as BackupTooOld: one full at t=0 and nothing after; below, a full and
+  // then a differential (another series of the metric, type="diff") each 95 % of 25 h later: max() takes the newest.
+  PitrBackupTooOld: (hours) => {
+    const at = (type: string, values: string): Series => ({ series: `pgbackrest_backup_last_success_timestamp_seconds{${labelText({ ...NODE, stanza: "goodgo", type })}}`, values });
+    const everyMinutes = Math.floor(hours * 60 * 0.95);
+    return {
+      above: [at("full", `0x${hours * 60 + 60}`)],
+      below: [at("full", `0x${2 * everyMinutes}`), at("diff", `_x${everyMinutes - 1} ${everyMinutes * 60}x${everyMinutes}`)],
+      trueFrom: hours * 3600 + EVAL_S,
+      labels: { service: "pg-backup", category: "backup" },
+    };
+  },
+  WalArchivingFailing: upDown([gauge("pg_wal_archive_failing", PG, 1)], [gauge("pg_wal_archive_failing", PG, 0)], { trueFrom: 0, labels: { service: "postgres", category: "backup" } }),
   BackupVerificationFailed: upDown([gauge("goodgo_backup_verify_success", NODE, 0)], [gauge("goodgo_backup_verify_success", NODE, 1)], { trueFrom: 0, labels: { service: "pg-backup", category: "backup" } }),
 };
 
@@ -132,7 +145,7 @@ function annotations(alert: string, labels: Record<string, string>): Record<stri
 
 /** promtool test groups for one alert: above the threshold (silent just before `for`, firing at it), and below it. */
 function testGroups(alert: string) {
-  const row = APPENDIX_ALERTS.find((a) => a.alert === alert)!;
+  const row = RENDERED_ALERTS.find((a) => a.alert === alert)!;
   const threshold = appendixThreshold(row.expression);
   const c = CASES[alert]!(threshold?.value ?? 0);
   const firesAt = c.trueFrom + seconds(row.for);
@@ -174,15 +187,16 @@ describe("every Appendix alert fires just above its runbook threshold after its 
     return file;
   }
 
-  it("covers every rendered alert, and every rendered alert is the Appendix's (the same 23 names)", () => {
+  it("covers every rendered alert, and every rendered alert is the Appendix's (the same 23 names) or one of the 2 beyond it (PITR)", () => {
     expect(parse(r.files["prometheus/prometheus.yml"]).global.evaluation_interval).toBe(`${EVAL_S}s`);
     const rendered = Object.keys(fileOf).sort();
-    expect(rendered).toHaveLength(23);
+    expect(rendered).toHaveLength(25);
     expect(Object.keys(CASES).sort()).toEqual(rendered);
-    expect(APPENDIX_ALERTS.map((a) => a.alert).sort()).toEqual(rendered);
+    expect(RENDERED_ALERTS.map((a) => a.alert).sort()).toEqual(rendered);
+    expect(APPENDIX_ALERTS).toHaveLength(23);
   });
 
-  it.each(APPENDIX_ALERTS.map((a) => [a.alert, a.expression, a.for]))("%s (%s for %s)", (alert) => {
+  it.each(RENDERED_ALERTS.map((a) => [a.alert, a.expression, a.for]))("%s (%s for %s)", (alert) => {
     const res = run("promtool", ["test", "rules", testFile(alert, "prometheus")], { cwd: r.path("prometheus") });
     expect(res.status, res.out).toBe(0);
     expect(res.out).toContain("SUCCESS");
@@ -200,7 +214,7 @@ describe("every Appendix alert fires just above its runbook threshold after its 
       mkdirSync(dirname(r.path(`mutated/${f}`)), { recursive: true });
       writeFileSync(r.path(`mutated/${f}`), stringify(doc));
     }
-    const res = run("promtool", ["test", "rules", ...APPENDIX_ALERTS.map((a) => testFile(a.alert, "mutated"))], { cwd: r.path("mutated") });
+    const res = run("promtool", ["test", "rules", ...RENDERED_ALERTS.map((a) => testFile(a.alert, "mutated"))], { cwd: r.path("mutated") });
     expect(res.status).not.toBe(0);
     const failed = new Set([...res.out.matchAll(/alertname: (\w+)/g)].map((m) => m[1]!));
     return { mutated, notCaught: mutated.filter((a) => !failed.has(a)) };
@@ -214,14 +228,15 @@ describe("every Appendix alert fires just above its runbook threshold after its 
 
   it("doubling any threshold (e.g. ApiErrorRate5xxHigh's 1 % to 2 %) fails that alert's case", () => {
     const { mutated, notCaught } = mutationResult(scaleThreshold(2));
-    expect(mutated).toHaveLength(17); // every "> N" rule but RedisRejectedConnections' "> 0"
+    expect(mutated).toHaveLength(18); // every "> N" rule but RedisRejectedConnections' "> 0" (PitrBackupTooOld included)
     expect(mutated).toContain("ApiErrorRate5xxHigh");
+    expect(mutated).toContain("PitrBackupTooOld");
     expect(notCaught).toEqual([]);
   });
 
   it("halving any non-zero threshold fails that alert's case", () => {
     const { mutated, notCaught } = mutationResult(scaleThreshold(0.5));
-    expect(mutated).toHaveLength(17);
+    expect(mutated).toHaveLength(18);
     expect(notCaught).toEqual([]);
   });
 
@@ -230,7 +245,7 @@ describe("every Appendix alert fires just above its runbook threshold after its 
       rule.for = duration(seconds(rule.for) - EVAL_S);
       return true;
     });
-    expect(mutated).toHaveLength(23);
+    expect(mutated).toHaveLength(25);
     expect(notCaught).toEqual([]);
   });
 });

@@ -151,7 +151,10 @@ describe("backup schedule: crontab, jobs and the metrics contract against real P
     expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "02:00" })).toThrow(expect.objectContaining({ renderer: "backup schedule" }));
     expect(() => renderBackupCrontab({ backupAt: "02:00", verifyAt: "04:00", scriptsDir: "scripts; rm -rf /" })).toThrow(/scriptsDir/);
     for (const [line, re] of [
-      ["0 2 * * 1 /x/backup-job.sh backup", /day of month, month and day of week must be '\*'/],
+      ["0 2 1 * * /x/backup-job.sh backup", /day of month and month must be '\*'/],
+      // a weekday list is the pgBackRest jobs' (weekly full); anything else in that field is refused
+      ["0 2 * * 1-5 /x/backup-job.sh backup", /day of week must be '\*' or 0-6/],
+      ["0 2 * * 7 /x/backup-job.sh backup", /day of week must be '\*' or 0-6/],
       ["*/5 2 * * * /x/backup-job.sh backup", /minute must be 0-59/],
       ["0 2 * * * backup-job.sh backup", /absolute path/],
       ["0 2 * * * /x/backup-job.sh backup; rm -rf /", /shell syntax/],

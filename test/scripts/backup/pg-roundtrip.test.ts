@@ -76,6 +76,14 @@ describe("PostgreSQL logical backup round trip", () => {
     const restored = restore.result!.restored_database as string;
     expect(restored).toMatch(/^app_restore_\d{14}$/);
     expect(tableChecksums(pg, restored)).toEqual(original);
+    // Where the time went, phase by phase (a plain archive: no decryption; the two-step run on a replica-level server).
+    const phases = restore.result!.phases as Record<string, number>;
+    expect(Object.keys(phases).sort()).toEqual(["analyze_s", "autovacuum_off_s", "autovacuum_on_s", "checksum_s", "data_indexes_s", "pre_data_s", "toc_s"]);
+    for (const [k, v] of Object.entries(phases)) expect(v, k).toBeGreaterThanOrEqual(0);
+    // restore_s spans the restore phases (from pre-data to the proof), which add up to no more than it
+    const restorePhases = phases.pre_data_s + phases.autovacuum_off_s + phases.data_indexes_s + phases.autovacuum_on_s + phases.analyze_s;
+    expect(restorePhases).toBeLessThanOrEqual(restore.result!.restore_s + 0.01);
+    expect(phases.data_indexes_s).toBeGreaterThan(0);
     // Autovacuum, off on the tables while they loaded, is back as the dump had it: on everywhere but audit_logs.
     const storageOptions = (db: string) =>
       pg.sql("SELECT string_agg(relname || '=' || coalesce(array_to_string(reloptions, ';'), ''), ' ' ORDER BY relname) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace", db);
@@ -166,6 +174,7 @@ describe("PostgreSQL logical backup round trip", () => {
     expect(av.code, av.stderr).toBe(0);
     const ar = runScript(pg, "pg-restore.sh", ["-d", "app", "--identity", identity, ageDir]);
     expect(ar.code, ar.stderr).toBe(0);
+    expect(ar.result!.phases.decrypt_s).toBeGreaterThan(0);
     expect(tableChecksums(pg, ar.result!.restored_database)).toEqual(original);
     expect(runScript(pg, "pg-restore.sh", ["--drop-previous", ar.result!.restored_database]).code).toBe(0);
 

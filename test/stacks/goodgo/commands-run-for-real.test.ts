@@ -23,6 +23,9 @@ import { GOODGO_COMPOSE_FILE } from "../../../stacks/goodgo/inventory";
 import { startPostgres, type PostgresServer } from "../../support/postgres";
 import { startRedis, type RedisServer } from "../../support/redis";
 import { startS3Stub, type S3Stub } from "../../support/s3Stub";
+import { startPitrCluster, type PitrCluster } from "../../support/pgbackrest";
+import { PG_BIN } from "../../support/postgres";
+import { freePort } from "../../support/ports";
 
 let tmp: string;
 let bin: string;
@@ -220,8 +223,11 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
       { allowMissingSecrets: true },
     ), goodgo)!;
     const steps = hostRecoverySteps(cfg, goodgoStackInventory(cfg, "staging"));
-    expect(steps.map((x) => x.key)).toEqual(["data-services", "fetch-backup", "restore-database", "migrate", "reindex-typesense", "flush-redis"]);
+    expect(steps.map((x) => x.key)).toEqual(["data-services", "restore-route", "fetch-backup", "pitr-restore", "restore-database", "migrate", "reindex-typesense", "flush-redis", "pitr-first-full"]);
     const containerEnv = {
+      // pgBackRest's repository: real, and without a backup of the stanza (the lost host never archived), so the
+      // route is the logical one
+      PGBACKREST_CONFIG: emptyPgbackrestRepo(),
       FAKE_SCRIPTS: join(__dirname, "../../../scripts"),
       FAKE_BACKUPS: join(tmp, "backups"),
       PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo",
@@ -230,16 +236,102 @@ describe("the full host recovery chain (4.6), its backup steps run for real", ()
       REDIS_PORT: String(redis.port), REDIS_PASSWORD_FILE: redisPasswordFile(),
     };
     // The docker-only steps (compose up of the data services, the API image's migrations and reindex) need an engine.
-    for (const key of ["fetch-backup", "restore-database", "flush-redis"]) {
+    const ran: Record<string, string> = {};
+    for (const key of ["restore-route", "fetch-backup", "pitr-restore", "restore-database", "flush-redis"]) {
       const r = await runOnHost(steps.find((x) => x.key === key)!.command, containerEnv);
       expect(r.code, `${key}: ${r.err}${r.out}`).toBe(0);
+      ran[key] = r.out;
     }
+    expect(JSON.parse(ran["restore-route"]!.trim().split("\n").pop()!)).toMatchObject({ status: "ok", route: "logical" });
+    expect(JSON.parse(ran["restore-route"]!.trim().split("\n").pop()!).reason).toMatch(/has no backup of stanza goodgo/);
+    expect(ran["pitr-restore"]).toContain("skipped: the recovery takes the logical route");
     expect(readlinkSync(join(tmp, "backups/offsite/latest"))).toBe(name);
     expect(pg.sql("SELECT count(*) FROM listing", "goodgo")).toBe("500");
     const kept = pg.sql("SELECT datname FROM pg_database WHERE datname LIKE 'goodgo_pre_restore_%'");
     expect(kept).toMatch(/^goodgo_pre_restore_/);
     expect(pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", kept)).toBe("0");
     expect(redis.keyCount()).toBe(0);
+  });
+});
+
+/** A directory the server's OS user (postgres, when the tests run as root) can reach and own. */
+function serverUserDir(name: string): string {
+  const dir = join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  chmodSync(tmp, 0o755);
+  chmodSync(dir, 0o755);
+  if (process.getuid?.() === 0) spawnSync("chown", ["-R", "postgres:postgres", dir]);
+  return dir;
+}
+
+/** A pgBackRest config whose posix repository exists but holds nothing. */
+function emptyPgbackrestRepo(): string {
+  const dir = serverUserDir("empty-pgbackrest");
+  for (const d of ["repo", "log", "lock"]) serverUserDir(`empty-pgbackrest/${d}`);
+  const conf = join(dir, "pgbackrest.conf");
+  writeFileSync(conf, `[global]\nrepo1-path=${dir}/repo\nlog-path=${dir}/log\nlock-path=${dir}/lock\n`);
+  if (process.getuid?.() === 0) spawnSync("chown", ["postgres:postgres", conf]);
+  return conf;
+}
+
+describe("the full host recovery chain (4.6), physical route, run for real", () => {
+  let c: PitrCluster | undefined;
+  afterAll(() => c?.destroy());
+
+  it("finds the lost cluster's backup in the repository, recovers it to the latest point in a scratch cluster, and cuts over to its database on the new server", async () => {
+    // The old host: its cluster archived WAL with pgBackRest (a posix repository here: the S3 stub speaks no HTTPS).
+    c = await startPitrCluster({ stanza: "goodgo", archiveTimeoutSeconds: 10 });
+    c.pg.sql("CREATE DATABASE goodgo");
+    c.pg.sql("CREATE TABLE listing (id int PRIMARY KEY, title text)", "goodgo");
+    c.pg.sql("INSERT INTO listing SELECT g, 'listing ' || g FROM generate_series(1, 700) g", "goodgo");
+    const full = c.script("pitr-backup.sh", ["--stanza", "goodgo", "--type", "full"]);
+    expect(full.code, full.stderr).toBe(0);
+    // Written after the backup: only the archived WAL has them.
+    c.pg.sql("INSERT INTO listing SELECT g, 'after the backup ' || g FROM generate_series(701, 742) g", "goodgo");
+    c.pg.sql("SELECT pg_switch_wal()");
+    const archived = c.script("pitr-backup.sh", ["--stanza", "goodgo", "--type", "incr"]); // its check waits for the segment
+    expect(archived.code, archived.stderr).toBe(0);
+    c.pg.stop("immediate");
+
+    // The new host: an empty goodgo database.
+    pg.sql("DROP DATABASE IF EXISTS goodgo WITH (FORCE)");
+    pg.sql("CREATE DATABASE goodgo");
+    const backups = serverUserDir("physical-backups");
+    const cfg = platformConfig(loadStackConfig(
+      rawStack("staging", { patch: (x) => {
+        x["lazarus:goodgo"].app.deployDir = tmp;
+        x["lazarus:goodgo"].recovery = { host: { label: "dr2" } };
+      } }),
+      { allowMissingSecrets: true },
+    ), goodgo)!;
+    const steps = hostRecoverySteps(cfg, goodgoStackInventory(cfg, "staging"));
+    const containerEnv = {
+      FAKE_SCRIPTS: join(__dirname, "../../../scripts"),
+      FAKE_BACKUPS: backups,
+      PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo",
+      PGBACKREST_CONFIG: c.confFile,
+      PG_BIN,
+    };
+    // The scratch cluster's port is fixed in the plan (5433, inside the pg-backup container); here it must be free.
+    const port = String(await freePort());
+    const ran: Record<string, string> = {};
+    for (const key of ["restore-route", "fetch-backup", "pitr-restore", "restore-database"]) {
+      const r = await runOnHost(steps.find((x) => x.key === key)!.command.replace("--port 5433", `--port ${port}`), containerEnv);
+      expect(r.code, `${key}: ${r.err}${r.out}`).toBe(0);
+      ran[key] = r.out;
+    }
+    const route = JSON.parse(ran["restore-route"]!.trim().split("\n").pop()!);
+    expect(route).toMatchObject({ status: "ok", route: "physical", backups: 2 });
+    expect(ran["fetch-backup"]).toContain("skipped: the recovery takes the physical route");
+    const restored = JSON.parse(ran["pitr-restore"]!.trim().split("\n").pop()!);
+    expect(restored).toMatchObject({ status: "ok", recovery_type: "latest", started: false });
+    expect(restored.dump_file).toMatch(/\/pitr\/host-dr2\/goodgo_pitr_\d{8}T\d{6}Z\.dump$/);
+    // the scratch cluster is gone; its dump (with sidecar) is what pg-restore.sh verified and restored
+    expect(existsSync(join(backups, "pitr/host-dr2/data"))).toBe(false);
+    expect(existsSync(`${restored.dump_file}.sha256`)).toBe(true);
+    const cutover = JSON.parse(ran["restore-database"]!.trim().split("\n").pop()!);
+    expect(cutover).toMatchObject({ status: "ok", cutover: true, database: "goodgo" });
+    expect(pg.sql("SELECT count(*), max(id) FROM listing", "goodgo")).toBe("742|742");
   });
 });
 

@@ -9,6 +9,9 @@
 // Then the same server is given a full host recovery (recovery.host without fromSnapshot, confirmed) and that plan's
 // steps run up to the chain's off-site fetch:
 //   - data-services: `docker compose -p goodgo -f docker-compose.prod.yml up -d --wait <data services>`, fake-docker;
+//   - restore-route: pitr-route.sh as postgres in the pg-backup "container" (fake-docker-exec), reading a real, empty
+//     pgBackRest repository (PGBACKREST_CONFIG points at it: the rendered one is S3 over HTTPS, which the S3 stub does
+//     not speak), so the route is the logical one and the fetch runs;
 //   - fetch-backup: `docker compose ... exec -T pg-backup sh -c ...` goes to test/support/fake-docker-exec, which checks
 //     it against the shipped compose file, the image facts and the services fake-docker started, then runs the
 //     script here with the pg-backup container's environment as docker-compose v1 renders it from the shipped compose
@@ -30,7 +33,7 @@
 import { GOODGO_SECRET_MOUNTS } from "../../../stacks/goodgo/services";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,10 +57,12 @@ const SKIPPED: Record<string, string> = {
 };
 /** The recovery plan's steps after the fetch, not run (see the header). */
 const RECOVERY_NOT_RUN = [
+  `${CHAIN}-pitr-restore`,
   `${CHAIN}-restore-database`,
   `${CHAIN}-migrate`,
   `${CHAIN}-reindex-typesense`,
   `${CHAIN}-flush-redis`,
+  `${CHAIN}-pitr-first-full`,
   `${PREFIX}-compose-up`,
   `${PREFIX}-certificate`,
   `${PREFIX}-tls-activate`,
@@ -142,7 +147,13 @@ beforeAll(async () => {
       .filter((m) => m.service === "pg-backup" && /^[A-Z0-9_]+$/.test(m.via))
       .map((m) => [m.via, join(deployDir, m.host)]),
   );
-  const containerEnv = { ...environment, ...secretFilesOnHost, S3_ENDPOINT: s3.endpoint, S3_HOST_BUCKET: s3.endpoint, S3_NO_SSL: "1", HOME: side };
+  // A real pgBackRest repository without a backup, readable by the server's OS user (pitr-route.sh runs as postgres).
+  const pgbr = join(side, "pgbackrest");
+  for (const d of ["repo", "log", "lock"]) mkdirSync(join(pgbr, d), { recursive: true });
+  writeFileSync(join(pgbr, "pgbackrest.conf"), `[global]\nrepo1-path=${pgbr}/repo\nlog-path=${pgbr}/log\nlock-path=${pgbr}/lock\n`);
+  spawnSync("chown", ["-R", "postgres:postgres", pgbr]);
+  chmodSync(side, 0o755);
+  const containerEnv = { ...environment, ...secretFilesOnHost, S3_ENDPOINT: s3.endpoint, S3_HOST_BUCKET: s3.endpoint, S3_NO_SSL: "1", HOME: side, PGBACKREST_CONFIG: join(pgbr, "pgbackrest.conf") };
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   writeFileSync(
     composeExec,
@@ -230,8 +241,14 @@ describe("GoodGo's plan for an existing server, run over SSH", () => {
     expect(files.filter((f) => f.secret).map((f) => f.path.slice(deployDir.length + 1)).sort()).toEqual(
       [".env", "monitoring/alertmanager/secrets/slack_webhook_url", "pgbouncer/userlist.txt", "redis/users.acl", ...Object.values(GOODGO_SECRET_MOUNTS).map((m) => m.host)].sort(),
     );
+    // On disk now: what the recovery plan's writers wrote last (they ran again before its chain). Its files differ from
+    // the first plan's only where the recovered cluster's own pgBackRest stanza (goodgo-r1) is named.
+    const last = (path: string) => recoveryPlan.files.find((x) => x.path === path)!;
     for (const f of files) {
-      const writer = writerOf(plan, f.path);
+      expect(last(f.path).content?.replaceAll("goodgo-r1", "goodgo"), f.path).toBe(f.content);
+    }
+    for (const f of files.map((x) => last(x.path))) {
+      const writer = writerOf(recoveryPlan, f.path);
       expect(writer, f.path).toBeDefined();
       const content = f.secret ? String(writer.rawInputs.stdin) : f.content!;
       expect(readFileSync(f.path, "utf8"), f.path).toBe(content);
@@ -325,7 +342,7 @@ describe("GoodGo's plan for an existing server, run over SSH", () => {
     expect(unexpectedFailures(recoveryRuns)).toEqual([]);
     const planned = hostSteps(recoveryPlan, PREFIX).map((s) => s.name);
     const chain = planned.filter((n) => n.startsWith(`${CHAIN}-`));
-    expect(chain).toEqual(["data-services", "fetch-backup", "restore-database", "migrate", "reindex-typesense", "flush-redis"].map((k) => `${CHAIN}-${k}`));
+    expect(chain).toEqual(["data-services", "restore-route", "fetch-backup", "pitr-restore", "restore-database", "migrate", "reindex-typesense", "flush-redis", "pitr-first-full"].map((k) => `${CHAIN}-${k}`));
     // Run: everything up to the fetch. Not run: the rest, exactly the list the header gives.
     expect(recoveryRuns.map((r) => r.name)).toEqual(planned.slice(0, planned.indexOf(`${CHAIN}-fetch-backup`) + 1));
     expect(planned.filter((n) => !recoveryRuns.some((r) => r.name === n))).toEqual(RECOVERY_NOT_RUN);
@@ -335,9 +352,13 @@ describe("GoodGo's plan for an existing server, run over SSH", () => {
     expect(data).toEqual(expect.arrayContaining(["postgres", "redis", "pg-backup"]));
     expect(dataUp).toEqual([{ cwd: deployDir, args: ["compose", "-p", "goodgo", "-f", "docker-compose.prod.yml", "up", "-d", "--wait", ...data] }]);
 
+    // the repository has no backup of the lost cluster: the logical route, and the step says why
+    const route = JSON.parse(recoveryRuns.find((r) => r.name === `${CHAIN}-restore-route`)!.result!.stdout.trim().split("\n").pop()!);
+    expect(route).toMatchObject({ status: "ok", route: "logical" });
+    expect(route.reason).toMatch(/no backup of stanza goodgo/);
     const fetch = recoveryRuns.find((r) => r.name === `${CHAIN}-fetch-backup`)!.result!;
     expect(fetch.stdout).toContain(`fetched ${BACKUPS.newest}`);
-    expect(readFileSync(join(side, "exec.log"), "utf8").trim().split("\n")).toEqual(["pg-backup"]);
+    expect(readFileSync(join(side, "exec.log"), "utf8").trim().split("\n")).toEqual(["pg-backup", "pg-backup"]);
     const offsite = join(side, "backups", "offsite");
     expect(readlinkSync(join(offsite, "latest"))).toBe(BACKUPS.newest);
     expect(readFileSync(join(offsite, BACKUPS.newest), "utf8")).toBe("newest dump");

@@ -9,11 +9,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig, platformConfig } from "../../../config/load";
 import { goodgo } from "../../../stacks/goodgo";
+import { parse } from "yaml";
+import { archiveSettingsFromServerArgs } from "../../../lib/postgresPitr";
+import { GOODGO_COMPOSE_FILE } from "../../../stacks/goodgo/inventory";
 import { GOODGO_PITR_FILES } from "../../../stacks/goodgo/pitr";
 import { goodgoContainerSecretFiles } from "../../../stacks/goodgo/env";
 import { goodgoPlainFiles } from "../../../stacks/goodgo/plan";
+import { goodgoPitrRestoreArgv } from "../../../stacks/goodgo/pitr";
+import { spawnSync } from "node:child_process";
 import { freePort } from "../../support/ports";
-import { restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
+import { SCRIPTS_DIR, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
 import { goodgoTestSecrets, rawStack } from "../../support/stacks";
 
 // The stack's own key, set as an operator would: the shortest archive_timeout it accepts keeps the drill short.
@@ -21,13 +26,21 @@ const ARCHIVE_TIMEOUT_S = 10;
 const WRITE_FOR_MS = 25_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function renderedGoodgoFiles(): { pgbackrestConf: string; archiveConf: string; secretsConf: string } {
+function drillConfig() {
   const raw = rawStack("prod", { patch: (c) => (c["lazarus:goodgo"].backups.pitr = { archiveTimeoutSeconds: ARCHIVE_TIMEOUT_S }) });
-  const cfg = platformConfig(loadStackConfig(raw, { allowMissingSecrets: true }), goodgo)!;
+  return platformConfig(loadStackConfig(raw, { allowMissingSecrets: true }), goodgo)!;
+}
+
+function renderedGoodgoFiles(): { pgbackrestConf: string; archiveConf: string; secretsConf: string } {
+  const cfg = drillConfig();
   const files = goodgoPlainFiles(cfg, "prod");
+  // The archive settings as the container really starts with them: the postgres service's `-c` arguments in the
+  // rendered compose file, turned back into postgresql.conf lines.
+  const compose = parse(files[`${cfg.app.deployDir}/${GOODGO_COMPOSE_FILE}`]!);
+  const settings = archiveSettingsFromServerArgs(compose.services.postgres.command);
   return {
     pgbackrestConf: files[`${cfg.app.deployDir}/${GOODGO_PITR_FILES.pgbackrestConf}`]!,
-    archiveConf: files[`${cfg.app.deployDir}/${GOODGO_PITR_FILES.archiveConf}`]!,
+    archiveConf: Object.entries(settings).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`).join("\n") + "\n",
     // the secret file the plan ships to the postgres container, with test values
     secretsConf: goodgoContainerSecretFiles(cfg, goodgoTestSecrets()).pgbackrestSecrets,
   };
@@ -60,6 +73,7 @@ describe("GoodGo PITR drill on the rendered pgBackRest config", () => {
     expect(rendered.secretsConf).toMatch(/^repo1-cipher-pass=test-only-pgbackrestCipherPass$/m);
     expect(rendered.pgbackrestConf).not.toContain("test-only-");
     expect(rendered.archiveConf).toContain("--config-include-path=/etc/pgbackrest/conf.d");
+    expect(rendered.archiveConf).toMatch(/^archive_mode = 'on'$/m);
     // the repository is encrypted: without the include file pgBackRest asks for the passphrase
     const bare = runAsServerUser("pgbackrest", [`--config=${c.confFile}`, "--stanza=goodgo", "--log-level-console=error", "info"]);
     expect(bare.code).not.toBe(0);
@@ -120,5 +134,64 @@ describe("GoodGo PITR drill on the rendered pgBackRest config", () => {
     expect(namedRows).toBe(namedMax);
     expect(namedMax!).toBeGreaterThanOrEqual(surelyIn);
     expect(namedMax!).toBeLessThanOrEqual(named!.id);
+  });
+});
+
+// recovery.database.pointInTime as the plan runs it: a bad statement at a known moment, then the switch's own
+// pitr-restore.sh command line (from goodgoPitrRestoreArgv: the time, the stanza, the scratch dir and the dump) on the
+// rendered config, and pg-restore.sh restoring the dump beside the live database and cutting over to it. Only where
+// things are is changed: the scripts' and scratch dir's paths and the scratch cluster's port.
+describe("GoodGo's pointInTime restore on the rendered config: beside the live database, then cutover", () => {
+  let c: PitrCluster;
+  const rendered = renderedGoodgoFiles();
+  beforeAll(async () => {
+    delete process.env.PGBACKREST_REPO1_CIPHER_PASS;
+    c = await startPitrCluster({ stanza: "goodgo", rendered, secretsConf: rendered.secretsConf });
+  });
+  afterAll(() => c?.destroy());
+
+  it("undoes a DELETE of every payment: recovered to the moment before it, verified, swapped in, the damaged database kept", async () => {
+    c.pg.sql("create database goodgo");
+    c.pg.sql("create table payment (id int primary key, amount int not null)", "goodgo");
+    c.pg.sql("insert into payment select g, g * 1000 from generate_series(1, 200) g", "goodgo");
+    const full = c.script("pitr-backup.sh", ["--stanza", "goodgo", "--type", "full"]);
+    expect(full.code, full.stderr).toBe(0);
+    c.pg.sql("insert into payment select g, g * 1000 from generate_series(201, 300) g", "goodgo");
+    await sleep(1500);
+    const before = c.pg.sql(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+    await sleep(1500);
+    c.pg.sql("delete from payment", "goodgo"); // the mistake
+    c.pg.sql("insert into payment values (9999, 1)", "goodgo"); // a write after it, which the restore must not bring back
+    c.pg.sql("select pg_switch_wal()");
+    const archived = c.script("pitr-backup.sh", ["--stanza", "goodgo", "--type", "incr"]); // its check waits for the segment
+    expect(archived.code, archived.stderr).toBe(0);
+
+    const argv = goodgoPitrRestoreArgv(drillConfig(), { label: "db-r7", pointInTime: before, stanza: "goodgo" });
+    expect(argv.slice(0, 2)).toEqual(["bash", "/opt/lazarus/scripts/backup/pitr-restore.sh"]);
+    const scratch = c.mkdir("pitr");
+    const port = String(await freePort());
+    const args = argv.slice(2).map((a) => (a === "5433" ? port : a.replace("/backups/pitr", scratch)));
+    c.mkdir("pitr/db-r7");
+    const t0 = Date.now();
+    const r = c.script("pitr-restore.sh", args);
+    const pitrSeconds = (Date.now() - t0) / 1000;
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    // the ISO time of the stack file, in the form pgBackRest takes (it refuses "T" and "Z"), milliseconds kept
+    const asPgbackrest = before.replace("T", " ").replace(/(\.\d{3})\d*Z$/, "$1+00");
+    expect(r.result).toMatchObject({ status: "ok", recovery_type: "time", target_time: asPgbackrest, started: false });
+    expect(existsSync(join(scratch, "db-r7/data"))).toBe(false);
+
+    // pg-restore.sh: checksum and TOC verified, a new database beside the live one, then the swap
+    const t1 = Date.now();
+    const restore = spawnSync("bash", [join(SCRIPTS_DIR, "pg-restore.sh"), "--dbname", "goodgo", "--cutover", join(scratch, "db-r7")], { env: { ...process.env, ...c.pg.env }, encoding: "utf8" });
+    const cutoverSeconds = (Date.now() - t1) / 1000;
+    expect(restore.status, restore.stderr).toBe(0);
+    const result = JSON.parse(restore.stdout.trim().split("\n").pop()!);
+    expect(result).toMatchObject({ status: "ok", cutover: true, database: "goodgo" });
+    expect(c.pg.sql("select count(*), sum(amount) from payment", "goodgo")).toBe(`300|${(300 * 301 / 2) * 1000}`);
+    expect(c.pg.sql("select count(*) from payment where id = 9999", "goodgo")).toBe("0");
+    // the damaged database stays as the rollback point
+    expect(c.pg.sql("select count(*) from payment", result.previous_database)).toBe("1");
+    console.log(`GoodGo pointInTime drill (rendered config): recovered to ${before} and dumped in ${pitrSeconds.toFixed(1)} s; restored beside the live database and cut over in ${cutoverSeconds.toFixed(1)} s; 300 of 300 payments back, the later write not`);
   });
 });

@@ -14,6 +14,7 @@ import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
 import { GOODGO_VOLUMES } from "../../../stacks/goodgo/services";
 import { cloudInitSchema, composeConfig, nginxTest } from "../../support/validators";
 import { ALL_SENTINEL_SECRETS, T, one, planFor, rawStack } from "../../support/stacks";
+import { GOODGO_PITR_FILES } from "../../../stacks/goodgo/pitr";
 
 const STACKS = ["prod", "staging"] as const;
 const outDirs: Record<string, string> = {};
@@ -35,6 +36,8 @@ afterAll(() => {
 
 const deployDir = (stack: string) => join(outDirs[stack]!, "goodgo", `goodgo-${stack}-software`, "root/goodgo");
 const read = (stack: string, rel: string) => readFileSync(join(deployDir(stack), rel), "utf8");
+/** The build context the compose file names, as --out wrote it (docker-compose config refuses a missing one). */
+const shippedBuildFiles = (stack: string) => ({ [GOODGO_PITR_FILES.dockerfile]: read(stack, GOODGO_PITR_FILES.dockerfile) });
 const tool = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
@@ -62,7 +65,7 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
   });
 
   it("docker-compose.prod.yml passes docker-compose config with the stack's .env: every service, limit, health check and volume", () => {
-    const r = composeConfig(read(stack, "docker-compose.prod.yml"), {}, { envFiles: { ".env": dummyEnv(stack) } });
+    const r = composeConfig(read(stack, "docker-compose.prod.yml"), {}, { envFiles: { ".env": dummyEnv(stack) }, projectFiles: shippedBuildFiles(stack) });
     expect(r.ok, r.output).toBe(true);
     const services = r.parsed.services as Record<string, any>;
     for (const s of ["api", "web", "ai-services", "postgres", "pgbouncer", "redis", "typesense", "minio", "pg-backup", "loki", "promtail", "prometheus", "grafana", "alertmanager"]) {
@@ -109,7 +112,7 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
   });
 
   it("docker-compose config refuses the compose file without the .env's required secrets", () => {
-    const r = composeConfig(read(stack, "docker-compose.prod.yml"), {}, { envFiles: { ".env": "DB_NAME=goodgo\n" } });
+    const r = composeConfig(read(stack, "docker-compose.prod.yml"), {}, { envFiles: { ".env": "DB_NAME=goodgo\n" }, projectFiles: shippedBuildFiles(stack) });
     expect(r.ok).toBe(false);
     expect(r.output).toMatch(/must be set in the env file/);
   });
@@ -154,13 +157,15 @@ describe.each(STACKS)("the %s plan's GoodGo files", (stack) => {
     expect(r.ok, r.output).toBe(true);
   });
 
-  it("the pg-backup crontab passes backup-schedule.sh --check: backup 02:00 and verification 04:00 UTC through backup-job.sh", () => {
+  it("the pg-backup crontab passes backup-schedule.sh --check: backup 02:00 and verification 04:00 UTC, pgBackRest full on Sunday and differential on the other days at 01:00, through backup-job.sh", () => {
     const r = tool("bash", [join(__dirname, "../../../scripts/backup/backup-schedule.sh"), "--crontab", join(deployDir(stack), "backup/backup.crontab"), "--check"]);
     expect(r.ok, r.out).toBe(true);
     const jobs = JSON.parse(r.out.trim().split("\n").pop()!).jobs;
     expect(jobs).toEqual([
-      { minute: "0", hour: "2", command: "/opt/lazarus/scripts/backup/backup-job.sh backup" },
-      { minute: "0", hour: "4", command: "/opt/lazarus/scripts/backup/backup-job.sh verify" },
+      { minute: "0", hour: "2", day_of_week: "*", command: "/opt/lazarus/scripts/backup/backup-job.sh backup" },
+      { minute: "0", hour: "4", day_of_week: "*", command: "/opt/lazarus/scripts/backup/backup-job.sh verify" },
+      { minute: "0", hour: "1", day_of_week: "0", command: "/opt/lazarus/scripts/backup/backup-job.sh pitr-full" },
+      { minute: "0", hour: "1", day_of_week: "1,2,3,4,5,6", command: "/opt/lazarus/scripts/backup/backup-job.sh pitr-diff" },
     ]);
   });
 

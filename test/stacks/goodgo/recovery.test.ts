@@ -142,6 +142,59 @@ describe("restoring the database from a named backup (4.1)", () => {
   });
 });
 
+describe("restoring the database to a point in time (4.1, physical route)", () => {
+  const restore = { label: "r7", pointInTime: "2026-11-23T02:00:00Z" };
+  const prefix = "goodgo-prod-restore-db-r7-";
+
+  it("without cutover: recovers the repository to that time in a scratch cluster, dumps it, and restores the dump beside the live database", async () => {
+    const plan = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:goodgo"].recovery = { database: restore }) });
+    const steps = goodgoCommands(plan).filter((c) => c.name.startsWith(prefix));
+    expect(steps.map((s) => s.name.slice(prefix.length))).toEqual(["pitr-restore", "restore-database"]);
+    const [pitr, beside] = steps.map((s) => String(s.inputs.create));
+    expect(pitr).toContain("exec -T pg-backup sh -c 'set -eu; install -d -o postgres -g postgres /backups/pitr/db-r7; exec runuser -u postgres -- bash /opt/lazarus/scripts/backup/pitr-restore.sh");
+    expect(pitr).toContain("--stanza goodgo --target-dir /backups/pitr/db-r7/data --port 5433 --target-time 2026-11-23T02:00:00Z --dump-database goodgo --dump-dir /backups/pitr/db-r7");
+    expect(beside).toContain("pg-restore.sh --dbname goodgo /backups/pitr/db-r7");
+    expect(beside).not.toContain("--cutover");
+    expect(steps[1]!.dependencies).toContain(steps[0]!.urn);
+    // one-shot: a later change of the command text updates it without running it again
+    for (const st of steps) expect(st.inputs.update, st.name).toBeDefined();
+    expect(snapshot(plan, stateful)).toEqual(snapshot(base, stateful));
+    // compose up's triggers name every recovery run; nothing else changes: no file, no host, no bucket
+    expect(changed(base, plan)).toEqual(["goodgo-prod-compose-up", ...steps.map((s) => s.name)].sort());
+  });
+
+  it("latest recovers to the end of the archived WAL (no target time)", async () => {
+    const plan = await planFor("staging", { patch: (c) => (c["lazarus:goodgo"].recovery = { database: { label: "r7", pointInTime: "latest" } }) });
+    const pitr = String(one(plan, T.command, "goodgo-staging-restore-db-r7-pitr-restore").inputs.create);
+    expect(pitr).toContain("--port 5433 --dump-database goodgo");
+    expect(pitr).not.toContain("--target-time");
+  });
+
+  it("with the confirmed cutover: the restore runs while the apps still serve, then stop, swap, migrate, flush", async () => {
+    const plan = await planFor("prod", {
+      secrets: ALL_SENTINEL_SECRETS,
+      patch: (c) => (c["lazarus:goodgo"].recovery = { database: { ...restore, cutover: true, confirm: "prod/goodgo/database-cutover" } }),
+    });
+    const order = ["pitr-restore", "stop-apps", "restore-database", "migrate", "flush-redis"];
+    const byKey = Object.fromEntries(goodgoCommands(plan).filter((c) => c.name.startsWith(prefix)).map((s) => [s.name.slice(prefix.length), s]));
+    expect(Object.keys(byKey).sort()).toEqual([...order].sort());
+    for (let i = 1; i < order.length; i++) expect(byKey[order[i]!]!.dependencies).toContain(byKey[order[i - 1]!]!.urn);
+    // its own scratch directory: the run without cutover left its dump in /backups/pitr/db-r7
+    expect(String(byKey["pitr-restore"]!.inputs.create)).toContain("--dump-dir /backups/pitr/db-r7-cutover");
+    expect(String(byKey["restore-database"]!.inputs.create)).toContain("pg-restore.sh --dbname goodgo --cutover /backups/pitr/db-r7-cutover");
+  });
+
+  it("refuses the cutover on prod without confirmation, and bad or conflicting choices, naming the key", async () => {
+    const refused = (database: object) => planFor("prod", { patch: (c) => (c["lazarus:goodgo"].recovery = { database }) });
+    await expect(refused({ ...restore, cutover: true })).rejects.toThrow(/recovery\.database\.confirm: is missing: cutting over swaps the restored database in for the live one on stack prod; to proceed set it to "prod\/goodgo\/database-cutover"/);
+    await expect(refused({ label: "r7", pointInTime: "2026-11-23 02:00" })).rejects.toThrow(/recovery\.database\.pointInTime: "2026-11-23 02:00" is not a point in time \(example: latest, or a UTC time such as "2026-11-23T02:00:00Z"\)/);
+    await expect(refused({ ...restore, backup: "latest" })).rejects.toThrow(/recovery\.database\.pointInTime: cannot be combined with backup "latest"/);
+    await expect(refused({ label: "r7" })).rejects.toThrow(/recovery\.database: needs backup \(a pg_dump backup\) or pointInTime/);
+    await expect(refused({ label: "r7", pointInTime: "2999-01-01T00:00:00Z" })).rejects.toThrow(/recovery\.database\.pointInTime: "2999-01-01T00:00:00Z" is in the future/);
+    await expect(refused({ ...restore, fromOffsite: true })).rejects.toThrow(/recovery\.database\.fromOffsite: applies to pg_dump backups/);
+  });
+});
+
 describe("full host recovery (4.6) as one switch", () => {
   let recovered: Plan;
   const prefix = "goodgo-prod-recover-host-20261123-";
@@ -173,14 +226,14 @@ describe("full host recovery (4.6) as one switch", () => {
     expect(byType(plan, T.command).some((c) => c.name === "goodgo-staging-recover-host-dr1-restore-database")).toBe(true);
   });
 
-  it("runs data services, fetch, restore with cutover, migrations, reindex, Redis flush, then the application services, in that order", () => {
-    const order = ["data-services", "fetch-backup", "restore-database", "migrate", "reindex-typesense", "flush-redis"];
+  it("runs data services, the route, fetch or point-in-time restore, restore with cutover, migrations, reindex, Redis flush, the new stanza's first full backup, then the application services, in that order", () => {
+    const order = ["data-services", "restore-route", "fetch-backup", "pitr-restore", "restore-database", "migrate", "reindex-typesense", "flush-redis", "pitr-first-full"];
     const steps = goodgoCommands(recovered).filter((c) => c.name.startsWith(prefix)).map((c) => c.name.slice(prefix.length));
     expect(steps.sort()).toEqual([...order].sort());
     for (let i = 1; i < order.length; i++) expect(step(order[i]!).dependencies, order[i]).toContain(step(order[i - 1]!).urn);
     expect(step("data-services").dependencies).toContain(one(recovered, T.command, "goodgo-prod-prepare").urn);
     const up = one(recovered, T.command, "goodgo-prod-compose-up");
-    expect(up.dependencies).toContain(step("flush-redis").urn);
+    expect(up.dependencies).toContain(step("pitr-first-full").urn);
   });
 
   it("starts exactly the data services (and the backup container), in dependency order, waiting for health", () => {
@@ -197,7 +250,19 @@ describe("full host recovery (4.6) as one switch", () => {
     const fetch = String(step("fetch-backup").inputs.create);
     expect(fetch).toContain("exec -T pg-backup sh -c");
     expect(fetch).toMatch(/sort \| tail -n 1/);
-    expect(String(step("restore-database").inputs.create)).toMatch(/pg-restore\.sh --dbname goodgo --cutover \/backups\/offsite$/);
+    // the route is decided on the host: physical when the repository has a backup of the lost cluster's stanza
+    const route = String(step("restore-route").inputs.create);
+    expect(route).toContain("runuser -u postgres -- bash /opt/lazarus/scripts/backup/pitr-route.sh --stanza goodgo --out /backups/pitr/host-20261123/route");
+    expect(fetch).toContain(`route=$(cat /backups/pitr/host-20261123/route); if [ "$route" != logical ]; then echo "skipped`);
+    const pitr = String(step("pitr-restore").inputs.create);
+    expect(pitr).toContain(`route=$(cat /backups/pitr/host-20261123/route); if [ "$route" != physical ]; then echo "skipped`);
+    expect(pitr).toContain("pitr-restore.sh --stanza goodgo --target-dir /backups/pitr/host-20261123/data --port 5433 --dump-database goodgo --dump-dir /backups/pitr/host-20261123");
+    expect(pitr).not.toContain("--target-time");
+    const restore = String(step("restore-database").inputs.create);
+    expect(restore).toContain("then src=/backups/pitr/host-20261123; else src=/backups/offsite; fi");
+    expect(restore).toMatch(/pg-restore\.sh --dbname goodgo --cutover "\$src"'$/);
+    // the recovered cluster is a new database system: its own stanza, started by a full backup
+    expect(String(step("pitr-first-full").inputs.create)).toContain("exec -T pg-backup bash /opt/lazarus/scripts/backup/backup-job.sh pitr-full");
     expect(String(step("migrate").inputs.create)).toContain("prisma migrate deploy");
     expect(String(step("reindex-typesense").inputs.create)).toContain("run --rm --no-deps api npx ts-node scripts/typesense-reindex.ts");
     for (const k of ["fetch-backup", "restore-database", "flush-redis"]) expect(String(step(k).inputs.create)).not.toMatch(/SENTINEL|PASSWORD=|SECRET/);

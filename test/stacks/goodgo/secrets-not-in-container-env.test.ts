@@ -8,10 +8,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
 import { posix } from "node:path";
-import { GOODGO_PITR_FILES } from "../../../stacks/goodgo/pitr";
 import { GOODGO_ENV_SECRET_SERVICES, GOODGO_SECRET_MOUNTS } from "../../../stacks/goodgo/services";
 import { composeConfig } from "../../support/validators";
 import { GOODGO_SENTINEL_SECRETS, ALL_SENTINEL_SECRETS, T, one, planFor } from "../../support/stacks";
+import { GOODGO_PITR_FILES } from "../../../stacks/goodgo/pitr";
 
 const STACKS = ["prod", "staging"] as const;
 const plans: Record<string, Plan> = {};
@@ -30,7 +30,8 @@ const writer = (plan: Plan, path: string) => one(plan, T.command, `goodgo-${plan
 function resolvedServices(plan: Plan): Record<string, any> {
   const compose = plan.files.find((f) => f.platform === "goodgo" && f.path.endsWith("/docker-compose.prod.yml"))!.content!;
   const env = String(writer(plan, "/root/goodgo/.env").rawInputs.stdin);
-  const r = composeConfig(compose, {}, { envFiles: { ".env": env } });
+  const dockerfile = plan.files.find((f) => f.platform === "goodgo" && f.path.endsWith(`/${GOODGO_PITR_FILES.dockerfile}`))!.content!;
+  const r = composeConfig(compose, {}, { envFiles: { ".env": env }, projectFiles: { [GOODGO_PITR_FILES.dockerfile]: dockerfile } });
   expect(r.ok, r.output).toBe(true);
   return r.parsed.services;
 }
@@ -74,9 +75,10 @@ describe.each(STACKS)("the %s stack's containers", (stack) => {
       const [source, , mode] = mounts[0]!.split(":");
       expect(source!.endsWith(`/${m.host}`), `${key}: ${source}`).toBe(true);
       expect(mode, key).toBe("ro");
-      const archiveConf = plans[stack]!.files.find((f) => f.platform === "goodgo" && f.path.endsWith(`/${GOODGO_PITR_FILES.archiveConf}`))!.content!;
+      // pgBackRest's include path is named by archive_command, one of the postgres server's `-c` arguments
+      const archiveCommand = (services.postgres.command as string[]).find((a) => a.startsWith("archive_command=")) ?? "";
       const named = m.via.startsWith("pgbackrest ")
-        ? archiveConf.includes(`${m.via.slice("pgbackrest ".length)}=${posix.dirname(m.container)} `)
+        ? archiveCommand.includes(`${m.via.slice("pgbackrest ".length)}=${posix.dirname(m.container)} `)
         : m.via.startsWith("--")
           ? (svc.command as string[]).includes(`${m.via}=${m.container}`)
           : svc.environment[m.via] === m.container;

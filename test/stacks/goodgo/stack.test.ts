@@ -174,6 +174,10 @@ describe("software on the host", () => {
     for (const w of ["pgbouncer=pgbouncer/userlist.txt,secrets/pgbouncer/pgpass", "redis=secrets/redis/redis_password,redis/redis.conf,redis/users.acl", "nginx=nginx/nginx.conf", "prometheus=monitoring/prometheus", "alertmanager=monitoring/alertmanager"]) {
       expect(String(up.inputs.create)).toContain(`--watch ${w}`);
     }
+    // what is read afresh on every use, or changes at runtime, restarts nothing: PostgreSQL keeps running
+    expect(String(up.inputs.create)).toContain("--watch postgres=secrets/postgres/db_password ");
+    expect(String(up.inputs.create)).toContain("--watch pg-backup=backup/backup.crontab,secrets/pg-backup/pgpass,secrets/pg-backup/s3cfg ");
+    for (const p of ["postgres/run", "pgbackrest/pgbackrest.conf", "secrets/postgres/pgbackrest-secrets.conf"]) expect(String(up.inputs.create)).not.toContain(p);
     const writers = byType(prod, T.command).filter((c) => c.name.startsWith("goodgo-prod-software-file"));
     expect(writers.length).toBe(prod.files.filter((f) => f.platform === "goodgo").length);
     expect(up.inputs.triggers).toContain("8f3c2a1");

@@ -1,0 +1,72 @@
+// Point-in-time recovery for Bunty's PostgreSQL when it runs on the host (`postgres.where: host`), through the shared
+// piece for self-managed PostgreSQL (lib/postgresPitr.ts): WAL archived by pgBackRest (Ubuntu's package, pinned), a
+// weekly full and daily differential backup from systemd timers, restores with scripts/backup/pitr-restore.sh beside
+// the live cluster. A managed cluster (`postgres.where: managed`) has the provider's own point-in-time restore.
+//
+// The repository is a posix one on the host (/var/lib/pgbackrest): it gives point-in-time recovery from operator
+// mistakes and a corrupt database, not from the loss of the host. An off-site (S3) repository needs a bucket and its
+// keys in Bunty's stack config, and an encryption passphrase secret; stacks/bunty/README.md lists it as left to do.
+import { HOST_LAYOUT } from "../../lib/hostLayout";
+import { pitrServerFiles, pitrSystemdUnits, type SelfManagedPitrSite } from "../../lib/postgresPitr";
+import { shellJoin } from "../../lib/shell";
+import type { BuntyConfig } from "./config";
+
+/** Ubuntu 24.04's pgBackRest (noble: 2.50-1build2); the version the timers' and archive_command's binary is. */
+export const BUNTY_PGBACKREST_PACKAGE = "pgbackrest=2.50-1build2";
+export const BUNTY_PGBACKREST_STANZA = "bunty";
+
+export interface BuntyPitr {
+  /** Rendered files (0644, root), by absolute path. */
+  files: Record<string, string>;
+  /** Installs pgBackRest, makes its directories, restarts PostgreSQL (archive_mode), takes the first full backup, starts the timers. */
+  setup: string;
+  units: string[];
+}
+
+export function buntyPitr(cfg: BuntyConfig, postgresVersion: string): BuntyPitr | undefined {
+  if (cfg.postgres.where !== "host") return undefined;
+  const site: SelfManagedPitrSite = {
+    stanza: BUNTY_PGBACKREST_STANZA,
+    // Debian/Ubuntu's cluster "main": the OS user and the superuser role are both postgres.
+    pg: { dataDir: `/var/lib/postgresql/${postgresVersion}/main`, socketDir: "/var/run/postgresql", port: 5432, user: "postgres" },
+    repository: { type: "posix", path: "/var/lib/pgbackrest" },
+    retentionFull: 2,
+    archiveTimeoutSeconds: 60,
+    configPath: "/etc/pgbackrest/pgbackrest.conf",
+    encrypted: false,
+    spoolDir: "/var/spool/pgbackrest",
+    logDir: "/var/log/pgbackrest",
+  };
+  const server = pitrServerFiles(site);
+  const scripts = `${HOST_LAYOUT.scriptsRoot}/backup`;
+  const metricsDir = "/var/backups/bunty/metrics";
+  const units = pitrSystemdUnits({
+    unitPrefix: "lazarus-bunty-pitr",
+    stanza: site.stanza,
+    schedule: { at: "01:00", fullWeekday: 0 },
+    scriptsDir: scripts,
+    metricsDir,
+    backupDir: "/var/backups/bunty",
+    user: "postgres",
+  });
+  const files: Record<string, string> = {
+    [site.configPath]: server.pgbackrestConf,
+    // after lazarus.conf in conf.d (files are read in name order)
+    [`/etc/postgresql/${postgresVersion}/main/conf.d/lazarus-archive.conf`]: `# Rendered by Lazarus (stacks/bunty/pitr.ts): WAL to pgBackRest.\n${server.archiveConf}`,
+  };
+  for (const [name, text] of Object.entries(units)) files[`/etc/systemd/system/${name}`] = text;
+  const timers = Object.keys(units).filter((n) => n.endsWith(".timer"));
+  const dirs = [site.repository.type === "posix" ? site.repository.path : "", site.logDir, site.spoolDir, metricsDir].filter(Boolean);
+  const setup = [
+    "set -eu",
+    `dpkg -s pgbackrest >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${BUNTY_PGBACKREST_PACKAGE}`,
+    `install -d -o postgres -g postgres -m 0750 ${dirs.join(" ")}`,
+    // archive_mode takes effect only at a server start
+    "systemctl restart postgresql",
+    // stanza-create on the first run, `pgbackrest check` (WAL reaches the repository), then the first full backup
+    `runuser -u postgres -- ${shellJoin(["env", `PITR_STANZA=${site.stanza}`, `METRICS_DIR=${metricsDir}`, "BACKUP_DIR=/var/backups/bunty", "bash", `${scripts}/backup-job.sh`, "pitr-full"])}`,
+    "systemctl daemon-reload",
+    `systemctl enable --now ${timers.join(" ")}`,
+  ].join("\n");
+  return { files, setup, units: Object.keys(units) };
+}
