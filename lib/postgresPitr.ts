@@ -15,6 +15,7 @@
 //     data directory, recovered to the named time or the latest point, dumped, then scripts/backup/pg-restore.sh into
 //     a new database beside the live one, verified, and cut over only when asked), and the choice between the physical
 //     route and the logical one for a full host recovery.
+import { renderSystemdTimer } from "../renderers/systemdTimer";
 import { renderPgBackRestConf, type PgBackRestInput, type S3Repository, type PosixRepository } from "../renderers/pgbackrest";
 import { refuseField } from "../renderers/renderInputError";
 
@@ -330,32 +331,18 @@ export function pitrSystemdUnits(o: PitrSystemdInput): Record<string, string> {
   const units: Record<string, string> = {};
   for (const j of pitrScheduleJobs(o.schedule)) {
     const name = `${o.unitPrefix}-${j.job.replace(/^pitr-/, "")}`;
-    units[`${name}.service`] = [
-      "# Rendered by Lazarus (lib/postgresPitr.ts). Do not edit by hand.",
-      "[Unit]",
-      `Description=pgBackRest ${j.job === PITR_JOBS.full ? "full" : "differential"} backup of stanza ${o.stanza} (metrics in ${o.metricsDir})`,
-      "After=postgresql.service",
-      "",
-      "[Service]",
-      "Type=oneshot",
-      `User=${o.user}`,
-      `Environment=PITR_STANZA=${o.stanza} METRICS_DIR=${o.metricsDir} BACKUP_DIR=${o.backupDir}`,
-      `ExecStart=/bin/bash ${o.scriptsDir}/backup-job.sh ${j.job}`,
-      "",
-    ].join("\n");
-    units[`${name}.timer`] = [
-      "# Rendered by Lazarus (lib/postgresPitr.ts). Do not edit by hand.",
-      "[Unit]",
-      `Description=${j.job} at ${pad(j.hour)}:${pad(j.minute)} UTC on ${j.weekdays.map((d) => WEEKDAYS[d]).join(", ")}`,
-      "",
-      "[Timer]",
-      `OnCalendar=${j.weekdays.map((d) => days[d]).join(",")} *-*-* ${pad(j.hour)}:${pad(j.minute)}:00 UTC`,
-      "Persistent=true",
-      "",
-      "[Install]",
-      "WantedBy=timers.target",
-      "",
-    ].join("\n");
+    // One systemd renderer for every timer (renderers/systemdTimer.ts: quoting, checks, Persistent=true).
+    const { service, timer } = renderSystemdTimer({
+      name,
+      description: `pgBackRest ${j.job === PITR_JOBS.full ? "full" : "differential"} backup of stanza ${o.stanza} (metrics in ${o.metricsDir})`,
+      command: ["/bin/bash", `${o.scriptsDir}/backup-job.sh`, j.job],
+      onCalendar: `${j.weekdays.map((d) => days[d]).join(",")} *-*-* ${pad(j.hour)}:${pad(j.minute)}:00 UTC`,
+      after: ["postgresql.service"],
+      user: o.user,
+      environment: { PITR_STANZA: o.stanza, METRICS_DIR: o.metricsDir, BACKUP_DIR: o.backupDir },
+    });
+    units[`${name}.service`] = service;
+    units[`${name}.timer`] = timer;
   }
   return units;
 }

@@ -21,6 +21,10 @@ export interface SystemdTimerJob {
   onCalendar: string;
   /** Units this job must run after (and wants), e.g. network-online.target. */
   after?: string[];
+  /** The OS user the job runs as (default root). */
+  user?: string;
+  /** Environment of the job: plain names and values only (never a secret: unit files are world-readable). */
+  environment?: Record<string, string>;
 }
 
 export interface SystemdTimerUnits {
@@ -47,6 +51,10 @@ export function renderSystemdTimer(job: SystemdTimerJob): SystemdTimerUnits {
     refuseField(RENDERER, "onCalendar", `is not a calendar expression (example: "*-*-* 02:00:00 UTC"), got ${JSON.stringify(job.onCalendar)}`);
   }
   for (const u of job.after ?? []) if (!UNIT_NAME.test(u)) refuseField(RENDERER, "after", `"${u}" is not a unit name (example: network-online.target)`);
+  if (job.user !== undefined && !/^[a-z_][a-z0-9_-]*$/.test(job.user)) refuseField(RENDERER, "user", `is not a user name (example: postgres), got ${JSON.stringify(job.user)}`);
+  for (const [k, v] of Object.entries(job.environment ?? {})) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || !/^[A-Za-z0-9_@%+=:,./-]*$/.test(v)) refuseField(RENDERER, `environment.${k}`, "must be an upper-case name and a plain value (letters, digits, _@%+=:,./-)");
+  }
   const after = job.after?.length ? [`After=${job.after.join(" ")}`, `Wants=${job.after.join(" ")}`] : [];
   const service = [
     "# Rendered by Lazarus; pulumi up rewrites it.",
@@ -56,6 +64,8 @@ export function renderSystemdTimer(job: SystemdTimerJob): SystemdTimerUnits {
     "",
     "[Service]",
     "Type=oneshot",
+    ...(job.user ? [`User=${job.user}`] : []),
+    ...Object.entries(job.environment ?? {}).map(([k, v]) => `Environment=${k}=${v.replace(/%/g, "%%")}`),
     `ExecStart=${job.command.map((w, i) => execWord(`command[${i}]`, w)).join(" ")}`,
     "",
   ].join("\n");

@@ -32,9 +32,12 @@ const unitsOf = (stack: "prod" | "staging") => {
 };
 
 describe("Bunty's backup timers under systemd-analyze", () => {
-  it.each(["prod", "staging"] as const)("%s: the daily backup and the weekly verification pass systemd-analyze verify", (stack) => {
+  it.each(["prod", "staging"] as const)("%s: the daily backup, the weekly verification and (host PostgreSQL) the pgBackRest timers pass systemd-analyze verify", (stack) => {
     const units = unitsOf(stack);
-    expect(Object.keys(units).sort()).toEqual(["bunty-backup-verify.service", "bunty-backup-verify.timer", "bunty-backup.service", "bunty-backup.timer"]);
+    const backups = ["bunty-backup-verify.service", "bunty-backup-verify.timer", "bunty-backup.service", "bunty-backup.timer"];
+    // Staging's PostgreSQL is on the host: its pgBackRest full and differential timers (lib/postgresPitr.ts) too.
+    const pitr = ["lazarus-bunty-pitr-diff.service", "lazarus-bunty-pitr-diff.timer", "lazarus-bunty-pitr-full.service", "lazarus-bunty-pitr-full.timer"];
+    expect(Object.keys(units).sort()).toEqual(stack === "staging" ? [...backups, ...pitr] : backups);
     const r = verify(units);
     expect(r.output).toBe("");
     expect(r.code).toBe(0);

@@ -92,7 +92,7 @@ describe("the timers, checked by systemd-analyze", () => {
     const diffDays = [...next(calendar("lazarus-bunty-pitr-diff.timer")).matchAll(/(?:Next elapse|Iter\. #\d+): (\w{3}) \S+ 01:00:00 UTC/g)].map((m) => m[1]);
     expect(new Set(fullDays)).toEqual(new Set(["Sun"]));
     expect(new Set(diffDays)).toEqual(new Set(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]));
-    expect(pitr.files["/etc/systemd/system/lazarus-bunty-pitr-diff.service"]).toContain("ExecStart=/bin/bash /opt/lazarus/scripts/backup/backup-job.sh pitr-diff");
+    expect(pitr.files["/etc/systemd/system/lazarus-bunty-pitr-diff.service"]).toContain(`ExecStart="/bin/bash" "/opt/lazarus/scripts/backup/backup-job.sh" "pitr-diff"`);
     expect(pitr.files["/etc/systemd/system/lazarus-bunty-pitr-diff.service"]).toMatch(/^User=postgres$/m);
   });
 

@@ -157,8 +157,8 @@ describe("DBIS's scheduled backups and audit export, as rendered, against real P
     const r = await run([join(REPO_SCRIPTS, "backup/backup-schedule.sh"), "--crontab", join(base, "backup.crontab"), "--check"], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.result!.jobs).toEqual([
-      { minute: "0", hour: "2", command: `${REPO_SCRIPTS}/backup/pg-backup.sh -o ${base}/backups` },
-      { minute: "30", hour: "0", command: `${REPO_SCRIPTS}/backup/audit-export.sh -o ${base}/backups/audit --s3-url s3://dbis-staging-audit/audit/ --day yesterday` },
+      { minute: "0", hour: "2", day_of_week: "*", command: `${REPO_SCRIPTS}/backup/pg-backup.sh -o ${base}/backups` },
+      { minute: "30", hour: "0", day_of_week: "*", command: `${REPO_SCRIPTS}/backup/audit-export.sh -o ${base}/backups/audit --s3-url s3://dbis-staging-audit/audit/ --day yesterday` },
     ]);
   });
 
