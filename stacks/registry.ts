@@ -4,10 +4,11 @@ import { bunty } from "./bunty";
 import { dbis } from "./dbis";
 import { goodgo } from "./goodgo";
 import { kro } from "./kro";
+import { pencom } from "./pencom";
 import type { PlatformModule } from "./platform";
 
 // Each module is typed by its own config and plan; the loader handles them through the contract alone.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlatform = PlatformModule<any, any>;
 
-export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis];
+export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis, pencom];
