@@ -22,7 +22,13 @@ export const PENCOM_PATHS = {
   runbook: "/etc/pencom/RUNBOOK.md",
 } as const;
 
-export const pencomEnvPath = (service: string) => `${PENCOM_PATHS.envDir}/${service}.env`;
+export const pencomEnvPath = (service: string, envDir: string = PENCOM_PATHS.envDir) => `${envDir}/${service}.env`;
+
+/** Where the fleet's files are; the plan's are PENCOM_PATHS, a test puts them in a temp directory. */
+export interface FleetPaths {
+  envDir: string;
+  ecosystem: string;
+}
 
 export function pencomNames(stack: string) {
   const prefix = `pencom-${stack}`;
@@ -90,7 +96,7 @@ export function storeAddress(cfg: PencomConfig, store: PencomStore): { address: 
 }
 
 /** One ecosystem app per service, from the inventory; its definition digest lets pm2-fleet.sh see what changed. */
-export function pencomPm2Apps(cfg: PencomConfig, services: readonly PencomService[] = PENCOM_SERVICES): Pm2App[] {
+export function pencomPm2Apps(cfg: PencomConfig, paths: FleetPaths = PENCOM_PATHS, services: readonly PencomService[] = PENCOM_SERVICES): Pm2App[] {
   return services.map((s) => {
     const app: Pm2App = {
       name: s.name,
@@ -98,7 +104,7 @@ export function pencomPm2Apps(cfg: PencomConfig, services: readonly PencomServic
       cwd: cfg.app.dir,
       instances: 1,
       // The secrets stay in the 0600 file; node reads it itself (PM2's `env` is shown by `pm2 env`).
-      nodeArgs: [`--env-file=${pencomEnvPath(s.name)}`],
+      nodeArgs: [`--env-file=${pencomEnvPath(s.name, paths.envDir)}`],
       env: { NODE_ENV: cfg.app.nodeEnv },
       killTimeoutMs: cfg.app.killTimeoutMs,
     };
@@ -107,10 +113,10 @@ export function pencomPm2Apps(cfg: PencomConfig, services: readonly PencomServic
   });
 }
 
-export function pencomFleetFile(cfg: PencomConfig, apps: Pm2App[]): FleetFile {
+export function pencomFleetFile(cfg: PencomConfig, apps: Pm2App[], paths: FleetPaths = PENCOM_PATHS): FleetFile {
   return {
     user: cfg.app.user,
-    ecosystem: PENCOM_PATHS.ecosystem,
+    ecosystem: paths.ecosystem,
     readyTimeoutSeconds: cfg.app.readyTimeoutSeconds,
     tiers: pencomStartTiers(),
     services: Object.fromEntries(
@@ -118,7 +124,7 @@ export function pencomFleetFile(cfg: PencomConfig, apps: Pm2App[]): FleetFile {
         s.name,
         {
           ready: readinessUrl(cfg.services[s.name]!),
-          envFile: pencomEnvPath(s.name),
+          envFile: pencomEnvPath(s.name, paths.envDir),
           definition: apps.find((a) => a.name === s.name)!.env!.LAZARUS_DEFINITION!,
           needs: s.needs,
           degradesWithout: s.degradesWithout,
