@@ -5,7 +5,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, hostAddress, operationId, port, unixUser } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { existingServerSchema } from "../../config/shared";
+import { existingServerSchema, hostSchema } from "../../config/shared";
 import { PENCOM_SERVICE_NAMES } from "./inventory";
 
 const npmVersion = (pkg: string, example: string) =>
@@ -16,11 +16,14 @@ const serviceName = z.enum(PENCOM_SERVICE_NAMES as [string, ...string[]], {
 });
 const label = z.string().regex(/^[a-z0-9][a-z0-9_]{0,15}$/, { message: "is not a restore label (lowercase letters, digits, _; up to 16; example: 20261201)" });
 
-/** Pencom runs on-premises: only servers that already exist. A droplet block is refused with the reason. */
-const onPremHost = z.strictObject(
-  { existing: existingServerSchema },
-  { message: "is not an existing server: Pencom is on-premises, so host must be {existing: {address, user, port}} (example: {existing: {address: 10.20.0.11, user: root, port: 22}})" },
-);
+/** Pencom runs on-premises: only servers that already exist. A droplet key is refused with the reason. */
+const dropletKey = z
+  .never({ message: "is a droplet setting, but Pencom is on-premises: host must be {existing: {address, user, port}} (example: {existing: {address: 10.20.0.11, user: root, port: 22}})" })
+  .optional();
+const onPremHost = z.strictObject({
+  existing: existingServerSchema,
+  ...(Object.fromEntries(Object.keys(hostSchema.shape).map((k) => [k, dropletKey])) as Record<keyof typeof hostSchema.shape, typeof dropletKey>),
+});
 
 /** Where one service answers its readiness check (on the host's loopback). */
 const serviceSettings = z.strictObject({
