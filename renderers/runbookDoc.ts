@@ -76,6 +76,11 @@ export interface RunbookModel {
   summary: string;
   /** The services the stack deploys. */
   inventory: ServiceInventory;
+  /**
+   * Headings of the services table's container and image columns, for services that are not containers (a PM2 fleet:
+   * "PM2 name", "Entry script"); default "Container", "Image".
+   */
+  serviceColumns?: { container: string; image: string };
   /** Start layers (each starts once the previous one is healthy) and stop layers (dependents first). */
   startOrder: string[][];
   stopOrder: string[][];
@@ -153,7 +158,8 @@ export function renderRunbook(m: RunbookModel): string {
   );
 
   // ---------------------------------------------------------------- services
-  P("## Services", "", "| Service | Container | Image | Role | Ports | Limits | Health check | Restart | Depends on |", "|---|---|---|---|---|---|---|---|---|");
+  const columns = m.serviceColumns ?? { container: "Container", image: "Image" };
+  P("## Services", "", `| Service | ${columns.container} | ${columns.image} | Role | Ports | Limits | Health check | Restart | Depends on |`, "|---|---|---|---|---|---|---|---|---|");
   for (const s of inv.services) {
     const limits = s.limits ? `${s.limits.cpus} CPU / ${s.limits.memoryMb} MB${s.shmSizeMb ? `, shm ${s.shmSizeMb} MB` : ""}` : "—";
     const deps = (s.dependsOn ?? []).map((d) => `${d.service} (${d.condition})`).join(", ") || "—";

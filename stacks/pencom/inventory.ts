@@ -68,6 +68,7 @@ export function pencomGraph(readiness?: PencomReadiness, services: readonly Penc
       const r = readiness?.[s.name];
       return {
         name: s.name,
+        containerName: s.name,
         image: s.script,
         role: s.name.endsWith("gateway") ? ("edge" as const) : ("app" as const),
         restart: "always" as const,
