@@ -213,7 +213,7 @@ export function planPencom(cfg: PencomConfig, ctx: PlanContext): PencomPlan {
         "--logrotate-retain", lr.retain,
         "--logrotate-compress", String(lr.compress),
       ]),
-      handOver: shellJoin(["bash", "-c", 'set -eu; u=$1; shift; for f in "$@"; do chown "$u:$u" "$f"; chmod 0600 "$f"; done', "hand-over", user, ...Object.values(envFiles)]),
+      handOver: shellJoin(["bash", "-c", 'set -eu; u=$1; shift; for f in "$@"; do chown "$u:" "$f"; chmod 0600 "$f"; done', "hand-over", user, ...Object.values(envFiles)]),
       deploy: fleetCommand(["deploy"]),
     },
     operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg)) })),

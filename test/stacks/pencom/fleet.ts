@@ -21,7 +21,7 @@ import { freePort } from "../../support/ports";
 export const STAND_IN_APP = `const http = require("http");
 const fs = require("fs");
 const name = process.env.name;
-const log = (what) => fs.appendFileSync(process.env.EVENTS_LOG, what + " " + name + " " + Date.now() + "\\n");
+const log = (what) => process.env.EVENTS_LOG && fs.appendFileSync(process.env.EVENTS_LOG, what + " " + name + " " + Date.now() + "\\n");
 log("start");
 const server = http.createServer((req, res) => {
   res.setHeader("content-type", "application/json");
