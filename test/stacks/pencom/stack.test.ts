@@ -61,6 +61,15 @@ describe("Pencom on its existing server", () => {
     expect(checkPlan(recovering, rawStack("prod", { patch: withRecovery }))).toEqual([]);
   });
 
+  it("the policy pack refuses the fleet's shutdown and a service stop on prod when the stack file lacks their confirmation", async () => {
+    const recovering = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: withRecovery });
+    const violations = checkPlan(recovering, rawStack("prod", { patch: pencomOnly })).filter((v) => v.policy === "destructive-confirmed");
+    expect(violations.map((v) => v.message)).toEqual([
+      'pencom-prod-notifications-stop-r1: stops a service (takes it offline) on stack prod without a confirmation in Pulumi.prod.yaml; its switch or operation needs confirm: "prod/pencom/stop-service" or confirm: "prod/pencom/notifications-database-cutover"',
+      'pencom-prod-op-2026-12-01-shutdown: takes every service of the PM2 fleet offline on stack prod without a confirmation in Pulumi.prod.yaml; its switch or operation needs confirm: "prod/pencom/graceful-shutdown"',
+    ]);
+  });
+
   it("renders one ecosystem from the inventory: the seed's names and entry scripts, each .env only by node's --env-file", () => {
     const eco = stdin(prod, "/etc/pencom/ecosystem.config.js");
     const apps = (new Function("module", `${eco}; return module.exports;`)({}) as { apps: { name: string; script: string; cwd: string; node_args: string[]; env: Record<string, string> }[] }).apps;
