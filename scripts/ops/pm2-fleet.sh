@@ -101,11 +101,17 @@ is_ready() { curl -fsS -m 2 -o /dev/null "$(svc "$1" ready)" 2>/dev/null; }
 wait_ready() {
   local deadline s status
   deadline=$(($(date +%s) + ready_timeout))
+  local checked
   for s in "$@"; do
+    checked=0
     while ! is_ready "$s"; do
-      status=$(field "$(processes)" "$s" status)
-      [[ "$status" == online || "$status" == launching ]] ||
-        die "$EX_UNAVAILABLE" "$s is $status in PM2 (not online) while waiting for it to be ready; see pm2 logs $s"
+      # PM2's view costs a node start (pm2 jlist): asked every 2 s, not on every poll.
+      if (($(date +%s) - checked >= 2)); then
+        checked=$(date +%s)
+        status=$(field "$(processes)" "$s" status)
+        [[ "$status" == online || "$status" == launching ]] ||
+          die "$EX_UNAVAILABLE" "$s is $status in PM2 (not online) while waiting for it to be ready; see pm2 logs $s"
+      fi
       (($(date +%s) < deadline)) ||
         die "$EX_UNAVAILABLE" "$s did not answer $(svc "$s" ready) within ${ready_timeout}s; see pm2 logs $s"
       sleep "$poll"
@@ -129,10 +135,10 @@ record() { did=$(jq -c --arg s "$1" --arg d "$2" '.[$s] = $d' <<<"$did"); }
 pm2_do() { pm2_as_user "$@" </dev/null >&2 || die "$EX_UNAVAILABLE" "pm2 $* failed"; }
 start_from_ecosystem() { pm2_do start "$ecosystem" --only "$1"; }
 
-# converge SERVICE MODE(deploy|start-all): what the service needs done; prints nothing, records it.
+# converge SERVICE MODE(deploy|start-all) PROCESSES: what the service needs done (PROCESSES: PM2's list, taken once per
+# tier: each converge acts on its own service only); prints nothing, records it.
 converge() {
-  local s=$1 mode=$2 procs status definition uptime env_file env_ms
-  procs=$(processes)
+  local s=$1 mode=$2 procs=$3 status definition uptime env_file env_ms
   status=$(field "$procs" "$s" status)
   definition=$(field "$procs" "$s" definition)
   uptime=$(field "$procs" "$s" uptime)
@@ -200,7 +206,8 @@ case $action in
     for tier in "${tiers[@]}"; do
       mapfile -t members < <(jq -r '.[]' <<<"$tier")
       log "tier: ${members[*]}"
-      for s in "${members[@]}"; do converge "$s" "$action"; done
+      procs=$(processes)
+      for s in "${members[@]}"; do converge "$s" "$action" "$procs"; done
       mapfile -t up < <(running_in "${members[@]}")
       ((${#up[@]} == 0)) || wait_ready "${up[@]}"
     done
@@ -210,10 +217,11 @@ case $action in
     for tier in "${tiers[@]}"; do
       mapfile -t members < <(jq -r '.[]' <<<"$tier")
       log "stopping tier: ${members[*]}"
+      procs=$(processes)
       for s in "${members[@]}"; do
-        if [[ -n "$(field "$(processes)" "$s" status)" ]]; then pm2_do stop "$s"; record "$s" stopped; else record "$s" "not in PM2"; fi
+        if [[ -n "$(field "$procs" "$s" status)" ]]; then pm2_do stop "$s"; record "$s" stopped; else record "$s" "not in PM2"; fi
       done
-      for s in "${members[@]}"; do [[ -z "$(field "$(processes)" "$s" status)" ]] || wait_status "$s" stopped; done
+      for s in "${members[@]}"; do [[ -z "$(field "$procs" "$s" status)" ]] || wait_status "$s" stopped; done
     done
     pm2_do save --force ;;
   start | restart)

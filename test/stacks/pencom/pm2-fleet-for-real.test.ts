@@ -9,7 +9,7 @@
 // stops in reverse tiers with `pm2 stop` (each app logs PM2's SIGINT); one service stops, starts and restarts alone.
 // Stand-in limits (test/stacks/pencom/fleet.ts): the apps are stand-ins at the seed's paths, the stores TCP listeners;
 // PM2 runs as the test's user with its own PM2_HOME (`--user`), without `pm2 startup` (no systemd here).
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pencom } from "../../../stacks/pencom";
@@ -166,4 +166,30 @@ describe("the Pencom fleet under a real PM2, over SSH", () => {
     expect(back.code, back.stderr).toBe(0);
     expect(Object.values(back.json.services).every((s) => s.status === "online" && s.ready)).toBe(true);
   }, 120_000);
+
+  it("faults: a kill -9 of core is undone by PM2; a service that crashes on start stops start-all at its tier, naming it, and the gateways stay stopped", async () => {
+    const core = (await byName()).core!;
+    process.kill(core.pid, "SIGKILL");
+    await expect.poll(async () => { const p = (await byName()).core!; return p.pid !== core.pid && p.pm2_env.status === "online"; }, { timeout: 20_000 }).toBe(true);
+    const healed = await fleetRun("status");
+    expect(healed.code, healed.stderr).toBe(0);
+
+    expect((await fleetRun("stop-all")).code).toBe(0);
+    const compliance = join(fleet.projectDir, "dist/apps/compliance/src/main.js");
+    const original = readFileSync(compliance, "utf8");
+    writeFileSync(compliance, "console.error('cannot reach a dependency'); process.exit(1);\n");
+    try {
+      const r = await fleetRun("start-all");
+      expect(r.code).toBe(69);
+      expect(r.json.error).toMatch(/^compliance (is (errored|stopped) in PM2|did not answer http:\/\/127\.0\.0\.1:\d+\/health within 20s)/);
+      const procs = await byName();
+      expect(procs["api-gateway"]!.pm2_env.status).toBe("stopped");
+      expect(procs["ext-gateway"]!.pm2_env.status).toBe("stopped");
+      expect(procs.core!.pm2_env.status).toBe("online");
+    } finally {
+      writeFileSync(compliance, original);
+    }
+    const fixed = await fleetRun("start-all");
+    expect(fixed.code, fixed.stderr).toBe(0);
+  }, 180_000);
 });
