@@ -83,13 +83,27 @@ export class HostSoftware extends pulumi.ComponentResource {
   /** Resources after which the host has the scripts and every file: later commands depend on these. */
   readonly installed: pulumi.Resource[];
   /**
+   * The scripts copied and the host checked, before any file is written: a step whose output a file's content is
+   * composed from (a restore naming the database a .env then points at) waits for these only.
+   */
+  readonly prepared: pulumi.Resource[];
+  /**
    * Per file path, a digest of what its writer writes (see fileDigest): a step that acts on files triggers on the
    * digests of exactly those files, so it re-runs whenever one of them is written again.
    */
   readonly fileDigests: ReadonlyMap<string, pulumi.Output<string>>;
+  private readonly digests = new Map<string, pulumi.Output<string>>();
+  private readonly site: {
+    name: string;
+    platform: string;
+    connection: command.types.input.remote.ConnectionArgs;
+    machineId: pulumi.Input<string>;
+    after: pulumi.Resource;
+  };
 
   constructor(name: string, args: HostSoftwareArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lazarus:host:HostSoftware", name, {}, opts);
+    this.fileDigests = this.digests;
     const child = { parent: this };
     const { connection, machineId } = args.host;
 
@@ -138,31 +152,42 @@ export class HostSoftware extends pulumi.ComponentResource {
         { ...child, dependsOn: [scriptsReady] },
       );
 
-    const digests = new Map<string, pulumi.Output<string>>();
-    const fileWriters = args.files.map((f) => {
-      recordRenderedFile({ platform: args.platform, host: name, path: f.path, mode: f.mode, secret: f.secret, content: f.content });
-      const write = writeFileCommand(f.path, f.mode);
-      digests.set(f.path, fileDigest(write, f));
-      // A changed content (stdin) is an update, and the provider's Update runs `create` again when no `update` is set
-      // (pulumi-command 1.2.1 provider/pkg/provider/remote/commandController.go:76-80): the writer rewrites the file
-      // without the digest among its own triggers (which would replace it: common/inputs.go:10, replaceOnChanges).
-      return new command.remote.Command(
-        fileWriterName(name, f.path),
-        {
-          ...HOST_COMMAND_INPUTS,
-          connection,
-          create: write,
-          stdin: f.secret ? pulumi.secret(f.content) : f.content,
-          triggers: [machineId],
-          ...(f.secret ? { logging: "none" as const } : {}),
-        },
-        { ...child, dependsOn: [hostChecked], ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
-      );
-    });
+    this.site = { name, platform: args.platform, connection, machineId, after: hostChecked };
+    const fileWriters = args.files.map((f) => this.writer(f));
     // The preflight comes after the scripts: what waits for them must wait for it too.
-    this.fileDigests = digests;
-    this.installed = [scriptsReady, ...(cloudInitDone ? [] : [hostChecked]), ...fileWriters];
+    this.prepared = [scriptsReady, ...(cloudInitDone ? [] : [hostChecked])];
+    this.installed = [...this.prepared, ...fileWriters];
     this.registerOutputs({});
+  }
+
+  /**
+   * Writes files after construction, like the constructor's: for content composed from a step that itself waits for
+   * `prepared` (a restore whose result names the database a .env points at). Returns the writers.
+   */
+  writeFiles(files: HostFileSpec[]): pulumi.Resource[] {
+    return files.map((f) => this.writer(f));
+  }
+
+  private writer(f: HostFileSpec): command.remote.Command {
+    const { name, platform, connection, machineId, after } = this.site;
+    recordRenderedFile({ platform, host: name, path: f.path, mode: f.mode, secret: f.secret, content: f.content });
+    const write = writeFileCommand(f.path, f.mode);
+    this.digests.set(f.path, fileDigest(write, f));
+    // A changed content (stdin) is an update, and the provider's Update runs `create` again when no `update` is set
+    // (pulumi-command 1.2.1 provider/pkg/provider/remote/commandController.go:76-80): the writer rewrites the file
+    // without the digest among its own triggers (which would replace it: common/inputs.go:10, replaceOnChanges).
+    return new command.remote.Command(
+      fileWriterName(name, f.path),
+      {
+        ...HOST_COMMAND_INPUTS,
+        connection,
+        create: write,
+        stdin: f.secret ? pulumi.secret(f.content) : f.content,
+        triggers: [machineId],
+        ...(f.secret ? { logging: "none" as const } : {}),
+      },
+      { parent: this, dependsOn: [after], ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
+    );
   }
 }
 

@@ -293,6 +293,8 @@ const imagesPinned: LazarusPolicy = {
 const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confirmedBy: string[] }[] = [
   { what: "takes the whole project offline", detect: (r) => /compose-shutdown\.sh/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
   { what: "stops a service (takes it offline)", detect: (r) => /compose-service\.sh .*-- stop\b/.test(createOf(r)), confirmedBy: ["stop-service"] },
+  { what: "takes every service of the PM2 fleet offline", detect: (r) => /pm2-fleet\.sh .*\bstop-all$/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
+  { what: "stops a service (takes it offline)", detect: (r) => /pm2-fleet\.sh .*\bstop \S+$/.test(createOf(r)), confirmedBy: ["stop-service", "notifications-database-cutover"] },
   { what: "empties Redis (FLUSHALL)", detect: (r) => /\bFLUSHALL\b/.test(createOf(r)), confirmedBy: ["flush-redis", "recover-host"] },
   { what: "terminates database sessions", detect: (r) => /pg_terminate_backend/.test(createOf(r)), confirmedBy: ["terminate-long-queries"] },
   { what: "stops the app under PM2", detect: (r) => /pm2-app\.sh\b.* stop$/.test(createOf(r)), confirmedBy: ["emergency-shutdown"] },

@@ -147,6 +147,11 @@ export interface HostNeeds {
   deployOwner?: string;
   /** Where certbot writes HTTP-01 challenges; absent when the platform issues no certificates. */
   acmeWebroot?: string;
+  /**
+   * The commands the platform's steps run in place of Docker (a PM2 host: node, npm, ...); absent: Docker and compose
+   * v2. Only a server that already exists is checked for them (cloud-init installs Docker on a droplet).
+   */
+  runtimeCommands?: string[];
 }
 
 export interface HostDirectory {
@@ -166,7 +171,7 @@ export function hostProvisions(needs: HostNeeds): HostProvisions {
   const certificates = needs.acmeWebroot !== undefined;
   return {
     commands: [
-      "docker",
+      ...(needs.runtimeCommands ?? ["docker"]),
       ...HOST_PACKAGES.flatMap((p) => (p.command && (certificates || !p.onlyForCertificates) ? [p.command] : [])),
     ],
     directories: [

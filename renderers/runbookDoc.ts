@@ -79,6 +79,11 @@ export interface RunbookModel {
    * host without compose, `processes`: what runs there and what manages it.
    */
   inventory?: ServiceInventory;
+  /**
+   * Headings of the services table's container and image columns, for services that are not containers (a PM2 fleet:
+   * "PM2 name", "Entry script"); default "Container", "Image".
+   */
+  serviceColumns?: { container: string; image: string };
   /** Start layers (each starts once the previous one is healthy) and stop layers (dependents first). */
   startOrder?: string[][];
   stopOrder?: string[][];
@@ -146,9 +151,10 @@ function renderServices(
   startOrder: string[][],
   stopOrder: string[][],
   rollingRestart: { description: string; services: string[] },
+  columns: { container: string; image: string } = { container: "Container", image: "Image" },
 ): void {
   const m = { startOrder, stopOrder, rollingRestart };
-  P("## Services", "", "| Service | Container | Image | Role | Ports | Limits | Health check | Restart | Depends on |", "|---|---|---|---|---|---|---|---|---|");
+  P("## Services", "", `| Service | ${columns.container} | ${columns.image} | Role | Ports | Limits | Health check | Restart | Depends on |`, "|---|---|---|---|---|---|---|---|---|");
   for (const s of inv.services) {
     const limits = s.limits ? `${s.limits.cpus} CPU / ${s.limits.memoryMb} MB${s.shmSizeMb ? `, shm ${s.shmSizeMb} MB` : ""}` : "—";
     const deps = (s.dependsOn ?? []).map((d) => `${d.service} (${d.condition})`).join(", ") || "—";
@@ -211,7 +217,7 @@ export function renderRunbook(m: RunbookModel): string {
     "",
   );
 
-  if (inv) renderServices(P, numbered, inv, m.startOrder!, m.stopOrder!, m.rollingRestart!);
+  if (inv) renderServices(P, numbered, inv, m.startOrder!, m.stopOrder!, m.rollingRestart!, m.serviceColumns);
   if (m.processes?.length) {
     P("## Processes", "", "| Process | Managed by | Details |", "|---|---|---|");
     for (const p of m.processes) P(`| ${cell(p.name)} | ${cell(p.managedBy)} | ${cell(p.details)} |`);

@@ -5,10 +5,11 @@ import { dbis } from "./dbis";
 import { giv } from "./giv";
 import { goodgo } from "./goodgo";
 import { kro } from "./kro";
+import { pencom } from "./pencom";
 import type { PlatformModule } from "./platform";
 
 // Each module is typed by its own config and plan; the loader handles them through the contract alone.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlatform = PlatformModule<any, any>;
 
-export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis, giv];
+export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis, giv, pencom];

@@ -186,6 +186,48 @@ backup_prepare() {
   log "archive ok: database '$TOC_DBNAME', $TOC_ENTRIES TOC entries, sha256 $BACKUP_SHA256"
 }
 
+# backup_is_plain_sql FILE: an unencrypted plain-format pg_dump (SQL text) rather than a custom-format archive.
+backup_is_plain_sql() {
+  [[ "$(pg_encryption_of "$1")" == none && -f "$1" && -s "$1" && "$(head -c 5 -- "$1" 2>/dev/null)" != PGDMP ]]
+}
+
+# backup_prepare_plain FILE: what stands in for the table of contents of a plain SQL dump (pg_dump -Fp): the checksum,
+# pg_dump's header, its closing line (a truncated dump lacks it), and no line that leaves the database being restored
+# into (\connect, CREATE/DROP DATABASE: a dump made with -C would restore into, or drop, the live database). Sets what
+# backup_prepare sets, with TOC_DBNAME empty: a plain dump does not name its database.
+# shellcheck disable=SC2034 # read by pg-restore.sh
+backup_prepare_plain() {
+  local file=$1 last bad
+  backup_check_file "$file"
+  head -n 20 -- "$file" | grep -q '^-- PostgreSQL database dump$' ||
+    die "$EX_DATAERR" "$file is neither a pg_dump archive nor a plain pg_dump (no '-- PostgreSQL database dump' header)"
+  # The line sits inside a "--" comment block; pg_dump 15.14 and later add `\unrestrict <key>` after it.
+  last=$(grep -v -e '^[[:space:]]*$' -e '^--$' -e '^\\unrestrict ' -- "$file" | tail -n 1)
+  [[ "$last" == "-- PostgreSQL database dump complete" ]] ||
+    die "$EX_DATAERR" "$file is an incomplete plain dump: it does not end with '-- PostgreSQL database dump complete' (truncated?)"
+  if bad=$(grep -n -m 1 -E '^\\(connect|c)([[:space:]]|$)|^(CREATE|DROP) DATABASE ' -- "$file"); then
+    die "$EX_DATAERR" "$file leaves the database it is restored into (line ${bad%%:*}: ${bad#*:}); it was made with pg_dump -C: dump again without -C"
+  fi
+  ENCRYPTION=none ARCHIVE=$file DECRYPTED_FILE="" TOC_FILE="" TOC_DBNAME="" TOC_ENTRIES=""
+  log "plain dump ok: sha256 $BACKUP_SHA256"
+}
+
+# restore_plain DB FILE: the plain dump into DB with psql, stopping at the first error, in one transaction (all or
+# nothing). In the background and waited for like pg_restore, so a SIGTERM ends it (stop_pg_restore).
+# shellcheck disable=SC2034 # RESTORE_ERR is read by the callers
+restore_plain() {
+  local db=$1 file=$2 err rc=0
+  err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/psql.err.XXXXXX" 2>/dev/null) || err=/dev/null
+  PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off -c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB}" \
+    psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$db" -f "$file" >"$err" 2>&1 &
+  RESTORE_PID=$!
+  wait "$RESTORE_PID" || rc=$?
+  RESTORE_PID=""
+  RESTORE_ERR=$(cat -- "$err" 2>/dev/null || true)
+  [[ "$err" == /dev/null ]] || rm -f -- "$err"
+  return "$rc"
+}
+
 # resolve_backup_path PATH_OR_DIR: a directory means its `latest` pointer; the pointer itself (or any link to a
 # backup) means the file it names, whose checksum sidecar sits beside it.
 resolve_backup_path() {

@@ -13,7 +13,10 @@
 # Usage: pg-restore.sh [options] BACKUP_FILE|BACKUP_DIR
 #        pg-restore.sh --swap-in <db>_restore_<ts> [-d DB]
 #        pg-restore.sh --drop-previous NAME
-#   BACKUP_FILE|BACKUP_DIR    archive to restore; a directory means its `latest`
+#   BACKUP_FILE|BACKUP_DIR    archive to restore; a directory means its `latest`. A plain SQL dump (pg_dump -Fp,
+#                             unencrypted) is accepted too: it needs -d, must be complete (pg_dump's closing line) and
+#                             must not leave the new database (no \connect or CREATE/DROP DATABASE, i.e. not made with
+#                             -C); psql loads it in one transaction, stopping at the first error
 #   -d, --dbname DB           the live database name the restore is for (env PGDATABASE; default: the dump's database;
 #                             required with --cutover, so a mixed-up backup directory cannot replace another database)
 #       --allow-other-db      accept a dump whose database name differs from DB
@@ -174,7 +177,15 @@ if [[ -n "$SWAP_IN" ]]; then
     --arg sha256 "$(jq -r .sha256 <<<"$proof_json")")
 else
   # 1. Refusals, before any connection that changes something.
-  backup_prepare "$BACKUP"
+  FORMAT=custom
+  if backup_is_plain_sql "$BACKUP"; then
+    # A plain dump (pg_dump -Fp) does not name its database, so the restore is told which one it is for.
+    [[ -n "$LIVE_DB" ]] || die "$EX_USAGE" "$BACKUP is a plain SQL dump, which does not name its database: add -d DB (e.g. -d app)"
+    backup_prepare_plain "$BACKUP"
+    TOC_DBNAME=$LIVE_DB FORMAT=plain
+  else
+    backup_prepare "$BACKUP"
+  fi
   LIVE_DB=${LIVE_DB:-$TOC_DBNAME}
   if [[ "$TOC_DBNAME" != "$LIVE_DB" && "$ALLOW_OTHER" == 0 ]]; then
     die "$EX_DATAERR" "backup is a dump of database '$TOC_DBNAME', not '$LIVE_DB'; refusing (pass --allow-other-db to restore it as '$LIVE_DB')"
@@ -195,13 +206,20 @@ else
   psql_q "$MAINT_DB" "$create_sql" >/dev/null || die "$EX_SOFTWARE" "could not create $NEW_NAME"
   NEW_DB=$NEW_NAME
 
-  # 3. Parallel restore with bulk-load session settings.
-  scratch_write "$TOC_FILE.use" "$(grep -v ' COMMENT - EXTENSION ' "$TOC_FILE")"
-  restore_args=()
-  ((NO_OWNER)) && restore_args+=(--no-owner --no-privileges)
-  log "restoring $BACKUP into $NEW_DB with $JOBS jobs"
+  # 3. Parallel restore with bulk-load session settings (a plain dump: psql, one transaction).
   R0=$(date +%s.%N)
-  if ! restore_archive "$NEW_DB" "$ARCHIVE" "$TOC_FILE.use" "$JOBS" "${restore_args[@]}"; then
+  if [[ "$FORMAT" == plain ]]; then
+    ((NO_OWNER)) && log "warning: --no-owner does not apply to a plain dump: its ALTER ... OWNER statements run as written"
+    log "restoring the plain dump $BACKUP into $NEW_DB with psql in one transaction"
+    restored() { restore_plain "$NEW_DB" "$ARCHIVE"; }
+  else
+    scratch_write "$TOC_FILE.use" "$(grep -v ' COMMENT - EXTENSION ' "$TOC_FILE")"
+    restore_args=()
+    ((NO_OWNER)) && restore_args+=(--no-owner --no-privileges)
+    log "restoring $BACKUP into $NEW_DB with $JOBS jobs"
+    restored() { restore_archive "$NEW_DB" "$ARCHIVE" "$TOC_FILE.use" "$JOBS" "${restore_args[@]}"; }
+  fi
+  if ! restored; then
     detail=$(printf '%s' "$RESTORE_ERR" | tail -c 400 | tr '\n' ' ')
     if ! server_reachable "$MAINT_DB"; then
       die "$EX_UNAVAILABLE" "the server stopped or became unreachable during the restore into $NEW_DB; the live database '$LIVE_DB' was not touched. Once the server is back, drop the partial copy with: pg-restore.sh --drop-previous $NEW_DB. pg_restore said: $detail"
@@ -235,7 +253,7 @@ else
   log "restored into $NEW_DB in ${RESTORE_S}s"
 
   result_args=(--arg backup "$BACKUP" --arg sha256 "$BACKUP_SHA256" --arg database "$LIVE_DB" --arg dump_database "$TOC_DBNAME"
-    --argjson restore_s "$RESTORE_S" --argjson jobs "$JOBS" --arg encryption "$ENCRYPTION" --argjson phases "$(phases_json)")
+    --argjson restore_s "$RESTORE_S" --argjson jobs "$JOBS" --arg encryption "$ENCRYPTION" --argjson phases "$(phases_json)" --arg format "$FORMAT")
 
 fi
 

@@ -29,7 +29,9 @@ pm2_as_user() {
     HOME=$home "$PM2_BIN" "$@"
   else
     require_cmd runuser
-    runuser -u "$PM2_USER" -- env HOME="$home" PATH="$PATH" ${PM2_HOME:+PM2_HOME="$PM2_HOME"} "$PM2_BIN" "$@"
+    # From /, not the caller's directory: a command resource's session starts in root's home (0700), where node,
+    # running as the user, cannot even read its working directory and PM2's daemon fails to start.
+    (cd / && runuser -u "$PM2_USER" -- env HOME="$home" PATH="$PATH" ${PM2_HOME:+PM2_HOME="$PM2_HOME"} "$PM2_BIN" "$@")
   fi
 }
 

@@ -75,7 +75,13 @@ export const GIV_SENTINEL_SECRETS: Record<string, string> = {
  * new platform's secrets are covered by every leak test without being listed here.
  */
 export const ALL_SENTINEL_SECRETS: Record<string, string> = (() => {
-  const handMade: Record<string, string> = { ...SENTINEL_SECRETS, ...GOODGO_SENTINEL_SECRETS, ...GIV_SENTINEL_SECRETS };
+  const handMade: Record<string, string> = {
+    ...SENTINEL_SECRETS,
+    ...GOODGO_SENTINEL_SECRETS,
+    ...GIV_SENTINEL_SECRETS,
+    // Pencom's application secrets are KEY=value lines (stacks/pencom/plan.ts parseAppEnv refuses anything else).
+    "lazarus:pencomAppEnv": "JWT_SECRET=SENTINEL-pencom-appenv-5b7e\nVENDOR_KEY=SENTINEL-pencom-vendor-9c1d\n",
+  };
   const known = Object.keys(secretSpecs()).map((k) => `lazarus:${k}`);
   const stale = Object.keys(handMade).filter((k) => !known.includes(k));
   if (stale.length) throw new Error(`test sentinels for secrets no platform declares: ${stale.join(", ")}`);

@@ -1,0 +1,225 @@
+// `lazarus:pencom`: the Pencom platform's stack config (runbook 000, "Pencom Platform (On-Premises)"): servers that
+// already exist (no cloud), the eight Node services under PM2, the connection settings of PostgreSQL (two databases),
+// MongoDB, Redis (BullMQ) and the read-only Oracle database, recovery switches and runbook operations.
+import { z } from "zod";
+import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
+import { absolutePath, hostAddress, operationId, port, unixUser } from "../../config/primitives";
+import type { SecretSpec } from "../../config/secrets";
+import { existingServerSchema, hostSchema } from "../../config/shared";
+import { PENCOM_SERVICE_NAMES } from "./inventory";
+
+const npmVersion = (pkg: string, example: string) =>
+  z.string().regex(/^\d+\.\d+\.\d+$/, { message: `is not an exact ${pkg} version (example: ${example}); a range would install whatever is newest` });
+const sqlName = (what: string, example: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: `is not a ${what} (example: ${example})` });
+const serviceName = z.enum(PENCOM_SERVICE_NAMES as [string, ...string[]], {
+  message: `is not a Pencom service (one of ${PENCOM_SERVICE_NAMES.join(", ")}; example: core)`,
+});
+const label = z.string().regex(/^[a-z0-9][a-z0-9_]{0,15}$/, { message: "is not a restore label (lowercase letters, digits, _; up to 16; example: 20261201)" });
+
+/** Pencom runs on-premises: only servers that already exist. A droplet key is refused with the reason. */
+const dropletKey = z
+  .never({ message: "is a droplet setting, but Pencom is on-premises: host must be {existing: {address, user, port}} (example: {existing: {address: 10.20.0.11, user: root, port: 22}})" })
+  .optional();
+const onPremHost = z.strictObject({
+  existing: existingServerSchema,
+  ...(Object.fromEntries(Object.keys(hostSchema.shape).map((k) => [k, dropletKey])) as Record<keyof typeof hostSchema.shape, typeof dropletKey>),
+});
+
+/** Where one service answers its readiness check (on the host's loopback). */
+const serviceSettings = z.strictObject({
+  port,
+  healthPath: z.string().regex(/^\/[A-Za-z0-9_./-]*$/, { message: "is not a URL path (example: /health)" }).default("/health"),
+});
+
+const operationSchema = z.discriminatedUnion(
+  "action",
+  [
+    /** The seed's "Starting Up Services": every service, tier by tier, each tier once the previous one is ready. */
+    z.strictObject({ id: operationId, action: z.literal("start-all") }),
+    /** The seed's "Shutting Down Services": reverse tiers with `pm2 stop` (never pkill, which PM2 would undo). */
+    z.strictObject({ id: operationId, action: z.literal("graceful-shutdown"), confirm: z.string().optional() }),
+    z.strictObject({ id: operationId, action: z.literal("restart-service"), service: serviceName }),
+    z.strictObject({ id: operationId, action: z.literal("stop-service"), service: serviceName, confirm: z.string().optional() }),
+    z.strictObject({ id: operationId, action: z.literal("start-service"), service: serviceName }),
+    /** The seed's Redis Recovery: "re-trigger any critical background jobs": the failed jobs of one BullMQ queue. */
+    z.strictObject({
+      id: operationId,
+      action: z.literal("retry-failed-jobs"),
+      queue: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, { message: "is not a BullMQ queue name (example: payments)" }),
+    }),
+    /** The incident checklist's "pm2 status", with readiness and the stores each service needs. */
+    z.strictObject({ id: operationId, action: z.literal("status") }),
+  ],
+  {
+    message:
+      "is not a Pencom operation (actions: start-all, graceful-shutdown, restart-service, stop-service, start-service, retry-failed-jobs, status; example: {id: 2026-12-01-restart-core, action: restart-service, service: core})",
+  },
+);
+export type PencomOperation = z.infer<typeof operationSchema>;
+export const PENCOM_OPERATION_ACTIONS = operationSchema.options.map((o) => o.shape.action.value);
+
+/** Restore the core database from a backup on the host into a new database beside the live one. */
+const coreDatabaseRestoreSchema = z.strictObject({
+  /** Names this restore's steps; a new label restores again. */
+  label,
+  /** A pg_dump custom-format archive or a plain SQL dump on the host, with its `sha256sum` sidecar (`<file>.sha256`). */
+  backup: absolutePath,
+  /** Second switch: point core's .env at the restored database and restart core (the live database is kept). */
+  cutover: z.boolean().default(false),
+  confirm: z.string().optional(),
+});
+
+/** Restore the notifications MongoDB database from a mongodump archive into a new database, then cut over. */
+const notificationsRestoreSchema = z.strictObject({
+  label,
+  /** `mongodump --archive=<file> --gzip` output on the host, with its sha256 sidecar. */
+  archive: absolutePath,
+  cutover: z.boolean().default(false),
+  confirm: z.string().optional(),
+});
+
+export const pencomSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: onPremHost,
+  app: z
+    .strictObject({
+      /** The seed's `cd /path/to/pencom-project`: where dist/apps/... is. */
+      dir: absolutePath,
+      /** The user PM2 and the services run as (created when missing; never root). */
+      user: unixUser.default("pencom"),
+      nodeEnv: z.string().regex(/^[a-z]+$/, { message: "is not a NODE_ENV value (example: production)" }).default("production"),
+      /** Seconds a service has to become ready after it starts (the seed's "sleep 5", made a check with a limit). */
+      readyTimeoutSeconds: z.number().int().min(5, { message: "is not a number of seconds of at least 5 (example: 60)" }).default(60),
+      /** Milliseconds PM2 waits after SIGINT before SIGKILL on stop. */
+      killTimeoutMs: z.number().int().min(1000, { message: "is not a number of milliseconds of at least 1000 (example: 10000)" }).default(10000),
+    }),
+  /** Where each of the eight services answers its readiness check, by the seed's PM2 name. */
+  services: z.strictObject(Object.fromEntries(PENCOM_SERVICE_NAMES.map((n) => [n, serviceSettings])) as Record<string, typeof serviceSettings>),
+  pm2: z
+    .strictObject({
+      version: npmVersion("pm2", "7.0.4").default("7.0.4"),
+      logrotate: z
+        .strictObject({
+          version: npmVersion("pm2-logrotate", "3.0.0").default("3.0.0"),
+          maxSize: z.string().regex(/^\d+[KMG]$/, { message: "is not a pm2-logrotate size (example: 10M)" }).default("10M"),
+          retain: z.number().int().min(1, { message: "is not a number of rotated files to keep (example: 7)" }).default(7),
+          compress: z.boolean().default(true),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** The on-premises PostgreSQL server and the seed's two databases. */
+  postgres: z.strictObject({
+    host: hostAddress,
+    port: port.default(5432),
+    /** The role restores run as: it creates the restored database with the live one's owner (a superuser, usually). */
+    adminUser: sqlName("database user", "postgres").default("postgres"),
+    sslmode: z.enum(["disable", "prefer", "require", "verify-full"], { message: "is not a libpq sslmode (example: require)" }).default("prefer"),
+    core: z.strictObject({ database: sqlName("database name", "pencom_core_db2").default("pencom_core_db2"), user: sqlName("database user", "pencom_core") }),
+    integrations: z.strictObject({
+      database: sqlName("database name", "pencom_external_integrations").default("pencom_external_integrations"),
+      user: sqlName("database user", "pencom_integrations"),
+    }),
+  }),
+  mongodb: z.strictObject({
+    host: hostAddress,
+    port: port.default(27017),
+    database: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, { message: "is not a MongoDB database name (example: pencom_notifications)" }),
+    user: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: "is not a MongoDB user (example: pencom_notifications)" }),
+    authSource: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, { message: "is not a MongoDB auth database (example: admin)" }).default("admin"),
+  }),
+  /** Redis for BullMQ queues and the cache. */
+  redis: z.strictObject({
+    host: hostAddress,
+    port: port.default(6379),
+    db: z.number().int().min(0).max(15, { message: "is not a Redis database number 0-15 (example: 0)" }).default(0),
+    /** BullMQ's key prefix (its default is "bull"). */
+    queuePrefix: z.string().regex(/^[A-Za-z0-9_:-]{1,32}$/, { message: "is not a BullMQ prefix (example: bull)" }).default("bull"),
+  }),
+  /** The read-only Oracle database external-integrations syncs from (PENCOM IT's). */
+  oracle: z.strictObject({
+    host: hostAddress,
+    port: port.default(1521),
+    serviceName: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, { message: "is not an Oracle service name (example: PENCOM)" }),
+    user: z.string().regex(/^[A-Za-z0-9_$#]{1,128}$/, { message: "is not an Oracle user (example: PENCOM_RO)" }),
+  }),
+  recovery: z
+    .strictObject({
+      coreDatabase: coreDatabaseRestoreSchema.optional(),
+      notificationsDatabase: notificationsRestoreSchema.optional(),
+    })
+    .prefault({}),
+  operations: z.array(operationSchema).default([]),
+});
+export type PencomConfig = z.infer<typeof pencomSchema>;
+
+export const PENCOM_SECRETS = {
+  pencomSshPrivateKey: {
+    description: "the private half of an SSH key authorized for host.existing.user on the Pencom server",
+    setWith: "pulumi config set --secret --stack <stack> pencomSshPrivateKey < ~/.ssh/lazarus_pencom_ed25519",
+  },
+  pencomCoreDbPassword: {
+    description: "password of postgres.core.user (core's DATABASE_URL)",
+    setWith: "pulumi config set --secret --stack <stack> pencomCoreDbPassword '<from the infrastructure team>'",
+  },
+  pencomIntegrationsDbPassword: {
+    description: "password of postgres.integrations.user (external-integrations' DATABASE_URL)",
+    setWith: "pulumi config set --secret --stack <stack> pencomIntegrationsDbPassword '<from the infrastructure team>'",
+  },
+  pencomMongoPassword: {
+    description: "password of mongodb.user (notifications' MONGODB_URI)",
+    setWith: "pulumi config set --secret --stack <stack> pencomMongoPassword '<from the infrastructure team>'",
+  },
+  pencomRedisPassword: {
+    description: "Redis password (REDIS_PASSWORD, BullMQ's connection)",
+    setWith: "pulumi config set --secret --stack <stack> pencomRedisPassword '<from the infrastructure team>'",
+  },
+  pencomOraclePassword: {
+    description: "password of oracle.user, read-only (the seed: Oracle DB credentials, on the server)",
+    setWith: "pulumi config set --secret --stack <stack> pencomOraclePassword '<from PENCOM IT>'",
+  },
+  pencomPostgresAdminPassword: {
+    description: "password of postgres.adminUser, used only by recovery.coreDatabase's restore",
+    setWith: "pulumi config set --secret --stack <stack> pencomPostgresAdminPassword '<from the infrastructure team>'",
+  },
+  pencomAppEnv: {
+    description: "the application's own secrets every service reads (JWT keys, vendor keys: the seed's server .env), as KEY=value lines",
+    setWith: "pulumi config set --secret --stack <stack> pencomAppEnv < pencom-app-secrets.env",
+  },
+} as const satisfies Record<string, SecretSpec>;
+
+export function pencomRequiredSecrets(cfg: PencomConfig): string[] {
+  return Object.keys(PENCOM_SECRETS).filter((k) => k !== "pencomPostgresAdminPassword" || cfg.recovery.coreDatabase !== undefined);
+}
+
+export function pencomProblems(cfg: PencomConfig, stack: string): Problem[] {
+  const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
+  if (cfg.app.user === "root") problems.push({ path: "app.user", message: "is root; the services must not run as root (example: pencom)" });
+  const ports = new Map<number, string>();
+  for (const name of PENCOM_SERVICE_NAMES) {
+    const p = cfg.services[name]!.port;
+    if (ports.has(p)) problems.push({ path: `services.${name}.port`, message: `${p} is ${ports.get(p)}'s port too; each service needs its own (example: ${p + 1})` });
+    ports.set(p, name);
+  }
+  if (cfg.postgres.core.database === cfg.postgres.integrations.database) {
+    problems.push({ path: "postgres.integrations.database", message: "is core's database too; the seed has two (example: pencom_external_integrations)" });
+  }
+  cfg.operations.forEach((op, i) => {
+    if (op.action === "graceful-shutdown") {
+      problems.push(...requireConfirm(stack, "pencom", "graceful-shutdown", op.confirm, `operations[${i}].confirm`, "a graceful shutdown stops all eight services"));
+    } else if (op.action === "stop-service") {
+      problems.push(...requireConfirm(stack, "pencom", "stop-service", op.confirm, `operations[${i}].confirm`, `stopping ${op.service} takes it offline`));
+    }
+  });
+  const core = cfg.recovery.coreDatabase;
+  if (core?.cutover) {
+    problems.push(...requireConfirm(stack, "pencom", "core-database-cutover", core.confirm, "recovery.coreDatabase.confirm", "a cutover points core at the restored database (writes since the backup stay in the old one)"));
+  }
+  const mongo = cfg.recovery.notificationsDatabase;
+  if (mongo?.cutover) {
+    problems.push(
+      ...requireConfirm(stack, "pencom", "notifications-database-cutover", mongo.confirm, "recovery.notificationsDatabase.confirm", "the cutover stops notifications and points it at the restored database"),
+    );
+  }
+  return problems;
+}

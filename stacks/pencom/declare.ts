@@ -1,0 +1,96 @@
+// Declares Pencom's plan on its existing server: the scripts and files (ecosystem, fleet file, runbook, one 0600 .env per
+// service), then host setup (service user, PM2 pinned, pm2-logrotate, PM2 at boot) → .env files handed to the service
+// user → the fleet converged tier by tier (pm2-fleet.sh deploy) → runbook operations. Recovery switches add their
+// steps: a restore whose result line names the database core's .env then points at; a MongoDB restore beside the live
+// database with notifications stopped and started around the cutover. No decisions here: all of it is in plan.ts.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { HostSoftware, ONCE_UPDATE, hostCommand, type HostFileSpec } from "../../components/hostSoftware";
+import { declareHost } from "../host";
+import type { DeclareContext } from "../platform";
+import { pencomEnvFile, restoredDatabaseFrom, type PencomPlan, type PencomSecrets } from "./plan";
+
+export function declarePencom(plan: PencomPlan, ctx: DeclareContext) {
+  const { names } = plan;
+  const platform = new pulumi.ComponentResource("lazarus:platform:Pencom", names.prefix, {});
+  const { host, sshCommand } = declareHost(plan.host, ctx, platform);
+  const s = ctx.secrets;
+  const { connection, machineId } = host;
+
+  const secrets: pulumi.Output<PencomSecrets> = pulumi
+    .all([s("pencomCoreDbPassword"), s("pencomIntegrationsDbPassword"), s("pencomMongoPassword"), s("pencomRedisPassword"), s("pencomOraclePassword"), s("pencomAppEnv")])
+    .apply(([coreDbPassword, integrationsDbPassword, mongoPassword, redisPassword, oraclePassword, appEnv]) => ({
+      coreDbPassword, integrationsDbPassword, mongoPassword, redisPassword, oraclePassword, appEnv,
+    }));
+  const envFile = (service: string, databases: pulumi.Input<{ core?: string; notifications?: string }> = {}): HostFileSpec => ({
+    path: plan.envFiles[service]!,
+    content: pulumi.all([secrets, databases]).apply(([sec, dbs]) => pencomEnvFile(plan.config, service, sec, dbs)),
+    mode: "0600",
+    secret: true,
+  });
+
+  // Files whose content waits for a recovery step are written after it (HostSoftware.writeFiles); the rest now.
+  const core = plan.recovery.coreDatabase;
+  const mongo = plan.recovery.notificationsDatabase;
+  const late = new Set([...(core?.cutover ? ["core"] : []), ...(mongo?.cutover ? ["notifications"] : [])]);
+  const software = new HostSoftware(
+    `${names.prefix}-software`,
+    {
+      platform: "pencom",
+      host,
+      needs: plan.host.needs,
+      files: [
+        ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
+        ...Object.keys(plan.envFiles).filter((n) => !late.has(n)).map((n) => envFile(n)),
+      ],
+    },
+    { parent: platform },
+  );
+  const digest = (path: string) => software.fileDigests.get(path)!;
+  const step = (key: string, create: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Input<pulumi.Resource>[], once = false) =>
+    hostCommand(`${names.prefix}-${key}`, { connection, create, triggers: [machineId, ...triggers], dependsOn, once }, platform);
+  /** A one-shot recovery step whose stdin is a secret (a database password), its output kept secret. */
+  const secretStep = (key: string, create: string, stdin: pulumi.Output<string>, triggers: unknown[], dependsOn: pulumi.Input<pulumi.Resource>[]) =>
+    new command.remote.Command(
+      `${names.prefix}-${key}`,
+      { connection, create, stdin: pulumi.secret(stdin), triggers: [machineId, ...triggers], update: ONCE_UPDATE, logging: "stdout" },
+      { parent: platform, dependsOn },
+    );
+
+  const setup = step("host-setup", plan.commands.hostSetup, [], software.installed);
+  const lateWriters: pulumi.Resource[] = [];
+  if (core) {
+    // The restore goes beside the live database; its result line names the copy (<db>_restore_<timestamp>).
+    const restore = secretStep(`core-db-restore-${core.label}`, core.restore, s("pencomPostgresAdminPassword"), [core.label], software.prepared);
+    if (core.cutover) {
+      const restored = restore.stdout.apply((out) => {
+        const name = restoredDatabaseFrom(out ?? "");
+        if (name) return name;
+        // A preview does not know the result yet; an update that got no result line must not point core anywhere.
+        if (pulumi.runtime.isDryRun()) return "<the restored database named by the restore's result line>";
+        throw new Error(`${names.prefix}: the core database restore printed no restored_database; core's .env is left as it was`);
+      });
+      lateWriters.push(...software.writeFiles([envFile("core", restored.apply((c) => ({ core: c })))]));
+    }
+  }
+  if (mongo) {
+    const restore = secretStep(`notifications-db-restore-${mongo.label}`, mongo.restore, s("pencomMongoPassword"), [mongo.label], software.prepared);
+    if (mongo.cutover) {
+      // notifications stops before its .env changes and starts again after (step "notifications-start" below).
+      const stop = step(`notifications-stop-${mongo.label}`, mongo.stop, [mongo.label], [restore, setup], true);
+      const afterStop = stop.stdout.apply(() => ({ notifications: mongo.restoredDatabase }));
+      lateWriters.push(...software.writeFiles([envFile("notifications", afterStop)]));
+    }
+  }
+  const envDigests = Object.values(plan.envFiles).map(digest);
+  const handOver = step("hand-over", plan.commands.handOver, envDigests, [setup, ...lateWriters]);
+  const deploy = step("deploy", plan.commands.deploy, Object.keys(plan.files).map(digest).concat(envDigests), [handOver]);
+  let ready: pulumi.Resource = deploy;
+  if (mongo?.cutover) {
+    ready = step(`notifications-start-${mongo.label}`, mongo.start, [mongo.label, digest(plan.envFiles.notifications!)], [deploy], true);
+  }
+  // Operations run once: a later change of their command text does not repeat a shutdown.
+  for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready], true);
+
+  return { ssh: sshCommand, host: plan.config.host.existing.address, services: Object.keys(plan.envFiles) };
+}
