@@ -5,9 +5,10 @@ import { dbis } from "./dbis";
 import { goodgo } from "./goodgo";
 import { kro } from "./kro";
 import type { PlatformModule } from "./platform";
+import { waqiti } from "./waqiti";
 
 // Each module is typed by its own config and plan; the loader handles them through the contract alone.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlatform = PlatformModule<any, any>;
 
-export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis];
+export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis, waqiti];
