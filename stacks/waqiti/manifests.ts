@@ -32,7 +32,7 @@ type JobSpec = k8s.types.input.batch.v1.JobSpec;
  * The order a whole system comes up in (Complete System Recovery, step by step): each stage's resources wait for the
  * previous stage's, and the provider waits for each to be ready (StatefulSets and Deployments ready, Jobs complete).
  */
-export const WAQITI_STAGES = ["namespace", "policies", "rbac", "secrets", "config", "data", "restore", "apps", "operations"] as const;
+export const WAQITI_STAGES = ["namespace", "policies", "rbac", "secrets", "config", "data", "restore", "cutover", "apps", "operations"] as const;
 export type WaqitiStage = (typeof WAQITI_STAGES)[number];
 
 export type ManifestKind =
@@ -373,7 +373,7 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
   add("data", postgresStatefulSet(cfg, ns, "postgres", "live", livePostgresReplicas), { stateful: true });
   add("data", statefulService("postgres-headless", ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": "live" }, true));
   const active = r.database?.cutover ? r.database.label : "live";
-  add("data", statefulService("postgres", ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": active }, false), r.database?.cutover ? { stage: "restore" } : {});
+  add("data", statefulService("postgres", ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": active }, false), r.database?.cutover ? { stage: "cutover" } : {});
   if (r.database) {
     const name = `postgres-${r.database.label}`;
     add("data", postgresStatefulSet(cfg, ns, name, r.database.label, 1), { stateful: true });
