@@ -5,6 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../config/errors";
+import { recordRenderedFile } from "../../lib/renderedFiles";
 import type { DeclareContext } from "../platform";
 import { WAQITI_STAGES, type ManifestKind, type PlannedManifest, type SecretValue } from "./manifests";
 import type { WaqitiPlan } from "./plan";
@@ -50,6 +51,8 @@ export function declareWaqiti(plan: WaqitiPlan, ctx: DeclareContext) {
     throw new ConfigError(ctx.stackFile, [`${ctx.stackFile}: lazarus:environment.kubernetes: is missing: waqiti declares Kubernetes resources (example: kubernetes: {context: waqiti-prod})`]);
   }
   const platform = new pulumi.ComponentResource("lazarus:platform:Waqiti", `waqiti-${plan.stack}`, {});
+  // `npm run plan -- --out DIR` writes it as DIR/waqiti/kubernetes/<namespace>/RUNBOOK.md.
+  recordRenderedFile({ platform: "waqiti", host: "kubernetes", path: `/${plan.namespace}/RUNBOOK.md`, mode: "0644", secret: false, content: plan.runbook });
   let previous: pulumi.Resource[] = [];
   for (const stage of WAQITI_STAGES) {
     const declared: pulumi.Resource[] = [];

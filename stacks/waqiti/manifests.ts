@@ -55,7 +55,7 @@ export interface PlannedManifest {
   kind: ManifestKind;
   stage: WaqitiStage;
   /** The manifest; a Secret's `stringData` holds the names of the secrets that fill it (declare.ts), never values. */
-  manifest: { apiVersion: string; kind: ManifestKind; metadata: { name: string; namespace?: string } } & Record<string, unknown>;
+  manifest: { apiVersion: string; kind: ManifestKind; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
   /** Secret only: stringData key -> how its value is made from Pulumi secrets (declare.ts). */
   secretValues?: Record<string, SecretValue>;
   /** Stateful: protected on protected stacks (its deletion loses data: the namespace holds the volume claims). */

@@ -8,6 +8,7 @@ import { RenderInputError } from "../../renderers/renderInputError";
 import type { PlanContext } from "../platform";
 import type { WaqitiConfig } from "./config";
 import { waqitiManifests, type PlannedManifest } from "./manifests";
+import { waqitiRunbookMarkdown } from "./runbook";
 import type { WaqitiGraph } from "./services";
 
 export interface WaqitiPlan {
@@ -17,6 +18,8 @@ export interface WaqitiPlan {
   protect: boolean;
   graph: WaqitiGraph;
   manifests: PlannedManifest[];
+  /** The generated operator runbook (also in the namespace as ConfigMap waqiti-runbook). */
+  runbook: string;
   backups: { schedule: string; worstCaseDataLossMinutes: number; rpoMinutes: number };
   outputs: { namespace: string; apiUrl: string; backupBucket: string; activeDatabase: string };
 }
@@ -68,7 +71,14 @@ function checkedBackupSchedule(b: WaqitiConfig["backups"]): WaqitiPlan["backups"
 export function planWaqiti(cfg: WaqitiConfig, ctx: PlanContext): WaqitiPlan {
   const backups = checkedBackupSchedule(cfg.backups);
   const { graph, manifests } = waqitiManifests({ config: cfg, stack: ctx.stack });
+  const runbook = renderedFrom("operations", () => waqitiRunbookMarkdown(cfg, ctx.stack, graph, backups.worstCaseDataLossMinutes));
+  manifests.push({
+    kind: "ConfigMap",
+    stage: "apps",
+    manifest: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "waqiti-runbook", namespace: cfg.namespace.name, labels: { "app.kubernetes.io/part-of": "waqiti", "app.kubernetes.io/managed-by": "lazarus" } }, data: { "RUNBOOK.md": runbook } },
+  });
   return {
+    runbook,
     stack: ctx.stack,
     namespace: cfg.namespace.name,
     protect: isProtectedStack(ctx.stack) || ctx.environment.protect,
