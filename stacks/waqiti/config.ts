@@ -116,6 +116,11 @@ export const waqitiSchema = z.strictObject({
     /** The seed's `kafka.bootstrap-servers`. */
     kafkaBootstrapServers: z.string().regex(/^[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/, { message: "is not a host:port list (example: kafka:9092)" }),
     kafka: externalEndpoint,
+    /**
+     * The external Kafka's DNS name, when the bootstrap servers name a Service of the namespace (the seed's `kafka:9092`):
+     * an ExternalName Service `kafka` then points at it, so the seed's address and its `nc -z kafka 9092` work.
+     */
+    kafkaExternalName: hostname.optional(),
     paymentProviders: z.record(k8sName, externalEndpoint.extend({ url: httpsUrl })),
     /** The Kubernetes API server, which the operators' verification job calls to exec into the services (as the seed does). */
     apiServer: externalEndpoint,

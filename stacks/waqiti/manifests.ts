@@ -366,6 +366,10 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
   add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-postgres-init", ns), data: { "10-waqiti-role.sh": POSTGRES_INIT_SCRIPT } } satisfies k8s.types.input.core.v1.ConfigMap);
   add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-backup-scripts", ns), data: scriptsConfigMapData() } satisfies k8s.types.input.core.v1.ConfigMap);
 
+  if (cfg.external.kafkaExternalName) {
+    add("config", { apiVersion: "v1", kind: "Service", metadata: meta("kafka", ns), spec: { type: "ExternalName", externalName: cfg.external.kafkaExternalName } } satisfies k8s.types.input.core.v1.Service);
+  }
+
   // --- data stores -------------------------------------------------------------------------------------------------
   const claimToDelete = r.database?.deleteClaim;
   // The live database's StatefulSet is retired (0 replicas, its claim kept) only when its claim is to be deleted.

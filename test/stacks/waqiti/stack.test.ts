@@ -164,6 +164,8 @@ describe("the seed's facts", () => {
       "keycloak.auth-server-url": "https://auth.example.com",
       "kafka.bootstrap-servers": "kafka:9092",
     });
+    // The seed's short name resolves through an ExternalName Service to the external Kafka.
+    expect(obj(find(prod, "prod", "Service", "kafka")).spec).toEqual({ type: "ExternalName", externalName: "kafka.prod.example.com" });
   });
 
   it("no secret value outside the Secrets' stringData, and the payment keys mounted into payment-service alone", () => {
