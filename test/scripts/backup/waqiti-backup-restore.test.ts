@@ -130,6 +130,14 @@ describe("the Waqiti backup job", () => {
     expect(check.status, check.stdout).toBe(0);
   });
 
+  it("reports an upload the bucket refuses as 75 and writes no manifest, so the restore never takes it for complete", async () => {
+    const before = objectKeys().filter((k) => k.startsWith("manifests/")).length;
+    const r = await run("waqiti-backup.sh", [], { ...pg.env, PGDATABASE: "waqiti", REDIS_HOST: redis.host, REDIS_PORT: String(redis.port), S3_URL: "s3://denied/" });
+    expect(r.code).toBe(75);
+    expect(String(r.result.error)).toMatch(/no manifest written/);
+    expect(objectKeys().filter((k) => k.startsWith("manifests/")).length).toBe(before);
+  });
+
   it("fails with 69, naming the server, when PostgreSQL is unreachable", async () => {
     const r = await run("waqiti-backup.sh", ["--postgres-only"], { PGHOST: "127.0.0.1", PGPORT: "1", PGDATABASE: "waqiti" });
     expect(r.code).toBe(69);
