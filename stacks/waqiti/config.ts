@@ -49,6 +49,8 @@ export type WaqitiOperation = z.infer<typeof operationSchema>;
 
 const serviceNameEnum = z.enum(WAQITI_SERVICE_NAMES, { message: `is not a Waqiti service (one of ${WAQITI_SERVICE_NAMES.join(", ")})` });
 
+const rollbackEntry = z.strictObject({ imageTag, reason: z.string().min(3, { message: "must say why (example: 5xx after v3.2.1)" }) });
+
 export const WAQITI_RECOVERY_SWITCHES = ["database", "redis", "rollback", "restart", "configuration", "fullSystem"] as const;
 
 const recoverySchema = z
@@ -71,7 +73,9 @@ const recoverySchema = z
     /** Redis Recovery: restored by an init container while Redis is stopped (a copy into a running Redis is lost). */
     redis: z.strictObject({ label, backup: backupRef.default("latest"), confirm: z.string().optional() }).optional(),
     /** Application Rollback to a pinned image tag, per service (the seed's `rollout undo`, made declarative). */
-    rollback: z.partialRecord(serviceNameEnum, z.strictObject({ imageTag, reason: z.string().min(3, { message: "must say why (example: 5xx after v3.2.1)" }) })).optional(),
+    rollback: z
+      .strictObject(Object.fromEntries(WAQITI_SERVICE_NAMES.map((n) => [n, rollbackEntry.optional()])) as Record<WaqitiServiceName, z.ZodOptional<typeof rollbackEntry>>)
+      .optional(),
     /** Single Service Recovery's `rollout restart`: the restartedAt annotation; a new `at` restarts again. */
     restart: z.strictObject({ services: z.array(serviceNameEnum).min(1), at: isoTimestamp }).optional(),
     /** Configuration Recovery: ConfigMap and Secrets applied again from the stack, then all four services restarted. */
