@@ -147,6 +147,12 @@ export const waqitiSchema = z.strictObject({
   }),
   /** The image of the verification and claim-deletion jobs: kubectl and bash (the seed's checks are kubectl commands). */
   kubectlImage: pinnedImage.default("bitnami/kubectl:1.31.4"),
+  /**
+   * The seed's Step 2 source: with `vault` set, the database password, JWT secret and payment keys are read from Vault
+   * at `pulumi up` (the seed's own `vault kv get -field=...` commands, run where pulumi runs, with its VAULT_ADDR and
+   * VAULT_TOKEN) instead of from Pulumi config; a new `refreshedAt` reads them again.
+   */
+  vault: z.strictObject({ refreshedAt: isoTimestamp.optional() }).optional(),
   /** Scale the four services to 0 around maintenance (the seed's "scale down applications to prevent writes"). */
   maintenance: z.strictObject({ scaledDown: z.boolean(), reason: z.string().min(3), confirm: z.string().optional() }).optional(),
   recovery: recoverySchema,
@@ -189,6 +195,14 @@ export const WAQITI_SECRETS = {
     setWith: "pulumi config set --secret --stack <stack> waqitiBackupSecretKey < backup-secret-key.txt",
   },
 } as const satisfies Record<string, SecretSpec>;
+
+/** The seed's Vault fields (Step 2) of the secrets Vault can provide. */
+export const WAQITI_VAULT_FIELDS: Partial<Record<keyof typeof WAQITI_SECRETS, { path: string; field: string }>> = {
+  waqitiPostgresPassword: { path: "secret/waqiti/database", field: "postgres-password" },
+  waqitiJwtSecret: { path: "secret/waqiti/auth", field: "jwt-secret" },
+  waqitiStripeApiKey: { path: "secret/waqiti/payment", field: "stripe-api-key" },
+  waqitiPaystackApiKey: { path: "secret/waqiti/payment", field: "paystack-api-key" },
+};
 
 export function waqitiProblems(cfg: WaqitiConfig, stack: string): Problem[] {
   const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];

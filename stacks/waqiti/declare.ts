@@ -2,6 +2,7 @@
 // (namespace → policies → RBAC → secrets → config → data stores → restores → apps → operations), each stage waiting for
 // the previous one, and the provider waiting for each object to be ready (`pulumi.com/timeoutSeconds`). No decisions
 // here: every object comes from the plan (manifests.ts).
+import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../config/errors";
@@ -34,11 +35,34 @@ export function s3cmdConfig(accessKey: string, secretKey: string, endpoint: stri
   return ["[default]", `access_key = ${accessKey.trim()}`, `secret_key = ${secretKey.trim()}`, `host_base = ${endpoint}`, `host_bucket = ${endpoint}`, `bucket_location = ${region}`, "use_https = True", ""].join("\n");
 }
 
-function secretValue(v: SecretValue, ctx: DeclareContext): pulumi.Input<string> {
+type SecretSource = (name: string) => pulumi.Output<string>;
+
+/**
+ * Secrets from Vault: the seed's `vault kv get -field=...`, run where pulumi runs (VAULT_ADDR, VAULT_TOKEN from its
+ * environment), its output a secret and never logged; read again only when `vault.refreshedAt` changes.
+ */
+function vaultSource(plan: WaqitiPlan, ctx: DeclareContext, parent: pulumi.Resource): SecretSource {
+  const reads = new Map<string, pulumi.Output<string>>();
+  return (name) => {
+    const read = plan.vault?.reads[name];
+    if (!read) return ctx.secrets(name);
+    if (!reads.has(name)) {
+      const cmd = new command.local.Command(
+        `waqiti-${plan.stack}-vault-${name}`,
+        { create: read.command, logging: "none", triggers: [plan.vault!.refreshedAt ?? "first read"] },
+        { parent, additionalSecretOutputs: ["stdout"] },
+      );
+      reads.set(name, pulumi.secret(cmd.stdout.apply((s) => (s ?? "").replace(/\n$/, ""))));
+    }
+    return reads.get(name)!;
+  };
+}
+
+function secretValue(v: SecretValue, secrets: SecretSource): pulumi.Input<string> {
   if ("plain" in v) return v.plain;
-  if ("secret" in v) return ctx.secrets(v.secret);
+  if ("secret" in v) return secrets(v.secret);
   const c = v.s3cmdConfig;
-  return pulumi.all([ctx.secrets(c.accessKey), ctx.secrets(c.secretKey)]).apply(([a, s]) => s3cmdConfig(a, s, c.endpoint, c.region));
+  return pulumi.all([secrets(c.accessKey), secrets(c.secretKey)]).apply(([a, s]) => s3cmdConfig(a, s, c.endpoint, c.region));
 }
 
 /** The Pulumi name of an object: `waqiti-<stack>-<kind>-<name>`, unique in the stack and naming the platform (policy rules read it). */
@@ -53,13 +77,14 @@ export function declareWaqiti(plan: WaqitiPlan, ctx: DeclareContext) {
   const platform = new pulumi.ComponentResource("lazarus:platform:Waqiti", `waqiti-${plan.stack}`, {});
   // `npm run plan -- --out DIR` writes it as DIR/waqiti/kubernetes/<namespace>/RUNBOOK.md.
   recordRenderedFile({ platform: "waqiti", host: "kubernetes", path: `/${plan.namespace}/RUNBOOK.md`, mode: "0644", secret: false, content: plan.runbook });
+  const secrets = vaultSource(plan, ctx, platform);
   let previous: pulumi.Resource[] = [];
   for (const stage of WAQITI_STAGES) {
     const declared: pulumi.Resource[] = [];
     for (const m of plan.manifests.filter((x) => x.stage === stage)) {
       const args =
         m.kind === "Secret"
-          ? { ...m.manifest, stringData: pulumi.secret(pulumi.all(Object.fromEntries(Object.entries(m.secretValues ?? {}).map(([k, v]) => [k, secretValue(v, ctx)])))) }
+          ? { ...m.manifest, stringData: pulumi.secret(pulumi.all(Object.fromEntries(Object.entries(m.secretValues ?? {}).map(([k, v]) => [k, secretValue(v, secrets)])))) }
           : m.manifest;
       declared.push(
         new CONSTRUCTORS[m.kind](resourceName(plan, m), args, {

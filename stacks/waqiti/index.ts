@@ -4,7 +4,7 @@
 // DigitalOcean resource.
 import type { z } from "zod";
 import { definePlatform } from "../platform";
-import { WAQITI_SECRETS, waqitiProblems, waqitiSchema, type WaqitiConfig } from "./config";
+import { WAQITI_SECRETS, WAQITI_VAULT_FIELDS, waqitiProblems, waqitiSchema, type WaqitiConfig } from "./config";
 import { declareWaqiti } from "./declare";
 import { planWaqiti, type WaqitiPlan } from "./plan";
 
@@ -14,7 +14,8 @@ export const waqiti = definePlatform<WaqitiConfig, WaqitiPlan>({
   schema: waqitiSchema as unknown as z.ZodType<WaqitiConfig>,
   check: waqitiProblems,
   secrets: WAQITI_SECRETS,
-  requiredSecrets: () => Object.keys(WAQITI_SECRETS),
+  // Those Vault provides are not asked of Pulumi config when the stack reads them from Vault.
+  requiredSecrets: (cfg) => Object.keys(WAQITI_SECRETS).filter((k) => !(cfg.vault && k in WAQITI_VAULT_FIELDS)),
   needs: () => ({ digitalocean: false, kubernetes: true }),
   plan: planWaqiti,
   declare: declareWaqiti,

@@ -6,7 +6,7 @@ import { isProtectedStack } from "../../config/checks";
 import { renderedFrom } from "../../config/planInput";
 import { RenderInputError } from "../../renderers/renderInputError";
 import type { PlanContext } from "../platform";
-import type { WaqitiConfig } from "./config";
+import { WAQITI_VAULT_FIELDS, type WaqitiConfig } from "./config";
 import { waqitiManifests, type PlannedManifest } from "./manifests";
 import { waqitiRunbookMarkdown } from "./runbook";
 import type { WaqitiGraph } from "./services";
@@ -17,6 +17,8 @@ export interface WaqitiPlan {
   /** Protect stateful objects (namespace, StatefulSets): always on protected stacks. */
   protect: boolean;
   graph: WaqitiGraph;
+  /** Secrets read from Vault at `pulumi up` (the seed's commands), by secret name; absent: all from Pulumi config. */
+  vault?: { reads: Record<string, { command: string }>; refreshedAt?: string };
   manifests: PlannedManifest[];
   /** The generated operator runbook (also in the namespace as ConfigMap waqiti-runbook). */
   runbook: string;
@@ -83,6 +85,14 @@ export function planWaqiti(cfg: WaqitiConfig, ctx: PlanContext): WaqitiPlan {
     namespace: cfg.namespace.name,
     protect: isProtectedStack(ctx.stack) || ctx.environment.protect,
     graph,
+    ...(cfg.vault
+      ? {
+          vault: {
+            reads: Object.fromEntries(Object.entries(WAQITI_VAULT_FIELDS).map(([name, f]) => [name, { command: `vault kv get -field=${f!.field} ${f!.path}` }])),
+            ...(cfg.vault.refreshedAt ? { refreshedAt: cfg.vault.refreshedAt } : {}),
+          },
+        }
+      : {}),
     manifests,
     backups,
     outputs: {

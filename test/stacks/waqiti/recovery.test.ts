@@ -177,3 +177,25 @@ describe("the policy pack on the switches", () => {
     expect(checkPlan(plan, rawStack("prod", { patch })).filter((v) => v.urn.includes("waqiti"))).toEqual([]);
   });
 });
+
+describe("Secrets from Vault (vault:), the seed's Step 2 source", () => {
+  it("reads the database password, JWT secret and payment keys with the seed's own commands at up, never logged, and no longer asks them of Pulumi config", async () => {
+    const plan = await planFor("prod", { patch: (c) => (c["lazarus:waqiti"].vault = { refreshedAt: "2026-11-23T02:00:00Z" }) });
+    const reads = plan.resources.filter((r) => r.type === "command:local:Command" && r.name.startsWith("waqiti-prod-vault-"));
+    expect(reads.map((r) => r.inputs.create).sort()).toEqual([
+      "vault kv get -field=jwt-secret secret/waqiti/auth",
+      "vault kv get -field=paystack-api-key secret/waqiti/payment",
+      "vault kv get -field=postgres-password secret/waqiti/database",
+      "vault kv get -field=stripe-api-key secret/waqiti/payment",
+    ]);
+    for (const r of reads) expect(r.inputs).toMatchObject({ logging: "none", triggers: ["2026-11-23T02:00:00Z"] });
+    const apiKeys = find(plan, "Secret", "waqiti-api-keys");
+    expect(apiKeys.dependencies).toEqual(expect.arrayContaining(reads.filter((r) => /stripe|paystack/.test(String(r.inputs.create))).map((r) => r.urn)));
+    // A preview cannot know what Vault will answer: the values are unknown until the up that reads them (then secrets).
+    expect(apiKeys.inputs.stringData).toBe("[unknown until deploy]");
+    const { waqiti } = await import("../../../stacks/waqiti");
+    const cfg = { vault: {} } as Parameters<typeof waqiti.requiredSecrets>[0];
+    expect(waqiti.requiredSecrets(cfg, {} as never)).not.toContain("waqitiStripeApiKey");
+    expect(waqiti.requiredSecrets(cfg, {} as never)).toContain("waqitiBackupEncryptionKey");
+  });
+});
