@@ -62,6 +62,8 @@ export interface PlannedManifest {
   stateful?: boolean;
   /** A one-shot Job: never re-run because its text changed while its switch stays in the stack file. */
   once?: boolean;
+  /** The runbook procedure this object carries out (shown in the plan as the annotation lazarus.io/runbook-procedure). */
+  procedure?: string;
 }
 
 /** How a Secret key's value is made: one Pulumi secret, or the s3cmd config file from the bucket's credentials. */
@@ -271,8 +273,12 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
   const ns = cfg.namespace.name;
   const r = cfg.recovery;
   const out: PlannedManifest[] = [];
-  const add = <T extends { kind?: unknown }>(stage: WaqitiStage, manifest: T, extra: Partial<PlannedManifest> = {}) =>
-    out.push({ stage, kind: manifest.kind as ManifestKind, manifest: manifest as unknown as PlannedManifest["manifest"], ...extra });
+  const add = <T extends { kind?: unknown }>(stage: WaqitiStage, manifest: T, extra: Partial<PlannedManifest> = {}) => {
+    const m = manifest as unknown as PlannedManifest["manifest"];
+    if (extra.procedure) m.metadata.annotations = { ...m.metadata.annotations, "lazarus.io/runbook-procedure": extra.procedure };
+    out.push({ stage, kind: manifest.kind as ManifestKind, manifest: m, ...extra });
+  };
+  const DB_ONLY = "002 2. Database-Only Recovery";
 
   const redisRestore = r.redis ? { label: r.redis.label, backup: r.redis.backup } : r.fullSystem ? { label: r.fullSystem.label, backup: r.fullSystem.redisBackup } : undefined;
   const graph = waqitiGraph({
@@ -342,8 +348,9 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
 
   // --- secrets -----------------------------------------------------------------------------------------------------
   const reapplied = r.configuration ? { "lazarus.io/reapplied-at": r.configuration.at } : undefined;
+  const CONFIG_RECOVERY = "002 4. Configuration Recovery, steps 2-3 (re-apply)";
   const secret = (o: { name: string; keys: Record<string, string | null> }, values: Record<string, SecretValue>) =>
-    add("secrets", { apiVersion: "v1", kind: "Secret", metadata: meta(o.name, ns, {}, reapplied), type: "Opaque", stringData: Object.fromEntries(Object.keys(o.keys).map((k) => [k, `<${k}>`])) }, { secretValues: values });
+    add("secrets", { apiVersion: "v1", kind: "Secret", metadata: meta(o.name, ns, {}, reapplied), type: "Opaque", stringData: Object.fromEntries(Object.keys(o.keys).map((k) => [k, `<${k}>`])) }, { secretValues: values, ...(reapplied ? { procedure: CONFIG_RECOVERY } : {}) });
   const fromSecrets = (o: { keys: Record<string, string | null> }) => Object.fromEntries(Object.entries(o.keys).filter(([, s]) => s).map(([k, s]) => [k, { secret: s! }]));
   secret(WAQITI_SECRET_OBJECTS.database, { ...fromSecrets(WAQITI_SECRET_OBJECTS.database), "postgres-username": { plain: cfg.postgres.username } });
   secret(WAQITI_SECRET_OBJECTS.jwt, fromSecrets(WAQITI_SECRET_OBJECTS.jwt));
@@ -362,7 +369,7 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
     "redis.host": "redis",
     "redis.port": String(REDIS_PORT),
   };
-  add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-config", ns, {}, reapplied), data: configData } satisfies k8s.types.input.core.v1.ConfigMap);
+  add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-config", ns, {}, reapplied), data: configData } satisfies k8s.types.input.core.v1.ConfigMap, reapplied ? { procedure: CONFIG_RECOVERY } : {});
   add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-postgres-init", ns), data: { "10-waqiti-role.sh": POSTGRES_INIT_SCRIPT } } satisfies k8s.types.input.core.v1.ConfigMap);
   add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-backup-scripts", ns), data: scriptsConfigMapData() } satisfies k8s.types.input.core.v1.ConfigMap);
 
@@ -377,19 +384,19 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
   add("data", postgresStatefulSet(cfg, ns, "postgres", "live", livePostgresReplicas), { stateful: true });
   add("data", statefulService("postgres-headless", ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": "live" }, true));
   const active = r.database?.cutover ? r.database.label : "live";
-  add("data", statefulService("postgres", ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": active }, false), r.database?.cutover ? { stage: "cutover" } : {});
+  add("data", statefulService("postgres", ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": active }, false), r.database?.cutover ? { stage: "cutover", procedure: `${DB_ONLY}, step 5 (cutover to postgres-${r.database.label})` } : {});
   if (r.database) {
     const name = `postgres-${r.database.label}`;
-    add("data", postgresStatefulSet(cfg, ns, name, r.database.label, 1), { stateful: true });
+    add("data", postgresStatefulSet(cfg, ns, name, r.database.label, 1), { stateful: true, procedure: `${DB_ONLY}, step 5 (a new database beside the live one)` });
     add("data", statefulService(`${name}-headless`, ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": r.database.label }, true));
     add("data", statefulService(name, ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": r.database.label }, false));
   }
-  add("data", redisStatefulSet(cfg, ns, redisRestore), { stateful: true });
+  add("data", redisStatefulSet(cfg, ns, redisRestore), { stateful: true, ...(redisRestore ? { procedure: "002 1. Step 4: Redis Recovery (restored while Redis is stopped)" } : {}) });
   add("data", statefulService("redis-headless", ns, REDIS_PORT, POD_LABELS.redis, true));
   add("data", statefulService("redis", ns, REDIS_PORT, POD_LABELS.redis, false));
 
   // --- restores (each a one-shot Job, waiting for its database) ----------------------------------------------------
-  const restoreJob = (name: string, host: string, backup: string) =>
+  const restoreJob = (name: string, host: string, backup: string, procedure: string) =>
     add(
       "restore",
       {
@@ -410,10 +417,10 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
           },
         },
       } satisfies k8s.types.input.batch.v1.Job,
-      { once: true },
+      { once: true, procedure },
     );
-  if (r.database) restoreJob(`restore-postgres-${r.database.label}`, `postgres-${r.database.label}`, r.database.backup);
-  if (r.fullSystem) restoreJob(`restore-postgres-${r.fullSystem.label}`, "postgres", r.fullSystem.postgresBackup);
+  if (r.database) restoreJob(`restore-postgres-${r.database.label}`, `postgres-${r.database.label}`, r.database.backup, `${DB_ONLY}, step 6 (restore and verify)`);
+  if (r.fullSystem) restoreJob(`restore-postgres-${r.fullSystem.label}`, "postgres", r.fullSystem.postgresBackup, "002 1. Complete System Recovery from Backup, Step 3 (Database Recovery)");
   if (claimToDelete) {
     add("rbac", { apiVersion: "v1", kind: "ServiceAccount", metadata: meta("waqiti-claim-deleter", ns) } satisfies k8s.types.input.core.v1.ServiceAccount);
     add("rbac", {
@@ -448,7 +455,7 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
           },
         },
       } satisfies k8s.types.input.batch.v1.Job,
-      { once: true },
+      { once: true, procedure: `${DB_ONLY}, step 4 (remove the old claim ${claimToDelete.name})` },
     );
   }
 
@@ -486,6 +493,16 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
           },
         },
       } satisfies k8s.types.input.apps.v1.Deployment,
+      {
+        procedure: [
+          rollback && "002 Rollback Procedures: Application Rollback",
+          r.configuration && "002 4. Configuration Recovery, step 4 (restart)",
+          !r.configuration && r.restart?.services.includes(s) && "002 3. Single Service Recovery, step 5 (rollout restart)",
+          cfg.maintenance?.scaledDown && "002 2. Database-Only Recovery, step 1 (scale down)",
+        ]
+          .filter(Boolean)
+          .join("; ") || undefined,
+      },
     );
     add("apps", { apiVersion: "v1", kind: "Service", metadata: meta(s, ns, labels), spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: WAQITI_HTTP_PORT, targetPort: "http" }] } } satisfies k8s.types.input.core.v1.Service);
     add("apps", { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: meta(s, ns, labels), spec: { maxUnavailable: 1, selector: { matchLabels: labels } } } satisfies k8s.types.input.policy.v1.PodDisruptionBudget);
@@ -522,7 +539,8 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
     if (op.action === "backup-now") spec = backupJobSpec(cfg);
     else if (op.action === "verify-backup") spec = verifyBackupJobSpec(cfg);
     else spec = verifyJobSpec(cfg, ns);
-    add("operations", { apiVersion: "batch/v1", kind: "Job", metadata: meta(name, ns, {}, timeout(WAQITI_TIMEOUTS.job)), spec } satisfies k8s.types.input.batch.v1.Job, { once: true });
+    const procedure = { verify: "002 1. Steps 5.4, 6, 7: verification", "backup-now": "002 RPO: backup now", "verify-backup": "002 Post-Recovery: test backup systems" }[op.action];
+    add("operations", { apiVersion: "batch/v1", kind: "Job", metadata: meta(name, ns, {}, timeout(WAQITI_TIMEOUTS.job)), spec } satisfies k8s.types.input.batch.v1.Job, { once: true, procedure });
   }
   return { graph, manifests: out };
 }

@@ -43,6 +43,11 @@ describe("Database-Only Recovery (recovery.database)", () => {
     expect(svc.dependencies).toContain(find(plan, "Job", "restore-postgres-r1").urn);
     expect(find(plan, "StatefulSet", "postgres-r1").protect).toBe(true);
     expect(plan.outputs.waqiti).toMatchObject({ activeDatabase: "postgres-r1" });
+    // The plan shows each object as the seed's procedure it carries out.
+    const procedure = (kind: string, name: string) => obj(find(plan, kind, name)).metadata.annotations["lazarus.io/runbook-procedure"];
+    expect(procedure("Job", "restore-postgres-r1")).toBe("002 2. Database-Only Recovery, step 6 (restore and verify)");
+    expect(procedure("Service", "postgres")).toBe("002 2. Database-Only Recovery, step 5 (cutover to postgres-r1)");
+    expect(procedure("StatefulSet", "postgres-r1")).toBe("002 2. Database-Only Recovery, step 5 (a new database beside the live one)");
   });
 
   it("deletes the old claim (the seed's step 4) only after the cutover and with a confirmation naming the claim, on every stack", async () => {
@@ -81,6 +86,7 @@ describe("Single Service Recovery and Application Rollback", () => {
     const d = obj(find(plan, "Deployment", "payment-service"));
     expect(d.spec.template.spec.containers[0].image).toBe("registry.example.com/waqiti/payment-service:v3.2.0");
     expect(d.metadata.annotations["lazarus.io/rollback-reason"]).toBe("5xx after v3.3.0-rc.1");
+    expect(d.metadata.annotations["lazarus.io/runbook-procedure"]).toBe("002 Rollback Procedures: Application Rollback");
     expect(obj(find(plan, "Deployment", "wallet-service")).spec.template.spec.containers[0].image).toBe("registry.example.com/waqiti/wallet-service:v3.3.0-rc.1");
   });
 
