@@ -219,8 +219,9 @@ export function waqitiProblems(cfg: WaqitiConfig, stack: string): Problem[] {
       if (!r.database.cutover) {
         problems.push({ path: "recovery.database.deleteClaim", message: "deletes a claim of the database still in service; set cutover: true (and apply it) first, so the Service no longer uses it (example: cutover: true)" });
       }
-      if (claim.name.startsWith(`data-postgres-${r.database.label}-`)) {
-        problems.push({ path: "recovery.database.deleteClaim.name", message: `"${claim.name}" is the restored database's own claim; name the old one (example: data-postgres-0)` });
+      if (!/^data-postgres-0$/.test(claim.name)) {
+        // Only the live database's claim: the one whose StatefulSet this switch retires (0 replicas) before deleting it.
+        problems.push({ path: "recovery.database.deleteClaim.name", message: `"${claim.name}" is not the live database's claim, the only one this switch may delete (example: data-postgres-0)` });
       }
       // On every stack, not only prod: deleting a volume claim loses its data for good, and the value names the claim.
       const token = `${stack}/waqiti/delete-claim/${claim.name}`;

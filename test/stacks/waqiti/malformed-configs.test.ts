@@ -16,6 +16,12 @@ const cases: { name: string; stack?: string; patch: Patch; message: string }[] =
   { name: "not a cron schedule", patch: (c) => (waqiti(c).backups.schedule = "hourly"), message: 'Pulumi.prod.yaml: lazarus:waqiti.backups.schedule: the backup schedule renderer refused it: "hourly" is not a 5-field cron schedule (example: "*/30 * * * *")' },
   { name: "a schedule that misses the RPO", stack: "staging", patch: (c) => (waqiti(c).backups.schedule = "0 */2 * * *"), message: "up to 145 minutes of data at risk, more than the RPO of 60" },
   { name: "a backup key that is no backup", patch: (c) => (waqiti(c).recovery = { database: { label: "r1", backup: "postgresql/dump.sql" } }), message: 'lazarus:waqiti.recovery.database.backup: "postgresql/dump.sql" is not `latest` or a backup key in the bucket' },
+  {
+    name: "a claim other than the live database's",
+    stack: "staging",
+    patch: (c) => (waqiti(c).recovery = { database: { label: "r1", cutover: true, deleteClaim: { name: "data-redis-0", confirm: "staging/waqiti/delete-claim/data-redis-0" } } }),
+    message: 'Pulumi.staging.yaml: lazarus:waqiti.recovery.database.deleteClaim.name: "data-redis-0" is not the live database\'s claim, the only one this switch may delete (example: data-postgres-0)',
+  },
   { name: "kubeconfig given as a relative path", patch: (c) => (c["lazarus:environment"].kubernetes.kubeconfig = "kube/config"), message: 'lazarus:environment.kubernetes.kubeconfig: "kube/config" is not an absolute path to a kubeconfig file' },
   {
     name: "Waqiti secret in plain text",
