@@ -10,6 +10,7 @@ import { captureProgram } from "../lib/runtime/capture";
 import { takeRenderedFiles } from "../lib/renderedFiles";
 import { planStack } from "../cli/planner";
 import type { DeclareContext } from "../stacks/platform";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -24,6 +25,7 @@ async function syntheticPlan(): Promise<number> {
       stack: "synthetic",
       settings: { ...config.digitalocean!, project: { name: "Lazarus synthetic", environment: "Development" } },
     });
+    const kubernetes = config.kubernetes ? new k8s.Provider("lazarus-synthetic-kubernetes", { context: config.kubernetes.context }) : undefined;
     const outputs: Record<string, unknown> = {};
     for (let i = 0; i < SCALE; i++) {
       const ctx: DeclareContext = {
@@ -31,6 +33,7 @@ async function syntheticPlan(): Promise<number> {
         stackFile: config.stackFile,
         environment: config.environment,
         digitalocean: environment,
+        kubernetes,
         secrets: (name) => pulumi.secret(`<unset secret ${name}>`),
       };
       for (const { module, config: platformConfig } of config.platforms) {

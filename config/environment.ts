@@ -28,6 +28,18 @@ export const environmentSchema = z.strictObject({
     /** Slack channel for DigitalOcean monitor alerts; the webhook itself is the secret alertSlackWebhook. */
     slackChannel: z.string().regex(/^#[a-z0-9_-]+$/, { message: "is not a Slack channel (example: \"#sre-oncall\")" }).optional(),
   }),
+  /**
+   * The Kubernetes cluster of the platforms that need one (their `needs()`): a context of the kubeconfig, and the
+   * kubeconfig file when it is not the default (~/.kube/config or KUBECONFIG). A path, never the file's content: the
+   * credentials stay where kubectl keeps them, out of the stack file.
+   */
+  kubernetes: z
+    .strictObject({
+      context: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9@._:/-]*$/, { message: "is not a kubeconfig context name (example: waqiti-prod)" }),
+      /** Absolute, so the plan is the same on every machine. */
+      kubeconfig: z.string().regex(/^\/[^\0]*$/, { message: "is not an absolute path to a kubeconfig file (example: /etc/lazarus/kubeconfig-waqiti-prod.yaml)" }).optional(),
+    })
+    .optional(),
   /** Protect stateful resources (clusters, reserved IPs, hosts) from deletion. Always true on prod (checked in the loader). */
   protect: z.boolean().default(true),
 });

@@ -16,6 +16,8 @@ export interface StackConfig {
   environment: EnvironmentConfig;
   /** Present when some enabled platform declares DigitalOcean resources: the settings they are declared with. */
   digitalocean?: DigitalOceanSettings;
+  /** Present when some enabled platform declares Kubernetes resources: the cluster they are declared in. */
+  kubernetes?: NonNullable<EnvironmentConfig["kubernetes"]>;
   /** The enabled platforms, in registry order, each with its validated config. */
   platforms: { module: AnyPlatform; config: unknown }[];
   /** Secrets the enabled platforms need, present in the stack config (values are read separately, as secrets). */
@@ -139,6 +141,11 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
     problems.push(`${stackFile}: ${NAMESPACE}:environment.${m.key}: is missing: ${doPlatforms.join(", ")} declare${doPlatforms.length > 1 ? "" : "s"} DigitalOcean resources in this stack (example: ${m.example})`);
   }
   if (environment?.alerts.slackChannel && doPlatforms.length) needed.add("alertSlackWebhook");
+  // The Kubernetes cluster likewise, only when a platform declares Kubernetes resources.
+  const k8sPlatforms = platforms.filter((p) => p.module.needs(p.config).kubernetes).map((p) => p.module.name);
+  if (environment && k8sPlatforms.length && !environment.kubernetes) {
+    problems.push(`${stackFile}: ${NAMESPACE}:environment.kubernetes: is missing: ${k8sPlatforms.join(", ")} declare${k8sPlatforms.length > 1 ? "" : "s"} Kubernetes resources in this stack; name the cluster's kubeconfig context (example: kubernetes: {context: waqiti-prod, kubeconfig: /etc/lazarus/kubeconfig-waqiti-prod.yaml})`);
+  }
   if (problems.length === 0 && platforms.length === 0) {
     problems.push(`${stackFile}: no platform is configured; add at least one of ${registry.map((p) => `${NAMESPACE}:${p.name}`).join(", ")} (example: ${NAMESPACE}:kro with enabled: true)`);
   }
@@ -152,7 +159,7 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
         missing.map((s) => `    ${NAMESPACE}:${s}: ${SECRET_SPECS[s].description}\n      ${setSecretLine(SECRET_SPECS[s], raw.stack)}`).join("\n"),
     ]);
   }
-  return { stack: raw.stack, stackFile, environment: environment!, digitalocean: digitalocean?.settings, platforms, secretsPresent: present, secretsMissing: missing };
+  return { stack: raw.stack, stackFile, environment: environment!, digitalocean: digitalocean?.settings, kubernetes: k8sPlatforms.length ? environment!.kubernetes : undefined, platforms, secretsPresent: present, secretsMissing: missing };
 }
 
 /** A platform's validated config in a loaded stack; undefined when the stack does not enable it. */

@@ -59,6 +59,10 @@ const STATEFUL_TYPES: Record<string, string> = {
   "digitalocean:index/spacesBucket:SpacesBucket": "a Spaces bucket (off-site backups)",
   "digitalocean:index/volume:Volume": "a block storage volume",
   [TYPE.app]: "an App Platform app (its deployments are the rollback targets, its default domain what DNS may point at)",
+  // Kubernetes: deleting a namespace deletes the volume claims in it; a StatefulSet owns its pods' data volumes.
+  "kubernetes:core/v1:Namespace": "a Kubernetes namespace (deleting it deletes its volume claims and their data)",
+  "kubernetes:apps/v1:StatefulSet": "a StatefulSet (its pods' data volumes)",
+  "kubernetes:core/v1:PersistentVolumeClaim": "a volume claim",
 };
 
 /** Ports of data stores, caches, admin and metrics endpoints, by the well-known number. */
@@ -109,6 +113,23 @@ function portRange(range: unknown): [number, number] | undefined {
   if (range === undefined || range === "" || range === "all" || range === "0") return [1, 65535];
   const m = /^(\d+)(?:-(\d+))?$/.exec(String(range));
   return m ? [Number(m[1]), Number(m[2] ?? m[1])] : undefined;
+}
+
+/** Every container of a Kubernetes workload's inputs (pods, templates, job templates), wherever it is nested. */
+function kubernetesContainers(r: PolicyResource): Record<string, unknown>[] {
+  if (!r.type.startsWith("kubernetes:")) return [];
+  const found: Record<string, unknown>[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === "object") {
+      for (const [k, inner] of Object.entries(v)) {
+        if ((k === "containers" || k === "initContainers" || k === "ephemeralContainers") && Array.isArray(inner)) found.push(...inner.map(asRecord));
+        else walk(inner);
+      }
+    }
+  };
+  walk(r.inputs);
+  return found;
 }
 
 interface ComposeFile {
@@ -182,7 +203,7 @@ export function unpinnedReason(image: string): string | undefined {
 
 const noPublicDataPorts: LazarusPolicy = {
   name: "no-public-data-ports",
-  description: "No database, cache, admin or metrics port is open to 0.0.0.0/0 or ::/0 (cloud and database firewalls, compose published ports).",
+  description: "No database, cache, admin or metrics port is open to 0.0.0.0/0 or ::/0 (cloud and database firewalls, compose published ports, Kubernetes LoadBalancer and NodePort Services).",
   check(resources) {
     const found: Omit<Violation, "policy">[] = [];
     const composes = composeFiles(resources);
@@ -221,6 +242,18 @@ const noPublicDataPorts: LazarusPolicy = {
             found.push({ urn: r.urn, message: `${r.name}: admits ${rule.value} to the database cluster; admit the host by droplet (type: droplet) or by its address` });
           }
         }
+      }
+    }
+    // A Kubernetes Service of type LoadBalancer or NodePort is reachable from outside the cluster: not for data ports
+    // unless loadBalancerSourceRanges narrows it.
+    for (const r of resources.filter((x) => x.type === "kubernetes:core/v1:Service")) {
+      const spec = asRecord(r.inputs.spec);
+      if (spec.type !== "LoadBalancer" && spec.type !== "NodePort") continue;
+      const ranges = asArray(spec.loadBalancerSourceRanges).filter(isString);
+      if (ranges.length && !ranges.some((c) => WORLD.has(c))) continue;
+      const hits = asArray(spec.ports).map(asRecord).map((p) => Number(p.port)).filter((p) => sensitive.has(p));
+      if (hits.length) {
+        found.push({ urn: r.urn, message: `${r.name}: a ${String(spec.type)} Service exposes ${hits.map((p) => `${sensitive.get(p)} ${p}`).join(", ")} outside the cluster; use type ClusterIP (or loadBalancerSourceRanges listing the admin networks)` });
       }
     }
     for (const f of composes) {
@@ -266,7 +299,7 @@ const prodStatefulProtected: LazarusPolicy = {
 
 const imagesPinned: LazarusPolicy = {
   name: "images-pinned",
-  description: "Every container image in a compose file the stack writes carries a version tag (or digest); droplet images are versioned slugs or snapshot ids.",
+  description: "Every container image in a compose file the stack writes or a Kubernetes workload it declares carries a version tag (or digest); droplet images are versioned slugs or snapshot ids.",
   check(resources) {
     const found: Omit<Violation, "policy">[] = [];
     for (const f of composeFiles(resources)) {
@@ -275,6 +308,12 @@ const imagesPinned: LazarusPolicy = {
         if (why) {
           found.push({ urn: f.writer.urn, message: `${f.path}: service ${service} image ${JSON.stringify(s.image)} ${why}; pin a version (example: nginx:1.27-alpine)` });
         }
+      }
+    }
+    for (const r of resources) {
+      for (const c of kubernetesContainers(r)) {
+        const why = isString(c.image) ? (c.image === UNKNOWN_MARK ? undefined : unpinnedReason(c.image)) : "has no image";
+        if (why) found.push({ urn: r.urn, message: `${r.name}: container ${String(c.name)} image ${JSON.stringify(c.image)} ${why}; pin a version (example: postgres:15.10)` });
       }
     }
     for (const r of resources.filter((x) => x.type === TYPE.droplet)) {
@@ -290,7 +329,7 @@ const imagesPinned: LazarusPolicy = {
  * What a destructive step does, recognised from its command text or inputs, and the confirmation (`what` of
  * config/checks confirmationToken) that allows it: an operation's own, or the recovery switch that runs it as a step.
  */
-const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confirmedBy: string[] }[] = [
+const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confirmedBy: string[] | ((r: PolicyResource) => string[]) }[] = [
   { what: "takes the whole project offline", detect: (r) => /compose-shutdown\.sh/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
   { what: "stops a service (takes it offline)", detect: (r) => /compose-service\.sh .*-- stop\b/.test(createOf(r)), confirmedBy: ["stop-service"] },
   { what: "takes every service of the PM2 fleet offline", detect: (r) => /pm2-fleet\.sh .*\bstop-all$/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
@@ -319,7 +358,26 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
     detect: (r) => r.type === TYPE.app && asRecord(asRecord(r.inputs.spec).maintenance).enabled === true,
     confirmedBy: ["maintenance"],
   },
+  {
+    // A Kubernetes Job that deletes a volume claim: its data goes with it. The confirmation names the claim.
+    what: "deletes a volume claim and the data on it",
+    detect: (r) => claimsDeleted(r).length > 0,
+    confirmedBy: (r) => claimsDeleted(r).map((claim) => `delete-claim/${claim}`),
+  },
+  {
+    what: "scales a Deployment to 0 (takes the service offline)",
+    detect: (r) => r.type === "kubernetes:apps/v1:Deployment" && asRecord(r.inputs.spec).replicas === 0,
+    confirmedBy: ["scale-down"],
+  },
 ];
+
+/** The claims a Kubernetes workload's containers delete with `kubectl delete pvc NAME`. */
+function claimsDeleted(r: PolicyResource): string[] {
+  return kubernetesContainers(r).flatMap((c) => {
+    const argv = [...asArray(c.command), ...asArray(c.args)].filter(isString).join(" ");
+    return [...argv.matchAll(/kubectl delete (?:pvc|persistentvolumeclaims?) ([a-z0-9.-]+)/g)].map((m) => m[1]);
+  });
+}
 
 function createOf(r: PolicyResource): string {
   return (r.type === TYPE.command || r.type === TYPE.localCommand) && isString(r.inputs.create) ? r.inputs.create : "";
@@ -327,7 +385,7 @@ function createOf(r: PolicyResource): string {
 
 const destructiveConfirmed: LazarusPolicy = {
   name: "destructive-confirmed",
-  description: "On prod, every destructive operation or recovery step (shutdown, stop, FLUSHALL, terminating sessions, restore with cutover, rebuild from a snapshot) has its confirmation in the stack file.",
+  description: "On prod, every destructive operation or recovery step (shutdown, stop, FLUSHALL, terminating sessions, restore with cutover, rebuild from a snapshot, deleting a volume claim, scaling a Deployment to 0) has its confirmation in the stack file.",
   check(resources, { confirmations }) {
     const found: Omit<Violation, "policy">[] = [];
     for (const r of resources) {
@@ -335,11 +393,12 @@ const destructiveConfirmed: LazarusPolicy = {
       if (!isProtectedStack(stack)) continue;
       const platform = platformOf(r.name, stack);
       for (const d of DESTRUCTIVE.filter((x) => x.detect(r))) {
-        const tokens = platform ? d.confirmedBy.map((what) => confirmationToken(stack, platform, what)) : [];
+        const whats = typeof d.confirmedBy === "function" ? d.confirmedBy(r) : d.confirmedBy;
+        const tokens = platform ? whats.map((what) => confirmationToken(stack, platform, what)) : [];
         if (tokens.some((t) => confirmations.has(t))) continue;
         found.push({
           urn: r.urn,
-          message: `${r.name}: ${d.what} on stack ${stack} without a confirmation in Pulumi.${stack}.yaml; its switch or operation needs ${tokens.length ? tokens.map((t) => `confirm: "${t}"`).join(" or ") : `a confirm: "${stack}/<platform>/${d.confirmedBy[0]}" (no platform in the name ${r.name})`}`,
+          message: `${r.name}: ${d.what} on stack ${stack} without a confirmation in Pulumi.${stack}.yaml; its switch or operation needs ${tokens.length ? tokens.map((t) => `confirm: "${t}"`).join(" or ") : `a confirm: "${stack}/<platform>/${whats[0]}" (no platform in the name ${r.name})`}`,
         });
       }
     }

@@ -2,6 +2,7 @@
 // environment the plans need and each platform. `index.ts` (under `pulumi up`) and the offline plan (under mocks) both
 // run exactly this. Nothing is constructed until every platform's plan exists: a value only a renderer refuses still
 // fails with file and key, before the first resource.
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackEnvironment } from "../components/environment";
 import { ConfigError } from "../config/errors";
@@ -58,7 +59,11 @@ export function declareLazarus(options: LoadOptions = {}): Record<string, unknow
   // stack of existing servers declares no cloud resource.
   const env = config.environment;
   const digitalocean = config.digitalocean ? new StackEnvironment(`lazarus-${config.stack}`, { stack: config.stack, settings: config.digitalocean }) : undefined;
-  const context: DeclareContext = { stack: config.stack, stackFile: config.stackFile, environment: env, digitalocean, secrets: secretsFrom(config) };
+  // One provider for the stack's cluster; its kubeconfig is a path, so no credential enters the program or the state.
+  const kubernetes = config.kubernetes
+    ? new k8s.Provider(`lazarus-${config.stack}-kubernetes`, { context: config.kubernetes.context, ...(config.kubernetes.kubeconfig ? { kubeconfig: config.kubernetes.kubeconfig } : {}) })
+    : undefined;
+  const context: DeclareContext = { stack: config.stack, stackFile: config.stackFile, environment: env, digitalocean, kubernetes, secrets: secretsFrom(config) };
 
   const outputs: Record<string, unknown> = { stack: config.stack, ...(digitalocean ? { vpcId: digitalocean.vpc.id } : {}) };
   for (const p of planned) outputs[p.module.name] = p.module.declare(p.plan, context);

@@ -9,6 +9,7 @@
 //   declare                             (turns the plan into resources; no decisions left)
 // `plan` runs for every enabled platform before the first resource is constructed, so a bad value that only a renderer
 // catches still fails with file and key and declares nothing.
+import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { StackEnvironment } from "../components/environment";
@@ -20,6 +21,8 @@ import type { SecretSpec } from "../config/secrets";
 export interface PlatformNeeds {
   /** The stack's DigitalOcean VPC and project (droplets, managed databases, buckets). */
   digitalocean: boolean;
+  /** A Kubernetes provider for the cluster named by lazarus:environment.kubernetes (absent: false). */
+  kubernetes?: boolean;
 }
 
 /** What a platform's pure plan may know about the stack besides its own config. */
@@ -36,6 +39,8 @@ export type Secrets = (name: string) => pulumi.Output<string>;
 export interface DeclareContext extends PlanContext {
   /** Present when any enabled platform of the stack needs DigitalOcean. */
   digitalocean?: StackEnvironment;
+  /** Present when any enabled platform of the stack needs Kubernetes: the provider for lazarus:environment.kubernetes. */
+  kubernetes?: k8s.Provider;
   secrets: Secrets;
 }
 

@@ -7,9 +7,10 @@ import { goodgo } from "./goodgo";
 import { kro } from "./kro";
 import { pencom } from "./pencom";
 import type { PlatformModule } from "./platform";
+import { waqiti } from "./waqiti";
 
 // Each module is typed by its own config and plan; the loader handles them through the contract alone.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlatform = PlatformModule<any, any>;
 
-export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis, giv, pencom];
+export const PLATFORMS: readonly AnyPlatform[] = [kro, goodgo, bunty, dbis, giv, pencom, waqiti];

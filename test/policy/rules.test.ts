@@ -186,3 +186,51 @@ describe("prod-stateful-protected during a confirmed rebuild", () => {
     expect(checkPlan(plan, rebuild()).map((v) => v.policy).sort()).toEqual(["destructive-confirmed", "prod-stateful-protected"]);
   });
 });
+
+describe("the rules on Kubernetes resources (Waqiti)", () => {
+  const k8s = (plan: Plan, kind: string, name: string) => {
+    const r = plan.resources.find((x) => x.type.startsWith("kubernetes:") && x.name === `waqiti-prod-${kind.toLowerCase()}-${name}`);
+    if (!r) throw new Error(`no ${kind} ${name}`);
+    return r;
+  };
+  const mutate = (kind: string, name: string, change: (r: DeclaredResource) => void) => {
+    const copy = structuredClone(prod);
+    change(k8s(copy, kind, name));
+    return checkPlan(copy, rawStack("prod"));
+  };
+
+  it("images-pinned fails a container image without a version, in a pod template or an init container", () => {
+    const found = mutate("Deployment", "payment-service", (r) => {
+      ((r.inputs.spec as any).template.spec.containers[0] as { image: string }).image = "registry.example.com/waqiti/payment-service:latest";
+    });
+    expect(found.map((v) => [v.policy, v.message])).toEqual([
+      ["images-pinned", 'waqiti-prod-deployment-payment-service: container payment-service image "registry.example.com/waqiti/payment-service:latest" is tagged latest; pin a version (example: postgres:15.10)'],
+    ]);
+  });
+
+  it("no-public-data-ports fails a LoadBalancer Service for PostgreSQL open to the world, and accepts one narrowed to admin networks", () => {
+    const found = mutate("Service", "postgres", (r) => ((r.inputs.spec as any).type = "LoadBalancer"));
+    expect(found.map((v) => v.policy)).toEqual(["no-public-data-ports"]);
+    expect(found[0].message).toMatch(/a LoadBalancer Service exposes PostgreSQL 5432 outside the cluster/);
+    expect(mutate("Service", "postgres", (r) => Object.assign(r.inputs.spec as object, { type: "LoadBalancer", loadBalancerSourceRanges: ["203.0.113.10/32"] }))).toEqual([]);
+  });
+
+  it("prod-stateful-protected fails an unprotected namespace or StatefulSet on prod", () => {
+    expect(mutate("Namespace", "waqiti", (r) => (r.protect = false)).map((v) => v.policy)).toEqual(["prod-stateful-protected"]);
+    expect(mutate("StatefulSet", "postgres", (r) => (r.protect = false)).map((v) => v.policy)).toEqual(["prod-stateful-protected"]);
+  });
+
+  it("destructive-confirmed fails a Deployment scaled to 0 and a claim deletion without their confirmations on prod", () => {
+    const scaled = mutate("Deployment", "api-gateway", (r) => ((r.inputs.spec as any).replicas = 0));
+    expect(scaled.map((v) => v.message)).toEqual([
+      'waqiti-prod-deployment-api-gateway: scales a Deployment to 0 (takes the service offline) on stack prod without a confirmation in Pulumi.prod.yaml; its switch or operation needs confirm: "prod/waqiti/scale-down"',
+    ]);
+    const deleting = mutate("CronJob", "waqiti-backup", (r) => {
+      const c = (r.inputs.spec as any).jobTemplate.spec.template.spec.containers[0];
+      c.command = ["kubectl", "delete", "pvc", "data-postgres-0"];
+    });
+    expect(deleting.map((v) => v.message)).toEqual([
+      'waqiti-prod-cronjob-waqiti-backup: deletes a volume claim and the data on it on stack prod without a confirmation in Pulumi.prod.yaml; its switch or operation needs confirm: "prod/waqiti/delete-claim/data-postgres-0"',
+    ]);
+  });
+});
