@@ -7,6 +7,10 @@
 //   Read from the upstream repository at v2.99.x (the npm package ships no schema and the Go module is not served here).
 // - Command (@pulumi/command 1.2.1, provider/pkg/provider/{common/inputs.go,remote/copy.go}): only `triggers` is
 //   `provider:"replaceOnChanges"`; any other change is an update (which runs `update`, or `create` again without one).
+// - Kubernetes (@pulumi/kubernetes 4.x, pulumi-kubernetes provider/pkg/provider/diff.go forceNewProperties): per kind,
+//   dotted paths (metadata.name and metadata.namespace for every kind; a ConfigMap's and a Secret's data, since the
+//   provider's enableConfigMapMutable / enableSecretMutable are off by default); the provider resource itself is replaced
+//   when it points at another cluster (provider.go DiffConfig).
 // - The resource's own `replaceOnChanges` option (in the plan JSON) adds paths; `ignoreChanges` removes them.
 // - Component resources (custom: false) are never replaced themselves.
 // Limits: nested ForceNew attributes are matched by their top-level input; provider-computed replacements
@@ -15,7 +19,7 @@
 // deploy, so what they do is `pulumi preview`'s to say (the diff lists them as dependents).
 
 export interface ReplaceRule {
-  /** Top-level inputs whose change replaces the resource. */
+  /** Inputs whose change replaces the resource: top-level names, or dotted paths (`spec.selector`) covering what is below. */
   inputs: readonly string[];
   /** Inputs whose change replaces only in some directions (the provider decides); reported as "may replace". */
   sometimes?: readonly string[];
@@ -24,6 +28,10 @@ export interface ReplaceRule {
 }
 
 const TF = "terraform-provider-digitalocean digitalocean/";
+
+const K8S = "pulumi-kubernetes v4 provider/pkg/provider/diff.go";
+const K8S_META = ["metadata.name", "metadata.namespace"];
+const k8s = (kind: string, more: string[] = []): ReplaceRule => ({ inputs: [...K8S_META, ...more], source: `${K8S} (${kind}${more.length ? "" : ": metadata only"})` });
 
 export const REPLACE_RULES: Readonly<Record<string, ReplaceRule>> = {
   "digitalocean:index/droplet:Droplet": {
@@ -53,6 +61,26 @@ export const REPLACE_RULES: Readonly<Record<string, ReplaceRule>> = {
     source: `${TF}database/resource_database_replica.go`,
   },
   "digitalocean:index/spacesBucket:SpacesBucket": { inputs: ["region"], source: `${TF}spaces/resource_spaces_bucket.go` },
+  "kubernetes:apps/v1:Deployment": k8s("Deployment", ["spec.selector"]),
+  "kubernetes:apps/v1:StatefulSet": k8s("StatefulSet", ["spec.podManagementPolicy", "spec.revisionHistoryLimit", "spec.selector", "spec.serviceName", "spec.volumeClaimTemplates"]),
+  "kubernetes:batch/v1:CronJob": k8s("CronJob"),
+  "kubernetes:batch/v1:Job": k8s("Job", ["spec.completions", "spec.parallelism", "spec.selector", "spec.template"]),
+  "kubernetes:core/v1:ConfigMap": k8s("ConfigMap", ["binaryData", "data"]),
+  "kubernetes:core/v1:Namespace": k8s("Namespace"),
+  "kubernetes:core/v1:PersistentVolumeClaim": k8s("PersistentVolumeClaim", ["spec.accessModes", "spec.selector", "spec.storageClassName", "spec.volumeName"]),
+  "kubernetes:core/v1:Secret": k8s("Secret", ["type", "stringData", "data"]),
+  "kubernetes:core/v1:Service": k8s("Service", ["spec.clusterIP"]),
+  "kubernetes:core/v1:ServiceAccount": k8s("ServiceAccount"),
+  "kubernetes:networking.k8s.io/v1:Ingress": k8s("Ingress"),
+  "kubernetes:networking.k8s.io/v1:NetworkPolicy": k8s("NetworkPolicy"),
+  "kubernetes:policy/v1:PodDisruptionBudget": k8s("PodDisruptionBudget (only policy/v1beta1's spec replaces)"),
+  "kubernetes:rbac.authorization.k8s.io/v1:Role": k8s("Role"),
+  "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": k8s("RoleBinding", ["roleRef"]),
+  "pulumi:providers:kubernetes": {
+    inputs: ["context", "cluster", "clusterIdentifier", "renderYamlToDirectory"],
+    sometimes: ["kubeconfig"],
+    source: "pulumi-kubernetes v4 provider/pkg/provider/provider.go DiffConfig (a kubeconfig replaces only when it names another cluster)",
+  },
   "command:remote:Command": { inputs: ["triggers"], source: "pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go (triggers: replaceOnChanges)" },
   "command:remote:CopyToRemote": { inputs: ["triggers"], source: "pulumi-command v1.2.1 provider/pkg/provider/remote/copy.go (triggers: replaceOnChanges)" },
 };
@@ -89,7 +117,7 @@ export function replaceVerdict(type: string, changed: readonly string[], replace
     if (byOption.length) return { kind: "replace", because: byOption.map((c) => `${c} (replaceOnChanges option)`) };
     return { kind: "maybe-replace", because: [...changed], why: `no replace rule for ${type} in cli/replaceRules.ts: \`pulumi preview\` decides` };
   }
-  const byProvider = changed.filter((c) => rule.inputs.includes(topLevelInput(c)));
+  const byProvider = changed.filter((c) => rule.inputs.some((i) => covers(i, c)));
   const because = [...byProvider.map((c) => `${c} (provider rule)`), ...byOption.filter((c) => !byProvider.includes(c)).map((c) => `${c} (replaceOnChanges option)`)];
   if (because.length) return { kind: "replace", because };
   const sometimes = changed.filter((c) => rule.sometimes?.includes(topLevelInput(c)));
