@@ -237,6 +237,53 @@ if (gate.mustFail) {
       }
     });
 
+    it("a service setting changed (payments' port): its .env and the fleet file rewritten, only payments restarted, ready on the new port", async () => {
+      const before = await pids();
+      const files = envFacts();
+      const newPort = await freePort();
+      configure((p) => (p.services.payments = { port: newPort }));
+      const r = await up();
+      expect(changed(r)).toEqual(
+        [
+          `update ${writerName(`${PENCOM_PATHS.envDir}/payments.env`)}`,
+          `update ${writerName(PENCOM_PATHS.fleet)}`,
+          // The operator's runbook lists each service's readiness URL.
+          `update ${writerName(PENCOM_PATHS.runbook)}`,
+          `replace ${PREFIX}-hand-over`,
+          `replace ${PREFIX}-deploy`,
+        ].sort(),
+      );
+      const after = envFacts();
+      expect(Object.keys(after).filter((n) => after[n]!.ino !== files[n]!.ino || after[n]!.mtimeMs !== files[n]!.mtimeMs)).toEqual(["payments"]);
+      const now = await pids();
+      expect(Object.keys(now).filter((n) => now[n] !== before[n])).toEqual(["payments"]);
+      expect(await fetch(`http://127.0.0.1:${newPort}/health`).then((x) => x.json())).toMatchObject({ name: "payments", port: String(newPort) });
+    });
+
+    it("a fault: a service that cannot become ready fails the up naming it, the others left running; once fixed, the next up runs the deploy again", async () => {
+      const compliance = join(projectDir, "dist/apps/compliance/src/main.js");
+      const before = await pids();
+      writeFileSync(compliance, "console.error('cannot reach a dependency'); process.exit(1);\n");
+      try {
+        // Redis's password rotated: every service that uses Redis (compliance among them) restarts, tier by tier.
+        await program.stack.setConfig("lazarus:pencomRedisPassword", "rotated-redis-password-0b5c", { secret: true });
+        const e = await program.stack.up({ onEvent }).then(() => undefined, (err: Error) => err);
+        expect(e, "the up should fail").toBeInstanceOf(Error);
+        outputs.push(e!.message);
+        expect(e!.message).toContain(`${PREFIX}-deploy`);
+        expect(e!.message).toMatch(/compliance (is (errored|stopped) in PM2|did not answer http:\/\/127\.0\.0\.1:\d+\/health within 20s)/);
+      } finally {
+        writeFileSync(compliance, STAND_IN_APP);
+      }
+      const r = await up();
+      expect(changed(r)).toEqual([`replace ${PREFIX}-deploy`]);
+      const procs = await jlist();
+      expect(procs.every((p) => p.pm2_env.status === "online"), JSON.stringify(procs.map((p) => [p.name, p.pm2_env.status]))).toBe(true);
+      const now = await pids();
+      // Every service that uses Redis got the rotated password; the gateways (no Redis) were not restarted.
+      expect(Object.keys(now).filter((n) => now[n] === before[n]).sort()).toEqual(["api-gateway", "ext-gateway"]);
+    });
+
     it("the graceful-shutdown operation added: the fleet stopped in reverse tiers (SIGINT times), and a later up does not run it again", async () => {
       const mark = Date.now();
       configure((p) => (p.operations = [{ id: "2026-12-01-shutdown", action: "graceful-shutdown" }]));
