@@ -28,7 +28,7 @@ import { freePort } from "../support/ports";
 import { ALL_SENTINEL_SECRETS, keepOnlyPlatforms, stackConfigMap } from "../support/stacks";
 import { STAND_IN_APP } from "../stacks/pencom/fleet";
 import { engineGate } from "./engineGate";
-import { ENGINE_STACK, openGoodgoStack as openProgramStack, type GoodgoEngineStack as ProgramStack } from "./goodgoStack";
+import { ENGINE_STACK, openProgramStack, type ProgramStack } from "./goodgoStack";
 
 const gate = engineGate({ command: true });
 const REPO = resolve(__dirname, "../..");
