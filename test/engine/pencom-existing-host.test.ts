@@ -5,7 +5,8 @@
 //
 // Real here: the engine, the provider's SSH sessions and SFTP copy, sshd, bash, every script as shipped (the host setup
 // included: pm2-host-setup.sh builds and installs the pm2-logrotate bundle with npm, runs `pm2 startup systemd`), a
-// real PM2 (the pinned devDependency, 7.0.4, as PM2_BIN) running the eight services as the service user.
+// real PM2 (the pinned devDependency, 7.0.4, as PM2_BIN) running the eight services as the service user, and a real
+// PostgreSQL 15 (SCRAM) for the core database switch (restore beside the live database, then cutover).
 // Stand-ins, and what they cannot show:
 //   - the applications: the stand-in app of test/stacks/pencom/fleet.ts at the seed's entry paths (logs start, ready
 //     and PM2's SIGINT with times); the stores: TCP listeners (Oracle: none, so ext-integrations is "degraded");
@@ -15,6 +16,7 @@
 //   - systemd: none runs here. `pm2 startup systemd` really writes its unit (into the namespace's /etc/systemd/system)
 //     and calls `systemctl enable`, which is test/support/fake-systemctl: it refuses a unit without a unit file, records
 //     the enable and answers `is-enabled`; what the unit would do at boot is not shown.
+import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -23,7 +25,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changeCount, type EngineEvent, type OperationResult } from "../../lib/engine/driver";
 import { PENCOM_SERVICES, pencomStartTiers, pencomStopTiers } from "../../stacks/pencom/inventory";
 import { PENCOM_PATHS } from "../../stacks/pencom/plan";
+import { sha256File } from "../support/pgHarness";
 import { startPlanHost, type PlanHost } from "../support/planOverSsh";
+import { PG_BIN, startPostgres, type PostgresServer } from "../support/postgres";
 import { freePort } from "../support/ports";
 import { ALL_SENTINEL_SECRETS, keepOnlyPlatforms, stackConfigMap } from "../support/stacks";
 import { STAND_IN_APP } from "../stacks/pencom/fleet";
@@ -36,6 +40,9 @@ const PM2_BIN = join(REPO, "node_modules/.bin/pm2");
 const PREFIX = `pencom-${ENGINE_STACK}`;
 const NOBODY = 65534;
 const ROTATED = "rotated-oracle-password-3d8b7f1e";
+const REDIS_ROTATED = "rotated-redis-password-0b5c";
+const PG_ADMIN_PASSWORD = "admin-pw-7c2e";
+const PG_CORE_PASSWORD = "core-pw-4a9d";
 const SANDBOXED = ["/opt/lazarus", "/etc/pencom", "/var/cache/lazarus", "/etc/systemd/system"];
 type Event = { what: string; name: string; at: number };
 
@@ -54,6 +61,7 @@ if (gate.mustFail) {
     let pm2Home: string;
     let eventsLog: string;
     let systemctlDir: string;
+    let pg: PostgresServer | undefined;
     const listeners: Server[] = [];
     const events: EngineEvent[] = [];
     const outputs: string[] = [];
@@ -111,6 +119,28 @@ if (gate.mustFail) {
           return [s.name, { ino: st.ino, mtimeMs: st.mtimeMs, mode: (st.mode & 0o777).toString(8).padStart(4, "0"), owner: `${st.uid}:${st.gid}` }];
         }),
       );
+    /** Every Pencom sentinel's marker (the app secrets' lines included; the SSH key is the test sshd's, checked apart). */
+    const pencomMarkers = () => {
+      const markers = Object.entries(ALL_SENTINEL_SECRETS)
+        .filter(([k]) => k.startsWith("lazarus:pencom") && k !== "lazarus:pencomSshPrivateKey")
+        .flatMap(([, v]) => v.match(/SENTINEL-[a-z]+(?:-[a-z]+)*-[0-9a-f]{4,6}/g) ?? []);
+      expect(markers.length).toBeGreaterThanOrEqual(7);
+      return markers;
+    };
+    const sshKeyBody = () => readFileSync(host.ssh.keyFile, "utf8").split("\n")[1]!;
+    /** None of `secrets` in the exported state, the engine's events, the CLI's output, the backend's files or the stack file. */
+    const expectNowhere = async (secrets: string[]) => {
+      const state = JSON.stringify(await program.stack.exportState());
+      const eventText = JSON.stringify(events);
+      const logs = outputs.join("\n");
+      for (const secret of secrets) {
+        expect(state.includes(secret), `state: ${secret}`).toBe(false);
+        expect(eventText.includes(secret), `events: ${secret}`).toBe(false);
+        expect(logs.includes(secret), `output: ${secret}`).toBe(false);
+        for (const f of program.stack.backendFiles()) expect(f.text.includes(secret), `${f.path}: ${secret}`).toBe(false);
+        expect(readFileSync(join(program.projectDir, `Pulumi.${ENGINE_STACK}.yaml`), "utf8").includes(secret)).toBe(false);
+      }
+    };
     const listen = async (port: number) => {
       const server = createServer((s) => s.end());
       await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));
@@ -164,6 +194,7 @@ if (gate.mustFail) {
     afterAll(async () => {
       if (host) await pm2("kill").catch(() => undefined);
       for (const l of listeners) l.close();
+      pg?.destroy();
       await host?.stop();
       program?.remove();
       if (side) rmSync(side, { recursive: true, force: true });
@@ -219,22 +250,7 @@ if (gate.mustFail) {
       const now = await pids();
       const restarted = Object.keys(now).filter((n) => now[n] !== before[n]);
       expect(restarted).toEqual(["ext-integrations"]);
-      const state = JSON.stringify(await program.stack.exportState());
-      const eventText = JSON.stringify(events);
-      const logs = outputs.join("\n");
-      // Every Pencom secret (each sentinel's marker, the app secrets' lines included), the rotated one and the SSH key.
-      const markers = Object.entries(ALL_SENTINEL_SECRETS)
-        .filter(([k]) => k.startsWith("lazarus:pencom") && k !== "lazarus:pencomSshPrivateKey")
-        .flatMap(([, v]) => v.match(/SENTINEL-[a-z]+(?:-[a-z]+)*-[0-9a-f]{4,6}/g) ?? []);
-      expect(markers.length).toBeGreaterThanOrEqual(7);
-      const sshKeyBody = readFileSync(host.ssh.keyFile, "utf8").split("\n")[1]!;
-      for (const secret of [ROTATED, ...markers, sshKeyBody]) {
-        expect(state.includes(secret), `state: ${secret}`).toBe(false);
-        expect(eventText.includes(secret), `events: ${secret}`).toBe(false);
-        expect(logs.includes(secret), `output: ${secret}`).toBe(false);
-        for (const f of program.stack.backendFiles()) expect(f.text.includes(secret), `${f.path}: ${secret}`).toBe(false);
-        expect(readFileSync(join(program.projectDir, `Pulumi.${ENGINE_STACK}.yaml`), "utf8").includes(secret)).toBe(false);
-      }
+      await expectNowhere([ROTATED, ...pencomMarkers(), sshKeyBody()]);
     });
 
     it("a service setting changed (payments' port): its .env and the fleet file rewritten, only payments restarted, ready on the new port", async () => {
@@ -266,7 +282,7 @@ if (gate.mustFail) {
       writeFileSync(compliance, "console.error('cannot reach a dependency'); process.exit(1);\n");
       try {
         // Redis's password rotated: every service that uses Redis (compliance among them) restarts, tier by tier.
-        await program.stack.setConfig("lazarus:pencomRedisPassword", "rotated-redis-password-0b5c", { secret: true });
+        await program.stack.setConfig("lazarus:pencomRedisPassword", REDIS_ROTATED, { secret: true });
         const e = await program.stack.up({ onEvent }).then(() => undefined, (err: Error) => err);
         expect(e, "the up should fail").toBeInstanceOf(Error);
         outputs.push(e!.message);
@@ -282,6 +298,53 @@ if (gate.mustFail) {
       const now = await pids();
       // Every service that uses Redis got the rotated password; the gateways (no Redis) were not restarted.
       expect(Object.keys(now).filter((n) => now[n] === before[n]).sort()).toEqual(["api-gateway", "ext-gateway"]);
+    });
+
+    it("the core database switch: restored beside the live one, then cut over (core's .env names the copy, core alone restarted); left in place, nothing more", async () => {
+      // A real PostgreSQL 15 (SCRAM) in place of the TCP listener: the live database and its plain backup, then writes
+      // after the backup, so the live database and the restored copy differ.
+      pg = await startPostgres({ password: PG_ADMIN_PASSWORD });
+      pg.sql(`CREATE ROLE pencom_core LOGIN PASSWORD '${PG_CORE_PASSWORD}'`);
+      pg.sql("CREATE DATABASE pencom_core_db2 OWNER pencom_core");
+      pg.sql("SET ROLE pencom_core; CREATE TABLE accounts (id int PRIMARY KEY); INSERT INTO accounts SELECT generate_series(1, 500);", "pencom_core_db2");
+      const backup = join(side, "core.sql");
+      const d = spawnSync(join(PG_BIN, "pg_dump"), ["-Fp", "-f", backup, "pencom_core_db2"], { env: { ...process.env, ...pg.env }, encoding: "utf8" });
+      expect(d.status, d.stderr).toBe(0);
+      writeFileSync(`${backup}.sha256`, `${sha256File(backup)}  core.sql\n`);
+      pg.sql("INSERT INTO accounts SELECT generate_series(501, 600)", "pencom_core_db2");
+      const databases = () => pg!.sql("SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname LIKE 'pencom_core%'").split(" ");
+      await program.stack.setConfig("lazarus:pencomPostgresAdminPassword", PG_ADMIN_PASSWORD, { secret: true });
+      await program.stack.setConfig("lazarus:pencomCoreDbPassword", PG_CORE_PASSWORD, { secret: true });
+      configure((p) => {
+        p.postgres = { ...p.postgres, port: pg!.port, sslmode: "disable" };
+        p.recovery = { coreDatabase: { label: "r1", backup } };
+      });
+      const restore = await up();
+      expect(changed(restore)).toContain(`create ${PREFIX}-core-db-restore-r1`);
+      const beside = databases().filter((n) => n.startsWith("pencom_core_db2_restore_"));
+      expect(beside).toHaveLength(1);
+      expect(pg.sql("SELECT count(*) FROM accounts", beside[0])).toBe("500");
+      expect(pg.sql("SELECT count(*) FROM accounts", "pencom_core_db2")).toBe("600");
+
+      // Second switch: cut over. Only core's .env changes; only core restarts.
+      const before = await pids();
+      configure((p) => (p.recovery.coreDatabase.cutover = true));
+      const cutover = await up();
+      expect(changeCount(cutover.summary)).toBeGreaterThan(0);
+      const coreEnv = readFileSync(host.seen(`${PENCOM_PATHS.envDir}/core.env`), "utf8");
+      const url = /^DATABASE_URL=(.*)$/m.exec(coreEnv)![1]!.replace(/^'(.*)'$/, "$1");
+      expect(url).toContain(`/${beside[0]}?sslmode=disable`);
+      const q = spawnSync(join(PG_BIN, "psql"), ["-X", "-A", "-t", url, "-c", "SELECT current_user, count(*) FROM accounts"], { encoding: "utf8" });
+      expect(q.stdout.trim(), q.stderr).toBe("pencom_core|500");
+      const health = await fetch(`http://127.0.0.1:${ports.services[0]}/health`).then((x) => x.json());
+      expect(health).toMatchObject({ name: "core", database: beside[0] });
+      const now = await pids();
+      expect(Object.keys(now).filter((n) => now[n] !== before[n])).toEqual(["core"]);
+      expect(pg.sql("SELECT count(*) FROM accounts", "pencom_core_db2")).toBe("600");
+      const again = await up();
+      expect(changeCount(again.summary)).toBe(0);
+      expect(await pids()).toEqual(now);
+      expect(databases().filter((n) => n.startsWith("pencom_core_db2_restore_"))).toEqual(beside);
     });
 
     it("the graceful-shutdown operation added: the fleet stopped in reverse tiers (SIGINT times), and a later up does not run it again", async () => {
@@ -302,6 +365,10 @@ if (gate.mustFail) {
       expect(changeCount(again.summary)).toBe(0);
       expect(appEvents().filter((e) => e.at > mark && e.what === "start")).toEqual([]);
       expect((await jlist()).every((p) => p.pm2_env.status === "stopped")).toBe(true);
+    });
+
+    it("no secret set in this run (sentinels, rotated ones, the database passwords, the SSH key) in any event, output, state or backend file", async () => {
+      await expectNowhere([ROTATED, REDIS_ROTATED, PG_ADMIN_PASSWORD, PG_CORE_PASSWORD, ...pencomMarkers(), sshKeyBody()]);
     });
 
     it("no warning from the engine or the provider in any of these operations", () => {
