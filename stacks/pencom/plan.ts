@@ -225,8 +225,10 @@ export function planPencom(cfg: PencomConfig, ctx: PlanContext): PencomPlan {
       label: coreRestore.label,
       cutover: coreRestore.cutover,
       // Beside the live database, never into it (the seed's `psql ... < backup.sql`), as the admin role (it creates the
-      // database with the live one's owner and restores ownership); the password on stdin.
-      restore: `set -eu; IFS= read -r PGPASSWORD; export PGPASSWORD; ${script("backup", "pg-restore.sh", [
+      // database with the live one's owner and restores ownership); the password on stdin. The command provider sends
+      // the secret as it is, with no newline: `read` then returns 1 having read it, which `set -e` would make a silent
+      // exit 1; only an empty stdin is refused.
+      restore: `set -eu; IFS= read -r PGPASSWORD || [ -n "\${PGPASSWORD:-}" ] || { echo "the admin password is read from stdin; none arrived" >&2; exit 64; }; export PGPASSWORD; ${script("backup", "pg-restore.sh", [
         "--host", pg.host, "--port", pg.port, "--username", pg.adminUser, "-d", pg.core.database, coreRestore.backup,
       ])}`,
     };

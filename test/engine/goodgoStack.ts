@@ -49,7 +49,8 @@ export function goodgoSecrets(sshPrivateKey: string): Record<string, string> {
   return { ...GOODGO_SENTINEL_SECRETS, "lazarus:goodgoSshPrivateKey": sshPrivateKey };
 }
 
-export interface GoodgoEngineStack {
+/** The real program opened as stack "staging" (any platforms the config keeps: GoodGo here, Pencom in its engine test). */
+export interface ProgramStack {
   stack: EngineStack;
   /** The scratch project directory (holds Pulumi.staging.yaml). */
   projectDir: string;
@@ -59,8 +60,10 @@ export interface GoodgoEngineStack {
   remove(): void;
 }
 
-/** Opens the real program as stack "staging" with `config` and `secrets` (goodgoSecrets) set. */
-export async function openGoodgoStack(config: ConfigMap, secrets: Record<string, string>, passphrase = "lazarus-engine-test"): Promise<GoodgoEngineStack> {
+export type GoodgoEngineStack = ProgramStack;
+
+/** Opens the real program as stack "staging" with `config` and `secrets` (e.g. goodgoSecrets) set. */
+export async function openProgramStack(config: ConfigMap, secrets: Record<string, string>, passphrase = "lazarus-engine-test"): Promise<ProgramStack> {
   const project = scratchProject("lazarus");
   const file = join(project.dir, `Pulumi.${ENGINE_STACK}.yaml`);
   const writeConfig = (plain: ConfigMap) => {
@@ -87,3 +90,5 @@ export async function openGoodgoStack(config: ConfigMap, secrets: Record<string,
     },
   };
 }
+
+export const openGoodgoStack = openProgramStack;

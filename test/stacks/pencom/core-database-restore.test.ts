@@ -30,7 +30,9 @@ function plannedRestore(backup: string): string {
 }
 
 function runRestore(backup: string) {
-  const r = spawnSync("bash", ["-c", plannedRestore(backup)], { input: `${ADMIN_PASSWORD}\n`, encoding: "utf8", env: { PATH: `${PG_BIN}:${process.env.PATH}`, TMPDIR: dir } });
+  // stdin exactly as the declared step sends it: the secret's value, no newline after it (the command provider writes
+  // `stdin` as given; `read` then meets end of input, not a line end, and returns 1 with the value read).
+  const r = spawnSync("bash", ["-c", plannedRestore(backup)], { input: ADMIN_PASSWORD, encoding: "utf8", env: { PATH: `${PG_BIN}:${process.env.PATH}`, TMPDIR: dir } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

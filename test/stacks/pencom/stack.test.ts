@@ -127,7 +127,7 @@ describe("Pencom recovery switches and operations", () => {
   it("restores the core database beside the live one with the admin password on stdin; core's .env is written after it", () => {
     const restore = command(recovering, "pencom-prod-core-db-restore-r1");
     expect(restore.inputs.create).toBe(
-      "set -eu; IFS= read -r PGPASSWORD; export PGPASSWORD; bash /opt/lazarus/scripts/backup/pg-restore.sh --host 10.20.0.21 --port 5432 --username postgres -d pencom_core_db2 /var/backups/pencom/pencom_core_db2.sql",
+      `set -eu; IFS= read -r PGPASSWORD || [ -n "\${PGPASSWORD:-}" ] || { echo "the admin password is read from stdin; none arrived" >&2; exit 64; }; export PGPASSWORD; bash /opt/lazarus/scripts/backup/pg-restore.sh --host 10.20.0.21 --port 5432 --username postgres -d pencom_core_db2 /var/backups/pencom/pencom_core_db2.sql`,
     );
     expect(restore.inputs.create).not.toContain("--cutover");
     expect(restore.inputs.update).toBeDefined();
