@@ -314,7 +314,9 @@ export function managedExtensionCommand(c: { host: string; port: number; adminUs
   return shellJoin([
     "bash",
     "-c",
-    'set -euo pipefail; IFS= read -r PGPASSWORD; export PGPASSWORD PGSSLMODE="$5"; psql -X -q -v ON_ERROR_STOP=1 -h "$1" -p "$2" -U "$3" -d "$4" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"',
+    // The command provider sends the secret as it is, with no newline: `read` then returns 1 having read it, which
+    // `set -e` would turn into a silent exit 1 (found under the real engine for Pencom's restore); only an empty stdin is refused.
+    'set -euo pipefail; IFS= read -r PGPASSWORD || [ -n "${PGPASSWORD:-}" ] || { echo "the admin password is read from stdin; none arrived" >&2; exit 64; }; export PGPASSWORD PGSSLMODE="$5"; psql -X -q -v ON_ERROR_STOP=1 -h "$1" -p "$2" -U "$3" -d "$4" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"',
     "pg-stat-statements",
     c.host,
     String(c.port),

@@ -31,15 +31,19 @@ const asApp = (password: string, sql: string) =>
   });
 
 describe("the managed cluster's pg_stat_statements step (stacks/bunty/plan.ts managedExtensionCommand)", () => {
-  it("creates the extension as the admin user with the password on stdin only, and again changes nothing", () => {
+  it("creates the extension as the admin user with the password on stdin only (no newline, as the provider sends it), and again changes nothing; an empty stdin is refused", () => {
     // A DigitalOcean cluster requires TLS (sslmode=require, the plan's value); this server has none, so disable here.
     pg.sql("CREATE DATABASE bunty_prod");
     const cmd = managedExtensionCommand({ host: "127.0.0.1", port: pg.port, adminUser: pg.user, database: "bunty_prod", sslmode: "disable" });
     expect(cmd).not.toContain("superuser-secret");
     for (let i = 0; i < 2; i++) {
-      const r = spawnSync("bash", ["-c", cmd], { env: { PATH: `${PG_BIN}:/usr/bin:/bin`, PGPASSFILE: "/dev/null" }, input: "superuser-secret\n", encoding: "utf8" });
+      // Exactly as the command provider sends a secret stdin: the value, no trailing newline.
+      const r = spawnSync("bash", ["-c", cmd], { env: { PATH: `${PG_BIN}:/usr/bin:/bin`, PGPASSFILE: "/dev/null" }, input: "superuser-secret", encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
     }
+    const empty = spawnSync("bash", ["-c", cmd], { env: { PATH: `${PG_BIN}:/usr/bin:/bin`, PGPASSFILE: "/dev/null" }, input: "", encoding: "utf8" });
+    expect(empty.status).toBe(64);
+    expect(empty.stderr).toContain("none arrived");
     expect(pg.sql("SELECT extname FROM pg_extension WHERE extname = 'pg_stat_statements'", "bunty_prod")).toBe("pg_stat_statements");
   });
 });
