@@ -70,6 +70,7 @@ TMP=$(mktemp -d "$WORK/waqiti-backup.XXXXXX") || die "$EX_CANTCREAT" "cannot cre
 SNAP_PID=""
 cleanup() {
   local rc=$?
+  stop_stoppable # a dump, an encryption or an upload still running (stopped by SIGTERM): ended before TMP goes
   [[ -n "$SNAP_PID" ]] && kill "$SNAP_PID" 2>/dev/null
   rm -rf -- "$TMP"
   emit_result_on_exit "$rc"
@@ -80,8 +81,15 @@ trap 'exit 130' INT
 
 encrypt() { openssl enc -aes-256-cbc -salt -md sha256 -pass "file:$KEY_FILE" -out "$1"; }
 
-upload() { # upload FILE PREFIX
-  S3_URL="${S3_URL%/}/$2" s3_upload "$1" || die "$EX_TEMPFAIL" "upload of $(basename "$1") to ${S3_URL%/}/$2 failed; no manifest written, so this backup is not complete"
+# The long steps (dump, snapshot, encryption, upload) run through run_stoppable (common.sh), never in the foreground or
+# in $(...): so a SIGTERM at the job's deadline ends them and the run at once, with its result line, instead of after
+# them (bash defers traps during a foreground command) and then by SIGKILL with no result line.
+dump_postgres() { pg_dump --snapshot="$SNAPSHOT" --no-password "$PGDATABASE" | gzip -6 | encrypt "$PG_FILE"; }
+snapshot_redis() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --rdb "$RDB"; }
+encrypt_redis() { encrypt "$REDIS_FILE" <"$RDB"; }
+
+upload() { # upload FILE PREFIX; s3_upload's temporary s3cmd config goes in TMP, removed even when the upload is stopped
+  S3_URL="${S3_URL%/}/$2" WORK_DIR="$TMP" run_stoppable s3_upload "$1" || die "$EX_TEMPFAIL" "upload of $(basename "$1") to ${S3_URL%/}/$2 failed; no manifest written, so this backup is not complete"
 }
 
 PG_JSON=null
@@ -108,7 +116,8 @@ if ((DO_PG)); then
   PG_KEY="postgresql/waqiti-postgresql-$STAMP.sql.gz.enc"
   PG_FILE="$TMP/$(basename "$PG_KEY")"
   log "dumping $PGDATABASE (snapshot $SNAPSHOT)"
-  if ! err=$( { pg_dump --snapshot="$SNAPSHOT" --no-password "$PGDATABASE" | gzip -6 | encrypt "$PG_FILE"; } 2>&1 ); then
+  if ! run_stoppable dump_postgres 2>"$TMP/dump.err"; then
+    err=$(<"$TMP/dump.err")
     die_if_full "$TMP" 1 "the PostgreSQL dump" "$err"
     die "$EX_SOFTWARE" "pg_dump | gzip | openssl failed: $err"
   fi
@@ -126,13 +135,14 @@ if ((DO_REDIS)); then
   redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 || die "$EX_UNAVAILABLE" "Redis unreachable at $REDIS_HOST:$REDIS_PORT"
   KEYS=$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" dbsize)
   RDB="$TMP/dump.rdb"
-  if ! err=$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --rdb "$RDB" 2>&1); then
+  if ! run_stoppable snapshot_redis >/dev/null 2>"$TMP/rdb.err"; then
+    err=$(<"$TMP/rdb.err")
     die_if_full "$TMP" 1 "the Redis snapshot" "$err"
     die "$EX_SOFTWARE" "redis-cli --rdb failed: $err"
   fi
   REDIS_KEY="redis/waqiti-redis-$STAMP.rdb.enc"
   REDIS_FILE="$TMP/$(basename "$REDIS_KEY")"
-  encrypt "$REDIS_FILE" <"$RDB" || die "$EX_SOFTWARE" "openssl failed to encrypt the Redis snapshot"
+  run_stoppable encrypt_redis || die "$EX_SOFTWARE" "openssl failed to encrypt the Redis snapshot"
   REDIS_SHA=$(sha256_of "$REDIS_FILE")
   upload "$REDIS_FILE" redis/
   REDIS_JSON=$(jq -cn --arg key "$REDIS_KEY" --arg sha256 "$REDIS_SHA" --argjson bytes "$(stat -c %s "$REDIS_FILE")" --argjson keys "${KEYS:-0}" '{key: $key, sha256: $sha256, bytes: $bytes, keys: $keys}')

@@ -90,3 +90,30 @@ require_cmd() {
     command -v "$c" >/dev/null 2>&1 || die "$EX_UNAVAILABLE" "required command not found: $c"
   done
 }
+
+# run_stoppable CMD [ARGS...]: runs CMD (a command, or a function holding a pipeline) in the background, in its own
+# process group, and waits for it; returns its exit code. Why: bash runs a trap only when the foreground command ends,
+# so a SIGTERM (Kubernetes at activeDeadlineSeconds) sent while pg_dump or s3cmd runs in the foreground would wait for
+# it; `wait` is interrupted at once. The caller's EXIT trap calls stop_stoppable, which ends the whole group (every
+# stage of a pipeline). Redirect the call (e.g. 2>"$err") rather than capturing it with $(...): a command
+# substitution is a foreground subshell again.
+STOPPABLE_PGID=""
+run_stoppable() {
+  local rc=0
+  set -m # only for the next `&`: a new process group, so one kill reaches every process of the pipeline
+  "$@" &
+  STOPPABLE_PGID=$!
+  set +m
+  wait "$STOPPABLE_PGID" || rc=$?
+  STOPPABLE_PGID=""
+  return "$rc"
+}
+
+# stop_stoppable: for EXIT traps; ends the process group run_stoppable started, if it still runs, and reaps it.
+stop_stoppable() {
+  [[ -n "${STOPPABLE_PGID:-}" ]] || return 0
+  # `|| true`: under set -e a failing kill or wait (143, the group just ended) would end the EXIT trap early
+  kill -TERM -- "-$STOPPABLE_PGID" 2>/dev/null || true
+  wait "$STOPPABLE_PGID" 2>/dev/null || true
+  STOPPABLE_PGID=""
+}
