@@ -117,16 +117,16 @@ describe("npm run drift:hosts", () => {
     expect(readFileSync(join(out, "staging.hosts.md"), "utf8")).toContain("- ❌ pulumi stack output failed: error: no stack named 'staging' found");
   }, 300_000);
 
-  it("a host it cannot log in to is not a clean bill (exit 5), and a platform without host files is refused (exit 2)", async () => {
+  it("a host it cannot log in to is not a clean bill (exit 5), and a platform the stack renders no host files for is refused (exit 2)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lazarus-wrong-key-"));
     const wrong = join(dir, "id_ed25519");
     require("node:child_process").execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", wrong]);
     const r = await cli([], () => wrong);
     expect(r.code).toBe(5);
     expect(r.stdout).toMatch(/- ❌ ssh root@127\.0\.0\.1:\d+ failed \(exit 255\): .*Permission denied/);
-    const bad = await runHostDriftCli(["--stack", "prod", "--project-dir", project, "--host", "waqiti=root@203.0.113.9", "--identity", ssh.keyFile]);
+    const bad = await runHostDriftCli(["--stack", "prod", "--project-dir", project, "--host", "nosuch=root@203.0.113.9", "--identity", ssh.keyFile]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('stack prod renders no host files for platform "waqiti"; platforms with host files: kro, goodgo, bunty, dbis');
+    expect(bad.stderr).toContain('stack prod renders no host files for platform "nosuch"; platforms with host files: kro, goodgo, bunty, dbis');
     const malformed = await runHostDriftCli(["--stack", "prod", "--project-dir", project, "--host", "kro:203.0.113.9", "--identity", ssh.keyFile]);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('--host "kro:203.0.113.9": expected <platform>=<user>@<address>[:<port>] (example: kro=root@203.0.113.20)');

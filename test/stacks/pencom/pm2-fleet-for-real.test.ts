@@ -171,7 +171,9 @@ describe("the Pencom fleet under a real PM2, over SSH", () => {
     const core = (await byName()).core!;
     process.kill(core.pid, "SIGKILL");
     await expect.poll(async () => { const p = (await byName()).core!; return p.pid !== core.pid && p.pm2_env.status === "online"; }, { timeout: 20_000 }).toBe(true);
-    const healed = await fleetRun("status");
+    // Online is not ready: core answers its readiness URL about a second after PM2 restarts it.
+    let healed = await fleetRun("status");
+    for (const until = Date.now() + 20_000; healed.code !== 0 && Date.now() < until; healed = await fleetRun("status")) await new Promise((r) => setTimeout(r, 500));
     expect(healed.code, healed.stderr).toBe(0);
 
     expect((await fleetRun("stop-all")).code).toBe(0);
