@@ -8,17 +8,13 @@ import { Command, CommanderError } from "commander";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectDrift, DriftInputError, hasDrift, parseEngineEvents, renderDriftMarkdown, type DriftReport } from "../lib/drift";
+import { runAsMain, type CliResult } from "./runMain";
 
 export const DRIFT_EXIT = 4;
 export const REFRESH_FAILED_EXIT = 5;
 
-export interface DriftCliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-export async function runDriftCli(argv: string[]): Promise<DriftCliResult> {
+export async function runDriftCli(argv: string[]): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const program = new Command()
@@ -65,16 +61,4 @@ export async function runDriftCli(argv: string[]): Promise<DriftCliResult> {
   }
 }
 
-if (require.main === module) {
-  runDriftCli(process.argv.slice(2)).then(
-    (r) => {
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`drift failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAsMain("drift", runDriftCli);

@@ -15,12 +15,8 @@ import { readStackFile, stackFilePath } from "../config/stackFile";
 import { checkInput, compareHostFiles, expectedFiles, HOST_FILE_CHECK, renderHostDriftMarkdown, type HostFileDrift } from "../lib/hostDrift";
 import { shq } from "../lib/shell";
 import { planStack } from "./planner";
+import { runAsMain, type CliResult } from "./runMain";
 
-export interface HostDriftCliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 interface Target {
   platform: string;
@@ -71,7 +67,7 @@ function sshRun(t: Target, identity: string, knownHosts: string | undefined, inp
   });
 }
 
-export async function runHostDriftCli(argv: string[]): Promise<HostDriftCliResult> {
+export async function runHostDriftCli(argv: string[]): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const program = new Command()
@@ -138,16 +134,4 @@ export async function runHostDriftCli(argv: string[]): Promise<HostDriftCliResul
   }
 }
 
-if (require.main === module) {
-  runHostDriftCli(process.argv.slice(2)).then(
-    (r) => {
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`drift:hosts failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAsMain("drift:hosts", runHostDriftCli);

@@ -17,17 +17,13 @@ import { renderJson, renderTree, renderViolations } from "./planFormat";
 import { diffPlans } from "./planDiff";
 import { renderDiffMarkdown } from "./planDiffMarkdown";
 import { parsePlanJson, PlanFileError, readPlanJson } from "./planJson";
+import { runAsMain, type CliResult } from "./runMain";
 
 /** Exit code of a plan that a mandatory policy refuses. */
 export const POLICY_VIOLATION_EXIT = 3;
 
-export interface PlanCliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-export async function runPlanCli(argv: string[]): Promise<PlanCliResult> {
+export async function runPlanCli(argv: string[]): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const program = new Command()
@@ -78,16 +74,4 @@ export async function runPlanCli(argv: string[]): Promise<PlanCliResult> {
   }
 }
 
-if (require.main === module) {
-  runPlanCli(process.argv.slice(2)).then(
-    (r) => {
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`plan failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAsMain("plan", runPlanCli);

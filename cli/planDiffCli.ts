@@ -15,12 +15,8 @@ import { basename, join, resolve } from "node:path";
 import { diffPlans } from "./planDiff";
 import { renderDiffMarkdown, type StackEntry } from "./planDiffMarkdown";
 import { PlanFileError, readPlanJson, type PlanJson } from "./planJson";
+import { runAsMain, type CliResult } from "./runMain";
 
-export interface DiffCliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Why a side has no plan for `stack`: the first lines of `<stack>.err` beside the plans, if the workflow wrote one. */
 function whyMissing(dir: string, stack: string, side: string): string {
@@ -64,7 +60,7 @@ function stackEntries(baseDir: string, headDir: string, roots: { base?: string; 
   });
 }
 
-export async function runPlanDiffCli(argv: string[]): Promise<DiffCliResult> {
+export async function runPlanDiffCli(argv: string[]): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const program = new Command()
@@ -110,16 +106,4 @@ export async function runPlanDiffCli(argv: string[]): Promise<DiffCliResult> {
   }
 }
 
-if (require.main === module) {
-  runPlanDiffCli(process.argv.slice(2)).then(
-    (r) => {
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`plan:diff failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAsMain("plan:diff", runPlanDiffCli);

@@ -4,11 +4,12 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runPlanCli, type PlanCliResult } from "../../cli/plan";
+import { runPlanCli } from "../../cli/plan";
+import type { CliResult } from "../../cli/runMain";
 import { cloudInitSchema, composeConfig, nginxTest } from "../support/validators";
 
-let tree: PlanCliResult;
-let json: PlanCliResult;
+let tree: CliResult;
+let json: CliResult;
 let outDir: string;
 let plan: {
   steps: { op: string; urn: string; newState: { type: string; inputs: Record<string, any>; parent: string; protect: boolean; dependencies: string[] } }[];
