@@ -132,3 +132,10 @@ export function spacesEndpoint(region: string): string {
 export const spacesBucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { message: "is not a Spaces bucket name (3-63 lowercase letters, digits and dashes; example: goodgo-prod-backups)" });
+
+/** An exact npm version: a range would install whatever is newest on the next host. */
+export const npmVersion = (pkg: string, example: string) =>
+  z.string().regex(/^\d+\.\d+\.\d+$/, { message: `is not an exact ${pkg} version (example: ${example}); a range would install whatever is newest` });
+
+/** A PostgreSQL identifier Lazarus creates or names (database, role): lower-case, at most 63 bytes, never quoted. */
+export const sqlName = (what: string, example: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: `is not a ${what} (example: ${example})` });

@@ -9,6 +9,7 @@ import {
   hourOfDay,
   imageSlug,
   isoTimestamp,
+  npmVersion,
   percent,
   port,
   postgresVersion,
@@ -230,3 +231,18 @@ export function restoreArgs(r: DatabaseRestoreConfig | undefined): { label: stri
   if (!r) return undefined;
   return { label: r.label, sourceCluster: r.sourceCluster, pointInTime: r.pointInTime, cutover: r.cutover === true, discard: r.discard };
 }
+
+/** PM2 on a host (Bunty, Pencom): its pinned version and pm2-logrotate's settings (the runbooks' Log Rotation). */
+export const pm2Schema = z
+  .strictObject({
+    version: npmVersion("pm2", "7.0.4").default("7.0.4"),
+    logrotate: z
+      .strictObject({
+        version: npmVersion("pm2-logrotate", "3.0.0").default("3.0.0"),
+        maxSize: z.string().regex(/^\d+[KMG]$/, { message: "is not a pm2-logrotate size (example: 10M)" }).default("10M"),
+        retain: z.number().int().min(1, { message: "is not a number of rotated files to keep (example: 7)" }).default(7),
+        compress: z.boolean().default(true),
+      })
+      .prefault({}),
+  })
+  .prefault({});

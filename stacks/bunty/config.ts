@@ -3,15 +3,12 @@
 // /var/www/bunty-backend, PostgreSQL and Redis either managed or on the host; its secrets and its cross-key checks.
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, email, hostname, operationId, port } from "../../config/primitives";
+import { absolutePath, email, hostname, operationId, port, sqlName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, managedPostgresSchema, pm2Schema } from "../../config/shared";
 
 const httpsUrl = (example: string) => z.string().regex(/^https:\/\/[^\s]+$/, { message: `is not an https URL (example: ${example})` });
-const npmVersion = (pkg: string, example: string) =>
-  z.string().regex(/^\d+\.\d+\.\d+$/, { message: `is not an exact ${pkg} version (example: ${example}); a range would install whatever is newest` });
 const utcTime = (example: string) => z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: `is not a UTC time HH:MM (example: "${example}")` });
-const sqlName = (what: string, example: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: `is not a ${what} (example: ${example})` });
 
 /**
  * Where PostgreSQL runs. The runbook only says "$DATABASE_URL", so both are offered: a DigitalOcean managed cluster
@@ -97,20 +94,8 @@ export const buntySchema = z.strictObject({
       env: z.record(z.string(), z.string({ message: 'is not a string (example: LOG_LEVEL: "info")' })).default({}),
     })
     .prefault({}),
-  pm2: z
-    .strictObject({
-      version: npmVersion("pm2", "7.0.4").default("7.0.4"),
-      /** The runbook's Log Rotation settings. */
-      logrotate: z
-        .strictObject({
-          version: npmVersion("pm2-logrotate", "3.0.0").default("3.0.0"),
-          maxSize: z.string().regex(/^\d+[KMG]$/, { message: "is not a pm2-logrotate size (example: 10M)" }).default("10M"),
-          retain: z.number().int().min(1, { message: "is not a number of rotated files to keep (example: 7)" }).default(7),
-          compress: z.boolean().default(true),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
+  /** The runbook's PM2 and its Log Rotation settings. */
+  pm2: pm2Schema,
   postgres: postgresSchema,
   tls: z.strictObject({
     email,

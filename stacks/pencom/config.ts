@@ -3,14 +3,11 @@
 // MongoDB, Redis (BullMQ) and the read-only Oracle database, recovery switches and runbook operations.
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, hostAddress, operationId, port, unixUser } from "../../config/primitives";
+import { absolutePath, hostAddress, operationId, port, sqlName, unixUser } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { existingServerSchema, hostSchema } from "../../config/shared";
+import { existingServerSchema, hostSchema, pm2Schema } from "../../config/shared";
 import { PENCOM_SERVICE_NAMES } from "./inventory";
 
-const npmVersion = (pkg: string, example: string) =>
-  z.string().regex(/^\d+\.\d+\.\d+$/, { message: `is not an exact ${pkg} version (example: ${example}); a range would install whatever is newest` });
-const sqlName = (what: string, example: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: `is not a ${what} (example: ${example})` });
 const serviceName = z.enum(PENCOM_SERVICE_NAMES as [string, ...string[]], {
   message: `is not a Pencom service (one of ${PENCOM_SERVICE_NAMES.join(", ")}; example: core)`,
 });
@@ -95,19 +92,8 @@ export const pencomSchema = z.strictObject({
     }),
   /** Where each of the eight services answers its readiness check, by the seed's PM2 name. */
   services: z.strictObject(Object.fromEntries(PENCOM_SERVICE_NAMES.map((n) => [n, serviceSettings])) as Record<string, typeof serviceSettings>),
-  pm2: z
-    .strictObject({
-      version: npmVersion("pm2", "7.0.4").default("7.0.4"),
-      logrotate: z
-        .strictObject({
-          version: npmVersion("pm2-logrotate", "3.0.0").default("3.0.0"),
-          maxSize: z.string().regex(/^\d+[KMG]$/, { message: "is not a pm2-logrotate size (example: 10M)" }).default("10M"),
-          retain: z.number().int().min(1, { message: "is not a number of rotated files to keep (example: 7)" }).default(7),
-          compress: z.boolean().default(true),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
+  /** The runbook's PM2 and its Log Rotation settings. */
+  pm2: pm2Schema,
   /** The on-premises PostgreSQL server and the seed's two databases. */
   postgres: z.strictObject({
     host: hostAddress,
