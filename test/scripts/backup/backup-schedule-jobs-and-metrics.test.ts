@@ -18,6 +18,7 @@ import { GOODGO_BACKUP_METRICS, renderBackupSuccessMetrics, renderVerifyMetrics 
 import { RenderInputError } from "../../../renderers/renderInputError";
 import { backupJobs, renderBackupCrontab } from "../../../renderers/backupSchedule";
 import { GOODGO_BACKUP_SCHEDULE } from "../../../stacks/goodgo/serviceSettings";
+import { resultLines, runAsync } from "../../support/commandText";
 
 const SCRIPTS = resolve(__dirname, "../../../scripts/backup");
 const JOB = join(SCRIPTS, "backup-job.sh");
@@ -32,19 +33,9 @@ interface Run {
 }
 
 // Asynchronous on purpose: the S3 stub answers from this process's event loop, which spawnSync would block.
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", rej);
-    child.once("close", (code) => {
-      const lines = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-      res({ code, stdout, stderr, lines });
-    });
-  });
+async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const r = await runAsync(cmd, args, { env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: resultLines(r.stdout) };
 }
 
 function promValue(text: string, metric: string): number | undefined {

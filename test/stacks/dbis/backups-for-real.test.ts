@@ -28,6 +28,7 @@ import { startPostgres, type PostgresServer } from "../../support/postgres";
 import { startS3Stub, type S3Stub } from "../../support/s3Stub";
 import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, byType, one, planFor } from "../../support/stacks";
 import { HOST_LAYOUT } from "../../../lib/hostLayout";
+import { resultLines, runAsync } from "../../support/commandText";
 
 const REPO_SCRIPTS = resolve(__dirname, "../../../scripts");
 const SUPERUSER_PASSWORD = `test-superuser-${process.pid}`;
@@ -41,19 +42,10 @@ interface Run {
 }
 
 // Asynchronous: the S3 stub answers from this process's event loop.
-function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((res, rej) => {
-    const child = spawn(argv[0], argv.slice(1), { env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", rej);
-    child.once("close", (code) => {
-      const lines = stdout.split("\n").filter((l) => l.startsWith("{"));
-      res({ code, stdout, stderr, result: lines.length ? JSON.parse(lines[lines.length - 1]) : null });
-    });
-  });
+async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const r = await runAsync(argv[0]!, argv.slice(1), { env });
+  const lines = resultLines(r.stdout);
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, result: lines.length ? lines[lines.length - 1]! : null };
 }
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");

@@ -2,13 +2,13 @@
 // switch recovery.promoteReplica: the DigitalOcean API's promote call from a command resource (run here against a
 // loopback stand-in that checks method, path, body and bearer token), DATABASE_URL moved to the promoted cluster,
 // compose up after the call (which recreates the app with the new .env), irreversibility stated and confirmed on prod.
-import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { runPlanCli } from "../../../cli/plan";
 import { bearerHeader, promoteReplicaCommand } from "../../../lib/digitaloceanApi";
 import { PROMOTION_IS_IRREVERSIBLE } from "../../../stacks/dbis/config";
 import { startDigitaloceanApiStub, type DigitaloceanApiStub } from "../../support/digitaloceanApiStub";
 import { ALL_SENTINEL_SECRETS, T, byType, one, patchedProject, planFor } from "../../support/stacks";
+import { runCommandText as runCommand } from "../../support/commandText";
 
 const CLUSTER = "9cc10173-e9ea-4176-9dbc-a4cee4c4ff30";
 const TOKEN = "dop_v1_test-only-0123456789abcdef";
@@ -21,19 +21,6 @@ afterEach(async () => {
   stub = undefined;
 });
 
-/** Runs the command text as the command resource would: bash -c, the header on stdin (async: the stub answers in this process). */
-function runCommand(text: string, stdin: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", text]);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
 
 describe("the promote call", () => {
   it("sends PUT with no body and the bearer token to the replica's promote path, and succeeds on 204", async () => {

@@ -4,7 +4,7 @@
 // token, and refuses like the API: 401 for a wrong token, 404 for an unknown app or deployment, 400 for a body that is
 // not JSON, 422 for another body. The calls are the ones the plan makes from the real stack files (planGiv), each turned
 // into its command line by the same function declare uses (givApiCommand), with only the API base pointed at the stand-in.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { bearerHeader } from "../../../lib/digitaloceanApi";
 import { giv } from "../../../stacks/giv";
@@ -13,6 +13,7 @@ import { planGiv, type GivApiCall } from "../../../stacks/giv/plan";
 import { startDigitaloceanApiStub, type DigitaloceanApiStub, type ExpectedCall } from "../../support/digitaloceanApiStub";
 import { loadStackConfig } from "../../../config/load";
 import { rawStack, stackPlatformConfig } from "../../support/stacks";
+import { runCommandText as run } from "../../support/commandText";
 
 const APP = "fb06ad00-351f-45c8-b5eb-13523c438661";
 const GOOD = "3aa4d20e-5527-4c00-b496-601fbd22520a";
@@ -25,19 +26,6 @@ afterEach(async () => {
   stub = undefined;
 });
 
-/** Runs the command text as the command resource does: bash -c, the header on stdin. */
-function run(text: string, stdin: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", text]);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
 
 /** The planned API calls of the real staging stack file with the given switches and operations set. */
 function plannedCalls(patch: (giv: Record<string, any>) => void, stack = "staging"): GivApiCall[] {
