@@ -2,7 +2,7 @@
 // changed on the host behind Pulumi's back (over SSH, as a person would), and `pulumi refresh --preview-only` (the
 // engine's CLI, with streamed JSON events, as .github/workflows/drift.yml runs it) is read by lib/drift.ts and
 // `npm run drift`. The fixture's resources come from a dynamic provider that reads the files back
-// (test/fixtures/engine/drift/index.ts says why not the command provider, whose resources cannot drift at all).
+// (test/fixtures/engine/remote-file/index.ts says why not the command provider, whose resources cannot drift at all).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,7 +42,7 @@ if (gate.mustFail) {
     }
 
     beforeAll(async () => {
-      fixture = await openSshFixtureStack("drift", "keyFile", { content: { value: "listen 8080;\n" }, token: { value: TOKEN, secret: true } });
+      fixture = await openSshFixtureStack("remote-file", "keyFile", { content: { value: "listen 8080;\n" }, token: { value: TOKEN, secret: true } });
       const r = await fixture.stack.up();
       expect(r.summary.create).toBe(3);
     }, 120_000);
