@@ -213,19 +213,11 @@ backup_prepare_plain() {
 }
 
 # restore_plain DB FILE: the plain dump into DB with psql, stopping at the first error, in one transaction (all or
-# nothing). In the background and waited for like pg_restore, so a SIGTERM ends it (stop_pg_restore).
-# shellcheck disable=SC2034 # RESTORE_ERR is read by the callers
+# nothing). Run like pg_restore (run_restore_tool), so a SIGTERM ends it at once.
 restore_plain() {
-  local db=$1 file=$2 err rc=0
-  err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/psql.err.XXXXXX" 2>/dev/null) || err=/dev/null
+  local db=$1 file=$2
   PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off -c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB}" \
-    psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$db" -f "$file" >"$err" 2>&1 &
-  RESTORE_PID=$!
-  wait "$RESTORE_PID" || rc=$?
-  RESTORE_PID=""
-  RESTORE_ERR=$(cat -- "$err" 2>/dev/null || true)
-  [[ "$err" == /dev/null ]] || rm -f -- "$err"
-  return "$rc"
+    run_restore_tool psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$db" -f "$file"
 }
 
 # resolve_backup_path PATH_OR_DIR: a directory means its `latest` pointer; the pointer itself (or any link to a
@@ -298,13 +290,16 @@ s3_upload() {
   return 0
 }
 
-# run_pg_restore ARGS...: pg_restore in the background, waited for, with its messages in RESTORE_ERR. A trap runs
-# only between commands, never during a command substitution, so this is what lets a SIGTERM stop the script at once;
-# the caller's EXIT trap ends RESTORE_PID (stop_pg_restore).
-run_pg_restore() {
+# run_restore_tool PROGRAM ARGS...: pg_restore or psql in the background, waited for, with its messages in RESTORE_ERR.
+# A trap runs only between commands, never during a foreground command or a command substitution, so this is what lets
+# a SIGTERM stop the script at once; the caller's EXIT trap ends RESTORE_PID (stop_pg_restore). Not common.sh's
+# run_stoppable (a process group of its own): tried, and pg-faults' SIGTERM-mid-restore test then got no result line
+# (cause not yet analysed); this mechanism is the one that test proves.
+# shellcheck disable=SC2034 # RESTORE_ERR is read by the callers
+run_restore_tool() {
   local err rc=0
-  err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/pg_restore.err.XXXXXX" 2>/dev/null) || err=/dev/null
-  pg_restore "$@" >"$err" 2>&1 &
+  err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/$1.err.XXXXXX" 2>/dev/null) || err=/dev/null
+  "$@" >"$err" 2>&1 &
   RESTORE_PID=$!
   wait "$RESTORE_PID" || rc=$?
   RESTORE_PID=""
@@ -313,11 +308,13 @@ run_pg_restore() {
   return "$rc"
 }
 
-# stop_pg_restore: for EXIT traps; ends a pg_restore still running (it cancels its workers' queries).
+run_pg_restore() { run_restore_tool pg_restore "$@"; }
+
+# stop_pg_restore: for EXIT traps; ends a pg_restore or psql still running (pg_restore cancels its workers' queries).
 stop_pg_restore() {
   [[ -n "${RESTORE_PID:-}" ]] || return 0
-  kill -TERM "$RESTORE_PID" 2>/dev/null
-  wait "$RESTORE_PID" 2>/dev/null
+  kill -TERM "$RESTORE_PID" 2>/dev/null || true
+  wait "$RESTORE_PID" 2>/dev/null || true
   RESTORE_PID=""
 }
 
