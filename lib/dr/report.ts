@@ -1,0 +1,55 @@
+// What a DR run (`lazarus dr rebuild` or `lazarus dr drill`) reports: one timeline of steps, the recovery objectives
+// measured against the runbooks' targets, and what was restored from which backup. The CLI renders it as JSON (this shape)
+// and Markdown (with a Mermaid gantt of the timeline); `lazarus dr plan` reads the last drill's step times back from it.
+
+/** One step of the timeline, as the operator saw it. Times are ISO 8601 (UTC). */
+export interface DrStep {
+  /** Stable key, e.g. "goodgo/recovery.host/restore-database" or "drill/lose-data-host". */
+  key: string;
+  platform?: string;
+  title: string;
+  startedAt: string;
+  endedAt?: string;
+  status: "ok" | "failed" | "skipped" | "running";
+  /** On failure: what went wrong and what to do next. */
+  detail?: string;
+}
+
+/** A backup a step restored from: where it was and its checksum, as the restore script reported it. */
+export interface RestoredBackup {
+  platform: string;
+  database: string;
+  /** The backup file or pgBackRest label/time restored. */
+  source: string;
+  /** e.g. "sha256:…" (logical) or the pgBackRest backup label (physical). */
+  checksum?: string;
+  route: "logical" | "physical";
+}
+
+/** The recovery objectives: measured, and the runbook's target (absent when the runbook states none). */
+export interface Objectives {
+  platform: string;
+  /** Loss → healthy, in seconds. */
+  rtoSeconds?: number;
+  rtoTargetSeconds?: number;
+  /** Last write committed before the loss vs the last write present after, in seconds (and rows when counted). */
+  rpoSeconds?: number;
+  rpoRows?: number;
+  rpoTargetSeconds?: number;
+  /** Where the targets come from, e.g. "runbook 001 §RPO/RTO Summary". */
+  targetSource?: string;
+}
+
+export interface DrReport {
+  kind: "rebuild" | "drill";
+  stack: string;
+  platforms: string[];
+  startedAt: string;
+  endedAt?: string;
+  outcome: "ok" | "failed" | "refused";
+  steps: DrStep[];
+  objectives: Objectives[];
+  restored: RestoredBackup[];
+  /** Free-form facts worth keeping (the writer's row counts, the preview's change summary). */
+  notes: string[];
+}
