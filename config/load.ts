@@ -124,13 +124,19 @@ export function loadStackConfig(raw: RawStackConfig, options: LoadOptions = {}):
     });
   }
 
+  // A secret's decrypted value, for checks against a fingerprint in the stack file (Bunty's JWT rotation); the offline
+  // plan has only the placeholder, so those checks are skipped there.
+  const plainSecret = (name: string): string | undefined => {
+    const v = ours.get(name);
+    return name in SECRET_SPECS && secretKeys.has(`${NAMESPACE}:${name}`) && typeof v === "string" && v.length > 0 && v !== ENCRYPTED_PLACEHOLDER ? v : undefined;
+  };
   const platforms: StackConfig["platforms"] = [];
   const needed = new Set<string>();
   for (const module of registry) {
     if (!ours.has(module.name)) continue;
     const cfg = parseSection(module.name, module.schema) as { enabled?: boolean } | undefined;
     if (!cfg || cfg.enabled === false) continue;
-    for (const p of module.check(cfg, raw.stack)) problems.push(`${stackFile}: ${NAMESPACE}:${module.name}.${p.path}: ${p.message}`);
+    for (const p of module.check(cfg, raw.stack, plainSecret)) problems.push(`${stackFile}: ${NAMESPACE}:${module.name}.${p.path}: ${p.message}`);
     if (environment) module.requiredSecrets(cfg, environment).forEach((s) => needed.add(s));
     platforms.push({ module, config: cfg });
   }

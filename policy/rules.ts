@@ -341,6 +341,11 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
   { what: "empties the app's Redis database (FLUSHDB)", detect: (r) => /app-data\.sh\b.* flush-cache$/.test(createOf(r)), confirmedBy: ["flush-cache"] },
   { what: "terminates a database session", detect: (r) => /app-data\.sh\b.* terminate \d+$/.test(createOf(r)), confirmedBy: ["terminate-query"] },
   { what: "swaps a restored database in for the live one", detect: (r) => /app-data\.sh\b.* swap-in [a-z0-9_]+/.test(createOf(r)), confirmedBy: ["database-cutover"] },
+  {
+    what: "rolls out a new JWT secret (every user is logged out)",
+    detect: (r) => /\bjwt-rotation \S+ \d+$/.test(createOf(r)),
+    confirmedBy: (r) => [`rotate-jwt-${/\bjwt-rotation \S+ (\d+)$/.exec(createOf(r))![1]}`],
+  },
   { what: "rebuilds every index, locking each table (REINDEX DATABASE)", detect: (r) => /app-data\.sh\b.* reindex$/.test(createOf(r)), confirmedBy: ["reindex"] },
   { what: "restores a backup over the live database (--cutover)", detect: (r) => /pg-restore\.sh\b.*--cutover/.test(createOf(r)), confirmedBy: ["database-cutover", "recover-host"] },
   {

@@ -32,6 +32,13 @@ export interface PlanContext {
   environment: EnvironmentConfig;
 }
 
+/**
+ * A secret's plain value where the loader has it (a real `pulumi up`/`preview` decrypts the stack's config), else
+ * undefined (the offline plan, an unset secret). For checks that compare a secret with a fingerprint in the stack file;
+ * never put the value itself into a problem, a plan or a file.
+ */
+export type PlainSecrets = (name: string) => string | undefined;
+
 /** Secret values as Pulumi secrets; an unset secret (offline plan only) becomes a visible placeholder. */
 export type Secrets = (name: string) => pulumi.Output<string>;
 
@@ -51,7 +58,7 @@ export interface PlatformModule<Config = unknown, Plan = unknown> {
   readonly runbook: string;
   readonly schema: z.ZodType<Config>;
   /** Checks that need several keys or the stack name (confirmations of destructive switches on prod). */
-  check(config: Config, stack: string): Problem[];
+  check(config: Config, stack: string, secrets?: PlainSecrets): Problem[];
   /** Every secret the platform can use, by config key; each key starts with the platform's name. */
   readonly secrets: Record<string, SecretSpec>;
   /** The secrets this config needs (a subset of `secrets`). */

@@ -1,10 +1,12 @@
 // `lazarus:bunty`: the Bunty platform's stack config (runbook 003, "Bunty ZKP Platform"): one host (a droplet or an
 // existing server) with the `deploy` user, nginx under systemd with certbot TLS, the Node backend under PM2 from
 // /var/www/bunty-backend, PostgreSQL and Redis either managed or on the host; its secrets and its cross-key checks.
+import { createHash } from "node:crypto";
 import { z } from "zod";
-import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
+import { confirmationToken, duplicateOperationIds, isProtectedStack, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, operationId, port, sqlName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
+import type { PlainSecrets } from "../platform";
 import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, managedPostgresSchema, pm2Schema } from "../../config/shared";
 
 const httpsUrl = (example: string) => z.string().regex(/^https:\/\/[^\s]+$/, { message: `is not an https URL (example: ${example})` });
@@ -137,6 +139,19 @@ export const buntySchema = z.strictObject({
     })
     .prefault({}),
   operations: z.array(operationSchema).default([]),
+  /**
+   * The runbook's JWT rotation, which logs every user out: the secret (buntyJwtSecret) rolls out with a new
+   * `generation`, confirmed on prod (`prod/bunty/rotate-jwt-<generation>`). `secretSha256` records which secret the
+   * generation is (buntyJwtFingerprint: sha256 of "<generation>:<secret>", 16 hex digits, no use to anyone without the
+   * secret), so a secret changed without a new generation is refused at plan time instead of logging everyone out.
+   */
+  rotateJwt: z
+    .strictObject({
+      generation: z.number({ message: "is not a JWT secret generation (example: 2)" }).int({ message: "is not a whole generation number (example: 2)" }).min(1, { message: "is not a generation of at least 1 (example: 2)" }).default(1),
+      secretSha256: z.string().regex(/^[0-9a-f]{16}$/, { message: "is not a JWT secret fingerprint, 16 hex digits (example: 3f9a0c1b2d4e5f60; the plan prints the value to write)" }).optional(),
+      confirm: z.string().optional(),
+    })
+    .prefault({}),
 });
 export type BuntyConfig = z.infer<typeof buntySchema>;
 
@@ -146,7 +161,7 @@ export const BUNTY_SECRETS = {
     setWith: "pulumi config set --secret --stack <stack> buntySshPrivateKey < ~/.ssh/lazarus_bunty_ed25519",
   },
   buntyJwtSecret: {
-    description: "JWT signing secret of the Bunty backend (runbook: openssl rand -base64 64; rotating it logs every user out)",
+    description: "JWT signing secret of the Bunty backend (runbook: openssl rand -base64 64; rotating it logs every user out, so a new one needs lazarus:bunty.rotateJwt's next generation)",
     setWith: "openssl rand -base64 64 | tr -d '\\n' | pulumi config set --secret --stack <stack> buntyJwtSecret",
   },
   buntyPlaidClientId: {
@@ -186,8 +201,48 @@ export function buntyRequiredSecrets(cfg: BuntyConfig): string[] {
   return Object.keys(BUNTY_SECRETS).filter((k) => k !== "buntyDatabasePassword" || cfg.postgres.where === "host");
 }
 
-export function buntyProblems(cfg: BuntyConfig, stack: string): Problem[] {
-  const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
+/** The fingerprint rotateJwt.secretSha256 records: sha256("<generation>:<secret>"), its first 16 hex digits. */
+export function buntyJwtFingerprint(generation: number, secret: string): string {
+  return createHash("sha256").update(`${generation}:${secret}`).digest("hex").slice(0, 16);
+}
+
+/** The shell line that prints the fingerprint, for an operator without a plan run at hand. */
+function fingerprintCommand(stack: string, generation: number): string {
+  return `printf '%s' "${generation}:$(pulumi config get --stack ${stack} buntyJwtSecret)" | sha256sum | cut -c1-16`;
+}
+
+/**
+ * The JWT rotation: a changed secret needs a new generation (and on prod its confirmation). Only a run that has the
+ * decrypted secret (`pulumi preview`/`up`) can compare it with the fingerprint; the offline plan checks the rest.
+ */
+function jwtRotationProblems(cfg: BuntyConfig, stack: string, secrets?: PlainSecrets): Problem[] {
+  const { generation, secretSha256, confirm } = cfg.rotateJwt;
+  const secret = secrets?.("buntyJwtSecret");
+  const problems: Problem[] = [];
+  const next = generation + 1;
+  if (secretSha256 && secret !== undefined && buntyJwtFingerprint(generation, secret) !== secretSha256) {
+    const rotate = `rotateJwt: {generation: ${next}, secretSha256: "${buntyJwtFingerprint(next, secret)}"${isProtectedStack(stack) ? `, confirm: "${confirmationToken(stack, "bunty", `rotate-jwt-${next}`)}"` : ""}}`;
+    problems.push({
+      path: "rotateJwt.secretSha256",
+      message: `is generation ${generation}'s JWT secret, but lazarus:buntyJwtSecret holds another one: a new JWT secret logs every user out, so it rolls out only with a new generation. To rotate, set ${rotate}; to keep everyone logged in, set buntyJwtSecret back to generation ${generation}'s value`,
+    });
+  }
+  if (generation > 1) {
+    problems.push(
+      ...requireConfirm(stack, "bunty", `rotate-jwt-${generation}`, confirm, "rotateJwt.confirm", `JWT secret generation ${generation} invalidates every session signed with the previous secret: every user is logged out`),
+    );
+    if (isProtectedStack(stack) && !secretSha256) {
+      problems.push({
+        path: "rotateJwt.secretSha256",
+        message: `is missing: generation ${generation} must name the secret it rolls out, so a later change of buntyJwtSecret without a new generation is refused (example: secretSha256: "${secret !== undefined ? buntyJwtFingerprint(generation, secret) : "3f9a0c1b2d4e5f60"}"; computed by ${fingerprintCommand(stack, generation)})`,
+      });
+    }
+  }
+  return problems;
+}
+
+export function buntyProblems(cfg: BuntyConfig, stack: string, secrets?: PlainSecrets): Problem[] {
+  const problems: Problem[] = [...duplicateOperationIds(cfg.operations), ...jwtRotationProblems(cfg, stack, secrets)];
   if (cfg.domains.frontend === cfg.domains.api) {
     problems.push({ path: "domains.api", message: `is the frontend's name too; the API needs its own (example: api.${cfg.domains.frontend})` });
   }

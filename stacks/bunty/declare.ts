@@ -97,6 +97,9 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const redis = step("redis", plan.commands.redisRestart, [digest("/etc/redis/redis.conf"), digest(plan.secretFiles.redisAcl)], [handOver]);
   const app = step("pm2-start", plan.commands.pm2Start, [digest(BUNTY_PATHS.ecosystem), digest(plan.secretFiles.env)], [...databaseReady, redis]);
 
+  // A new JWT secret reached the app with the .env above (pm2-start re-ran on its digest); this records the generation.
+  if (plan.jwtRotation) step(plan.jwtRotation.key, plan.jwtRotation.command, [], [app], true);
+
   step("backup-timers", plan.commands.backupTimers, Object.keys(plan.files).filter((p) => p.startsWith("/etc/systemd/system/bunty-backup")).map(digest), [app]);
 
   const tlsPaths = { tlsDir: HOST_LAYOUT.tlsDir, certName: names.certName, letsencryptDir: HOST_LAYOUT.letsencryptDir };

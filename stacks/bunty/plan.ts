@@ -35,6 +35,8 @@ export const BUNTY_PATHS = {
   /** The runbook's Data Recovery file: the latest backup as gzipped plain SQL. */
   plainBackup: "bunty-latest.sql.gz",
   systemdDir: "/etc/systemd/system",
+  /** The JWT secret generation live on the host (rotateJwt). */
+  jwtGeneration: "/etc/bunty/jwt-generation",
   /** The generated operator runbook (stacks/bunty/runbook.ts). */
   runbook: "/etc/bunty/RUNBOOK.md",
 } as const;
@@ -87,6 +89,12 @@ export interface BuntyPlan {
     certIssue: string;
   };
   operations: { id: string; command: string }[];
+  /**
+   * A JWT secret generation after the first: a once-step, after the app has restarted with the new .env, that records
+   * the generation on the host (/etc/bunty/jwt-generation) and in the journal. Its name carries the generation, so the
+   * preview shows the rotation as a new step, and the policy pack finds it (destructive-confirmed).
+   */
+  jwtRotation?: { generation: number; key: string; command: string };
   /** PostgreSQL on the host: restore beside the live database, then (with swapIn) the cutover; each step once. */
   hostDatabaseRecovery: { key: string; command: string }[];
   outputs: { urls: string[]; healthUrl: string };
@@ -153,6 +161,22 @@ function hostDatabaseRecovery(cfg: BuntyConfig): { key: string; command: string 
     steps.push({ key: `swap-in-${r.label}`, command: `set -e; ${appData(cfg, ["swap-in", r.swapIn])}; ${pm2App(cfg, "restart")}` });
   }
   return steps;
+}
+
+/** The record of a JWT rotation (the .env already carries the new secret; PM2 reloaded the app with it). */
+export function jwtRotationStep(generation: number): { generation: number; key: string; command: string } {
+  return {
+    generation,
+    key: `jwt-generation-${generation}`,
+    command: shellJoin([
+      "bash",
+      "-c",
+      "set -eu; printf '%s\\n' \"$2\" > \"$1\"; logger -t lazarus \"bunty: JWT secret generation $2 is live; sessions signed with an earlier secret are invalid (users log in again)\"",
+      "jwt-rotation",
+      BUNTY_PATHS.jwtGeneration,
+      String(generation),
+    ]),
+  };
 }
 
 function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): string {
@@ -301,6 +325,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
     },
     operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg, stack)) })),
     hostDatabaseRecovery: hostDatabaseRecovery(cfg),
+    ...(cfg.rotateJwt.generation > 1 ? { jwtRotation: jwtRotationStep(cfg.rotateJwt.generation) } : {}),
     outputs: { urls: [`https://${cfg.domains.api}`], healthUrl: cfg.healthUrl },
   };
 }
