@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { confirmationToken, duplicateOperationIds, isProtectedStack, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, email, hostname, operationId, port, sqlName } from "../../config/primitives";
+import { absolutePath, email, hostname, operationId, port, spacesBucketName, spacesRegion, sqlName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import type { PlainSecrets } from "../platform";
 import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, managedPostgresSchema, pm2Schema } from "../../config/shared";
@@ -113,6 +113,25 @@ export const buntySchema = z.strictObject({
       retentionDays: z.number().int().min(1, { message: "is not a number of days to keep backups (example: 7)" }).default(7),
       verifyOn: z.enum(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], { message: "is not a weekday (example: Sun)" }).default("Sun"),
       verifyAt: utcTime("04:00").default("04:00"),
+      /**
+       * The off-site copy, in a DigitalOcean Spaces bucket (declared here unless `existing`): every daily logical backup
+       * and its checksum under `prefix` (the bucket's lifecycle rule expires them after `lifecycleDays`), and, with
+       * PostgreSQL on the host, the pgBackRest repository under `pitrPath` (encrypted; pgBackRest keeps its own retention).
+       */
+      offsite: z
+        .strictObject({
+          bucket: spacesBucketName,
+          region: spacesRegion,
+          prefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*\/$/, { message: "is not a key prefix ending in / (example: postgres/)" }).default("postgres/"),
+          lifecycleDays: z.number({ message: "is not a number of days (example: 30)" }).int({ message: "is not a whole number of days (example: 30)" }).min(1, { message: "is not a number of days of at least 1 (example: 30)" }).default(30),
+          pitrPath: z
+            .string()
+            .regex(/^\/[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { message: "is not a bucket path starting with / and without a trailing / (example: /pgbackrest)" })
+            .default("/pgbackrest"),
+          /** The bucket exists and another stack (or a person) keeps it: used, not declared. */
+          existing: z.boolean().default(false),
+        })
+        .optional(),
     })
     .prefault({}),
   recovery: z
@@ -192,13 +211,34 @@ export const BUNTY_SECRETS = {
     description: "password of the Bunty database user when PostgreSQL runs on the host (a managed cluster generates its own)",
     setWith: "openssl rand -base64 32 | tr -d '\\n' | pulumi config set --secret --stack <stack> buntyDatabasePassword",
   },
+  buntySpacesAccessKey: {
+    description: "access key id of a DigitalOcean Spaces key that may write Bunty's off-site backup bucket (backups.offsite)",
+    setWith: "pulumi config set --secret --stack <stack> buntySpacesAccessKey DO00EXAMPLEKEYID",
+  },
+  buntySpacesSecretKey: {
+    description: "secret of that DigitalOcean Spaces key",
+    setWith: "pulumi config set --secret --stack <stack> buntySpacesSecretKey < spaces-secret.txt",
+  },
+  buntyPgbackrestCipherPass: {
+    description: "passphrase pgBackRest encrypts Bunty's off-site point-in-time repository with (repo1-cipher-pass; lose it and the repository is unreadable)",
+    setWith: "openssl rand -base64 48 | tr -d '\\n' | pulumi config set --secret --stack <stack> buntyPgbackrestCipherPass",
+  },
 } as const satisfies Record<string, SecretSpec>;
 
 /** .env names Lazarus writes itself (plan.ts buntyEnvFile); app.env may not set them. */
 export const BUNTY_ENV_FROM_LAZARUS = ["NODE_ENV", "PORT", "DATABASE_URL", "REDIS_URL", "REDIS_PASSWORD", "JWT_SECRET", "PLAID_CLIENT_ID", "PLAID_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SILA_PRIVATE_KEY"];
 
 export function buntyRequiredSecrets(cfg: BuntyConfig): string[] {
-  return Object.keys(BUNTY_SECRETS).filter((k) => k !== "buntyDatabasePassword" || cfg.postgres.where === "host");
+  const offsite = cfg.backups.offsite !== undefined;
+  const onHost = cfg.postgres.where === "host";
+  const needed: Record<string, boolean> = {
+    buntyDatabasePassword: onHost,
+    buntySpacesAccessKey: offsite,
+    buntySpacesSecretKey: offsite,
+    // the pgBackRest repository goes off-site (encrypted) only with PostgreSQL on the host
+    buntyPgbackrestCipherPass: offsite && onHost,
+  };
+  return Object.keys(BUNTY_SECRETS).filter((k) => needed[k] ?? true);
 }
 
 /** The fingerprint rotateJwt.secretSha256 records: sha256("<generation>:<secret>"), its first 16 hex digits. */
@@ -256,6 +296,14 @@ export function buntyProblems(cfg: BuntyConfig, stack: string, secrets?: PlainSe
   for (const name of Object.keys(cfg.app.env)) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(name)) problems.push({ path: `app.env.${name}`, message: 'is not an environment variable name (example: LOG_LEVEL: "info")' });
     else if (BUNTY_ENV_FROM_LAZARUS.includes(name) || name.endsWith("_ENABLED")) problems.push({ path: `app.env.${name}`, message: "is written by Lazarus (secrets, connections, feature flags); remove it here (feature flags go under app.featureFlags)" });
+  }
+  const offsite = cfg.backups.offsite;
+  // The lifecycle rule expires everything under prefix: WAL and backup.info pgBackRest still needs would vanish there.
+  if (offsite && `${offsite.pitrPath.slice(1)}/`.startsWith(offsite.prefix)) {
+    problems.push({
+      path: "backups.offsite.pitrPath",
+      message: `"${offsite.pitrPath}" is under backups.offsite.prefix "${offsite.prefix}", which the bucket's lifecycle rule expires after ${offsite.lifecycleDays} days; pgBackRest keeps its own retention (example: /pgbackrest)`,
+    });
   }
   if (!isExistingHost(cfg.host)) {
     // Vertical Scaling: changing host.size is a resize, which powers the droplet off.

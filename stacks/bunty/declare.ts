@@ -3,11 +3,14 @@
 // app under PM2 → nginx with a placeholder certificate → certbot → the issued certificate → runbook operations.
 // No decisions here: every file, command and name comes from the plan (plan.ts).
 import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_COMMAND_INPUTS, HostSoftware, hostCommand } from "../../components/hostSoftware";
 import type { ManagedPostgres } from "../../components/managedPostgres";
 import { tlsActivateCommand, tlsBootstrapCommand } from "../../lib/hostCommands";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
+import { renderPgBackRestSecretsConf } from "../../renderers/pgbackrest";
+import { renderS3cmdConfig } from "../../renderers/postgresClientFiles";
 import { renderRedisAcl } from "../../renderers/redisConf";
 import { declareManagedDatabase } from "../database";
 import { declareHost } from "../host";
@@ -17,6 +20,25 @@ import { BUNTY_PATHS, buntyDatabaseUrl, buntyEnvFile, managedExtensionCommand, t
 export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   const { names } = plan;
   const platform = new pulumi.ComponentResource("lazarus:platform:Bunty", names.prefix, {});
+  // The off-site bucket (backups.offsite): private, versioned, old logical backups expired by its lifecycle rule (the
+  // pgBackRest repository lives outside that prefix and keeps its own retention); one that already exists is used as is.
+  const offsite = plan.offsite;
+  const bucket =
+    offsite && !offsite.existing
+      ? new digitalocean.SpacesBucket(
+          `${names.prefix}-backups`,
+          {
+            name: offsite.bucket,
+            region: offsite.region,
+            acl: "private",
+            versioning: { enabled: true },
+            lifecycleRules: [
+              { id: "expire-old-backups", enabled: true, prefix: offsite.prefix, expiration: { days: offsite.lifecycleDays }, noncurrentVersionExpiration: { days: 7 }, abortIncompleteMultipartUploadDays: 1 },
+            ],
+          },
+          { parent: platform, protect: ctx.environment.protect },
+        )
+      : undefined;
   const platformHost = declareHost(plan.host, ctx, platform);
   const { host, projectUrns, sshCommand } = platformHost;
   const s = ctx.secrets;
@@ -42,6 +64,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
       buntyEnvFile(plan.plainEnv, { databaseUrl: url, redisPassword: redis, jwtSecret: jwt, plaidClientId: plaidId, plaidSecret: plaid, stripeSecretKey: stripe, stripeWebhookSecret: webhook, silaPrivateKey: sila }),
     );
 
+  const spacesKey = plan.secretFiles.s3cfg ? pulumi.all([s("buntySpacesAccessKey"), s("buntySpacesSecretKey")]) : pulumi.output(["", ""] as [string, string]);
   const software = new HostSoftware(
     `${names.prefix}-software`,
     {
@@ -52,6 +75,12 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
         ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
         { path: plan.secretFiles.env, content: env, mode: "0600", secret: true },
         { path: plan.secretFiles.redisAcl, content: s("buntyRedisPassword").apply((p) => renderRedisAcl([{ name: "default", password: p }])), mode: "0600", secret: true },
+        ...(plan.secretFiles.s3cfg
+          ? [{ path: plan.secretFiles.s3cfg, content: spacesKey.apply(([accessKey, secretKey]) => renderS3cmdConfig({ accessKey, secretKey }, { accessKey: "buntySpacesAccessKey", secretKey: "buntySpacesSecretKey" })), mode: "0600" as const, secret: true }]
+          : []),
+        ...(plan.secretFiles.pgbackrestSecrets
+          ? [{ path: plan.secretFiles.pgbackrestSecrets, content: pulumi.all([s("buntyPgbackrestCipherPass"), spacesKey]).apply(([cipherPass, [s3Key, s3KeySecret]]) => renderPgBackRestSecretsConf({ cipherPass, s3Key, s3KeySecret })), mode: "0600" as const, secret: true }]
+          : []),
       ],
     },
     { parent: platform },
@@ -62,7 +91,8 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
     hostCommand(`${names.prefix}-${key}`, { connection, create, triggers: [machineId, ...triggers], dependsOn, once }, platform);
 
   const setup = step("host-setup", plan.commands.hostSetup, [], software.installed);
-  const handOver = step("hand-over", plan.commands.handOver, [digest(plan.secretFiles.env), digest(plan.secretFiles.redisAcl)], [setup]);
+  const secretFiles = [plan.secretFiles.env, plan.secretFiles.redisAcl, plan.secretFiles.pgbackrestSecrets].filter((p): p is string => p !== undefined);
+  const handOver = step("hand-over", plan.commands.handOver, secretFiles.map(digest), [setup]);
   const databaseReady: pulumi.Resource[] = [handOver];
   if (plan.commands.postgresSetup) {
     databaseReady.push(
@@ -93,7 +123,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
     );
   }
   // WAL archiving and the pgBackRest schedule, once the server has its role and database (stacks/bunty/pitr.ts).
-  if (plan.commands.pitrSetup) databaseReady.push(step("pitr-setup", plan.commands.pitrSetup, Object.keys(plan.files).filter((p) => /pgbackrest|lazarus-archive|lazarus-bunty-pitr/.test(p)).map(digest), [...databaseReady]));
+  if (plan.commands.pitrSetup) databaseReady.push(step("pitr-setup", plan.commands.pitrSetup, [...Object.keys(plan.files), ...secretFiles].filter((p) => /pgbackrest|lazarus-archive|lazarus-bunty-pitr/.test(p)).map(digest), [...databaseReady]));
   const redis = step("redis", plan.commands.redisRestart, [digest("/etc/redis/redis.conf"), digest(plan.secretFiles.redisAcl)], [handOver]);
   const app = step("pm2-start", plan.commands.pm2Start, [digest(BUNTY_PATHS.ecosystem), digest(plan.secretFiles.env)], [...databaseReady, redis]);
 
@@ -114,7 +144,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
   for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready], true);
 
   if (ctx.digitalocean) {
-    ctx.digitalocean.attach(`${names.prefix}-project-resources`, [...projectUrns, ...(cluster ? [cluster.cluster.clusterUrn] : []), ...(cluster?.restored ? [cluster.restored.clusterUrn] : [])], platform);
+    ctx.digitalocean.attach(`${names.prefix}-project-resources`, [...projectUrns, ...(cluster ? [cluster.cluster.clusterUrn] : []), ...(cluster?.restored ? [cluster.restored.clusterUrn] : []), ...(bucket ? [bucket.bucketUrn] : [])], platform);
   }
 
   return {
@@ -122,6 +152,7 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
     urls: plan.outputs.urls,
     healthUrl: plan.outputs.healthUrl,
     ssh: sshCommand,
+    ...(offsite ? { offsiteBucket: bucket?.name ?? offsite.bucket } : {}),
     ...(cluster ? { database: { liveCluster: cluster.cluster.name, activeCluster: cluster.active.clusterName, restoredCluster: cluster.restored?.name } } : {}),
   };
 }

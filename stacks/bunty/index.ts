@@ -14,7 +14,8 @@ export const bunty = definePlatform<BuntyConfig, BuntyPlan>({
   check: buntyProblems,
   secrets: BUNTY_SECRETS,
   requiredSecrets: buntyRequiredSecrets,
-  needs: (cfg) => ({ digitalocean: !isExistingHost(cfg.host) || cfg.postgres.where === "managed" }),
+  // A droplet, a managed cluster and a declared off-site bucket are DigitalOcean resources.
+  needs: (cfg) => ({ digitalocean: !isExistingHost(cfg.host) || cfg.postgres.where === "managed" || (cfg.backups.offsite !== undefined && !cfg.backups.offsite.existing) }),
   plan: planBunty,
   declare: declareBunty,
 });

@@ -3,17 +3,23 @@
 // weekly full and daily differential backup from systemd timers, restores with scripts/backup/pitr-restore.sh beside
 // the live cluster. A managed cluster (`postgres.where: managed`) has the provider's own point-in-time restore.
 //
-// The repository is a posix one on the host (/var/lib/pgbackrest): it gives point-in-time recovery from operator
-// mistakes and a corrupt database, not from the loss of the host. An off-site (S3) repository needs a bucket and its
-// keys in Bunty's stack config, and an encryption passphrase secret; stacks/bunty/README.md lists it as left to do.
+// With `backups.offsite` the repository is the off-site Spaces bucket (repo1-type=s3, under offsite.pitrPath, outside
+// the lifecycle rule's prefix), encrypted (aes-256-cbc, buntyPgbackrestCipherPass); the passphrase and the Spaces key
+// are in a 0600 include file owned by postgres (BUNTY_PGBACKREST_SECRETS), never in pgbackrest.conf or the environment.
+// Without it the repository is a directory on the host (/var/lib/pgbackrest): recovery from operator mistakes and a
+// corrupt database, not from the loss of the host.
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { pitrServerFiles, pitrSystemdUnits, type SelfManagedPitrSite } from "../../lib/postgresPitr";
 import { shellJoin } from "../../lib/shell";
+import { spacesEndpoint } from "../../config/primitives";
 import type { BuntyConfig } from "./config";
 
 /** Ubuntu 24.04's pgBackRest (noble: 2.50-1build2); the version the timers' and archive_command's binary is. */
 export const BUNTY_PGBACKREST_PACKAGE = "pgbackrest=2.50-1build2";
 export const BUNTY_PGBACKREST_STANZA = "bunty";
+/** pgBackRest's include directory and the 0600 secrets file in it (passphrase, Spaces key), owned by postgres. */
+export const BUNTY_PGBACKREST_INCLUDE_DIR = "/etc/pgbackrest/conf.d";
+export const BUNTY_PGBACKREST_SECRETS = `${BUNTY_PGBACKREST_INCLUDE_DIR}/lazarus-secrets.conf`;
 
 export interface BuntyPitr {
   /** Rendered files (0644, root), by absolute path. */
@@ -25,15 +31,19 @@ export interface BuntyPitr {
 
 export function buntyPitr(cfg: BuntyConfig, postgresVersion: string): BuntyPitr | undefined {
   if (cfg.postgres.where !== "host") return undefined;
+  const offsite = cfg.backups.offsite;
   const site: SelfManagedPitrSite = {
     stanza: BUNTY_PGBACKREST_STANZA,
     // Debian/Ubuntu's cluster "main": the OS user and the superuser role are both postgres.
     pg: { dataDir: `/var/lib/postgresql/${postgresVersion}/main`, socketDir: "/var/run/postgresql", port: 5432, user: "postgres" },
-    repository: { type: "posix", path: "/var/lib/pgbackrest" },
+    repository: offsite
+      ? { type: "s3", bucket: offsite.bucket, endpoint: spacesEndpoint(offsite.region), region: offsite.region, path: offsite.pitrPath }
+      : { type: "posix", path: "/var/lib/pgbackrest" },
     retentionFull: 2,
     archiveTimeoutSeconds: 60,
     configPath: "/etc/pgbackrest/pgbackrest.conf",
-    encrypted: false,
+    ...(offsite ? { includeDir: BUNTY_PGBACKREST_INCLUDE_DIR, secretsFile: BUNTY_PGBACKREST_SECRETS } : {}),
+    encrypted: offsite !== undefined,
     spoolDir: "/var/spool/pgbackrest",
     logDir: "/var/log/pgbackrest",
   };

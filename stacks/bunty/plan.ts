@@ -17,7 +17,8 @@ import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import type { BuntyConfig, BuntyOperation } from "./config";
 import { buntyRunbookMarkdown } from "./runbook";
-import { buntyPitr } from "./pitr";
+import { BUNTY_PGBACKREST_SECRETS, buntyPitr } from "./pitr";
+import { spacesEndpoint } from "../../config/primitives";
 
 /** The runbook's login user: every procedure starts with `ssh deploy@<ip>` and runs pm2 as it. */
 export const BUNTY_DEPLOY_USER = "deploy";
@@ -37,6 +38,8 @@ export const BUNTY_PATHS = {
   systemdDir: "/etc/systemd/system",
   /** The JWT secret generation live on the host (rotateJwt). */
   jwtGeneration: "/etc/bunty/jwt-generation",
+  /** s3cmd's config with the Spaces key (backups.offsite), 0600 root: the backup jobs read it (S3CMD_CONFIG). */
+  s3cfg: "/etc/bunty/s3cfg",
   /** The generated operator runbook (stacks/bunty/runbook.ts). */
   runbook: "/etc/bunty/RUNBOOK.md",
 } as const;
@@ -62,8 +65,10 @@ export interface BuntyPlan {
   app: { name: string; dir: string; port: number };
   /** Rendered files that hold no secret, by absolute path on the host. */
   files: Record<string, string>;
-  /** Secret files, composed at declare time; all 0600. */
-  secretFiles: { env: string; redisAcl: string };
+  /** Secret files, composed at declare time; all 0600. With backups.offsite: s3cmd's config and pgBackRest's secrets. */
+  secretFiles: { env: string; redisAcl: string; s3cfg?: string; pgbackrestSecrets?: string };
+  /** The off-site bucket (backups.offsite): declared unless `existing`. */
+  offsite?: NonNullable<BuntyConfig["backups"]["offsite"]>;
   postgres: BuntyConfig["postgres"];
   /** The managed cluster's restore switch, as the cluster component takes it. */
   databaseRestore: ManagedPostgresArgs["restore"];
@@ -118,6 +123,24 @@ function appData(cfg: BuntyConfig, action: (string | number)[]): string {
   return script("app-data.sh", ["--env-file", `${cfg.app.dir}/.env`, "--backup-dir", BUNTY_PATHS.backupDir, "--backup-prefix", BUNTY_BACKUP_PREFIX, ...action]);
 }
 
+/**
+ * Where pg-backup.sh copies each logical backup and its checksum (backups.offsite): plain values only (unit files are
+ * world-readable); the key is in s3cmd's 0600 config file. Empty without an off-site bucket.
+ */
+export function buntyOffsiteEnv(cfg: BuntyConfig): Record<string, string> {
+  const o = cfg.backups.offsite;
+  if (!o) return {};
+  const endpoint = spacesEndpoint(o.region);
+  return {
+    S3_URL: `s3://${o.bucket}/${o.prefix.replace(/\/+$/, "")}`,
+    S3_ENDPOINT: endpoint,
+    // the bucket's own virtual host (systemd's Environment= cannot carry s3cmd's %(bucket)s template)
+    S3_HOST_BUCKET: `${o.bucket}.${endpoint}`,
+    S3_REGION: o.region,
+    S3CMD_CONFIG: BUNTY_PATHS.s3cfg,
+  };
+}
+
 /** The daily backup and the weekly verification as systemd timers (UTC), from the app's .env like the operations. */
 function backupTimerFiles(cfg: BuntyConfig): { files: Record<string, string>; units: string[] } {
   const bash = (words: (string | number)[]) => ["/bin/bash", `${HOST_LAYOUT.scriptsRoot}/ops/app-data.sh`, "--env-file", `${cfg.app.dir}/.env`, "--backup-dir", BUNTY_PATHS.backupDir, ...words.map(String)];
@@ -131,6 +154,8 @@ function backupTimerFiles(cfg: BuntyConfig): { files: Record<string, string>; un
         command: bash(["--backup-prefix", BUNTY_BACKUP_PREFIX, "--retention-days", b.retentionDays, "--plain-copy", BUNTY_PATHS.plainBackup, "backup"]),
         onCalendar: `*-*-* ${b.dailyAt}:00 UTC`,
         after: ["network-online.target"],
+        // a failed upload fails the run (75), the local backup kept: the journal and list-timers show it
+        environment: buntyOffsiteEnv(cfg),
       }),
     })),
     renderedFrom("backups", () => ({
@@ -199,8 +224,11 @@ function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): 
       return appData(cfg, [op.action]);
     case "terminate-query":
       return appData(cfg, ["terminate", op.pid]);
-    case "backup-now":
-      return appData(cfg, ["backup"]);
+    case "backup-now": {
+      // copied off-site like the daily one
+      const env = Object.entries(buntyOffsiteEnv(cfg)).map(([k, v]) => `${k}=${v}`);
+      return env.length ? `${shellJoin(["env", ...env])} ${appData(cfg, ["backup"])}` : appData(cfg, ["backup"]);
+    }
     case "migrate":
       return appData(cfg, ["migrate", op.file]);
   }
@@ -297,7 +325,13 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
     },
     app: { name: cfg.app.name, dir, port: cfg.app.port },
     files,
-    secretFiles: { env: `${dir}/.env`, redisAcl: BUNTY_PATHS.redisAcl },
+    secretFiles: {
+      env: `${dir}/.env`,
+      redisAcl: BUNTY_PATHS.redisAcl,
+      ...(cfg.backups.offsite ? { s3cfg: BUNTY_PATHS.s3cfg } : {}),
+      ...(cfg.backups.offsite && pitr ? { pgbackrestSecrets: BUNTY_PGBACKREST_SECRETS } : {}),
+    },
+    ...(cfg.backups.offsite ? { offsite: cfg.backups.offsite } : {}),
     postgres: cfg.postgres,
     databaseRestore: restoreArgs(cfg.recovery.database),
     plainEnv,
@@ -311,7 +345,15 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
         "--logrotate-retain", lr.retain,
         "--logrotate-compress", String(lr.compress),
       ]),
-      handOver: shellJoin(["bash", "-c", `set -eu; chown ${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER} "$1"; chmod 0600 "$1"; chown redis:redis "$2"; chmod 0600 "$2"`, "hand-over", `${dir}/.env`, BUNTY_PATHS.redisAcl]),
+      handOver: shellJoin([
+        "bash",
+        "-c",
+        `set -eu; chown ${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER} "$1"; chmod 0600 "$1"; chown redis:redis "$2"; chmod 0600 "$2"${cfg.backups.offsite && pitr ? '; chown postgres:postgres "$3"; chmod 0600 "$3"' : ""}`,
+        "hand-over",
+        `${dir}/.env`,
+        BUNTY_PATHS.redisAcl,
+        ...(cfg.backups.offsite && pitr ? [BUNTY_PGBACKREST_SECRETS] : []),
+      ]),
       ...(cfg.postgres.where === "host"
         ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements", "--createdb"]) }
         : {}),

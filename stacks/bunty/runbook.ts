@@ -77,6 +77,19 @@ export function buntyRunbookModel(cfg: BuntyConfig, stack: string, idPrefix = "y
       { name: "recovery.hostDatabase.swapIn", title: "swap the restored database in", section: "Data Recovery", does: "the restored database takes the live name in one transaction (the app's sessions end; the old database stays as `<db>_pre_restore_<timestamp>`), then the app restarts. Verify the restored database first.", ...(protectedStack ? { confirm: token("database-cutover") } : {}), stackConfig: snippet({ recovery: { hostDatabase: { label: idPrefix, backup: "latest", swapIn, ...(protectedStack ? { confirm: token("database-cutover") } : {}) } } }), commands: pulumi },
     );
   }
+  // Rotating the JWT secret logs every user out: a new generation, the secret's fingerprint, and on prod its token.
+  const nextJwt = cfg.rotateJwt.generation + 1;
+  const jwtExample = { generation: nextJwt, secretSha256: "3f9a0c1b2d4e5f60", ...(protectedStack ? { confirm: token(`rotate-jwt-${nextJwt}`) } : {}) };
+  if (!buntySchema.shape.rotateJwt.safeParse(jwtExample).success) refuseField(RENDERER, "rotateJwt", "the example does not parse");
+  recovery.push({
+    name: "rotateJwt",
+    title: "rotate the JWT secret (logs every user out)",
+    section: "Rotating API Keys",
+    does: `set the new secret (\`openssl rand -base64 64 | tr -d '\\n' | pulumi config set --secret --stack ${stack} buntyJwtSecret\`), then write the next generation with the secret's fingerprint (\`printf '%s' "${nextJwt}:$(pulumi config get --stack ${stack} buntyJwtSecret)" | sha256sum | cut -c1-16\`; \`pulumi preview\` prints it too). The .env is rewritten, PM2 reloads the app, every session signed with the old secret is invalid, and \`${BUNTY_PATHS.jwtGeneration}\` records the generation. A secret changed without a new generation is refused at preview.`,
+    ...(protectedStack ? { confirm: token(`rotate-jwt-${nextJwt}`) } : {}),
+    stackConfig: snippet({ rotateJwt: jwtExample }),
+    commands: pulumi,
+  });
   if (!isExistingHost(cfg.host)) {
     const bigger = "s-4vcpu-8gb";
     recovery.push({
@@ -118,6 +131,7 @@ export function buntyRunbookModel(cfg: BuntyConfig, stack: string, idPrefix = "y
     ] },
   ];
 
+  const offsite = cfg.backups.offsite;
   const db = cfg.postgres.where === "managed" ? `the managed cluster \`${names.database}\` (database \`${cfg.postgres.cluster.databaseName}\`)` : `PostgreSQL on the host (database \`${cfg.postgres.databaseName}\`)`;
   return {
     platform: "Bunty",
@@ -129,11 +143,12 @@ export function buntyRunbookModel(cfg: BuntyConfig, stack: string, idPrefix = "y
       { name: "nginx", managedBy: "systemd unit `nginx`", details: `${BUNTY_PATHS.nginxConf}; certificate \`${names.certName}\` (renewals restart nginx); serves ${BUNTY_PATHS.maintenanceRoot}/${BUNTY_PATHS.maintenancePage} with 503 while the app does not answer` },
       { name: app, managedBy: `PM2 as ${BUNTY_DEPLOY_USER} (unit \`pm2-${BUNTY_DEPLOY_USER}\` resurrects it at boot)`, details: `${BUNTY_PATHS.ecosystem}; ${cfg.app.instances} instance(s) on port ${cfg.app.port}; .env ${env} (0600); logs rotated by pm2-logrotate at ${cfg.pm2.logrotate.maxSize}, ${cfg.pm2.logrotate.retain} kept, compress ${cfg.pm2.logrotate.compress}` },
       { name: "redis-server", managedBy: "systemd unit `redis-server`", details: `${BUNTY_PATHS.redisConf}; password only as a hash in ${BUNTY_PATHS.redisAcl}; \`redis-cli\` reads it from REDISCLI_AUTH` },
-      { name: "backups", managedBy: "systemd timers `bunty-backup`, `bunty-backup-verify`", details: `daily ${cfg.backups.dailyAt} UTC into ${BUNTY_PATHS.backupDir} (${cfg.backups.retentionDays} days, and ${BUNTY_PATHS.plainBackup}); verification ${cfg.backups.verifyOn} ${cfg.backups.verifyAt} UTC` },
+      { name: "backups", managedBy: "systemd timers `bunty-backup`, `bunty-backup-verify`", details: `daily ${cfg.backups.dailyAt} UTC into ${BUNTY_PATHS.backupDir} (${cfg.backups.retentionDays} days, and ${BUNTY_PATHS.plainBackup})${offsite ? `, each copied with its checksum to s3://${offsite.bucket}/${offsite.prefix} (expired after ${offsite.lifecycleDays} days)` : ", no off-site copy (backups.offsite)"}; verification ${cfg.backups.verifyOn} ${cfg.backups.verifyAt} UTC${offsite && cfg.postgres.where === "host" ? `; pgBackRest's repository (WAL, full and differential backups) encrypted in s3://${offsite.bucket}${offsite.pitrPath}` : ""}` },
     ],
     notes: [
       { title: "Backups", bullets: [
-        `\`systemctl list-timers 'bunty-backup*'\`; results in \`journalctl -u bunty-backup -u bunty-backup-verify\` (one JSON line per run).`,
+        `\`systemctl list-timers 'bunty-backup*'\`; results in \`journalctl -u bunty-backup -u bunty-backup-verify\` (one JSON line per run; a failed off-site upload fails the run with 75, the local backup kept).`,
+        ...(offsite ? [`Off-site copies: \`s3cmd -c ${BUNTY_PATHS.s3cfg} --host=${offsite.region}.digitaloceanspaces.com --host-bucket=${offsite.bucket}.${offsite.region}.digitaloceanspaces.com ls s3://${offsite.bucket}/${offsite.prefix}\`; fetch one with \`get\` and check it against its \`.sha256\` before restoring.`] : []),
         `The runbook's Data Recovery file is \`${BUNTY_PATHS.backupDir}/${BUNTY_PATHS.plainBackup}\` (plain SQL): restore it into a new database beside the live one (\`createdb\`, then \`gunzip < ... | psql\` into that database), verify it, then switch; never over the live database. \`scripts/backup/pg-restore.sh\` does the same with the custom-format \`latest\` and swaps names in one transaction.`,
       ] },
     ],

@@ -157,6 +157,19 @@ describe("destructive-confirmed", () => {
   });
 });
 
+describe("destructive-confirmed on Bunty's JWT rotation", () => {
+  it("fails a JWT secret generation on prod whose confirmation names another generation, or none", async () => {
+    const rotate = (confirm?: string) => (c: Record<string, any>) => (c["lazarus:bunty"].rotateJwt = { generation: 3, secretSha256: "0123456789abcdef", confirm });
+    const plan = await planFor("prod", { patch: rotate("prod/bunty/rotate-jwt-3") });
+    expect(checkPlan(plan, rawStack("prod", { patch: rotate("prod/bunty/rotate-jwt-3") }))).toEqual([]);
+    for (const raw of [rawStack("prod"), rawStack("prod", { patch: rotate("prod/bunty/rotate-jwt-2") })]) {
+      expect(checkPlan(plan, raw).map((v) => `${v.policy}: ${v.message}`)).toEqual([
+        'destructive-confirmed: bunty-prod-jwt-generation-3: rolls out a new JWT secret (every user is logged out) on stack prod without a confirmation in Pulumi.prod.yaml; its switch or operation needs confirm: "prod/bunty/rotate-jwt-3"',
+      ]);
+    }
+  });
+});
+
 describe("secrets-not-plain", () => {
   it("fails a secret file's content, an SSH private key and a Slack webhook given as plain inputs", () => {
     const writer = "kro-prod-software-file-root-Kro-kro-devops-production-production-json";

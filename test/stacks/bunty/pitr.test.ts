@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
 import { loadStackConfig, platformConfig } from "../../../config/load";
 import { bunty } from "../../../stacks/bunty";
+import { renderPgBackRestSecretsConf } from "../../../renderers/pgbackrest";
 import { buntyPitr } from "../../../stacks/bunty/pitr";
 import { freePort } from "../../support/ports";
 import { restoredSql, startPitrCluster, type PitrCluster } from "../../support/pgbackrest";
@@ -54,12 +55,18 @@ describe("Bunty's PostgreSQL on the host: WAL archiving with pgBackRest", () => 
   it("the archive settings name the rendered config and the stack's archive_timeout", () => {
     const pitr = stagingPitr();
     const archive = pitr.files["/etc/postgresql/16/main/conf.d/lazarus-archive.conf"]!;
-    expect(archive).toContain("archive_command = 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=bunty archive-push %p'");
+    // staging's repository is the off-site bucket: the passphrase and the Spaces key come from the include directory
+    expect(archive).toContain("archive_command = 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=bunty archive-push %p'");
     expect(archive).toMatch(/^archive_mode = on$/m);
     expect(archive).toMatch(/^archive_timeout = 60s$/m);
     const conf = pitr.files["/etc/pgbackrest/pgbackrest.conf"]!;
     expect(conf).toMatch(/^pg1-path=\/var\/lib\/postgresql\/16\/main$/m);
     expect(conf).toMatch(/^repo1-retention-full=2$/m);
+    expect(conf).toMatch(/^repo1-type=s3$/m);
+    expect(conf).toMatch(/^repo1-s3-bucket=bunty-staging-backups$/m);
+    expect(conf).toMatch(/^repo1-path=\/pgbackrest$/m);
+    expect(conf).toMatch(/^repo1-cipher-type=aes-256-cbc$/m);
+    expect(conf).not.toMatch(/cipher-pass|s3-key/);
   });
 });
 
@@ -111,9 +118,12 @@ describe("the rendered files on a real PostgreSQL with real pgBackRest", () => {
 
   it("archive WAL, take a full backup and restore the latest point beside the live cluster", async () => {
     const pitr = stagingPitr();
+    // The passphrase only in the include file, as declare ships it (BUNTY_PGBACKREST_SECRETS), never the environment.
+    delete process.env.PGBACKREST_REPO1_CIPHER_PASS;
     c = await startPitrCluster({
       stanza: "bunty",
       rendered: { pgbackrestConf: pitr.files["/etc/pgbackrest/pgbackrest.conf"]!, archiveConf: pitr.files["/etc/postgresql/16/main/conf.d/lazarus-archive.conf"]! },
+      secretsConf: renderPgBackRestSecretsConf({ cipherPass: "bunty-test-cipher-pass", s3Key: "DO00TEST", s3KeySecret: "spaces-secret" }),
     });
     expect(c.pg.sql("show archive_timeout")).toBe("1min");
     c.pg.sql("create table ledger (id int primary key)");

@@ -66,6 +66,21 @@ describe("the Bunty software", () => {
     expect(unit).toContain('"/opt/lazarus/scripts/ops/app-data.sh" "--env-file" "/var/www/bunty-backend/.env" "--backup-dir" "/var/backups/bunty"');
   });
 
+  it("declares the off-site bucket private, versioned and protected on prod, expiring old copies under the prefix only", () => {
+    const bucket = one(prod, T.spacesBucket, "bunty-prod-backups");
+    expect(bucket.inputs).toMatchObject({ name: "bunty-prod-backups", region: "fra1", acl: "private", versioning: { enabled: true } });
+    expect(bucket.inputs.lifecycleRules).toEqual([expect.objectContaining({ prefix: "postgres/", expiration: { days: 30 }, enabled: true })]);
+    expect(bucket.protect).toBe(true);
+    // the key reaches the host only as a secret file
+    const s3cfg = one(prod, T.command, "bunty-prod-software-file-etc-bunty-s3cfg");
+    expect(JSON.stringify(s3cfg.inputs)).not.toMatch(/SENTINEL-buntyspaces/);
+    const unit = String(one(prod, T.command, "bunty-prod-software-file-etc-systemd-system-bunty-backup-service").inputs.stdin);
+    expect(unit).toMatch(/^Environment=S3_URL=s3:\/\/bunty-prod-backups\/postgres$/m);
+    expect(unit).toMatch(/^Environment=S3CMD_CONFIG=\/etc\/bunty\/s3cfg$/m);
+    // staging (PostgreSQL on the host): pgBackRest's secrets file goes to postgres with the others
+    expect(String(one(staging, T.command, "bunty-staging-hand-over").inputs.create)).toMatch(/chown postgres:postgres "\$3".* hand-over \/var\/www\/bunty-backend\/\.env \/etc\/redis\/users\.acl \/etc\/pgbackrest\/conf\.d\/lazarus-secrets\.conf$/);
+  });
+
   it("creates pg_stat_statements on the managed cluster as its admin, password on stdin only, before the app starts", () => {
     const ext = one(prod, T.command, "bunty-prod-pg-stat-statements");
     expect(String(ext.inputs.create)).toContain("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
@@ -169,7 +184,10 @@ describe("Bunty operations", () => {
     expect(command(plan, "bunty-prod-op-2026-12-01-analyze")).toBe(`${base} analyze`);
     expect(command(plan, "bunty-prod-op-2026-12-01-vacuum")).toBe(`${base} vacuum-analyze`);
     expect(command(plan, "bunty-prod-op-2026-12-01-reindex")).toBe(`${base} reindex`);
-    expect(command(plan, "bunty-prod-op-2026-12-01-backup")).toBe(`${base} backup`);
+    // copied off-site like the daily backup: the bucket's coordinates as plain env, the key in s3cmd's 0600 config
+    expect(command(plan, "bunty-prod-op-2026-12-01-backup")).toBe(
+      `env S3_URL=s3://bunty-prod-backups/postgres S3_ENDPOINT=fra1.digitaloceanspaces.com S3_HOST_BUCKET=bunty-prod-backups.fra1.digitaloceanspaces.com S3_REGION=fra1 S3CMD_CONFIG=/etc/bunty/s3cfg ${base} backup`,
+    );
     expect(command(plan, "bunty-prod-op-2026-12-01-migrate")).toBe(`${base} migrate /var/www/bunty-backend/migrations/042.sql`);
     expect(checkPlan(plan, rawStack("prod", { patch }))).toEqual([]);
     // The pack sees what the command does, even if a stack file's confirmations were lost on the way.
