@@ -288,8 +288,16 @@ const prodStatefulProtected: LazarusPolicy = {
       const platform = platformOf(r.name, stack);
       return r.type === TYPE.droplet && platform !== undefined && REBUILD_CONFIRMATIONS.some((what) => confirmations.has(confirmationToken(stack, platform, what)));
     };
+    // A scale-out clone (`<platform>-<stack>-clone-<n>`, Bunty) holds no data and must go when the count drops: exempt
+    // under a confirmed scale-out of its platform.
+    const confirmedClone = (r: PolicyResource) => {
+      const stack = stackOf(r.urn);
+      const platform = platformOf(r.name, stack);
+      const scaleOut = platform === undefined ? "" : confirmationToken(stack, platform, "scale-out-");
+      return r.type === TYPE.droplet && platform !== undefined && /-clone-\d+$/.test(r.name) && [...confirmations].some((c) => c.startsWith(scaleOut) && /^\d+$/.test(c.slice(scaleOut.length)));
+    };
     return resources
-      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)) && !confirmedRebuild(r))
+      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)) && !confirmedRebuild(r) && !confirmedClone(r))
       .map((r) => ({
         urn: r.urn,
         message: `${r.name}: ${STATEFUL_TYPES[r.type]} on stack ${stackOf(r.urn)} is not protected, so a later \`pulumi up\` may delete or replace it; declare it with protect: true (lazarus:environment.protect)`,
@@ -329,6 +337,10 @@ const imagesPinned: LazarusPolicy = {
  * What a destructive step does, recognised from its command text or inputs, and the confirmation (`what` of
  * config/checks confirmationToken) that allows it: an operation's own, or the recovery switch that runs it as a step.
  */
+const fromSnapshot = (r: PolicyResource) =>
+  r.type === TYPE.droplet && isString(r.inputs.image) && r.inputs.image !== UNKNOWN_MARK && !/^[a-z]+(-[a-z0-9]+)*-x64$|^[a-z]+-\d[a-z0-9-]*$/.test(r.inputs.image);
+const isClone = (r: PolicyResource) => /-clone-\d+$/.test(r.name);
+
 const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confirmedBy: string[] | ((r: PolicyResource) => string[]) }[] = [
   { what: "takes the whole project offline", detect: (r) => /compose-shutdown\.sh/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
   { what: "stops a service (takes it offline)", detect: (r) => /compose-service\.sh .*-- stop\b/.test(createOf(r)), confirmedBy: ["stop-service"] },
@@ -351,8 +363,14 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
   {
     // A droplet whose image is not a distribution slug is built from a snapshot: it replaces the live one.
     what: "builds the droplet from a snapshot (replacing the live one)",
-    detect: (r) => r.type === TYPE.droplet && isString(r.inputs.image) && r.inputs.image !== UNKNOWN_MARK && !/^[a-z]+(-[a-z0-9]+)*-x64$|^[a-z]+-\d[a-z0-9-]*$/.test(r.inputs.image),
+    detect: (r) => fromSnapshot(r) && !isClone(r),
     confirmedBy: REBUILD_CONFIRMATIONS,
+  },
+  {
+    // A scale-out clone (Bunty) is a new droplet from a snapshot behind the balancer; its confirmation names the count.
+    what: "adds a droplet from a snapshot behind the load balancer (scale-out)",
+    detect: (r) => fromSnapshot(r) && isClone(r),
+    confirmedBy: Array.from({ length: 9 }, (_, i) => `scale-out-${i + 1}`),
   },
   // App Platform: the API calls a command resource makes from where pulumi runs (lib/digitaloceanApi.ts), and the
   // app spec's maintenance mode.

@@ -25,10 +25,17 @@ export interface ManagedDatabasePlan {
  * after it, because the app's spec holds the cluster's connection: the caller then calls `admit` with the app's id. An
  * app, like a server outside the VPC, reaches the cluster over its public endpoint.
  */
-export function declareManagedDatabase(plan: ManagedDatabasePlan, client: PlatformHost | DatabaseAccess | "app", ctx: DeclareContext, parent: pulumi.Resource): ManagedPostgres {
+export function declareManagedDatabase(
+  plan: ManagedDatabasePlan,
+  client: PlatformHost | DatabaseAccess | DatabaseAccess[] | "app",
+  ctx: DeclareContext,
+  parent: pulumi.Resource,
+): ManagedPostgres {
   const digitalocean = ctx.digitalocean;
   if (!digitalocean) throw new Error(`${plan.name}: a managed database needs the stack's DigitalOcean environment; the platform's needs() must say so`);
-  const access = client === "app" ? undefined : "databaseAccess" in client ? client.databaseAccess : client;
+  // Several clients (Bunty's droplets behind a load balancer): the firewall admits each; all of one kind.
+  const clients: DatabaseAccess[] = client === "app" ? [] : Array.isArray(client) ? client : ["databaseAccess" in client ? client.databaseAccess : client];
+  const access = clients[0];
   return new ManagedPostgres(
     plan.name,
     {
@@ -38,7 +45,7 @@ export function declareManagedDatabase(plan: ManagedDatabasePlan, client: Platfo
       projectTags: [...digitalocean.tags, `platform-${plan.platform}`],
       ...plan.config,
       ...(plan.engine ? { engine: plan.engine } : {}),
-      ...(access ? { allow: [access] } : {}),
+      ...(access ? { allow: clients } : {}),
       // A server outside the stack's VPC (or an app) reaches the cluster over its public endpoint (TLS, firewall by
       // address or app id).
       publicEndpoint: access?.type !== "droplet",

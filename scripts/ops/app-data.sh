@@ -126,17 +126,20 @@ run_backup() {
 case "$action" in
   flush-cache)
     url=$(env_value REDIS_URL)
-    re='^redis://([^:/]+)(:([0-9]+))?(/([0-9]+))?$'
-    [[ "$url" =~ $re ]] || die "$EX_DATAERR" "REDIS_URL in $env_file is not redis://host:port[/db] (the password is REDIS_PASSWORD)"
-    host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]:-6379} db=${BASH_REMATCH[5]:-0}
+    # rediss:// is a managed cluster (TLS, the system's CA store)
+    re='^(rediss?)://([^:/]+)(:([0-9]+))?(/([0-9]+))?$'
+    [[ "$url" =~ $re ]] || die "$EX_DATAERR" "REDIS_URL in $env_file is not redis[s]://host:port[/db] (the password is REDIS_PASSWORD)"
+    host=${BASH_REMATCH[2]} port=${BASH_REMATCH[4]:-6379} db=${BASH_REMATCH[6]:-0}
+    tls=()
+    [[ "${BASH_REMATCH[1]}" == rediss ]] && tls=(--tls)
     require_cmd redis-cli
     REDISCLI_AUTH=$(env_value REDIS_PASSWORD)
     export REDISCLI_AUTH
-    before=$(redis-cli --no-auth-warning -h "$host" -p "$port" -n "$db" DBSIZE 2>&1 || true)
+    before=$(redis-cli "${tls[@]}" --no-auth-warning -h "$host" -p "$port" -n "$db" DBSIZE 2>&1 || true)
     [[ "$before" =~ ^[0-9]+$ ]] || die "$EX_UNAVAILABLE" "Redis at $host:$port is unavailable or refused: $before"
-    reply=$(redis-cli --no-auth-warning -h "$host" -p "$port" -n "$db" FLUSHDB 2>&1)
+    reply=$(redis-cli "${tls[@]}" --no-auth-warning -h "$host" -p "$port" -n "$db" FLUSHDB 2>&1)
     [[ "$reply" == OK ]] || die "$EX_UNAVAILABLE" "FLUSHDB refused: $reply"
-    after=$(redis-cli --no-auth-warning -h "$host" -p "$port" -n "$db" DBSIZE)
+    after=$(redis-cli "${tls[@]}" --no-auth-warning -h "$host" -p "$port" -n "$db" DBSIZE)
     log "flushed Redis database $db at $host:$port: $before keys before, $after after"
     emit_result ok 0 --arg action "$action" --argjson db "$db" --argjson keys_before "$before" --argjson keys_after "$after"
     ;;

@@ -4,10 +4,10 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { confirmationToken, duplicateOperationIds, isProtectedStack, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, email, hostname, operationId, port, spacesBucketName, spacesRegion, sqlName } from "../../config/primitives";
+import { absolutePath, databaseSize, email, hostname, operationId, port, spacesBucketName, spacesRegion, sqlName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import type { PlainSecrets } from "../platform";
-import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, managedPostgresSchema, pm2Schema } from "../../config/shared";
+import { clusterLayoutProblems, databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, maintenanceWindowSchema, managedPostgresSchema, pm2Schema } from "../../config/shared";
 
 const httpsUrl = (example: string) => z.string().regex(/^https:\/\/[^\s]+$/, { message: `is not an https URL (example: ${example})` });
 const utcTime = (example: string) => z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: `is not a UTC time HH:MM (example: "${example}")` });
@@ -30,6 +30,27 @@ const postgresSchema = z.discriminatedUnion(
     }),
   ],
   { message: 'is not a PostgreSQL placement (example: {where: host, databaseName: bunty_prod, userName: bunty}, or {where: managed, cluster: {...}})' },
+);
+
+/**
+ * Where Redis runs: on the host (loopback, the seed's `redis-cli -a`), or a DigitalOcean managed cluster (Valkey, its
+ * Redis offering; TLS) that every droplet shares, which horizontal scale-out needs (one cache, one FLUSHDB).
+ */
+const redisSchema = z.discriminatedUnion(
+  "where",
+  [
+    z.strictObject({ where: z.literal("host") }),
+    z.strictObject({
+      where: z.literal("managed"),
+      cluster: z.strictObject({
+        version: z.enum(["8"], { message: 'is not a Valkey version DigitalOcean offers (example: "8")' }).default("8"),
+        size: databaseSize,
+        nodeCount: z.union([z.literal(1), z.literal(2), z.literal(3)], { message: "is not a Valkey node count (example: 2; one of 1, 2, 3)" }),
+        maintenanceWindow: maintenanceWindowSchema,
+      }),
+    }),
+  ],
+  { message: "is not a Redis placement (example: {where: host}, or {where: managed, cluster: {size: db-s-1vcpu-2gb, nodeCount: 2, maintenanceWindow: {day: sunday, hour: \"03:00\"}}})" },
 );
 
 const operationSchema = z.discriminatedUnion(
@@ -99,6 +120,20 @@ export const buntySchema = z.strictObject({
   /** The runbook's PM2 and its Log Rotation settings. */
   pm2: pm2Schema,
   postgres: postgresSchema,
+  redis: redisSchema.default({ where: "host" }),
+  /**
+   * The runbook's Horizontal Scaling: `count` more droplets from a snapshot of the app host behind a DigitalOcean load
+   * balancer that terminates TLS with a DigitalOcean-managed Let's Encrypt certificate. Every host step (files, .env,
+   * PM2, nginx) runs on every droplet. Needs PostgreSQL and Redis off the host (managed), so data and cache are shared.
+   */
+  scaleOut: z
+    .strictObject({
+      count: z.number({ message: "is not a number of extra droplets (example: 2)" }).int({ message: "is not a whole number of droplets (example: 2)" }).min(1, { message: "is not a number of extra droplets from 1 to 9 (example: 2)" }).max(9, { message: "is not a number of extra droplets from 1 to 9 (example: 2)" }),
+      /** A droplet snapshot id (digits), or its name (the most recent snapshot of that exact name). */
+      fromSnapshot: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, { message: "is not a snapshot id or name (example: 187654321, or bunty-prod-host-20261201)" }),
+      confirm: z.string().optional(),
+    })
+    .optional(),
   tls: z.strictObject({
     email,
     acmeServer: httpsUrl("https://acme-staging-v02.api.letsencrypt.org/directory").optional(),
@@ -233,6 +268,8 @@ export function buntyRequiredSecrets(cfg: BuntyConfig): string[] {
   const onHost = cfg.postgres.where === "host";
   const needed: Record<string, boolean> = {
     buntyDatabasePassword: onHost,
+    // a managed cluster has its own password
+    buntyRedisPassword: cfg.redis.where === "host",
     buntySpacesAccessKey: offsite,
     buntySpacesSecretKey: offsite,
     // the pgBackRest repository goes off-site (encrypted) only with PostgreSQL on the host
@@ -281,6 +318,33 @@ function jwtRotationProblems(cfg: BuntyConfig, stack: string, secrets?: PlainSec
   return problems;
 }
 
+/** Horizontal scale-out: only a droplet, only with the data and the cache shared, confirmed on prod per count. */
+function scaleOutProblems(cfg: BuntyConfig, stack: string): Problem[] {
+  const problems: Problem[] = [];
+  if (cfg.redis.where === "managed") problems.push(...clusterLayoutProblems("valkey", cfg.redis.cluster, "redis.cluster"));
+  const so = cfg.scaleOut;
+  if (!so) return problems;
+  if (isExistingHost(cfg.host)) {
+    problems.push({ path: "scaleOut", message: "clones a droplet from a snapshot, but host is an existing server Lazarus did not create; scale out from a droplet (example: host: {size: s-2vcpu-4gb, image: ubuntu-24-04-x64, ...})" });
+  }
+  if (cfg.postgres.where === "host") {
+    problems.push({ path: "scaleOut", message: "needs PostgreSQL off the host: each clone of the snapshot would run its own database and writes would split between them; move it to a managed cluster first (example: postgres: {where: managed, cluster: {version: \"16\", size: db-s-1vcpu-2gb, nodeCount: 2, maintenanceWindow: {day: sunday, hour: \"03:00\"}, databaseName: bunty_prod, userName: bunty}})" });
+  }
+  if (cfg.redis.where === "host") {
+    problems.push({ path: "scaleOut", message: "needs Redis off the host: each droplet would keep its own cache, rate-limit counters and sessions, and flush-cache would empty only one; use a managed cluster (example: redis: {where: managed, cluster: {size: db-s-1vcpu-2gb, nodeCount: 2, maintenanceWindow: {day: sunday, hour: \"03:00\"}}})" });
+  }
+  cfg.operations.forEach((op, i) => {
+    if (op.action === "renew-certificate") {
+      problems.push({ path: `operations[${i}]`, message: "renews the host's certbot certificate, but with scaleOut the load balancer terminates TLS with a DigitalOcean-managed certificate that DigitalOcean renews; remove the operation" });
+    }
+  });
+  problems.push(
+    ...requireConfirm(stack, "bunty", `scale-out-${so.count}`, so.confirm, "scaleOut.confirm",
+      `scale-out to ${so.count} more droplet(s) from snapshot ${so.fromSnapshot} puts a load balancer in front of the API (DNS for ${cfg.domains.api} must then point at it) and every per-host operation runs on every droplet`),
+  );
+  return problems;
+}
+
 export function buntyProblems(cfg: BuntyConfig, stack: string, secrets?: PlainSecrets): Problem[] {
   const problems: Problem[] = [...duplicateOperationIds(cfg.operations), ...jwtRotationProblems(cfg, stack, secrets)];
   if (cfg.domains.frontend === cfg.domains.api) {
@@ -305,6 +369,7 @@ export function buntyProblems(cfg: BuntyConfig, stack: string, secrets?: PlainSe
       message: `"${offsite.pitrPath}" is under backups.offsite.prefix "${offsite.prefix}", which the bucket's lifecycle rule expires after ${offsite.lifecycleDays} days; pgBackRest keeps its own retention (example: /pgbackrest)`,
     });
   }
+  problems.push(...scaleOutProblems(cfg, stack));
   if (!isExistingHost(cfg.host)) {
     // Vertical Scaling: changing host.size is a resize, which powers the droplet off.
     problems.push(

@@ -14,8 +14,10 @@ export const bunty = definePlatform<BuntyConfig, BuntyPlan>({
   check: buntyProblems,
   secrets: BUNTY_SECRETS,
   requiredSecrets: buntyRequiredSecrets,
-  // A droplet, a managed cluster and a declared off-site bucket are DigitalOcean resources.
-  needs: (cfg) => ({ digitalocean: !isExistingHost(cfg.host) || cfg.postgres.where === "managed" || (cfg.backups.offsite !== undefined && !cfg.backups.offsite.existing) }),
+  // A droplet, a managed cluster (PostgreSQL or Valkey) and a declared off-site bucket are DigitalOcean resources.
+  needs: (cfg) => ({
+    digitalocean: !isExistingHost(cfg.host) || cfg.postgres.where === "managed" || cfg.redis.where === "managed" || (cfg.backups.offsite !== undefined && !cfg.backups.offsite.existing),
+  }),
   plan: planBunty,
   declare: declareBunty,
 });

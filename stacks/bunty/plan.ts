@@ -66,7 +66,22 @@ export interface BuntyPlan {
   /** Rendered files that hold no secret, by absolute path on the host. */
   files: Record<string, string>;
   /** Secret files, composed at declare time; all 0600. With backups.offsite: s3cmd's config and pgBackRest's secrets. */
-  secretFiles: { env: string; redisAcl: string; s3cfg?: string; pgbackrestSecrets?: string };
+  secretFiles: { env: string; redisAcl?: string; s3cfg?: string; pgbackrestSecrets?: string };
+  /** Redis on the host, or a managed Valkey cluster every droplet shares. */
+  redis: BuntyConfig["redis"];
+  /**
+   * Horizontal scale-out: the clones (droplets from the snapshot, each a host of the same software, steps and per-host
+   * operations as the seed host) and the load balancer in front of all of them.
+   */
+  clones: HostPlan[];
+  balancer?: {
+    name: string;
+    certificateName: string;
+    domain: string;
+    /** The health URL's path, checked on the app's own port of every droplet (the balancer sends no Host header). */
+    healthPath: string;
+    appPort: number;
+  };
   /** The off-site bucket (backups.offsite): declared unless `existing`. */
   offsite?: NonNullable<BuntyConfig["backups"]["offsite"]>;
   postgres: BuntyConfig["postgres"];
@@ -83,17 +98,25 @@ export interface BuntyPlan {
     postgresSetup?: string;
     /** PostgreSQL on the host: WAL archiving and scheduled backups with pgBackRest (stacks/bunty/pitr.ts). */
     pitrSetup?: string;
-    redisRestart: string;
+    /** Redis on the host only. */
+    redisRestart?: string;
     /** Starts (or reloads) the app from the ecosystem file and saves PM2's list for the boot unit. */
     pm2Start: string;
     /** Loads the backup timers and enables them (systemd). */
     backupTimers: string;
+    /**
+     * Behind the load balancer, on every droplet: certbot's renewal timer off (HTTP-01 cannot reach one droplet through
+     * the balancer; the balancer's certificate is DigitalOcean's). On a clone also the seed's backup timers the
+     * snapshot carried: backups run once, on the seed.
+     */
+    behindBalancer?: { seed: string; clone: string };
     /** nginx -t, then enable and reload nginx under systemd. */
     nginxReload: string;
     restartNginx: string;
     certIssue: string;
   };
-  operations: { id: string; command: string }[];
+  /** `everyHost`: acts on one machine's app (restart, rollback, shutdown), so it runs on every droplet; else once. */
+  operations: { id: string; command: string; everyHost: boolean }[];
   /**
    * A JWT secret generation after the first: a once-step, after the app has restarted with the new .env, that records
    * the generation on the host (/etc/bunty/jwt-generation) and in the journal. Its name carries the generation, so the
@@ -236,6 +259,8 @@ function operationCommand(op: BuntyOperation, cfg: BuntyConfig, stack: string): 
 
 /** The host nginx: the API's site in front of the app on loopback, the maintenance page when the app cannot answer. */
 export function buntyNginxInput(cfg: BuntyConfig, stack: string): NginxConfInput {
+  // Behind the balancer, which terminates TLS and redirects plain HTTP, every droplet serves the site on port 80.
+  const behindBalancer = cfg.scaleOut !== undefined;
   return {
     upstreams: [{ name: "bunty_backend", host: "127.0.0.1", port: cfg.app.port }],
     resolution: { mode: "static" },
@@ -244,13 +269,34 @@ export function buntyNginxInput(cfg: BuntyConfig, stack: string): NginxConfInput
     sites: [
       {
         serverNames: [cfg.domains.api],
-        tls: tlsPaths(buntyNames(stack).certName),
-        httpToHttps: true,
+        tls: behindBalancer ? "none" : tlsPaths(buntyNames(stack).certName),
+        httpToHttps: !behindBalancer,
         routes: [{ path: "/", upstream: "bunty_backend" }],
         maintenance: { root: BUNTY_PATHS.maintenanceRoot, page: BUNTY_PATHS.maintenancePage },
       },
     ],
   };
+}
+
+/** Operations that act on one machine's app: with scale-out they run on every droplet. The rest act on shared data. */
+const PER_HOST_ACTIONS: ReadonlySet<BuntyOperation["action"]> = new Set(["restart", "start", "rollback", "emergency-shutdown", "renew-certificate"]);
+
+/** The clones of scale-out: droplets from the snapshot, the seed's host plan otherwise (one list, derived once). */
+function clonePlans(cfg: BuntyConfig, seed: HostPlan): HostPlan[] {
+  const so = cfg.scaleOut;
+  if (!so) return [];
+  const byId = /^\d+$/.test(so.fromSnapshot);
+  return Array.from({ length: so.count }, (_, i) => ({
+    ...seed,
+    name: `${seed.name.replace(/-host$/, "")}-clone-${i + 1}`,
+    // A clone holds no data (PostgreSQL and Redis are managed): it may be replaced or removed by a lower count, so it
+    // is built as an unprotected "rebuild" from the snapshot (DropletHost), and the seed's uptime check is not repeated.
+    rebuild: byId
+      ? { fromSnapshot: so.fromSnapshot, done: false }
+      : { fromSnapshot: "latest", snapshotNameRegex: `^${so.fromSnapshot.replace(/[.]/g, "\\.")}$`, done: false },
+    healthUrl: undefined,
+    latencyAlertMs: undefined,
+  }));
 }
 
 export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
@@ -259,7 +305,9 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
   const dir = cfg.app.dir;
   const onHostPostgres = cfg.postgres.where === "host";
   const hostNeeds = { deployDir: dir, deployOwner: `${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER}`, acmeWebroot: HOST_LAYOUT.acmeWebroot };
-  const packages = ["nginx", "nodejs", "npm", "redis-server", "postgresql-client", ...(onHostPostgres ? [`postgresql-${HOST_POSTGRES_VERSION}`] : [])];
+  const onHostRedis = cfg.redis.where === "host";
+  // redis-tools: redis-cli for flush-cache against a managed cluster
+  const packages = ["nginx", "nodejs", "npm", onHostRedis ? "redis-server" : "redis-tools", "postgresql-client", ...(onHostPostgres ? [`postgresql-${HOST_POSTGRES_VERSION}`] : [])];
 
   const files: Record<string, string> = {
     [BUNTY_PATHS.ecosystem]: renderedFrom("app", () =>
@@ -269,7 +317,8 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
     ),
     [BUNTY_PATHS.nginxConf]: renderedFrom("domains", () => renderNginxConf(buntyNginxInput(cfg, stack))),
     [`${BUNTY_PATHS.maintenanceRoot}/${BUNTY_PATHS.maintenancePage}`]: BUNTY_MAINTENANCE_PAGE,
-    [BUNTY_PATHS.redisConf]: renderedFrom("postgres", () =>
+  };
+  if (onHostRedis) files[BUNTY_PATHS.redisConf] = renderedFrom("redis", () =>
       renderRedisConf(
         {
           bind: ["127.0.0.1", "::1"],
@@ -285,8 +334,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
           pidfile: "/run/redis/redis-server.pid",
         },
       ),
-    ),
-  };
+    );
   const timers = backupTimerFiles(cfg);
   Object.assign(files, timers.files);
   files[BUNTY_PATHS.runbook] = renderedFrom("operations", () => buntyRunbookMarkdown(cfg, stack));
@@ -305,7 +353,7 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
 
   const lr = cfg.pm2.logrotate;
   const tlsCommon = { systemdUnit: "nginx", certName: names.certName, acmeServer: cfg.tls.acmeServer };
-  return {
+  const plan: BuntyPlan = {
     stack,
     names,
     host: {
@@ -316,7 +364,8 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       userData: renderedFrom("host", () =>
         renderCloudInit({ ...hostNeeds, packages, users: [{ name: BUNTY_DEPLOY_USER, shell: "/bin/bash" }] }),
       ),
-      publicPorts: [80, 443],
+      // behind the balancer nothing is public: its firewall admits the balancer to nginx and to the app's health
+      publicPorts: cfg.scaleOut ? [] : [80, 443],
       healthUrl: cfg.healthUrl,
       latencyAlertMs: cfg.latencyAlertMs,
       sshKeySecret: "buntySshPrivateKey",
@@ -324,10 +373,13 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
       resizeDisk: false,
     },
     app: { name: cfg.app.name, dir, port: cfg.app.port },
+    redis: cfg.redis,
+    clones: [],
+    ...(cfg.scaleOut ? { balancer: { name: `${names.prefix}-lb`, certificateName: `${names.prefix}-api`, domain: cfg.domains.api, healthPath: new URL(cfg.healthUrl).pathname, appPort: cfg.app.port } } : {}),
     files,
     secretFiles: {
       env: `${dir}/.env`,
-      redisAcl: BUNTY_PATHS.redisAcl,
+      ...(onHostRedis ? { redisAcl: BUNTY_PATHS.redisAcl } : {}),
       ...(cfg.backups.offsite ? { s3cfg: BUNTY_PATHS.s3cfg } : {}),
       ...(cfg.backups.offsite && pitr ? { pgbackrestSecrets: BUNTY_PGBACKREST_SECRETS } : {}),
     },
@@ -345,31 +397,43 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
         "--logrotate-retain", lr.retain,
         "--logrotate-compress", String(lr.compress),
       ]),
+      // owner and file, in pairs: the .env to deploy, the ACL to redis, pgBackRest's secrets to postgres
       handOver: shellJoin([
         "bash",
         "-c",
-        `set -eu; chown ${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER} "$1"; chmod 0600 "$1"; chown redis:redis "$2"; chmod 0600 "$2"${cfg.backups.offsite && pitr ? '; chown postgres:postgres "$3"; chmod 0600 "$3"' : ""}`,
+        'set -eu; while [ "$#" -gt 0 ]; do chown "$1" "$2"; chmod 0600 "$2"; shift 2; done',
         "hand-over",
+        `${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER}`,
         `${dir}/.env`,
-        BUNTY_PATHS.redisAcl,
-        ...(cfg.backups.offsite && pitr ? [BUNTY_PGBACKREST_SECRETS] : []),
+        ...(onHostRedis ? ["redis:redis", BUNTY_PATHS.redisAcl] : []),
+        ...(cfg.backups.offsite && pitr ? ["postgres:postgres", BUNTY_PGBACKREST_SECRETS] : []),
       ]),
       ...(cfg.postgres.where === "host"
         ? { postgresSetup: script("pg-host-setup.sh", ["--database", cfg.postgres.databaseName, "--user", cfg.postgres.userName, "--extension", "pg_stat_statements", "--createdb"]) }
         : {}),
       ...(pitr ? { pitrSetup: pitr.setup } : {}),
-      redisRestart: "set -eu; systemctl enable redis-server; systemctl restart redis-server",
+      ...(onHostRedis ? { redisRestart: "set -eu; systemctl enable redis-server; systemctl restart redis-server" } : {}),
       backupTimers: shellJoin(["bash", "-c", 'set -eu; install -d -m 0700 "$1"; shift; systemctl daemon-reload; systemctl enable --now "$@"', "backup-timers", BUNTY_PATHS.backupDir, ...timers.units]),
       pm2Start: pm2App(cfg, "start"),
+      ...(cfg.scaleOut
+        ? {
+            behindBalancer: {
+              seed: "set -eu; systemctl disable --now certbot.timer 2>/dev/null || true",
+              clone: `set -eu; systemctl disable --now certbot.timer 2>/dev/null || true; systemctl disable --now ${timers.units.join(" ")} ${pitr ? pitr.units.filter((u) => u.endsWith(".timer")).join(" ") : ""} 2>/dev/null || true`.replace(/ {2,}/g, " "),
+            },
+          }
+        : {}),
       nginxReload: "set -eu; nginx -t; systemctl enable nginx; systemctl reload-or-restart nginx",
       restartNginx: "systemctl restart nginx",
       certIssue: certIssueCommand({ domains: [cfg.domains.api], email: cfg.tls.email, webroot: HOST_LAYOUT.acmeWebroot, ...tlsCommon }),
     },
-    operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg, stack)) })),
+    operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg, stack)), everyHost: PER_HOST_ACTIONS.has(op.action) })),
     hostDatabaseRecovery: hostDatabaseRecovery(cfg),
     ...(cfg.rotateJwt.generation > 1 ? { jwtRotation: jwtRotationStep(cfg.rotateJwt.generation) } : {}),
     outputs: { urls: [`https://${cfg.domains.api}`], healthUrl: cfg.healthUrl },
   };
+  plan.clones = clonePlans(cfg, plan.host);
+  return plan;
 }
 
 /**
@@ -402,6 +466,8 @@ export function buntyDatabaseUrl(db: { host: string; port: number; name: string;
 /** The backend's .env: plain values from the plan, then the secrets. Rendered, never appended to (runbook's `echo >>`). */
 export function buntyEnvFile(plainEnv: Record<string, string>, secrets: {
   databaseUrl: string;
+  /** A managed cluster's rediss://host:port; Redis on the host (loopback) when absent. */
+  redisUrl?: string;
   redisPassword: string;
   jwtSecret: string;
   plaidClientId: string;
@@ -414,7 +480,7 @@ export function buntyEnvFile(plainEnv: Record<string, string>, secrets: {
     {
       ...plainEnv,
       DATABASE_URL: secrets.databaseUrl,
-      REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`,
+      REDIS_URL: secrets.redisUrl ?? `redis://127.0.0.1:${REDIS_PORT}`,
       REDIS_PASSWORD: secrets.redisPassword,
       JWT_SECRET: secrets.jwtSecret,
       PLAID_CLIENT_ID: secrets.plaidClientId,

@@ -101,6 +101,17 @@ export function buntyRunbookModel(cfg: BuntyConfig, stack: string, idPrefix = "y
       stackConfig: snippet({ host: { size: bigger, ...(protectedStack ? { resizeConfirm: token(`resize-to-${bigger}`) } : {}) } }),
       commands: pulumi,
     });
+    const count = cfg.scaleOut ? cfg.scaleOut.count + 1 : 2;
+    const shared = cfg.postgres.where === "managed" && cfg.redis.where === "managed";
+    recovery.push({
+      name: "scaleOut",
+      title: "add droplets behind a load balancer (horizontal scaling)",
+      section: "Horizontal Scaling",
+      does: `${count} droplet(s) from a snapshot of the app host (\`fromSnapshot\`: an id, or a snapshot name) behind a load balancer with a DigitalOcean-managed Let's Encrypt certificate (DigitalOcean must host the DNS of ${cfg.domains.api}; point it at the output \`balancerIp\`). Every droplet gets the same files, .env, PM2 and nginx; restart, start, rollback and emergency-shutdown run on every droplet, the data operations once. ${shared ? "" : "Needs PostgreSQL and Redis off the host first (`postgres: {where: managed, ...}`, `redis: {where: managed, ...}`): the plan refuses it otherwise."}`.trim(),
+      ...(protectedStack ? { confirm: token(`scale-out-${count}`) } : {}),
+      stackConfig: snippet({ scaleOut: { count, fromSnapshot: "187654321", ...(protectedStack ? { confirm: token(`scale-out-${count}`) } : {}) } }),
+      commands: pulumi,
+    });
   }
 
   const op = (action: string) => `operation \`${action}\` (below)`;
@@ -138,7 +149,7 @@ export function buntyRunbookModel(cfg: BuntyConfig, stack: string, idPrefix = "y
     stack,
     configKey: "lazarus:bunty",
     source: "runbook 003 (Bunty ZKP Platform, Operations Runbook)",
-    summary: `One host serves \`https://${cfg.domains.api}\` (health: ${cfg.healthUrl}): nginx with certbot TLS in front of \`${app}\`, run by PM2 as \`${BUNTY_DEPLOY_USER}\` from \`${cfg.app.dir}\`. PostgreSQL: ${db}. Redis on the host, loopback only.`,
+    summary: `One host serves \`https://${cfg.domains.api}\` (health: ${cfg.healthUrl}): nginx with certbot TLS in front of \`${app}\`, run by PM2 as \`${BUNTY_DEPLOY_USER}\` from \`${cfg.app.dir}\`. PostgreSQL: ${db}. ${cfg.redis.where === "host" ? "Redis on the host, loopback only." : `Redis: the managed Valkey cluster \`${names.prefix}-cache\` (TLS).`}${cfg.scaleOut ? ` Scaled out: ${cfg.scaleOut.count} more droplet(s) from snapshot ${cfg.scaleOut.fromSnapshot} behind the load balancer \`${names.prefix}-lb\`, which terminates TLS.` : ""}`,
     processes: [
       { name: "nginx", managedBy: "systemd unit `nginx`", details: `${BUNTY_PATHS.nginxConf}; certificate \`${names.certName}\` (renewals restart nginx); serves ${BUNTY_PATHS.maintenanceRoot}/${BUNTY_PATHS.maintenancePage} with 503 while the app does not answer` },
       { name: app, managedBy: `PM2 as ${BUNTY_DEPLOY_USER} (unit \`pm2-${BUNTY_DEPLOY_USER}\` resurrects it at boot)`, details: `${BUNTY_PATHS.ecosystem}; ${cfg.app.instances} instance(s) on port ${cfg.app.port}; .env ${env} (0600); logs rotated by pm2-logrotate at ${cfg.pm2.logrotate.maxSize}, ${cfg.pm2.logrotate.retain} kept, compress ${cfg.pm2.logrotate.compress}` },

@@ -78,7 +78,9 @@ describe("the Bunty software", () => {
     expect(unit).toMatch(/^Environment=S3_URL=s3:\/\/bunty-prod-backups\/postgres$/m);
     expect(unit).toMatch(/^Environment=S3CMD_CONFIG=\/etc\/bunty\/s3cfg$/m);
     // staging (PostgreSQL on the host): pgBackRest's secrets file goes to postgres with the others
-    expect(String(one(staging, T.command, "bunty-staging-hand-over").inputs.create)).toMatch(/chown postgres:postgres "\$3".* hand-over \/var\/www\/bunty-backend\/\.env \/etc\/redis\/users\.acl \/etc\/pgbackrest\/conf\.d\/lazarus-secrets\.conf$/);
+    expect(String(one(staging, T.command, "bunty-staging-hand-over").inputs.create)).toMatch(
+      / hand-over deploy:deploy \/var\/www\/bunty-backend\/\.env redis:redis \/etc\/redis\/users\.acl postgres:postgres \/etc\/pgbackrest\/conf\.d\/lazarus-secrets\.conf$/,
+    );
   });
 
   it("creates pg_stat_statements on the managed cluster as its admin, password on stdin only, before the app starts", () => {
