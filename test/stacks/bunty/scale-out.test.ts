@@ -8,7 +8,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
 import { ConfigError } from "../../../config/errors";
 import { checkPlan } from "../../../policy/rules";
-import { ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack } from "../../support/stacks";
+import { bunty } from "../../../stacks/bunty";
+import { BUNTY_PATHS, planBunty } from "../../../stacks/bunty/plan";
+import { ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack, stackPlatformConfig } from "../../support/stacks";
+import { nginxTest } from "../../support/validators";
 
 const LB = "digitalocean:index/loadBalancer:LoadBalancer";
 const CERT = "digitalocean:index/certificate:Certificate";
@@ -77,6 +80,17 @@ describe("Bunty horizontal scale-out", () => {
     expect(create("bunty-prod-clone-1-behind-balancer")).toContain("systemctl disable --now bunty-backup.timer bunty-backup-verify.timer");
     expect(names(T.command).filter((n) => n.endsWith("-backup-timers"))).toEqual(["bunty-prod-backup-timers"]);
     expect(names(T.command).filter((n) => n.endsWith("-pg-stat-statements"))).toEqual(["bunty-prod-pg-stat-statements"]);
+  });
+
+  it("renders an nginx.conf behind the balancer that nginx -t accepts: the site on port 80, no certificate, the maintenance page", () => {
+    const cfg = stackPlatformConfig("prod", bunty, { patch: scaledOut });
+    const files = planBunty(cfg, { stack: "prod", stackFile: "Pulumi.prod.yaml", environment: {} as never }).files;
+    const maintenance = `${BUNTY_PATHS.maintenanceRoot}/${BUNTY_PATHS.maintenancePage}`;
+    const conf = files[BUNTY_PATHS.nginxConf]!;
+    expect(conf).toMatch(/server_name api\.bunty\.io;/);
+    expect(conf).not.toMatch(/return 301 https/);
+    const r = nginxTest(conf, { files: { [maintenance]: files[maintenance]! } });
+    expect(r.ok, r.output).toBe(true);
   });
 
   it("runs per-host operations on every droplet and flush-cache once; shares one Valkey cluster admitting exactly the droplets", () => {
