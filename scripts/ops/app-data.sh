@@ -4,7 +4,7 @@
 # from the .env (DATABASE_URL, REDIS_URL, REDIS_PASSWORD) and handed to the clients as libpq variables (PGPASSWORD)
 # and REDISCLI_AUTH, never on a command line, where `ps` would show them (the runbook's `redis-cli -a` does).
 #
-#   flush-cache        FLUSHDB on the app's Redis database (REDIS_URL's /N, default 0): every cached value and every
+#   flush-cache        FLUSHDB on the app's Redis database (REDIS_URL's /N, default 0; rediss:// over TLS): every cached value and every
 #                      session or rate-limit counter the app keeps there is gone; the app rebuilds them on demand
 #   terminate PID      pg_terminate_backend(PID), only for a session of the app's own database and never this one
 #   analyze            ANALYZE
