@@ -288,13 +288,14 @@ const prodStatefulProtected: LazarusPolicy = {
       const platform = platformOf(r.name, stack);
       return r.type === TYPE.droplet && platform !== undefined && REBUILD_CONFIRMATIONS.some((what) => confirmations.has(confirmationToken(stack, platform, what)));
     };
-    // A scale-out clone (`<platform>-<stack>-clone-<n>`, Bunty) holds no data and must go when the count drops: exempt
-    // under a confirmed scale-out of its platform.
+    // A scale-out clone (`<platform>-<stack>-clone-<n>`, Bunty) and its reserved IP hold no data and must go when the
+    // count drops: exempt under a confirmed scale-out of its platform.
     const confirmedClone = (r: PolicyResource) => {
       const stack = stackOf(r.urn);
       const platform = platformOf(r.name, stack);
       const scaleOut = platform === undefined ? "" : confirmationToken(stack, platform, "scale-out-");
-      return r.type === TYPE.droplet && platform !== undefined && /-clone-\d+$/.test(r.name) && [...confirmations].some((c) => c.startsWith(scaleOut) && /^\d+$/.test(c.slice(scaleOut.length)));
+      const cloneResource = (r.type === TYPE.droplet && /-clone-\d+$/.test(r.name)) || (r.type === "digitalocean:index/reservedIp:ReservedIp" && /-clone-\d+-ip$/.test(r.name));
+      return cloneResource && platform !== undefined && [...confirmations].some((c) => c.startsWith(scaleOut) && /^\d+$/.test(c.slice(scaleOut.length)));
     };
     return resources
       .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)) && !confirmedRebuild(r) && !confirmedClone(r))

@@ -25,6 +25,11 @@ export interface HostPlan {
    * Done, it only records the image, and the droplet is protected again.
    */
   rebuild?: { fromSnapshot?: string; snapshotNameRegex?: string; done: boolean };
+  /**
+   * Holds no data (a scale-out clone, Bunty): neither the droplet nor its reserved IP is protected, so a lower count
+   * removes it. The policy pack allows it only under a confirmed scale-out.
+   */
+  disposable?: boolean;
   /** A resize grows the disk too (irreversible); unset: the provider's default (it does). */
   resizeDisk?: boolean;
   publicPorts: number[];
@@ -95,7 +100,7 @@ export function declareHost(plan: HostPlan, ctx: DeclareContext, parent: pulumi.
       },
       healthUrl: plan.healthUrl,
       latencyAlertMs: plan.latencyAlertMs,
-      protect: env.protect,
+      protect: env.protect && !plan.disposable,
       // A rebuild (confirmed on prod) unprotects the droplet for the one `up` that replaces it (the engine does both
       // in one up); the reserved IP stays protected. Once done, the droplet is protected again and its image is no
       // longer diffed: the `done` up itself cannot replace it (the state is still unprotected then), and every later

@@ -290,12 +290,14 @@ function clonePlans(cfg: BuntyConfig, seed: HostPlan): HostPlan[] {
     ...seed,
     name: `${seed.name.replace(/-host$/, "")}-clone-${i + 1}`,
     // A clone holds no data (PostgreSQL and Redis are managed): it may be replaced or removed by a lower count, so it
-    // is built as an unprotected "rebuild" from the snapshot (DropletHost), and the seed's uptime check is not repeated.
+    // is disposable (droplet and reserved IP unprotected), built from the snapshot like a rebuild (DropletHost), and
+    // the seed's uptime check is not repeated.
     rebuild: byId
       ? { fromSnapshot: so.fromSnapshot, done: false }
       : { fromSnapshot: "latest", snapshotNameRegex: `^${so.fromSnapshot.replace(/[.]/g, "\\.")}$`, done: false },
     healthUrl: undefined,
     latencyAlertMs: undefined,
+    disposable: true,
   }));
 }
 

@@ -36,11 +36,13 @@ const names = (type: string) => byType(plan, type).map((r) => r.name);
 const create = (name: string) => String(one(plan, T.command, name).inputs.create);
 
 describe("Bunty horizontal scale-out", () => {
-  it("declares the clones from the snapshot, unprotected (they hold no data), the seed protected, no uptime check per clone", () => {
+  it("declares the clones from the snapshot, unprotected with their reserved IPs (they hold no data), the seed protected, no uptime check per clone", () => {
     for (const n of [1, 2]) {
       const clone = one(plan, T.droplet, `bunty-prod-clone-${n}`);
       expect(clone.inputs).toMatchObject({ image: "187654321", size: "s-2vcpu-4gb" });
       expect(clone.protect).toBe(false);
+      // its reserved IP too: a lower count removes both (no address of a clone is published)
+      expect(one(plan, "digitalocean:index/reservedIp:ReservedIp", `bunty-prod-clone-${n}-ip`).protect).toBe(false);
     }
     expect(one(plan, T.droplet, "bunty-prod-host").protect).toBe(true);
     expect(names("digitalocean:index/uptimeCheck:UptimeCheck").filter((n) => n.includes("clone"))).toEqual([]);
@@ -106,7 +108,7 @@ describe("Bunty horizontal scale-out", () => {
   it("passes the policy pack confirmed (the clones exempt from protection) and fails the clones without the confirmation", () => {
     expect(checkPlan(plan, rawStack("prod", { patch: scaledOut }))).toEqual([]);
     const unconfirmed = checkPlan(plan, rawStack("prod", { patch: (c) => (scaledOut(c), delete c["lazarus:bunty"].scaleOut.confirm) }));
-    expect(unconfirmed.filter((v) => v.policy === "prod-stateful-protected").map((v) => v.message.split(":")[0]).sort()).toEqual(["bunty-prod-clone-1", "bunty-prod-clone-2"]);
+    expect(unconfirmed.filter((v) => v.policy === "prod-stateful-protected").map((v) => v.message.split(":")[0]).sort()).toEqual(["bunty-prod-clone-1", "bunty-prod-clone-1-ip", "bunty-prod-clone-2", "bunty-prod-clone-2-ip"]);
     expect(unconfirmed.filter((v) => v.policy === "destructive-confirmed").map((v) => v.message.split(" on stack")[0]).sort()).toEqual([
       "bunty-prod-clone-1: adds a droplet from a snapshot behind the load balancer (scale-out)",
       "bunty-prod-clone-2: adds a droplet from a snapshot behind the load balancer (scale-out)",
