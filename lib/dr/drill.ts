@@ -20,7 +20,7 @@ import { loseDataHost, serverAnswers, type Loss } from "./loss";
 import { measureRpo, objectives, verdict, type RpoMeasure, type RtoRoute } from "./measure";
 import type { DrReport, DrStep, RestoredBackup } from "./report";
 import { RECOVERY_TARGETS } from "./targets";
-import { AckedWriter, createDrillTable, DRILL_TABLE, idsPresent, type Ack } from "./writer";
+import { AckedWriter, createDrillTable, DRILL_TABLE, HEALTH_ID_FLOOR, idsPresent, nextDrillId, type Ack } from "./writer";
 
 /** The file in the scratch project that makes it a drill target and says where its data host is. */
 export const DRILL_FILE = "lazarus-drill.yaml";
@@ -219,7 +219,7 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
 
     writer = await phase("drill/start-writer", `start the writer (acknowledged inserts into ${DRILL_TABLE} in ${pg.database})`, async (s) => {
       createDrillTable(pg);
-      const w = new AckedWriter(pg);
+      const w = new AckedWriter(pg, nextDrillId(pg));
       await w.waitForAcks(target.writer.rowsBeforeBackup);
       s.detail = `${w.acked.length} writes acknowledged`;
       return w;
@@ -252,6 +252,16 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
     });
     await writer.stop();
     const acked: Ack[] = [...writer.acked];
+    report.writer = {
+      ackedBeforeLoss: acked.length,
+      ackedAtBackup,
+      firstId: acked[0]?.id ?? 0,
+      lastId: acked.at(-1)?.id ?? 0,
+      ...(acked.length ? { lastAckedAt: iso(acked.at(-1)!.at) } : {}),
+      lostAt: iso(loss.lostAt),
+      dataDirGone: loss.dataDirGone,
+      refusedAfterLoss: loss.refused,
+    };
     report.notes.push(
       `writer: ${acked.length} writes acknowledged before the loss (${ackedAtBackup} before the backup); last at ${acked.length ? iso(acked.at(-1)!.at) : "-"}; the session ended with: ${writer.endedWith.trim().split("\n").pop() ?? ""}`,
       `loss at ${iso(loss.lostAt)}: kill -9 of postmaster ${loss.postmasterPid} and ${loss.killed.length - 1} children, ${pg.dataDir} removed; pg_isready: ${loss.refused}`,
@@ -308,15 +318,31 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
     });
 
     const healthyAt = await phase("drill/healthy", `the recovered database takes a write (${pg.database} on ${pg.host}:${pg.port})`, async (s) => {
-      after = new AckedWriter(pg, 1_000_000_000);
-      await after.waitForAcks(1, 120_000);
-      s.detail = `first write acknowledged at ${iso(after.acked[0]!.at)}`;
-      return after.acked[0]!.at;
+      // Healthy = a write acknowledged, polled (a server that is still starting answers on the next try).
+      const deadline = Date.now() + 120_000;
+      let last = "";
+      while (Date.now() < deadline) {
+        try {
+          after = new AckedWriter(pg, Math.max(HEALTH_ID_FLOOR, nextDrillId(pg, Number.MAX_SAFE_INTEGER)));
+          await after.waitForAcks(1, 10_000);
+          s.detail = `first write acknowledged at ${iso(after.acked[0]!.at)}`;
+          return after.acked[0]!.at;
+        } catch (e) {
+          last = (e as Error).message;
+          await after?.stop();
+          after = undefined;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      throw new Error(`the recovered database took no write within 120 s: ${last}`);
     });
-    await after!.stop();
+    await after?.stop();
+    report.writer!.healthyAt = iso(healthyAt);
 
     const rpo: RpoMeasure = await phase("drill/measure", "RTO and RPO against the runbook's targets", (s) => {
-      const m = measureRpo(acked, idsPresent(pg).filter((id) => id < 1_000_000_000));
+      // This drill's range only: rows of an earlier drill on the same database, and the health check's, are not its writes.
+      const first = acked[0]?.id ?? 0;
+      const m = measureRpo(acked, idsPresent(pg).filter((id) => id >= first && id < HEALTH_ID_FLOOR));
       const o = objectives(platform, { rtoMs: healthyAt - loss.lostAt, rpo: m }, RECOVERY_TARGETS[platform], adapter.route);
       report.objectives.push(o);
       s.detail = verdict(o);

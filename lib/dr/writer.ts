@@ -41,6 +41,16 @@ export function createDrillTable(c: PgConnection): void {
   if (!r.ok) throw new Error(`could not create ${DRILL_TABLE} in ${c.database} on ${c.host}:${c.port}: ${r.error}`);
 }
 
+/** Ids the drill's health check writes with (above every writer's range, so the two never collide). */
+export const HEALTH_ID_FLOOR = 1_000_000_000;
+
+/** The next free id below `below` (a drill run again on the same database continues after the last one). */
+export function nextDrillId(c: PgConnection, below = HEALTH_ID_FLOOR): number {
+  const r = psql(c, `SELECT coalesce(max(id), 0) + 1 FROM ${DRILL_TABLE} WHERE id < ${below}`);
+  if (!r.ok) throw new Error(`could not read ${DRILL_TABLE} from ${c.database} on ${c.host}:${c.port}: ${r.error}`);
+  return Number(r.out);
+}
+
 /** The ids of the drill table present on the server (after a recovery: what came back). */
 export function idsPresent(c: PgConnection): number[] {
   const r = psql(c, `SELECT id FROM ${DRILL_TABLE} ORDER BY id`);
