@@ -85,6 +85,9 @@ interface DrillPlatform {
   setRecovery(block: Record<string, any>, label: string, backup: string): void;
   /** The engine resource-name part of the recovery chain (its steps are `<prefix><step>`). */
   recoveryPrefix(label: string): string;
+  /** The scripts whose JSON result lines name the backup taken and the backup restored (file, sha256). */
+  backupScript: string;
+  restoreScript: string;
 }
 
 /** GoodGo, runbook 001 §4.1: backup-now (the scheduled job's own wrapper), then recovery.database with cutover. */
@@ -101,17 +104,19 @@ const GOODGO_DRILL: DrillPlatform = {
     block.recovery = { ...(block.recovery ?? {}), database: { label, backup, cutover: true, migrate: false } };
   },
   recoveryPrefix: (label) => `-restore-db-${label}-`,
+  backupScript: "pg-backup.sh",
+  restoreScript: "pg-restore.sh",
 };
 
 const PLATFORMS: Record<string, DrillPlatform> = { goodgo: GOODGO_DRILL };
 
-/** The last JSON result line (scripts/lib/common.sh emit_result) in a command's stdout. */
-function resultLine(stdout: unknown): Record<string, unknown> | undefined {
+/** The last JSON result line (scripts/lib/common.sh emit_result) of `script` in a command's stdout. */
+function resultLine(stdout: unknown, script: string): Record<string, unknown> | undefined {
   if (typeof stdout !== "string") return undefined;
   for (const line of stdout.trim().split("\n").reverse()) {
     try {
-      const v = JSON.parse(line) as unknown;
-      if (v && typeof v === "object" && "script" in v) return v as Record<string, unknown>;
+      const v = JSON.parse(line) as { script?: unknown };
+      if (v && typeof v === "object" && v.script === script) return v as Record<string, unknown>;
     } catch {
       /* a log line */
     }
@@ -225,7 +230,7 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       return w;
     });
 
-    let backupFile = "latest";
+    let backupFile = "";
     const ackedAtBackup = await phase("drill/backup", `${platform}'s backup operation (the writer paused so the backup's boundary is exact)`, async (s) => {
       await writer!.pause();
       const n = writer!.acked.length;
@@ -233,10 +238,11 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       editBlock((b) => (suffix = adapter.addBackup(b, label)));
       await up();
       writer!.resume();
-      const result = resultLine(outputsOf(events, suffix)?.stdout);
+      const result = resultLine(outputsOf(events, suffix)?.stdout, adapter.backupScript);
       const file = typeof result?.file === "string" ? result.file : undefined;
-      if (file) backupFile = file.split("/").pop()!;
-      s.detail = `${file ?? "the newest backup (latest)"} holds the first ${n} acknowledged writes`;
+      if (!file) throw new Error(`the backup operation (${suffix.slice(1)}) printed no ${adapter.backupScript} result line naming its file; its output: ${String(outputsOf(events, suffix)?.stdout ?? "none").slice(-800)}`);
+      backupFile = file.split("/").pop()!;
+      s.detail = `${backupFile} holds the first ${n} acknowledged writes`;
       return n;
     });
 
@@ -309,7 +315,7 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       } finally {
         for (const s of chain.values()) if (s.status === "running") end(s, "failed", "did not finish: the up stopped before it completed");
       }
-      const restore = resultLine(outputsOf(events.slice(before), `${prefix}restore-database`)?.stdout);
+      const restore = resultLine(outputsOf(events.slice(before), `${prefix}restore-database`)?.stdout, adapter.restoreScript);
       if (restore && typeof restore.backup === "string") {
         const r: RestoredBackup = { platform, database: String(restore.database ?? pg.database), source: restore.backup, route: "logical" };
         if (typeof restore.sha256 === "string" && restore.sha256) r.checksum = `sha256:${restore.sha256}`;
