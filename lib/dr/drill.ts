@@ -209,10 +209,11 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
   try {
     const engine = await EngineStack.open({ workDir, stackName: opts.stack, backendDir: target.backendDir, passphrase: passphrase! });
     const up = async (follow?: (e: EngineEvent) => void) => {
+      const from = events.length;
       try {
         return await engine.up({ onEvent: (e) => (events.push(e), follow?.(e)) });
       } catch (e) {
-        const errors = engineErrors(events);
+        const errors = engineErrors(events.slice(from));
         throw new Error(errors.length ? errors.join("\n") : (e as Error).message);
       }
     };
