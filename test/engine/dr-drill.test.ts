@@ -54,6 +54,7 @@ if (gate.mustFail) {
         workDir: drill.projectDir,
         onStep: (s) => {
           seen.push(s);
+          if (s.status !== "running") console.log(`${s.key}: ${s.status}${s.detail ? ` (${s.detail.slice(0, 300)})` : ""}`);
           // Right after the loss, before anything is brought back: what an operator would see.
           if (s.key === "drill/lose-data-host" && s.status === "ok") atLoss = { dataDirExists: existsSync(pg.dataDir), psql: refused() };
         },
@@ -106,7 +107,7 @@ if (gate.mustFail) {
       ]);
       expect(seen.filter((s) => s.status === "running")).toHaveLength(report.steps.length);
       console.log(`drill: ${report.steps.find((s) => s.key === "drill/measure")!.detail}`);
-    });
+    }, 900_000);
 
     it("a recovery whose backup is gone fails: outcome failed, the chain's restore step named with the script's message", async () => {
       pg.sql("SELECT 1"); // the recovered server from the first drill is the live one now
@@ -117,13 +118,13 @@ if (gate.mustFail) {
           if (s.key === "drill/lose-data-host" && s.status === "ok") for (const f of readdirSync(backupsDir)) rmSync(join(backupsDir, f), { recursive: true, force: true });
         },
       });
-      expect(report.outcome).toBe("failed");
+      expect(report.outcome, JSON.stringify(report.steps, null, 1)).toBe("failed");
       const failed = report.steps.filter((s) => s.status === "failed").map((s) => s.key);
       expect(failed).toEqual(["drill/recovery-up", "goodgo/recovery.database/restore-database"]);
       const restore = report.steps.find((s) => s.key === "goodgo/recovery.database/restore-database")!;
       expect(restore.detail).toMatch(/pg-restore\.sh/);
       expect(report.steps.map((s) => s.key)).not.toContain("drill/healthy");
       expect(report.objectives).toEqual([]);
-    });
+    }, 900_000);
   });
 }
