@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDrill } from "../../lib/dr/drill";
+import { changeCount } from "../../lib/engine/driver";
 import type { DrStep } from "../../lib/dr/report";
 import { GOODGO_RECOVERY_TARGETS } from "../../lib/dr/targets";
 import { DRILL_TABLE } from "../../lib/dr/writer";
@@ -107,6 +108,11 @@ if (gate.mustFail) {
       ]);
       expect(seen.filter((s) => s.status === "running")).toHaveLength(report.steps.length);
       console.log(`drill: ${report.steps.find((s) => s.key === "drill/measure")!.detail}`);
+
+      // The drill's backup operation and recovery switch stay in the scratch stack file: a later up does nothing new.
+      const again = await drill.goodgo.stack.up();
+      expect(changeCount(again.summary)).toBe(0);
+      expect(pg.sql(`SELECT count(*) FROM ${DRILL_TABLE} WHERE id < 1000000000`, "goodgo")).toBe(String(w.ackedAtBackup));
     }, 900_000);
 
     it("a recovery whose backup is gone fails: outcome failed, the chain's restore step named with the script's message", async () => {
