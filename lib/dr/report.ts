@@ -52,4 +52,23 @@ export interface DrReport {
   restored: RestoredBackup[];
   /** Free-form facts worth keeping (the writer's row counts, the preview's change summary). */
   notes: string[];
+  /** A drill's writer, from its own acknowledged log (what RPO is measured against). */
+  writer?: DrillWriterLog;
+}
+
+/** What the drill's writer saw: acknowledged inserts counted from its own log, and the loss as the drill proved it. */
+export interface DrillWriterLog {
+  /** Inserts the server acknowledged before the loss. */
+  ackedBeforeLoss: number;
+  /** Of those, acknowledged before the backup the recovery restores (the writer pauses while it runs). */
+  ackedAtBackup: number;
+  /** The first and last id the writer inserted in this drill. */
+  firstId: number;
+  lastId: number;
+  lastAckedAt?: string;
+  lostAt?: string;
+  /** The proof of the loss: the data directory was gone and the server refused connections right after the kill. */
+  dataDirGone?: boolean;
+  refusedAfterLoss?: string;
+  healthyAt?: string;
 }
