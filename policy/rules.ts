@@ -288,8 +288,19 @@ const prodStatefulProtected: LazarusPolicy = {
       const platform = platformOf(r.name, stack);
       return r.type === TYPE.droplet && platform !== undefined && REBUILD_CONFIRMATIONS.some((what) => confirmations.has(confirmationToken(stack, platform, what)));
     };
+    // And a Kubernetes StatefulSet being discarded: retired to 0 replicas with the deletion of its claim confirmed
+    // (Waqiti's recovery.database.deleteClaim of a restore not cut over); unprotected, so the switch can later go.
+    const confirmedDiscard = (r: PolicyResource) => {
+      if (r.type !== "kubernetes:apps/v1:StatefulSet") return false;
+      const stack = stackOf(r.urn);
+      const platform = platformOf(r.name, stack);
+      const spec = asRecord(r.inputs.spec);
+      const name = asRecord(r.inputs.metadata).name;
+      const claims = asArray(spec.volumeClaimTemplates).map((t) => `${asRecord(asRecord(t).metadata).name}-${name}-0`);
+      return platform !== undefined && spec.replicas === 0 && claims.length > 0 && claims.every((c) => confirmations.has(confirmationToken(stack, platform, `delete-claim/${c}`)));
+    };
     return resources
-      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)) && !confirmedRebuild(r))
+      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)) && !confirmedRebuild(r) && !confirmedDiscard(r))
       .map((r) => ({
         urn: r.urn,
         message: `${r.name}: ${STATEFUL_TYPES[r.type]} on stack ${stackOf(r.urn)} is not protected, so a later \`pulumi up\` may delete or replace it; declare it with protect: true (lazarus:environment.protect)`,
