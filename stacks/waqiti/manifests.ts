@@ -718,6 +718,13 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
         spec: { schedule, timeZone: "Etc/UTC", concurrencyPolicy: "Forbid", startingDeadlineSeconds: 3600, successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 5, jobTemplate: { spec: pitrBackupJob(active, type) } },
       } satisfies k8s.types.input.batch.v1.CronJob);
     }
+    // The live database's first full backup as soon as archiving is on (it creates the stanza: until then every
+    // archive_command fails and WAL piles up in pg_wal), not at the next scheduled run a day later.
+    add(
+      "apps",
+      { apiVersion: "batch/v1", kind: "Job", metadata: meta("pitr-first-full", ns, {}, timeout(WAQITI_TIMEOUTS.pitrBackup)), spec: pitrBackupJob("live", "full") } satisfies k8s.types.input.batch.v1.Job,
+      { once: true, procedure: "002 RPO: WAL archiving of postgres to stanza waqiti (first full backup)" },
+    );
     if (r.database && !discardRestored) {
       // A restored database archives to its own stanza: its first full backup creates the stanza and gives it a base
       // to restore from, right after the restore (it waits for the restore stage).
@@ -874,7 +881,8 @@ export function verifyScript(cfg: WaqitiConfig, ns: string): string {
     `kubectl wait --for=condition=ready pod -l app=${WAQITI_APP_LABEL} --timeout=600s -n ${ns}`,
     ...WAQITI_SERVICE_NAMES.filter((s) => s !== "api-gateway").map((s) => `kubectl exec -n ${ns} deployment/api-gateway -- curl -fsS http://${s}:${WAQITI_HTTP_PORT}${WAQITI_HEALTH_PATH}`),
     ...WAQITI_SERVICE_NAMES.map((s) => `kubectl exec -n ${ns} deployment/${s} -- curl -fsS http://localhost:${WAQITI_HTTP_PORT}${WAQITI_HEALTH_PATH}`),
-    ...["users", "transactions", "wallets"].map((t) => `kubectl exec postgres-0 -n ${ns} -- psql -U postgres -d ${cfg.postgres.database} -c "SELECT COUNT(*) FROM ${t};"`),
+    // the seed's postgres-0, or the restored database's pod once the Service was cut over to it
+    ...["users", "transactions", "wallets"].map((t) => `kubectl exec ${cfg.recovery.database?.cutover ? `postgres-${cfg.recovery.database.label}-0` : "postgres-0"} -n ${ns} -- psql -U postgres -d ${cfg.postgres.database} -c "SELECT COUNT(*) FROM ${t};"`),
     ...Object.values(cfg.external.paymentProviders).map((p) => `kubectl exec -n ${ns} deployment/payment-service -- curl -sSI ${p.url}`),
     `kubectl exec -n ${ns} deployment/api-gateway -- curl -fsS ${cfg.external.keycloakUrl.replace(/\/$/, "")}/auth/realms/waqiti`,
     `kubectl exec -n ${ns} deployment/payment-service -- nc -z ${kafka[0]} ${kafka[1]}`,

@@ -75,6 +75,9 @@ describe("Database-Only Recovery (recovery.database)", () => {
     expect(obj(find(plan, "Service", "postgres")).spec.selector).toMatchObject({ "waqiti.io/instance": "live" });
     expect(obj(find(plan, "Job", "delete-claim-data-postgres-r1-0")).spec.template.spec.containers[0].command).toEqual(["kubectl", "delete", "pvc", "data-postgres-r1-0", "-n", "waqiti", "--wait=true", "--timeout=600s"]);
     expect(checkPlan(plan, rawStack("prod", { patch: patchFor("prod/waqiti/delete-claim/data-postgres-r1-0") })).filter((v) => v.urn.includes("waqiti"))).toEqual([]);
+    // the unprotected StatefulSet passes the policy pack only with the claim's confirmation in the stack file
+    const unconfirmed = checkPlan(plan, rawStack("prod")).filter((v) => v.urn.includes("statefulset-postgres-r1")).map((v) => v.policy);
+    expect(unconfirmed).toContain("prod-stateful-protected");
   });
 
   it("is previewable without it: no restore object exists unless the switch is set", async () => {
