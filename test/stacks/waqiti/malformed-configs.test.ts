@@ -40,6 +40,12 @@ const cases: { name: string; stack?: string; patch: Patch; message: string }[] =
     message: "lazarus:waqiti.recovery.database.backup: names a dump, but pointInTime restores from pgBackRest: keep one of them (example: pointInTime: latest)",
   },
   {
+    name: "WAL archiving on a PostgreSQL image pgBackRest's image cannot be built from",
+    stack: "staging",
+    patch: (c) => (waqiti(c).postgres.image = "postgres:16.4"),
+    message: 'Pulumi.staging.yaml: lazarus:waqiti.postgres.image: the pgbackrest image renderer refused it: base: "postgres:16.4" has no known Debian release',
+  },
+  {
     name: "the WAL repository in the dumps' bucket",
     stack: "staging",
     patch: (c) => (waqiti(c).backups.pitr.bucket = "waqiti-backups-staging"),

@@ -66,6 +66,13 @@ describe("WAL archiving (backups.pitr, on in Pulumi.staging.yaml, off in Pulumi.
     expect(prod.files.some((f) => f.platform === "waqiti" && f.path.endsWith("/Dockerfile"))).toBe(false);
   });
 
+  it("asks for the repository passphrase only of a stack that archives", async () => {
+    const { waqiti } = await import("../../../stacks/waqiti");
+    const asked = (pitr: boolean) => waqiti.requiredSecrets({ backups: pitr ? { pitr: {} } : {} } as Parameters<typeof waqiti.requiredSecrets>[0], {} as never);
+    expect(asked(true)).toContain("waqitiPgbackrestCipherPass");
+    expect(asked(false)).not.toContain("waqitiPgbackrestCipherPass");
+  });
+
   it("renders pgbackrest.conf as a ConfigMap (S3 repository in its own bucket, encrypted, retention by full backups) and the keys only in the Secret", () => {
     const conf = obj(find(staging, "ConfigMap", "waqiti-pgbackrest")).data["pgbackrest.conf"] as string;
     for (const line of ["repo1-type=s3", "repo1-s3-bucket=waqiti-pitr-staging", "repo1-s3-endpoint=s3.eu-central-1.amazonaws.com", "repo1-path=/pgbackrest", "repo1-cipher-type=aes-256-cbc", "repo1-retention-full=2", "archive-async=y", "[waqiti]", "pg1-path=/var/lib/postgresql/data/pgdata"]) {
