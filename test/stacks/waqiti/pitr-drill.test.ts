@@ -10,7 +10,8 @@
 // is told with its own PGBACKREST_PG1_* variables. A writer inserts a row every 100 ms; the server is killed and its
 // data directory deleted; the init container's script restores the latest point and the restored server replays and
 // promotes (RPO and restore time measured and printed); then a named time.
-import { existsSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig, platformConfig } from "../../../config/load";
@@ -53,6 +54,7 @@ function planned(pointInTime: string) {
     restoredArgs: restored.containers[0].args as string[],
     restoreScript: restored.initContainers[0].command[2] as string,
     fullBackup: afterGosu(get("CronJob", "waqiti-pitr-full").manifest.spec.jobTemplate.spec.template.spec.containers[0].command),
+    verifyScript: get("Job", "restore-postgres-r1").manifest.spec.template.spec.containers[0].command[2] as string,
     firstFull: afterGosu(get("Job", "pitr-first-full-r1").manifest.spec.template.spec.containers[0].command),
     // the include file declare.ts renders from those three secrets, with test values
     secretsConf: renderPgBackRestSecretsConf({ cipherPass: "test-only-waqiti-cipher", s3Key: "test-only-key", s3KeySecret: "test-only-secret" }),
@@ -93,6 +95,8 @@ describe("Waqiti PITR drill on the rendered pgBackRest config (the plan's Config
     delete process.env.PGBACKREST_REPO1_CIPHER_PASS;
     c = await startPitrCluster({ stanza: "waqiti", rendered: latest, secretsConf: latest.secretsConf });
     c.pg.sql("create table drill (id bigint primary key, ts timestamptz not null default clock_timestamp())");
+    // the seed's three verification tables, with known counts
+    c.pg.sql("create table users as select g as id from generate_series(1, 10) g; create table wallets as select g as id from generate_series(1, 12) g; create table transactions as select g as id from generate_series(1, 50) g");
   });
   afterAll(() => {
     writer?.stop();
@@ -149,6 +153,12 @@ describe("Waqiti PITR drill on the rendered pgBackRest config (the plan's Config
     expect(rows).toBe(maxId);
     expect(rpo).toBeGreaterThanOrEqual(0);
     expect(rpo).toBeLessThan(RPO_SECONDS * 1.5);
+    // Job restore-postgres-r1's script: out of recovery, the seed's three counts
+    const pwFile = join(c.root, "pw");
+    writeFileSync(pwFile, "unused: the drill's server trusts loopback\n");
+    const verify = spawnSync("bash", ["-c", latest.verifyScript], { env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "postgres", PGDATABASE: "postgres", PG_PASSWORD_FILE: pwFile }, encoding: "utf8" });
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout.trim().split("\n").pop()!)).toMatchObject({ status: "ok", counts: { users: 10, transactions: 50, wallets: 12 } });
     // The restored database archives to its own stanza once its first full backup (the Job after the restore) made it.
     const first = runAsServerUser("bash", [join(__dirname, "../../../scripts/backup/pitr-backup.sh"), ...latest.firstFull.slice(2)], { ...at(dataDir, port), PG_BIN });
     expect(first.code, first.stderr).toBe(0);

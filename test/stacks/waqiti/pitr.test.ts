@@ -3,6 +3,7 @@
 // point-in-time restore validated against the Kubernetes OpenAPI schemas (kubernetes-models), the policy pack clean,
 // and the secrets only in the Secret. The mock's own ids and outputs are never asserted. The drill on these rendered
 // settings against real PostgreSQL and pgBackRest is test/stacks/waqiti/pitr-drill.test.ts.
+import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { CronJob } from "kubernetes-models/batch/v1/CronJob";
@@ -142,6 +143,17 @@ describe("recovery.database.pointInTime: restored by pgBackRest beside the live 
     expect(first).toEqual(expect.arrayContaining(["postgres-r1-0", "--stanza", "waqiti-r1", "--type", "full"]));
     const stageOf = (kind: string, name: string) => find(restoring, kind, name).dependencies;
     expect(stageOf("Job", "pitr-first-full-r1")).toContain(find(restoring, "Job", "restore-postgres-r1").urn);
+  });
+
+  it("carries scripts that pass shellcheck (the init container's restore, the Job's verification)", () => {
+    const scripts = [
+      obj(find(restoring, "StatefulSet", "postgres-r1")).spec.template.spec.initContainers[0].command[2],
+      obj(find(restoring, "Job", "restore-postgres-r1")).spec.template.spec.containers[0].command[2],
+    ];
+    for (const script of scripts) {
+      const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script, encoding: "utf8" });
+      expect(r.status, r.stdout).toBe(0);
+    }
   });
 
   it("is valid against the Kubernetes OpenAPI schemas and passes the policy pack", () => {
