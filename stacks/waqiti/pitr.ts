@@ -99,16 +99,24 @@ export function pgbackrestTargetTime(iso: string): string {
 
 /**
  * The init container of a restored `postgres-<label>`: pgBackRest restores the live stanza's backup plus WAL into the
- * new, empty data directory (to the end of the archive, or to the named time, then promote). Once: a data directory
- * that holds a cluster is never restored over (a restarted pod starts what it has).
+ * new, empty data directory (to the end of the archive, or to the named time, then promote). Once: a marker beside
+ * PGDATA, written only after a whole restore, makes a restarted pod start what it has. A data directory that holds
+ * anything without the marker (an interrupted restore, or a cluster this container did not restore) is refused, never
+ * restored over or started: nothing is deleted, the operator decides (a new label restores beside it).
  */
 export function waqitiPitrRestoreScript(pointInTime: string): string {
   const target = pointInTime === "latest" ? [] : ["--type=time", `"--target=${pgbackrestTargetTime(pointInTime)}"`, "--target-action=promote"];
   return [
     "set -euo pipefail",
-    'if [ -s "$PGDATA/PG_VERSION" ]; then echo "pitr-restore: $PGDATA already holds a cluster, not restored again"; exit 0; fi',
+    'marker="$(dirname "$PGDATA")/.lazarus-pitr-restored"',
+    'if [ -e "$marker" ]; then echo "pitr-restore: $PGDATA was restored ($(cat "$marker")), not restored again"; exit 0; fi',
+    'if [ -d "$PGDATA" ] && [ -n "$(ls -A "$PGDATA")" ]; then',
+    '  echo "pitr-restore: $PGDATA is not empty and no restore finished here (interrupted, or another cluster): refused; inspect it, or restore under a new recovery.database.label" >&2',
+    "  exit 73",
+    "fi",
     'install -d -m 0700 "$PGDATA"',
     `pgbackrest --stanza=${WAQITI_PGBACKREST_STANZA} --pg1-path="$PGDATA" --log-level-console=info restore ${target.join(" ")}`.trimEnd(),
+    `echo "stanza ${WAQITI_PGBACKREST_STANZA} to ${pointInTime} at $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$marker"`,
     `echo "pitr-restore: restored stanza ${WAQITI_PGBACKREST_STANZA} to ${pointInTime}; the server replays the WAL and promotes"`,
     "",
   ].join("\n");

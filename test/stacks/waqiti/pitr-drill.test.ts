@@ -21,7 +21,7 @@ import { waqiti } from "../../../stacks/waqiti";
 import { waqitiManifests, type PlannedManifest } from "../../../stacks/waqiti/manifests";
 import { freePort } from "../../support/ports";
 import { PG_BIN } from "../../support/postgres";
-import { restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
+import { chownToServerUser, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
 import { rawStack } from "../../support/stacks";
 
 const RPO_SECONDS = 20; // the shortest the stack accepts: archive_timeout 10 s
@@ -137,6 +137,15 @@ describe("Waqiti PITR drill on the rendered pgBackRest config (the plan's Config
     // postgres-r1: the init container's script into an empty data directory, then the container's server arguments
     const dataDir = join(c.mkdir("r1"), "pgdata");
     const port = await freePort();
+    // A wrong passphrase (fault): the init container fails, nothing is restored or marked, and the pod would not start.
+    const wrongKeys = c.mkdir("wrong-keys");
+    const wrongFile = join(wrongKeys, "secrets.conf");
+    writeFileSync(wrongFile, renderPgBackRestSecretsConf({ cipherPass: "not-the-passphrase", s3Key: "k", s3KeySecret: "s" }), { mode: 0o600 });
+    chownToServerUser(wrongFile);
+    const wrong = runAsServerUser("bash", ["-c", latest.restoreScript], { ...at(dataDir, port), PGBACKREST_CONFIG_INCLUDE_PATH: wrongKeys });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stdout + wrong.stderr).toMatch(/cipher|decrypt|passphrase|format/i);
+    expect(existsSync(join(dataDir, "PG_VERSION"))).toBe(false);
     const t0 = Date.now();
     const restore = runAsServerUser("bash", ["-c", latest.restoreScript], at(dataDir, port));
     expect(restore.code, restore.stderr + restore.stdout).toBe(0);
@@ -166,7 +175,14 @@ describe("Waqiti PITR drill on the rendered pgBackRest config (the plan's Config
     // the init container does nothing on a second start (a restarted pod starts what it has)
     const again = runAsServerUser("bash", ["-c", latest.restoreScript], at(dataDir, port));
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain("already holds a cluster, not restored again");
+    expect(again.stdout).toContain("not restored again");
+    // a data directory with something in it and no finished restore is refused, not restored over
+    const other = join(c.mkdir("r9"), "pgdata");
+    c.mkdir("r9/pgdata");
+    writeFileSync(join(other, "PG_VERSION"), "15\n");
+    const refused = runAsServerUser("bash", ["-c", latest.restoreScript], at(other, port));
+    expect(refused.code).toBe(73);
+    expect(refused.stderr).toContain("no restore finished here");
 
     // A named time: the moment a row was committed halfway through (recovery.database.pointInTime as the stack file says it).
     const target = named!.ts.replace(" ", "T").replace(/\+00(:00)?$/, "Z");

@@ -123,7 +123,7 @@ describe("recovery.database.pointInTime: restored by pgBackRest beside the live 
     expect(init.name).toBe("pitr-restore");
     expect(init.securityContext).toMatchObject({ runAsUser: 999 });
     const script = init.command[2] as string;
-    expect(script).toContain('if [ -s "$PGDATA/PG_VERSION" ]; then');
+    expect(script).toContain('if [ -e "$marker" ]; then');
     expect(script).toContain('pgbackrest --stanza=waqiti --pg1-path="$PGDATA" --log-level-console=info restore --type=time "--target=2026-11-23 14:03:00+00" --target-action=promote');
     expect(sts.spec.template.spec.containers[0].args).toContain("archive_command=pgbackrest --config=/etc/pgbackrest/conf/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=waqiti-r1 archive-push %p");
     const conf = obj(find(restoring, "ConfigMap", "waqiti-pgbackrest")).data["pgbackrest.conf"] as string;
