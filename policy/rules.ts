@@ -279,7 +279,7 @@ const REBUILD_CONFIRMATIONS = ["rebuild-host", "recover-host"];
 
 const prodStatefulProtected: LazarusPolicy = {
   name: "prod-stateful-protected",
-  description: "On prod, every stateful resource (droplets, database clusters, databases and users, reserved IPs, buckets, volumes) is protected.",
+  description: "On prod, every stateful resource (droplets, database clusters, databases and users, reserved IPs, buckets, volumes) is protected, but for a droplet under its confirmed rebuild and a StatefulSet retired under its confirmed claim deletion.",
   check(resources, { confirmations }) {
     // The one exception: a droplet being rebuilt under its confirmed switch must be replaceable for that `up`
     // (components/dropletHost.ts); once the switch says done, it is protected again and this rule applies.
