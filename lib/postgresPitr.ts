@@ -40,6 +40,8 @@ export type DebianRelease = keyof typeof PGBACKREST_DEBIAN_PACKAGES;
 export const BASE_IMAGE_RELEASES: Readonly<Record<string, DebianRelease>> = {
   // https://github.com/postgis/docker-postgis/blob/master/16-3.4/Dockerfile: FROM postgres:16-bullseye
   "postgis/postgis:16-3.4": "bullseye",
+  // https://github.com/docker-library/postgres/blob/master/15/bookworm/Dockerfile: postgres:15.10 is 15.10-bookworm
+  "postgres:15.10": "bookworm",
 };
 
 /** Locally built images live under this repository prefix: "localhost/" is never pulled from Docker Hub. */

@@ -279,7 +279,7 @@ const REBUILD_CONFIRMATIONS = ["rebuild-host", "recover-host"];
 
 const prodStatefulProtected: LazarusPolicy = {
   name: "prod-stateful-protected",
-  description: "On prod, every stateful resource (droplets, database clusters, databases and users, reserved IPs, buckets, volumes) is protected.",
+  description: "On prod, every stateful resource (droplets, database clusters, databases and users, reserved IPs, buckets, volumes) is protected, but for a droplet under its confirmed rebuild, a scale-out clone (droplet and reserved IP) under its confirmed scale-out, and a StatefulSet retired under its confirmed claim deletion.",
   check(resources, { confirmations }) {
     // The one exception: a droplet being rebuilt under its confirmed switch must be replaceable for that `up`
     // (components/dropletHost.ts); once the switch says done, it is protected again and this rule applies.
@@ -297,8 +297,19 @@ const prodStatefulProtected: LazarusPolicy = {
       const cloneResource = (r.type === TYPE.droplet && /-clone-\d+$/.test(r.name)) || (r.type === "digitalocean:index/reservedIp:ReservedIp" && /-clone-\d+-ip$/.test(r.name));
       return cloneResource && platform !== undefined && [...confirmations].some((c) => c.startsWith(scaleOut) && /^\d+$/.test(c.slice(scaleOut.length)));
     };
+    // And a Kubernetes StatefulSet being discarded: retired to 0 replicas with the deletion of its claim confirmed
+    // (Waqiti's recovery.database.deleteClaim of a restore not cut over); unprotected, so the switch can later go.
+    const confirmedDiscard = (r: PolicyResource) => {
+      if (r.type !== "kubernetes:apps/v1:StatefulSet") return false;
+      const stack = stackOf(r.urn);
+      const platform = platformOf(r.name, stack);
+      const spec = asRecord(r.inputs.spec);
+      const name = asRecord(r.inputs.metadata).name;
+      const claims = asArray(spec.volumeClaimTemplates).map((t) => `${asRecord(asRecord(t).metadata).name}-${name}-0`);
+      return platform !== undefined && spec.replicas === 0 && claims.length > 0 && claims.every((c) => confirmations.has(confirmationToken(stack, platform, `delete-claim/${c}`)));
+    };
     return resources
-      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)) && !confirmedRebuild(r) && !confirmedClone(r))
+      .filter((r) => STATEFUL_TYPES[r.type] && !r.protect && isProtectedStack(stackOf(r.urn)) && !confirmedRebuild(r) && !confirmedClone(r) && !confirmedDiscard(r))
       .map((r) => ({
         urn: r.urn,
         message: `${r.name}: ${STATEFUL_TYPES[r.type]} on stack ${stackOf(r.urn)} is not protected, so a later \`pulumi up\` may delete or replace it; declare it with protect: true (lazarus:environment.protect)`,

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { cidr, hostname, imageRef, imageTag, isoTimestamp, operationId, pinnedImage } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
+import { POINT_IN_TIME } from "../../lib/postgresPitr";
 import { WAQITI_SERVICE_NAMES, type WaqitiServiceName } from "./services";
 
 const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: "is not a Kubernetes name (lowercase letters, digits and dashes; example: waqiti)" }).max(63, { message: "is longer than 63 characters (example: waqiti)" });
@@ -18,6 +19,8 @@ const resources = z.strictObject({ cpuRequest: quantity, cpuLimit: quantity, mem
 const label = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { message: "is not a recovery label (lowercase letters, digits, dashes; example: r1)" }).max(20, { message: "is longer than 20 characters (example: r1)" });
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, { message: "is not an https URL (example: https://auth.example.com)" });
 /** A backup object in the bucket, or `latest`: the newest one of its kind, resolved by the job when it runs (once). */
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "is not a bucket name (example: waqiti-backups-prod)" });
+const pointInTime = z.string().regex(POINT_IN_TIME, { message: "is not `latest` or a UTC time (example: 2026-11-23T14:03:00Z)" });
 const backupRef = z.string().regex(/^(latest|[A-Za-z0-9][A-Za-z0-9._/-]*\.enc)$/, { message: "is not `latest` or a backup key in the bucket (example: postgresql/waqiti-postgresql-20261123T020000Z.sql.gz.enc)" });
 
 /** A service the platform reaches outside the cluster: where it is and the networks its NetworkPolicy egress admits. */
@@ -64,7 +67,10 @@ const recoverySchema = z
     database: z
       .strictObject({
         label,
-        backup: backupRef.default("latest"),
+        /** The logical route: a backup dump (default `latest`). */
+        backup: backupRef.optional(),
+        /** The physical route (needs backups.pitr): pgBackRest's backup plus WAL, to `latest` or a UTC time. */
+        pointInTime: pointInTime.optional(),
         cutover: z.boolean().default(false),
         confirm: z.string().optional(),
         deleteClaim: z.strictObject({ name: k8sName, confirm: z.string().optional() }).optional(),
@@ -131,7 +137,7 @@ export const waqitiSchema = z.strictObject({
   }),
   backups: z.strictObject({
     /** The seed's `s3://waqiti-backups-prod/`. */
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "is not a bucket name (example: waqiti-backups-prod)" }),
+    bucket: bucketName,
     /** The S3 endpoint host (the seed uses AWS S3). */
     endpoint: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, { message: "is not an endpoint host (example: s3.eu-central-1.amazonaws.com)" }),
     region: z.string().regex(/^[a-z0-9-]+$/, { message: "is not a region (example: eu-central-1)" }),
@@ -144,6 +150,25 @@ export const waqitiSchema = z.strictObject({
     deadlineMinutes: z.number().int().min(5).max(240).default(25),
     /** The seed's RPO: 1 hour maximum data loss. */
     rpoMinutes: z.number().int().min(5).default(60),
+    /**
+     * WAL archiving with pgBackRest (off unless set): point-in-time recovery with an RPO of about `rpoSeconds`. The
+     * PostgreSQL StatefulSet then runs the image with pgBackRest (lib/postgresPitr.ts) and archives to `bucket`.
+     */
+    pitr: z
+      .strictObject({
+        /** A bucket of its own: pgBackRest's keys (pg_data/postgresql.conf...) would match the seed's `grep postgresql` of backups.bucket. */
+        bucket: bucketName,
+        repoPath: z.string().regex(/^\/[a-z0-9][a-z0-9/_-]*[a-z0-9]$/, { message: "is not an absolute path in the bucket (example: /pgbackrest)" }).default("/pgbackrest"),
+        /** The point-in-time RPO target: archive_timeout is half of it (the other half for the push). */
+        rpoSeconds: z.number().int().min(20).max(3600).default(60),
+        /** Full backups kept (each with its differentials and the WAL to replay from it). */
+        retentionFull: z.number().int().min(1).max(10).default(2),
+        /** The full backup on `fullWeekday` at `at` UTC, a differential on the other days (lib/postgresPitr.ts). */
+        schedule: z
+          .strictObject({ at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'is not a UTC time "HH:MM" (example: "01:00")' }).default("01:00"), fullWeekday: z.number().int().min(0).max(6).default(0) })
+          .prefault({}),
+      })
+      .optional(),
   }),
   /** The image of the verification and claim-deletion jobs: kubectl and bash (the seed's checks are kubectl commands). */
   kubectlImage: pinnedImage.default("bitnami/kubectl:1.31.4"),
@@ -186,6 +211,10 @@ export const WAQITI_SECRETS = {
     description: "the backup encryption key, the content of the seed's /etc/waqiti/backup-encryption.key (keep a copy outside the cluster: restores need it)",
     setWith: "pulumi config set --secret --stack <stack> waqitiBackupEncryptionKey < /etc/waqiti/backup-encryption.key",
   },
+  waqitiPgbackrestCipherPass: {
+    description: "the pgBackRest repository encryption passphrase (backups.pitr only; keep a copy outside the cluster: restores need it)",
+    setWith: "openssl rand -base64 48 | tr -d '\\n' | pulumi config set --secret --stack <stack> waqitiPgbackrestCipherPass",
+  },
   waqitiBackupAccessKey: {
     description: "the access key id that may write and read the backup bucket",
     setWith: "pulumi config set --secret --stack <stack> waqitiBackupAccessKey AKIA...",
@@ -204,9 +233,22 @@ export const WAQITI_VAULT_FIELDS: Partial<Record<keyof typeof WAQITI_SECRETS, { 
   waqitiPaystackApiKey: { path: "secret/waqiti/payment", field: "paystack-api-key" },
 };
 
+/** The claim of the database out of service while recovery.database is set: the old live one after the cutover, the restored one before it. */
+export function waqitiDiscardableClaim(cfg: WaqitiConfig): string | undefined {
+  const d = cfg.recovery.database;
+  if (!d) return undefined;
+  return d.cutover ? "data-postgres-0" : `data-postgres-${d.label}-0`;
+}
+
 export function waqitiProblems(cfg: WaqitiConfig, stack: string): Problem[] {
   const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
   const r = cfg.recovery;
+  if (cfg.backups.pitr && cfg.backups.pitr.bucket === cfg.backups.bucket) {
+    problems.push({
+      path: "backups.pitr.bucket",
+      message: `is backups.bucket: pgBackRest's objects (pg_data/postgresql.conf ...) would match the seed's \`aws s3 ls --recursive | grep postgresql | sort | tail -1\` and could be picked as the newest dump; name a bucket of its own (example: ${cfg.backups.bucket.replace(/backups?/, "pitr")})`,
+    });
+  }
   if (cfg.maintenance?.scaledDown) {
     problems.push(...requireConfirm(stack, "waqiti", "scale-down", cfg.maintenance.confirm, "maintenance.confirm", "scaling the four services to 0 takes the payment platform offline"));
   }
@@ -214,14 +256,22 @@ export function waqitiProblems(cfg: WaqitiConfig, stack: string): Problem[] {
     if (r.database.cutover) {
       problems.push(...requireConfirm(stack, "waqiti", "database-cutover", r.database.confirm, "recovery.database.confirm", `moving the postgres Service to postgres-${r.database.label} makes the restored database the live one`));
     }
+    if (r.database.pointInTime !== undefined && !cfg.backups.pitr) {
+      problems.push({ path: "recovery.database.pointInTime", message: "needs WAL archiving: set backups.pitr (example: pitr: {bucket: waqiti-pitr-prod}), or restore a dump with backup: latest" });
+    }
+    if (r.database.pointInTime !== undefined && r.database.backup !== undefined) {
+      problems.push({ path: "recovery.database.backup", message: "names a dump, but pointInTime restores from pgBackRest: keep one of them (example: pointInTime: latest)" });
+    }
     const claim = r.database.deleteClaim;
     if (claim) {
-      if (!r.database.cutover) {
-        problems.push({ path: "recovery.database.deleteClaim", message: "deletes a claim of the database still in service; set cutover: true (and apply it) first, so the Service no longer uses it (example: cutover: true)" });
-      }
-      if (!/^data-postgres-0$/.test(claim.name)) {
-        // Only the live database's claim: the one whose StatefulSet this switch retires (0 replicas) before deleting it.
-        problems.push({ path: "recovery.database.deleteClaim.name", message: `"${claim.name}" is not the live database's claim, the only one this switch may delete (example: data-postgres-0)` });
+      // The claim of the database NOT in service: the old live one after the cutover, the restored one before it (a
+      // restore that is not wanted). Its StatefulSet is retired (0 replicas) before the claim is deleted.
+      const notLive = waqitiDiscardableClaim(cfg)!;
+      if (claim.name !== notLive) {
+        problems.push({
+          path: "recovery.database.deleteClaim.name",
+          message: `"${claim.name}" is not the claim of the database out of service, the only one this switch may delete (${r.database.cutover ? "after the cutover" : "before a cutover"}: ${notLive}; example: ${notLive})`,
+        });
       }
       // On every stack, not only prod: deleting a volume claim loses its data for good, and the value names the claim.
       const token = `${stack}/waqiti/delete-claim/${claim.name}`;

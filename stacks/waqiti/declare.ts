@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../config/errors";
 import { recordRenderedFile } from "../../lib/renderedFiles";
+import { renderPgBackRestSecretsConf } from "../../renderers/pgbackrest";
 import type { DeclareContext } from "../platform";
 import { WAQITI_STAGES, type ManifestKind, type PlannedManifest, type SecretValue } from "./manifests";
 import type { WaqitiPlan } from "./plan";
@@ -61,6 +62,10 @@ function vaultSource(plan: WaqitiPlan, ctx: DeclareContext, parent: pulumi.Resou
 function secretValue(v: SecretValue, secrets: SecretSource): pulumi.Input<string> {
   if ("plain" in v) return v.plain;
   if ("secret" in v) return secrets(v.secret);
+  if ("pgbackrestSecrets" in v) {
+    const p = v.pgbackrestSecrets;
+    return pulumi.all([secrets(p.cipherPass), secrets(p.s3Key), secrets(p.s3KeySecret)]).apply(([cipherPass, s3Key, s3KeySecret]) => renderPgBackRestSecretsConf({ cipherPass: cipherPass.trim(), s3Key: s3Key.trim(), s3KeySecret: s3KeySecret.trim() }));
+  }
   const c = v.s3cmdConfig;
   return pulumi.all([secrets(c.accessKey), secrets(c.secretKey)]).apply(([a, s]) => s3cmdConfig(a, s, c.endpoint, c.region));
 }
@@ -77,6 +82,10 @@ export function declareWaqiti(plan: WaqitiPlan, ctx: DeclareContext) {
   const platform = new pulumi.ComponentResource("lazarus:platform:Waqiti", `waqiti-${plan.stack}`, {});
   // `npm run plan -- --out DIR` writes it as DIR/waqiti/kubernetes/<namespace>/RUNBOOK.md.
   recordRenderedFile({ platform: "waqiti", host: "kubernetes", path: `/${plan.namespace}/RUNBOOK.md`, mode: "0644", secret: false, content: plan.runbook });
+  if (plan.pitr) {
+    // The PostgreSQL image with pgBackRest: built from this file and pushed as plan.pitr.image before the first up.
+    recordRenderedFile({ platform: "waqiti", host: "kubernetes", path: `/${plan.namespace}/images/postgres-pgbackrest/Dockerfile`, mode: "0644", secret: false, content: plan.pitr.dockerfile });
+  }
   const secrets = vaultSource(plan, ctx, platform);
   let previous: pulumi.Resource[] = [];
   for (const stage of WAQITI_STAGES) {

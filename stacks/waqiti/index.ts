@@ -15,7 +15,7 @@ export const waqiti = definePlatform<WaqitiConfig, WaqitiPlan>({
   check: waqitiProblems,
   secrets: WAQITI_SECRETS,
   // Those Vault provides are not asked of Pulumi config when the stack reads them from Vault.
-  requiredSecrets: (cfg) => Object.keys(WAQITI_SECRETS).filter((k) => !(cfg.vault && k in WAQITI_VAULT_FIELDS)),
+  requiredSecrets: (cfg) => Object.keys(WAQITI_SECRETS).filter((k) => !(cfg.vault && k in WAQITI_VAULT_FIELDS) && (k !== "waqitiPgbackrestCipherPass" || cfg.backups?.pitr !== undefined)),
   needs: () => ({ digitalocean: false, kubernetes: true }),
   plan: planWaqiti,
   declare: declareWaqiti,

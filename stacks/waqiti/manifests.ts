@@ -6,7 +6,19 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as k8s from "@pulumi/kubernetes";
-import type { WaqitiConfig } from "./config";
+import { waqitiDiscardableClaim, type WaqitiConfig } from "./config";
+import {
+  POSTGRES_UID,
+  WAQITI_PITR_PATHS,
+  waqitiPgbackrestConf,
+  waqitiPitrImage,
+  waqitiPitrRestoreScript,
+  waqitiPitrSchedules,
+  waqitiPitrVerifyScript,
+  waqitiPostgresArgs,
+  waqitiStanza,
+  type WaqitiPitr,
+} from "./pitr";
 import { waqitiNetworkPolicies } from "./networkPolicies";
 import {
   POD_LABELS,
@@ -67,7 +79,11 @@ export interface PlannedManifest {
 }
 
 /** How a Secret key's value is made: one Pulumi secret, or the s3cmd config file from the bucket's credentials. */
-export type SecretValue = { secret: string } | { s3cmdConfig: { accessKey: string; secretKey: string; endpoint: string; region: string } } | { plain: string };
+export type SecretValue =
+  | { secret: string }
+  | { s3cmdConfig: { accessKey: string; secretKey: string; endpoint: string; region: string } }
+  | { pgbackrestSecrets: { cipherPass: string; s3Key: string; s3KeySecret: string } }
+  | { plain: string };
 
 const SCRIPTS_ROOT = "/opt/lazarus/scripts";
 const SECRETS_ROOT = "/etc/waqiti/secrets";
@@ -75,7 +91,7 @@ const SECRETS_ROOT = "/etc/waqiti/secrets";
 export const BACKUP_KEY_PATH = "/etc/waqiti/backup-encryption.key";
 const S3CMD_CONFIG_PATH = "/etc/waqiti/s3/s3cfg";
 /** The provider's await timeout (`pulumi.com/timeoutSeconds`): the seed's `--timeout` for each kind of wait. */
-export const WAQITI_TIMEOUTS = { postgres: 600, redis: 300, apps: 600, restore: 3600, job: 1800 } as const;
+export const WAQITI_TIMEOUTS = { postgres: 600, redis: 300, apps: 600, restore: 3600, job: 1800, pitrBackup: 4 * 3600 } as const;
 
 /** The seed's Secret names and keys. */
 export const WAQITI_SECRET_OBJECTS = {
@@ -85,6 +101,8 @@ export const WAQITI_SECRET_OBJECTS = {
   postgresAdmin: { name: "waqiti-postgres-admin", keys: { password: "waqitiPostgresSuperuserPassword" } },
   backupKey: { name: "waqiti-backup-encryption", keys: { "backup-encryption.key": "waqitiBackupEncryptionKey" } },
   backupStorage: { name: "waqiti-backup-storage", keys: { s3cfg: null } },
+  /** backups.pitr: pgBackRest's include file (repo1-cipher-pass, repo1-s3-key, repo1-s3-key-secret). */
+  pgbackrest: { name: "waqiti-pgbackrest-secrets", keys: { "secrets.conf": null } },
 } as const;
 
 const timeout = (seconds: number) => ({ "pulumi.com/timeoutSeconds": String(seconds) });
@@ -105,7 +123,14 @@ const secretVolume = (volumeName: string, secretName: string, items?: { key: str
 });
 
 /** The scripts the backup and restore jobs run, from this repository, in one ConfigMap (mounted at SCRIPTS_ROOT). */
-const SCRIPT_FILES = { "common.sh": "lib/common.sh", "lib-pg.sh": "backup/lib-pg.sh", "waqiti-backup.sh": "backup/waqiti-backup.sh", "waqiti-restore.sh": "backup/waqiti-restore.sh" } as const;
+const SCRIPT_FILES = {
+  "common.sh": "lib/common.sh",
+  "lib-pg.sh": "backup/lib-pg.sh",
+  "waqiti-backup.sh": "backup/waqiti-backup.sh",
+  "waqiti-restore.sh": "backup/waqiti-restore.sh",
+  // backups.pitr: run inside the postgres container by the full/differential CronJobs (kubectl exec)
+  "pitr-backup.sh": "backup/pitr-backup.sh",
+} as const;
 function scriptsConfigMapData(): Record<string, string> {
   const root = join(__dirname, "..", "..", "scripts");
   return Object.fromEntries(Object.values(SCRIPT_FILES).map((p) => [p.split("/")[1], readFileSync(join(root, p), "utf8")]));
@@ -173,10 +198,46 @@ export function backupJobSpec(cfg: WaqitiConfig): JobSpec {
   };
 }
 
-/** A PostgreSQL StatefulSet: `postgres` (the live one, instance "live") or `postgres-<label>` (a restore beside it). */
-function postgresStatefulSet(cfg: WaqitiConfig, ns: string, name: string, instance: string, replicas: number): k8s.types.input.apps.v1.StatefulSet {
+/** The pgBackRest pieces of a PostgreSQL pod (backups.pitr): the image, its mounts, its environment. */
+function pitrPodParts(cfg: WaqitiConfig) {
+  const mounts: VolumeMount[] = [
+    { name: "pgbackrest-conf", mountPath: WAQITI_PITR_PATHS.configDir, readOnly: true },
+    { name: "pgbackrest-secrets", mountPath: WAQITI_PITR_PATHS.includeDir, readOnly: true },
+    { name: "pgbackrest-spool", mountPath: WAQITI_PITR_PATHS.spoolDir },
+    { name: "pgbackrest-log", mountPath: WAQITI_PITR_PATHS.logDir },
+  ];
+  const volumes: Volume[] = [
+    { name: "pgbackrest-conf", configMap: { name: "waqiti-pgbackrest" } },
+    // 0440 and the pod's fsGroup: readable by the postgres group, which pgBackRest runs as.
+    { name: "pgbackrest-secrets", secret: { secretName: WAQITI_SECRET_OBJECTS.pgbackrest.name, defaultMode: 0o440 } },
+    // The async archive queue holds only status files (a segment leaves pg_wal only once pushed): losing it loses nothing.
+    { name: "pgbackrest-spool", emptyDir: {} },
+    { name: "pgbackrest-log", emptyDir: {} },
+  ];
+  // Every pgbackrest run in the container (archive_command, kubectl exec of pitr-backup.sh, restore_command) finds them.
+  const env = [
+    { name: "PGBACKREST_CONFIG", value: WAQITI_PITR_PATHS.configFile },
+    { name: "PGBACKREST_CONFIG_INCLUDE_PATH", value: WAQITI_PITR_PATHS.includeDir },
+  ];
+  return { image: waqitiPitrImage(cfg).image, mounts, volumes, env };
+}
+
+/**
+ * A PostgreSQL StatefulSet: `postgres` (the live one, instance "live") or `postgres-<label>` (a restore beside it).
+ * With backups.pitr it runs the image with pgBackRest and archives to its stanza; `pitrRestore` restores the live
+ * stanza's backup plus WAL into its empty data directory first (an init container, once).
+ */
+function postgresStatefulSet(
+  cfg: WaqitiConfig,
+  ns: string,
+  name: string,
+  instance: string,
+  replicas: number,
+  pitr?: { config: WaqitiPitr; pitrRestore?: string },
+): k8s.types.input.apps.v1.StatefulSet {
   const p = cfg.postgres;
   const labels = { ...POD_LABELS.postgres, "waqiti.io/instance": instance };
+  const withPitr = pitr ? pitrPodParts(cfg) : undefined;
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -190,11 +251,26 @@ function postgresStatefulSet(cfg: WaqitiConfig, ns: string, name: string, instan
         metadata: { labels },
         spec: {
           automountServiceAccountToken: false,
-          securityContext: { fsGroup: 999 },
+          securityContext: { fsGroup: POSTGRES_UID },
+          ...(withPitr && pitr?.pitrRestore
+            ? {
+                initContainers: [
+                  {
+                    name: "pitr-restore",
+                    image: withPitr.image,
+                    command: ["bash", "-c", waqitiPitrRestoreScript(pitr.pitrRestore)],
+                    env: [{ name: "PGDATA", value: WAQITI_PITR_PATHS.dataDir }, ...withPitr.env],
+                    securityContext: { runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID, allowPrivilegeEscalation: false },
+                    volumeMounts: [{ name: "data", mountPath: "/var/lib/postgresql/data" }, ...withPitr.mounts],
+                  },
+                ],
+              }
+            : {}),
           containers: [
             {
               name: "postgres",
-              image: p.image,
+              image: withPitr?.image ?? p.image,
+              ...(pitr ? { args: waqitiPostgresArgs(cfg, pitr.config, waqitiStanza(instance)) } : {}),
               ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
               env: [
                 { name: "POSTGRES_DB", value: p.database },
@@ -204,6 +280,7 @@ function postgresStatefulSet(cfg: WaqitiConfig, ns: string, name: string, instan
                 { name: "WAQITI_APP_USER", value: p.username },
                 { name: "WAQITI_APP_PASSWORD_FILE", value: `${SECRETS_ROOT}/database/postgres-password` },
                 { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
+                ...(withPitr?.env ?? []),
               ],
               readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", p.database] }, periodSeconds: 10, failureThreshold: 3 },
               livenessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", "postgres"] }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
@@ -213,6 +290,7 @@ function postgresStatefulSet(cfg: WaqitiConfig, ns: string, name: string, instan
                 postgresAdminMount,
                 { name: "database", mountPath: `${SECRETS_ROOT}/database`, readOnly: true },
                 { name: "init", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
+                ...(withPitr ? [...withPitr.mounts, { name: "scripts", mountPath: SCRIPTS_ROOT, readOnly: true }] : []),
               ],
             },
           ],
@@ -220,6 +298,7 @@ function postgresStatefulSet(cfg: WaqitiConfig, ns: string, name: string, instan
             secretVolume("postgres-admin", WAQITI_SECRET_OBJECTS.postgresAdmin.name),
             secretVolume("database", WAQITI_SECRET_OBJECTS.database.name),
             { name: "init", configMap: { name: "waqiti-postgres-init", defaultMode: 0o555 } },
+            ...(withPitr ? [...withPitr.volumes, scriptsVolume] : []),
           ],
         },
       },
@@ -289,7 +368,9 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
     storage: cfg.backups.storage,
     apiServer: cfg.external.apiServer,
     redisRestores: redisRestore !== undefined,
+    postgresArchives: cfg.backups.pitr !== undefined,
   });
+  const pitr = cfg.backups.pitr;
 
   // --- namespace ---------------------------------------------------------------------------------------------------
   add("namespace", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { environment: cfg.namespace.environment, "app.kubernetes.io/part-of": "waqiti", "pod-security.kubernetes.io/enforce": "baseline" } } } satisfies k8s.types.input.core.v1.Namespace, { stateful: true });
@@ -360,6 +441,9 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
   secret(WAQITI_SECRET_OBJECTS.backupStorage, {
     s3cfg: { s3cmdConfig: { accessKey: "waqitiBackupAccessKey", secretKey: "waqitiBackupSecretKey", endpoint: cfg.backups.endpoint, region: cfg.backups.region } },
   });
+  if (pitr) {
+    secret(WAQITI_SECRET_OBJECTS.pgbackrest, { "secrets.conf": { pgbackrestSecrets: { cipherPass: "waqitiPgbackrestCipherPass", s3Key: "waqitiBackupAccessKey", s3KeySecret: "waqitiBackupSecretKey" } } });
+  }
 
   // --- config ------------------------------------------------------------------------------------------------------
   const configData = {
@@ -372,6 +456,11 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
   add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-config", ns, {}, reapplied), data: configData } satisfies k8s.types.input.core.v1.ConfigMap, reapplied ? { procedure: CONFIG_RECOVERY } : {});
   add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-postgres-init", ns), data: { "10-waqiti-role.sh": POSTGRES_INIT_SCRIPT } } satisfies k8s.types.input.core.v1.ConfigMap);
   add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-backup-scripts", ns), data: scriptsConfigMapData() } satisfies k8s.types.input.core.v1.ConfigMap);
+  if (pitr) {
+    // Every stanza a pod of this stack archives to or restores from: the live one's, and a restored one's.
+    const stanzas = [waqitiStanza("live"), ...(r.database ? [waqitiStanza(r.database.label)] : [])];
+    add("config", { apiVersion: "v1", kind: "ConfigMap", metadata: meta("waqiti-pgbackrest", ns), data: { "pgbackrest.conf": waqitiPgbackrestConf(cfg, pitr, stanzas) } } satisfies k8s.types.input.core.v1.ConfigMap);
+  }
 
   if (cfg.external.kafkaExternalName) {
     add("config", { apiVersion: "v1", kind: "Service", metadata: meta("kafka", ns), spec: { type: "ExternalName", externalName: cfg.external.kafkaExternalName } } satisfies k8s.types.input.core.v1.Service);
@@ -379,15 +468,27 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
 
   // --- data stores -------------------------------------------------------------------------------------------------
   const claimToDelete = r.database?.deleteClaim;
-  // The live database's StatefulSet is retired (0 replicas, its claim kept) only when its claim is to be deleted.
-  const livePostgresReplicas = claimToDelete?.name.startsWith("data-postgres-") ? 0 : 1;
-  add("data", postgresStatefulSet(cfg, ns, "postgres", "live", livePostgresReplicas), { stateful: true });
+  // The database out of service (the old live one after a cutover, the restored one before it) is retired (0
+  // replicas) when its claim is to be deleted; the restored one then loses its protection, so a later removal of
+  // recovery.database is accepted. The config check holds the claim's name to waqitiDiscardableClaim.
+  const discarding = claimToDelete !== undefined && claimToDelete.name === waqitiDiscardableClaim(cfg);
+  const discardLive = discarding && r.database!.cutover;
+  const discardRestored = discarding && !r.database!.cutover;
+  const pitrOf = (pitrRestore?: string) => (pitr ? { config: pitr, ...(pitrRestore ? { pitrRestore } : {}) } : undefined);
+  add("data", postgresStatefulSet(cfg, ns, "postgres", "live", discardLive ? 0 : 1, pitrOf()), { stateful: true });
   add("data", statefulService("postgres-headless", ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": "live" }, true));
   const active = r.database?.cutover ? r.database.label : "live";
   add("data", statefulService("postgres", ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": active }, false), r.database?.cutover ? { stage: "cutover", procedure: `${DB_ONLY}, step 5 (cutover to postgres-${r.database.label})` } : {});
   if (r.database) {
     const name = `postgres-${r.database.label}`;
-    add("data", postgresStatefulSet(cfg, ns, name, r.database.label, 1), { stateful: true, procedure: `${DB_ONLY}, step 5 (a new database beside the live one)` });
+    add("data", postgresStatefulSet(cfg, ns, name, r.database.label, discardRestored ? 0 : 1, pitrOf(r.database.pointInTime)), {
+      stateful: !discardRestored,
+      procedure: discardRestored
+        ? `${DB_ONLY}: the restored database discarded (not cut over)`
+        : r.database.pointInTime
+        ? `${DB_ONLY}, step 5 (a new database beside the live one, restored by pgBackRest to ${r.database.pointInTime})`
+        : `${DB_ONLY}, step 5 (a new database beside the live one)`,
+    });
     add("data", statefulService(`${name}-headless`, ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": r.database.label }, true));
     add("data", statefulService(name, ns, POSTGRES_PORT, { ...POD_LABELS.postgres, "waqiti.io/instance": r.database.label }, false));
   }
@@ -419,7 +520,42 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
       } satisfies k8s.types.input.batch.v1.Job,
       { once: true, procedure },
     );
-  if (r.database) restoreJob(`restore-postgres-${r.database.label}`, `postgres-${r.database.label}`, r.database.backup, `${DB_ONLY}, step 6 (restore and verify)`);
+  if (r.database && r.database.pointInTime === undefined) restoreJob(`restore-postgres-${r.database.label}`, `postgres-${r.database.label}`, r.database.backup ?? "latest", `${DB_ONLY}, step 6 (restore and verify)`);
+  if (r.database?.pointInTime !== undefined) {
+    // The physical route: the init container restored it; this Job waits for the end of recovery and reads the seed's counts.
+    add(
+      "restore",
+      {
+        apiVersion: "batch/v1",
+        kind: "Job",
+        metadata: meta(`restore-postgres-${r.database.label}`, ns, {}, timeout(WAQITI_TIMEOUTS.restore)),
+        spec: {
+          backoffLimit: 2,
+          activeDeadlineSeconds: WAQITI_TIMEOUTS.restore,
+          template: {
+            metadata: { labels: { ...POD_LABELS.restore } },
+            spec: {
+              serviceAccountName: "waqiti-restore",
+              automountServiceAccountToken: false,
+              restartPolicy: "Never",
+              containers: [
+                {
+                  name: "verify-pitr",
+                  image: cfg.backups.image,
+                  command: ["bash", "-c", waqitiPitrVerifyScript(WAQITI_TIMEOUTS.restore - 60)],
+                  env: Object.entries(postgresEnv(cfg, `postgres-${r.database.label}`)).map(([n, value]) => ({ name: n, value })),
+                  volumeMounts: [postgresAdminMount],
+                  securityContext: { allowPrivilegeEscalation: false },
+                },
+              ],
+              volumes: [secretVolume("postgres-admin", WAQITI_SECRET_OBJECTS.postgresAdmin.name)],
+            },
+          },
+        },
+      } satisfies k8s.types.input.batch.v1.Job,
+      { once: true, procedure: `${DB_ONLY}, step 6 (point-in-time restore to ${r.database.pointInTime} verified: out of recovery, the seed's counts)` },
+    );
+  }
   if (r.fullSystem) restoreJob(`restore-postgres-${r.fullSystem.label}`, "postgres", r.fullSystem.postgresBackup, "002 1. Complete System Recovery from Backup, Step 3 (Database Recovery)");
   if (claimToDelete) {
     add("rbac", { apiVersion: "v1", kind: "ServiceAccount", metadata: meta("waqiti-claim-deleter", ns) } satisfies k8s.types.input.core.v1.ServiceAccount);
@@ -531,6 +667,74 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
       jobTemplate: { spec: backupJobSpec(cfg) },
     },
   } satisfies k8s.types.input.batch.v1.CronJob);
+  if (pitr) {
+    // The full + differential schedule of lib/postgresPitr.ts, run where the data directory is: in the active
+    // database's pod (its claim is ReadWriteOnce), by kubectl exec of pitr-backup.sh as the postgres user.
+    const active = r.database?.cutover ? r.database.label : "live";
+    const pod = (instance: string) => `${instance === "live" ? "postgres" : `postgres-${instance}`}-0`;
+    const pods = [pod("live"), ...(r.database ? [pod(r.database.label)] : [])];
+    add("rbac", { apiVersion: "v1", kind: "ServiceAccount", metadata: meta("waqiti-pitr-backup", ns) } satisfies k8s.types.input.core.v1.ServiceAccount);
+    add("rbac", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: meta("waqiti-pitr-backup", ns),
+      // exec into the database pods by name, nothing else
+      rules: [
+        { apiGroups: [""], resources: ["pods"], resourceNames: pods, verbs: ["get"] },
+        { apiGroups: [""], resources: ["pods/exec"], resourceNames: pods, verbs: ["create"] },
+      ],
+    } satisfies k8s.types.input.rbac.v1.Role);
+    add("rbac", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta("waqiti-pitr-backup", ns),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "waqiti-pitr-backup" },
+      subjects: [{ kind: "ServiceAccount", name: "waqiti-pitr-backup", namespace: ns }],
+    } satisfies k8s.types.input.rbac.v1.RoleBinding);
+    const pitrBackupJob = (instance: string, type: "full" | "diff"): JobSpec => ({
+      activeDeadlineSeconds: WAQITI_TIMEOUTS.pitrBackup,
+      backoffLimit: 1,
+      template: {
+        metadata: { labels: { ...POD_LABELS.pitrBackup } },
+        spec: {
+          serviceAccountName: "waqiti-pitr-backup",
+          restartPolicy: "Never",
+          containers: [
+            {
+              name: `pitr-${type}`,
+              image: cfg.kubectlImage,
+              command: ["kubectl", "exec", "-n", ns, pod(instance), "-c", "postgres", "--", "gosu", "postgres", "bash", `${SCRIPTS_ROOT}/backup/pitr-backup.sh`, "--stanza", waqitiStanza(instance), "--type", type],
+              securityContext: { allowPrivilegeEscalation: false },
+            },
+          ],
+        },
+      },
+    });
+    for (const { type, schedule } of waqitiPitrSchedules(pitr)) {
+      add("apps", {
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        metadata: meta(`waqiti-pitr-${type}`, ns),
+        spec: { schedule, timeZone: "Etc/UTC", concurrencyPolicy: "Forbid", startingDeadlineSeconds: 3600, successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 5, jobTemplate: { spec: pitrBackupJob(active, type) } },
+      } satisfies k8s.types.input.batch.v1.CronJob);
+    }
+    // The live database's first full backup as soon as archiving is on (it creates the stanza: until then every
+    // archive_command fails and WAL piles up in pg_wal), not at the next scheduled run a day later.
+    add(
+      "apps",
+      { apiVersion: "batch/v1", kind: "Job", metadata: meta("pitr-first-full", ns, {}, timeout(WAQITI_TIMEOUTS.pitrBackup)), spec: pitrBackupJob("live", "full") } satisfies k8s.types.input.batch.v1.Job,
+      { once: true, procedure: "002 RPO: WAL archiving of postgres to stanza waqiti (first full backup)" },
+    );
+    if (r.database && !discardRestored) {
+      // A restored database archives to its own stanza: its first full backup creates the stanza and gives it a base
+      // to restore from, right after the restore (it waits for the restore stage).
+      add(
+        "cutover",
+        { apiVersion: "batch/v1", kind: "Job", metadata: meta(`pitr-first-full-${r.database.label}`, ns, {}, timeout(WAQITI_TIMEOUTS.pitrBackup)), spec: pitrBackupJob(r.database.label, "full") } satisfies k8s.types.input.batch.v1.Job,
+        { once: true, procedure: `${DB_ONLY}: WAL archiving of postgres-${r.database.label} to stanza ${waqitiStanza(r.database.label)} (first full backup)` },
+      );
+    }
+  }
 
   // --- operations (one-shot Jobs, by id) ---------------------------------------------------------------------------
   for (const op of cfg.operations) {
@@ -677,7 +881,8 @@ export function verifyScript(cfg: WaqitiConfig, ns: string): string {
     `kubectl wait --for=condition=ready pod -l app=${WAQITI_APP_LABEL} --timeout=600s -n ${ns}`,
     ...WAQITI_SERVICE_NAMES.filter((s) => s !== "api-gateway").map((s) => `kubectl exec -n ${ns} deployment/api-gateway -- curl -fsS http://${s}:${WAQITI_HTTP_PORT}${WAQITI_HEALTH_PATH}`),
     ...WAQITI_SERVICE_NAMES.map((s) => `kubectl exec -n ${ns} deployment/${s} -- curl -fsS http://localhost:${WAQITI_HTTP_PORT}${WAQITI_HEALTH_PATH}`),
-    ...["users", "transactions", "wallets"].map((t) => `kubectl exec postgres-0 -n ${ns} -- psql -U postgres -d ${cfg.postgres.database} -c "SELECT COUNT(*) FROM ${t};"`),
+    // the seed's postgres-0, or the restored database's pod once the Service was cut over to it
+    ...["users", "transactions", "wallets"].map((t) => `kubectl exec ${cfg.recovery.database?.cutover ? `postgres-${cfg.recovery.database.label}-0` : "postgres-0"} -n ${ns} -- psql -U postgres -d ${cfg.postgres.database} -c "SELECT COUNT(*) FROM ${t};"`),
     ...Object.values(cfg.external.paymentProviders).map((p) => `kubectl exec -n ${ns} deployment/payment-service -- curl -sSI ${p.url}`),
     `kubectl exec -n ${ns} deployment/api-gateway -- curl -fsS ${cfg.external.keycloakUrl.replace(/\/$/, "")}/auth/realms/waqiti`,
     `kubectl exec -n ${ns} deployment/payment-service -- nc -z ${kafka[0]} ${kafka[1]}`,

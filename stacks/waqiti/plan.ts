@@ -10,6 +10,7 @@ import { WAQITI_VAULT_FIELDS, type WaqitiConfig } from "./config";
 import { waqitiManifests, type PlannedManifest } from "./manifests";
 import { waqitiRunbookMarkdown } from "./runbook";
 import type { WaqitiGraph } from "./services";
+import { waqitiArchiveTimeoutSeconds, waqitiPitrImage, waqitiPitrSchedules, waqitiStanza } from "./pitr";
 
 export interface WaqitiPlan {
   stack: string;
@@ -23,6 +24,8 @@ export interface WaqitiPlan {
   /** The generated operator runbook (also in the namespace as ConfigMap waqiti-runbook). */
   runbook: string;
   backups: { schedule: string; worstCaseDataLossMinutes: number; rpoMinutes: number };
+  /** backups.pitr: WAL archiving (the image to build and push, its Dockerfile, the archive bound, the schedule). */
+  pitr?: { image: string; dockerfile: string; bucket: string; stanza: string; archiveTimeoutSeconds: number; rpoSeconds: number; schedules: { type: "full" | "diff"; schedule: string }[] };
   outputs: { namespace: string; apiUrl: string; backupBucket: string; activeDatabase: string };
 }
 
@@ -72,7 +75,14 @@ function checkedBackupSchedule(b: WaqitiConfig["backups"]): WaqitiPlan["backups"
 
 export function planWaqiti(cfg: WaqitiConfig, ctx: PlanContext): WaqitiPlan {
   const backups = checkedBackupSchedule(cfg.backups);
+  const p = cfg.backups.pitr;
+  // pgBackRest's image is built FROM postgres.image: a base whose Debian release is unknown is refused here, by key.
+  const image = p ? renderedFrom("postgres.image", () => waqitiPitrImage(cfg)) : undefined;
   const { graph, manifests } = waqitiManifests({ config: cfg, stack: ctx.stack });
+  const active = cfg.recovery.database?.cutover ? cfg.recovery.database.label : "live";
+  const pitr = p
+    ? { ...image!, bucket: p.bucket, stanza: waqitiStanza(active), archiveTimeoutSeconds: waqitiArchiveTimeoutSeconds(p), rpoSeconds: p.rpoSeconds, schedules: waqitiPitrSchedules(p) }
+    : undefined;
   const runbook = renderedFrom("operations", () => waqitiRunbookMarkdown(cfg, ctx.stack, graph, backups.worstCaseDataLossMinutes));
   manifests.push({
     kind: "ConfigMap",
@@ -95,6 +105,7 @@ export function planWaqiti(cfg: WaqitiConfig, ctx: PlanContext): WaqitiPlan {
       : {}),
     manifests,
     backups,
+    ...(pitr ? { pitr } : {}),
     outputs: {
       namespace: cfg.namespace.name,
       apiUrl: `https://${cfg.ingress.host}`,

@@ -10,6 +10,7 @@ import { renderRunbook, type RunbookSwitch } from "../../renderers/runbookDoc";
 import { WAQITI_OPERATION_ACTIONS, type WaqitiConfig } from "./config";
 import { BACKUP_KEY_PATH, WAQITI_STAGES, serviceImage } from "./manifests";
 import { POSTGRES_PORT, REDIS_PORT, WAQITI_HEALTH_PATH, WAQITI_HTTP_PORT, WAQITI_SERVICE_NAMES, type WaqitiGraph } from "./services";
+import { waqitiArchiveTimeoutSeconds, waqitiPitrImage, waqitiPitrSchedules } from "./pitr";
 
 /** "500m" -> 0.5, "2" -> 2; "768Mi" -> 768, "1Gi" -> 1024 (for the services table). */
 const cpus = (q: string) => (q.endsWith("m") ? Number(q.slice(0, -1)) / 1000 : Number(q));
@@ -83,6 +84,18 @@ export function waqitiRunbookMarkdown(cfg: WaqitiConfig, stack: string, graph: W
           `The seed's commands read them: \`openssl enc -aes-256-cbc -d -in <file> -out <file>.sql.gz -pass file:${BACKUP_KEY_PATH}\`, \`gunzip\`, \`psql -U postgres -d ${cfg.postgres.database} < file\`. Keep a copy of the key outside the cluster (the secret \`waqitiBackupEncryptionKey\`).`,
         ],
       },
+      ...(cfg.backups.pitr
+        ? [
+            {
+              title: `Point-in-time recovery (WAL archiving, RPO about ${cfg.backups.pitr.rpoSeconds} s)`,
+              bullets: [
+                `PostgreSQL runs \`${waqitiPitrImage(cfg).image}\` (built from the plan's \`images/postgres-pgbackrest/Dockerfile\` and pushed before the first up) and archives every WAL segment with pgBackRest to \`s3://${cfg.backups.pitr.bucket}${cfg.backups.pitr.repoPath}\` (encrypted; secret \`waqitiPgbackrestCipherPass\`, keep a copy outside the cluster), at least every ${waqitiArchiveTimeoutSeconds(cfg.backups.pitr)} s (archive_timeout).`,
+                `CronJobs \`waqiti-pitr-full\` (${waqitiPitrSchedules(cfg.backups.pitr).find((x) => x.type === "full")!.schedule}) and \`waqiti-pitr-diff\` (${waqitiPitrSchedules(cfg.backups.pitr).find((x) => x.type === "diff")!.schedule}), UTC: \`pitr-backup.sh\` run in the database pod; ${cfg.backups.pitr.retentionFull} full backups kept with their WAL.`,
+                "A restored database archives to its own stanza `waqiti-<label>` (its first full backup is taken right after the restore), so the live database's archive is never mixed with it.",
+              ],
+            },
+          ]
+        : []),
       {
         title: "Network policy (default deny; these connections only)",
         bullets: [...new Set(graph.edges.map((e) => `${e.from} → ${e.to} ${e.port}/${e.protocol}`))],
@@ -112,8 +125,13 @@ export function waqitiRunbookMarkdown(cfg: WaqitiConfig, stack: string, graph: W
         switches: [
           sw("maintenance.scaledDown", "Scale the services down around maintenance", "2.1, 2.7", "the four Deployments at 0 replicas; removing the block scales them back to the stack's replicas", {}, "scale-down", { maintenance: withConfirm({ scaledDown: true, reason: "database recovery" }, "scale-down") }),
           sw("recovery.database", "Database-Only Recovery: restore beside the live database", "2", `StatefulSet \`postgres-<label>\` (claim \`data-postgres-<label>-0\`) and Job \`restore-postgres-<label>\`: the backup's sha256 checked, the seed's decrypt, gunzip and psql, then its three counts against the backup's; the live \`postgres\` untouched`, { database: { label: "r1", backup: "latest" } }),
+          ...(cfg.backups.pitr
+            ? [
+                sw("recovery.database.pointInTime", "Database-Only Recovery to a point in time (pgBackRest)", "2", "StatefulSet `postgres-<label>` whose init container restores the live stanza's backup plus WAL to the named UTC time (or `latest`) into its empty volume, once; Job `restore-postgres-<label>` waits for the end of recovery and reads the seed's three counts; the live `postgres` untouched", { database: { label: "r1", pointInTime: "2026-11-23T14:03:00Z" } }),
+              ]
+            : []),
           sw("recovery.database.cutover", "Cut over to the restored database", "2.5", "Service `postgres` moved to `postgres-<label>` after the restore Job succeeded; restart the services afterwards (recovery.restart) so their pools reconnect", withConfirm({ label: "r1", cutover: true }, "database-cutover"), "database-cutover", { recovery: { database: withConfirm({ label: "r1", cutover: true }, "database-cutover") } }),
-          sw("recovery.database.deleteClaim", "Delete the old claim (the seed's `kubectl delete pvc data-postgres-0`)", "2.4", "the old StatefulSet at 0 replicas, then a Job allowed to delete that one claim, by name; only after the cutover", {}, undefined, {
+          sw("recovery.database.deleteClaim", "Delete the claim of the database out of service (the seed's `kubectl delete pvc data-postgres-0`)", "2.4", "after the cutover the old `postgres` (claim `data-postgres-0`), before it a restore that is not wanted (`data-postgres-<label>-0`, its StatefulSet then unprotected so the switch can be removed): the StatefulSet at 0 replicas, then a Job allowed to delete that one claim, by name", {}, undefined, {
             recovery: { database: { ...withConfirm({ label: "r1", cutover: true }, "database-cutover"), deleteClaim: { name: "data-postgres-0", confirm: `${stack}/waqiti/delete-claim/data-postgres-0` } } },
           }),
           sw("recovery.redis", "Redis recovery", "1 step 4", "an init container restores the backup's dump.rdb while Redis is stopped (once per label), so Redis loads it and its own shutdown save cannot overwrite it", { redis: withConfirm({ label: "r1", backup: "latest" }, "redis-restore") }, "redis-restore"),

@@ -73,6 +73,8 @@ export const POD_LABELS = {
   backup: { app: "waqiti-backup", component: "backup" },
   restore: { app: "waqiti-recovery", component: "restore" },
   operator: { app: "waqiti-operations", component: "operator" },
+  /** backups.pitr: the full/differential backup jobs (kubectl exec into the database pod). */
+  pitrBackup: { app: "waqiti-pitr", component: "pitr-backup" },
 } as const;
 
 export interface GraphInput {
@@ -84,6 +86,8 @@ export interface GraphInput {
   apiServer: { cidrs: string[]; except: string[]; port: number };
   /** Redis's restore init container downloads the backup: Redis reaches the bucket only while a restore is declared. */
   redisRestores: boolean;
+  /** backups.pitr: PostgreSQL pushes WAL and backups to the bucket; the backup jobs exec into it through the API server. */
+  postgresArchives?: boolean;
 }
 
 const network = (name: string, e: { cidrs: string[]; except: string[]; port: number }): ExternalNode => ({
@@ -103,6 +107,7 @@ export function waqitiGraph(input: GraphInput): WaqitiGraph {
     { kind: "pods", name: "backup", labels: POD_LABELS.backup, ports: [] },
     { kind: "pods", name: "restore", labels: POD_LABELS.restore, ports: [] },
     { kind: "pods", name: "operator", labels: POD_LABELS.operator, ports: [] },
+    ...(input.postgresArchives ? [{ kind: "pods", name: "pitr-backup", labels: POD_LABELS.pitrBackup, ports: [] } satisfies PodGroup] : []),
     { kind: "namespace", name: "ingress-controller", namespace: input.ingressControllerNamespace, ports: [] },
     {
       kind: "namespace",
@@ -137,6 +142,10 @@ export function waqitiGraph(input: GraphInput): WaqitiGraph {
   ["postgres", "storage"].forEach((n) => to("restore", n));
   to("operator", "api-server");
   if (input.redisRestores) to("redis", "storage");
+  if (input.postgresArchives) {
+    to("postgres", "storage");
+    to("pitr-backup", "api-server");
+  }
   // Every pod group that calls anything resolves names through the cluster DNS.
   const callers = new Set(edges.map((e) => e.from).filter((f) => byName.get(f)?.kind === "pods"));
   for (const c of callers) to(c, "dns");

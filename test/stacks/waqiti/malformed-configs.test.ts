@@ -17,10 +17,39 @@ const cases: { name: string; stack?: string; patch: Patch; message: string }[] =
   { name: "a schedule that misses the RPO", stack: "staging", patch: (c) => (waqiti(c).backups.schedule = "0 */2 * * *"), message: "up to 145 minutes of data at risk, more than the RPO of 60" },
   { name: "a backup key that is no backup", patch: (c) => (waqiti(c).recovery = { database: { label: "r1", backup: "postgresql/dump.sql" } }), message: 'lazarus:waqiti.recovery.database.backup: "postgresql/dump.sql" is not `latest` or a backup key in the bucket' },
   {
-    name: "a claim other than the live database's",
+    name: "a claim other than the out-of-service database's",
     stack: "staging",
     patch: (c) => (waqiti(c).recovery = { database: { label: "r1", cutover: true, deleteClaim: { name: "data-redis-0", confirm: "staging/waqiti/delete-claim/data-redis-0" } } }),
-    message: 'Pulumi.staging.yaml: lazarus:waqiti.recovery.database.deleteClaim.name: "data-redis-0" is not the live database\'s claim, the only one this switch may delete (example: data-postgres-0)',
+    message: 'Pulumi.staging.yaml: lazarus:waqiti.recovery.database.deleteClaim.name: "data-redis-0" is not the claim of the database out of service, the only one this switch may delete (after the cutover: data-postgres-0; example: data-postgres-0)',
+  },
+  {
+    name: "a point-in-time restore without WAL archiving",
+    patch: (c) => (waqiti(c).recovery = { database: { label: "r1", pointInTime: "latest" } }),
+    message: "Pulumi.prod.yaml: lazarus:waqiti.recovery.database.pointInTime: needs WAL archiving: set backups.pitr (example: pitr: {bucket: waqiti-pitr-prod}), or restore a dump with backup: latest",
+  },
+  {
+    name: "a point in time that is no UTC time",
+    stack: "staging",
+    patch: (c) => (waqiti(c).recovery = { database: { label: "r1", pointInTime: "yesterday 14:00" } }),
+    message: 'lazarus:waqiti.recovery.database.pointInTime: "yesterday 14:00" is not `latest` or a UTC time (example: 2026-11-23T14:03:00Z)',
+  },
+  {
+    name: "a dump and a point in time together",
+    stack: "staging",
+    patch: (c) => (waqiti(c).recovery = { database: { label: "r1", pointInTime: "latest", backup: "latest" } }),
+    message: "lazarus:waqiti.recovery.database.backup: names a dump, but pointInTime restores from pgBackRest: keep one of them (example: pointInTime: latest)",
+  },
+  {
+    name: "WAL archiving on a PostgreSQL image pgBackRest's image cannot be built from",
+    stack: "staging",
+    patch: (c) => (waqiti(c).postgres.image = "postgres:16.4"),
+    message: 'Pulumi.staging.yaml: lazarus:waqiti.postgres.image: the pgbackrest image renderer refused it: base: "postgres:16.4" has no known Debian release',
+  },
+  {
+    name: "the WAL repository in the dumps' bucket",
+    stack: "staging",
+    patch: (c) => (waqiti(c).backups.pitr.bucket = "waqiti-backups-staging"),
+    message: "lazarus:waqiti.backups.pitr.bucket: is backups.bucket",
   },
   { name: "kubeconfig given as a relative path", patch: (c) => (c["lazarus:environment"].kubernetes.kubeconfig = "kube/config"), message: 'lazarus:environment.kubernetes.kubeconfig: "kube/config" is not an absolute path to a kubeconfig file' },
   {

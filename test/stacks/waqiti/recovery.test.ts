@@ -53,12 +53,31 @@ describe("Database-Only Recovery (recovery.database)", () => {
   it("deletes the old claim (the seed's step 4) only after the cutover and with a confirmation naming the claim, on every stack", async () => {
     const ask = (deleteClaim: Record<string, unknown>, cutover = true) => withWaqiti("staging", (w) => (w.recovery = { database: { label: "r1", cutover, deleteClaim } }));
     await expect(ask({ name: "data-postgres-0" })).rejects.toThrow(/recovery\.database\.deleteClaim\.confirm: is missing: deleting the claim data-postgres-0 .*"staging\/waqiti\/delete-claim\/data-postgres-0"/);
-    await expect(ask({ name: "data-postgres-0", confirm: "staging/waqiti/delete-claim/data-postgres-0" }, false)).rejects.toThrow(/set cutover: true/);
+    await expect(ask({ name: "data-postgres-0", confirm: "staging/waqiti/delete-claim/data-postgres-0" }, false)).rejects.toThrow(/is not the claim of the database out of service.*before a cutover: data-postgres-r1-0/);
     const plan = await ask({ name: "data-postgres-0", confirm: "staging/waqiti/delete-claim/data-postgres-0" });
     expect(obj(find(plan, "StatefulSet", "postgres")).spec.replicas).toBe(0);
     const job = find(plan, "Job", "delete-claim-data-postgres-0");
     expect(obj(job).spec.template.spec.containers[0].command).toEqual(["kubectl", "delete", "pvc", "data-postgres-0", "-n", "waqiti", "--wait=true", "--timeout=600s"]);
     expect(obj(find(plan, "Role", "waqiti-claim-deleter")).rules).toEqual([{ apiGroups: [""], resources: ["persistentvolumeclaims"], resourceNames: ["data-postgres-0"], verbs: ["get", "delete"] }]);
+  });
+
+  it("discards a restore that was not cut over: its StatefulSet retired and unprotected, its claim deleted (confirmation naming it), the live database untouched", async () => {
+    const patchFor = (confirm?: string) => (c: Record<string, any>) => (c["lazarus:waqiti"].recovery = { database: { label: "r1", deleteClaim: { name: "data-postgres-r1-0", ...(confirm ? { confirm } : {}) } } });
+    const ask = (confirm?: string) => planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: patchFor(confirm) });
+    await expect(ask()).rejects.toThrow(/recovery\.database\.deleteClaim\.confirm: is missing: deleting the claim data-postgres-r1-0 .*"prod\/waqiti\/delete-claim\/data-postgres-r1-0"/);
+    const plan = await ask("prod/waqiti/delete-claim/data-postgres-r1-0");
+    expect(obj(find(plan, "StatefulSet", "postgres")).spec.replicas).toBe(1);
+    expect(find(plan, "StatefulSet", "postgres").protect).toBe(true);
+    const restored = find(plan, "StatefulSet", "postgres-r1");
+    expect(obj(restored).spec.replicas).toBe(0);
+    // no longer protected: removing recovery.database afterwards is accepted by the engine
+    expect(restored.protect).toBe(false);
+    expect(obj(find(plan, "Service", "postgres")).spec.selector).toMatchObject({ "waqiti.io/instance": "live" });
+    expect(obj(find(plan, "Job", "delete-claim-data-postgres-r1-0")).spec.template.spec.containers[0].command).toEqual(["kubectl", "delete", "pvc", "data-postgres-r1-0", "-n", "waqiti", "--wait=true", "--timeout=600s"]);
+    expect(checkPlan(plan, rawStack("prod", { patch: patchFor("prod/waqiti/delete-claim/data-postgres-r1-0") })).filter((v) => v.urn.includes("waqiti"))).toEqual([]);
+    // the unprotected StatefulSet passes the policy pack only with the claim's confirmation in the stack file
+    const unconfirmed = checkPlan(plan, rawStack("prod")).filter((v) => v.urn.includes("statefulset-postgres-r1")).map((v) => v.policy);
+    expect(unconfirmed).toContain("prod-stateful-protected");
   });
 
   it("is previewable without it: no restore object exists unless the switch is set", async () => {
