@@ -26,7 +26,7 @@ export const kroDisasterRecovery: DisasterRecovery<KroConfig, KroPlan> = {
     };
   },
   steps: (plan) => [
-    { key: "droplet", title: `new droplet ${plan.host.name} from snapshot ${plan.host.rebuild?.fromSnapshot ?? "(base image)"}, reserved IP and firewall moved to it` },
+    { key: "droplet", title: `new droplet ${plan.host.name} from snapshot ${plan.host.rebuild?.fromSnapshot ?? "(the one --snapshot names)"}, reserved IP and firewall moved to it` },
     { key: "host-software", title: `files under ${plan.deployDir} (production.json with the managed connection, the CA), compose up --wait` },
     { key: "certificate", title: "TLS certificate issued again (certbot webroot), nginx restarted" },
     { key: "health", title: `wait until ${plan.outputs.healthUrl} answers 2xx` },
