@@ -94,7 +94,8 @@ export function renderReportMarkdown(report: DrReport): string {
   const took = report.endedAt ? ` in ${formatDuration((Date.parse(report.endedAt) - Date.parse(report.startedAt)) / 1000)}` : "";
   out.push(`# lazarus dr ${report.kind}: ${report.stack} (${report.platforms.join(", ") || "no platform"})`, "");
   out.push(`**Outcome: ${report.outcome}**${took}, started ${report.startedAt}.`, "");
-  const failed = report.steps.find((s) => s.status === "failed");
+  // The most specific failure: an engine step fails inside the `up` phase, which is listed before it.
+  const failed = report.steps.filter((s) => s.status === "failed").pop();
   if (failed) out.push(`Failed at **${cell(failed.title)}** (\`${failed.key}\`): ${cell(failed.detail ?? "no detail")}`, "");
 
   out.push("## Recovery objectives", "");
