@@ -22,7 +22,7 @@ export const goodgoDisasterRecovery: DisasterRecovery<GoodgoConfig, GoodgoPlan> 
       refresh: true,
       afterwards: existing
         ? `leave recovery.host (label ${label} and confirm) as it is: each step ran once for this label and no later up runs it again; a new label runs the whole recovery again`
-        : "replace recovery.host.confirm with `done: true` and run `pulumi up`: the droplet is protected again and nothing of the chain runs again",
+        : "add `done: true` to recovery.host (and remove its `confirm`) and run `pulumi up`: the droplet is protected again and nothing of the chain runs again",
     };
   },
   steps(plan) {

@@ -22,7 +22,7 @@ export const kroDisasterRecovery: DisasterRecovery<KroConfig, KroPlan> = {
       recovery: { host: { fromSnapshot: snapshot ?? "latest" } },
       confirm: { switch: "host", what: "rebuild-host" },
       refresh: true,
-      afterwards: "replace recovery.host.confirm with `done: true` (keep fromSnapshot) and run `pulumi up`: the droplet is protected again and no later up replaces it (README \"Recovery switches\")",
+      afterwards: "add `done: true` to recovery.host (keep fromSnapshot, remove `confirm`) and run `pulumi up`: the droplet is protected again and no later up replaces it (README \"Recovery switches\")",
     };
   },
   steps: (plan) => [
