@@ -255,7 +255,7 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
     const next =
       failedStep
         ? `fix what ${failedStep.title} reports and run the same command again with --label ${plan.label}: the steps that finished are not run again`
-        : failedPhase?.key.endsWith("-health")
+        : failedPhase?.key.endsWith("/health")
           ? "the up finished: look at the platform's services (its RUNBOOK.md on the host), then probe again with the same command (nothing new runs for the same label)"
           : "fix the cause and run the same command again";
     const line = `✖ failed at ${where ? `${where.title} (${where.key})` : "an unknown step"}: ${where?.detail ?? (e instanceof Error ? e.message.split("\n")[0] : String(e))}. Next: ${next}`;

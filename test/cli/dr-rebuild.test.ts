@@ -165,3 +165,69 @@ describe("lazarus dr rebuild: a failed step", () => {
     expect(readFileSync(join(r.reportDir, "rebuild-staging-r1.md"), "utf8")).toContain("Failed at **create restore-database");
   });
 });
+
+describe("lazarus dr rebuild: health and the report (fake engine, real HTTP server)", () => {
+  const urn = (name: string) => `urn:pulumi:staging::lazarus::lazarus:goodgo:Software$command:remote:Command::${name}`;
+  const restoreLine = JSON.stringify({ status: "ok", exit_code: 0, backup: "goodgo_20261201T020000Z.dump", sha256: "ab".repeat(32), database: "goodgo", restored_database: "goodgo" });
+  const upWithChain = async (onEvent: (e: EngineEvent) => void) => {
+    let seq = 0;
+    for (const [name, stdout] of [["goodgo-staging-recover-host-r1-data-services", ""], ["goodgo-staging-recover-host-r1-restore-database", `restoring\n${restoreLine}\n`]]) {
+      const meta = { op: "create" as const, urn: urn(name), type: "command:remote:Command", provider: "" };
+      onEvent({ sequence: ++seq, timestamp: 0, resourcePreEvent: { metadata: meta } });
+      onEvent({ sequence: ++seq, timestamp: 0, resOutputsEvent: { metadata: { ...meta, new: { type: meta.type, urn: meta.urn, id: "x", parent: "", inputs: {}, outputs: { stdout }, provider: "" } } } });
+    }
+  };
+
+  async function healthServer(statuses: number[]) {
+    const { createServer } = await import("node:http");
+    const { freePort } = await import("../support/ports");
+    const port = await freePort();
+    const seen: number[] = [];
+    const server = createServer((_req, res) => {
+      const status = statuses.length > 1 ? statuses.shift()! : statuses[0];
+      seen.push(status);
+      res.writeHead(status).end();
+    });
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${port}/health`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it("waits until the health URL answers 2xx, then reports ok with the steps, the restored backup and its checksum, and what to do afterwards", async () => {
+    const health = await healthServer([503, 503, 200]);
+    try {
+      const fake = fakeEngine({ up: upWithChain });
+      const r = await rebuild(fake, "--stack", "staging", "--platform", "goodgo", "--health-url", `goodgo=${health.url}`, "--json");
+      expect(r.code).toBe(0);
+      expect(health.seen).toEqual([503, 503, 200]);
+      expect(JSON.parse(r.stdout)).toEqual(r.report);
+      expect(fake.progress()).toMatch(/✔ create data-services \(goodgo-staging-recover-host-r1-data-services\) {2}\d+\.\d s/);
+      expect(r.report!.steps.map((s) => `${s.key} ${s.status}`)).toEqual([
+        "rebuild/refresh ok",
+        "rebuild/preview ok",
+        "rebuild/up ok",
+        "goodgo/data-services ok",
+        "goodgo/restore-database ok",
+        "goodgo/health ok",
+      ]);
+      expect(r.report!.restored).toEqual([{ platform: "goodgo", database: "goodgo", source: "goodgo_20261201T020000Z.dump", checksum: `sha256:${"ab".repeat(32)}`, route: "logical" }]);
+      expect(r.report!.objectives[0]).toMatchObject({ platform: "goodgo", rtoTargetSeconds: 3600, rpoTargetSeconds: 86400 });
+      expect(r.report!.objectives[0].rtoSeconds).toBeGreaterThan(0);
+      expect(r.report!.notes.join("\n")).toContain("goodgo afterwards: add `done: true` to recovery.host");
+    } finally {
+      await health.close();
+    }
+  });
+
+  it("a health URL that never answers 2xx fails the rebuild after --health-timeout, naming the health step (exit 5)", async () => {
+    const health = await healthServer([502]);
+    try {
+      const fake = fakeEngine({ up: upWithChain });
+      const r = await rebuild(fake, "--stack", "staging", "--platform", "goodgo", "--health-url", `goodgo=${health.url}`, "--health-timeout", "1");
+      expect(r.code).toBe(5);
+      expect(fake.progress()).toContain(`✖ failed at goodgo: healthy (goodgo/health): ${health.url} did not answer 2xx within 1 s (last: HTTP 502). Next: the up finished`);
+      expect(r.report!.outcome).toBe("failed");
+    } finally {
+      await health.close();
+    }
+  });
+});
