@@ -169,10 +169,9 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
   const tasks = new Listr(
     [
       {
-        title: `open stack ${o.stack} (switches written to a copy of Pulumi.${o.stack}.yaml${o.writeConfig ? ", and to the stack file itself (--write-config)" : ""})`,
+        title: `open stack ${o.stack} (switches written to a copy of Pulumi.${o.stack}.yaml${o.writeConfig ? "; to the stack file itself once the up succeeded (--write-config)" : ""})`,
         task: async () => {
           engine = await deps.openEngine({ workDir: copy.dir, stack: o.stack, backendDir, passphrase });
-          if (o.writeConfig) writeFileSync(stackFilePath(projectDir, o.stack), switchedStackFile(projectDir, plan));
         },
       },
       {
@@ -208,6 +207,8 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
             currentOutput = (line) => (task.output = line);
             const r = await engine!.up(timeline.handle);
             step.detail = Object.entries(r.summary).map(([op, n]) => `${op} ${n}`).join(", ");
+            // The stack file then says what the state now is (never before: a refused or failed run leaves it as it was).
+            if (o.writeConfig) writeFileSync(stackFilePath(projectDir, o.stack), switchedStackFile(projectDir, plan));
           }),
       },
       ...automated.map((p) => ({
@@ -278,6 +279,7 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
     if (report.outcome === "ok") report.notes.push(`${p.platform} afterwards: ${p.switches!.afterwards}`);
   }
   report.notes.push("RTO here is the rebuild's start to healthy: the time between the loss and the start is not known to the CLI (a drill measures it). RPO is not measured by a rebuild.");
+  if (o.writeConfig && report.outcome === "ok") report.notes.push(`The switches were written into Pulumi.${o.stack}.yaml (--write-config).`);
   if (!o.writeConfig) report.notes.push(`The switches were set in a copy of Pulumi.${o.stack}.yaml; the stack file itself is unchanged: make the same change there (or rerun with --write-config) so the next up keeps them.`);
   return finish(code);
 }

@@ -231,3 +231,28 @@ describe("lazarus dr rebuild: health and the report (fake engine, real HTTP serv
     }
   });
 });
+
+describe("lazarus dr rebuild: the stack file", () => {
+  it("is left as it is without --write-config, and gets exactly the switch with it, once the up succeeded", async () => {
+    const { copyFileSync } = await import("node:fs");
+    const { parse } = await import("yaml");
+    const { patchedProject } = await import("../support/stacks");
+    const run = async (project: string, ...extra: string[]) => {
+      const fake = fakeEngine({ up: async () => {} });
+      const backend = mkdtempSync(join(tmpdir(), "lazarus-dr-state-"));
+      const reportDir = mkdtempSync(join(tmpdir(), "lazarus-dr-report-"));
+      return runDrCli(["dr", "rebuild", "--stack", "staging", "--platform", "goodgo", "--label", "r1", "--skip-health", "--backend-dir", backend, "--report-dir", reportDir, "--project-dir", project, ...extra], fake.deps);
+    };
+    const project = patchedProject("staging", () => {});
+    copyFileSync(join(PROJECT_DIR, "Pulumi.yaml"), join(project, "Pulumi.yaml"));
+    const file = join(project, "Pulumi.staging.yaml");
+    const before = readFileSync(file, "utf8");
+    expect((await run(project)).code).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(before);
+    expect((await run(project, "--write-config")).code).toBe(0);
+    const after = parse(readFileSync(file, "utf8")).config;
+    const expected = parse(before).config;
+    expected["lazarus:goodgo"].recovery = { host: { label: "r1", backup: "latest" } };
+    expect(after).toEqual(expected);
+  });
+});
