@@ -27,6 +27,12 @@ export interface FullLossSwitches {
   confirm?: { switch: string; what: string };
   /** Run `pulumi refresh` first, so the engine learns which resources are gone and `up` creates them again. */
   refresh: boolean;
+  /**
+   * Resources to replace in the `up` (by name prefix), so their steps run again: on an existing server that lost its
+   * disk, the file writers and setup steps are keyed on the server's address, which did not change, and a refresh of
+   * a command resource does not look at the host, so nothing else would write the files again.
+   */
+  rerun?: { namePrefixes: string[]; why: string };
   /** What the operator does once the rebuild succeeded, so the switch does nothing new on a later `up`. */
   afterwards: string;
 }

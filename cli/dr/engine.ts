@@ -7,7 +7,10 @@ export interface DrEngine {
   refresh(onEvent: (e: EngineEvent) => void): Promise<void>;
   /** The engine's counts per operation and the number of changing operations. */
   preview(onEvent: (e: EngineEvent) => void): Promise<{ summary: Record<string, number>; changes: number }>;
-  up(onEvent: (e: EngineEvent) => void): Promise<{ summary: Record<string, number> }>;
+  /** `replace`: URNs the engine replaces (their create runs again) whatever their diff. */
+  up(onEvent: (e: EngineEvent) => void, options?: { replace?: string[] }): Promise<{ summary: Record<string, number> }>;
+  /** The URNs in the stack's state. */
+  urns(): Promise<string[]>;
 }
 
 export interface OpenEngineOptions {
@@ -29,9 +32,14 @@ export async function openRealEngine(o: OpenEngineOptions): Promise<DrEngine> {
       const r = await s.preview({ onEvent });
       return { summary: r.summary as Record<string, number>, changes: changeCount(r.summary) };
     },
-    async up(onEvent) {
-      const r = await s.up({ onEvent });
-      return { summary: r.summary as Record<string, number> };
+    async up(onEvent, options = {}) {
+      if (!options.replace?.length) return { summary: (await s.up({ onEvent })).summary as Record<string, number> };
+      // The driver's up takes no targets; the Automation API's does.
+      const r = await s.stack.up({ onEvent, color: "never", replace: options.replace });
+      return { summary: (r.summary.resourceChanges ?? {}) as Record<string, number> };
+    },
+    async urns() {
+      return ((await s.exportState()).deployment?.resources ?? []).map((r: { urn: string }) => r.urn);
     },
   };
 }

@@ -205,7 +205,19 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
         task: (_ctx, task) =>
           phase("up", "pulumi up", async (step) => {
             currentOutput = (line) => (task.output = line);
-            const r = await engine!.up(timeline.handle);
+            const prefixes = automated.flatMap((p) => p.switches?.rerun?.namePrefixes ?? []);
+            const replace = prefixes.length ? (await engine!.urns()).filter((u) => prefixes.some((n) => u.slice(u.lastIndexOf("::") + 2).startsWith(n))) : [];
+            if (replace.length) {
+              const why = automated.flatMap((p) => (p.switches?.rerun ? [`${p.platform}: ${p.switches.rerun.why}`] : [])).join("; ");
+              report.notes.push(`replaced so their steps run again (${why}): ${replace.length} resources`);
+              task.output = `replacing ${replace.length} resources so they run again (${why})`;
+            }
+            const r = await engine!.up(timeline.handle, { replace }).catch((e: unknown) => {
+              // The engine's whole output is in the error; the step it stopped at says it in one line.
+              const f = timeline.failedStep();
+              const engineSaid = (e instanceof Error ? e.message : String(e)).split("\n").filter((l) => /^\s+error: /.test(l) && !/update failed/.test(l));
+              throw new Error(f ? `stopped at ${f.title}` : oneLine(engineSaid[0] ?? "the engine failed (see its output above)"));
+            });
             step.detail = Object.entries(r.summary).map(([op, n]) => `${op} ${n}`).join(", ");
             // The stack file then says what the state now is (never before: a refused or failed run leaves it as it was).
             if (o.writeConfig) writeFileSync(stackFilePath(projectDir, o.stack), switchedStackFile(projectDir, plan));
@@ -259,7 +271,7 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
         : failedPhase?.key.endsWith("/health")
           ? "the up finished: look at the platform's services (its RUNBOOK.md on the host), then probe again with the same command (nothing new runs for the same label)"
           : "fix the cause and run the same command again";
-    const line = `✖ failed at ${where ? `${where.title} (${where.key})` : "an unknown step"}: ${where?.detail ?? (e instanceof Error ? e.message.split("\n")[0] : String(e))}. Next: ${next}`;
+    const line = `✖ failed at ${where ? `${where.title} (${where.key})` : "an unknown step"}: ${oneLine(where?.detail ?? (e instanceof Error ? e.message : String(e)))}. Next: ${next}`;
     deps.progress(line + "\n");
     report.notes.push(line);
   } finally {
@@ -285,3 +297,9 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
 }
 
 class RefusedError extends Error {}
+
+/** One line of at most 400 characters: for the failure line and the report's table cells. */
+function oneLine(text: string): string {
+  const t = text.replace(/\s+/g, " ").trim().replace(/[.:]$/, "");
+  return t.length > 400 ? `${t.slice(0, 397)}...` : t;
+}

@@ -7,7 +7,9 @@ import type { EngineEvent } from "../../lib/engine/driver";
 import type { DrStep, RestoredBackup } from "../../lib/dr/report";
 import type { PlatformRebuild } from "./rebuildPlan";
 
-const QUIET_OPS = new Set(["same", "read", "refresh"]);
+// A replacement is timed once, as its create-replacement (when the new one's create runs); its "replace" marker and the
+// old one's delete (a no-op for host commands) add nothing to the timeline.
+const QUIET_OPS = new Set(["same", "read", "refresh", "replace", "delete-replaced"]);
 
 function resourceName(urn: string): string {
   return urn.slice(urn.lastIndexOf("::") + 2);

@@ -13,13 +13,21 @@ export const goodgoDisasterRecovery: DisasterRecovery<GoodgoConfig, GoodgoPlan> 
     rpoSeconds: 24 * HOUR,
     source: "runbook 001 §RPO/RTO Summary: RTO — Full host recovery ≤ 60 minutes; RPO ≤ 24 hours",
   },
-  rebuild(cfg, { label, snapshot }) {
+  rebuild(cfg, { stack, label, snapshot }) {
     const existing = isExistingHost(cfg.host);
     if (existing && snapshot) return { problem: "--snapshot: GoodGo runs on an existing server here; a snapshot builds a new droplet (remove --snapshot)" };
     return {
       recovery: { host: { label, backup: "latest", ...(snapshot ? { fromSnapshot: snapshot } : {}) } },
       confirm: { switch: "host", what: "recover-host" },
       refresh: true,
+      ...(existing
+        ? {
+            rerun: {
+              namePrefixes: [`goodgo-${stack}-software-`, `goodgo-${stack}-prepare`, `goodgo-${stack}-tls-bootstrap`],
+              why: "the server is the same address, so its file writers and prepare would not run again by themselves",
+            },
+          }
+        : {}),
       afterwards: existing
         ? `leave recovery.host (label ${label} and confirm) as it is: each step ran once for this label and no later up runs it again; a new label runs the whole recovery again`
         : "add `done: true` to recovery.host (and remove its `confirm`) and run `pulumi up`: the droplet is protected again and nothing of the chain runs again",

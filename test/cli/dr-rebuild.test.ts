@@ -30,6 +30,10 @@ function fakeEngine(options: { typed?: string; interactive?: boolean; up?: (onEv
       calls.push("preview");
       return { summary: { same: 10, update: 2 }, changes: 2 };
     },
+    async urns() {
+      calls.push("urns");
+      return [];
+    },
     async up(onEvent) {
       calls.push("up");
       if (!options.up) throw new Error("the fake engine's up was called");

@@ -1,8 +1,12 @@
 // `lazarus dr rebuild` on the real engine with the real program: the engine test stack (test/engine/goodgoStack.ts:
 // GoodGo alone on an existing server, the loopback sshd of test/support/planOverSsh.ts, fake-docker for Docker) is
 // brought up, its deploy directory is lost (deleted on the "host"), and the CLI rebuilds it through
-// lib/engine/driver.ts: switches in a copy of Pulumi.staging.yaml, refresh (the remote-file provider's read finds the
-// files gone), preview, up with one progress line per engine step, and the report.
+// lib/engine/driver.ts: switches in a copy of Pulumi.staging.yaml, refresh, preview, up with one progress line per
+// engine step, and the report. Found here: a refresh does not see the files gone (they are command resources, whose
+// read does not look at the host, keyed on the server's address, which did not change), so the first version's up
+// rewrote nothing and the data services failed on the missing .env ("DB_USER must be set in the env file"); the
+// rebuild now replaces the platform's file writers and prepare on an existing server (stacks/goodgo/disasterRecovery.ts
+// `rerun`, `pulumi up --replace`), so they run again.
 // How far it gets here: the recovery chain's first step (the data services, through fake-docker) runs; the off-site
 // route and fetch need the stack's Spaces bucket, which this machine cannot reach, so the chain stops there, and that
 // is what this shows end to end on the real engine: the failure line naming the step and what to do next, exit 5,
@@ -84,6 +88,9 @@ if (gate.mustFail) {
       expect(failed[0].key).toMatch(/^goodgo\/(restore-route|fetch-backup|pitr-restore|restore-database)$/);
       expect(r.progress).toMatch(new RegExp(`✖ failed at [^\\n]*\\(${failed[0].key}\\): .+\\. Next: fix what .* and run the same command again with --label r1`));
       expect(r.progress).toContain("✔ create data-services");
+      // The existing server's file writers and prepare were replaced, so they ran again: the .env is back.
+      expect(r.report.notes.join("\n")).toMatch(/replaced so their steps run again \(goodgo: the server is the same address.*\): \d+ resources/);
+      expect(existsSync(join(deployDir, ".env"))).toBe(true);
       // The user's stack file is as it was; the copy is gone.
       expect(readFileSync(join(goodgo.projectDir, `Pulumi.${ENGINE_STACK}.yaml`), "utf8")).toBe(stackFile);
       expect(readdirSync(join(goodgo.projectDir, ".lazarus/dr")).filter((f) => f.startsWith("work-"))).toEqual([]);
