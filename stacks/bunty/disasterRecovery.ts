@@ -12,7 +12,7 @@ export const buntyDisasterRecovery: DisasterRecovery<BuntyConfig, BuntyPlan> = {
   targets: { source: "runbook 003 (Bunty): none stated" },
   rebuild(cfg) {
     if (isExistingHost(cfg.host)) {
-      return { manual: "Bunty runs on an existing server Lazarus did not create: have the server back at the same address, then `pulumi up --refresh` rewrites the files; its setup steps are keyed on the address and do not run again" };
+      return { manual: "Bunty runs on an existing server Lazarus did not create: have the server back at the same address, then `pulumi up --replace` the platform's file writers and setup steps: they are keyed on the address and a refresh does not see them gone (what `lazarus dr rebuild` does for GoodGo; not automated for Bunty yet)" };
     }
     return {
       recovery: {},

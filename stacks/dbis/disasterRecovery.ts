@@ -11,7 +11,7 @@ export const dbisDisasterRecovery: DisasterRecovery<DbisConfig, DbisPlan> = {
   targets: { source: "runbook 004 (DBIS): none stated" },
   rebuild(cfg) {
     if (isExistingHost(cfg.host)) {
-      return { manual: "DBIS runs on an existing server Lazarus did not create: have the server back at the same address, then `pulumi up --refresh` rewrites the files; its setup steps are keyed on the address and do not run again" };
+      return { manual: "DBIS runs on an existing server Lazarus did not create: have the server back at the same address, then `pulumi up --replace` the platform's file writers and setup steps: they are keyed on the address and a refresh does not see them gone (what `lazarus dr rebuild` does for GoodGo; not automated for DBIS yet)" };
     }
     return { recovery: {}, refresh: true, afterwards: "nothing to undo (no switch was set)" };
   },

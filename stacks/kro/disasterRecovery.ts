@@ -11,7 +11,7 @@ export const kroDisasterRecovery: DisasterRecovery<KroConfig, KroPlan> = {
   targets: { source: "runbook 000 (KRO): none stated" },
   rebuild(cfg, { stack, snapshot }) {
     if (isExistingHost(cfg.host)) {
-      return { manual: "KRO runs on an existing server Lazarus did not create: have the server back at the same address, then `pulumi up --refresh` rewrites the files; its setup steps are keyed on the address and do not run again" };
+      return { manual: "KRO runs on an existing server Lazarus did not create: have the server back at the same address, then `pulumi up --replace` the platform's file writers and setup steps: they are keyed on the address and a refresh does not see them gone (what `lazarus dr rebuild` does for GoodGo; not automated for KRO yet)" };
     }
     if (!snapshot && isProtectedStack(stack)) {
       return {
