@@ -260,3 +260,45 @@ describe("lazarus dr rebuild: the stack file", () => {
     expect(after).toEqual(expected);
   });
 });
+
+describe("lazarus dr rebuild: an existing server", () => {
+  it("replaces the platform's file writers, script copy, preflight and prepare (and nothing else) so they run again", async () => {
+    const { copyFileSync } = await import("node:fs");
+    const { patchedProject } = await import("../support/stacks");
+    const project = patchedProject("staging", (c) => {
+      c["lazarus:goodgo"].host = { existing: { address: "10.0.0.5", user: "root", port: 22 } };
+      c["lazarus:goodgo"].backups.offsite.existing = true;
+    });
+    copyFileSync(join(PROJECT_DIR, "Pulumi.yaml"), join(project, "Pulumi.yaml"));
+    const base = "urn:pulumi:staging::lazarus::lazarus:platform:GoodGo$lazarus:host:ComposeDeployment$";
+    const state = [
+      `${base}lazarus:host:HostSoftware$command:remote:CopyToRemote::goodgo-staging-software-scripts`,
+      `${base}lazarus:host:HostSoftware$command:remote:Command::goodgo-staging-software-preflight`,
+      `${base}lazarus:host:HostSoftware$command:remote:Command::goodgo-staging-software-file-srv-goodgo-env`,
+      `${base}command:remote:Command::goodgo-staging-prepare`,
+      `${base}command:remote:Command::goodgo-staging-compose-up`,
+      `${base}command:remote:Command::goodgo-staging-op-restart-api`,
+      `urn:pulumi:staging::lazarus::lazarus:platform:Bunty$command:remote:Command::bunty-staging-software-file-etc-bunty-env`,
+    ];
+    let replaced: string[] | undefined;
+    const fake = fakeEngine({ up: async () => {} });
+    const deps = { ...fake.deps! };
+    const open = deps.openEngine!;
+    deps.openEngine = async (o) => {
+      const e = await open(o);
+      return {
+        ...e,
+        urns: async () => state,
+        up: async (onEvent, options) => {
+          replaced = options?.replace;
+          return e.up(onEvent, options);
+        },
+      };
+    };
+    const backend = mkdtempSync(join(tmpdir(), "lazarus-dr-state-"));
+    const r = await runDrCli(["dr", "rebuild", "--stack", "staging", "--platform", "goodgo", "--label", "r1", "--skip-health", "--backend-dir", backend, "--report-dir", mkdtempSync(join(tmpdir(), "r-")), "--project-dir", project, "--json"], deps);
+    expect(r.code, r.stderr).toBe(0);
+    expect(replaced).toEqual(state.slice(0, 4));
+    expect(JSON.parse(r.stdout).notes.join("\n")).toContain("replaced so their steps run again (goodgo: the server is the same address");
+  });
+});
