@@ -16,6 +16,7 @@ import type { StackEnvironment } from "../components/environment";
 import type { Problem } from "../config/checks";
 import type { EnvironmentConfig } from "../config/environment";
 import type { SecretSpec } from "../config/secrets";
+import type { DisasterRecovery } from "./disasterRecovery";
 
 /** Shared resources a platform's config needs the stack to declare. */
 export interface PlatformNeeds {
@@ -68,6 +69,8 @@ export interface PlatformModule<Config = unknown, Plan = unknown> {
   plan(config: Config, context: PlanContext): Plan;
   /** Declares the plan's resources and returns the platform's stack outputs. */
   declare(plan: Plan, context: DeclareContext): Record<string, unknown>;
+  /** What a full loss means and how `lazarus dr` rebuilds it (stacks/<platform>/disasterRecovery.ts). */
+  readonly disasterRecovery?: DisasterRecovery<Config, Plan>;
 }
 
 /** Identity, for type inference: `export const kro = definePlatform({...})` checks the module against the contract. */

@@ -19,7 +19,7 @@ import { EngineStack, engineErrors, type EngineEvent } from "../engine/driver";
 import { loseDataHost, serverAnswers, type Loss } from "./loss";
 import { measureRpo, objectives, verdict, type RpoMeasure, type RtoRoute } from "./measure";
 import type { DrReport, DrStep, RestoredBackup } from "./report";
-import { RECOVERY_TARGETS } from "./targets";
+import { recoveryTargets } from "./targets";
 import { AckedWriter, createDrillTable, DRILL_TABLE, HEALTH_ID_FLOOR, idsPresent, nextDrillId, type Ack } from "./writer";
 
 /** The file in the scratch project that makes it a drill target and says where its data host is. */
@@ -350,7 +350,7 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       // This drill's range only: rows of an earlier drill on the same database, and the health check's, are not its writes.
       const first = acked[0]?.id ?? 0;
       const m = measureRpo(acked, idsPresent(pg).filter((id) => id >= first && id < HEALTH_ID_FLOOR));
-      const o = objectives(platform, { rtoMs: healthyAt - loss.lostAt, rpo: m }, RECOVERY_TARGETS[platform], adapter.route);
+      const o = objectives(platform, { rtoMs: healthyAt - loss.lostAt, rpo: m }, recoveryTargets(platform), adapter.route);
       report.objectives.push(o);
       s.detail = verdict(o);
       if (!m.presentIsPrefix) throw new Error(`the recovered ${DRILL_TABLE} is not the first ${m.present} acknowledged writes: rows are missing in the middle or were never acknowledged`);

@@ -3,7 +3,7 @@
 //   RPO = the writes the server acknowledged before the loss that are absent after the recovery: their count, and the
 //         time between the last acknowledged write before the loss and the newest acknowledged write still present.
 import type { Objectives } from "./report";
-import type { RecoveryTargets } from "./targets";
+import { rtoTarget, type RecoveryRoute, type RecoveryTargets } from "./targets";
 import type { Ack } from "./writer";
 
 export interface RpoMeasure {
@@ -31,7 +31,7 @@ export function measureRpo(acked: readonly Ack[], presentIds: readonly number[])
   return { lostRows: lost, rpoSeconds: rpoMs / 1000, ackedBeforeLoss: acked.length, present: kept.length, presentIsPrefix };
 }
 
-export type RtoRoute = keyof RecoveryTargets["rtoSeconds"];
+export type RtoRoute = RecoveryRoute;
 
 /** The report's objectives: the measurements beside the runbook's targets for the route the recovery took. */
 export function objectives(platform: string, m: { rtoMs?: number; rpo?: RpoMeasure }, targets: RecoveryTargets | undefined, route: RtoRoute): Objectives {
@@ -39,7 +39,7 @@ export function objectives(platform: string, m: { rtoMs?: number; rpo?: RpoMeasu
     platform,
     ...(m.rtoMs !== undefined ? { rtoSeconds: Math.round(m.rtoMs) / 1000 } : {}),
     ...(m.rpo ? { rpoSeconds: m.rpo.rpoSeconds, rpoRows: m.rpo.lostRows } : {}),
-    ...(targets ? { rtoTargetSeconds: targets.rtoSeconds[route], rpoTargetSeconds: targets.rpoSeconds, targetSource: `${targets.source} (RTO: ${route})` } : {}),
+    ...(targets ? { rtoTargetSeconds: rtoTarget(targets, route), rpoTargetSeconds: targets.rpoSeconds, targetSource: `${targets.source} (RTO: ${route})` } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 import type { z } from "zod";
 import { isExistingHost } from "../../config/shared";
 import { definePlatform } from "../platform";
+import { buntyDisasterRecovery } from "./disasterRecovery";
 import { BUNTY_SECRETS, buntyProblems, buntyRequiredSecrets, buntySchema, type BuntyConfig } from "./config";
 import { declareBunty } from "./declare";
 import { planBunty, type BuntyPlan } from "./plan";
@@ -20,4 +21,5 @@ export const bunty = definePlatform<BuntyConfig, BuntyPlan>({
   }),
   plan: planBunty,
   declare: declareBunty,
+  disasterRecovery: buntyDisasterRecovery,
 });

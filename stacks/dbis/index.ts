@@ -2,6 +2,7 @@
 // a DigitalOcean managed PostgreSQL cluster with a read replica in the same VPC.
 import type { z } from "zod";
 import { definePlatform } from "../platform";
+import { dbisDisasterRecovery } from "./disasterRecovery";
 import { DBIS_SECRETS, dbisProblems, dbisSchema, type DbisConfig } from "./config";
 import { declareDbis } from "./declare";
 import { planDbis, type DbisPlan } from "./plan";
@@ -18,4 +19,5 @@ export const dbis = definePlatform<DbisConfig, DbisPlan>({
   needs: () => ({ digitalocean: true }),
   plan: planDbis,
   declare: declareDbis,
+  disasterRecovery: dbisDisasterRecovery,
 });

@@ -3,6 +3,7 @@
 // deployment and forced rebuilds as switches and operations.
 import type { z } from "zod";
 import { definePlatform } from "../platform";
+import { givDisasterRecovery } from "./disasterRecovery";
 import { GIV_SECRETS, givCallsTheApi, givProblems, givSchema, type GivConfig } from "./config";
 import { declareGiv } from "./declare";
 import { planGiv, type GivPlan } from "./plan";
@@ -18,4 +19,5 @@ export const giv = definePlatform<GivConfig, GivPlan>({
   needs: () => ({ digitalocean: true }),
   plan: planGiv,
   declare: declareGiv,
+  disasterRecovery: givDisasterRecovery,
 });

@@ -4,6 +4,7 @@
 import type { z } from "zod";
 import { isExistingHost } from "../../config/shared";
 import { definePlatform } from "../platform";
+import { goodgoDisasterRecovery } from "./disasterRecovery";
 import { GOODGO_SECRETS, goodgoProblems, goodgoSchema, type GoodgoConfig } from "./config";
 import { declareGoodgo } from "./declare";
 import { planGoodgo, type GoodgoPlan } from "./plan";
@@ -19,4 +20,5 @@ export const goodgo = definePlatform<GoodgoConfig, GoodgoPlan>({
   needs: (cfg) => ({ digitalocean: !isExistingHost(cfg.host) || !cfg.backups.offsite.existing }),
   plan: planGoodgo,
   declare: declareGoodgo,
+  disasterRecovery: goodgoDisasterRecovery,
 });

@@ -2,6 +2,7 @@
 // a DigitalOcean managed PostgreSQL cluster, certbot TLS.
 import type { z } from "zod";
 import { definePlatform } from "../platform";
+import { kroDisasterRecovery } from "./disasterRecovery";
 import { KRO_SECRETS, kroProblems, kroSchema, type KroConfig } from "./config";
 import { declareKro } from "./declare";
 import { planKro, type KroPlan } from "./plan";
@@ -17,4 +18,5 @@ export const kro = definePlatform<KroConfig, KroPlan>({
   needs: () => ({ digitalocean: true }),
   plan: planKro,
   declare: declareKro,
+  disasterRecovery: kroDisasterRecovery,
 });

@@ -3,6 +3,7 @@
 // MongoDB, Redis (BullMQ) and a read-only Oracle database as dependencies given by their connection settings.
 import type { z } from "zod";
 import { definePlatform } from "../platform";
+import { pencomDisasterRecovery } from "./disasterRecovery";
 import { PENCOM_SECRETS, pencomProblems, pencomRequiredSecrets, pencomSchema, type PencomConfig } from "./config";
 import { declarePencom } from "./declare";
 import { planPencom, type PencomPlan } from "./plan";
@@ -18,4 +19,5 @@ export const pencom = definePlatform<PencomConfig, PencomPlan>({
   needs: () => ({ digitalocean: false }),
   plan: planPencom,
   declare: declarePencom,
+  disasterRecovery: pencomDisasterRecovery,
 });

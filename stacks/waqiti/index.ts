@@ -4,6 +4,7 @@
 // DigitalOcean resource.
 import type { z } from "zod";
 import { definePlatform } from "../platform";
+import { waqitiDisasterRecovery } from "./disasterRecovery";
 import { WAQITI_SECRETS, WAQITI_VAULT_FIELDS, waqitiProblems, waqitiSchema, type WaqitiConfig } from "./config";
 import { declareWaqiti } from "./declare";
 import { planWaqiti, type WaqitiPlan } from "./plan";
@@ -19,4 +20,5 @@ export const waqiti = definePlatform<WaqitiConfig, WaqitiPlan>({
   needs: () => ({ digitalocean: false, kubernetes: true }),
   plan: planWaqiti,
   declare: declareWaqiti,
+  disasterRecovery: waqitiDisasterRecovery,
 });

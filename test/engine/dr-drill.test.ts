@@ -16,7 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDrill } from "../../lib/dr/drill";
 import { changeCount } from "../../lib/engine/driver";
 import type { DrStep } from "../../lib/dr/report";
-import { GOODGO_RECOVERY_TARGETS } from "../../lib/dr/targets";
+import { recoveryTargets } from "../../lib/dr/targets";
+
+const GOODGO_RECOVERY_TARGETS = recoveryTargets("goodgo")!;
 import { DRILL_TABLE } from "../../lib/dr/writer";
 import type { PostgresServer } from "../support/postgres";
 import { openDrillStack, type DrillStack } from "./drillStack";
@@ -84,7 +86,7 @@ if (gate.mustFail) {
       // RTO measured from the loss to the first write on the recovered database, beside runbook 001's targets.
       expect(o.rtoSeconds).toBeGreaterThan(0);
       expect(o.rtoSeconds).toBeCloseTo((Date.parse(w.healthyAt!) - Date.parse(w.lostAt!)) / 1000, 0);
-      expect(o).toMatchObject({ rtoTargetSeconds: GOODGO_RECOVERY_TARGETS.rtoSeconds.localBackup, rpoTargetSeconds: GOODGO_RECOVERY_TARGETS.rpoSeconds });
+      expect(o).toMatchObject({ rtoTargetSeconds: GOODGO_RECOVERY_TARGETS.rtoByRoute!.localBackup, rpoTargetSeconds: GOODGO_RECOVERY_TARGETS.rpoSeconds });
 
       // What was restored, as pg-restore.sh's result line said; the timeline in order, the chain's commands included.
       expect(report.restored).toEqual([{ platform: "goodgo", database: "goodgo", source: expect.stringMatching(/goodgo_[0-9TZ-]+\.dump$/), checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), route: "logical" }]);

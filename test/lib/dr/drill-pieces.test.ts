@@ -12,7 +12,9 @@ import { runDrill, readDrillFile, DRILL_FILE, DrillTargetError } from "../../../
 import { loseDataHost, serverAnswers } from "../../../lib/dr/loss";
 import { measureRpo, objectives, verdict } from "../../../lib/dr/measure";
 import type { DrStep } from "../../../lib/dr/report";
-import { GOODGO_RECOVERY_TARGETS } from "../../../lib/dr/targets";
+import { recoveryTargets } from "../../../lib/dr/targets";
+
+const GOODGO_RECOVERY_TARGETS = recoveryTargets("goodgo")!;
 import { AckedWriter, createDrillTable, idsPresent, type PgConnection } from "../../../lib/dr/writer";
 import { emptyPostgresScript } from "../../support/drillTarget";
 import { startPostgres, type PostgresServer } from "../../support/postgres";
@@ -92,7 +94,7 @@ describe("DR drill pieces on a real PostgreSQL", () => {
 
   it("objectives carry runbook 001's targets for the route taken, and the verdict says within or MISSED", () => {
     const o = objectives("goodgo", { rtoMs: 42_500, rpo: { lostRows: 7, rpoSeconds: 1.25, ackedBeforeLoss: 10, present: 3, presentIsPrefix: true } }, GOODGO_RECOVERY_TARGETS, "localBackup");
-    expect(o).toEqual({ platform: "goodgo", rtoSeconds: 42.5, rtoTargetSeconds: 900, rpoSeconds: 1.25, rpoRows: 7, rpoTargetSeconds: 86_400, targetSource: "runbook 001 §RPO/RTO Summary (RTO: localBackup)" });
+    expect(o).toEqual({ platform: "goodgo", rtoSeconds: 42.5, rtoTargetSeconds: 900, rpoSeconds: 1.25, rpoRows: 7, rpoTargetSeconds: 86_400, targetSource: `${GOODGO_RECOVERY_TARGETS.source} (RTO: localBackup)` });
     expect(verdict(o)).toBe("RTO 42.5s (target ≤ 900s: within); RPO 1.25s (target ≤ 86400s: within), 7 rows");
     expect(verdict({ ...o, rtoSeconds: 901 })).toMatch(/RTO 901s \(target ≤ 900s: MISSED\)/);
   });
