@@ -349,6 +349,10 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
     detect: (r) => r.type === TYPE.droplet && isString(r.inputs.image) && r.inputs.image !== UNKNOWN_MARK && !/^[a-z]+(-[a-z0-9]+)*-x64$|^[a-z]+-\d[a-z0-9-]*$/.test(r.inputs.image),
     confirmedBy: REBUILD_CONFIRMATIONS,
   },
+  // DBIS's application failover on existing droplets (lib/digitaloceanApi.ts reservedIpAssignCommand). The load balancer
+  // of declared droplets is not seen here: its droplet id is a provider output that does not say which server it is;
+  // the stack file's check (stacks/dbis/config.ts) refuses that switch unconfirmed before anything is declared.
+  { what: "moves the application's public address to another server (reserved IP reassignment)", detect: (r) => /\/v2\/reserved_ips\/\S+\/actions\b/.test(createOf(r)), confirmedBy: ["app-failover"] },
   // App Platform: the API calls a command resource makes from where pulumi runs (lib/digitaloceanApi.ts), and the
   // app spec's maintenance mode.
   { what: "rolls an App Platform app back to an earlier deployment", detect: (r) => /\/v2\/apps\/\S+\/rollback(\/validate)?\b(?!\/(commit|revert))/.test(createOf(r)), confirmedBy: ["rollback"] },

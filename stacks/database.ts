@@ -25,10 +25,17 @@ export interface ManagedDatabasePlan {
  * after it, because the app's spec holds the cluster's connection: the caller then calls `admit` with the app's id. An
  * app, like a server outside the VPC, reaches the cluster over its public endpoint.
  */
-export function declareManagedDatabase(plan: ManagedDatabasePlan, client: PlatformHost | DatabaseAccess | "app", ctx: DeclareContext, parent: pulumi.Resource): ManagedPostgres {
+export function declareManagedDatabase(
+  plan: ManagedDatabasePlan,
+  client: PlatformHost | PlatformHost[] | DatabaseAccess | "app",
+  ctx: DeclareContext,
+  parent: pulumi.Resource,
+): ManagedPostgres {
   const digitalocean = ctx.digitalocean;
   if (!digitalocean) throw new Error(`${plan.name}: a managed database needs the stack's DigitalOcean environment; the platform's needs() must say so`);
-  const access = client === "app" ? undefined : "databaseAccess" in client ? client.databaseAccess : client;
+  // Several hosts (a primary and a standby) are all admitted.
+  const access: DatabaseAccess[] | undefined =
+    client === "app" ? undefined : Array.isArray(client) ? client.map((c) => c.databaseAccess) : ["databaseAccess" in client ? client.databaseAccess : client];
   return new ManagedPostgres(
     plan.name,
     {
@@ -38,10 +45,10 @@ export function declareManagedDatabase(plan: ManagedDatabasePlan, client: Platfo
       projectTags: [...digitalocean.tags, `platform-${plan.platform}`],
       ...plan.config,
       ...(plan.engine ? { engine: plan.engine } : {}),
-      ...(access ? { allow: [access] } : {}),
+      ...(access ? { allow: access } : {}),
       // A server outside the stack's VPC (or an app) reaches the cluster over its public endpoint (TLS, firewall by
       // address or app id).
-      publicEndpoint: access?.type !== "droplet",
+      publicEndpoint: access === undefined || access.some((a) => a.type !== "droplet"),
       protect: ctx.environment.protect,
       ...(plan.restore ? { restore: plan.restore } : {}),
       ...(plan.replica ? { replica: plan.replica } : {}),

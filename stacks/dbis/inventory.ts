@@ -29,7 +29,17 @@ export const DBIS_ENDPOINTS = { health: "/health", metrics: "/metrics", api: "/a
 
 export function dbisNames(stack: string) {
   const prefix = `dbis-${stack}`;
-  return { prefix, host: `${prefix}-host`, database: `${prefix}-db`, replica: `${prefix}-db-replica`, certName: prefix };
+  return {
+    prefix,
+    host: `${prefix}-host`,
+    standby: `${prefix}-standby`,
+    /** The load balancer in front of the active droplet (Application Failover), and the call moving an existing server's IP. */
+    appLb: `${prefix}-app-lb`,
+    appFailover: `${prefix}-app-failover`,
+    database: `${prefix}-db`,
+    replica: `${prefix}-db-replica`,
+    certName: prefix,
+  };
 }
 
 export function dbisServices(cfg: DbisConfig): ServiceSpec[] {
