@@ -56,6 +56,7 @@ const STATEFUL_TYPES: Record<string, string> = {
   "digitalocean:index/databaseDb:DatabaseDb": "a database",
   "digitalocean:index/databaseUser:DatabaseUser": "a database user",
   "digitalocean:index/reservedIp:ReservedIp": "a reserved IP (the address DNS points at)",
+  "digitalocean:index/loadBalancer:LoadBalancer": "a load balancer (its address is the one DNS points at)",
   "digitalocean:index/spacesBucket:SpacesBucket": "a Spaces bucket (off-site backups)",
   "digitalocean:index/volume:Volume": "a block storage volume",
   [TYPE.app]: "an App Platform app (its deployments are the rollback targets, its default domain what DNS may point at)",

@@ -92,6 +92,11 @@ export const dbisSchema = z.strictObject({
     /** Public name of the API (`/api/v1`), the terminal UI (`/`) and the API docs (`/api-docs`). */
     serverName: hostname,
     nginxImage: pinnedImage.default("nginx:1.27-alpine"),
+    /**
+     * Where the app writes the runbook's `logs/application-*.log` inside its container (its working directory's
+     * logs/): a volume there is read by the daily job that ships rotated files to the backup bucket's logs/.
+     */
+    logsDir: absolutePath.default("/app/logs"),
   }),
   tls: z.strictObject({
     email,
@@ -144,6 +149,8 @@ export const dbisSchema = z.strictObject({
       .strictObject({
         databaseAt: hourOfDay.default("02:00"),
         auditExportAt: hourOfDay.default("00:30"),
+        /** Rotated application logs to the backup bucket's logs/ (after the app's daily rotation at midnight). */
+        appLogsAt: hourOfDay.default("00:15"),
       })
       .prefault({}),
     /** Dumps kept on the host's pg_backups volume besides the off-site copies (the newest good one is always kept). */

@@ -64,13 +64,17 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
     .all([conn.host, conn.port])
     .apply(([dbHost, dbPort]) => renderPgServiceFile({ name: bc.service, host: dbHost, port: dbPort, dbname: bc.database, user: bc.user, sslmode: "require" }));
 
-  /** Every file of the project, the same on each server (a fresh list of Outputs per deployment). */
-  const deploymentFiles = (): HostFileSpec[] => [
+  /** Every file of the project, the same on each server but its name (a fresh list of Outputs per deployment). */
+  const deploymentFiles = (serverName: string): HostFileSpec[] => [
+    // The one file that differs: the server's name, under which its app logs are shipped.
+    { path: bc.serverNameFile, content: `${serverName}\n`, mode: "0644", secret: false },
     ...Object.entries(plan.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
     { path: plan.envFile.path, content: pulumi.secret(envFile), mode: "0600", secret: true },
     { path: plan.reconciliationHeaderFile, content: reconciliationHeader(ctx.secrets("dbisReconciliationToken")), mode: "0600", secret: true },
     { path: plan.alertmanagerSecrets.slackWebhook, content: pulumi.secret(ctx.secrets("dbisSlackWebhook").apply((v) => `${v.trim()}\n`)), mode: "0600", secret: true },
-    { path: plan.alertmanagerSecrets.smtpPassword, content: pulumi.secret(ctx.secrets("dbisSmtpPassword").apply((v) => `${v.replace(/\r?\n$/, "")}\n`)), mode: "0600", secret: true },
+    // No trailing newline: Alertmanager 0.25 sends the file's bytes as the password, newline included, and the relay
+    // refuses the login (test/stacks/dbis/alert-delivery.test.ts saw the 535); later versions trim it.
+    { path: plan.alertmanagerSecrets.smtpPassword, content: pulumi.secret(ctx.secrets("dbisSmtpPassword").apply((v) => v.replace(/\r?\n$/, ""))), mode: "0600", secret: true },
     // The backup jobs follow the active cluster (a cutover or a promotion rewrites the service file).
     { path: bc.serviceFile, content: backupService, mode: "0644", secret: false },
     { path: bc.pgpass, content: pulumi.secret(conn.password.apply((pw) => pgpassLine(bc.user, pw))), mode: "0600", secret: true },
@@ -139,7 +143,7 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
         prefix: server.prefix,
         host: platformHost.host,
         hostNeeds: server.host.needs,
-        files: deploymentFiles(),
+        files: deploymentFiles(server.host.name),
         prepare: plan.prepare,
         // Recovery chains and operations run where the app runs.
         recoveryChains: server.active ? plan.recoveryChains : [],
@@ -190,6 +194,17 @@ export function declareDbis(plan: DbisPlan, ctx: DeclareContext) {
     ssh: sshCommand,
     ...(traffic instanceof digitalocean.LoadBalancer ? { appAddress: traffic.ip } : plan.appAddress?.kind === "existing" ? { appAddress: plan.appAddress.reservedIp } : {}),
     ...(servers[1] ? { standbySsh: servers[1].platformHost.sshCommand, activeServer: plan.servers.find((s) => s.active)!.role } : {}),
+    // After a promotion (stacks/dbis/README.md "After a promotion"): the exact commands that take the promoted node
+    // into state as a cluster and drop the replica resource, which a `pulumi refresh` would otherwise lose and the next
+    // `up` would recreate as a new replica of the OLD primary. Printed, never run: the provider's import cannot run here.
+    ...(plan.promotion && db.replica
+      ? {
+          afterPromotion: {
+            importPromotedCluster: pulumi.interpolate`pulumi import --stack ${plan.stack} --protect digitalocean:index/databaseCluster:DatabaseCluster ${names.replica}-cluster ${db.replica.uuid}`,
+            dropReplicaFromState: pulumi.interpolate`pulumi state delete --stack ${plan.stack} --force '${db.replica.urn}'`,
+          },
+        }
+      : {}),
     database: { liveCluster: db.cluster.name, restoredCluster: db.restored?.name, activeCluster: conn.clusterName, host: conn.host, port: conn.port, name: conn.database, user: conn.user, replica: db.replica?.name },
   };
 }

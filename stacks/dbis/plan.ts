@@ -69,7 +69,7 @@ export interface DbisPlan {
    * The pg-backup container's connection and Spaces key, composed at declare time: the libpq service file (the active
    * cluster's host and port; no secret), the 0600 password file and the 0600 s3cmd config.
    */
-  backupClient: { serviceFile: string; service: string; database: string; user: string; pgpass: string; s3cfg: string };
+  backupClient: { serviceFile: string; service: string; database: string; user: string; pgpass: string; s3cfg: string; serverNameFile: string };
   /** Alertmanager's two 0600 secret files (Slack webhook, SMTP password), handed to its user by `prepare`. */
   alertmanagerSecrets: { slackWebhook: string; smtpPassword: string };
   prepare: { command: string; rerunWhenWritten: string[] };
@@ -234,6 +234,7 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
       user: database.userName,
       pgpass: `${dir}/${DBIS_BACKUP_FILES.pgpass}`,
       s3cfg: `${dir}/${DBIS_BACKUP_FILES.s3cfg}`,
+      serverNameFile: `${dir}/${DBIS_BACKUP_FILES.serverName}`,
     },
     envFile: { path: `${dir}/${DBIS_FILES.env}`, vars: { NODE_ENV: "production", PORT: String(cfg.app.port) } },
     compose: { upCommand },
