@@ -185,7 +185,7 @@ export function dbisRunbookModel(cfg: DbisConfig, stack: string, inv: ServiceInv
           "`.env` is rewritten with `DATABASE_URL` on the promoted cluster.",
           "`docker compose up -d --wait` recreates the app (a restart would keep the old URL).",
         ],
-        after: "By hand afterwards: import the promoted cluster and drop the replica from state (stacks/dbis/README.md).",
+        after: "Afterwards, before any `pulumi refresh`: the two commands of the stack output `dbis.afterPromotion` (`pulumi import` of the promoted cluster, `pulumi state delete` of the replica resource); stacks/dbis/README.md, \"After a promotion\".",
       },
       ...(cfg.standby
         ? [
