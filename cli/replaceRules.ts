@@ -41,6 +41,10 @@ export const REPLACE_RULES: Readonly<Record<string, ReplaceRule>> = {
   },
   "digitalocean:index/reservedIp:ReservedIp": { inputs: ["region"], source: `${TF}reservedip/resource_reserved_ip.go` },
   "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": { inputs: ["dropletId", "ipAddress"], source: `${TF}reservedip/resource_reserved_ip_assignment.go` },
+  "digitalocean:index/loadBalancer:LoadBalancer": {
+    inputs: ["region", "vpcUuid", "type", "network", "networkStack"],
+    source: `${TF}loadbalancer/resource_loadbalancer.go (ForceNew; dropletIds is an update in place, the LB's Update call)`,
+  },
   "digitalocean:index/firewall:Firewall": { inputs: [], source: `${TF}firewall/resource_firewall.go (no ForceNew attribute)` },
   "digitalocean:index/uptimeCheck:UptimeCheck": { inputs: [], source: `${TF}uptime/resource_uptime_check.go (only the computed id)` },
   "digitalocean:index/uptimeAlert:UptimeAlert": { inputs: [], source: `${TF}uptime/resource_uptime_alert.go` },

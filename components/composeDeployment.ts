@@ -53,8 +53,18 @@ export interface ComposeDeploymentArgs {
     /** Restarts the edge so it reads the issued certificate. */
     restartEdgeCommand: string;
   };
+  /**
+   * What the certificate step also waits for, given compose up: a step declared outside that needs the project up and
+   * must come before the issuance (DBIS's failover moves the public IP to this host only once its app is healthy).
+   */
+  beforeCertificate?: (composeUp: command.remote.Command) => pulumi.Resource[];
   /** Runbook operations: each runs once, when `pulumi up` first sees its id. */
   operations: { id: string; command: string }[];
+  /**
+   * Prefix of the operations' resource names (default `prefix`). Two deployments of one platform (a primary and a
+   * standby) give the same one, so an operation moved to the other server keeps its URN and is not run again there.
+   */
+  operationPrefix?: string;
 }
 
 export type ComposeTls = NonNullable<ComposeDeploymentArgs["tls"]>;
@@ -139,12 +149,13 @@ export class ComposeDeployment extends pulumi.ComponentResource {
 
     this.ready = [this.composeUp];
     if (tls) {
-      const certificate = step("certificate", tls.issueCommand, [host.machineId, tls.domains.join(",")], [this.composeUp]);
+      const certificate = step("certificate", tls.issueCommand, [host.machineId, tls.domains.join(",")], [this.composeUp, ...(args.beforeCertificate?.(this.composeUp) ?? [])]);
       const paths = { tlsDir: HOST_LAYOUT.tlsDir, certName: tls.certName, letsencryptDir: HOST_LAYOUT.letsencryptDir };
       this.ready = [step("tls-activate", tlsActivateCommand(paths, tls.restartEdgeCommand), [host.machineId], [certificate])];
     }
 
-    for (const op of args.operations) step(`op-${op.id}`, op.command, [], this.ready, true);
+    const opPrefix = args.operationPrefix ?? prefix;
+    for (const op of args.operations) hostCommand(`${opPrefix}-op-${op.id}`, { connection: host.connection, create: op.command, triggers: [], dependsOn: this.ready, once: true }, this);
     this.registerOutputs({});
   }
 }

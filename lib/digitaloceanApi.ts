@@ -142,3 +142,38 @@ export function appStatusCommand(o: { appId: string; apiBase?: string }): string
   ].join(" ");
   return script(undefined, [...apiCall({ method: "GET", url, ok: 200, what: "app status" }), "# shellcheck disable=SC2016 # the ${...} are JavaScript's template literals, for node", `node -e ${shq(summary)} < "$out"`]);
 }
+
+// ---- Reserved IPs ---------------------------------------------------------------------------------------------------
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/**
+ * Moves a reserved IP to a droplet: `POST /v2/reserved_ips/{ip}/actions` with `{"type": "assign", "droplet_id": N}`
+ * (201, an action "in-progress"), then `GET /v2/reserved_ips/{ip}/actions/{action}` every 2 s until it is
+ * "completed" (fails on "errored", or after `pollSeconds`, 120 by default). The API moves an IP that is assigned
+ * elsewhere in one action: the DigitalOcean way to fail one active server over to another. `warning` is printed first.
+ */
+export function reservedIpAssignCommand(o: { reservedIp: string; dropletId: number; warning: string; pollSeconds?: number; apiBase?: string }): string {
+  const fn = "reservedIpAssignCommand";
+  if (!IPV4.test(o.reservedIp)) refuseField(fn, "reservedIp", `${JSON.stringify(o.reservedIp)} is not an IPv4 reserved IP (example: 203.0.113.10)`);
+  if (!Number.isSafeInteger(o.dropletId) || o.dropletId <= 0) refuseField(fn, "dropletId", `${JSON.stringify(o.dropletId)} is not a droplet id (example: 412345678)`);
+  const polls = Math.ceil((o.pollSeconds ?? 120) / 2);
+  if (!(polls >= 1)) refuseField(fn, "pollSeconds", `${JSON.stringify(o.pollSeconds)} is not a number of seconds (example: 120)`);
+  const ip = `${apiBase(fn, o.apiBase)}/v2/reserved_ips/${o.reservedIp}/actions`;
+  const status = `grep -o '"status"[[:space:]]*:[[:space:]]*"[^"]*"' "$out" | head -n 1 | sed 's/.*"\\([^"]*\\)"$/\\1/'`;
+  return script(o.warning, [
+    ...apiCall({ method: "POST", url: ip, body: { type: "assign", droplet_id: o.dropletId }, ok: 201, what: `assigning ${o.reservedIp} to droplet ${o.dropletId}` }),
+    `action=$(grep -o '"id"[[:space:]]*:[[:space:]]*[0-9]*' "$out" | head -n 1 | grep -o '[0-9]*$')`,
+    `[ -n "$action" ] || { echo ${shq("the API answered the assign without an action id:")} "$(cat "$out")" >&2; exit 1; }`,
+    `state=$(${status})`,
+    `i=0`,
+    `while [ "$state" != completed ]; do`,
+    `  [ "$state" != errored ] || { echo ${shq(`assigning ${o.reservedIp} to droplet ${o.dropletId} errored (action`)} "$action)" >&2; exit 1; }`,
+    `  i=$((i + 1)); [ "$i" -le ${polls} ] || { echo ${shq(`assigning ${o.reservedIp} did not complete in ${polls * 2} s (action`)} "$action, $state)" >&2; exit 1; }`,
+    `  sleep 2`,
+    ...apiCall({ method: "GET", url: `${ip}/$ACTION`, ok: 200, what: "the assign action's status" }).map((l) => `  ${l.replace(shq(`${ip}/$ACTION`), `"${ip}/$action"`)}`),
+    `  state=$(${status})`,
+    `done`,
+    `echo ${shq(`${o.reservedIp} now points at droplet ${o.dropletId}`)}`,
+  ]);
+}

@@ -56,6 +56,7 @@ const STATEFUL_TYPES: Record<string, string> = {
   "digitalocean:index/databaseDb:DatabaseDb": "a database",
   "digitalocean:index/databaseUser:DatabaseUser": "a database user",
   "digitalocean:index/reservedIp:ReservedIp": "a reserved IP (the address DNS points at)",
+  "digitalocean:index/loadBalancer:LoadBalancer": "a load balancer (its address is the one DNS points at)",
   "digitalocean:index/spacesBucket:SpacesBucket": "a Spaces bucket (off-site backups)",
   "digitalocean:index/volume:Volume": "a block storage volume",
   [TYPE.app]: "an App Platform app (its deployments are the rollback targets, its default domain what DNS may point at)",
@@ -384,6 +385,10 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
     detect: (r) => fromSnapshot(r) && isClone(r),
     confirmedBy: Array.from({ length: 9 }, (_, i) => `scale-out-${i + 1}`),
   },
+  // DBIS's application failover on existing droplets (lib/digitaloceanApi.ts reservedIpAssignCommand). The load balancer
+  // of declared droplets is not seen here: its droplet id is a provider output that does not say which server it is;
+  // the stack file's check (stacks/dbis/config.ts) refuses that switch unconfirmed before anything is declared.
+  { what: "moves the application's public address to another server (reserved IP reassignment)", detect: (r) => /\/v2\/reserved_ips\/\S+\/actions\b/.test(createOf(r)), confirmedBy: ["app-failover"] },
   // App Platform: the API calls a command resource makes from where pulumi runs (lib/digitaloceanApi.ts), and the
   // app spec's maintenance mode.
   { what: "rolls an App Platform app back to an earlier deployment", detect: (r) => /\/v2\/apps\/\S+\/rollback(\/validate)?\b(?!\/(commit|revert))/.test(createOf(r)), confirmedBy: ["rollback"] },

@@ -27,15 +27,15 @@ export interface ManagedDatabasePlan {
  */
 export function declareManagedDatabase(
   plan: ManagedDatabasePlan,
-  client: PlatformHost | DatabaseAccess | DatabaseAccess[] | "app",
+  client: PlatformHost | PlatformHost[] | DatabaseAccess | DatabaseAccess[] | "app",
   ctx: DeclareContext,
   parent: pulumi.Resource,
 ): ManagedPostgres {
   const digitalocean = ctx.digitalocean;
   if (!digitalocean) throw new Error(`${plan.name}: a managed database needs the stack's DigitalOcean environment; the platform's needs() must say so`);
-  // Several clients (Bunty's droplets behind a load balancer): the firewall admits each; all of one kind.
-  const clients: DatabaseAccess[] = client === "app" ? [] : Array.isArray(client) ? client : ["databaseAccess" in client ? client.databaseAccess : client];
-  const access = clients[0];
+  // Several clients (DBIS's primary and standby, Bunty's droplets behind a load balancer): the firewall admits each.
+  const access: DatabaseAccess[] | undefined =
+    client === "app" ? undefined : (Array.isArray(client) ? client : [client]).map((c) => ("databaseAccess" in c ? c.databaseAccess : c));
   return new ManagedPostgres(
     plan.name,
     {
@@ -45,10 +45,10 @@ export function declareManagedDatabase(
       projectTags: [...digitalocean.tags, `platform-${plan.platform}`],
       ...plan.config,
       ...(plan.engine ? { engine: plan.engine } : {}),
-      ...(access ? { allow: clients } : {}),
+      ...(access ? { allow: access } : {}),
       // A server outside the stack's VPC (or an app) reaches the cluster over its public endpoint (TLS, firewall by
       // address or app id).
-      publicEndpoint: access?.type !== "droplet",
+      publicEndpoint: access === undefined || access.some((a) => a.type !== "droplet"),
       protect: ctx.environment.protect,
       ...(plan.restore ? { restore: plan.restore } : {}),
       ...(plan.replica ? { replica: plan.replica } : {}),

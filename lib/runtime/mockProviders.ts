@@ -26,6 +26,8 @@ const COMPUTED: Record<string, (name: string, inputs: Record<string, unknown>) =
     clusterUrn: `do:dbaas:${n}`,
     name: i.name ?? n,
   }),
+  // The replica's own id: after a promotion, the id of the cluster it became.
+  "digitalocean:index/databaseReplica:DatabaseReplica": (n) => ({ uuid: ref(n, "uuid") }),
   "digitalocean:index/databaseUser:DatabaseUser": (n) => ({ password: ref(n, "password"), role: "normal" }),
   "digitalocean:index/uptimeCheck:UptimeCheck": () => ({}),
   "digitalocean:index/spacesBucket:SpacesBucket": (n, i) => ({

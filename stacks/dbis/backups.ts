@@ -26,6 +26,10 @@ export const DBIS_BACKUP_PATHS = {
   pgpass: "/run/secrets/pgpass",
   s3cfg: "/run/secrets/s3cfg",
   scripts: `${HOST_LAYOUT.scriptsRoot}/backup`,
+  /** The app's logs (read-only), the server's name (the key segment that keeps two servers' files apart), the record. */
+  appLogs: "/app-logs",
+  serverName: "/etc/lazarus/server-name",
+  appLogsState: "/backups/app-logs-shipped.tsv",
 } as const;
 
 /** The same files on the host, relative to the deploy directory; the two secrets 0600. */
@@ -34,16 +38,24 @@ export const DBIS_BACKUP_FILES = {
   serviceFile: "backup/pg_service.conf",
   pgpass: "secrets/pg-backup/pgpass",
   s3cfg: "secrets/pg-backup/s3cfg",
+  /** Which server this is (dbis-<stack>-host or -standby), written per server by Lazarus. */
+  serverName: "backup/server-name",
 } as const;
 
 /** The libpq service the jobs connect through (PGSERVICE). */
 export const DBIS_PG_SERVICE = "dbis";
 
 export const DBIS_BACKUP_VOLUME = "pg_backups";
+/** The app's log directory, shared read-only with the backup container. */
+export const DBIS_APP_LOGS_VOLUME = "app_logs";
 
 /** s3://bucket/prefix/ of the dumps and of the audit exports. */
-export function dbisBackupUrls(cfg: DbisConfig): { database: string; audit: string } {
-  return { database: `s3://${cfg.backups.bucket}/${DBIS_BUCKET_PREFIXES.database}`, audit: `s3://${cfg.backups.auditBucket}/${DBIS_BUCKET_PREFIXES.audit}` };
+export function dbisBackupUrls(cfg: DbisConfig): { database: string; audit: string; appLogs: string } {
+  return {
+    database: `s3://${cfg.backups.bucket}/${DBIS_BUCKET_PREFIXES.database}`,
+    audit: `s3://${cfg.backups.auditBucket}/${DBIS_BUCKET_PREFIXES.audit}`,
+    appLogs: `s3://${cfg.backups.bucket}/${DBIS_BUCKET_PREFIXES.appLogs}`,
+  };
 }
 
 /**
@@ -56,15 +68,24 @@ export function dbisBackupCommands(cfg: DbisConfig) {
   return {
     database: [script("pg-backup.sh"), "-o", DBIS_BACKUP_PATHS.backupDir],
     auditExport: (day?: string) => [script("audit-export.sh"), "-o", DBIS_BACKUP_PATHS.auditDir, "--s3-url", dbisBackupUrls(cfg).audit, ...(day ? ["--day", day] : [])],
+    // Rotated app logs, under logs/<host name>/: the primary's and the standby's files of one day never collide.
+    appLogs: [
+      script("app-logs-ship.sh"),
+      "--dir", DBIS_BACKUP_PATHS.appLogs,
+      "--s3-url", dbisBackupUrls(cfg).appLogs,
+      "--source-file", DBIS_BACKUP_PATHS.serverName,
+      "--state", DBIS_BACKUP_PATHS.appLogsState,
+    ],
   };
 }
 
-/** The schedule: the dump at databaseAt, yesterday's audit rows at auditExportAt (UTC). */
+/** The schedule: the dump at databaseAt, yesterday's audit rows at auditExportAt, rotated app logs at appLogsAt (UTC). */
 export function renderDbisCrontab(cfg: DbisConfig): string {
   const c = dbisBackupCommands(cfg);
   return renderCrontab([
     { name: "database backup", at: cfg.backups.schedule.databaseAt, command: c.database },
     { name: "audit export", at: cfg.backups.schedule.auditExportAt, command: c.auditExport("yesterday") },
+    { name: "app logs", at: cfg.backups.schedule.appLogsAt, command: c.appLogs },
   ]);
 }
 
@@ -77,7 +98,7 @@ export function dbisBackupService(cfg: DbisConfig): ServiceSpec {
   return {
     name: DBIS_BACKUP_SERVICE,
     role: "backup",
-    description: "daily database dump and audit-log export (runbook: Daily Backups), off-site to Spaces",
+    description: "daily database dump, audit-log export (runbook: Daily Backups) and rotated app logs, off-site to Spaces",
     image: b.image,
     entrypoint: ["bash", `${P.scripts}/backup-schedule.sh`],
     environment: {
@@ -113,6 +134,8 @@ export function dbisBackupService(cfg: DbisConfig): ServiceSpec {
       { kind: "bind", source: `./${F.serviceFile}`, target: P.serviceFile, readOnly: true },
       { kind: "bind", source: `./${F.pgpass}`, target: P.pgpass, readOnly: true },
       { kind: "bind", source: `./${F.s3cfg}`, target: P.s3cfg, readOnly: true },
+      { kind: "volume", source: DBIS_APP_LOGS_VOLUME, target: P.appLogs, readOnly: true },
+      { kind: "bind", source: `./${F.serverName}`, target: P.serverName, readOnly: true },
     ],
     // SIGTERM reaches the loop, which stops a running dump (its partial file removed) and waits for it.
     stopGracePeriod: "60s",

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
 import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, pinnedImage, port, spacesBucketName, spacesRegion } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
-import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, managedPostgresSchema } from "../../config/shared";
+import { databaseRestoreProblems, databaseRestoreSchema, hostPlacementSchema, isExistingHost, managedPostgresSchema } from "../../config/shared";
 
 /**
  * The runbook says "PostgreSQL 14+". The project's backup tools (pg-backup.sh, pg-verify.sh, pg-restore.sh, audit-export.sh)
@@ -34,6 +34,8 @@ const databaseSchema = managedPostgresSchema.extend({
 
 export const DBIS_OPERATION_ACTIONS = ["restart-app", "check-status", "reconcile-daily", "reconcile-aging", "migrate", "migrate-rollback", "seed-operators", "backup-now", "audit-export-now"] as const;
 
+const dropletId = z.number({ message: "is not a droplet id (example: 412345678)" }).int({ message: "is not a droplet id (example: 412345678)" }).positive({ message: "is not a droplet id (example: 412345678)" });
+
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: "is not a date YYYY-MM-DD (example: 2026-11-23)" });
 
 const operationSchema = z.discriminatedUnion(
@@ -60,6 +62,22 @@ export const dbisSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** A droplet Lazarus declares, or `{ existing: { address, user, port } }` for a server that is already there. */
   host: hostPlacementSchema,
+  /**
+   * The runbook's Application Failover ("Deploy to secondary server"): a second server, placed like `host`, with the
+   * same compose deployment and files, its containers created but stopped until `recovery.appFailover` moves the app
+   * there (two running copies would run the backup jobs twice and open two TLS pools to the payment receiver).
+   */
+  standby: hostPlacementSchema.optional(),
+  /**
+   * The public address that moves between the two servers ("Update load balancer"): a DigitalOcean reserved IP. With
+   * droplets Lazarus declares it; with existing servers (which must be droplets) give it and the two droplets' ids.
+   */
+  appAddress: z
+    .strictObject({
+      reservedIp: z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, { message: "is not an IPv4 reserved IP (example: 203.0.113.10)" }),
+      dropletIds: z.strictObject({ primary: dropletId, standby: dropletId }),
+    })
+    .optional(),
   database: databaseSchema,
   app: z.strictObject({
     /** Where the compose project lives on the host (the runbook's `docker-compose` commands run there). */
@@ -74,6 +92,11 @@ export const dbisSchema = z.strictObject({
     /** Public name of the API (`/api/v1`), the terminal UI (`/`) and the API docs (`/api-docs`). */
     serverName: hostname,
     nginxImage: pinnedImage.default("nginx:1.27-alpine"),
+    /**
+     * Where the app writes the runbook's `logs/application-*.log` inside its container (its working directory's
+     * logs/): a volume there is read by the daily job that ships rotated files to the backup bucket's logs/.
+     */
+    logsDir: absolutePath.default("/app/logs"),
   }),
   tls: z.strictObject({
     email,
@@ -126,6 +149,8 @@ export const dbisSchema = z.strictObject({
       .strictObject({
         databaseAt: hourOfDay.default("02:00"),
         auditExportAt: hourOfDay.default("00:30"),
+        /** Rotated application logs to the backup bucket's logs/ (after the app's daily rotation at midnight). */
+        appLogsAt: hourOfDay.default("00:15"),
       })
       .prefault({}),
     /** Dumps kept on the host's pg_backups volume besides the off-site copies (the newest good one is always kept). */
@@ -140,6 +165,17 @@ export const dbisSchema = z.strictObject({
        * DATABASE_URL at it, recreate the app. Irreversible; confirmed on prod.
        */
       promoteReplica: z.strictObject({ confirm: z.string().optional() }).optional(),
+      /**
+       * The runbook's Application Failover: the standby's app is started (healthy first), then the public reserved IP
+       * is reassigned to it (DigitalOcean API), then the standby gets its certificate. `to: primary` moves it back (the
+       * IP first, then the standby is stopped). Confirmed on prod; runs once per `to`.
+       */
+      appFailover: z
+        .strictObject({
+          to: z.enum(["standby", "primary"], { message: 'is not a server to move the app to (example: standby; one of standby, primary)' }),
+          confirm: z.string().optional(),
+        })
+        .optional(),
       /**
        * The runbook's Database Recovery, beside the live cluster: a backup (optionally at a point in time) restored into
        * a new cluster; with `cutover: true` the migrations run against it, then DATABASE_URL moves to it and the app is
@@ -179,7 +215,7 @@ export const DBIS_SECRETS = {
     setWith: "pulumi config set --secret --stack <stack> dbisSmtpPassword < smtp-password.txt",
   },
   dbisDigitaloceanApiToken: {
-    description: "a DigitalOcean API token (database write scope) for the calls the provider has no resource for: the replica promotion",
+    description: "a DigitalOcean API token (database and reserved IP write scopes) for the calls the provider has no resource for: the replica promotion, the application failover's reserved IP reassignment",
     setWith: "pulumi config set --secret --stack <stack> dbisDigitaloceanApiToken < do-token.txt",
   },
 } as const satisfies Record<string, SecretSpec>;
@@ -188,8 +224,53 @@ export const DBIS_SECRETS = {
 export const PROMOTION_IS_IRREVERSIBLE =
   "promoting the read replica is IRREVERSIBLE: it leaves replication for good and becomes a standalone primary; the old primary keeps its data but is no longer replicated to, and the application moves to the promoted cluster";
 
+/** Said by the confirmation and printed by the failover command. */
+export const APP_FAILOVER_MOVES_TRAFFIC =
+  "moving the application's public reserved IP to another server: every client is served by that server from then on; connections to the other one are cut";
+
+function standbyProblems(cfg: DbisConfig, stack: string): Problem[] {
+  const problems: Problem[] = [];
+  const { standby, appAddress } = cfg;
+  if (standby) {
+    if (isExistingHost(standby) !== isExistingHost(cfg.host)) {
+      problems.push({
+        path: "standby",
+        message: "is placed differently from host: both must be droplets Lazarus declares, or both existing servers, because the reserved IP moves between two droplets (example: standby: {size: s-2vcpu-4gb, image: ubuntu-24-04-x64})",
+      });
+    } else if (isExistingHost(standby) && isExistingHost(cfg.host)) {
+      if (standby.existing.address === cfg.host.existing.address) {
+        problems.push({ path: "standby.existing.address", message: `is the primary's address ${JSON.stringify(standby.existing.address)}; the standby must be another server (example: 203.0.113.21)` });
+      }
+      if (appAddress && [cfg.host.existing.address, standby.existing.address].includes(appAddress.reservedIp)) {
+        problems.push({
+          path: "appAddress.reservedIp",
+          message: `${JSON.stringify(appAddress.reservedIp)} is also a server's SSH address; it moves between the servers, so each server's existing.address must be its own (example: the droplet's public IPv4)`,
+        });
+      }
+      if (!appAddress) {
+        problems.push({
+          path: "appAddress",
+          message: "is missing: with existing servers the failover moves a reserved IP between two droplets, so name them (example: appAddress: {reservedIp: 203.0.113.10, dropletIds: {primary: 412345678, standby: 412345679}})",
+        });
+      }
+    }
+  }
+  if (appAddress && !(standby && isExistingHost(standby))) {
+    problems.push({ path: "appAddress", message: "is only for existing servers with a standby; with droplets Lazarus declares the reserved IP itself (example: remove appAddress)" });
+  }
+  if (appAddress && appAddress.dropletIds.primary === appAddress.dropletIds.standby) {
+    problems.push({ path: "appAddress.dropletIds.standby", message: "is the primary's droplet id; the standby must be another droplet (example: 412345679)" });
+  }
+  const failover = cfg.recovery.appFailover;
+  if (failover) {
+    if (!standby) problems.push({ path: "recovery.appFailover", message: "needs a standby server, but standby is not set (example: standby: {size: s-2vcpu-4gb, image: ubuntu-24-04-x64})" });
+    problems.push(...requireConfirm(stack, "dbis", "app-failover", failover.confirm, "recovery.appFailover.confirm", APP_FAILOVER_MOVES_TRAFFIC));
+  }
+  return problems;
+}
+
 export function dbisProblems(cfg: DbisConfig, stack: string): Problem[] {
-  const problems: Problem[] = [...duplicateOperationIds(cfg.operations)];
+  const problems: Problem[] = [...duplicateOperationIds(cfg.operations), ...standbyProblems(cfg, stack)];
   if (cfg.recovery.promoteReplica) {
     if (!cfg.database.replica.enabled) {
       problems.push({ path: "recovery.promoteReplica", message: "needs the read replica, but database.replica.enabled is false (example: database: {replica: {enabled: true}})" });

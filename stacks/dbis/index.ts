@@ -14,7 +14,8 @@ export const dbis = definePlatform<DbisConfig, DbisPlan>({
   check: dbisProblems,
   secrets: DBIS_SECRETS,
   // The API token only when a switch calls the API.
-  requiredSecrets: (cfg) => Object.keys(DBIS_SECRETS).filter((k) => k !== "dbisDigitaloceanApiToken" || cfg.recovery.promoteReplica !== undefined),
+  requiredSecrets: (cfg) =>
+    Object.keys(DBIS_SECRETS).filter((k) => k !== "dbisDigitaloceanApiToken" || cfg.recovery.promoteReplica !== undefined || cfg.recovery.appFailover !== undefined),
   // The managed database is DigitalOcean's, whatever the host is.
   needs: () => ({ digitalocean: true }),
   plan: planDbis,

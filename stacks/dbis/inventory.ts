@@ -12,14 +12,14 @@ import { HOST_LAYOUT, tlsPaths } from "../../lib/hostLayout";
 import { defineInventory, type ServiceInventory, type ServiceSpec } from "../../lib/inventory";
 import type { NginxConfInput } from "../../renderers/nginx";
 import { DBIS_ALERTMANAGER_VOLUME, dbisAlertmanagerService } from "./alerting";
-import { DBIS_BACKUP_VOLUME, dbisBackupService } from "./backups";
+import { DBIS_APP_LOGS_VOLUME, DBIS_BACKUP_VOLUME, dbisBackupService } from "./backups";
 import type { DbisConfig } from "./config";
 
 export const DBIS_APP_SERVICE = "app";
 export const DBIS_EDGE_SERVICE = "nginx";
 export const DBIS_MONITORING_SERVICE = "prometheus";
 /** Named volumes of the project. */
-export const DBIS_VOLUMES = ["prometheus_data", DBIS_ALERTMANAGER_VOLUME, DBIS_BACKUP_VOLUME] as const;
+export const DBIS_VOLUMES = ["prometheus_data", DBIS_ALERTMANAGER_VOLUME, DBIS_BACKUP_VOLUME, DBIS_APP_LOGS_VOLUME] as const;
 
 /** Files in the deploy directory, relative to it. */
 export const DBIS_FILES = { compose: "docker-compose.yml", nginxConf: "nginx.conf", env: ".env" } as const;
@@ -29,7 +29,17 @@ export const DBIS_ENDPOINTS = { health: "/health", metrics: "/metrics", api: "/a
 
 export function dbisNames(stack: string) {
   const prefix = `dbis-${stack}`;
-  return { prefix, host: `${prefix}-host`, database: `${prefix}-db`, replica: `${prefix}-db-replica`, certName: prefix };
+  return {
+    prefix,
+    host: `${prefix}-host`,
+    standby: `${prefix}-standby`,
+    /** The load balancer in front of the active droplet (Application Failover), and the call moving an existing server's IP. */
+    appLb: `${prefix}-app-lb`,
+    appFailover: `${prefix}-app-failover`,
+    database: `${prefix}-db`,
+    replica: `${prefix}-db-replica`,
+    certName: prefix,
+  };
 }
 
 export function dbisServices(cfg: DbisConfig): ServiceSpec[] {
@@ -44,6 +54,8 @@ export function dbisServices(cfg: DbisConfig): ServiceSpec[] {
       ports: [{ container: port, published: port, bind: "127.0.0.1", description: "API, /health, /metrics (host-local)" }],
       environment: { NODE_ENV: "production", PORT: String(port) },
       envFile: [DBIS_FILES.env],
+      // The runbook's `logs/application-*.log`, kept on a volume the backup container ships from.
+      volumes: [{ kind: "volume", source: DBIS_APP_LOGS_VOLUME, target: cfg.app.logsDir }],
       healthcheck: {
         test: { exec: ["node", "-e", `fetch('http://127.0.0.1:${port}${DBIS_ENDPOINTS.health}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`] },
         interval: "15s",

@@ -13,7 +13,8 @@ import { renderCompose } from "../../renderers/compose";
 import { renderNginxConf } from "../../renderers/nginx";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
-import { PROMOTION_IS_IRREVERSIBLE, type DbisConfig } from "./config";
+import { isExistingHost } from "../../config/shared";
+import { APP_FAILOVER_MOVES_TRAFFIC, PROMOTION_IS_IRREVERSIBLE, type DbisConfig } from "./config";
 import { DBIS_RECONCILIATION_HEADER, operationCommand } from "./commands";
 import { DBIS_APP_SERVICE, DBIS_EDGE_SERVICE, DBIS_ENDPOINTS, DBIS_FILES, DBIS_VOLUMES, dbisInventory, dbisNames, dbisNginxInput } from "./inventory";
 import { dbisMonitoringFiles } from "./monitoring";
@@ -22,10 +23,34 @@ import { DBIS_ALERTMANAGER_FILES, dbisAlertmanagerSecretsOwner, renderDbisAlertm
 import { shellCommand } from "../../lib/shell";
 import { DBIS_BACKUP_FILES, DBIS_BUCKET_PREFIXES, DBIS_PG_SERVICE, renderDbisCrontab } from "./backups";
 
+/** One server of the compose deployment: the primary, or the standby of the runbook's Application Failover. */
+export interface DbisServerPlan {
+  role: "primary" | "standby";
+  host: HostPlan;
+  /** Prefix of its host steps: the primary keeps the names it had before standbys existed. */
+  prefix: string;
+  /** The app runs here (the primary unless recovery.appFailover says standby). */
+  active: boolean;
+  /** `compose up --wait` where active; on an idle standby images pulled and containers created, stopped. */
+  upCommand: string;
+  /** certbot TLS where active: an idle standby cannot answer the HTTP-01 challenge (the public IP is not on it). */
+  tls?: ComposeTls;
+}
+
 export interface DbisPlan {
   stack: string;
   names: ReturnType<typeof dbisNames>;
+  /** The primary server (also servers[0]). */
   host: HostPlan;
+  /** Every server the deployment goes to, primary first: the one list the host steps are declared from. */
+  servers: DbisServerPlan[];
+  /**
+   * The public address that moves between the servers (with a standby only): a reserved IP Lazarus declares (droplets),
+   * or the stack file's (existing servers that are droplets).
+   */
+  appAddress?: { kind: "declared" } | { kind: "existing"; reservedIp: string; dropletIds: { primary: number; standby: number } };
+  /** recovery.appFailover: where the reserved IP goes, and the warning its command prints. */
+  failover?: { to: "primary" | "standby"; warning: string };
   database: Omit<DbisConfig["database"], "replica">;
   /** The read replica as ManagedPostgres takes it; absent when disabled. */
   replica?: { name: string; size: string; promoted: boolean };
@@ -44,14 +69,13 @@ export interface DbisPlan {
    * The pg-backup container's connection and Spaces key, composed at declare time: the libpq service file (the active
    * cluster's host and port; no secret), the 0600 password file and the 0600 s3cmd config.
    */
-  backupClient: { serviceFile: string; service: string; database: string; user: string; pgpass: string; s3cfg: string };
+  backupClient: { serviceFile: string; service: string; database: string; user: string; pgpass: string; s3cfg: string; serverNameFile: string };
   /** Alertmanager's two 0600 secret files (Slack webhook, SMTP password), handed to its user by `prepare`. */
   alertmanagerSecrets: { slackWebhook: string; smtpPassword: string };
   prepare: { command: string; rerunWhenWritten: string[] };
   /** The app's 0600 `.env`, composed at declare time from the active cluster's connection. */
   envFile: { path: string; vars: { NODE_ENV: string; PORT: string } };
   compose: { upCommand: string };
-  tls: ComposeTls;
   operations: { id: string; command: string }[];
   buckets: DbisBucketPlan[];
   outputs: { url: string; healthUrl: string };
@@ -112,6 +136,15 @@ function restoreChains(cfg: DbisConfig): DbisPlan["recoveryChains"] {
   return [{ label: `database-restore-${r.label}`, run: `${r.label}:cutover`, steps: [{ key: "migrate", command: migrate }] }];
 }
 
+/**
+ * An idle standby: the images pulled and the containers created, so a failover only starts them; and stopped, so
+ * moving the app back to the primary leaves one running copy.
+ */
+export function standbyIdleCommand(dir: string): string {
+  const compose = (...args: string[]) => shellCommand("docker", "compose", "-f", DBIS_FILES.compose, ...args);
+  return ["set -eu", `cd ${shq(dir)}`, compose("pull", "--quiet"), compose("up", "--no-start", "--remove-orphans"), compose("stop")].join("; ");
+}
+
 export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
   const { stack } = ctx;
   const names = dbisNames(stack);
@@ -121,19 +154,55 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
   const healthUrl = `https://${cfg.app.serverName}${DBIS_ENDPOINTS.health}`;
   const { replica, ...database } = cfg.database;
   const amSecrets = { slackWebhook: `${dir}/${DBIS_ALERTMANAGER_FILES.slackWebhook}`, smtpPassword: `${dir}/${DBIS_ALERTMANAGER_FILES.smtpPassword}` };
+  const hostPlan = (role: DbisServerPlan["role"]): HostPlan => ({
+    name: role === "primary" ? names.host : names.standby,
+    platform: "dbis",
+    placement: role === "primary" ? cfg.host : cfg.standby!,
+    needs: hostNeeds,
+    userData: renderedFrom("app.deployDir", () => renderCloudInit(hostNeeds)),
+    publicPorts: [80, 443],
+    // One uptime check of the public name, on the primary's droplet: both servers answer for the same name.
+    ...(role === "primary" ? { healthUrl } : {}),
+    sshKeySecret: "dbisSshPrivateKey",
+  });
+  const tls = certbotTls({
+    certName: names.certName,
+    domains: [cfg.app.serverName],
+    email: cfg.tls.email,
+    acmeServer: cfg.tls.acmeServer,
+    composeDir: dir,
+    edgeService: DBIS_EDGE_SERVICE,
+    restartEdgeCommand: composeServiceCommand({ dir, action: "restart", service: DBIS_EDGE_SERVICE, wait: true }),
+  });
+  // A changed .env (a cutover, a promotion) re-runs compose up, and Compose recreates the app because its resolved
+  // environment changed: the new container reads the new DATABASE_URL (a restart would keep the old one).
+  // --watch restarts nginx when nginx.conf changes, Prometheus when its config or rules do.
+  const upCommand = composeUpCommand({ dir, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inventory) });
+  const failoverTo = cfg.recovery.appFailover?.to ?? "primary";
+  const servers: DbisServerPlan[] = (cfg.standby ? (["primary", "standby"] as const) : (["primary"] as const)).map((role) => {
+    const active = role === failoverTo;
+    return {
+      role,
+      host: hostPlan(role),
+      prefix: role === "primary" ? names.prefix : names.standby,
+      active,
+      // The primary always runs compose up: it may be down during a failover, and an unchanged step never connects.
+      upCommand: role === "primary" || active ? upCommand : standbyIdleCommand(dir),
+      ...(role === "primary" || active ? { tls } : {}),
+    };
+  });
+  const standbyPlacement = cfg.standby;
   return {
     stack,
     names,
-    host: {
-      name: names.host,
-      platform: "dbis",
-      placement: cfg.host,
-      needs: hostNeeds,
-      userData: renderedFrom("app.deployDir", () => renderCloudInit(hostNeeds)),
-      publicPorts: [80, 443],
-      healthUrl,
-      sshKeySecret: "dbisSshPrivateKey",
-    },
+    host: servers[0].host,
+    servers,
+    appAddress: !standbyPlacement
+      ? undefined
+      : isExistingHost(standbyPlacement)
+        ? { kind: "existing", reservedIp: cfg.appAddress!.reservedIp, dropletIds: cfg.appAddress!.dropletIds }
+        : { kind: "declared" },
+    failover: cfg.recovery.appFailover ? { to: cfg.recovery.appFailover.to, warning: `${names.appFailover} (to the ${cfg.recovery.appFailover.to}): ${APP_FAILOVER_MOVES_TRAFFIC}` } : undefined,
     database,
     replica: replica.enabled ? { name: names.replica, size: replica.size ?? database.size, promoted: cfg.recovery.promoteReplica !== undefined } : undefined,
     databaseRestore: restoreArgs(cfg.recovery.database),
@@ -165,23 +234,10 @@ export function planDbis(cfg: DbisConfig, ctx: PlanContext): DbisPlan {
       user: database.userName,
       pgpass: `${dir}/${DBIS_BACKUP_FILES.pgpass}`,
       s3cfg: `${dir}/${DBIS_BACKUP_FILES.s3cfg}`,
+      serverNameFile: `${dir}/${DBIS_BACKUP_FILES.serverName}`,
     },
     envFile: { path: `${dir}/${DBIS_FILES.env}`, vars: { NODE_ENV: "production", PORT: String(cfg.app.port) } },
-    compose: {
-      // A changed .env (a cutover, a promotion) re-runs compose up, and Compose recreates the app because its resolved
-      // environment changed: the new container reads the new DATABASE_URL (a restart would keep the old one).
-      // --watch restarts nginx when nginx.conf changes, Prometheus when its config or rules do.
-      upCommand: composeUpCommand({ dir, scriptsRoot: HOST_LAYOUT.scriptsRoot, watch: projectFileMounts(inventory) }),
-    },
-    tls: certbotTls({
-      certName: names.certName,
-      domains: [cfg.app.serverName],
-      email: cfg.tls.email,
-      acmeServer: cfg.tls.acmeServer,
-      composeDir: dir,
-      edgeService: DBIS_EDGE_SERVICE,
-      restartEdgeCommand: composeServiceCommand({ dir, action: "restart", service: DBIS_EDGE_SERVICE, wait: true }),
-    }),
+    compose: { upCommand },
     operations: cfg.operations.map((op, i) => ({ id: op.id, command: renderedFrom(`operations[${i}]`, () => operationCommand(op, cfg)) })),
     buckets: dbisBuckets(cfg.backups),
     outputs: { url: `https://${cfg.app.serverName}`, healthUrl },

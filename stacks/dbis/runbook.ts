@@ -9,7 +9,8 @@ import { startOrder, stopOrder, type ServiceInventory } from "../../lib/inventor
 import { refuseField } from "../../renderers/renderInputError";
 import { renderRunbook, type RunbookModel, type RunbookSwitch } from "../../renderers/runbookDoc";
 import { dbisBackupUrls } from "./backups";
-import { DBIS_OPERATION_ACTIONS, PROMOTION_IS_IRREVERSIBLE, dbisSchema, type DbisConfig, type DbisOperation } from "./config";
+import { APP_FAILOVER_MOVES_TRAFFIC, DBIS_OPERATION_ACTIONS, PROMOTION_IS_IRREVERSIBLE, dbisSchema, type DbisConfig, type DbisOperation } from "./config";
+import { isExistingHost } from "../../config/shared";
 import { operationCommand } from "./commands";
 import { DBIS_APP_SERVICE, dbisNames } from "./inventory";
 
@@ -68,6 +69,11 @@ export function dbisRunbookModel(cfg: DbisConfig, stack: string, inv: ServiceInv
   const restoreExample = { database: { label: "20261123", pointInTime: "2026-11-23T01:30:00Z" } };
   const cutoverExample = { database: { label: "20261123", pointInTime: "2026-11-23T01:30:00Z", cutover: true, ...confirmFor("database-cutover") } };
   const promoteExample = { promoteReplica: { ...confirmFor("promote-replica") } };
+  const failoverExample = (to: "standby" | "primary") => ({ appFailover: { to, ...confirmFor("app-failover") } });
+  const traffic =
+    cfg.standby && isExistingHost(cfg.standby)
+      ? `the reserved IP ${cfg.appAddress?.reservedIp ?? "of appAddress"} reassigned by the DigitalOcean API, token from the secret \`dbisDigitaloceanApiToken\``
+      : `the load balancer \`${names.appLb}\` pointed at it`;
   const recoverySwitches: RunbookSwitch[] = [
     {
       name: "recovery.database",
@@ -95,6 +101,29 @@ export function dbisRunbookModel(cfg: DbisConfig, stack: string, inv: ServiceInv
       stackConfig: dbisStackSnippet(stack, { recovery: promoteExample }),
       commands: pulumi,
     },
+    // Application Failover, where the stack has a standby server.
+    ...(cfg.standby
+      ? [
+          {
+            name: "recovery.appFailover",
+            title: "Application Failover: move the app to the standby server",
+            section: "Failover Procedures: Application Failover",
+            does: `Starts the app on \`${names.standby}\` (healthy first), then moves the traffic to it (${traffic}), then issues its certificate. ${APP_FAILOVER_MOVES_TRAFFIC}.`,
+            ...(protectedStack ? { confirm: confirmationToken(stack, "dbis", "app-failover") } : {}),
+            stackConfig: dbisStackSnippet(stack, { recovery: failoverExample("standby") }),
+            commands: pulumi,
+          },
+          {
+            name: "recovery.appFailover (back)",
+            title: "Move the app back to the primary server",
+            section: "Failover Procedures: Application Failover",
+            does: `Moves the traffic back to \`${names.host}\`, then stops the standby's containers.`,
+            ...(protectedStack ? { confirm: confirmationToken(stack, "dbis", "app-failover") } : {}),
+            stackConfig: dbisStackSnippet(stack, { recovery: failoverExample("primary") }),
+            commands: pulumi,
+          },
+        ]
+      : []),
   ];
 
   const op = (action: Action) => dbisStackSnippet(stack, { operations: [opExample(action)] });
@@ -115,6 +144,7 @@ export function dbisRunbookModel(cfg: DbisConfig, stack: string, inv: ServiceInv
         bullets: [
           `pg-backup runs \`pg-backup.sh\` daily at ${cfg.backups.schedule.databaseAt} UTC: \`${cfg.database.databaseName}_<time>.dump\` (custom format, sha256 sidecar) on the \`pg_backups\` volume (${cfg.backups.localRetentionDays} days) and in \`${urls.database}\` (${cfg.backups.databaseRetentionDays} days).`,
           `It runs \`audit-export.sh --day yesterday\` daily at ${cfg.backups.schedule.auditExportAt} UTC: \`audit_logs_<day>.csv.gz\` (CSV with header, sha256 sidecar) to \`${urls.audit}\`, kept ${cfg.backups.auditRetentionYears} years (the bucket is protected and versioned).`,
+          `It runs \`app-logs-ship.sh\` daily at ${cfg.backups.schedule.appLogsAt} UTC: the app's rotated \`application-*.log\` files (from \`${cfg.app.logsDir}\` in the app, the \`app_logs\` volume), gzipped, to \`${urls.appLogs}<host name>/\`, expired after ${cfg.backups.appLogRetentionDays} days.`,
           `Logs: \`docker compose logs pg-backup\` in \`${cfg.app.deployDir}\`.`,
         ],
       },
@@ -155,8 +185,22 @@ export function dbisRunbookModel(cfg: DbisConfig, stack: string, inv: ServiceInv
           "`.env` is rewritten with `DATABASE_URL` on the promoted cluster.",
           "`docker compose up -d --wait` recreates the app (a restart would keep the old URL).",
         ],
-        after: "By hand afterwards: import the promoted cluster and drop the replica from state (stacks/dbis/README.md).",
+        after: "Afterwards, before any `pulumi refresh`: the two commands of the stack output `dbis.afterPromotion` (`pulumi import` of the promoted cluster, `pulumi state delete` of the replica resource); stacks/dbis/README.md, \"After a promotion\".",
       },
+      ...(cfg.standby
+        ? [
+            {
+              switchName: "recovery.appFailover",
+              title: "what an application failover does",
+              steps: [
+                `\`${names.standby}\`: \`docker compose up -d --wait\` (its containers were created and stopped; its files are the primary's).`,
+                `The traffic moves to it: ${traffic}.`,
+                "certbot issues its certificate (the HTTP-01 challenge now reaches it), nginx restarts with it; operations run there from now on.",
+                "The primary is left as it is (it may be down): when it is back, move the app back with `to: primary`, which also stops the standby.",
+              ],
+            },
+          ]
+        : []),
     ],
     incidentsTitle: "Troubleshooting and Disaster Recovery",
     incidents: [

@@ -140,7 +140,7 @@ describe("plan diff on real plan pairs", () => {
     expect(deleted.every((c) => c.name.startsWith("dbis-prod") || c.name.startsWith("dbis-"))).toBe(true);
     const html = gfmToHtml(markdown.dropDbis);
     const firstItem = /<h3>⚠️ Read these first<\/h3>\s*<ul>\s*<li>(.*?)<\/li>/s.exec(html)![1];
-    expect(firstItem).toMatch(/^<strong>prod<\/strong> · 🔒 <strong>delete<\/strong> of protected <code>dbis-prod-[a-z-]+<\/code> \((DatabaseCluster|SpacesBucket|Droplet|ReservedIp|DatabaseReplica|DatabaseDb|DatabaseUser)\): the engine refuses/);
+    expect(firstItem).toMatch(/^<strong>prod<\/strong> · 🔒 <strong>delete<\/strong> of protected <code>dbis-prod-[a-z-]+<\/code> \((DatabaseCluster|SpacesBucket|Droplet|ReservedIp|LoadBalancer|DatabaseReplica|DatabaseDb|DatabaseUser)\): the engine refuses/);
     // Every protected deletion is listed before any other item.
     const items = [...html.slice(html.indexOf("Read these first")).split("<h3>prod")[0].matchAll(/<li>(.*?)<\/li>/gs)].map((m) => m[1]);
     const protectedDeletes = deleted.filter((c) => c.protect.before).length;

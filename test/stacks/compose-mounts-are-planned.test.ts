@@ -20,8 +20,9 @@ describe.each(STACKS)("the %s stack on the host model", (stack) => {
     runs = runPlanOnHosts(plan);
   });
 
-  it("has a compose project for KRO, GoodGo and DBIS", () => {
-    expect(runs.map((r) => r.host).sort()).toEqual([`dbis-${stack}-software`, `goodgo-${stack}-software`, `kro-${stack}-software`]);
+  it("has a compose project for KRO, GoodGo and DBIS (on prod, DBIS's standby too)", () => {
+    const dbisStandby = stack === "prod" ? [`dbis-${stack}-standby-software`] : [];
+    expect(runs.map((r) => r.host).sort()).toEqual([`dbis-${stack}-software`, ...dbisStandby, `goodgo-${stack}-software`, `kro-${stack}-software`]);
   });
 
   // One case per service, so a failure names it; a dependency's failure is reported on the dependency alone.

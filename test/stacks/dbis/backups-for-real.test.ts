@@ -145,12 +145,19 @@ describe("DBIS's scheduled backups and audit export, as rendered, against real P
     if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
   });
 
-  it("renders a crontab the schedule loop accepts: the dump at 02:00 and yesterday's audit rows at 00:30, UTC", async () => {
+  it("renders a crontab the schedule loop accepts: the dump at 02:00, yesterday's audit rows at 00:30, rotated app logs at 00:15, UTC", async () => {
     const r = await run([join(REPO_SCRIPTS, "backup/backup-schedule.sh"), "--crontab", join(base, "backup.crontab"), "--check"], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.result!.jobs).toEqual([
       { minute: "0", hour: "2", day_of_week: "*", command: `${REPO_SCRIPTS}/backup/pg-backup.sh -o ${base}/backups` },
       { minute: "30", hour: "0", day_of_week: "*", command: `${REPO_SCRIPTS}/backup/audit-export.sh -o ${base}/backups/audit --s3-url s3://dbis-staging-audit/audit/ --day yesterday` },
+      // Shipped for real in app-logs-shipped.test.ts.
+      {
+        minute: "15",
+        hour: "0",
+        day_of_week: "*",
+        command: `${REPO_SCRIPTS}/backup/app-logs-ship.sh --dir /app-logs --s3-url s3://dbis-staging-backups/logs/ --source-file /etc/lazarus/server-name --state ${base}/backups/app-logs-shipped.tsv`,
+      },
     ]);
   });
 

@@ -79,6 +79,17 @@ describe("recovery.promoteReplica in the plan", () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
+  it("prints the state commands for after the promotion: import the promoted node as a cluster, drop the replica resource by its URN", async () => {
+    const plan = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS, patch: promoting() });
+    const replica = one(plan, "digitalocean:index/databaseReplica:DatabaseReplica", "dbis-staging-db-replica");
+    const after = (plan.outputs.dbis as { afterPromotion: { importPromotedCluster: string; dropReplicaFromState: string } }).afterPromotion;
+    // The replica's uuid (the promoted cluster's id) is the provider's: the mock's placeholder names where it comes from.
+    expect(after.importPromotedCluster).toBe("pulumi import --stack staging --protect digitalocean:index/databaseCluster:DatabaseCluster dbis-staging-db-replica-cluster <dbis-staging-db-replica.uuid>");
+    expect(after.dropReplicaFromState).toBe(`pulumi state delete --stack staging --force '${replica.urn}'`);
+    const without = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS });
+    expect((without.outputs.dbis as Record<string, unknown>).afterPromotion).toBeUndefined();
+  });
+
   it("needs the replica", async () => {
     const r = await runPlanCli(["--stack", "staging", "--project-dir", patchedProject("staging", (c) => {
       c["lazarus:dbis"].database.replica = { enabled: false };

@@ -94,7 +94,7 @@ describe("the DBIS compose project", () => {
   });
 
   it("runs compose up after every file, certbot for the server name, and restarts the app by id", async () => {
-    expect(String(one(prod, T.command, "dbis-prod-compose-up").inputs.create)).toBe("bash /opt/lazarus/scripts/ops/compose-up.sh --dir /opt/dbis --watch alertmanager=monitoring/alertmanager,secrets/alertmanager/slack_webhook_url,secrets/alertmanager/smtp_password --watch pg-backup=backup/backup.crontab,backup/pg_service.conf,secrets/pg-backup/pgpass,secrets/pg-backup/s3cfg --watch prometheus=monitoring/prometheus --watch nginx=nginx.conf");
+    expect(String(one(prod, T.command, "dbis-prod-compose-up").inputs.create)).toBe("bash /opt/lazarus/scripts/ops/compose-up.sh --dir /opt/dbis --watch alertmanager=monitoring/alertmanager,secrets/alertmanager/slack_webhook_url,secrets/alertmanager/smtp_password --watch pg-backup=backup/backup.crontab,backup/pg_service.conf,secrets/pg-backup/pgpass,secrets/pg-backup/s3cfg,backup/server-name --watch prometheus=monitoring/prometheus --watch nginx=nginx.conf");
     expect(String(one(prod, T.command, "dbis-prod-certificate").inputs.create)).toContain("--domain dbis.example.org");
     expect(String(one(staging, T.command, "dbis-staging-certificate").inputs.create)).toContain("acme-staging-v02");
     const plan = await planFor("staging", { patch: (c) => (c["lazarus:dbis"].operations = [{ id: "2026-11-23-restart", action: "restart-app" }]) });
