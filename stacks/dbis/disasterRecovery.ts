@@ -13,7 +13,13 @@ export const dbisDisasterRecovery: DisasterRecovery<DbisConfig, DbisPlan> = {
     if (isExistingHost(cfg.host)) {
       return { manual: "DBIS runs on an existing server Lazarus did not create: have the server back at the same address, then `pulumi up --replace` the platform's file writers and setup steps: they are keyed on the address and a refresh does not see them gone (what `lazarus dr rebuild` does for GoodGo; not automated for DBIS yet)" };
     }
-    return { recovery: {}, refresh: true, afterwards: "nothing to undo (no switch was set)" };
+    return {
+      recovery: {},
+      refresh: true,
+      afterwards: cfg.standby
+        ? "nothing to undo (no switch was set); faster than a rebuild while the primary is gone: recovery.appFailover {to: standby} moves the app to the standby server (runbook 004, Application Failover)"
+        : "nothing to undo (no switch was set)",
+    };
   },
   steps: (plan) => [
     { key: "droplet", title: `new droplet ${plan.host.name} (the refresh found the old one gone), reserved IP and firewall moved to it` },
