@@ -9,21 +9,22 @@
 // exec` runs the command here against the real servers through fake-docker-exec), and the empty data host that comes
 // back after the loss: on a compose host the postgres container restarts on its empty volume and its image initialises
 // it; here test/support/drillTarget.ts runs initdb with the saved configuration (the drill file's `replace`).
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDrill } from "../../lib/dr/drill";
 import { changeCount } from "../../lib/engine/driver";
-import type { DrStep } from "../../lib/dr/report";
+import type { DrReport, DrStep } from "../../lib/dr/report";
+import { REPO_ROOT } from "../../lib/engine/install";
 import { recoveryTargets } from "../../lib/dr/targets";
-
-const GOODGO_RECOVERY_TARGETS = recoveryTargets("goodgo")!;
 import { DRILL_TABLE } from "../../lib/dr/writer";
 import type { PostgresServer } from "../support/postgres";
 import { openDrillStack, type DrillStack } from "./drillStack";
 import { engineGate } from "./engineGate";
 
+const GOODGO_RECOVERY_TARGETS = recoveryTargets("goodgo")!;
 const gate = engineGate({ command: true });
 
 if (gate.mustFail) {
@@ -115,6 +116,39 @@ if (gate.mustFail) {
       const again = await drill.goodgo.stack.up();
       expect(changeCount(again.summary)).toBe(0);
       expect(pg.sql(`SELECT count(*) FROM ${DRILL_TABLE} WHERE id < 1000000000`, "goodgo")).toBe(String(w.ackedAtBackup));
+    }, 900_000);
+
+    it("`lazarus dr drill` as an operator runs it: exit 0, RTO and RPO printed against runbook 001's targets, JSON and Markdown reports written and kept as the last drill", async () => {
+      const out = mkdtempSync(join(tmpdir(), "dr-drill-cli-"));
+      try {
+        const cli = join(REPO_ROOT, "cli/dr/lazarus");
+        const args = ["dr", "drill", "--stack", "staging", "--work-dir", drill.projectDir, "--report-dir", join(out, "reports"), "--last-drill", join(out, "last-drill.json")];
+        // Asynchronous: the test's stand-ins answer from this process while the CLI runs.
+        const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+          const child = spawn(cli, args, { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+          let stdout = "";
+          let stderr = "";
+          child.stdout.on("data", (d) => (stdout += d));
+          child.stderr.on("data", (d) => (stderr += d));
+          child.on("close", (code) => done({ code, stdout, stderr }));
+        });
+        expect(run.code, run.stdout + run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/drill of staging \(goodgo\): ok/);
+        expect(run.stdout).toMatch(/runbook 001/);
+        expect(run.stdout).toMatch(/Every stated target was met/);
+        const reports = readdirSync(join(out, "reports"));
+        expect(reports.filter((f) => f.endsWith(".json"))).toHaveLength(1);
+        expect(reports.filter((f) => f.endsWith(".md"))).toHaveLength(1);
+        const report = JSON.parse(readFileSync(join(out, "last-drill.json"), "utf8")) as DrReport;
+        expect(report).toMatchObject({ kind: "drill", stack: "staging", outcome: "ok" });
+        const o = report.objectives.find((x) => x.platform === "goodgo")!;
+        expect(o.rtoSeconds).toBeGreaterThan(0);
+        expect(o.rpoRows).toBe(report.writer!.ackedBeforeLoss - report.writer!.ackedAtBackup);
+        const md = readFileSync(join(out, "reports", reports.find((f) => f.endsWith(".md"))!), "utf8");
+        expect(md).toMatch(/```mermaid\ngantt/);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
     }, 900_000);
 
     it("a recovery whose backup is gone fails: outcome failed, the chain's restore step named with the script's message", async () => {
