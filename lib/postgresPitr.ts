@@ -238,6 +238,11 @@ export interface PitrRestoreInput {
   /** A free port for the scratch cluster (it listens on localhost only). */
   port: number;
   scriptsDir: string;
+  /**
+   * The scratch cluster's postgresql.conf, for a cluster that keeps its configuration outside the data directory
+   * (Debian/Ubuntu's /etc/postgresql/<version>/<cluster>), whose backup therefore has none (pitr-restore.sh --conf-file).
+   */
+  confFile?: string;
 }
 
 export const POINT_IN_TIME = /^(latest|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z)$/;
@@ -265,6 +270,7 @@ export function pitrRestoreArgv(r: PitrRestoreInput): string[] {
     "--port",
     String(r.port),
     ...(r.pointInTime === "latest" ? [] : ["--target-time", r.pointInTime]),
+    ...(r.confFile ? ["--conf-file", r.confFile] : []),
     "--dump-database",
     r.database,
     "--dump-dir",

@@ -3,9 +3,10 @@
 // MongoDB, Redis (BullMQ) and the read-only Oracle database, recovery switches and runbook operations.
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, hostAddress, operationId, port, sqlName, unixUser } from "../../config/primitives";
+import { absolutePath, hostAddress, hourOfDay, operationId, port, sqlName, unixUser } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { existingServerSchema, hostSchema, pm2Schema } from "../../config/shared";
+import { POINT_IN_TIME } from "../../lib/postgresPitr";
 import { PENCOM_SERVICE_NAMES } from "./inventory";
 
 const serviceName = z.enum(PENCOM_SERVICE_NAMES as [string, ...string[]], {
@@ -55,15 +56,55 @@ const operationSchema = z.discriminatedUnion(
 export type PencomOperation = z.infer<typeof operationSchema>;
 export const PENCOM_OPERATION_ACTIONS = operationSchema.options.map((o) => o.shape.action.value);
 
-/** Restore the core database from a backup on the host into a new database beside the live one. */
+/**
+ * Restore the core database into a new database beside the live one: from a backup file on the host (`backup`), or
+ * (`pointInTime`, needs `postgres.pitr`) from the pgBackRest repository on the PostgreSQL server, recovered to that
+ * moment in a scratch cluster and dumped (stacks/pencom/pitr.ts). One of the two.
+ */
 const coreDatabaseRestoreSchema = z.strictObject({
   /** Names this restore's steps; a new label restores again. */
   label,
   /** A pg_dump custom-format archive or a plain SQL dump on the host, with its `sha256sum` sidecar (`<file>.sha256`). */
-  backup: absolutePath,
+  backup: absolutePath.optional(),
+  /** "latest" (the end of the archived WAL) or a UTC time such as "2026-11-23T02:00:00Z". */
+  pointInTime: z.string().regex(POINT_IN_TIME, { message: 'is not a point in time (example: latest, or a UTC time such as "2026-11-23T02:00:00Z")' }).optional(),
   /** Second switch: point core's .env at the restored database and restart core (the live database is kept). */
   cutover: z.boolean().default(false),
   confirm: z.string().optional(),
+});
+
+const wholeNumber = (what: string, min: number, max: number, example: number) =>
+  z
+    .number({ message: `is not ${what} (example: ${example})` })
+    .int({ message: `is not a whole number: ${what} ${min}-${max} (example: ${example})` })
+    .min(min, { message: `is not ${what} ${min}-${max} (example: ${example})` })
+    .max(max, { message: `is not ${what} ${min}-${max} (example: ${example})` });
+
+/**
+ * Point-in-time recovery of the PostgreSQL server (issue 14; stacks/pencom/pitr.ts): WAL archived with pgBackRest
+ * into a repository on that server, full and differential backups from systemd timers. Lazarus reaches the server
+ * over SSH (the infrastructure team's host, with pgBackRest installed) and restarts its PostgreSQL once to turn
+ * archiving on.
+ */
+const pitrSchema = z.strictObject({
+  /** The SSH login of the PostgreSQL server (the key is pencomSshPrivateKey); steps there run as root. */
+  server: existingServerSchema,
+  /** The Debian/Ubuntu cluster: /etc/postgresql/<version>/<cluster>, /var/lib/postgresql/<version>/<cluster>. */
+  version: z.string().regex(/^1[0-9]$/, { message: 'is not a PostgreSQL major version (example: "15")' }).default("15"),
+  cluster: z.string().regex(/^[a-z0-9_-]{1,32}$/, { message: "is not a Debian cluster name (example: main)" }).default("main"),
+  /** The posix repository on the server. */
+  repoPath: absolutePath.default("/var/lib/pgbackrest"),
+  /** Full backups kept; each keeps its differentials and the WAL to replay from it. */
+  retentionFull: wholeNumber("a number of full backups", 1, 30, 2).default(2),
+  /** archive_timeout: a WAL segment is shipped at least this often, so at most this much committed data is lost. */
+  archiveTimeoutSeconds: wholeNumber("a number of seconds", 10, 3600, 60).default(60),
+  /** The backups' time (UTC): the full backup on fullBackupWeekday, a differential every other day. */
+  backupAt: hourOfDay.default("01:00"),
+  fullBackupWeekday: wholeNumber("a day of the week (0 = Sunday)", 0, 6, 0).default(0),
+  /** Where a point-in-time restore's scratch cluster and its dump go on the server (room for a whole cluster). */
+  scratchRoot: absolutePath.default("/var/lib/pgbackrest-restore"),
+  /** The scratch cluster's port (localhost only, while it recovers and is dumped). */
+  scratchPort: port.default(5433),
 });
 
 /** Restore the notifications MongoDB database from a mongodump archive into a new database, then cut over. */
@@ -106,6 +147,7 @@ export const pencomSchema = z.strictObject({
       database: sqlName("database name", "pencom_external_integrations").default("pencom_external_integrations"),
       user: sqlName("database user", "pencom_integrations"),
     }),
+    pitr: pitrSchema.optional(),
   }),
   mongodb: z.strictObject({
     host: hostAddress,
@@ -141,7 +183,7 @@ export type PencomConfig = z.infer<typeof pencomSchema>;
 
 export const PENCOM_SECRETS = {
   pencomSshPrivateKey: {
-    description: "the private half of an SSH key authorized for host.existing.user on the Pencom server",
+    description: "the private half of an SSH key authorized for host.existing.user on the Pencom server (and for postgres.pitr.server.user on the PostgreSQL server when postgres.pitr is set)",
     setWith: "pulumi config set --secret --stack <stack> pencomSshPrivateKey < ~/.ssh/lazarus_pencom_ed25519",
   },
   pencomCoreDbPassword: {
@@ -175,7 +217,9 @@ export const PENCOM_SECRETS = {
 } as const satisfies Record<string, SecretSpec>;
 
 export function pencomRequiredSecrets(cfg: PencomConfig): string[] {
-  return Object.keys(PENCOM_SECRETS).filter((k) => k !== "pencomPostgresAdminPassword" || cfg.recovery.coreDatabase !== undefined);
+  // A point-in-time restore runs on the PostgreSQL server as its OS user over the local socket: no password.
+  const adminPassword = cfg.recovery.coreDatabase !== undefined && cfg.recovery.coreDatabase.pointInTime === undefined;
+  return Object.keys(PENCOM_SECRETS).filter((k) => k !== "pencomPostgresAdminPassword" || adminPassword);
 }
 
 export function pencomProblems(cfg: PencomConfig, stack: string): Problem[] {
@@ -198,6 +242,22 @@ export function pencomProblems(cfg: PencomConfig, stack: string): Problem[] {
     }
   });
   const core = cfg.recovery.coreDatabase;
+  if (core && core.backup === undefined && core.pointInTime === undefined) {
+    problems.push({ path: "recovery.coreDatabase", message: 'needs backup (a pg_dump file on the host) or pointInTime (the pgBackRest repository, with postgres.pitr); example: {label: r1, backup: /var/backups/pencom/core.dump} or {label: r1, pointInTime: "2026-11-23T02:00:00Z"}' });
+  }
+  if (core?.backup !== undefined && core.pointInTime !== undefined) {
+    problems.push({ path: "recovery.coreDatabase.pointInTime", message: `cannot be combined with backup "${core.backup}": pointInTime restores from the pgBackRest repository, backup from a pg_dump file; keep one (example: pointInTime: latest)` });
+  }
+  if (core?.pointInTime !== undefined && cfg.postgres.pitr === undefined) {
+    problems.push({ path: "recovery.coreDatabase.pointInTime", message: "needs postgres.pitr (WAL archiving on the PostgreSQL server), which this stack does not set (example: postgres: {pitr: {server: {address: 10.20.0.12}}})" });
+  }
+  if (core?.pointInTime !== undefined && core.pointInTime !== "latest" && Date.parse(core.pointInTime) > Date.now()) {
+    problems.push({ path: "recovery.coreDatabase.pointInTime", message: `"${core.pointInTime}" is in the future; name a moment that has passed, or latest (example: 2026-11-23T02:00:00Z)` });
+  }
+  const pitr = cfg.postgres.pitr;
+  if (pitr && pitr.scratchPort === cfg.postgres.port) {
+    problems.push({ path: "postgres.pitr.scratchPort", message: `${pitr.scratchPort} is the live server's port (postgres.port); the scratch cluster needs another (example: ${pitr.scratchPort + 1})` });
+  }
   if (core?.cutover) {
     problems.push(...requireConfirm(stack, "pencom", "core-database-cutover", core.confirm, "recovery.coreDatabase.confirm", "a cutover points core at the restored database (writes since the backup stay in the old one)"));
   }

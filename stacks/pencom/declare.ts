@@ -5,6 +5,7 @@
 // database with notifications stopped and started around the cutover. No decisions here: all of it is in plan.ts.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { ExistingHost } from "../../components/existingHost";
 import { HostSoftware, ONCE_UPDATE, hostCommand, type HostFileSpec } from "../../components/hostSoftware";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
@@ -57,21 +58,54 @@ export function declarePencom(plan: PencomPlan, ctx: DeclareContext) {
       { parent: platform, dependsOn },
     );
 
+  /** The database a restore's result line names; core's .env points at it after a cutover. */
+  const restoredFrom = (stdout: pulumi.Output<string>) =>
+    stdout.apply((out) => {
+      const name = restoredDatabaseFrom(out ?? "");
+      if (name) return name;
+      // A preview does not know the result yet; an update that got no result line must not point core anywhere.
+      if (pulumi.runtime.isDryRun()) return "<the restored database named by the restore's result line>";
+      throw new Error(`${names.prefix}: the core database restore printed no restored_database; core's .env is left as it was`);
+    });
   const setup = step("host-setup", plan.commands.hostSetup, [], software.installed);
+
+  // The PostgreSQL server (postgres.pitr): its own SSH login with the same key, the pgBackRest files, then the setup
+  // (archiving on, first full backup, timers), re-run when one of its files changes.
+  let pgServer: { connection: typeof connection; prepared: pulumi.Input<pulumi.Resource>[]; setup: pulumi.Resource } | undefined;
+  if (plan.postgresServer) {
+    const ps = plan.postgresServer;
+    const pgHost = new ExistingHost(ps.name, { ...ps.server, privateKey: s("pencomSshPrivateKey") }, { parent: platform });
+    const pgSoftware = new HostSoftware(
+      `${ps.name}-software`,
+      {
+        platform: "pencom",
+        host: pgHost,
+        needs: ps.needs,
+        files: Object.entries(ps.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
+      },
+      { parent: platform },
+    );
+    const pitrSetup = hostCommand(
+      `${ps.name}-pitr-setup`,
+      { connection: pgHost.connection, create: ps.setup, triggers: [pgHost.machineId, ...Object.keys(ps.files).map((p) => pgSoftware.fileDigests.get(p)!)], dependsOn: pgSoftware.installed },
+      platform,
+    );
+    pgServer = { connection: pgHost.connection, prepared: pgSoftware.prepared, setup: pitrSetup };
+  }
+
   const lateWriters: pulumi.Resource[] = [];
-  if (core) {
+  if (core?.on === "postgres" && pgServer) {
+    // The point-in-time restore runs on the PostgreSQL server as postgres over the local socket: no password.
+    const restore = hostCommand(
+      `${names.prefix}-core-db-pitr-restore-${core.label}`,
+      { connection: pgServer.connection, create: core.restore, triggers: [core.label], dependsOn: [...pgServer.prepared, pgServer.setup], once: true },
+      platform,
+    );
+    if (core.cutover) lateWriters.push(...software.writeFiles([envFile("core", restoredFrom(restore.stdout).apply((c) => ({ core: c })))]));
+  } else if (core) {
     // The restore goes beside the live database; its result line names the copy (<db>_restore_<timestamp>).
     const restore = secretStep(`core-db-restore-${core.label}`, core.restore, s("pencomPostgresAdminPassword"), [core.label], software.prepared);
-    if (core.cutover) {
-      const restored = restore.stdout.apply((out) => {
-        const name = restoredDatabaseFrom(out ?? "");
-        if (name) return name;
-        // A preview does not know the result yet; an update that got no result line must not point core anywhere.
-        if (pulumi.runtime.isDryRun()) return "<the restored database named by the restore's result line>";
-        throw new Error(`${names.prefix}: the core database restore printed no restored_database; core's .env is left as it was`);
-      });
-      lateWriters.push(...software.writeFiles([envFile("core", restored.apply((c) => ({ core: c })))]));
-    }
+    if (core.cutover) lateWriters.push(...software.writeFiles([envFile("core", restoredFrom(restore.stdout).apply((c) => ({ core: c })))]));
   }
   if (mongo) {
     const restore = secretStep(`notifications-db-restore-${mongo.label}`, mongo.restore, s("pencomMongoPassword"), [mongo.label], software.prepared);

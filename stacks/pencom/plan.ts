@@ -8,10 +8,13 @@ import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { shellJoin } from "../../lib/shell";
 import { renderEnvFile } from "../../renderers/envFile";
 import { renderPm2Ecosystem, type Pm2App } from "../../renderers/pm2Ecosystem";
+import type { ExistingServerConfig } from "../../config/shared";
+import type { HostNeeds } from "../../renderers/cloudInit";
 import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import type { PencomConfig, PencomOperation } from "./config";
 import { PENCOM_SERVICES, PENCOM_STORES, pencomStartTiers, readinessUrl, type PencomService, type PencomStore } from "./inventory";
+import { pencomPitr, pencomPitrRestoreCommand } from "./pitr";
 import { pencomRunbook } from "./runbook";
 
 /** Host paths outside the project directory (the application build there is the infrastructure team's). */
@@ -64,9 +67,18 @@ export interface PencomPlan {
     deploy: string;
   };
   operations: { id: string; command: string }[];
+  /**
+   * The PostgreSQL server's part (postgres.pitr, stacks/pencom/pitr.ts): reached over SSH with the same key, its files
+   * (pgbackrest.conf, the archive settings in conf.d, the scratch cluster's conf, the timers) and the setup.
+   */
+  postgresServer?: { name: string; server: ExistingServerConfig; needs: HostNeeds; files: Record<string, string>; setup: string };
   recovery: {
-    /** Restore into a new database beside pencom_core_db2; its result line names the copy core's .env points at. */
-    coreDatabase?: { label: string; restore: string; cutover: boolean };
+    /**
+     * Restore into a new database beside pencom_core_db2; its result line names the copy core's .env points at.
+     * `on: app`: pg-restore.sh of a backup file on the Pencom server, as postgres.adminUser (its password on stdin);
+     * `on: postgres`: the pointInTime restore on the PostgreSQL server, as its OS user (no password).
+     */
+    coreDatabase?: { label: string; restore: string; cutover: boolean; on: "app" | "postgres" };
     notificationsDatabase?: { label: string; restoredDatabase: string; restore: string; cutover: boolean; stop: string; start: string };
   };
 }
@@ -219,11 +231,29 @@ export function planPencom(cfg: PencomConfig, ctx: PlanContext): PencomPlan {
     operations: cfg.operations.map((op) => ({ id: op.id, command: renderedFrom("operations", () => operationCommand(op, cfg)) })),
     recovery: {},
   };
-  if (coreRestore) {
+  const pitr = renderedFrom("postgres.pitr", () => pencomPitr(cfg));
+  if (pitr && cfg.postgres.pitr) {
+    plan.postgresServer = {
+      name: `${names.prefix}-postgres`,
+      server: cfg.postgres.pitr.server,
+      needs: { deployDir: cfg.postgres.pitr.scratchRoot, runtimeCommands: pitr.runtimeCommands },
+      files: pitr.files,
+      setup: pitr.setup,
+    };
+  }
+  if (coreRestore?.pointInTime !== undefined) {
+    plan.recovery.coreDatabase = {
+      label: coreRestore.label,
+      cutover: coreRestore.cutover,
+      on: "postgres",
+      restore: renderedFrom("recovery.coreDatabase.pointInTime", () => pencomPitrRestoreCommand(cfg, { label: coreRestore.label, pointInTime: coreRestore.pointInTime! })),
+    };
+  } else if (coreRestore?.backup !== undefined) {
     const pg = cfg.postgres;
     plan.recovery.coreDatabase = {
       label: coreRestore.label,
       cutover: coreRestore.cutover,
+      on: "app",
       // Beside the live database, never into it (the seed's `psql ... < backup.sql`), as the admin role (it creates the
       // database with the live one's owner and restores ownership); the password on stdin. The command provider sends
       // the secret as it is, with no newline: `read` then returns 1 having read it, which `set -e` would make a silent

@@ -78,6 +78,9 @@ if (gate.mustFail) {
       p.app = { ...p.app, dir: projectDir, user: "nobody", readyTimeoutSeconds: 20 };
       p.services = Object.fromEntries(PENCOM_SERVICES.map((s, i) => [s.name, { port: ports.services[i] }]));
       p.postgres = { ...p.postgres, host: "127.0.0.1", port: ports.pg };
+      // The PostgreSQL server's own steps (postgres.pitr: pgBackRest, a restart of its cluster) are not this machine's:
+      // test/stacks/pencom/pitr.test.ts runs their files and command lines against a real PostgreSQL.
+      delete p.postgres.pitr;
       p.mongodb = { ...p.mongodb, host: "127.0.0.1", port: ports.mongo };
       p.redis = { ...p.redis, host: "127.0.0.1", port: ports.redis };
       p.oracle = { ...p.oracle, host: "127.0.0.1", port: ports.oracle };

@@ -84,6 +84,11 @@ describe("PostgreSQL logical backup round trip", () => {
     const restorePhases = phases.pre_data_s + phases.autovacuum_off_s + phases.data_indexes_s + phases.autovacuum_on_s + phases.analyze_s;
     expect(restorePhases).toBeLessThanOrEqual(restore.result!.restore_s + 0.01);
     expect(phases.data_indexes_s).toBeGreaterThan(0);
+    // The analyze covers every table the restore made (quoted names like "User" included), and only those: the system
+    // catalogs are left to autovacuum (last_analyze counts a manual ANALYZE only, never autovacuum's).
+    expect(pg.sql("SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NULL", restored)).toBe("0");
+    // (the shared catalogs, pg_database and pg_authid among them, have one set of statistics for every database)
+    expect(pg.sql("SELECT count(*) FROM pg_stat_sys_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.last_analyze IS NOT NULL AND s.schemaname = 'pg_catalog' AND NOT c.relisshared", restored)).toBe("0");
     // Autovacuum, off on the tables while they loaded, is back as the dump had it: on everywhere but audit_logs.
     const storageOptions = (db: string) =>
       pg.sql("SELECT string_agg(relname || '=' || coalesce(array_to_string(reloptions, ';'), ''), ' ' ORDER BY relname) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace", db);

@@ -65,6 +65,9 @@ beforeAll(async () => {
       p.app = { ...p.app, dir: projectDir, user: "nobody", readyTimeoutSeconds: 20 };
       p.services = Object.fromEntries(PENCOM_SERVICES.map((s, i) => [s.name, { port: ports[i] }]));
       p.postgres = { ...p.postgres, host: "127.0.0.1", port: pgPort };
+      // The PostgreSQL server's own steps (postgres.pitr: pgBackRest, a restart of its cluster) are not this machine's:
+      // test/stacks/pencom/pitr.test.ts runs their files and command lines against a real PostgreSQL.
+      delete p.postgres.pitr;
       p.mongodb = { ...p.mongodb, host: "127.0.0.1", port: mongoPort };
       p.redis = { ...p.redis, host: "127.0.0.1", port: redisPort };
       p.oracle = { ...p.oracle, host: "127.0.0.1", port: oraclePort };

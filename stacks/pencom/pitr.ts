@@ -1,0 +1,153 @@
+// Point-in-time recovery for Pencom's on-premises PostgreSQL (issue 14), through the shared piece for self-managed
+// PostgreSQL (lib/postgresPitr.ts), the way Bunty's host PostgreSQL does it: WAL archived by pgBackRest (the server's
+// own Debian/Ubuntu package), a weekly full and daily differential backup from systemd timers, and
+// `recovery.coreDatabase.pointInTime`: the repository's backup plus WAL recovered to that moment in a scratch cluster
+// beside the live one, pencom_core_db2 dumped out of it, and that dump restored by pg-restore.sh into a new database
+// beside the live one (checksum and table of contents verified first); the existing cutover then points core at it.
+//
+// Where it runs: on the PostgreSQL server (`postgres.pitr.server`, an SSH login of the infrastructure team's host), as
+// the server's OS user (postgres) over the local socket: archive_command runs on that host, and the repository is a
+// posix one there. Like Bunty's, it recovers from operator mistakes and a corrupt database, not from the loss of that
+// host (an off-site repository needs a bucket the seed does not name: stacks/pencom/README.md, "Not done yet").
+import { HOST_LAYOUT } from "../../lib/hostLayout";
+import { pitrRestoreArgv, pitrScratchDir, pitrServerFiles, pitrSystemdUnits, type SelfManagedPitrSite } from "../../lib/postgresPitr";
+import { shellJoin } from "../../lib/shell";
+import type { PencomConfig } from "./config";
+
+export const PENCOM_PGBACKREST_STANZA = "pencom";
+const SERVER_USER = "postgres";
+const SCRIPTS = `${HOST_LAYOUT.scriptsRoot}/backup`;
+
+/** Paths on the PostgreSQL server. */
+export const PENCOM_PITR_PATHS = {
+  pgbackrestConf: "/etc/pgbackrest/pgbackrest.conf",
+  /**
+   * The scratch cluster's postgresql.conf. A Debian cluster keeps its configuration in /etc, so the backup's data
+   * directory has none; the live cluster's own file names the LIVE data directory (data_directory) and port, so it must
+   * never be the scratch cluster's. This one names only the scratch cluster's authentication file.
+   */
+  scratchConf: "/etc/pgbackrest/pencom-scratch.conf",
+  scratchHba: "/etc/pgbackrest/pencom-scratch-hba.conf",
+  spoolDir: "/var/spool/pgbackrest",
+  logDir: "/var/log/pgbackrest",
+  metricsDir: "/var/backups/pencom-postgres/metrics",
+  backupDir: "/var/backups/pencom-postgres",
+} as const;
+
+export interface PencomPitr {
+  /** Rendered files on the PostgreSQL server (0644, root), by absolute path. */
+  files: Record<string, string>;
+  /** Checks pgBackRest is installed, makes its directories, restarts PostgreSQL (archive_mode), first full backup, timers. */
+  setup: string;
+  units: string[];
+  /** Commands the PostgreSQL server must have (its preflight). */
+  runtimeCommands: string[];
+}
+
+export function pencomPitrSite(cfg: PencomConfig): SelfManagedPitrSite | undefined {
+  const pitr = cfg.postgres.pitr;
+  if (!pitr) return undefined;
+  return {
+    stanza: PENCOM_PGBACKREST_STANZA,
+    // Debian/Ubuntu's cluster layout: the OS user and the superuser role are both postgres.
+    pg: { dataDir: `/var/lib/postgresql/${pitr.version}/${pitr.cluster}`, socketDir: "/var/run/postgresql", port: cfg.postgres.port, user: SERVER_USER },
+    repository: { type: "posix", path: pitr.repoPath },
+    retentionFull: pitr.retentionFull,
+    archiveTimeoutSeconds: pitr.archiveTimeoutSeconds,
+    configPath: PENCOM_PITR_PATHS.pgbackrestConf,
+    encrypted: false,
+    spoolDir: PENCOM_PITR_PATHS.spoolDir,
+    logDir: PENCOM_PITR_PATHS.logDir,
+  };
+}
+
+/** The archive settings' conf.d file: read after the cluster's own postgresql.conf. */
+export function pencomArchiveConfPath(cfg: PencomConfig): string {
+  const pitr = cfg.postgres.pitr!;
+  return `/etc/postgresql/${pitr.version}/${pitr.cluster}/conf.d/lazarus-archive.conf`;
+}
+
+export function pencomPitr(cfg: PencomConfig): PencomPitr | undefined {
+  const site = pencomPitrSite(cfg);
+  const pitr = cfg.postgres.pitr;
+  if (!site || !pitr) return undefined;
+  const server = pitrServerFiles(site);
+  const units = pitrSystemdUnits({
+    unitPrefix: "lazarus-pencom-pitr",
+    stanza: site.stanza,
+    schedule: { at: pitr.backupAt, fullWeekday: pitr.fullBackupWeekday },
+    scriptsDir: SCRIPTS,
+    metricsDir: PENCOM_PITR_PATHS.metricsDir,
+    backupDir: PENCOM_PITR_PATHS.backupDir,
+    user: SERVER_USER,
+  });
+  const files: Record<string, string> = {
+    [site.configPath]: server.pgbackrestConf,
+    [pencomArchiveConfPath(cfg)]: `# Rendered by Lazarus (stacks/pencom/pitr.ts): WAL to pgBackRest.\n${server.archiveConf}`,
+    [PENCOM_PITR_PATHS.scratchConf]: [
+      "# Rendered by Lazarus (stacks/pencom/pitr.ts): the point-in-time restore's scratch cluster, started beside the live",
+      "# one by pitr-restore.sh on its own port and socket with archiving off. Never the live cluster's postgresql.conf,",
+      "# which names the live data directory.",
+      `hba_file = '${PENCOM_PITR_PATHS.scratchHba}'`,
+      "",
+    ].join("\n"),
+    // Only the server's OS user over the scratch cluster's own socket: pg_dump reads the recovered database, nobody else.
+    [PENCOM_PITR_PATHS.scratchHba]: `# Rendered by Lazarus (stacks/pencom/pitr.ts): the scratch cluster admits only ${SERVER_USER} on its socket.\nlocal all ${SERVER_USER} peer\n`,
+  };
+  for (const [name, text] of Object.entries(units)) files[`/etc/systemd/system/${name}`] = text;
+  const timers = Object.keys(units).filter((n) => n.endsWith(".timer"));
+  const dirs = [pitr.repoPath, site.logDir, site.spoolDir, PENCOM_PITR_PATHS.backupDir, PENCOM_PITR_PATHS.metricsDir, pitr.scratchRoot];
+  const setup = [
+    "set -eu",
+    // The infrastructure team's server: its pgBackRest comes from its own package source (the preflight names it when
+    // missing); Lazarus does not install packages on a host it does not own.
+    "command -v pgbackrest >/dev/null || { echo 'pgbackrest is not installed on the PostgreSQL server: apt-get install pgbackrest (the version of the server'\"'\"'s PostgreSQL repository)' >&2; exit 69; }",
+    `install -d -o ${SERVER_USER} -g ${SERVER_USER} -m 0750 ${dirs.join(" ")}`,
+    // archive_mode takes effect only at a server start
+    `systemctl restart ${shellJoin([`postgresql@${pitr.version}-${pitr.cluster}`])}`,
+    // stanza-create on the first run, `pgbackrest check` (WAL reaches the repository), then the first full backup
+    `runuser -u ${SERVER_USER} -- ${shellJoin(["env", `PITR_STANZA=${site.stanza}`, `METRICS_DIR=${PENCOM_PITR_PATHS.metricsDir}`, `BACKUP_DIR=${PENCOM_PITR_PATHS.backupDir}`, "bash", `${SCRIPTS}/backup-job.sh`, "pitr-full"])}`,
+    "systemctl daemon-reload",
+    `systemctl enable --now ${timers.join(" ")}`,
+  ].join("\n");
+  return { files, setup, units: Object.keys(units), runtimeCommands: ["pgbackrest", "psql", "pg_dump", "pg_restore", "vacuumdb", "jq", "runuser", "systemctl", "sha256sum"] };
+}
+
+/** pitr-restore.sh's argv: recover to the time in <scratchRoot>/<label>/data, dump the core database beside it. */
+export function pencomPitrRecoverArgv(cfg: PencomConfig, o: { label: string; pointInTime: string }): string[] {
+  const pitr = cfg.postgres.pitr!;
+  return pitrRestoreArgv({
+    stanza: PENCOM_PGBACKREST_STANZA,
+    label: o.label,
+    database: cfg.postgres.core.database,
+    pointInTime: o.pointInTime,
+    scratchRoot: pitr.scratchRoot,
+    port: pitr.scratchPort,
+    scriptsDir: SCRIPTS,
+    confFile: PENCOM_PITR_PATHS.scratchConf,
+  });
+}
+
+/** pg-restore.sh's argv: that dump (the scratch dir's `latest`) into a new database beside the live core database. */
+export function pencomPitrBesideArgv(cfg: PencomConfig, label: string): string[] {
+  const scratch = pitrScratchDir({ scratchRoot: cfg.postgres.pitr!.scratchRoot, label });
+  return ["env", "PGHOST=/var/run/postgresql", `PGPORT=${cfg.postgres.port}`, "bash", `${SCRIPTS}/pg-restore.sh`, "-d", cfg.postgres.core.database, scratch];
+}
+
+/**
+ * recovery.coreDatabase.pointInTime on the PostgreSQL server, as root over SSH: the scratch directory for this label,
+ * pitr-restore.sh (recover to the time, dump the core database, remove the scratch cluster) and pg-restore.sh of that
+ * dump into pencom_core_db2_restore_<timestamp> beside the live database, both as postgres over the local socket.
+ * Its stdout is pg-restore.sh's result line alone, which names the database core's .env then points at.
+ */
+export function pencomPitrRestoreCommand(cfg: PencomConfig, o: { label: string; pointInTime: string }): string {
+  const scratch = pitrScratchDir({ scratchRoot: cfg.postgres.pitr!.scratchRoot, label: o.label });
+  const asServerUser = (argv: string[]) => `runuser -u ${SERVER_USER} -- ${shellJoin(argv)}`;
+  return [
+    "set -eu",
+    `install -d -o ${SERVER_USER} -g ${SERVER_USER} -m 0750 ${shellJoin([scratch])}`,
+    // pitr-restore.sh's own result line goes to the log (stderr)
+    `${asServerUser(pencomPitrRecoverArgv(cfg, o))} >&2`,
+    asServerUser(pencomPitrBesideArgv(cfg, o.label)),
+  ].join("\n");
+}
