@@ -217,7 +217,9 @@ export function declareBunty(plan: BuntyPlan, ctx: DeclareContext) {
         healthcheck: { protocol: "http", port: b.appPort, path: b.healthPath, checkIntervalSeconds: 10, responseTimeoutSeconds: 5, healthyThreshold: 3, unhealthyThreshold: 3 },
         stickySessions: { type: "none" },
       },
-      { parent: platform },
+      // Its address is the one DNS points at once scaled out: protected like the droplet's reserved IP, so scaling back
+      // in is a deliberate step (DNS moved back first, then `pulumi state unprotect`; stacks/bunty/README.md).
+      { parent: platform, protect: ctx.environment.protect },
     );
     // The droplets admit the balancer only: nginx on 80 and the app's health on its port (nothing else is public).
     new digitalocean.Firewall(

@@ -48,9 +48,10 @@ describe("Bunty horizontal scale-out", () => {
     expect(names("digitalocean:index/uptimeCheck:UptimeCheck").filter((n) => n.includes("clone"))).toEqual([]);
   });
 
-  it("puts every droplet behind a load balancer with a managed Let's Encrypt certificate, HTTP redirected, the app's health checked, no stickiness", () => {
+  it("puts every droplet behind a protected load balancer (DNS points at it) with a managed Let's Encrypt certificate, HTTP redirected, the app's health checked, no stickiness", () => {
     expect(one(plan, CERT, "bunty-prod-api").inputs).toMatchObject({ type: "lets_encrypt", domains: ["api.bunty.io"] });
     const lb = one(plan, LB, "bunty-prod-lb");
+    expect(lb.protect).toBe(true);
     expect(lb.inputs).toMatchObject({
       redirectHttpToHttps: true,
       healthcheck: { protocol: "http", port: 3000, path: "/health" },
