@@ -1,7 +1,7 @@
 // The drill's application stand-in: one psql session inserting one row per round trip into a table of its own, and
 // remembering which inserts the server acknowledged and when. What the server acknowledged is the only honest
 // reference for RPO: a row counts as written once its INSERT ... RETURNING came back, never before.
-// (The same idea as DBIS's failover drill writer, test/support/replicaDrill.ts, without its payments schema.)
+// (DBIS's failover drill, test/support/replicaDrill.ts, uses it too, with its own INSERT into payments.)
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 
 /** How the writer and the drill's checks reach PostgreSQL (libpq settings; no password: trust, or a PGPASSFILE). */
@@ -76,7 +76,8 @@ export class AckedWriter {
   private buffer = "";
   readonly done: Promise<void>;
 
-  constructor(conn: PgConnection, startAt = 1) {
+  /** `insert` is the statement for one id, ending in `RETURNING id;` (default: a row of the drill table). */
+  constructor(conn: PgConnection, startAt = 1, private readonly insert: (id: number) => string = (id) => `INSERT INTO ${DRILL_TABLE} (id) VALUES (${id}) RETURNING id;`) {
     this.next = startAt;
     const child = spawn("psql", ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"], { env: pgEnv(conn) });
     this.child = child;
@@ -105,7 +106,7 @@ export class AckedWriter {
         const ok = await new Promise<boolean>((res) => {
           this.pending = res;
           if (child.exitCode !== null) return res(false);
-          child.stdin.write(`INSERT INTO ${DRILL_TABLE} (id) VALUES (${this.next}) RETURNING id;\n`);
+          child.stdin.write(`${this.insert(this.next)}\n`);
         });
         this.pending = undefined;
         if (!ok) break;

@@ -13,11 +13,12 @@
 // Used by test/stacks/dbis/failover-drill.test.ts and bench/dbis-failover.ts.
 // Stand-in limits: DigitalOcean's promote may take longer than pg_promote here (it also reconfigures the node); the
 // servers run with fsync off (test speed), which does not change what streaming replication sends.
-import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bearerHeader, promoteReplicaCommand } from "../../lib/digitaloceanApi";
+import { AckedWriter } from "../../lib/dr/writer";
 import { startDigitaloceanApiStub } from "./digitaloceanApiStub";
 import { freePort } from "./ports";
 import { PG_BIN, startPostgres, type PostgresServer } from "./postgres";
@@ -74,65 +75,9 @@ export async function startStandby(primary: PostgresServer): Promise<Standby> {
   };
 }
 
-/** The application stand-in: one psql session, one INSERT per round trip, the acknowledged ids kept in order. */
-export class PaymentWriter {
-  readonly acked: number[] = [];
-  /** performance-clock millisecond of each acknowledgement, by position in `acked`. */
-  readonly ackedAt: number[] = [];
-  private child: ChildProcessWithoutNullStreams;
-  private next = 1;
-  private stopped = false;
-  private pending?: (ok: boolean) => void;
-  private buffer = "";
-  readonly done: Promise<void>;
-
-  constructor(port: number, user: string, startAt = 1) {
-    this.next = startAt;
-    const child = spawn("psql", ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", "dbis_core"], { env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: user } });
-    this.child = child;
-    child.stdout.on("data", (d: Buffer) => {
-      this.buffer += d.toString();
-      let nl: number;
-      while ((nl = this.buffer.indexOf("\n")) >= 0) {
-        const line = this.buffer.slice(0, nl).trim();
-        this.buffer = this.buffer.slice(nl + 1);
-        if (/^\d+$/.test(line)) {
-          this.acked.push(Number(line));
-          this.ackedAt.push(performance.now());
-          this.pending?.(true);
-        }
-      }
-    });
-    child.stderr.on("data", () => undefined);
-    const exited = new Promise<void>((res) => child.once("exit", () => res()));
-    child.once("exit", () => this.pending?.(false));
-    this.done = (async () => {
-      while (!this.stopped) {
-        const ok = await new Promise<boolean>((res) => {
-          this.pending = res;
-          if (child.exitCode !== null) return res(false);
-          child.stdin.write(`INSERT INTO payments (id, status, amount) VALUES (${this.next}, 'APPROVED', ${this.next}.00) RETURNING id;\n`);
-        });
-        this.pending = undefined;
-        if (!ok) break;
-        this.next++;
-      }
-      child.stdin.end();
-      await exited;
-    })();
-  }
-
-  /** Resolves once `count` inserts were acknowledged (or the session ended). */
-  async waitForAcks(count: number, timeoutMs = 30_000): Promise<void> {
-    const t = Date.now();
-    while (this.acked.length < count && this.child.exitCode === null && Date.now() - t < timeoutMs) await new Promise((r) => setTimeout(r, 5));
-    if (this.acked.length < count) throw new Error(`the writer got ${this.acked.length} of ${count} acknowledgements`);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
+/** The application stand-in: lib/dr/writer.ts's acknowledged writer, one payment INSERT per round trip into dbis_core. */
+function paymentWriter(port: number, user: string, startAt = 1): AckedWriter {
+  return new AckedWriter({ host: "127.0.0.1", port, user, database: "dbis_core" }, startAt, (id) => `INSERT INTO payments (id, status, amount) VALUES (${id}, 'APPROVED', ${id}.00) RETURNING id;`);
 }
 
 /** kill -9 of the postmaster and every process it started: the primary node is gone, mid-write. Returns once they are gone. */
@@ -197,15 +142,16 @@ export async function runFailoverDrill(opts: { warmupRows?: number } = {}): Prom
     primary.sql("CREATE DATABASE dbis_core");
     primary.sql("CREATE TABLE payments (id bigint PRIMARY KEY, status text NOT NULL, amount numeric(18,2) NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp())", "dbis_core");
     standby = await startStandby(primary);
-    const writer = new PaymentWriter(primary.port, primary.user);
+    const writer = paymentWriter(primary.port, primary.user);
     await writer.waitForAcks(opts.warmupRows ?? 500);
-    const killedAt = performance.now();
+    const killedAt = Date.now();
     await killServer(primary.dataDir);
     await writer.stop();
     const ackedBeforeKill = writer.acked.length;
+    const ackedIds = writer.acked.map((a) => a.id);
 
     // The switch's command, as the command resource runs it: bash -c, the bearer header on stdin.
-    const promoteStarted = performance.now();
+    const promoteStarted = Date.now();
     const promoteOutput = await new Promise<string>((resolve, reject) => {
       const child = spawn("bash", ["-c", promoteReplicaCommand({ clusterId: CLUSTER, replicaName: REPLICA, warning: "IRREVERSIBLE (drill)", apiBase: api.url })]);
       let out = "";
@@ -215,19 +161,19 @@ export async function runFailoverDrill(opts: { warmupRows?: number } = {}): Prom
       child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`promote command exited ${code}: ${err}`))));
       child.stdin.end(bearerHeader(TOKEN));
     });
-    const promoteMs = performance.now() - promoteStarted;
+    const promoteMs = Date.now() - promoteStarted;
 
     // The recreated app on the promoted server: the first acknowledged write ends the outage.
-    const after = new PaymentWriter(standby.port, primary.user, 1_000_000);
+    const after = paymentWriter(standby.port, primary.user, 1_000_000);
     await after.waitForAcks(1);
-    const rtoMs = after.ackedAt[0]! - killedAt;
+    const rtoMs = after.acked[0]!.at - killedAt;
     await after.stop();
 
     const have = new Set(standby.sql("SELECT id FROM payments WHERE id < 1000000", "dbis_core").split("\n").filter(Boolean).map(Number));
-    const lostIdx = writer.acked.map((id, i) => (have.has(id) ? -1 : i)).filter((i) => i >= 0);
-    const rpoMs = lostIdx.length ? writer.ackedAt[writer.ackedAt.length - 1]! - writer.ackedAt[lostIdx[0]!]! : 0;
-    const kept = writer.acked.filter((id) => have.has(id));
-    const promotedHoldsAPrefix = kept.every((id, i) => id === writer.acked[i]) && [...have].every((id) => writer.acked.includes(id) || id >= writer.acked.length);
+    const lostIdx = ackedIds.map((id, i) => (have.has(id) ? -1 : i)).filter((i) => i >= 0);
+    const rpoMs = lostIdx.length ? writer.acked[writer.acked.length - 1]!.at - writer.acked[lostIdx[0]!]!.at : 0;
+    const kept = ackedIds.filter((id) => have.has(id));
+    const promotedHoldsAPrefix = kept.every((id, i) => id === ackedIds[i]) && [...have].every((id) => ackedIds.includes(id) || id >= ackedIds.length);
     return { rtoMs, promoteMs, lostRows: lostIdx.length, rpoMs, ackedBeforeKill, promotedHoldsAPrefix, promoteOutput };
   } finally {
     standby?.destroy();
@@ -242,12 +188,12 @@ export async function crashRestartBaseline(): Promise<number> {
   try {
     primary.sql("CREATE DATABASE dbis_core");
     primary.sql("CREATE TABLE payments (id bigint PRIMARY KEY, status text NOT NULL, amount numeric(18,2) NOT NULL)", "dbis_core");
-    const killedAt = performance.now();
+    const killedAt = Date.now();
     await killServer(primary.dataDir);
     primary.start();
-    const w = new PaymentWriter(primary.port, primary.user);
+    const w = paymentWriter(primary.port, primary.user);
     await w.waitForAcks(1);
-    const ms = w.ackedAt[0]! - killedAt;
+    const ms = w.acked[0]!.at - killedAt;
     await w.stop();
     return ms;
   } finally {
