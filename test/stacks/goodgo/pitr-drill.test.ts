@@ -18,7 +18,7 @@ import { goodgoPlainFiles } from "../../../stacks/goodgo/plan";
 import { goodgoPitrRestoreArgv } from "../../../stacks/goodgo/pitr";
 import { spawnSync } from "node:child_process";
 import { freePort } from "../../support/ports";
-import { SCRIPTS_DIR, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
+import { SCRIPTS_DIR, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster, restoreToLatestAndMeasure } from "../../support/pgbackrest";
 import { goodgoTestSecrets, rawStack } from "../../support/stacks";
 
 // The stack's own key, set as an operator would: the shortest archive_timeout it accepts keeps the drill short.
@@ -99,23 +99,7 @@ describe("GoodGo PITR drill on the rendered pgBackRest config", () => {
     rmSync(c.pg.dataDir, { recursive: true, force: true });
     expect(existsSync(c.pg.dataDir)).toBe(false);
 
-    const port = await freePort();
-    const t0 = Date.now();
-    const r = c.script("pitr-restore.sh", ["--stanza", "goodgo", "--target-dir", join(c.mkdir("latest"), "data"), "--port", String(port)]);
-    const restoreSeconds = (Date.now() - t0) / 1000;
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(r.result).toMatchObject({ status: "ok", recovery_type: "latest", in_recovery: false });
-    const [rows, maxId] = restoredSql(port, "select count(*), max(id) from drill").split("|").map(Number);
-    const rpo = Number(restoredSql(port, `select extract(epoch from ('${last!.ts}'::timestamptz - max(ts))) from drill`));
-    console.log(
-      `GoodGo PITR drill (rendered config, archive_timeout ${ARCHIVE_TIMEOUT_S}s): writer committed ${committed} rows (last id ${last!.id}); ` +
-        `restored ${rows} rows (last id ${maxId}); RPO = ${rpo.toFixed(1)} s (${last!.id - maxId!} rows lost); restore took ${restoreSeconds.toFixed(1)} s`,
-    );
-    expect(rows).toBe(maxId); // no gaps, nothing invented
-    expect(maxId!).toBeLessThanOrEqual(last!.id);
-    expect(rpo).toBeGreaterThanOrEqual(0);
-    // archive_timeout bounds the loss; the margin covers the async push and the segment in flight at the kill
-    expect(rpo).toBeLessThan(ARCHIVE_TIMEOUT_S * 3);
+    const { port } = await restoreToLatestAndMeasure(c, { platform: "GoodGo", stanza: "goodgo", archiveTimeoutS: ARCHIVE_TIMEOUT_S, last: last!, committed });
 
     // A named time: the moment a row was committed halfway through. Rows commit a moment after their ts, so every
     // row written a second before it is there and none written after it.

@@ -22,7 +22,7 @@ import { pencom } from "../../../stacks/pencom";
 import { pencomRequiredSecrets } from "../../../stacks/pencom/config";
 import { PENCOM_PITR_PATHS, pencomArchiveConfPath, pencomPitr, pencomPitrBesideArgv, pencomPitrRecoverArgv } from "../../../stacks/pencom/pitr";
 import { freePort } from "../../support/ports";
-import { SCRIPTS_DIR, chownToServerUser, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
+import { SCRIPTS_DIR, chownToServerUser, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster, restoreToLatestAndMeasure } from "../../support/pgbackrest";
 import { ALL_SENTINEL_SECRETS, T, byType, keepOnlyPlatforms, one, planFor, rawStack } from "../../support/stacks";
 
 const ARCHIVE_TIMEOUT_S = 10;
@@ -177,22 +177,7 @@ describe("Pencom PITR drill on the rendered pgBackRest config", () => {
     rmSync(c.pg.dataDir, { recursive: true, force: true }); // ... and its data directory is gone
     expect(existsSync(c.pg.dataDir)).toBe(false);
 
-    const port = await freePort();
-    const t0 = Date.now();
-    const latest = c.script("pitr-restore.sh", ["--stanza", "pencom", "--target-dir", join(c.mkdir("latest"), "data"), "--port", String(port)]);
-    const restoreSeconds = (Date.now() - t0) / 1000;
-    expect(latest.code, latest.stderr + latest.stdout).toBe(0);
-    expect(latest.result).toMatchObject({ status: "ok", recovery_type: "latest", in_recovery: false });
-    const [rows, maxId] = restoredSql(port, "select count(*), max(id) from drill").split("|").map(Number);
-    const rpo = Number(restoredSql(port, `select extract(epoch from ('${last!.ts}'::timestamptz - max(ts))) from drill`));
-    console.log(
-      `Pencom PITR drill (rendered config, archive_timeout ${ARCHIVE_TIMEOUT_S}s): writer committed ${committed} rows (last id ${last!.id}); ` +
-        `restored ${rows} rows (last id ${maxId}); RPO = ${rpo.toFixed(1)} s (${last!.id - maxId!} rows lost); restore took ${restoreSeconds.toFixed(1)} s`,
-    );
-    expect(rows).toBe(maxId); // no gaps, nothing invented
-    expect(maxId!).toBeLessThanOrEqual(last!.id);
-    expect(rpo).toBeGreaterThanOrEqual(0);
-    expect(rpo).toBeLessThan(ARCHIVE_TIMEOUT_S * 3);
+    const { port } = await restoreToLatestAndMeasure(c, { platform: "Pencom", stanza: "pencom", archiveTimeoutS: ARCHIVE_TIMEOUT_S, last: last!, committed });
 
     const target = named!.ts;
     const port2 = await freePort();
