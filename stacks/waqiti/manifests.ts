@@ -357,6 +357,18 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
     if (extra.procedure) m.metadata.annotations = { ...m.metadata.annotations, "lazarus.io/runbook-procedure": extra.procedure };
     out.push({ stage, kind: manifest.kind as ManifestKind, manifest: m, ...extra });
   };
+  // A job's own service account with one Role holding only what that job does, bound to it.
+  const accountWithRole = (name: string, rules: k8s.types.input.rbac.v1.PolicyRule[]) => {
+    add("rbac", { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(name, ns) } satisfies k8s.types.input.core.v1.ServiceAccount);
+    add("rbac", { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(name, ns), rules } satisfies k8s.types.input.rbac.v1.Role);
+    add("rbac", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(name, ns),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name, namespace: ns }],
+    } satisfies k8s.types.input.rbac.v1.RoleBinding);
+  };
   const DB_ONLY = "002 2. Database-Only Recovery";
 
   const redisRestore = r.redis ? { label: r.redis.label, backup: r.redis.backup } : r.fullSystem ? { label: r.fullSystem.label, backup: r.fullSystem.redisBackup } : undefined;
@@ -408,24 +420,11 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "waqiti-operators" }],
   } satisfies k8s.types.input.rbac.v1.RoleBinding);
   // The verification job: the seed's `kubectl exec` checks, and nothing else.
-  add("rbac", { apiVersion: "v1", kind: "ServiceAccount", metadata: meta("waqiti-verifier", ns) } satisfies k8s.types.input.core.v1.ServiceAccount);
-  add("rbac", {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: meta("waqiti-verifier", ns),
-    rules: [
-      { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
-      { apiGroups: [""], resources: ["pods/exec"], verbs: ["create"] },
-      { apiGroups: ["apps"], resources: ["deployments", "replicasets"], verbs: ["get", "list"] },
-    ],
-  } satisfies k8s.types.input.rbac.v1.Role);
-  add("rbac", {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: meta("waqiti-verifier", ns),
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "waqiti-verifier" },
-    subjects: [{ kind: "ServiceAccount", name: "waqiti-verifier", namespace: ns }],
-  } satisfies k8s.types.input.rbac.v1.RoleBinding);
+  accountWithRole("waqiti-verifier", [
+    { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["pods/exec"], verbs: ["create"] },
+    { apiGroups: ["apps"], resources: ["deployments", "replicasets"], verbs: ["get", "list"] },
+  ]);
 
   // --- secrets -----------------------------------------------------------------------------------------------------
   const reapplied = r.configuration ? { "lazarus.io/reapplied-at": r.configuration.at } : undefined;
@@ -558,21 +557,8 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
   }
   if (r.fullSystem) restoreJob(`restore-postgres-${r.fullSystem.label}`, "postgres", r.fullSystem.postgresBackup, "002 1. Complete System Recovery from Backup, Step 3 (Database Recovery)");
   if (claimToDelete) {
-    add("rbac", { apiVersion: "v1", kind: "ServiceAccount", metadata: meta("waqiti-claim-deleter", ns) } satisfies k8s.types.input.core.v1.ServiceAccount);
-    add("rbac", {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: meta("waqiti-claim-deleter", ns),
-      // This one claim, by name: the confirmation named it.
-      rules: [{ apiGroups: [""], resources: ["persistentvolumeclaims"], resourceNames: [claimToDelete.name], verbs: ["get", "delete"] }],
-    } satisfies k8s.types.input.rbac.v1.Role);
-    add("rbac", {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: meta("waqiti-claim-deleter", ns),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "waqiti-claim-deleter" },
-      subjects: [{ kind: "ServiceAccount", name: "waqiti-claim-deleter", namespace: ns }],
-    } satisfies k8s.types.input.rbac.v1.RoleBinding);
+    // This one claim, by name: the confirmation named it.
+    accountWithRole("waqiti-claim-deleter", [{ apiGroups: [""], resources: ["persistentvolumeclaims"], resourceNames: [claimToDelete.name], verbs: ["get", "delete"] }]);
     add(
       "operations",
       {
@@ -673,24 +659,11 @@ export function waqitiManifests({ config: cfg }: WaqitiManifestInput): WaqitiMan
     const active = r.database?.cutover ? r.database.label : "live";
     const pod = (instance: string) => `${instance === "live" ? "postgres" : `postgres-${instance}`}-0`;
     const pods = [pod("live"), ...(r.database ? [pod(r.database.label)] : [])];
-    add("rbac", { apiVersion: "v1", kind: "ServiceAccount", metadata: meta("waqiti-pitr-backup", ns) } satisfies k8s.types.input.core.v1.ServiceAccount);
-    add("rbac", {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: meta("waqiti-pitr-backup", ns),
-      // exec into the database pods by name, nothing else
-      rules: [
-        { apiGroups: [""], resources: ["pods"], resourceNames: pods, verbs: ["get"] },
-        { apiGroups: [""], resources: ["pods/exec"], resourceNames: pods, verbs: ["create"] },
-      ],
-    } satisfies k8s.types.input.rbac.v1.Role);
-    add("rbac", {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: meta("waqiti-pitr-backup", ns),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "waqiti-pitr-backup" },
-      subjects: [{ kind: "ServiceAccount", name: "waqiti-pitr-backup", namespace: ns }],
-    } satisfies k8s.types.input.rbac.v1.RoleBinding);
+    // exec into the database pods by name, nothing else
+    accountWithRole("waqiti-pitr-backup", [
+      { apiGroups: [""], resources: ["pods"], resourceNames: pods, verbs: ["get"] },
+      { apiGroups: [""], resources: ["pods/exec"], resourceNames: pods, verbs: ["create"] },
+    ]);
     const pitrBackupJob = (instance: string, type: "full" | "diff"): JobSpec => ({
       activeDeadlineSeconds: WAQITI_TIMEOUTS.pitrBackup,
       backoffLimit: 1,
