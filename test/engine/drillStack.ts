@@ -4,20 +4,17 @@
 // an empty one comes back (test/support/drillTarget.ts). Shared by test/engine/dr-drill.test.ts and bench/dr-drill.ts.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { stringify } from "yaml";
 import { DRILL_FILE } from "../../lib/dr/drill";
-import { GOODGO_SECRET_MOUNTS } from "../../stacks/goodgo/services";
 import { emptyPostgresScript } from "../support/drillTarget";
 import { startPlanHost, type PlanHost } from "../support/planOverSsh";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import { startRedis, type RedisServer } from "../support/redis";
 import { GOODGO_SENTINEL_SECRETS } from "../support/stacks";
-import { GOODGO_SANDBOXED, goodgoOnHostConfig, goodgoSecrets, openGoodgoStack, type GoodgoEngineStack } from "./goodgoStack";
+import { GOODGO_SANDBOXED, goodgoOnHostConfig, goodgoSecrets, openGoodgoStack, writeGoodgoComposeExec, type GoodgoEngineStack } from "./goodgoStack";
 
-const REPO = resolve(__dirname, "../..");
 const PASSPHRASE = "lazarus-engine-test";
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export interface DrillStack {
   /** The scratch project: runDrill's workDir (stack "staging"). */
@@ -41,34 +38,10 @@ export async function openDrillStack(writer: { rowsBeforeBackup: number; rowsAft
   const pg = await startPostgres({ extraConf: ["synchronous_commit = on"] });
   pg.sql("CREATE DATABASE goodgo");
   const redis = await startRedis({ password: GOODGO_SENTINEL_SECRETS["lazarus:goodgoRedisPassword"] });
-  const bin = join(side, "bin");
-  mkdirSync(bin);
-  writeFileSync(join(bin, "redis-cli"), `#!/bin/sh\nexec /usr/bin/redis-cli -h 127.0.0.1 -p ${redis.port} "$@"\n`, { mode: 0o755 });
   const composeExec = join(side, "compose-exec");
   const host = await startPlanHost({ sandboxed: GOODGO_SANDBOXED, composeExec });
   const deployDir = join(host.root, "srv", "goodgo");
-  const secretFiles = Object.values(GOODGO_SECRET_MOUNTS)
-    .filter((m) => ["pg-backup", "redis"].includes(m.service) && /^[A-Z0-9_]+$/.test(m.via))
-    .map((m) => `${m.via}=${join(deployDir, m.host)}`);
-  // The containers' environment pointed at the real servers. BACKUP_DIR: backup-job.sh reads /backups from the
-  // environment, which fake-docker-exec does not map (it maps /backups in arguments only).
-  const containerEnv = [
-    `PATH=${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-    `HOME=${side}`,
-    `PGHOST=${pg.host}`,
-    `PGPORT=${pg.port}`,
-    `PGUSER=${pg.user}`,
-    "PGDATABASE=goodgo",
-    `POSTGRES_USER=${pg.user}`,
-    "POSTGRES_DB=goodgo",
-    `BACKUP_DIR=${backupsDir}`,
-    ...secretFiles.filter((kv) => !kv.startsWith("PGPASSFILE=")),
-    `FAKE_SCRIPTS=${join(REPO, "scripts")}`,
-    `FAKE_BACKUPS=${backupsDir}`,
-    `FAKE_DOCKER_STATE=${join(host.dockerHome, "state.txt")}`,
-    `FAKE_DOCKER_LOG=${join(side, "exec.log")}`,
-  ];
-  writeFileSync(composeExec, ["#!/bin/sh", `exec env ${containerEnv.map(q).join(" ")} bash ${q(join(REPO, "test/support/fake-docker-exec"))} "$@"`, ""].join("\n"), { mode: 0o755 });
+  writeGoodgoComposeExec({ side, composeExec, host, deployDir, pg, redis, backupsDir, backupDirInEnv: true });
   const goodgo = await openGoodgoStack(goodgoOnHostConfig(host.ssh, deployDir), goodgoSecrets(readFileSync(host.ssh.keyFile, "utf8")), PASSPHRASE);
   const passphraseFile = join(side, "passphrase");
   writeFileSync(passphraseFile, PASSPHRASE, { mode: 0o600 });

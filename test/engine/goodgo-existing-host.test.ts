@@ -22,7 +22,7 @@ import { startPostgres, type PostgresServer } from "../support/postgres";
 import { startRedis, type RedisServer } from "../support/redis";
 import { GOODGO_SENTINEL_SECRETS } from "../support/stacks";
 import { engineGate } from "./engineGate";
-import { GOODGO_PREFIX as PREFIX, GOODGO_SANDBOXED, goodgoOnHostConfig, goodgoSecrets, openGoodgoStack, type GoodgoEngineStack } from "./goodgoStack";
+import { GOODGO_PREFIX as PREFIX, GOODGO_SANDBOXED, goodgoOnHostConfig, goodgoSecrets, openGoodgoStack, writeGoodgoComposeExec, type GoodgoEngineStack } from "./goodgoStack";
 
 const gate = engineGate({ command: true });
 const REPO = resolve(__dirname, "../..");
@@ -132,37 +132,10 @@ if (gate.mustFail) {
       redis = await startRedis({ password: GOODGO_SENTINEL_SECRETS["lazarus:goodgoRedisPassword"] });
       // `docker compose exec` as the container would run it (fake-docker-exec): pointed at the real servers, with the
       // secret files at the host paths the compose file mounts them from, /backups mapped to a temp dir.
-      const bin = join(side, "bin");
-      mkdirSync(bin);
-      writeFileSync(join(bin, "redis-cli"), `#!/bin/sh\nexec /usr/bin/redis-cli -h 127.0.0.1 -p ${redis.port} "$@"\n`, { mode: 0o755 });
       const composeExec = join(side, "compose-exec");
       host = await startPlanHost({ sandboxed: GOODGO_SANDBOXED, composeExec });
       deployDir = join(host.root, "srv", "goodgo");
-      const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-      // (The services the stack execs into: pg-backup and redis; redis-exporter's REDIS_PASSWORD_FILE is another file.)
-      const secretFiles = Object.values(GOODGO_SECRET_MOUNTS)
-        .filter((m) => ["pg-backup", "redis"].includes(m.service) && /^[A-Z0-9_]+$/.test(m.via))
-        .map((m) => `${m.via}=${join(deployDir, m.host)}`);
-      const containerEnv = [
-        `PATH=${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-        `HOME=${side}`,
-        `PGHOST=${pg.host}`,
-        `PGPORT=${pg.port}`,
-        `PGUSER=${pg.user}`,
-        "PGDATABASE=goodgo",
-        `POSTGRES_USER=${pg.user}`,
-        "POSTGRES_DB=goodgo",
-        ...secretFiles.filter((kv) => !kv.startsWith("PGPASSFILE=")),
-        `FAKE_SCRIPTS=${join(REPO, "scripts")}`,
-        `FAKE_BACKUPS=${backupsDir}`,
-        `FAKE_DOCKER_STATE=${join(host.dockerHome, "state.txt")}`,
-        `FAKE_DOCKER_LOG=${join(side, "exec.log")}`,
-      ];
-      writeFileSync(
-        composeExec,
-        ["#!/bin/sh", `exec env ${containerEnv.map(q).join(" ")} bash ${q(join(REPO, "test/support/fake-docker-exec"))} "$@"`, ""].join("\n"),
-        { mode: 0o755 },
-      );
+      writeGoodgoComposeExec({ side, composeExec, host, deployDir, pg, redis, backupsDir });
       goodgo = await openGoodgoStack(goodgoOnHostConfig(host.ssh, deployDir), goodgoSecrets(readFileSync(host.ssh.keyFile, "utf8")));
       configure((g) => (g.operations = [{ id: "restart-api", action: "restart-service", service: "api" }]));
     }, 300_000);

@@ -8,10 +8,15 @@
 // off-site bucket `existing` (so no DigitalOcean resource at all), the deploy dir in the test's temp dir, every other
 // platform removed, and the DigitalOcean settings of lazarus:environment removed (not needed by such a stack).
 // Every secret is a sentinel (test/support/stacks.ts) except the SSH key, which is the test sshd's.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { EngineStack } from "../../lib/engine/driver";
+import { REPO_ROOT } from "../../lib/engine/install";
+import { GOODGO_SECRET_MOUNTS } from "../../stacks/goodgo/services";
+import type { PlanHost } from "../support/planOverSsh";
+import type { PostgresServer } from "../support/postgres";
+import type { RedisServer } from "../support/redis";
 import { GOODGO_SENTINEL_SECRETS, keepOnlyPlatforms, stackConfigMap } from "../support/stacks";
 import { scratchProject } from "./engineGate";
 
@@ -92,3 +97,47 @@ export async function openProgramStack(config: ConfigMap, secrets: Record<string
 }
 
 export const openGoodgoStack = openProgramStack;
+
+/**
+ * `docker compose exec` as GoodGo's containers would run it (test/support/fake-docker-exec), pointed at the real
+ * PostgreSQL and Redis: the secret files at the host paths the compose file mounts them from, /backups mapped to
+ * `backupsDir`. Writes the redis-cli shim and the compose-exec script for a plan host started with `composeExec`.
+ * `backupDirInEnv`: also BACKUP_DIR (backup-job.sh reads /backups from its environment, which fake-docker-exec maps in
+ * arguments only).
+ */
+export function writeGoodgoComposeExec(o: {
+  side: string;
+  composeExec: string;
+  host: PlanHost;
+  deployDir: string;
+  pg: PostgresServer;
+  redis: RedisServer;
+  backupsDir: string;
+  backupDirInEnv?: boolean;
+}): void {
+  const bin = join(o.side, "bin");
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, "redis-cli"), `#!/bin/sh\nexec /usr/bin/redis-cli -h 127.0.0.1 -p ${o.redis.port} "$@"\n`, { mode: 0o755 });
+  // (The services the stack execs into: pg-backup and redis; redis-exporter's REDIS_PASSWORD_FILE is another file.)
+  const secretFiles = Object.values(GOODGO_SECRET_MOUNTS)
+    .filter((m) => ["pg-backup", "redis"].includes(m.service) && /^[A-Z0-9_]+$/.test(m.via))
+    .map((m) => `${m.via}=${join(o.deployDir, m.host)}`);
+  const containerEnv = [
+    `PATH=${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    `HOME=${o.side}`,
+    `PGHOST=${o.pg.host}`,
+    `PGPORT=${o.pg.port}`,
+    `PGUSER=${o.pg.user}`,
+    "PGDATABASE=goodgo",
+    `POSTGRES_USER=${o.pg.user}`,
+    "POSTGRES_DB=goodgo",
+    ...(o.backupDirInEnv ? [`BACKUP_DIR=${o.backupsDir}`] : []),
+    ...secretFiles.filter((kv) => !kv.startsWith("PGPASSFILE=")),
+    `FAKE_SCRIPTS=${join(REPO_ROOT, "scripts")}`,
+    `FAKE_BACKUPS=${o.backupsDir}`,
+    `FAKE_DOCKER_STATE=${join(o.host.dockerHome, "state.txt")}`,
+    `FAKE_DOCKER_LOG=${join(o.side, "exec.log")}`,
+  ];
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(o.composeExec, ["#!/bin/sh", `exec env ${containerEnv.map(q).join(" ")} bash ${q(join(REPO_ROOT, "test/support/fake-docker-exec"))} "$@"`, ""].join("\n"), { mode: 0o755 });
+}
