@@ -6,9 +6,6 @@
 //   - the rendered pgbackrest.conf and archive settings run on a real PostgreSQL with real pgBackRest (moved into a temp
 //     dir by the drill harness, which changes only paths, port and user): a full backup, rows written after it, and a
 //     restore to the latest point beside the live cluster that has them.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
@@ -19,6 +16,7 @@ import { buntyPitr } from "../../../stacks/bunty/pitr";
 import { freePort } from "../../support/ports";
 import { restoredSql, startPitrCluster, type PitrCluster } from "../../support/pgbackrest";
 import { ALL_SENTINEL_SECRETS, T, byType, one, planFor, rawStack } from "../../support/stacks";
+import { systemdUnits, timerWeekdays, verifyUnits } from "../../support/systemdUnits";
 
 let prod: Plan;
 let staging: Plan;
@@ -71,44 +69,28 @@ describe("Bunty's PostgreSQL on the host: WAL archiving with pgBackRest", () => 
 });
 
 describe("the timers, checked by systemd-analyze", () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "lazarus-bunty-units-"));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
   it("pass systemd-analyze verify, and their calendars fire at 01:00 UTC: full on Sunday, differential Monday to Saturday", () => {
     const pitr = stagingPitr();
-    const units = Object.entries(pitr.files).filter(([p]) => p.startsWith("/etc/systemd/system/"));
-    expect(units.map(([p]) => p.split("/").pop()).sort()).toEqual([
+    const units = systemdUnits(pitr.files);
+    expect(Object.keys(units).sort()).toEqual([
       "lazarus-bunty-pitr-diff.service",
       "lazarus-bunty-pitr-diff.timer",
       "lazarus-bunty-pitr-full.service",
       "lazarus-bunty-pitr-full.timer",
     ]);
-    const paths = units.map(([p, text]) => {
-      const f = join(dir, p.split("/").pop()!);
-      writeFileSync(f, text);
-      return f;
-    });
-    const verify = spawnSync("systemd-analyze", ["verify", ...paths], { encoding: "utf8" });
-    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
-    const calendar = (unit: string) => /^OnCalendar=(.+)$/m.exec(pitr.files[`/etc/systemd/system/${unit}`]!)![1]!;
-    const next = (spec: string) => spawnSync("systemd-analyze", ["calendar", "--iterations=7", spec], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } }).stdout;
-    const fullDays = [...next(calendar("lazarus-bunty-pitr-full.timer")).matchAll(/(?:Next elapse|Iter\. #\d+): (\w{3}) \S+ 01:00:00 UTC/g)].map((m) => m[1]);
-    const diffDays = [...next(calendar("lazarus-bunty-pitr-diff.timer")).matchAll(/(?:Next elapse|Iter\. #\d+): (\w{3}) \S+ 01:00:00 UTC/g)].map((m) => m[1]);
-    expect(new Set(fullDays)).toEqual(new Set(["Sun"]));
-    expect(new Set(diffDays)).toEqual(new Set(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]));
-    expect(pitr.files["/etc/systemd/system/lazarus-bunty-pitr-diff.service"]).toContain(`ExecStart="/bin/bash" "/opt/lazarus/scripts/backup/backup-job.sh" "pitr-diff"`);
-    expect(pitr.files["/etc/systemd/system/lazarus-bunty-pitr-diff.service"]).toMatch(/^User=postgres$/m);
+    const verify = verifyUnits(units);
+    expect(verify.status, verify.output).toBe(0);
+    expect(timerWeekdays(units["lazarus-bunty-pitr-full.timer"]!)).toEqual(new Set(["Sun"]));
+    expect(timerWeekdays(units["lazarus-bunty-pitr-diff.timer"]!)).toEqual(new Set(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]));
+    expect(units["lazarus-bunty-pitr-diff.service"]).toContain(`ExecStart="/bin/bash" "/opt/lazarus/scripts/backup/backup-job.sh" "pitr-diff"`);
+    expect(units["lazarus-bunty-pitr-diff.service"]).toMatch(/^User=postgres$/m);
   });
 
   it("systemd-analyze refuses a timer whose calendar is wrong (the check can fail)", () => {
-    const f = join(dir, "broken.timer");
-    writeFileSync(f, stagingPitr().files["/etc/systemd/system/lazarus-bunty-pitr-full.timer"]!.replace("01:00:00", "25:00:00"));
-    const verify = spawnSync("systemd-analyze", ["verify", f], { encoding: "utf8" });
+    const timer = systemdUnits(stagingPitr().files)["lazarus-bunty-pitr-full.timer"]!;
+    const verify = verifyUnits({ "broken.timer": timer.replace("01:00:00", "25:00:00") });
     expect(verify.status).not.toBe(0);
-    expect(verify.stdout + verify.stderr).toMatch(/Failed to parse calendar specification/);
+    expect(verify.output).toMatch(/Failed to parse calendar specification/);
   });
 });
 

@@ -11,8 +11,7 @@
 //     undo a DELETE on a backup that, like a Debian cluster's, has no postgresql.conf or pg_hba.conf in its data
 //     directory: the scratch cluster starts on the rendered scratch conf, never the live cluster's.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
@@ -24,6 +23,7 @@ import { PENCOM_PITR_PATHS, pencomArchiveConfPath, pencomPitr, pencomPitrBesideA
 import { freePort } from "../../support/ports";
 import { SCRIPTS_DIR, chownToServerUser, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster, restoreToLatestAndMeasure } from "../../support/pgbackrest";
 import { ALL_SENTINEL_SECRETS, T, byType, keepOnlyPlatforms, one, planFor, rawStack } from "../../support/stacks";
+import { systemdUnits, timerWeekdays, verifyUnits } from "../../support/systemdUnits";
 
 const ARCHIVE_TIMEOUT_S = 10;
 const WRITE_FOR_MS = 25_000;
@@ -111,29 +111,14 @@ describe("Pencom's plan: WAL archiving on the PostgreSQL server", () => {
 });
 
 describe("Pencom's timers, checked by systemd-analyze", () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "lazarus-pencom-units-"));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
   it("pass systemd-analyze verify and fire at 01:00 UTC: full on Sunday, differential on the other days", () => {
-    const { pitr } = rendered();
-    const units = Object.entries(pitr.files).filter(([p]) => p.startsWith("/etc/systemd/system/"));
-    expect(units.map(([p]) => p.split("/").pop()).sort()).toEqual(["lazarus-pencom-pitr-diff.service", "lazarus-pencom-pitr-diff.timer", "lazarus-pencom-pitr-full.service", "lazarus-pencom-pitr-full.timer"]);
-    const paths = units.map(([p, text]) => {
-      const f = join(dir, p.split("/").pop()!);
-      writeFileSync(f, text);
-      return f;
-    });
-    const verify = spawnSync("systemd-analyze", ["verify", ...paths], { encoding: "utf8" });
-    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
-    const calendar = (unit: string) => /^OnCalendar=(.+)$/m.exec(pitr.files[`/etc/systemd/system/${unit}`]!)![1]!;
-    const days = (unit: string) =>
-      new Set([...spawnSync("systemd-analyze", ["calendar", "--iterations=7", calendar(unit)], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } }).stdout.matchAll(/(?:Next elapse|Iter\. #\d+): (\w{3}) \S+ 01:00:00 UTC/g)].map((m) => m[1]));
-    expect(days("lazarus-pencom-pitr-full.timer")).toEqual(new Set(["Sun"]));
-    expect(days("lazarus-pencom-pitr-diff.timer")).toEqual(new Set(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]));
-    expect(pitr.files["/etc/systemd/system/lazarus-pencom-pitr-full.service"]).toMatch(/^User=postgres$/m);
+    const units = systemdUnits(rendered().pitr.files);
+    expect(Object.keys(units).sort()).toEqual(["lazarus-pencom-pitr-diff.service", "lazarus-pencom-pitr-diff.timer", "lazarus-pencom-pitr-full.service", "lazarus-pencom-pitr-full.timer"]);
+    const verify = verifyUnits(units);
+    expect(verify.status, verify.output).toBe(0);
+    expect(timerWeekdays(units["lazarus-pencom-pitr-full.timer"]!)).toEqual(new Set(["Sun"]));
+    expect(timerWeekdays(units["lazarus-pencom-pitr-diff.timer"]!)).toEqual(new Set(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]));
+    expect(units["lazarus-pencom-pitr-full.service"]).toMatch(/^User=postgres$/m);
   });
 });
 
