@@ -23,10 +23,10 @@ debian_packages=(
   age openssl                                                 # backup encryption
   s3cmd                                                       # pg-backup.sh/audit-export.sh upload to S3-compatible storage (DO Spaces)
   jq coreutils util-linux procps iproute2                     # used by the scripts and the harness
-  curl                                                        # pm2-fleet.sh's readiness checks (Pencom), the nginx tests' requests
+  curl                                                        # pm2-fleet.sh's readiness checks (Pencom), the nginx tests' requests, the
+                                                              # DigitalOcean API calls (DBIS promotion, GIV's App Platform) against a loopback API stand-in
   time                                                        # GNU time: peak memory (max RSS) in bench/backup/physical.ts
   cmark-gfm                                                   # GitHub's Markdown renderer: the PR diff comment and the drift issue
-  curl                                                        # the DigitalOcean API calls (DBIS promotion, GIV's App Platform calls) run against a loopback API stand-in
   systemd                                                     # systemd-analyze verify/calendar on rendered timer units (Bunty's backups and pgBackRest schedule)
 )
 
