@@ -58,10 +58,14 @@ export function idsPresent(c: PgConnection): number[] {
   return r.out.split("\n").filter(Boolean).map(Number);
 }
 
-/** One acknowledged insert: its id and the wall-clock millisecond the acknowledgement arrived. */
+/**
+ * One acknowledged insert: its id, the wall-clock millisecond the acknowledgement arrived, and what the statement
+ * returned after the id (`RETURNING id, ts` gives the server's own commit-side timestamp), if anything.
+ */
 export interface Ack {
   id: number;
   at: number;
+  returned?: string;
 }
 
 export class AckedWriter {
@@ -76,8 +80,17 @@ export class AckedWriter {
   private buffer = "";
   readonly done: Promise<void>;
 
-  /** `insert` is the statement for one id, ending in `RETURNING id;` (default: a row of the drill table). */
-  constructor(conn: PgConnection, startAt = 1, private readonly insert: (id: number) => string = (id) => `INSERT INTO ${DRILL_TABLE} (id) VALUES (${id}) RETURNING id;`) {
+  /**
+   * `insert` is the statement for one id, ending in `RETURNING id;` or `RETURNING id, <more>;` (default: a row of the
+   * drill table). `everyMs`: a pause after each acknowledgement (a steady trickle, as the PITR drills want, instead of
+   * as fast as round trips go).
+   */
+  constructor(
+    conn: PgConnection,
+    startAt = 1,
+    private readonly insert: (id: number) => string = (id) => `INSERT INTO ${DRILL_TABLE} (id) VALUES (${id}) RETURNING id;`,
+    o: { everyMs?: number } = {},
+  ) {
     this.next = startAt;
     const child = spawn("psql", ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"], { env: pgEnv(conn) });
     this.child = child;
@@ -87,8 +100,9 @@ export class AckedWriter {
       while ((nl = this.buffer.indexOf("\n")) >= 0) {
         const line = this.buffer.slice(0, nl).trim();
         this.buffer = this.buffer.slice(nl + 1);
-        if (/^\d+$/.test(line)) {
-          this.acked.push({ id: Number(line), at: Date.now() });
+        const m = /^(\d+)(?:\|(.*))?$/.exec(line);
+        if (m) {
+          this.acked.push({ id: Number(m[1]), at: Date.now(), ...(m[2] !== undefined ? { returned: m[2] } : {}) });
           this.pending?.(true);
         }
       }
@@ -111,6 +125,7 @@ export class AckedWriter {
         this.pending = undefined;
         if (!ok) break;
         this.next++;
+        if (o.everyMs) await new Promise((r) => setTimeout(r, o.everyMs));
       }
       child.stdin.end();
       await exited;

@@ -2,7 +2,7 @@
 // by renderers/pgbackrest.ts. pgBackRest and the pitr-* scripts run as the server's OS user (runuser when the tests
 // run as root). The encryption passphrase is only ever in the environment (this worker's process.env, which the
 // server inherits for archive_command), never in a file.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,6 +11,7 @@ import { expect } from "vitest";
 import { freePort } from "./ports";
 import { PG_BIN, startPostgres, type PostgresServer } from "./postgres";
 import { scriptRun, type ScriptRun } from "./scriptRun";
+import { AckedWriter } from "../../lib/dr/writer";
 
 export const SCRIPTS_DIR = resolve(__dirname, "../../scripts/backup");
 const isRoot = process.getuid?.() === 0;
@@ -225,47 +226,27 @@ export async function startPitrCluster(options: PitrOptions): Promise<PitrCluste
 }
 
 export interface DrillWriter {
-  /** The last row psql printed back, i.e. committed (RETURNING after its own autocommit statement). */
+  /** The last row the server acknowledged (its INSERT ... RETURNING id, ts came back), with the server's ts. */
   last(): { id: number; ts: string } | undefined;
   committed(): number;
-  /** Stop sending; the session is killed (it dies with the server in a drill anyway). */
+  /** Stop sending; the session is ended (it dies with the server in a drill anyway). */
   stop(): void;
 }
 
 /**
- * A steady writer for PITR drills: one psql session, autocommit, a row every `everyMs` into `table (id, ts)`.
- * A row counts as committed only when psql prints it back.
+ * A steady writer for PITR drills: lib/dr/writer.ts's AckedWriter (one psql session, a row counts only once the server
+ * acknowledged it) trickling a row every `everyMs` into `table (id, ts)` of the postgres database, keeping the
+ * server's `ts` of each row for the RPO and the named-time restore.
  */
 export function startDrillWriter(pg: PostgresServer, table: string, everyMs = 100): DrillWriter {
-  let last: { id: number; ts: string } | undefined;
-  let committed = 0;
-  let buf = "";
-  const writer = spawn("psql", ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"], { env: { ...process.env, ...pg.env } });
-  writer.stdout.on("data", (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split("\n");
-    buf = lines.pop() ?? "";
-    for (const line of lines) {
-      const m = /^(\d+)\|(.+)$/.exec(line.trim());
-      if (m) {
-        last = { id: Number(m[1]), ts: m[2] };
-        committed++;
-      }
-    }
-  });
-  writer.stderr.on("data", () => undefined); // the session dies with the server; its complaint is expected
-  writer.stdin.on("error", () => undefined);
-  let next = 1;
-  const timer = setInterval(() => {
-    if (writer.stdin.writable) writer.stdin.write(`insert into ${table} (id) values (${next++}) returning id, ts;\n`);
-  }, everyMs);
+  const w = new AckedWriter({ host: pg.host, port: pg.port, user: pg.user, database: "postgres", ...(pg.env.PGPASSFILE ? { passfile: pg.env.PGPASSFILE } : {}) }, 1, (id) => `insert into ${table} (id) values (${id}) returning id, ts;`, { everyMs });
   return {
-    last: () => last,
-    committed: () => committed,
-    stop() {
-      clearInterval(timer);
-      writer.kill("SIGKILL");
+    last() {
+      const a = w.acked.at(-1);
+      return a && { id: a.id, ts: a.returned! };
     },
+    committed: () => w.acked.length,
+    stop: () => void w.stop(),
   };
 }
 
