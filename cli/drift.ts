@@ -4,11 +4,11 @@
 // --events-dir holds `<stack>.jsonl` (the events; see lib/drift.ts for the command) and, for a stack whose refresh
 // could not start, `<stack>.err`. Exit codes: 0 no drift and every refresh complete; 4 drift found; 5 no drift found
 // but some refresh failed or did not run (the report is not a verdict); 2 the input is unreadable; 1 anything unexpected.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectDrift, DriftInputError, hasDrift, parseEngineEvents, renderDriftMarkdown, type DriftReport } from "../lib/drift";
-import { runAsMain, type CliResult } from "./runMain";
+import { parseCommandLine, runAsMain, type CliResult } from "./runMain";
 
 export const DRIFT_EXIT = 4;
 export const REFRESH_FAILED_EXIT = 5;
@@ -23,15 +23,9 @@ export async function runDriftCli(argv: string[]): Promise<CliResult> {
     .requiredOption("--events-dir <dir>", "directory of <stack>.jsonl engine events (and <stack>.err for a refresh that could not start)")
     .option("--out <file>", "write the issue's Markdown here (also printed)")
     .option("--summary <file>", 'write {"drifted": [stacks], "failed": [stacks]} here, for a workflow')
-    .option("--run-url <url>", "link to the run, shown in the issue")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
-    throw e;
-  }
+    .option("--run-url <url>", "link to the run, shown in the issue");
+  const exit = parseCommandLine(program, argv, { out: (s) => (stdout += s), err: (s) => (stderr += s) });
+  if (exit !== undefined) return { code: exit, stdout, stderr };
   const opts = program.opts<{ eventsDir: string; out?: string; summary?: string; runUrl?: string }>();
   try {
     if (!existsSync(opts.eventsDir)) throw new DriftInputError(`${opts.eventsDir}: no such directory; it should hold <stack>.jsonl engine events`);

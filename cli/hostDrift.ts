@@ -8,14 +8,14 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { ConfigError } from "../config/errors";
 import { loadStackConfig } from "../config/load";
 import { readStackFile, stackFilePath } from "../config/stackFile";
 import { checkInput, compareHostFiles, expectedFiles, HOST_FILE_CHECK, renderHostDriftMarkdown, type HostFileDrift } from "../lib/hostDrift";
 import { shq } from "../lib/shell";
 import { planStack } from "./planner";
-import { runAsMain, type CliResult } from "./runMain";
+import { parseCommandLine, runAsMain, type CliResult } from "./runMain";
 
 
 interface Target {
@@ -79,15 +79,9 @@ export async function runHostDriftCli(argv: string[]): Promise<CliResult> {
     .requiredOption("--identity <file>", "SSH private key for the hosts")
     .option("--known-hosts <file>", "known_hosts file to use (new host keys are added to it)")
     .option("--out <file>", "also write the Markdown here")
-    .option("--project-dir <dir>", "directory holding the stack files", process.cwd())
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
-    throw e;
-  }
+    .option("--project-dir <dir>", "directory holding the stack files", process.cwd());
+  const exit = parseCommandLine(program, argv, { out: (s) => (stdout += s), err: (s) => (stderr += s) });
+  if (exit !== undefined) return { code: exit, stdout, stderr };
   const opts = program.opts<{ stack: string; host?: string[]; outputs?: string; identity: string; knownHosts?: string; out?: string; projectDir: string }>();
   try {
     const explicit = (opts.host ?? []).map(parseTarget);

@@ -6,7 +6,7 @@
 // base branch) to this plan (cli/planDiff.ts); an unreadable BASE.json exits 2.
 // Exit codes: 0 planned, no policy violation; 3 planned, but a (mandatory) policy is violated: the plan is still printed
 // and --out still written, for review; 2 unknown stack or invalid config (nothing declared); 1 anything unexpected.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { resolve } from "node:path";
 import { ConfigError } from "../config/errors";
 import { NAMESPACE, loadStackConfig } from "../config/load";
@@ -17,7 +17,7 @@ import { renderJson, renderTree, renderViolations } from "./planFormat";
 import { diffPlans } from "./planDiff";
 import { renderDiffMarkdown } from "./planDiffMarkdown";
 import { parsePlanJson, PlanFileError, readPlanJson } from "./planJson";
-import { runAsMain, type CliResult } from "./runMain";
+import { parseCommandLine, runAsMain, type CliResult } from "./runMain";
 
 /** Exit code of a plan that a mandatory policy refuses. */
 export const POLICY_VIOLATION_EXIT = 3;
@@ -33,15 +33,9 @@ export async function runPlanCli(argv: string[]): Promise<CliResult> {
     .option("--json", "print the plan in the shape of `pulumi preview --json`")
     .option("--out <dir>", "write every rendered file (secrets excluded) under this directory")
     .option("--diff <base.json>", "print the Markdown difference from this plan (written with --json) to the current one")
-    .option("--project-dir <dir>", "directory holding Pulumi.yaml and the stack files", process.cwd())
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
-    throw e;
-  }
+    .option("--project-dir <dir>", "directory holding Pulumi.yaml and the stack files", process.cwd());
+  const exit = parseCommandLine(program, argv, { out: (s) => (stdout += s), err: (s) => (stderr += s) });
+  if (exit !== undefined) return { code: exit, stdout, stderr };
   const opts = program.opts<{ stack: string; json?: boolean; out?: string; diff?: string; projectDir: string }>();
 
   try {

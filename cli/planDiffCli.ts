@@ -9,13 +9,13 @@
 // A stack that failed to plan on one side (its `<stack>.err` says why, e.g. an invalid stack file on the base branch)
 // is reported as not compared; a stack only on one side (added or removed by the change) is diffed against nothing. Exit codes: 0 written; 2 a plan file is unreadable or not a plan, or there is
 // no plan at all; 1 anything unexpected.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { diffPlans } from "./planDiff";
 import { renderDiffMarkdown, type StackEntry } from "./planDiffMarkdown";
 import { PlanFileError, readPlanJson, type PlanJson } from "./planJson";
-import { runAsMain, type CliResult } from "./runMain";
+import { parseCommandLine, runAsMain, type CliResult } from "./runMain";
 
 
 /** Why a side has no plan for `stack`: the first lines of `<stack>.err` beside the plans, if the workflow wrote one. */
@@ -73,15 +73,9 @@ export async function runPlanDiffCli(argv: string[]): Promise<CliResult> {
     .option("--out <file>", "also write the Markdown to this file")
     .option("--base-root <dir>", "the checkout the base plans were made in (its local paths compare as <checkout>/...)")
     .option("--head-root <dir>", "the checkout the head plans were made in")
-    .option("--max-chars <n>", "fit the Markdown into this many characters (a comment's limit)", (v) => Number.parseInt(v, 10))
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
-    throw e;
-  }
+    .option("--max-chars <n>", "fit the Markdown into this many characters (a comment's limit)", (v) => Number.parseInt(v, 10));
+  const exit = parseCommandLine(program, argv, { out: (s) => (stdout += s), err: (s) => (stderr += s) });
+  if (exit !== undefined) return { code: exit, stdout, stderr };
   const opts = program.opts<{ base: string; head: string; baseRef?: string; headRef?: string; out?: string; maxChars?: number; baseRoot?: string; headRoot?: string }>();
   try {
     const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
