@@ -285,3 +285,26 @@ export async function restoreToLatestAndMeasure(
   expect(rpoSeconds).toBeLessThan(o.archiveTimeoutS * 3);
   return { port, rows, maxId, rpoSeconds, restoreSeconds };
 }
+
+/**
+ * The drill's second measured step: pitr-restore.sh to a named time (`named`: a row the writer saw acknowledged
+ * halfway through, its server ts the target) into another new directory. Rows commit a moment after their ts, so no row
+ * written after the target is there, every row written a second before it is (checked against the latest-point restore
+ * on `latestPort`), and the rows are a gapless prefix ending at or before the named one.
+ */
+export function restoreToNamedTimeAndCheck(c: PitrCluster, o: { platform: string; stanza: string; named: { id: number; ts: string }; latestPort: number; port: number }): { rows: number; maxId: number; seconds: number } {
+  const target = o.named.ts;
+  const t1 = Date.now();
+  const p = c.script("pitr-restore.sh", ["--stanza", o.stanza, "--target-dir", join(c.mkdir("named"), "data"), "--port", String(o.port), "--target-time", target]);
+  const seconds = (Date.now() - t1) / 1000;
+  expect(p.code, p.stderr + p.stdout).toBe(0);
+  expect(p.result).toMatchObject({ status: "ok", in_recovery: false });
+  expect(Number(restoredSql(o.port, `select count(*) from drill where ts > '${target}'`))).toBe(0);
+  const [rows, maxId] = restoredSql(o.port, "select count(*), max(id) from drill").split("|").map(Number) as [number, number];
+  const surelyIn = Number(restoredSql(o.latestPort, `select coalesce(max(id), 0) from drill where ts <= '${target}'::timestamptz - interval '1 second'`));
+  console.log(`${o.platform} PITR drill: restored to ${target}: ${rows} rows (last id ${maxId}), took ${seconds.toFixed(1)} s`);
+  expect(rows).toBe(maxId);
+  expect(maxId).toBeGreaterThanOrEqual(surelyIn);
+  expect(maxId).toBeLessThanOrEqual(o.named.id);
+  return { rows, maxId, seconds };
+}

@@ -18,7 +18,7 @@ import { goodgoPlainFiles } from "../../../stacks/goodgo/plan";
 import { goodgoPitrRestoreArgv } from "../../../stacks/goodgo/pitr";
 import { spawnSync } from "node:child_process";
 import { freePort } from "../../support/ports";
-import { SCRIPTS_DIR, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster, restoreToLatestAndMeasure } from "../../support/pgbackrest";
+import { SCRIPTS_DIR, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster, restoreToLatestAndMeasure, restoreToNamedTimeAndCheck } from "../../support/pgbackrest";
 import { goodgoTestSecrets, rawStack } from "../../support/stacks";
 
 // The stack's own key, set as an operator would: the shortest archive_timeout it accepts keeps the drill short.
@@ -101,23 +101,7 @@ describe("GoodGo PITR drill on the rendered pgBackRest config", () => {
 
     const { port } = await restoreToLatestAndMeasure(c, { platform: "GoodGo", stanza: "goodgo", archiveTimeoutS: ARCHIVE_TIMEOUT_S, last: last!, committed });
 
-    // A named time: the moment a row was committed halfway through. Rows commit a moment after their ts, so every
-    // row written a second before it is there and none written after it.
-    const target = named!.ts;
-    const port2 = await freePort();
-    const t1 = Date.now();
-    const p = c.script("pitr-restore.sh", ["--stanza", "goodgo", "--target-dir", join(c.mkdir("named"), "data"), "--port", String(port2), "--target-time", target]);
-    const namedSeconds = (Date.now() - t1) / 1000;
-    expect(p.code, p.stderr + p.stdout).toBe(0);
-    expect(p.result).toMatchObject({ status: "ok", in_recovery: false });
-    const after = Number(restoredSql(port2, `select count(*) from drill where ts > '${target}'`));
-    const [namedRows, namedMax] = restoredSql(port2, "select count(*), max(id) from drill").split("|").map(Number);
-    const surelyIn = Number(restoredSql(port, `select coalesce(max(id), 0) from drill where ts <= '${target}'::timestamptz - interval '1 second'`));
-    console.log(`GoodGo PITR drill: restored to ${target}: ${namedRows} rows (last id ${namedMax}), took ${namedSeconds.toFixed(1)} s`);
-    expect(after).toBe(0);
-    expect(namedRows).toBe(namedMax);
-    expect(namedMax!).toBeGreaterThanOrEqual(surelyIn);
-    expect(namedMax!).toBeLessThanOrEqual(named!.id);
+    restoreToNamedTimeAndCheck(c, { platform: "GoodGo", stanza: "goodgo", named: named!, latestPort: port, port: await freePort() });
   });
 });
 

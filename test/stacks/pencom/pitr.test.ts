@@ -21,7 +21,7 @@ import { pencom } from "../../../stacks/pencom";
 import { pencomRequiredSecrets } from "../../../stacks/pencom/config";
 import { PENCOM_PITR_PATHS, pencomArchiveConfPath, pencomPitr, pencomPitrBesideArgv, pencomPitrRecoverArgv } from "../../../stacks/pencom/pitr";
 import { freePort } from "../../support/ports";
-import { SCRIPTS_DIR, chownToServerUser, restoredSql, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster, restoreToLatestAndMeasure } from "../../support/pgbackrest";
+import { SCRIPTS_DIR, chownToServerUser, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster, restoreToLatestAndMeasure, restoreToNamedTimeAndCheck } from "../../support/pgbackrest";
 import { ALL_SENTINEL_SECRETS, T, byType, keepOnlyPlatforms, one, planFor, rawStack } from "../../support/stacks";
 import { systemdUnits, timerWeekdays, verifyUnits } from "../../support/systemdUnits";
 
@@ -164,19 +164,7 @@ describe("Pencom PITR drill on the rendered pgBackRest config", () => {
 
     const { port } = await restoreToLatestAndMeasure(c, { platform: "Pencom", stanza: "pencom", archiveTimeoutS: ARCHIVE_TIMEOUT_S, last: last!, committed });
 
-    const target = named!.ts;
-    const port2 = await freePort();
-    const t1 = Date.now();
-    const p = c.script("pitr-restore.sh", ["--stanza", "pencom", "--target-dir", join(c.mkdir("named"), "data"), "--port", String(port2), "--target-time", target]);
-    const namedSeconds = (Date.now() - t1) / 1000;
-    expect(p.code, p.stderr + p.stdout).toBe(0);
-    expect(Number(restoredSql(port2, `select count(*) from drill where ts > '${target}'`))).toBe(0);
-    const [namedRows, namedMax] = restoredSql(port2, "select count(*), max(id) from drill").split("|").map(Number);
-    const surelyIn = Number(restoredSql(port, `select coalesce(max(id), 0) from drill where ts <= '${target}'::timestamptz - interval '1 second'`));
-    console.log(`Pencom PITR drill: restored to ${target}: ${namedRows} rows (last id ${namedMax}), took ${namedSeconds.toFixed(1)} s`);
-    expect(namedRows).toBe(namedMax);
-    expect(namedMax!).toBeGreaterThanOrEqual(surelyIn);
-    expect(namedMax!).toBeLessThanOrEqual(named!.id);
+    restoreToNamedTimeAndCheck(c, { platform: "Pencom", stanza: "pencom", named: named!, latestPort: port, port: await freePort() });
   });
 });
 
