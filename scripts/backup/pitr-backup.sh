@@ -60,6 +60,13 @@ started=$(date +%s)
 
 info=$(pb info ${repo:+"--repo=$repo"} --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$info")"
 code=$(jq -r '.[0].status.code' <<<"$info" 2>/dev/null || echo "?")
+# With more than one repository the stanza's status is "different across repos" (4) while one of them has no
+# stanza yet (a new off-site repository): each repository's own status decides.
+if jq -e '.[0].repo | length > 1' >/dev/null 2>&1 <<<"$info"; then
+  bad=$(jq -r '[.[0].repo[] | select(.status.code != 0 and .status.code != 1 and .status.code != 2) | "repo\(.key): \(.status.message)"] | join("; ")' <<<"$info")
+  [[ -z $bad ]] || die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $bad"
+  code=$(jq -r 'if any(.[0].repo[]; .status.code == 1) then 1 else 0 end' <<<"$info")
+fi
 if [[ $code == 1 ]]; then
   log "stanza '$stanza' has no data in the repository yet: stanza-create"
   if ! out=$(pb stanza-create 2>&1); then

@@ -77,18 +77,23 @@ if ! dbs=$(sql "select string_agg(datname, ',' order by datname) from pg_databas
 fi
 [[ -z $dbs ]] || die "$EX_CANTCREAT" "the cluster in $data holds databases ($dbs): this restore replaces a LOST server's cluster on an empty replacement and never overwrites one in use; to undo a mistake on a live server use recovery.coreDatabase.pointInTime (beside the live database)"
 
-# 2. The repository must be readable and hold a backup.
-if ! info=$(pb info --output=json 2>&1); then
-  if grep -qiE 'cipher|crypto|decrypt|unable to load info file' <<<"$info"; then
-    die "$EX_UNAVAILABLE" "repo$repo cannot be decrypted: the passphrase (repo$repo-cipher-pass) does not match the repository's; nothing was changed ($(pb_error "$info"))"
+# 2. The repository must be readable and hold a backup. A wrong passphrase does not fail `info`: it reports the
+# repository's status as an error whose text may hold bytes JSON does not allow, so the text is classified as it is.
+unreadable() {
+  local text
+  text=$(tr -c '[:print:]' ' ' <<<"$1" | sed 's/  */ /g' | cut -c1-400)
+  if grep -qiE 'cipher|crypto|decrypt' <<<"$1"; then
+    die "$EX_UNAVAILABLE" "repo$repo cannot be decrypted: the passphrase (repo$repo-cipher-pass) does not match the repository's; nothing was changed ($text)"
   fi
-  die "$EX_UNAVAILABLE" "repo$repo cannot be read (its bucket, keys or endpoint): nothing was changed ($(pb_error "$info"))"
-fi
+  die "$EX_UNAVAILABLE" "repo$repo cannot be read (its bucket, keys or endpoint): nothing was changed ($text)"
+}
+info=$(pb info --output=json 2>&1) || unreadable "$info"
+jq -e . >/dev/null 2>&1 <<<"$info" || unreadable "$info"
 code=$(jq -r '.[0].status.code' <<<"$info")
-msg=$(jq -r '.[0].status.message' <<<"$info")
-if grep -qiE 'cipher|crypto|decrypt' <<<"$msg"; then
-  die "$EX_UNAVAILABLE" "repo$repo cannot be decrypted: the passphrase (repo$repo-cipher-pass) does not match the repository's; nothing was changed ($msg)"
-fi
+# the stanza's message is a summary ("other"); the repository's own names the cause
+msg=$(jq -r '(.[0].repo // []) | map(.status.message) | join("; ")' <<<"$info")
+[[ -n $msg ]] || msg=$(jq -r '.[0].status.message' <<<"$info")
+[[ $code == 99 ]] && unreadable "$msg"
 [[ $code == 0 ]] || die "$EX_NOINPUT" "repo$repo has no usable backup of stanza '$stanza' ($msg): nothing was changed"
 set_label=$(jq -r '.[0].backup[-1].label' <<<"$info")
 log "repo$repo: newest backup set $set_label"
@@ -101,9 +106,10 @@ replaced="$data.replaced-$(date -u +%Y%m%dT%H%M%SZ)"
 mv -- "$data" "$replaced"
 install -d -o "$user" -g "$(id -gn "$user")" -m 0700 "$data"
 log "pgbackrest --repo=$repo restore${target:+ --type=time --target=$target} into $data (the empty cluster is kept in $replaced)"
-restore_args=(--target-action=promote)
-[[ -z $target ]] || restore_args+=(--type=time "--target=$(date -u -d "$target" '+%Y-%m-%d %H:%M:%S.%6N+00')")
-out=$(pb restore "${restore_args[@]}" 2>&1) || die "$EX_SOFTWARE" "pgbackrest restore from repo$repo failed: $(pb_error "$out") (the replacement's empty cluster is in $replaced)"
+# latest: recovery to the end of the archived WAL, then promotion (pgBackRest's default type)
+restore_args=()
+[[ -z $target ]] || restore_args=(--type=time "--target=$(date -u -d "$target" '+%Y-%m-%d %H:%M:%S.%6N+00')" --target-action=promote)
+out=$(pb restore ${restore_args[@]+"${restore_args[@]}"} 2>&1) || die "$EX_SOFTWARE" "pgbackrest restore from repo$repo failed: $(pb_error "$out") (the replacement's empty cluster is in $replaced)"
 log "systemctl start $unit"
 systemctl start "$unit" || die "$EX_SOFTWARE" "$unit did not start on the restored data directory: see journalctl -u $unit"
 
