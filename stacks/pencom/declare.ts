@@ -104,11 +104,12 @@ export function declarePencom(plan: PencomPlan, ctx: DeclareContext) {
         needs: ps.needs,
         files: [...Object.entries(ps.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })), ...secretsFile],
       },
-      { parent: platform, ...(bucket ? { dependsOn: [bucket] } : {}) },
+      { parent: platform },
     );
+    const inBucket = bucket ? [bucket] : [];
     // The replacement server's cluster comes back from the off-site repository before the setup archives and backs up.
     const rebuilt = ps.rebuild
-      ? [hostCommand(`${ps.name}-server-restore-${ps.rebuild.label}`, { connection: pgHost.connection, create: ps.rebuild.restore, triggers: [ps.rebuild.label], dependsOn: pgSoftware.installed, once: true }, platform)]
+      ? [hostCommand(`${ps.name}-server-restore-${ps.rebuild.label}`, { connection: pgHost.connection, create: ps.rebuild.restore, triggers: [ps.rebuild.label], dependsOn: [...pgSoftware.installed, ...inBucket], once: true }, platform)]
       : [];
     const pitrSetup = hostCommand(
       `${ps.name}-pitr-setup`,
@@ -116,7 +117,7 @@ export function declarePencom(plan: PencomPlan, ctx: DeclareContext) {
         connection: pgHost.connection,
         create: ps.setup,
         triggers: [pgHost.machineId, ...[...Object.keys(ps.files), ...secretsFile.map((f) => f.path)].map((p) => pgSoftware.fileDigests.get(p)!)],
-        dependsOn: [...pgSoftware.installed, ...rebuilt],
+        dependsOn: [...pgSoftware.installed, ...inBucket, ...rebuilt],
       },
       platform,
     );
