@@ -2,12 +2,16 @@
 // (staging's stack file sets postgres.pitr.offsite; prod's does not), the 0600 secrets file, the setup backing up to
 // both repositories, recovery.postgresServer's restore between the files and the setup on the replacement machine,
 // and the stack-file mistakes refused with the key. The restore itself runs for real in server-loss-for-real.test.ts.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
 import { ConfigError } from "../../../config/errors";
 import { loadStackConfig, platformConfig } from "../../../config/load";
 import { pencom } from "../../../stacks/pencom";
+import { renderPgBackRestConf, renderPgBackRestSecretsConf } from "../../../renderers/pgbackrest";
 import { pencomRequiredSecrets } from "../../../stacks/pencom/config";
+import { REPO, parseResult } from "../../support/testHost";
 import { ALL_SENTINEL_SECRETS, T, byType, keepOnlyPlatforms, one, planFor, rawStack } from "../../support/stacks";
 
 const pencomOnly = (c: Record<string, any>) => keepOnlyPlatforms(c, ["pencom"]);
@@ -109,5 +113,32 @@ describe("Pencom's off-site repository in the plan", () => {
     const cfgOf = (stack: string) => platformConfig(loadStackConfig(rawStack(stack, { patch: pencomOnly }), { allowMissingSecrets: true }), pencom)!;
     expect(pencomRequiredSecrets(cfgOf("staging"))).toEqual(expect.arrayContaining(["pencomSpacesAccessKey", "pencomSpacesSecretKey", "pencomPgbackrestCipherPass"]));
     expect(pencomRequiredSecrets(cfgOf("prod")).filter((k) => /Spaces|Pgbackrest/.test(k))).toEqual([]);
+  });
+});
+
+describe("the second repository's rendering and pitr-server-restore.sh's arguments", () => {
+  const base = { stanza: "pencom", pg: { dataPath: "/var/lib/postgresql/15/main" }, repository: { type: "posix" as const, path: "/var/lib/pgbackrest" }, retention: { full: 2 } };
+  it("names a mistake in repo2 by its field, and writes repo2's secrets as repo2-* options", () => {
+    const bad = { type: "s3" as const, bucket: "Pencom_Bucket", endpoint: "fra1.digitaloceanspaces.com", region: "fra1", path: "/pgbackrest" };
+    expect(() => renderPgBackRestConf({ ...base, repo2: { repository: bad, retention: { full: 4 } } })).toThrow(/repo2\.repository\.bucket: must be a bucket name/);
+    expect(() => renderPgBackRestConf({ ...base, repo2: { repository: { ...bad, bucket: "pencom-b" }, retention: { full: 0 } } })).toThrow(/repo2\.retention\.full: must be a whole number from 1/);
+    expect(() => renderPgBackRestConf({ ...base, repo2: { repository: { ...bad, bucket: "pencom-b", key: "DO00" } as never, retention: { full: 4 } } })).toThrow(/repo2\.repository\.key: is not a known option \(S3 keys are read from/);
+    expect(renderPgBackRestSecretsConf({ cipherPass: "p", s3Key: "k", s3KeySecret: "s" }, 2)).toBe("[global]\nrepo2-cipher-pass=p\nrepo2-s3-key=k\nrepo2-s3-key-secret=s\n");
+  });
+
+  const script = join(REPO, "scripts", "backup", "pitr-server-restore.sh");
+  it("pitr-server-restore.sh passes shellcheck and refuses bad arguments with 64 and one result line", () => {
+    const sc = spawnSync("shellcheck", ["-x", "-s", "bash", script], { encoding: "utf8" });
+    expect(sc.status, sc.stdout).toBe(0);
+    const args = ["--stanza", "pencom", "--repo", "2", "--data-dir", "/var/lib/postgresql/15/main", "--service", "postgresql@15-main", "--port", "5432", "--socket-dir", "/var/run/postgresql"];
+    for (const [change, message] of [
+      [["--repo", "x"], "--repo must be a repository number 1-4"],
+      [["--target-time", "2026-11-23 02:00"], "--target-time must be an ISO 8601 UTC time"],
+      [["--data-dir", "relative"], "--data-dir must be an absolute path"],
+    ] as const) {
+      const r = spawnSync("bash", [script, ...args, ...change], { encoding: "utf8" });
+      expect(r.status).toBe(64);
+      expect(String(parseResult(r.stdout).error)).toContain(message);
+    }
   });
 });
