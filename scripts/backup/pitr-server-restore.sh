@@ -82,8 +82,9 @@ fi
 unreadable() {
   local text
   text=$(tr -c '[:print:]' ' ' <<<"$1" | sed 's/  */ /g' | cut -c1-400)
-  if grep -qiE 'cipher|crypto|decrypt' <<<"$1"; then
-    die "$EX_UNAVAILABLE" "repo$repo cannot be decrypted: the passphrase (repo$repo-cipher-pass) does not match the repository's; nothing was changed ($text)"
+  # A wrong passphrase fails the decryption (CryptoError) or decrypts to text that is no ini file (FormatError).
+  if grep -qiE 'cipher|crypto|decrypt|FormatError' <<<"$1"; then
+    die "$EX_UNAVAILABLE" "repo$repo cannot be decrypted: the passphrase (repo$repo-cipher-pass) does not match the repository's (or its info files are damaged); nothing was changed ($text)"
   fi
   die "$EX_UNAVAILABLE" "repo$repo cannot be read (its bucket, keys or endpoint): nothing was changed ($text)"
 }

@@ -176,7 +176,7 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     writeSecrets({ cipherPass: "not-the-passphrase" });
     const wrongPass = runSwitch();
     expect(wrongPass.code, wrongPass.stderr).toBe(69);
-    expect(wrongPass.result.error).toMatch(/^repo2 cannot be decrypted: the passphrase \(repo2-cipher-pass\) does not match the repository's; nothing was changed/);
+    expect(wrongPass.result.error).toMatch(/^repo2 cannot be decrypted: the passphrase \(repo2-cipher-pass\) does not match the repository's \(or its info files are damaged\); nothing was changed/);
     writeSecrets({ s3Key: "DO00NOTTHEKEY" });
     const wrongKey = runSwitch();
     expect(wrongKey.code, wrongKey.stderr).toBe(69);
@@ -201,6 +201,15 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     expect(rows).toBe(maxId); // a gapless prefix of what was committed
     expect(maxId).toBeLessThanOrEqual(last!.id);
     expect(rpoSeconds).toBeLessThan(ARCHIVE_TIMEOUT_S * 3);
+
+    // Then the setup's first full backups: the new, empty repository on the server gets the stanza, both get a backup.
+    for (const repo of ["1", "2"]) {
+      const b = c.script("pitr-backup.sh", ["--stanza", "pencom", "--type", "full", ...(repo === "2" ? ["--repo", "2"] : [])]);
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.result).toMatchObject({ status: "ok", repo });
+    }
+    expect(info(1).backup.length).toBe(1);
+    expect(info(2).backup.length).toBe(2);
 
     // Run again (a later up, or the wrong server), it refuses a cluster that holds databases.
     const again = runSwitch();
