@@ -13,6 +13,11 @@ export interface ExistingHostArgs {
   port: number;
   /** The SSH private key command resources log in with; kept a secret whatever the caller passes. */
   privateKey: pulumi.Input<string>;
+  /**
+   * The machine behind the same login was replaced (a recovery switch's label): part of the machine id, so every
+   * step on it runs again, as on a new machine.
+   */
+  replacedAs?: string;
 }
 
 export class ExistingHost extends pulumi.ComponentResource implements Host {
@@ -27,7 +32,7 @@ export class ExistingHost extends pulumi.ComponentResource implements Host {
   constructor(name: string, args: ExistingHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lazarus:host:ExistingHost", name, {}, opts);
     this.connection = { host: args.address, port: args.port, user: args.user, privateKey: pulumi.secret(args.privateKey) };
-    this.machineId = pulumi.output(`${args.user}@${args.address}:${args.port}`);
+    this.machineId = pulumi.output(`${args.user}@${args.address}:${args.port}${args.replacedAs ? `#${args.replacedAs}` : ""}`);
     this.publicIp = pulumi.output(args.address);
     this.registerOutputs({ publicIp: this.publicIp });
   }

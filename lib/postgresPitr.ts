@@ -18,6 +18,7 @@
 import { renderSystemdTimer } from "../renderers/systemdTimer";
 import { renderPgBackRestConf, type PgBackRestInput, type S3Repository, type PosixRepository } from "../renderers/pgbackrest";
 import { refuseField } from "../renderers/renderInputError";
+import { spacesEndpoint } from "../config/primitives";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The image
@@ -120,6 +121,23 @@ export interface SelfManagedPitrSite {
   logDir: string;
   /** Parallel processes for backup/restore and the async archive push (default 2: the hosts have two cores). */
   processMax?: number;
+  /**
+   * A second, off-site repository (repo2, spacesRepository()): every WAL segment is pushed to both, its backups
+   * are its own (backup-job.sh with PITR_REPO=2), its retention its own; always encrypted (aes-256-cbc, the
+   * passphrase and the Spaces key in secretsFile as repo2-* options). What survives the loss of the server.
+   */
+  offsite?: { repository: S3Repository; retentionFull: number };
+}
+
+/** The repository number of the off-site copy when a site has one beside its own (SelfManagedPitrSite.offsite). */
+export const OFFSITE_REPO = 2;
+
+/**
+ * A DigitalOcean Spaces bucket as a pgBackRest S3 repository (Bunty's repo1, Pencom's repo2): the region's endpoint,
+ * the bucket's virtual host (uri-style host, as Spaces serves it), under `path` in the bucket.
+ */
+export function spacesRepository(o: { bucket: string; region: string; path: string }): S3Repository {
+  return { type: "s3", bucket: o.bucket, endpoint: spacesEndpoint(o.region), region: o.region, path: o.path };
 }
 
 export interface PitrServerFiles {
@@ -146,6 +164,9 @@ export function pitrPgbackrestInput(site: SelfManagedPitrSite): PgBackRestInput 
     ...(site.encrypted ? { encryption: { cipherType: "aes-256-cbc" as const } } : {}),
     logPath: site.logDir,
     ...(site.secretsFile ? { secretsFile: site.secretsFile } : {}),
+    ...(site.offsite
+      ? { repo2: { repository: site.offsite.repository, retention: { full: site.offsite.retentionFull }, encryption: { cipherType: "aes-256-cbc" as const } } }
+      : {}),
   };
 }
 
@@ -325,6 +346,8 @@ export interface PitrSystemdInput {
   backupDir: string;
   /** The server's OS user: pgBackRest runs as it. */
   user: string;
+  /** The repository these backups go to (PITR_REPO): 2 for the off-site copy, whose units are <prefix>-repo2-*. */
+  repo?: 1 | 2;
 }
 
 /**
@@ -338,16 +361,16 @@ export function pitrSystemdUnits(o: PitrSystemdInput): Record<string, string> {
   const pad = (n: number) => String(n).padStart(2, "0");
   const units: Record<string, string> = {};
   for (const j of pitrScheduleJobs(o.schedule)) {
-    const name = `${o.unitPrefix}-${j.job.replace(/^pitr-/, "")}`;
+    const name = `${o.unitPrefix}-${o.repo === 2 ? "repo2-" : ""}${j.job.replace(/^pitr-/, "")}`;
     // One systemd renderer for every timer (renderers/systemdTimer.ts: quoting, checks, Persistent=true).
     const { service, timer } = renderSystemdTimer({
       name,
-      description: `pgBackRest ${j.job === PITR_JOBS.full ? "full" : "differential"} backup of stanza ${o.stanza} (metrics in ${o.metricsDir})`,
+      description: `pgBackRest ${j.job === PITR_JOBS.full ? "full" : "differential"} backup of stanza ${o.stanza}${o.repo === 2 ? " to repo2" : ""} (metrics in ${o.metricsDir})`,
       command: ["/bin/bash", `${o.scriptsDir}/backup-job.sh`, j.job],
       onCalendar: `${j.weekdays.map((d) => days[d]).join(",")} *-*-* ${pad(j.hour)}:${pad(j.minute)}:00 UTC`,
       after: ["postgresql.service"],
       user: o.user,
-      environment: { PITR_STANZA: o.stanza, METRICS_DIR: o.metricsDir, BACKUP_DIR: o.backupDir },
+      environment: { PITR_STANZA: o.stanza, METRICS_DIR: o.metricsDir, BACKUP_DIR: o.backupDir, ...(o.repo === 2 ? { PITR_REPO: "2" } : {}) },
     });
     units[`${name}.service`] = service;
     units[`${name}.timer`] = timer;

@@ -70,6 +70,12 @@ export interface PgBackRestInput {
   logLevelFile?: LogLevel;
   /** Where the secrets include file is (renderPgBackRestSecretsConf), named in the file's header instead of the environment. */
   secretsFile?: string;
+  /**
+   * A second repository (repo2), e.g. an off-site bucket beside a repository on the server: archive-push ships every
+   * WAL segment to both; backups name the repository (`--repo=2`); its own retention and encryption. Its secrets
+   * are repo2-* options (renderPgBackRestSecretsConf(..., 2)).
+   */
+  repo2?: { repository: PosixRepository | S3Repository; retention: { full: number; diff?: number }; encryption?: { cipherType: "aes-256-cbc" } };
 }
 
 export type LogLevel = "off" | "error" | "warn" | "info" | "detail" | "debug";
@@ -162,13 +168,69 @@ const SECRET_HINTS: Record<string, string> = {
   password: "secrets are read from pgBackRest's environment, never written to the file",
 };
 
+/** One repository's repo<n>-* lines; `at` prefixes the field names an error gives (repo2's are under "repo2."). */
+function repositoryLines(n: 1 | 2, at: string, repo: unknown, retention: unknown, encryption: unknown): string[] {
+  if (!isObject(repo)) fail(`${at}repository`, 'must be {type: "posix", path} or {type: "s3", bucket, endpoint, region, path}');
+  const repoLines: string[] = [];
+  if (repo.type === "posix") {
+    onlyKeys(`${at}repository`, repo, ["type", "path"], SECRET_HINTS);
+    repoLines.push(`repo${n}-type=posix`, `repo${n}-path=${absPath(`${at}repository.path`, repo.path)}`);
+  } else if (repo.type === "s3") {
+    onlyKeys(`${at}repository`, repo, ["type", "bucket", "endpoint", "region", "path", "uriStyle", "port", "verifyTls"], SECRET_HINTS);
+    const bucket = repo.bucket;
+    if (typeof bucket !== "string" || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      fail(`${at}repository.bucket`, "must be a bucket name (3-63 lower-case letters, digits, '.', '-')", bucket);
+    }
+    const endpoint = repo.endpoint;
+    if (typeof endpoint !== "string" || !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(endpoint)) {
+      fail(`${at}repository.endpoint`, "must be a host name without scheme or port, e.g. fra1.digitaloceanspaces.com", endpoint);
+    }
+    const region = repo.region;
+    if (typeof region !== "string" || !/^[a-z0-9-]{2,32}$/.test(region)) {
+      fail(`${at}repository.region`, 'must be a region name such as "fra1" or "us-east-1"', region);
+    }
+    const uriStyle = repo.uriStyle ?? "host";
+    if (uriStyle !== "host" && uriStyle !== "path") fail(`${at}repository.uriStyle`, 'must be "host" or "path"', uriStyle);
+    repoLines.push(
+      `repo${n}-type=s3`,
+      `repo${n}-s3-bucket=${bucket}`,
+      `repo${n}-s3-endpoint=${endpoint}`,
+      `repo${n}-s3-region=${region}`,
+      `repo${n}-s3-uri-style=${uriStyle}`,
+      `repo${n}-path=${absPath(`${at}repository.path`, repo.path)}`,
+    );
+    if (repo.port !== undefined) repoLines.push(`repo${n}-storage-port=${intIn(`${at}repository.port`, repo.port, 1, 65535)}`);
+    if (repo.verifyTls !== undefined) {
+      if (typeof repo.verifyTls !== "boolean") fail(`${at}repository.verifyTls`, "must be true or false", repo.verifyTls);
+      if (!repo.verifyTls) repoLines.push(`repo${n}-storage-verify-tls=n`);
+    }
+  } else {
+    fail(`${at}repository.type`, 'must be "posix" or "s3"', repo.type);
+  }
+
+  if (!isObject(retention)) fail(`${at}retention`, "must be an object with full (number of full backups to keep)");
+  onlyKeys(`${at}retention`, retention, ["full", "diff"]);
+  repoLines.push(`repo${n}-retention-full=${intIn(`${at}retention.full`, retention.full, 1, 9999999)}`);
+  if (retention.diff !== undefined) {
+    repoLines.push(`repo${n}-retention-diff=${intIn(`${at}retention.diff`, retention.diff, 1, 9999999)}`);
+  }
+
+  if (encryption !== undefined) {
+    if (!isObject(encryption)) fail(`${at}encryption`, 'must be {cipherType: "aes-256-cbc"}');
+    onlyKeys(`${at}encryption`, encryption, ["cipherType"], SECRET_HINTS);
+    if (encryption.cipherType !== "aes-256-cbc") fail(`${at}encryption.cipherType`, 'must be "aes-256-cbc"', encryption.cipherType);
+    repoLines.push(`repo${n}-cipher-type=aes-256-cbc`);
+  }
+  return repoLines;
+}
+
 /** Validates the input (throws RenderInputError naming the field) and returns the pgbackrest.conf text. */
 export function renderPgBackRestConf(input: PgBackRestInput): string {
   if (!isObject(input)) fail("(input)", "must be an object");
   onlyKeys(
     "",
     input,
-    ["stanza", "pg", "repository", "retention", "compress", "processMax", "archiveAsync", "encryption", "startFast", "logPath", "lockPath", "logLevelConsole", "logLevelFile", "secretsFile"],
+    ["stanza", "pg", "repository", "retention", "compress", "processMax", "archiveAsync", "encryption", "startFast", "logPath", "lockPath", "logLevelConsole", "logLevelFile", "secretsFile", "repo2"],
     SECRET_HINTS,
   );
   const stanza = name("stanza", input.stanza, "main");
@@ -181,56 +243,11 @@ export function renderPgBackRestConf(input: PgBackRestInput): string {
   const pgUser = input.pg.user === undefined ? undefined : name("pg.user", input.pg.user, "postgres");
 
   const repo = input.repository as unknown;
-  if (!isObject(repo)) fail("repository", 'must be {type: "posix", path} or {type: "s3", bucket, endpoint, region, path}');
-  const repoLines: string[] = [];
-  if (repo.type === "posix") {
-    onlyKeys("repository", repo, ["type", "path"], SECRET_HINTS);
-    repoLines.push("repo1-type=posix", `repo1-path=${absPath("repository.path", repo.path)}`);
-  } else if (repo.type === "s3") {
-    onlyKeys("repository", repo, ["type", "bucket", "endpoint", "region", "path", "uriStyle", "port", "verifyTls"], SECRET_HINTS);
-    const bucket = repo.bucket;
-    if (typeof bucket !== "string" || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-      fail("repository.bucket", "must be a bucket name (3-63 lower-case letters, digits, '.', '-')", bucket);
-    }
-    const endpoint = repo.endpoint;
-    if (typeof endpoint !== "string" || !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(endpoint)) {
-      fail("repository.endpoint", "must be a host name without scheme or port, e.g. fra1.digitaloceanspaces.com", endpoint);
-    }
-    const region = repo.region;
-    if (typeof region !== "string" || !/^[a-z0-9-]{2,32}$/.test(region)) {
-      fail("repository.region", 'must be a region name such as "fra1" or "us-east-1"', region);
-    }
-    const uriStyle = repo.uriStyle ?? "host";
-    if (uriStyle !== "host" && uriStyle !== "path") fail("repository.uriStyle", 'must be "host" or "path"', uriStyle);
-    repoLines.push(
-      "repo1-type=s3",
-      `repo1-s3-bucket=${bucket}`,
-      `repo1-s3-endpoint=${endpoint}`,
-      `repo1-s3-region=${region}`,
-      `repo1-s3-uri-style=${uriStyle}`,
-      `repo1-path=${absPath("repository.path", repo.path)}`,
-    );
-    if (repo.port !== undefined) repoLines.push(`repo1-storage-port=${intIn("repository.port", repo.port, 1, 65535)}`);
-    if (repo.verifyTls !== undefined) {
-      if (typeof repo.verifyTls !== "boolean") fail("repository.verifyTls", "must be true or false", repo.verifyTls);
-      if (!repo.verifyTls) repoLines.push("repo1-storage-verify-tls=n");
-    }
-  } else {
-    fail("repository.type", 'must be "posix" or "s3"', repo.type);
-  }
-
-  if (!isObject(input.retention)) fail("retention", "must be an object with full (number of full backups to keep)");
-  onlyKeys("retention", input.retention, ["full", "diff"]);
-  repoLines.push(`repo1-retention-full=${intIn("retention.full", input.retention.full, 1, 9999999)}`);
-  if (input.retention.diff !== undefined) {
-    repoLines.push(`repo1-retention-diff=${intIn("retention.diff", input.retention.diff, 1, 9999999)}`);
-  }
-
-  if (input.encryption !== undefined) {
-    if (!isObject(input.encryption)) fail("encryption", 'must be {cipherType: "aes-256-cbc"}');
-    onlyKeys("encryption", input.encryption, ["cipherType"], SECRET_HINTS);
-    if (input.encryption.cipherType !== "aes-256-cbc") fail("encryption.cipherType", 'must be "aes-256-cbc"', input.encryption.cipherType);
-    repoLines.push("repo1-cipher-type=aes-256-cbc");
+  const repoLines = repositoryLines(1, "", repo, input.retention, input.encryption);
+  if (input.repo2 !== undefined) {
+    if (!isObject(input.repo2)) fail("repo2", "must be {repository, retention, encryption?}");
+    onlyKeys("repo2", input.repo2, ["repository", "retention", "encryption"], SECRET_HINTS);
+    repoLines.push(...repositoryLines(2, "repo2.", input.repo2.repository, input.repo2.retention, input.repo2.encryption));
   }
 
   const global: string[] = [];
@@ -278,14 +295,16 @@ export function renderPgBackRestConf(input: PgBackRestInput): string {
   if (pgUser !== undefined) stanzaLines.push(`pg1-user=${pgUser}`);
 
   const secretsFile = input.secretsFile === undefined ? undefined : absPath("secretsFile", input.secretsFile);
-  const fromFile = [repo.type === "s3" ? "S3 keys" : undefined, input.encryption ? "encryption passphrase" : undefined].filter(Boolean).join(" and the ");
+  const anyS3 = repoLines.some((l) => /^repo[12]-type=s3$/.test(l));
+  const anyEncrypted = repoLines.some((l) => /^repo[12]-cipher-type=/.test(l));
+  const fromFile = [anyS3 ? "S3 keys" : undefined, anyEncrypted ? "encryption passphrase" : undefined].filter(Boolean).join(" and the ");
   const secretNote =
     secretsFile !== undefined && fromFile
       ? `# The ${fromFile} ${fromFile.includes(" and ") ? "come" : "comes"} from ${secretsFile} (0600, never this file).`
-      : repo.type === "s3"
+      : anyS3
       ? `# S3 keys come from ${SECRET_ENV.s3Key} / ${SECRET_ENV.s3KeySecret} in pgBackRest's environment.`
       : undefined;
-  const cipherNote = input.encryption && secretsFile === undefined ? `# The encryption passphrase comes from ${SECRET_ENV.cipherPass} in pgBackRest's environment.` : undefined;
+  const cipherNote = anyEncrypted && secretsFile === undefined ? `# The encryption passphrase comes from ${SECRET_ENV.cipherPass} in pgBackRest's environment.` : undefined;
   return [
     "# pgbackrest.conf rendered by Lazarus (renderers/pgbackrest.ts). Do not edit by hand.",
     ...[secretNote, cipherNote].filter((l): l is string => l !== undefined),
@@ -322,18 +341,18 @@ export function renderPostgresArchiveConf(input: ArchiveSettingsInput): string {
 }
 
 /**
- * A pgBackRest include file holding the secrets (repo1-cipher-pass, repo1-s3-key, repo1-s3-key-secret), for a host or
+ * A pgBackRest include file holding one repository's secrets (repo<n>-cipher-pass, -s3-key, -s3-key-secret), for a host or
  * container whose environment must not carry them. The text is a secret: ship it 0600 to pgBackRest's user.
  * A value pgBackRest's ini reader would change (a line break, surrounding spaces, empty) is refused by name, never shown.
  */
-export function renderPgBackRestSecretsConf(secrets: PgBackRestSecrets): string {
+export function renderPgBackRestSecretsConf(secrets: PgBackRestSecrets, repo: 1 | 2 = 1): string {
   if (!isObject(secrets)) fail("(secrets)", "must be an object");
   onlyKeys("", secrets, ["cipherPass", "s3Key", "s3KeySecret"]);
   const lines = ["[global]"];
   for (const [field, opt] of [
-    ["cipherPass", "repo1-cipher-pass"],
-    ["s3Key", "repo1-s3-key"],
-    ["s3KeySecret", "repo1-s3-key-secret"],
+    ["cipherPass", `repo${repo}-cipher-pass`],
+    ["s3Key", `repo${repo}-s3-key`],
+    ["s3KeySecret", `repo${repo}-s3-key-secret`],
   ] as const) {
     const v = secrets[field];
     if (v === undefined) continue;

@@ -11,7 +11,8 @@
 #            BACKUP_DIR/verify-latest.json, which this job rewrites for every run, also when pg-verify.sh could not run
 #   pitr-full, pitr-diff
 #            pitr-backup.sh --stanza PITR_STANZA --type full|diff (the physical route's weekly full and daily
-#            differential, lib/postgresPitr.ts), run as PITR_RUN_AS (default postgres: pgBackRest must run as the
+#            differential, lib/postgresPitr.ts; PITR_REPO=2: to the off-site repo2, metrics files *_repo2*.prom and
+#            a repo label), run as PITR_RUN_AS (default postgres: pgBackRest must run as the
 #            server's OS user) when this job runs as root
 #   EXTRA_ARGS are passed to the wrapped script.
 #   -h, --help
@@ -129,9 +130,13 @@ if [[ "$JOB" == pitr-* ]]; then
     RUN_AS=(runuser -u "${PITR_RUN_AS:-postgres}" --)
     command -v runuser >/dev/null 2>&1 || RUN_AS=(gosu "${PITR_RUN_AS:-postgres}")
   fi
-  log "running pitr-backup.sh --stanza $STANZA --type $TYPE${RUN_AS:+ as ${PITR_RUN_AS:-postgres}}"
-  run_wrapped "${RUN_AS[@]}" bash "$SCRIPT_DIR/pitr-backup.sh" --stanza "$STANZA" --type "$TYPE" "${EXTRA[@]}"
-  LABELS="stanza=\"$STANZA\",type=\"$TYPE\""
+  # PITR_REPO: the repository of a config with more than one (2: the off-site copy); its metrics carry repo="2" and go
+  # to their own files, so the two repositories' backups age separately.
+  REPO=${PITR_REPO:-}
+  [[ -z "$REPO" || "$REPO" =~ ^[1-4]$ ]] || die "$EX_USAGE" "PITR_REPO must be a repository number 1-4, got '$REPO'"
+  log "running pitr-backup.sh --stanza $STANZA --type $TYPE${REPO:+ --repo $REPO}${RUN_AS:+ as ${PITR_RUN_AS:-postgres}}"
+  run_wrapped "${RUN_AS[@]}" bash "$SCRIPT_DIR/pitr-backup.sh" --stanza "$STANZA" --type "$TYPE" ${REPO:+--repo "$REPO"} "${EXTRA[@]}"
+  LABELS="stanza=\"$STANZA\",type=\"$TYPE\"${REPO:+,repo=\"$REPO\"}"
   STOPPED=$(jq -r '.stopped_at // empty' <<<"${WRAPPED_RESULT:-null}")
   REPO_BYTES=$(jq -r '.repo_bytes // empty' <<<"${WRAPPED_RESULT:-null}")
   RUN_OK=0
@@ -140,16 +145,16 @@ if [[ "$JOB" == pitr-* ]]; then
     {
       gauge_l pgbackrest_backup_last_success_timestamp_seconds "Unix time the last successful pgBackRest backup of this type ended." "$LABELS" "$(to_unix "$STOPPED")"
       gauge_l pgbackrest_backup_last_repo_bytes "Size in the repository of the last successful pgBackRest backup of this type." "$LABELS" "$REPO_BYTES"
-    } | publish "$METRICS_DIR/pgbackrest_$TYPE.prom" || metrics_failed "pgbackrest_$TYPE.prom"
-    METRICS_WRITTEN+=("pgbackrest_$TYPE.prom")
+    } | publish "$METRICS_DIR/pgbackrest_$TYPE${REPO:+_repo$REPO}.prom" || metrics_failed "pgbackrest_$TYPE${REPO:+_repo$REPO}.prom"
+    METRICS_WRITTEN+=("pgbackrest_$TYPE${REPO:+_repo$REPO}.prom")
   else
-    log "pgBackRest $TYPE backup failed (exit $WRAPPED_RC): pgbackrest_$TYPE.prom left as it was, so its timestamp keeps ageing"
+    log "pgBackRest $TYPE backup failed (exit $WRAPPED_RC): pgbackrest_$TYPE${REPO:+_repo$REPO}.prom left as it was, so its timestamp keeps ageing"
   fi
   {
     gauge_l pgbackrest_backup_last_run_success "1 if the last pgBackRest backup run of this type succeeded, 0 if it failed." "$LABELS" "$RUN_OK"
     gauge_l pgbackrest_backup_last_run_timestamp_seconds "Unix time the last pgBackRest backup run of this type ended." "$LABELS" "$NOW"
-  } | publish "$METRICS_DIR/pgbackrest_${TYPE}_job.prom" || metrics_failed "pgbackrest_${TYPE}_job.prom"
-  METRICS_WRITTEN+=("pgbackrest_${TYPE}_job.prom")
+  } | publish "$METRICS_DIR/pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom" || metrics_failed "pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom"
+  METRICS_WRITTEN+=("pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom")
 elif [[ "$JOB" == backup ]]; then
   log "running pg-backup.sh into $BACKUP_DIR${S3_URL:+ with an off-site copy to $S3_URL}"
   run_wrapped "$SCRIPT_DIR/pg-backup.sh" -o "$BACKUP_DIR" "${EXTRA[@]}"

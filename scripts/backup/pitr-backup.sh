@@ -2,7 +2,7 @@
 # pitr-backup.sh -- a pgBackRest backup of a self-managed PostgreSQL cluster whose WAL is archived to the same
 # repository (point-in-time recovery for GoodGo's postgres container, Waqiti's StatefulSet).
 #
-# Usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--config FILE] [--no-check]
+# Usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--repo N] [--config FILE] [--no-check]
 #
 # Steps: create the stanza in the repository if it has none yet (stanza-create), `pgbackrest check` (proves
 # archive_command ships WAL to the repository: it forces a WAL switch and waits for the segment), then
@@ -14,6 +14,8 @@
 # Arguments:
 #   --stanza NAME     the stanza (a section in pgbackrest.conf with pg1-path)
 #   --type TYPE       full, diff or incr (default incr)
+#   --repo N          the repository the backup goes to, when the config has more than one (repo2: an off-site copy);
+#                     default pgBackRest's own (repo1)
 #   --config FILE     pgbackrest.conf (default: PGBACKREST_CONFIG, else pgBackRest's default /etc/pgbackrest/...)
 #   --no-check        skip `pgbackrest check` (e.g. when archiving is known to be lagging and a backup is wanted now)
 # Environment (read by pgBackRest itself, never put in argv or files):
@@ -27,14 +29,15 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-usage() { echo "usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--config FILE] [--no-check]"; }
+usage() { echo "usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--repo N] [--config FILE] [--no-check]"; }
 
-stanza="" type=incr config=${PGBACKREST_CONFIG:-} do_check=1
+stanza="" type=incr config=${PGBACKREST_CONFIG:-} do_check=1 repo=""
 while (($#)); do
   case $1 in
     --stanza) stanza=${2:-}; shift 2 ;;
     --type) type=${2:-}; shift 2 ;;
     --config) config=${2:-}; shift 2 ;;
+    --repo) repo=${2:-}; shift 2 ;;
     --no-check) do_check=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
@@ -43,6 +46,7 @@ done
 [[ -n $stanza ]] || { usage >&2; die "$EX_USAGE" "--stanza is required"; }
 [[ $stanza =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "$EX_USAGE" "--stanza must be letters, digits, '_' or '-', got '$stanza'"
 [[ $type == full || $type == diff || $type == incr ]] || die "$EX_USAGE" "--type must be full, diff or incr, got '$type'"
+[[ -z $repo || $repo =~ ^[1-4]$ ]] || die "$EX_USAGE" "--repo must be a repository number 1-4, got '$repo'"
 ((EUID != 0)) || die "$EX_USAGE" "run as the database server's OS user, not root (e.g. runuser -u postgres -- $0 ...)"
 require_cmd pgbackrest jq
 if [[ -n $config ]]; then
@@ -54,8 +58,15 @@ pb() { pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-c
 pb_error() { { grep -A3 -E '^(ERROR|.*ERROR:)' <<<"$1" || tail -n 3 <<<"$1"; } | sed -E 's/^[0-9-]+ [0-9:.]+ P[0-9]+ +//' | tr '\n' ' ' | sed 's/  */ /g'; }
 started=$(date +%s)
 
-info=$(pb info --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$info")"
+info=$(pb info ${repo:+"--repo=$repo"} --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$info")"
 code=$(jq -r '.[0].status.code' <<<"$info" 2>/dev/null || echo "?")
+# With more than one repository the stanza's status is "different across repos" (4) while one of them has no
+# stanza yet (a new off-site repository): each repository's own status decides.
+if jq -e '.[0].repo | length > 1' >/dev/null 2>&1 <<<"$info"; then
+  bad=$(jq -r '[.[0].repo[] | select(.status.code != 0 and .status.code != 1 and .status.code != 2) | "repo\(.key): \(.status.message)"] | join("; ")' <<<"$info")
+  [[ -z $bad ]] || die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $bad"
+  code=$(jq -r 'if any(.[0].repo[]; .status.code == 1) then 1 else 0 end' <<<"$info")
+fi
 if [[ $code == 1 ]]; then
   log "stanza '$stanza' has no data in the repository yet: stanza-create"
   if ! out=$(pb stanza-create 2>&1); then
@@ -78,17 +89,17 @@ if ((do_check)); then
   fi
 fi
 
-log "pgbackrest backup --type=$type"
-out=$(pb backup --type="$type" 2>&1) || die "$EX_SOFTWARE" "backup failed: $(pb_error "$out")"
+log "pgbackrest backup --type=$type${repo:+ --repo=$repo}"
+out=$(pb backup --type="$type" ${repo:+"--repo=$repo"} 2>&1) || die "$EX_SOFTWARE" "backup failed: $(pb_error "$out")"
 if grep -q 'WARN' <<<"$out"; then log "pgbackrest: $(grep WARN <<<"$out" | tr '\n' ' ')"; fi
 
-info=$(pb info --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed after the backup: $(pb_error "$info")"
+info=$(pb info ${repo:+"--repo=$repo"} --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed after the backup: $(pb_error "$info")"
 last=$(jq -c '.[0].backup[-1] // empty' <<<"$info")
 [[ -n $last ]] || die "$EX_SOFTWARE" "the backup reported success but pgbackrest info lists no backup set"
 label=$(jq -r .label <<<"$last")
 log "backup set $label done"
 emit_result ok 0 \
-  --arg stanza "$stanza" --arg label "$label" --arg type "$(jq -r .type <<<"$last")" --arg requested_type "$type" \
+  --arg stanza "$stanza" --arg repo "${repo:-1}" --arg label "$label" --arg type "$(jq -r .type <<<"$last")" --arg requested_type "$type" \
   --arg prior "$(jq -r '.prior // ""' <<<"$last")" \
   --arg started_at "$(date -u -d "@$(jq -r .timestamp.start <<<"$last")" +%Y-%m-%dT%H:%M:%SZ)" \
   --arg stopped_at "$(date -u -d "@$(jq -r .timestamp.stop <<<"$last")" +%Y-%m-%dT%H:%M:%SZ)" \

@@ -9,9 +9,8 @@
 // Without it the repository is a directory on the host (/var/lib/pgbackrest): recovery from operator mistakes and a
 // corrupt database, not from the loss of the host.
 import { HOST_LAYOUT } from "../../lib/hostLayout";
-import { pitrServerFiles, pitrSystemdUnits, type SelfManagedPitrSite } from "../../lib/postgresPitr";
+import { pitrServerFiles, pitrSystemdUnits, spacesRepository, type SelfManagedPitrSite } from "../../lib/postgresPitr";
 import { shellJoin } from "../../lib/shell";
-import { spacesEndpoint } from "../../config/primitives";
 import type { BuntyConfig } from "./config";
 
 /** Ubuntu 24.04's pgBackRest (noble: 2.50-1build2); the version the timers' and archive_command's binary is. */
@@ -37,7 +36,7 @@ export function buntyPitr(cfg: BuntyConfig, postgresVersion: string): BuntyPitr 
     // Debian/Ubuntu's cluster "main": the OS user and the superuser role are both postgres.
     pg: { dataDir: `/var/lib/postgresql/${postgresVersion}/main`, socketDir: "/var/run/postgresql", port: 5432, user: "postgres" },
     repository: offsite
-      ? { type: "s3", bucket: offsite.bucket, endpoint: spacesEndpoint(offsite.region), region: offsite.region, path: offsite.pitrPath }
+      ? spacesRepository({ bucket: offsite.bucket, region: offsite.region, path: offsite.pitrPath })
       : { type: "posix", path: "/var/lib/pgbackrest" },
     retentionFull: 2,
     archiveTimeoutSeconds: 60,

@@ -3,7 +3,7 @@
 // MongoDB, Redis (BullMQ) and the read-only Oracle database, recovery switches and runbook operations.
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
-import { absolutePath, hostAddress, hourOfDay, operationId, port, sqlName, unixUser } from "../../config/primitives";
+import { absolutePath, hostAddress, hourOfDay, operationId, port, spacesBucketName, spacesRegion, sqlName, unixUser } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { existingServerSchema, hostSchema, pm2Schema } from "../../config/shared";
 import { POINT_IN_TIME } from "../../lib/postgresPitr";
@@ -105,6 +105,38 @@ const pitrSchema = z.strictObject({
   scratchRoot: absolutePath.default("/var/lib/pgbackrest-restore"),
   /** The scratch cluster's port (localhost only, while it recovers and is dumped). */
   scratchPort: port.default(5433),
+  /**
+   * A second repository off the server (repo2): a DigitalOcean Spaces bucket, encrypted, every WAL segment pushed to
+   * both, its own backups and retention; what `recovery.postgresServer` restores from when the server is lost.
+   */
+  offsite: z
+    .strictObject({
+      bucket: spacesBucketName,
+      region: spacesRegion,
+      /** Where in the bucket the repository is. */
+      path: z
+        .string()
+        .regex(/^\/[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { message: "is not a bucket path starting with / and without a trailing / (example: /pgbackrest)" })
+        .default("/pgbackrest"),
+      /** Full backups kept there (with their differentials and WAL); the bucket has no lifecycle rule of its own. */
+      retentionFull: wholeNumber("a number of full backups", 1, 30, 4).default(4),
+      /** The bucket exists and another stack (or a person) keeps it: used, not declared. */
+      existing: z.boolean().default(false),
+    })
+    .optional(),
+});
+
+/**
+ * The loss of the PostgreSQL server: on its replacement (same `postgres.pitr.server` login, PostgreSQL and pgBackRest
+ * installed, the cluster empty) the whole cluster restored from the off-site repository (postgres.pitr.offsite) to
+ * `pointInTime`, started in place; then the pgBackRest files and setup run again on the new machine.
+ */
+const postgresServerRestoreSchema = z.strictObject({
+  /** Names this restore; the step runs once per label. */
+  label,
+  /** "latest" (the end of the WAL that reached the bucket) or a UTC time such as "2026-11-23T02:00:00Z". */
+  pointInTime: z.string().regex(POINT_IN_TIME, { message: 'is not a point in time (example: latest, or a UTC time such as "2026-11-23T02:00:00Z")' }).default("latest"),
+  confirm: z.string().optional(),
 });
 
 /** Restore the notifications MongoDB database from a mongodump archive into a new database, then cut over. */
@@ -175,6 +207,7 @@ export const pencomSchema = z.strictObject({
     .strictObject({
       coreDatabase: coreDatabaseRestoreSchema.optional(),
       notificationsDatabase: notificationsRestoreSchema.optional(),
+      postgresServer: postgresServerRestoreSchema.optional(),
     })
     .prefault({}),
   operations: z.array(operationSchema).default([]),
@@ -210,6 +243,18 @@ export const PENCOM_SECRETS = {
     description: "password of postgres.adminUser, used only by recovery.coreDatabase's restore",
     setWith: "pulumi config set --secret --stack <stack> pencomPostgresAdminPassword '<from the infrastructure team>'",
   },
+  pencomSpacesAccessKey: {
+    description: "access key id of a DigitalOcean Spaces key that may read and write postgres.pitr.offsite.bucket (pgBackRest's repo2)",
+    setWith: "pulumi config set --secret --stack <stack> pencomSpacesAccessKey DO00EXAMPLEKEYID",
+  },
+  pencomSpacesSecretKey: {
+    description: "secret of that DigitalOcean Spaces key",
+    setWith: "pulumi config set --secret --stack <stack> pencomSpacesSecretKey < spaces-secret.txt",
+  },
+  pencomPgbackrestCipherPass: {
+    description: "passphrase pgBackRest encrypts the off-site repository with (repo2-cipher-pass); keep a copy outside Pulumi: without it the bucket cannot be read",
+    setWith: "openssl rand -base64 48 | tr -d '\\n' | pulumi config set --secret --stack <stack> pencomPgbackrestCipherPass",
+  },
   pencomAppEnv: {
     description: "the application's own secrets every service reads (JWT keys, vendor keys: the seed's server .env), as KEY=value lines",
     setWith: "pulumi config set --secret --stack <stack> pencomAppEnv < pencom-app-secrets.env",
@@ -219,7 +264,9 @@ export const PENCOM_SECRETS = {
 export function pencomRequiredSecrets(cfg: PencomConfig): string[] {
   // A point-in-time restore runs on the PostgreSQL server as its OS user over the local socket: no password.
   const adminPassword = cfg.recovery.coreDatabase !== undefined && cfg.recovery.coreDatabase.pointInTime === undefined;
-  return Object.keys(PENCOM_SECRETS).filter((k) => k !== "pencomPostgresAdminPassword" || adminPassword);
+  const offsite = cfg.postgres.pitr?.offsite !== undefined;
+  const needed: Record<string, boolean> = { pencomPostgresAdminPassword: adminPassword, pencomSpacesAccessKey: offsite, pencomSpacesSecretKey: offsite, pencomPgbackrestCipherPass: offsite };
+  return Object.keys(PENCOM_SECRETS).filter((k) => needed[k] ?? true);
 }
 
 export function pencomProblems(cfg: PencomConfig, stack: string): Problem[] {
@@ -260,6 +307,19 @@ export function pencomProblems(cfg: PencomConfig, stack: string): Problem[] {
   }
   if (core?.cutover) {
     problems.push(...requireConfirm(stack, "pencom", "core-database-cutover", core.confirm, "recovery.coreDatabase.confirm", "a cutover points core at the restored database (writes since the backup stay in the old one)"));
+  }
+  const server = cfg.recovery.postgresServer;
+  if (server && pitr?.offsite === undefined) {
+    problems.push({
+      path: "recovery.postgresServer",
+      message: "needs postgres.pitr.offsite (the off-site repository survives the server; the one on it does not), which this stack does not set (example: postgres: {pitr: {offsite: {bucket: pencom-prod-pgbackrest, region: fra1}}})",
+    });
+  }
+  if (server?.pointInTime !== undefined && server.pointInTime !== "latest" && Date.parse(server.pointInTime) > Date.now()) {
+    problems.push({ path: "recovery.postgresServer.pointInTime", message: `"${server.pointInTime}" is in the future; name a moment that has passed, or latest (example: 2026-11-23T02:00:00Z)` });
+  }
+  if (server) {
+    problems.push(...requireConfirm(stack, "pencom", "postgres-server-restore", server.confirm, "recovery.postgresServer.confirm", "the restore replaces the PostgreSQL server's cluster with the off-site copy"));
   }
   const mongo = cfg.recovery.notificationsDatabase;
   if (mongo?.cutover) {

@@ -4,9 +4,12 @@
 // steps: a restore whose result line names the database core's .env then points at; a MongoDB restore beside the live
 // database with notifications stopped and started around the cutover. No decisions here: all of it is in plan.ts.
 import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { ExistingHost } from "../../components/existingHost";
 import { HostSoftware, ONCE_UPDATE, hostCommand, type HostFileSpec } from "../../components/hostSoftware";
+import { OFFSITE_REPO } from "../../lib/postgresPitr";
+import { renderPgBackRestSecretsConf } from "../../renderers/pgbackrest";
 import { declareHost } from "../host";
 import type { DeclareContext } from "../platform";
 import { pencomEnvFile, restoredDatabaseFrom, type PencomPlan, type PencomSecrets } from "./plan";
@@ -74,20 +77,48 @@ export function declarePencom(plan: PencomPlan, ctx: DeclareContext) {
   let pgServer: { connection: typeof connection; prepared: pulumi.Input<pulumi.Resource>[]; setup: pulumi.Resource } | undefined;
   if (plan.postgresServer) {
     const ps = plan.postgresServer;
-    const pgHost = new ExistingHost(ps.name, { ...ps.server, privateKey: s("pencomSshPrivateKey") }, { parent: platform });
+    // postgres.pitr.offsite: the bucket (private, versioned; pgBackRest keeps its own retention, so no lifecycle rule),
+    // protected on prod; one that exists already is used as is.
+    const bucket =
+      ps.offsite && !ps.offsite.existing
+        ? new digitalocean.SpacesBucket(`${ps.name}-pgbackrest`, { name: ps.offsite.bucket, region: ps.offsite.region, acl: "private", versioning: { enabled: true } }, { parent: platform, protect: ctx.environment.protect })
+        : undefined;
+    const pgHost = new ExistingHost(ps.name, { ...ps.server, privateKey: s("pencomSshPrivateKey"), ...(ps.rebuild ? { replacedAs: ps.rebuild.label } : {}) }, { parent: platform });
+    const secretsFile: HostFileSpec[] = ps.offsite
+      ? [
+          {
+            path: ps.offsite.secretsFile,
+            content: pulumi
+              .all([s("pencomPgbackrestCipherPass"), s("pencomSpacesAccessKey"), s("pencomSpacesSecretKey")])
+              .apply(([cipherPass, s3Key, s3KeySecret]) => renderPgBackRestSecretsConf({ cipherPass, s3Key, s3KeySecret }, OFFSITE_REPO)),
+            mode: "0600",
+            secret: true,
+          },
+        ]
+      : [];
     const pgSoftware = new HostSoftware(
       `${ps.name}-software`,
       {
         platform: "pencom",
         host: pgHost,
         needs: ps.needs,
-        files: Object.entries(ps.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })),
+        files: [...Object.entries(ps.files).map(([path, content]) => ({ path, content, mode: "0644" as const, secret: false })), ...secretsFile],
       },
       { parent: platform },
     );
+    const inBucket = bucket ? [bucket] : [];
+    // The replacement server's cluster comes back from the off-site repository before the setup archives and backs up.
+    const rebuilt = ps.rebuild
+      ? [hostCommand(`${ps.name}-server-restore-${ps.rebuild.label}`, { connection: pgHost.connection, create: ps.rebuild.restore, triggers: [ps.rebuild.label], dependsOn: [...pgSoftware.installed, ...inBucket], once: true }, platform)]
+      : [];
     const pitrSetup = hostCommand(
       `${ps.name}-pitr-setup`,
-      { connection: pgHost.connection, create: ps.setup, triggers: [pgHost.machineId, ...Object.keys(ps.files).map((p) => pgSoftware.fileDigests.get(p)!)], dependsOn: pgSoftware.installed },
+      {
+        connection: pgHost.connection,
+        create: ps.setup,
+        triggers: [pgHost.machineId, ...[...Object.keys(ps.files), ...secretsFile.map((f) => f.path)].map((p) => pgSoftware.fileDigests.get(p)!)],
+        dependsOn: [...pgSoftware.installed, ...inBucket, ...rebuilt],
+      },
       platform,
     );
     pgServer = { connection: pgHost.connection, prepared: pgSoftware.prepared, setup: pitrSetup };

@@ -5,7 +5,7 @@ import type { PencomConfig } from "./config";
 import type { PencomPlan } from "./plan";
 
 export const pencomDisasterRecovery: DisasterRecovery<PencomConfig, PencomPlan> = {
-  loss: "an on-premises server Lazarus did not create: it is replaced outside Lazarus; its PostgreSQL, MongoDB and Redis are restored by the runbook's procedures (recovery.coreDatabase, recovery.notificationsDatabase)",
+  loss: "an on-premises server Lazarus did not create: it is replaced outside Lazarus; its PostgreSQL, MongoDB and Redis are restored by the runbook's procedures (recovery.coreDatabase, recovery.notificationsDatabase; the PostgreSQL server's whole cluster from the off-site repository: recovery.postgresServer, with postgres.pitr.offsite)",
   targets: { source: "runbook 000 (Pencom): none stated" },
   rebuild: () => ({
     manual: "Pencom runs on existing on-premises servers: have the server back at the same address, then `pulumi up --replace` the platform's file writers and setup steps (PM2, the fleet): they are keyed on the address and a refresh does not see them gone (what `lazarus dr rebuild` does for GoodGo; not automated for Pencom yet)",

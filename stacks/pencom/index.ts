@@ -15,8 +15,8 @@ export const pencom = definePlatform<PencomConfig, PencomPlan>({
   check: pencomProblems,
   secrets: PENCOM_SECRETS,
   requiredSecrets: pencomRequiredSecrets,
-  // On-premises only: no droplet, no managed database, no bucket.
-  needs: () => ({ digitalocean: false }),
+  // On-premises: no droplet, no managed database; only the off-site pgBackRest bucket when Lazarus declares it.
+  needs: (cfg) => ({ digitalocean: cfg.postgres.pitr?.offsite !== undefined && !cfg.postgres.pitr.offsite.existing }),
   plan: planPencom,
   declare: declarePencom,
   disasterRecovery: pencomDisasterRecovery,

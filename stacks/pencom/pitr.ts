@@ -7,10 +7,13 @@
 //
 // Where it runs: on the PostgreSQL server (`postgres.pitr.server`, an SSH login of the infrastructure team's host), as
 // the server's OS user (postgres) over the local socket: archive_command runs on that host, and the repository is a
-// posix one there. Like Bunty's, it recovers from operator mistakes and a corrupt database, not from the loss of that
-// host (an off-site repository needs a bucket the seed does not name: stacks/pencom/README.md, "Not done yet").
+// posix one there: it recovers from operator mistakes and a corrupt database. With `postgres.pitr.offsite` a second
+// repository (repo2) is a DigitalOcean Spaces bucket (lib/postgresPitr.ts spacesRepository, as Bunty's): every WAL
+// segment goes to both, repo2 has its own backups (timers lazarus-pencom-pitr-repo2-*) and retention, encrypted; its
+// passphrase and Spaces key are only in a 0600 include file owned by postgres (PENCOM_PGBACKREST_SECRETS). That copy
+// is what `recovery.postgresServer` restores the whole cluster from on a replacement server (pencomServerRestoreCommand).
 import { HOST_LAYOUT } from "../../lib/hostLayout";
-import { pitrRestoreArgv, pitrScratchDir, pitrServerFiles, pitrSystemdUnits, type SelfManagedPitrSite } from "../../lib/postgresPitr";
+import { OFFSITE_REPO, pitrRestoreArgv, pitrScratchDir, pitrServerFiles, pitrSystemdUnits, spacesRepository, type SelfManagedPitrSite } from "../../lib/postgresPitr";
 import { shellJoin } from "../../lib/shell";
 import type { PencomConfig } from "./config";
 
@@ -32,6 +35,9 @@ export const PENCOM_PITR_PATHS = {
   logDir: "/var/log/pgbackrest",
   metricsDir: "/var/backups/pencom-postgres/metrics",
   backupDir: "/var/backups/pencom-postgres",
+  /** pgBackRest's include directory and the 0600 file in it with repo2's passphrase and Spaces key (owner postgres). */
+  includeDir: "/etc/pgbackrest/conf.d",
+  secrets: "/etc/pgbackrest/conf.d/lazarus-secrets.conf",
 } as const;
 
 export interface PencomPitr {
@@ -55,7 +61,15 @@ export function pencomPitrSite(cfg: PencomConfig): SelfManagedPitrSite | undefin
     retentionFull: pitr.retentionFull,
     archiveTimeoutSeconds: pitr.archiveTimeoutSeconds,
     configPath: PENCOM_PITR_PATHS.pgbackrestConf,
+    // the repository on the server stays as it was (unencrypted: it is on the server whose data it holds)
     encrypted: false,
+    ...(pitr.offsite
+      ? {
+          offsite: { repository: spacesRepository({ bucket: pitr.offsite.bucket, region: pitr.offsite.region, path: pitr.offsite.path }), retentionFull: pitr.offsite.retentionFull },
+          includeDir: PENCOM_PITR_PATHS.includeDir,
+          secretsFile: PENCOM_PITR_PATHS.secrets,
+        }
+      : {}),
     spoolDir: PENCOM_PITR_PATHS.spoolDir,
     logDir: PENCOM_PITR_PATHS.logDir,
   };
@@ -67,20 +81,27 @@ export function pencomArchiveConfPath(cfg: PencomConfig): string {
   return `/etc/postgresql/${pitr.version}/${pitr.cluster}/conf.d/lazarus-archive.conf`;
 }
 
+/** The secrets file is written 0600 by root; pgBackRest (archive_command, the timers) runs as postgres. */
+const handOverSecrets = `chown ${SERVER_USER}: ${PENCOM_PITR_PATHS.secrets} && chmod 0600 ${PENCOM_PITR_PATHS.secrets}`;
+
 export function pencomPitr(cfg: PencomConfig): PencomPitr | undefined {
   const site = pencomPitrSite(cfg);
   const pitr = cfg.postgres.pitr;
   if (!site || !pitr) return undefined;
   const server = pitrServerFiles(site);
-  const units = pitrSystemdUnits({
-    unitPrefix: "lazarus-pencom-pitr",
-    stanza: site.stanza,
-    schedule: { at: pitr.backupAt, fullWeekday: pitr.fullBackupWeekday },
-    scriptsDir: SCRIPTS,
-    metricsDir: PENCOM_PITR_PATHS.metricsDir,
-    backupDir: PENCOM_PITR_PATHS.backupDir,
-    user: SERVER_USER,
-  });
+  const unitsFor = (repo: 1 | 2) =>
+    pitrSystemdUnits({
+      unitPrefix: "lazarus-pencom-pitr",
+      stanza: site.stanza,
+      schedule: { at: pitr.backupAt, fullWeekday: pitr.fullBackupWeekday },
+      scriptsDir: SCRIPTS,
+      metricsDir: PENCOM_PITR_PATHS.metricsDir,
+      backupDir: PENCOM_PITR_PATHS.backupDir,
+      user: SERVER_USER,
+      ...(repo === 2 ? { repo } : {}),
+    });
+  // The off-site repository's backups are its own (a backup goes to one repository): the same schedule, PITR_REPO=2.
+  const units = { ...unitsFor(1), ...(site.offsite ? unitsFor(OFFSITE_REPO) : {}) };
   const files: Record<string, string> = {
     [site.configPath]: server.pgbackrestConf,
     [pencomArchiveConfPath(cfg)]: `# Rendered by Lazarus (stacks/pencom/pitr.ts): WAL to pgBackRest.\n${server.archiveConf}`,
@@ -106,7 +127,11 @@ export function pencomPitr(cfg: PencomConfig): PencomPitr | undefined {
     // archive_mode takes effect only at a server start
     `systemctl restart ${shellJoin([`postgresql@${pitr.version}-${pitr.cluster}`])}`,
     // stanza-create on the first run, `pgbackrest check` (WAL reaches the repository), then the first full backup
-    `runuser -u ${SERVER_USER} -- ${shellJoin(["env", `PITR_STANZA=${site.stanza}`, `METRICS_DIR=${PENCOM_PITR_PATHS.metricsDir}`, `BACKUP_DIR=${PENCOM_PITR_PATHS.backupDir}`, "bash", `${SCRIPTS}/backup-job.sh`, "pitr-full"])}`,
+    ...(site.offsite ? [handOverSecrets] : []),
+    ...[undefined, ...(site.offsite ? [String(OFFSITE_REPO)] : [])].map(
+      (repo) =>
+        `runuser -u ${SERVER_USER} -- ${shellJoin(["env", `PITR_STANZA=${site.stanza}`, ...(repo ? [`PITR_REPO=${repo}`] : []), `METRICS_DIR=${PENCOM_PITR_PATHS.metricsDir}`, `BACKUP_DIR=${PENCOM_PITR_PATHS.backupDir}`, "bash", `${SCRIPTS}/backup-job.sh`, "pitr-full"])}`,
+    ),
     "systemctl daemon-reload",
     `systemctl enable --now ${timers.join(" ")}`,
   ].join("\n");
@@ -149,5 +174,37 @@ export function pencomPitrRestoreCommand(cfg: PencomConfig, o: { label: string; 
     // pitr-restore.sh's own result line goes to the log (stderr)
     `${asServerUser(pencomPitrRecoverArgv(cfg, o))} >&2`,
     asServerUser(pencomPitrBesideArgv(cfg, o.label)),
+  ].join("\n");
+}
+
+/**
+ * recovery.postgresServer on the replacement PostgreSQL server, as root over SSH, after the pgBackRest files were
+ * shipped there and before the setup: pitr-server-restore.sh restores the WHOLE cluster from the off-site repository
+ * (repo2) to the time, in place, and starts it. Whole cluster, not dump + restore beside + cutover: after the loss of
+ * the server nothing is live to keep beside, and the cluster brings back both databases, the roles and their
+ * passwords (core's and ext-integrations' .env stay valid), in one step. The script refuses a cluster that holds
+ * databases, so it never overwrites a live server.
+ */
+export function pencomServerRestoreCommand(cfg: PencomConfig, o: { pointInTime: string }): string {
+  const site = pencomPitrSite(cfg);
+  const pitr = cfg.postgres.pitr;
+  if (!site?.offsite || !pitr) throw new Error("recovery.postgresServer needs postgres.pitr.offsite");
+  return [
+    "set -eu",
+    handOverSecrets,
+    shellJoin([
+      "env",
+      `PGBACKREST_CONFIG_INCLUDE_PATH=${PENCOM_PITR_PATHS.includeDir}`,
+      "bash",
+      `${SCRIPTS}/pitr-server-restore.sh`,
+      "--stanza", site.stanza,
+      "--repo", String(OFFSITE_REPO),
+      "--data-dir", site.pg.dataDir,
+      "--service", `postgresql@${pitr.version}-${pitr.cluster}`,
+      "--port", String(site.pg.port),
+      "--socket-dir", site.pg.socketDir,
+      "--config", site.configPath,
+      ...(o.pointInTime === "latest" ? [] : ["--target-time", o.pointInTime]),
+    ]),
   ].join("\n");
 }

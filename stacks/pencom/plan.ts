@@ -14,7 +14,7 @@ import type { HostPlan } from "../host";
 import type { PlanContext } from "../platform";
 import type { PencomConfig, PencomOperation } from "./config";
 import { PENCOM_SERVICES, PENCOM_STORES, pencomStartTiers, readinessUrl, type PencomService, type PencomStore } from "./inventory";
-import { pencomPitr, pencomPitrRestoreCommand } from "./pitr";
+import { PENCOM_PITR_PATHS, pencomPitr, pencomPitrRestoreCommand, pencomServerRestoreCommand } from "./pitr";
 import { pencomRunbook } from "./runbook";
 
 /** Host paths outside the project directory (the application build there is the infrastructure team's). */
@@ -71,7 +71,21 @@ export interface PencomPlan {
    * The PostgreSQL server's part (postgres.pitr, stacks/pencom/pitr.ts): reached over SSH with the same key, its files
    * (pgbackrest.conf, the archive settings in conf.d, the scratch cluster's conf, the timers) and the setup.
    */
-  postgresServer?: { name: string; server: ExistingServerConfig; needs: HostNeeds; files: Record<string, string>; setup: string };
+  postgresServer?: {
+    name: string;
+    server: ExistingServerConfig;
+    needs: HostNeeds;
+    files: Record<string, string>;
+    setup: string;
+    /** postgres.pitr.offsite: the bucket (declared unless existing) and the 0600 secrets file composed at declare time. */
+    offsite?: { bucket: string; region: string; existing: boolean; secretsFile: string };
+    /**
+     * recovery.postgresServer: the machine behind the login was replaced. Its label is part of the server's machine
+     * id, so every step there (scripts, preflight, files, setup) runs again on the new machine, with the restore from
+     * the off-site repository between the files and the setup; once per label.
+     */
+    rebuild?: { label: string; restore: string };
+  };
   recovery: {
     /**
      * Restore into a new database beside pencom_core_db2; its result line names the copy core's .env points at.
@@ -240,6 +254,12 @@ export function planPencom(cfg: PencomConfig, ctx: PlanContext): PencomPlan {
       files: pitr.files,
       setup: pitr.setup,
     };
+    const offsite = cfg.postgres.pitr.offsite;
+    if (offsite) plan.postgresServer.offsite = { bucket: offsite.bucket, region: offsite.region, existing: offsite.existing, secretsFile: PENCOM_PITR_PATHS.secrets };
+    const rebuild = cfg.recovery.postgresServer;
+    if (rebuild) {
+      plan.postgresServer.rebuild = { label: rebuild.label, restore: renderedFrom("recovery.postgresServer", () => pencomServerRestoreCommand(cfg, { pointInTime: rebuild.pointInTime })) };
+    }
   }
   if (coreRestore?.pointInTime !== undefined) {
     plan.recovery.coreDatabase = {

@@ -4,11 +4,17 @@
 //     complete, abort); single PUTs are answered with the MD5 ETag s3cmd checks;
 //   - download: HEAD/GET of stored objects (ETag, Content-Length, Last-Modified), 404 NoSuchKey for a missing one;
 //   - ListObjects (GET on a bucket, with prefix; delimiter is ignored: keys are listed flat), GET ?location.
+//   - ListObjectsV2 (list-type=2, pgBackRest's listing) with its delimiter: CommonPrefixes for the "directories";
+//   - DELETE Object and the multi-object delete (POST ?delete) pgBackRest's expire and path removal use;
+//   - with `tls`, HTTPS (pgBackRest's S3 driver talks nothing else): the client must trust the certificate;
+//   - with `accessKey`, a request signed with another key id (or unsigned) answers 403 InvalidAccessKeyId, as Spaces
+//     does. Signatures themselves are not verified (a wrong secret with the right key id is accepted).
 // Buckets named "denied" answer 403 AccessDenied to every request; any other call answers 501.
 // Bodies are kept in memory in `objects`, keyed by path: "/bucket/key". Every request is logged in `requests`.
 // (It merges the upload stub of the backup-script tests and the listing stub of GoodGo's off-site fetch test.)
 import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 
 export interface S3Stub {
   endpoint: string;
@@ -17,11 +23,18 @@ export interface S3Stub {
   close(): Promise<void>;
 }
 
-export function startS3Stub(): Promise<S3Stub> {
+export interface S3StubOptions {
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
+  /** The only access key id accepted. */
+  accessKey?: string;
+}
+
+export function startS3Stub(options: S3StubOptions = {}): Promise<S3Stub> {
   const objects = new Map<string, Buffer>();
   const requests: S3Stub["requests"] = [];
   const uploads = new Map<string, Map<number, Buffer>>();
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const [rawPath, query = ""] = (req.url ?? "/").split("?");
     const path = decodeURIComponent(rawPath);
     const params = new URLSearchParams(query);
@@ -29,6 +42,11 @@ export function startS3Stub(): Promise<S3Stub> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (options.accessKey !== undefined && !(req.headers.authorization ?? "").includes(`Credential=${options.accessKey}/`)) {
+        res.writeHead(403, { "content-type": "application/xml" });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>The access key Id you provided does not exist in our records.</Message></Error>');
+        return;
+      }
       if (path === "/denied" || path.startsWith("/denied/")) {
         res.writeHead(403, { "content-type": "application/xml" });
         res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
@@ -43,6 +61,37 @@ export function startS3Stub(): Promise<S3Stub> {
         return;
       }
       const [, bucket = "", ...rest] = path.split("/");
+      if (req.method === "GET" && bucket !== "" && rest.join("/") === "" && params.get("list-type") === "2") {
+        const prefix = params.get("prefix") ?? "";
+        const delimiter = params.get("delimiter") ?? "";
+        const keys = [...objects.keys()].filter((k) => k.startsWith(`/${bucket}/${prefix}`)).map((k) => k.slice(bucket.length + 2)).sort();
+        const prefixes = new Set<string>();
+        const contents: string[] = [];
+        for (const key of keys) {
+          const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+          if (cut >= 0) {
+            prefixes.add(key.slice(0, cut + delimiter.length));
+            continue;
+          }
+          const body = objects.get(`/${bucket}/${key}`)!;
+          contents.push(`<Contents><Key>${key}</Key><LastModified>2026-11-23T02:00:00.000Z</LastModified><ETag>"${createHash("md5").update(body).digest("hex")}"</ETag><Size>${body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`);
+        }
+        const common = [...prefixes].map((p) => `<CommonPrefixes><Prefix>${p}</Prefix></CommonPrefixes>`).join("");
+        xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><KeyCount>${contents.length + prefixes.size}</KeyCount><IsTruncated>false</IsTruncated>${contents.join("")}${common}</ListBucketResult>`);
+        return;
+      }
+      if (req.method === "POST" && bucket !== "" && rest.join("/") === "" && params.has("delete")) {
+        const deleted = [...Buffer.concat(chunks).toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
+        for (const key of deleted) objects.delete(`/${bucket}/${key}`);
+        xml(`<DeleteResult>${deleted.map((k) => `<Deleted><Key>${k}</Key></Deleted>`).join("")}</DeleteResult>`);
+        return;
+      }
+      if (req.method === "DELETE" && params.get("uploadId") === null) {
+        objects.delete(path);
+        res.writeHead(204);
+        res.end();
+        return;
+      }
       if (req.method === "GET" && bucket !== "" && rest.join("/") === "" && params.get("uploadId") === null) {
         const prefix = params.get("prefix") ?? "";
         const contents = [...objects.keys()]
@@ -112,7 +161,8 @@ export function startS3Stub(): Promise<S3Stub> {
       res.writeHead(501);
       res.end();
     });
-  });
+  };
+  const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
   return new Promise((resolve, reject) => {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {

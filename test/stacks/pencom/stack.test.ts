@@ -39,9 +39,12 @@ const command = (plan: Plan, name: string) => one(plan, T.command, name);
 const stdin = (plan: Plan, path: string) => String(command(plan, `pencom-prod-software-file${path.replace(/[^A-Za-z0-9]+/g, "-")}`).inputs.stdin);
 
 describe("Pencom on its existing server", () => {
-  it("declares no DigitalOcean resource (no droplet, VPC or project), in prod and staging", () => {
+  it("declares no DigitalOcean resource on prod; staging only its off-site pgBackRest bucket (with the stack's VPC and project, as any bucket)", () => {
     for (const plan of [prod, staging]) {
-      expect(plan.resources.filter((r) => r.type.startsWith("digitalocean:"))).toEqual([]);
+      const types = plan.resources.filter((r) => r.type.startsWith("digitalocean:")).map((r) => r.type);
+      expect(types.filter((t) => !/index\/(project|vpc):/.test(t))).toEqual(plan === staging ? [T.spacesBucket] : []);
+      if (plan === prod) expect(types).toEqual([]);
+      expect(types.some((t) => /droplet/i.test(t))).toBe(false);
       expect(plan.resources.some((r) => r.type === T.command)).toBe(true);
     }
   });
