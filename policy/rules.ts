@@ -354,11 +354,18 @@ const fromSnapshot = (r: PolicyResource) =>
   r.type === TYPE.droplet && isString(r.inputs.image) && r.inputs.image !== UNKNOWN_MARK && !/^[a-z]+(-[a-z0-9]+)*-x64$|^[a-z]+-\d[a-z0-9-]*$/.test(r.inputs.image);
 const isClone = (r: PolicyResource) => /-clone-\d+$/.test(r.name);
 
+const PENCOM_DATABASE_SWITCH_STOPS = new Map([["notifications", ["notifications-database-cutover"]], ["core", ["core-database-cutover"]]]);
+
 const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confirmedBy: string[] | ((r: PolicyResource) => string[]) }[] = [
   { what: "takes the whole project offline", detect: (r) => /compose-shutdown\.sh/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
   { what: "stops a service (takes it offline)", detect: (r) => /compose-service\.sh .*-- stop\b/.test(createOf(r)), confirmedBy: ["stop-service"] },
   { what: "takes every service of the PM2 fleet offline", detect: (r) => /pm2-fleet\.sh .*\bstop-all$/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
-  { what: "stops a service (takes it offline)", detect: (r) => /pm2-fleet\.sh .*\bstop \S+$/.test(createOf(r)), confirmedBy: ["stop-service", "notifications-database-cutover", "core-database-cutover"] },
+  {
+    // Pencom's database switches stop the service whose database they swap: notifications, or core.
+    what: "stops a service (takes it offline)",
+    detect: (r) => /pm2-fleet\.sh .*\bstop \S+$/.test(createOf(r)),
+    confirmedBy: (r) => ["stop-service", ...(PENCOM_DATABASE_SWITCH_STOPS.get(/\bstop (\S+)$/.exec(createOf(r))![1]!) ?? [])],
+  },
   { what: "empties Redis (FLUSHALL)", detect: (r) => /\bFLUSHALL\b/.test(createOf(r)), confirmedBy: ["flush-redis", "recover-host"] },
   { what: "terminates database sessions", detect: (r) => /pg_terminate_backend/.test(createOf(r)), confirmedBy: ["terminate-long-queries"] },
   { what: "stops the app under PM2", detect: (r) => /pm2-app\.sh\b.* stop$/.test(createOf(r)), confirmedBy: ["emergency-shutdown"] },
