@@ -366,7 +366,8 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
     detect: (r) => /pm2-fleet\.sh .*\bstop \S+$/.test(createOf(r)),
     confirmedBy: (r) => ["stop-service", ...(PENCOM_DATABASE_SWITCH_STOPS.get(/\bstop (\S+)$/.exec(createOf(r))![1]!) ?? [])],
   },
-  { what: "empties Redis (FLUSHALL)", detect: (r) => /\bFLUSHALL\b/.test(createOf(r)), confirmedBy: ["flush-redis", "recover-host"] },
+  // GoodGo's database cutover and swap-in flush the cache the old data filled (runbook 001 section 4.1).
+  { what: "empties Redis (FLUSHALL)", detect: (r) => /\bFLUSHALL\b/.test(createOf(r)), confirmedBy: ["flush-redis", "recover-host", "database-cutover"] },
   { what: "terminates database sessions", detect: (r) => /pg_terminate_backend/.test(createOf(r)), confirmedBy: ["terminate-long-queries"] },
   { what: "stops the app under PM2", detect: (r) => /pm2-app\.sh\b.* stop$/.test(createOf(r)), confirmedBy: ["emergency-shutdown"] },
   { what: "swaps the live release with the previous one (rollback)", detect: (r) => /pm2-rollback\.sh\b/.test(createOf(r)), confirmedBy: ["rollback"] },

@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
 import { ConfigError } from "../../../config/errors";
+import { checkPlan } from "../../../policy/rules";
 import type { DeclaredResource } from "../../../lib/runtime/capture";
 import { startOrder } from "../../../lib/inventory";
 import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
@@ -178,6 +179,14 @@ describe("swapping in the restored copy the operator verified (4.1, recovery.dat
     const triggers = (p: Plan) => (one(p, T.command, `${prefix}swap-in`).rawInputs.triggers as unknown[]).map(String);
     expect(triggers(second)).toContain(`restore-db-20261123-swap-in-${copy}`);
     expect(triggers(other)).not.toEqual(triggers(second));
+  });
+
+  it("passes the policy pack confirmed; unconfirmed, the policy pack names the swap", async () => {
+    const plan = await planWith(swap);
+    const stackWith = (database: Record<string, unknown>) => rawStack("prod", { patch: (c) => (c["lazarus:goodgo"].recovery = { database }) });
+    expect(checkPlan(plan, stackWith(swap)).map((v) => v.message)).toEqual([]);
+    const { confirm: _unconfirmed, ...bare } = swap;
+    expect(checkPlan(plan, stackWith(bare)).map((v) => v.message.split(":")[0])).toContain(`${prefix}swap-in`);
   });
 
   it("without migrations when migrate: false", async () => {
