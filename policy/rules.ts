@@ -354,12 +354,20 @@ const fromSnapshot = (r: PolicyResource) =>
   r.type === TYPE.droplet && isString(r.inputs.image) && r.inputs.image !== UNKNOWN_MARK && !/^[a-z]+(-[a-z0-9]+)*-x64$|^[a-z]+-\d[a-z0-9-]*$/.test(r.inputs.image);
 const isClone = (r: PolicyResource) => /-clone-\d+$/.test(r.name);
 
+const PENCOM_DATABASE_SWITCH_STOPS = new Map([["notifications", ["notifications-database-cutover"]], ["core", ["core-database-cutover"]]]);
+
 const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confirmedBy: string[] | ((r: PolicyResource) => string[]) }[] = [
   { what: "takes the whole project offline", detect: (r) => /compose-shutdown\.sh/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
   { what: "stops a service (takes it offline)", detect: (r) => /compose-service\.sh .*-- stop\b/.test(createOf(r)), confirmedBy: ["stop-service"] },
   { what: "takes every service of the PM2 fleet offline", detect: (r) => /pm2-fleet\.sh .*\bstop-all$/.test(createOf(r)), confirmedBy: ["graceful-shutdown"] },
-  { what: "stops a service (takes it offline)", detect: (r) => /pm2-fleet\.sh .*\bstop \S+$/.test(createOf(r)), confirmedBy: ["stop-service", "notifications-database-cutover"] },
-  { what: "empties Redis (FLUSHALL)", detect: (r) => /\bFLUSHALL\b/.test(createOf(r)), confirmedBy: ["flush-redis", "recover-host"] },
+  {
+    // Pencom's database switches stop the service whose database they swap: notifications, or core.
+    what: "stops a service (takes it offline)",
+    detect: (r) => /pm2-fleet\.sh .*\bstop \S+$/.test(createOf(r)),
+    confirmedBy: (r) => ["stop-service", ...(PENCOM_DATABASE_SWITCH_STOPS.get(/\bstop (\S+)$/.exec(createOf(r))![1]!) ?? [])],
+  },
+  // GoodGo's database cutover and swap-in flush the cache the old data filled (runbook 001 section 4.1).
+  { what: "empties Redis (FLUSHALL)", detect: (r) => /\bFLUSHALL\b/.test(createOf(r)), confirmedBy: ["flush-redis", "recover-host", "database-cutover"] },
   { what: "terminates database sessions", detect: (r) => /pg_terminate_backend/.test(createOf(r)), confirmedBy: ["terminate-long-queries"] },
   { what: "stops the app under PM2", detect: (r) => /pm2-app\.sh\b.* stop$/.test(createOf(r)), confirmedBy: ["emergency-shutdown"] },
   { what: "swaps the live release with the previous one (rollback)", detect: (r) => /pm2-rollback\.sh\b/.test(createOf(r)), confirmedBy: ["rollback"] },
@@ -372,6 +380,7 @@ const DESTRUCTIVE: { what: string; detect: (r: PolicyResource) => boolean; confi
     confirmedBy: (r) => [`rotate-jwt-${/\bjwt-rotation \S+ (\d+)$/.exec(createOf(r))![1]}`],
   },
   { what: "rebuilds every index, locking each table (REINDEX DATABASE)", detect: (r) => /app-data\.sh\b.* reindex$/.test(createOf(r)), confirmedBy: ["reindex"] },
+  { what: "swaps a restored database in for the live one (--swap-in)", detect: (r) => /pg-restore\.sh\b.*--swap-in/.test(createOf(r)), confirmedBy: ["database-cutover", "core-database-cutover"] },
   { what: "restores a backup over the live database (--cutover)", detect: (r) => /pg-restore\.sh\b.*--cutover/.test(createOf(r)), confirmedBy: ["database-cutover", "recover-host"] },
   {
     // A droplet whose image is not a distribution slug is built from a snapshot: it replaces the live one.

@@ -26,7 +26,8 @@
 #       --no-owner            do not restore object ownership (pg_restore --no-owner --no-privileges)
 #       --no-analyze          skip ANALYZE of the restored database
 #       --swap-in NAME        cut over to an earlier run's restored copy <db>_restore_<ts>, no backup; refused (65) unless
-#                             the copy carries the completion proof of a finished restore
+#                             the copy carries the completion proof of a finished restore; refused (64) when it is not
+#                             a copy of DB (-d or PGDATABASE, when given)
 #       --drop-previous NAME  drop a rollback point (<db>_pre_restore_<ts>) or a leftover <db>_restore_<ts>; nothing else
 #       --maintenance-db DB   database to connect to for CREATE/ALTER/DROP DATABASE (default postgres)
 #       --identity FILE       age identity for .age archives (env AGE_IDENTITY_FILE)
@@ -44,7 +45,7 @@
 # wal_level=minimal server, which restores in one run). restore_s counts from the new database's restore to its proof,
 # so the checks before it (checksum, toc) are not in it. or {status:"error", error}, also when stopped by SIGTERM (exit 143).
 #
-# Exit codes: 0 ok; 64 usage (including --cutover without -d, and
+# Exit codes: 0 ok; 64 usage (including --cutover without -d, a --swap-in copy of another database than -d, and
 # --drop-previous of a name that is not a restore database); 65 the backup or the --swap-in copy is refused (empty,
 # checksum, TOC, wrong key, another database's dump, no completion proof); 66 backup, key or named database missing;
 # 69 server unavailable (including stopped mid-restore: the live database is untouched); 70 the restore failed (the new
@@ -126,6 +127,9 @@ if [[ -n "$SWAP_IN" ]]; then
   [[ "$SWAP_IN" =~ _restore_[0-9]{14}$ && ! "$SWAP_IN" =~ _pre_restore_[0-9]{14}$ ]] ||
     die "$EX_USAGE" "--swap-in takes a <db>_restore_<timestamp> database made by this script, not '$SWAP_IN'"
   LIVE_DB=${LIVE_DB:-${SWAP_IN%_restore_*}}
+  # A copy of another database would go live under this one's name (-d, or a stray PGDATABASE): refused.
+  [[ "$SWAP_IN" == "${LIVE_DB:0:40}_restore_"* ]] ||
+    die "$EX_USAGE" "--swap-in '$SWAP_IN' is not a restored copy of '$LIVE_DB' (${LIVE_DB:0:40}_restore_<timestamp>); name the copy the restore of '$LIVE_DB' made"
   CUTOVER=1
 else
   [[ -n "$TARGET" ]] || { usage >&2; die "$EX_USAGE" "no backup given"; }

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { confirmationToken, duplicateOperationIds, isProtectedStack, requireConfirm, type Problem } from "../../config/checks";
+import { swapInProblems, swapInSchema } from "../../config/swapIn";
 import { absolutePath, databaseSize, email, hostname, operationId, port, spacesBucketName, spacesRegion, sqlName } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import type { PlainSecrets } from "../platform";
@@ -186,7 +187,7 @@ export const buntySchema = z.strictObject({
         .strictObject({
           label: z.string().regex(/^[a-z0-9][a-z0-9-]{0,20}$/, { message: "is not a restore label (example: 20261201)" }),
           backup: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: "is not a backup file name in /var/backups/bunty or latest (example: latest)" }).default("latest"),
-          swapIn: z.string().regex(/^[a-z_][a-z0-9_]*_restore_[0-9]{14}$/, { message: "is not a restored database's name (example: bunty_staging_restore_20261201021500, from the restore step's result)" }).optional(),
+          swapIn: swapInSchema("bunty_staging_restore_20261201021500").optional(),
           confirm: z.string().optional(),
         })
         .optional(),
@@ -385,8 +386,11 @@ export function buntyProblems(cfg: BuntyConfig, stack: string, secrets?: PlainSe
   const hostRestore = cfg.recovery.hostDatabase;
   if (hostRestore && cfg.postgres.where !== "host") {
     problems.push({ path: "recovery.hostDatabase", message: "restores PostgreSQL on the host, but it runs in a managed cluster (postgres.where: managed); use recovery.database (example: recovery: {database: {label: 20261201}})" });
-  } else if (hostRestore?.swapIn) {
-    problems.push(...requireConfirm(stack, "bunty", "database-cutover", hostRestore.confirm, "recovery.hostDatabase.confirm", `swapping ${hostRestore.swapIn} in ends the app's database sessions and makes the restored data live (the old database is kept beside it)`));
+  } else if (hostRestore?.swapIn && cfg.postgres.where === "host") {
+    // The restore beside stays in the plan: its step is keyed on the label and does not run again.
+    problems.push(
+      ...swapInProblems({ stack, platform: "bunty", path: "recovery.hostDatabase", database: cfg.postgres.databaseName, swapIn: hostRestore.swapIn, confirm: hostRestore.confirm, confirmWhat: "database-cutover", ends: "the app's database sessions", alongside: {} }),
+    );
   }
   cfg.operations.forEach((op, i) => {
     if (op.action === "rollback") {

@@ -6,6 +6,7 @@ import { projectFileMounts, rollingRestartOrder, startOrder, stopOrder, type Ser
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
+import { swapInArgs } from "../../config/swapIn";
 import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR } from "./inventory";
 import { GOODGO_SECRET_MOUNTS } from "./services";
 import { pitrScratchDir } from "../../lib/postgresPitr";
@@ -147,6 +148,11 @@ export function restoreCommand(t: ComposeTarget, database: string, source: strin
   return composeExec(t, "pg-backup", ["bash", script("pg-restore.sh"), "--dbname", database, ...(cutover ? ["--cutover"] : []), source]);
 }
 
+/** pg-restore.sh --swap-in: the copy an earlier restore made (only with its completion proof) takes the live name. */
+export function swapInCommand(t: ComposeTarget, database: string, swapIn: string): string {
+  return composeExec(t, "pg-backup", ["bash", script("pg-restore.sh"), ...swapInArgs(database, swapIn)]);
+}
+
 /** What is stopped around a cutover (section 4.1 steps 1-2): the application services and PgBouncer, dependents first. */
 export function servicesStoppedForCutover(inv: ServiceInventory): string[] {
   const apps = new Set(inv.services.filter((s) => s.role === "app" || s.role === "edge").map((s) => s.name));
@@ -264,12 +270,22 @@ export function hostRecoverySteps(cfg: GoodgoConfig, inv: ServiceInventory): Rec
 
 /**
  * Section 4.1 as a chain: the backup (a pg_dump file, fetched off-site when asked; or with pointInTime the physical
- * route's dump) restored beside the live database; with cutover: stop apps, swap, migrate, flush.
+ * route's dump) restored beside the live database; with cutover: stop apps, swap, migrate, flush. With swapIn (a later
+ * run): stop apps, swap in the copy the earlier run restored, migrate, flush; compose up brings the apps back.
  */
 export function databaseRestoreSteps(cfg: GoodgoConfig, inv: ServiceInventory): RecoveryStep[] {
   const r = cfg.recovery.database!;
   const t = composeTarget(cfg);
   const steps: RecoveryStep[] = [];
+  if (r.swapIn !== undefined) {
+    steps.push(
+      { key: "stop-apps", what: "stop the application services and PgBouncer", command: stopServicesCommand(t, servicesStoppedForCutover(inv)) },
+      { key: "swap-in", what: "swap in the restored copy an earlier run made (refused without its completion proof; the live database kept as <db>_pre_restore_<timestamp>)", command: swapInCommand(t, cfg.database.name, r.swapIn) },
+    );
+    if (r.migrate) steps.push({ key: "migrate", what: "apply pending migrations", command: migrateCommand(t) });
+    steps.push({ key: "flush-redis", what: "flush the stale cache", command: flushRedisCommand(t) });
+    return steps;
+  }
   let source: string;
   if (r.pointInTime !== undefined) {
     const label = `db-${r.label}${r.cutover ? "-cutover" : ""}`;

@@ -4,6 +4,7 @@
 // monitoring stack), with daily backups copied off-site to a DigitalOcean Spaces bucket.
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
+import { restoredCopyExample, swapInProblems, swapInSchema } from "../../config/swapIn";
 import { absolutePath, email, hostname, hourOfDay, imageRef, imageTag, operationId, serviceName, spacesBucketName, spacesRegion } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { RenderInputError } from "../../renderers/renderInputError";
@@ -104,6 +105,12 @@ export const goodgoDatabaseRestoreSchema = z.strictObject({
   cutover: z.boolean().default(false),
   /** Run `prisma migrate deploy` after the cutover. */
   migrate: z.boolean().default(true),
+  /**
+   * The second run of the switch: the copy an earlier run restored beside the live database (its result line names
+   * it, goodgo_restore_<timestamp>) and the operator verified, swapped in by name (pg-restore.sh --swap-in: only a copy
+   * with the completion proof) with the apps and PgBouncer stopped; instead of backup/pointInTime, not with cutover.
+   */
+  swapIn: swapInSchema("goodgo_restore_20261201021500").optional(),
   confirm: z.string().optional(),
 });
 export type GoodgoDatabaseRestore = z.infer<typeof goodgoDatabaseRestoreSchema>;
@@ -435,20 +442,28 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
   }
   if (r.database) {
     const d = r.database;
-    if (d.backup === undefined && d.pointInTime === undefined) {
-      problems.push({ path: "recovery.database", message: 'needs backup (a pg_dump backup) or pointInTime (the pgBackRest repository); example: {label: r1, pointInTime: "2026-11-23T02:00:00Z"} or {label: r1, backup: latest}' });
+    if (d.swapIn !== undefined) {
+      problems.push(
+        ...swapInProblems({
+          stack, platform: "goodgo", path: "recovery.database", database: cfg.database.name, swapIn: d.swapIn, confirm: d.confirm, confirmWhat: "database-cutover",
+          ends: "the apps' and PgBouncer's database sessions (they are stopped first)",
+          alongside: { cutover: d.cutover, backup: d.backup !== undefined, pointInTime: d.pointInTime !== undefined, fromOffsite: d.fromOffsite },
+        }),
+      );
+    } else if (d.backup === undefined && d.pointInTime === undefined) {
+      problems.push({ path: "recovery.database", message: `needs backup (a pg_dump backup), pointInTime (the pgBackRest repository) or swapIn (a copy an earlier restore made); example: {label: r1, pointInTime: "2026-11-23T02:00:00Z"}, {label: r1, backup: latest} or {label: r1, swapIn: ${restoredCopyExample(cfg.database.name)}}` });
     }
-    if (d.backup !== undefined && d.pointInTime !== undefined) {
+    if (d.swapIn === undefined && d.backup !== undefined && d.pointInTime !== undefined) {
       problems.push({ path: "recovery.database.pointInTime", message: `cannot be combined with backup "${d.backup}": pointInTime restores from the pgBackRest repository, backup from a pg_dump file; keep one (example: pointInTime: latest)` });
     }
-    if (d.pointInTime !== undefined && d.fromOffsite) {
+    if (d.swapIn === undefined && d.pointInTime !== undefined && d.fromOffsite) {
       problems.push({ path: "recovery.database.fromOffsite", message: "applies to pg_dump backups; pointInTime already reads the off-site pgBackRest repository (remove fromOffsite)" });
     }
     if (d.pointInTime !== undefined && d.pointInTime !== "latest" && Date.parse(d.pointInTime) > Date.now()) {
       problems.push({ path: "recovery.database.pointInTime", message: `"${d.pointInTime}" is in the future; name a moment that has passed, or latest (example: 2026-11-23T02:00:00Z)` });
     }
   }
-  if (r.database?.cutover) {
+  if (r.database?.cutover && r.database.swapIn === undefined) {
     problems.push(
       ...requireConfirm(stack, "goodgo", "database-cutover", r.database.confirm, "recovery.database.confirm", "cutting over swaps the restored database in for the live one"),
     );

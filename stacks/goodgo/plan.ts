@@ -175,7 +175,9 @@ export function planGoodgo(cfg: GoodgoConfig, ctx: PlanContext): GoodgoPlan {
   if (cfg.recovery.database) {
     const r = cfg.recovery.database;
     const label = `restore-db-${r.label}`;
-    recoveryChains.push({ label, run: `${label}${r.cutover ? "-cutover" : ""}`, steps: databaseRestoreSteps(cfg, inventory) });
+    // The run names what the chain does: a restore beside, a cutover, or the swap of one named copy.
+    const run = `${label}${r.cutover ? "-cutover" : ""}${r.swapIn !== undefined ? `-swap-in-${r.swapIn}` : ""}`;
+    recoveryChains.push({ label, run, steps: databaseRestoreSteps(cfg, inventory) });
   }
 
   const domains = [cfg.app.domain, ...(cfg.app.apiDomain ? [cfg.app.apiDomain] : [])];

@@ -18,6 +18,7 @@ import {
   type GoodgoOperationAction,
 } from "./config";
 import { confirmationToken, isProtectedStack } from "../../config/checks";
+import { restoredCopyExample } from "../../config/swapIn";
 import { dependentsOf, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { refuseField } from "../../renderers/renderInputError";
 import { renderRunbook, type RunbookIncident, type RunbookIncidentStep, type RunbookModel, type RunbookSwitch } from "../../renderers/runbookDoc";
@@ -208,11 +209,15 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
     database: {
       section: "4.1",
       title: "Restore the database from a backup",
-      does: "The named backup (from the pg_backups volume, or fetched from the off-site bucket with `fromOffsite: true`), or with `pointInTime` (`latest` or a UTC time such as 2026-11-23T02:00:00Z, instead of `backup`) the pgBackRest repository recovered to that moment in a scratch cluster and dumped, is checked and restored into a NEW database beside the live one; with `cutover: true` the application services stop, the restored database is swapped in (the live one kept as the rollback point), migrations run, Redis is flushed and the services start again. The RPO of `pointInTime: latest` is the stack's `backups.pitr.archiveTimeoutSeconds` at most; of a dump, up to a day.",
+      does: `The named backup (from the pg_backups volume, or fetched from the off-site bucket with \`fromOffsite: true\`), or with \`pointInTime\` (\`latest\` or a UTC time such as 2026-11-23T02:00:00Z, instead of \`backup\`) the pgBackRest repository recovered to that moment in a scratch cluster and dumped, is checked and restored into a NEW database beside the live one; with \`cutover: true\` the application services stop, the restored database is swapped in (the live one kept as the rollback point), migrations run, Redis is flushed and the services start again. Or in two runs, verifying the copy in between: the first without \`cutover\` (its result line names the copy, \`${restoredCopyExample(cfg.database.name).replace(/[0-9]{14}$/, "<timestamp>")}\`), then \`swapIn: <that name>\` instead of \`backup\`/\`pointInTime\`: the services stop and that copy, not a new restore, is swapped in (refused without the completion proof of a finished restore). The RPO of \`pointInTime: latest\` is the stack's \`backups.pitr.archiveTimeoutSeconds\` at most; of a dump, up to a day.`,
       example: { database: { label: id("restore").replace(/-restore$/, ""), backup: "goodgo_20261123T020000Z.dump", cutover: true, ...confirm("database-cutover") } },
       confirm: "database-cutover",
     },
   };
+  // The second run of recovery.database after a restore beside the live one: the copy it named, verified, swapped in.
+  const restoreLabel = id("restore").replace(/-restore$/, "");
+  const besideExample = { database: { label: restoreLabel, backup: "goodgo_20261123T020000Z.dump" } };
+  const swapInExample = { database: { label: restoreLabel, swapIn: restoredCopyExample(cfg.database.name), ...confirm("database-cutover") } };
   const recoverySwitches: RunbookSwitch[] = GOODGO_RECOVERY_SWITCHES.map((sw) => {
     const r = recovery[sw];
     return { name: `recovery.${sw}`, title: r.title, section: r.section, does: r.does, confirm: confirmValue(r.confirm), stackConfig: stackSnippet(stack, { recovery: r.example }), commands: pulumi };
@@ -223,6 +228,7 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
   const recoveryProcedures = [
     { switchName: "recovery.host", title: "what a full host recovery does", steps: whatEachStepDoes(hostRecoverySteps(withRecovery(cfg, recovery.host.example), inv)), after },
     { switchName: "recovery.database", title: "what a database restore with cutover does", steps: whatEachStepDoes(databaseRestoreSteps(withRecovery(cfg, recovery.database.example), inv)), after },
+    { switchName: "recovery.database", title: "what swapping in a verified restored copy (swapIn) does", steps: whatEachStepDoes(databaseRestoreSteps(withRecovery(cfg, swapInExample), inv)), after },
   ];
 
   // ---------------------------------------------------------------- incidents
@@ -300,7 +306,8 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
       symptoms: "Data loss or corruption; a bad migration.",
       steps: [
         { text: "Make sure the backup to restore is sound first.", operation: op("verify-backup", { backup: "goodgo_20261123T020000Z.dump" }, "verify-before-restore") },
-        { text: "Restore it into a new database and cut over.", recovery: recovery.database.example },
+        { text: "Restore it into a new database beside the live one; its result line names the copy.", recovery: besideExample },
+        { text: "Check the copy (row counts, the rows the incident is about), then swap it in: the services stop, the copy takes the live name (the live database is kept), migrations, Redis flush, services back.", recovery: swapInExample },
         { text: "An on-demand backup of the current state before anything risky.", operation: op("backup-now") },
       ],
     },

@@ -3,6 +3,7 @@
 // MongoDB, Redis (BullMQ) and the read-only Oracle database, recovery switches and runbook operations.
 import { z } from "zod";
 import { duplicateOperationIds, requireConfirm, type Problem } from "../../config/checks";
+import { restoredCopyExample, swapInProblems, swapInSchema } from "../../config/swapIn";
 import { absolutePath, hostAddress, hourOfDay, operationId, port, spacesBucketName, spacesRegion, sqlName, unixUser } from "../../config/primitives";
 import type { SecretSpec } from "../../config/secrets";
 import { existingServerSchema, hostSchema, pm2Schema } from "../../config/shared";
@@ -70,6 +71,12 @@ const coreDatabaseRestoreSchema = z.strictObject({
   pointInTime: z.string().regex(POINT_IN_TIME, { message: 'is not a point in time (example: latest, or a UTC time such as "2026-11-23T02:00:00Z")' }).optional(),
   /** Second switch: point core's .env at the restored database and restart core (the live database is kept). */
   cutover: z.boolean().default(false),
+  /**
+   * Instead of backup/pointInTime (and not with cutover): the copy an earlier run restored (its result line names it,
+   * pencom_core_db2_restore_<timestamp>) and the operator verified takes the live name (pg-restore.sh --swap-in, only a
+   * copy with the completion proof), core stopped around it; core's .env names the live database again.
+   */
+  swapIn: swapInSchema("pencom_core_db2_restore_20261201021500").optional(),
   confirm: z.string().optional(),
 });
 
@@ -289,10 +296,18 @@ export function pencomProblems(cfg: PencomConfig, stack: string): Problem[] {
     }
   });
   const core = cfg.recovery.coreDatabase;
-  if (core && core.backup === undefined && core.pointInTime === undefined) {
-    problems.push({ path: "recovery.coreDatabase", message: 'needs backup (a pg_dump file on the host) or pointInTime (the pgBackRest repository, with postgres.pitr); example: {label: r1, backup: /var/backups/pencom/core.dump} or {label: r1, pointInTime: "2026-11-23T02:00:00Z"}' });
+  if (core?.swapIn !== undefined) {
+    problems.push(
+      ...swapInProblems({
+        stack, platform: "pencom", path: "recovery.coreDatabase", database: cfg.postgres.core.database, swapIn: core.swapIn, confirm: core.confirm, confirmWhat: "core-database-cutover",
+        ends: "core's database sessions (core is stopped first)",
+        alongside: { cutover: core.cutover, backup: core.backup !== undefined, pointInTime: core.pointInTime !== undefined },
+      }),
+    );
+  } else if (core && core.backup === undefined && core.pointInTime === undefined) {
+    problems.push({ path: "recovery.coreDatabase", message: `needs backup (a pg_dump file on the host), pointInTime (the pgBackRest repository, with postgres.pitr) or swapIn (a copy an earlier restore made); example: {label: r1, backup: /var/backups/pencom/core.dump}, {label: r1, pointInTime: "2026-11-23T02:00:00Z"} or {label: r1, swapIn: ${restoredCopyExample(cfg.postgres.core.database)}}` });
   }
-  if (core?.backup !== undefined && core.pointInTime !== undefined) {
+  if (core?.swapIn === undefined && core?.backup !== undefined && core.pointInTime !== undefined) {
     problems.push({ path: "recovery.coreDatabase.pointInTime", message: `cannot be combined with backup "${core.backup}": pointInTime restores from the pgBackRest repository, backup from a pg_dump file; keep one (example: pointInTime: latest)` });
   }
   if (core?.pointInTime !== undefined && cfg.postgres.pitr === undefined) {
@@ -305,7 +320,7 @@ export function pencomProblems(cfg: PencomConfig, stack: string): Problem[] {
   if (pitr && pitr.scratchPort === cfg.postgres.port) {
     problems.push({ path: "postgres.pitr.scratchPort", message: `${pitr.scratchPort} is the live server's port (postgres.port); the scratch cluster needs another (example: ${pitr.scratchPort + 1})` });
   }
-  if (core?.cutover) {
+  if (core?.cutover && core.swapIn === undefined) {
     problems.push(...requireConfirm(stack, "pencom", "core-database-cutover", core.confirm, "recovery.coreDatabase.confirm", "a cutover points core at the restored database (writes since the backup stay in the old one)"));
   }
   const server = cfg.recovery.postgresServer;

@@ -2,7 +2,8 @@
 // service), then host setup (service user, PM2 pinned, pm2-logrotate, PM2 at boot) → .env files handed to the service
 // user → the fleet converged tier by tier (pm2-fleet.sh deploy) → runbook operations. Recovery switches add their
 // steps: a restore whose result line names the database core's .env then points at; a MongoDB restore beside the live
-// database with notifications stopped and started around the cutover. No decisions here: all of it is in plan.ts.
+// database with notifications stopped and started around the cutover; a verified core copy swapped in by name with
+// core stopped and started around it. No decisions here: all of it is in plan.ts.
 import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
@@ -138,6 +139,14 @@ export function declarePencom(plan: PencomPlan, ctx: DeclareContext) {
     const restore = secretStep(`core-db-restore-${core.label}`, core.restore, s("pencomPostgresAdminPassword"), [core.label], software.prepared);
     if (core.cutover) lateWriters.push(...software.writeFiles([envFile("core", restoredFrom(restore.stdout).apply((c) => ({ core: c })))]));
   }
+  const coreSwap = plan.recovery.coreSwapIn;
+  if (coreSwap) {
+    // core stopped, the verified copy swapped in under the live name (which core's .env names), before the hand-over
+    // and deploy; core started after them (deploy leaves a stopped service stopped). Each step once per label and copy.
+    const run = [coreSwap.label, coreSwap.swapIn];
+    const stop = step(`core-db-stop-${coreSwap.label}`, coreSwap.stop, run, [setup], true);
+    lateWriters.push(secretStep(`core-db-swap-in-${coreSwap.label}`, coreSwap.swap, s("pencomPostgresAdminPassword"), run, [stop]));
+  }
   if (mongo) {
     const restore = secretStep(`notifications-db-restore-${mongo.label}`, mongo.restore, s("pencomMongoPassword"), [mongo.label], software.prepared);
     if (mongo.cutover) {
@@ -150,12 +159,15 @@ export function declarePencom(plan: PencomPlan, ctx: DeclareContext) {
   const envDigests = Object.values(plan.envFiles).map(digest);
   const handOver = step("hand-over", plan.commands.handOver, envDigests, [setup, ...lateWriters]);
   const deploy = step("deploy", plan.commands.deploy, Object.keys(plan.files).map(digest).concat(envDigests), [handOver]);
-  let ready: pulumi.Resource = deploy;
+  const ready: pulumi.Resource[] = [deploy];
   if (mongo?.cutover) {
-    ready = step(`notifications-start-${mongo.label}`, mongo.start, [mongo.label, digest(plan.envFiles.notifications!)], [deploy], true);
+    ready.push(step(`notifications-start-${mongo.label}`, mongo.start, [mongo.label, digest(plan.envFiles.notifications!)], [deploy], true));
   }
+  if (coreSwap) ready.push(step(`core-db-start-${coreSwap.label}`, coreSwap.start, [coreSwap.label, coreSwap.swapIn], [deploy], true));
   // Operations run once: a later change of their command text does not repeat a shutdown.
-  for (const op of plan.operations) step(`op-${op.id}`, op.command, [], [ready], true);
+  // The starts after the deploy already wait for it.
+  const afterAll = ready.length > 1 ? ready.slice(1) : ready;
+  for (const op of plan.operations) step(`op-${op.id}`, op.command, [], afterAll, true);
 
   return { ssh: sshCommand, host: plan.config.host.existing.address, services: Object.keys(plan.envFiles) };
 }

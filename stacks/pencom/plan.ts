@@ -6,6 +6,7 @@ import { renderedFrom } from "../../config/planInput";
 import { isSecretPlaceholder } from "../../config/stackFile";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { shellJoin } from "../../lib/shell";
+import { swapInArgs } from "../../config/swapIn";
 import { renderEnvFile } from "../../renderers/envFile";
 import { renderPm2Ecosystem, type Pm2App } from "../../renderers/pm2Ecosystem";
 import type { ExistingServerConfig } from "../../config/shared";
@@ -93,12 +94,26 @@ export interface PencomPlan {
      * `on: postgres`: the pointInTime restore on the PostgreSQL server, as its OS user (no password).
      */
     coreDatabase?: { label: string; restore: string; cutover: boolean; on: "app" | "postgres" };
+    /**
+     * A later run of recovery.coreDatabase: core stopped, the verified copy an earlier restore made swapped in by name
+     * (pg-restore.sh --swap-in as postgres.adminUser, its password on stdin), core started after the fleet converged.
+     */
+    coreSwapIn?: { label: string; swapIn: string; stop: string; swap: string; start: string };
     notificationsDatabase?: { label: string; restoredDatabase: string; restore: string; cutover: boolean; stop: string; start: string };
   };
 }
 
 function script(dir: "ops" | "backup", name: string, args: (string | number)[]): string {
   return shellJoin(["bash", `${HOST_LAYOUT.scriptsRoot}/${dir}/${name}`, ...args]);
+}
+
+/**
+ * A command run with postgres.adminUser's password read from stdin into PGPASSWORD (never argv or a file). The command
+ * provider sends the secret as it is, with no newline: `read` then returns 1 having read it, which `set -e` would make
+ * a silent exit 1; only an empty stdin is refused.
+ */
+function withAdminPassword(command: string): string {
+  return `set -eu; IFS= read -r PGPASSWORD || [ -n "\${PGPASSWORD:-}" ] || { echo "the admin password is read from stdin; none arrived" >&2; exit 64; }; export PGPASSWORD; ${command}`;
 }
 
 /** pm2-fleet.sh with the plan's fleet file. */
@@ -261,7 +276,16 @@ export function planPencom(cfg: PencomConfig, ctx: PlanContext): PencomPlan {
       plan.postgresServer.rebuild = { label: rebuild.label, restore: renderedFrom("recovery.postgresServer", () => pencomServerRestoreCommand(cfg, { pointInTime: rebuild.pointInTime })) };
     }
   }
-  if (coreRestore?.pointInTime !== undefined) {
+  if (coreRestore?.swapIn !== undefined) {
+    const pg = cfg.postgres;
+    plan.recovery.coreSwapIn = {
+      label: coreRestore.label,
+      swapIn: coreRestore.swapIn,
+      stop: fleetCommand(["stop", "core"]),
+      swap: withAdminPassword(script("backup", "pg-restore.sh", ["--host", pg.host, "--port", pg.port, "--username", pg.adminUser, ...swapInArgs(pg.core.database, coreRestore.swapIn)])),
+      start: fleetCommand(["start", "core"]),
+    };
+  } else if (coreRestore?.pointInTime !== undefined) {
     plan.recovery.coreDatabase = {
       label: coreRestore.label,
       cutover: coreRestore.cutover,
@@ -275,12 +299,10 @@ export function planPencom(cfg: PencomConfig, ctx: PlanContext): PencomPlan {
       cutover: coreRestore.cutover,
       on: "app",
       // Beside the live database, never into it (the seed's `psql ... < backup.sql`), as the admin role (it creates the
-      // database with the live one's owner and restores ownership); the password on stdin. The command provider sends
-      // the secret as it is, with no newline: `read` then returns 1 having read it, which `set -e` would make a silent
-      // exit 1; only an empty stdin is refused.
-      restore: `set -eu; IFS= read -r PGPASSWORD || [ -n "\${PGPASSWORD:-}" ] || { echo "the admin password is read from stdin; none arrived" >&2; exit 64; }; export PGPASSWORD; ${script("backup", "pg-restore.sh", [
+      // database with the live one's owner and restores ownership); the password on stdin.
+      restore: withAdminPassword(script("backup", "pg-restore.sh", [
         "--host", pg.host, "--port", pg.port, "--username", pg.adminUser, "-d", pg.core.database, coreRestore.backup,
-      ])}`,
+      ])),
     };
   }
   if (mongoRestore) {

@@ -4,6 +4,7 @@
 // operation and recovery switch never drift from what runs. Every snippet is checked against the config schema.
 import { stringify } from "yaml";
 import { confirmationToken, isProtectedStack } from "../../config/checks";
+import { restoredCopyExample } from "../../config/swapIn";
 import { defineInventory, type ServiceInventory } from "../../lib/inventory";
 import { refuseField } from "../../renderers/renderInputError";
 import { renderRunbook, type RunbookSwitch } from "../../renderers/runbookDoc";
@@ -101,6 +102,13 @@ export function pencomRunbook(cfg: PencomConfig, stack: string, plan: PencomPlan
       commands: `sha256sum pencom_core_db2.dump > pencom_core_db2.dump.sha256   # on the host, beside the backup, if it has no sidecar\n${commands}`,
     },
     {
+      name: "recovery.coreDatabase.swapIn", title: "Give the verified restored copy the live name", section: "Database Recovery (Pencom)",
+      does: `A later run of the switch, after a restore beside the live database (with or without \`cutover\`) and your check of the copy: \`swapIn\` names the copy the restore's result line gave (instead of \`backup\`/\`pointInTime\`, without \`cutover\`). core is stopped, \`pg-restore.sh --swap-in\` (as \`postgres.adminUser\`, password on stdin) renames \`${cfg.postgres.core.database}\` to \`${cfg.postgres.core.database}_pre_restore_<timestamp>\` and the copy to \`${cfg.postgres.core.database}\` in one transaction (refused without the completion proof of a finished restore; nothing is restored again), core's .env names \`${cfg.postgres.core.database}\` again, the fleet converges and core is started. Each step runs once for this label and copy; the switch can stay.`,
+      confirm: confirmValue("core-database-cutover"),
+      stackConfig: snippet(cfg, stack, { recovery: { coreDatabase: { label: "yyyymmdd", swapIn: restoredCopyExample(cfg.postgres.core.database), ...confirm("core-database-cutover") } } }),
+      commands,
+    },
+    {
       name: "recovery.notificationsDatabase", title: "Restore the notifications MongoDB database into a new database, then cut over", section: "MongoDB restore (notifications)",
       does: `\`mongo-restore-beside.sh\`: \`mongorestore --archive --gzip --nsFrom ${cfg.mongodb.database}.* --nsTo ${cfg.mongodb.database}_restore_<label>.*\` into a database that must not exist yet, counted afterwards. With \`cutover: true\`: notifications is stopped, its .env points at the new database, the fleet converges, notifications is started again.`,
       confirm: confirmValue("notifications-database-cutover"),
@@ -141,6 +149,7 @@ export function pencomRunbook(cfg: PencomConfig, stack: string, plan: PencomPlan
     ],
     recoveryProcedures: [
       { switchName: "recovery.coreDatabase", title: "core database restore", steps: ["restore beside the live database (pg-restore.sh, no cutover of names)", "with cutover: core's .env rewritten with the restored database", ".env handed to the service user (0600)", "pm2-fleet.sh deploy: core restarted because its .env changed, then ready"] },
+      { switchName: "recovery.coreDatabase.swapIn", title: "the verified copy swapped in", steps: ["pm2-fleet.sh stop core", "pg-restore.sh --swap-in <the copy>: the copy takes the live name, the live database kept as <db>_pre_restore_<timestamp> (refused without the completion proof)", "core's .env names the live database, handed to the service user (0600)", "pm2-fleet.sh deploy (core stays stopped)", "pm2-fleet.sh start core, then ready"] },
       { switchName: "recovery.notificationsDatabase", title: "notifications database restore", steps: ["mongorestore into the new database, counted", "with cutover: pm2-fleet.sh stop notifications", "notifications' .env points at the new database", "pm2-fleet.sh deploy (notifications stays stopped)", "pm2-fleet.sh start notifications, then ready"] },
     ],
     incidentsTitle: "Incidents (General Incident Checklist)",

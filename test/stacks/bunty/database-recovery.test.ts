@@ -91,6 +91,11 @@ describe("Bunty database restore beside the live one, PostgreSQL on the host", (
     expect(checkPlan(plan, rawStack("prod", { patch: (c) => onHost(c) })).map((v) => v.message.split(":")[0])).toEqual(["bunty-prod-swap-in-r1"]);
   });
 
+  it("refuses a swapIn that is not a restored copy of this database (pg-restore.sh -d would put it under the live name)", async () => {
+    const err = await planFor("staging", { patch: (c) => (c["lazarus:bunty"].recovery = { hostDatabase: { label: "r1", swapIn: "bunty_prod_restore_20261201021500" } }) }).catch((e) => e);
+    expect(String(err.message)).toContain('lazarus:bunty.recovery.hostDatabase.swapIn: "bunty_prod_restore_20261201021500" is not a restored copy of bunty_staging; name the database the restore step\'s result line gave (example: bunty_staging_restore_20261201021500)');
+  });
+
   it("refuses the host switch when PostgreSQL is a managed cluster", async () => {
     const err = await planFor("prod", { patch: (c) => (c["lazarus:bunty"].recovery = { hostDatabase: { label: "r1" } }) }).catch((e) => e);
     expect(String(err.message)).toContain("lazarus:bunty.recovery.hostDatabase: restores PostgreSQL on the host, but it runs in a managed cluster");

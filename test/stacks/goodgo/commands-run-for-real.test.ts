@@ -2,7 +2,8 @@
 // executes `docker compose exec -T [-e K=V] SERVICE ARGV...` as ARGV on this machine, with the service's environment
 // as the container would have it, against real servers (PostgreSQL 15, Redis 7, s3cmd against the loopback S3 stub, test/support/s3Stub.ts).
 // So the quoting through `sh -c`, the SQL, redis-cli's authentication, the off-site fetch and the full host recovery
-// chain's backup steps (fetch, pg-restore.sh into a new database with cutover, Redis flush) are what is tested.
+// chain's backup steps (fetch, pg-restore.sh into a new database with cutover, Redis flush) and recovery.database's
+// two runs (the restore beside, then swapIn's pg-restore.sh --swap-in of that copy) are what is tested.
 // The stand-in first judges each exec against the stack's real rendered compose file (written where the commands `cd`)
 // and the image facts, and refuses what Docker refuses: a program the image lacks, a service that is not there or not
 // running. It cannot model the container's filesystem, network namespace or user switch (its header says how).
@@ -12,7 +13,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ComposeTarget, composeExec, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand } from "../../../stacks/goodgo/commands";
+import { type ComposeTarget, composeExec, databaseRestoreSteps, fetchOffsiteCommand, flushRedisCommand, hostRecoverySteps, operationCommand, swapInCommand } from "../../../stacks/goodgo/commands";
 import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
 import { goodgoContainerSecretFiles } from "../../../stacks/goodgo/env";
 import { loadStackConfig, platformConfig } from "../../../config/load";
@@ -396,5 +397,80 @@ describe("the shell scripts the commands hand to a container's sh -c", () => {
       const check = spawnSync("shellcheck", ["-s", "sh", "-"], { input: script, encoding: "utf8" });
       expect(check.status, `${what}:\n${script}\n${check.stdout}`).toBe(0);
     }
+  });
+});
+
+describe("recovery.database in two runs, run for real: the restore beside, then swapIn swaps in that verified copy", () => {
+  /** The plan's recovery.database chain for this switch (staging, the compose project in this test's directory). */
+  const chain = (database: Record<string, unknown>) => {
+    const cfgR = platformConfig(loadStackConfig(
+      rawStack("staging", { patch: (c) => {
+        c["lazarus:goodgo"].app.deployDir = tmp;
+        c["lazarus:goodgo"].recovery = { database };
+      } }),
+      { allowMissingSecrets: true },
+    ), goodgo)!;
+    return Object.fromEntries(databaseRestoreSteps(cfgR, goodgoStackInventory(cfgR, "staging")).map((s) => [s.key, s.command]));
+  };
+  const pgBackupEnv = () => ({ FAKE_SCRIPTS: join(__dirname, "../../../scripts"), FAKE_BACKUPS: join(tmp, "backups"), PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo" });
+  const result = (out: string) => JSON.parse(out.trim().split("\n").pop()!);
+  const databases = () => pg.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'goodgo%'").split(",");
+
+  it("restores beside the live database (untouched), then the swapIn step puts that copy, not a new restore, under the live name", async () => {
+    pg.sql("DROP DATABASE IF EXISTS goodgo WITH (FORCE)");
+    pg.sql("CREATE DATABASE goodgo");
+    pg.sql("CREATE TABLE listing (id int PRIMARY KEY, title text); INSERT INTO listing SELECT g, 'listing ' || g FROM generate_series(1, 300) g", "goodgo");
+    mkdirSync(join(tmp, "backups"), { recursive: true });
+    const dump = spawnSync("bash", [join(__dirname, "../../../scripts/backup/pg-backup.sh"), "-d", "goodgo", "-o", join(tmp, "backups")], { encoding: "utf8", env: { ...process.env, ...pg.env } });
+    expect(dump.status, dump.stderr).toBe(0);
+    const name = result(dump.stdout).file.split("/").pop() as string;
+    // The live database moves on after the backup (the bad write the restore is for).
+    pg.sql("DELETE FROM listing WHERE id > 100", "goodgo");
+
+    const first = chain({ label: "r1", backup: name });
+    expect(Object.keys(first)).toEqual(["restore-database"]);
+    const restored = await runOnHost(first["restore-database"]!, pgBackupEnv());
+    expect(restored.code, restored.err).toBe(0);
+    const copy = result(restored.out).restored_database as string;
+    expect(copy).toMatch(/^goodgo_restore_\d{14}$/);
+    expect(pg.sql("SELECT count(*) FROM listing", "goodgo")).toBe("100");
+    expect(pg.sql("SELECT count(*) FROM listing", copy)).toBe("300");
+    // The operator's check of the copy would go here; the copy is marked so the swap can be told from a new restore.
+    pg.sql("CREATE TABLE checked_by_operator ()", copy);
+
+    // The host recovery chains above leave rollback points of their own.
+    const earlier = databases();
+    const second = chain({ label: "r1", swapIn: copy });
+    expect(Object.keys(second)).toEqual(["stop-apps", "swap-in", "migrate", "flush-redis"]);
+    const swapped = await runOnHost(second["swap-in"]!, pgBackupEnv());
+    expect(swapped.code, swapped.err).toBe(0);
+    expect(swapped.services).toEqual(["pg-backup"]);
+    expect(result(swapped.out)).toMatchObject({ status: "ok", database: "goodgo", swapped_in: copy, backup: expect.stringContaining(name) });
+    expect(pg.sql("SELECT count(*) FROM listing", "goodgo")).toBe("300");
+    expect(pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'checked_by_operator'", "goodgo")).toBe("1");
+    // The old live database is the rollback point; the copy's name is gone (it is the live one now).
+    const kept = databases().filter((d) => d.startsWith("goodgo_pre_restore_") && !earlier.includes(d));
+    expect(kept).toHaveLength(1);
+    expect(pg.sql("SELECT count(*) FROM listing", kept[0]!)).toBe("100");
+    expect(databases()).not.toContain(copy);
+  });
+
+  it("refuses a copy without the completion proof (a killed restore's leftover) and leaves the live database as it was", async () => {
+    const leftover = "goodgo_restore_20261123031500";
+    pg.sql(`CREATE DATABASE ${leftover}`);
+    const before = pg.sql("SELECT count(*) FROM listing", "goodgo");
+    const r = await runOnHost(chain({ label: "r2", swapIn: leftover })["swap-in"]!, pgBackupEnv());
+    expect(r.code).toBe(65);
+    expect(result(r.out)).toMatchObject({ status: "error" });
+    expect(r.err).toContain(`refusing to swap in '${leftover}': it carries no proof of a finished restore`);
+    expect(pg.sql("SELECT count(*) FROM listing", "goodgo")).toBe(before);
+    expect(databases()).toContain(leftover);
+    pg.sql(`DROP DATABASE ${leftover}`);
+  });
+
+  it("pg-restore.sh itself refuses another database's copy under this name (64), before connecting", async () => {
+    const r = await runOnHost(swapInCommand(target(), "goodgo", "other_restore_20261123031500"), pgBackupEnv());
+    expect(r.code).toBe(64);
+    expect(r.err).toContain("--swap-in 'other_restore_20261123031500' is not a restored copy of 'goodgo'");
   });
 });

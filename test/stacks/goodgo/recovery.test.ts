@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../cli/planner";
 import { ConfigError } from "../../../config/errors";
+import { checkPlan } from "../../../policy/rules";
 import type { DeclaredResource } from "../../../lib/runtime/capture";
 import { startOrder } from "../../../lib/inventory";
 import { goodgoStackInventory } from "../../../stacks/goodgo/inventory";
@@ -142,6 +143,58 @@ describe("restoring the database from a named backup (4.1)", () => {
   });
 });
 
+describe("swapping in the restored copy the operator verified (4.1, recovery.database.swapIn)", () => {
+  const copy = "goodgo_restore_20261123031500";
+  const beside = { label: "20261123", backup: "goodgo_20261123T020000Z.dump" };
+  const swap = { label: "20261123", swapIn: copy, confirm: "prod/goodgo/database-cutover" };
+  const prefix = "goodgo-prod-restore-db-20261123-";
+  const planWith = (database: Record<string, unknown>) => planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:goodgo"].recovery = { database }) });
+
+  it("stops the apps and PgBouncer, swaps that copy in with pg-restore.sh --swap-in (no second restore), migrates, flushes Redis, then compose up", async () => {
+    const plan = await planWith(swap);
+    const steps = goodgoCommands(plan).filter((c) => c.name.startsWith(prefix));
+    const order = ["stop-apps", "swap-in", "migrate", "flush-redis"];
+    expect(steps.map((x) => x.name.slice(prefix.length)).sort()).toEqual([...order].sort());
+    const byKey = Object.fromEntries(steps.map((x) => [x.name.slice(prefix.length), x]));
+    for (let i = 1; i < order.length; i++) expect(byKey[order[i]!]!.dependencies).toContain(byKey[order[i - 1]!]!.urn);
+    expect(String(byKey["swap-in"]!.inputs.create)).toBe(
+      `cd /root/goodgo && docker compose -p goodgo -f docker-compose.prod.yml exec -T pg-backup bash /opt/lazarus/scripts/backup/pg-restore.sh --dbname goodgo --swap-in ${copy}`,
+    );
+    expect(String(byKey["stop-apps"]!.inputs.create).split(" stop ")[1]!.split(" ").sort()).toEqual(["ai-services", "api", "nginx", "pgbouncer", "web"]);
+    // The apps come back: compose up runs after the last step, its triggers naming this swap.
+    const up = one(plan, T.command, "goodgo-prod-compose-up");
+    expect(up.dependencies).toContain(byKey["flush-redis"]!.urn);
+    expect((up.inputs.triggers as string[]).map(String)).toContain(`restore-db-20261123-swap-in-${copy}`);
+    expect(snapshot(plan, stateful)).toEqual(snapshot(base, stateful));
+  });
+
+  it("after the restore beside: the restore's step leaves the plan and the swap's steps are new; left in place, nothing changes on a later up; another copy runs them again", async () => {
+    const first = await planWith(beside);
+    const second = await planWith(swap);
+    const again = await planWith(swap);
+    const other = await planWith({ ...swap, swapIn: "goodgo_restore_20261123041500" });
+    expect(changed(first, second)).toEqual(["goodgo-prod-compose-up", ...["restore-database", "stop-apps", "swap-in", "migrate", "flush-redis"].map((k) => `${prefix}${k}`)].sort());
+    expect(changed(second, again)).toEqual([]);
+    // Steps trigger on their chain's run (components/composeDeployment.ts): a new copy is a new run, so a replacement.
+    const triggers = (p: Plan) => (one(p, T.command, `${prefix}swap-in`).rawInputs.triggers as unknown[]).map(String);
+    expect(triggers(second)).toContain(`restore-db-20261123-swap-in-${copy}`);
+    expect(triggers(other)).not.toEqual(triggers(second));
+  });
+
+  it("passes the policy pack confirmed; unconfirmed, the policy pack names the swap", async () => {
+    const plan = await planWith(swap);
+    const stackWith = (database: Record<string, unknown>) => rawStack("prod", { patch: (c) => (c["lazarus:goodgo"].recovery = { database }) });
+    expect(checkPlan(plan, stackWith(swap)).map((v) => v.message)).toEqual([]);
+    const { confirm: _unconfirmed, ...bare } = swap;
+    expect(checkPlan(plan, stackWith(bare)).map((v) => v.message.split(":")[0])).toContain(`${prefix}swap-in`);
+  });
+
+  it("without migrations when migrate: false", async () => {
+    const plan = await planWith({ ...swap, migrate: false });
+    expect(goodgoCommands(plan).filter((c) => c.name.startsWith(prefix)).map((c) => c.name.slice(prefix.length)).sort()).toEqual(["flush-redis", "stop-apps", "swap-in"]);
+  });
+});
+
 describe("restoring the database to a point in time (4.1, physical route)", () => {
   const restore = { label: "r7", pointInTime: "2026-11-23T02:00:00Z" };
   const prefix = "goodgo-prod-restore-db-r7-";
@@ -189,7 +242,7 @@ describe("restoring the database to a point in time (4.1, physical route)", () =
     await expect(refused({ ...restore, cutover: true })).rejects.toThrow(/recovery\.database\.confirm: is missing: cutting over swaps the restored database in for the live one on stack prod; to proceed set it to "prod\/goodgo\/database-cutover"/);
     await expect(refused({ label: "r7", pointInTime: "2026-11-23 02:00" })).rejects.toThrow(/recovery\.database\.pointInTime: "2026-11-23 02:00" is not a point in time \(example: latest, or a UTC time such as "2026-11-23T02:00:00Z"\)/);
     await expect(refused({ ...restore, backup: "latest" })).rejects.toThrow(/recovery\.database\.pointInTime: cannot be combined with backup "latest"/);
-    await expect(refused({ label: "r7" })).rejects.toThrow(/recovery\.database: needs backup \(a pg_dump backup\) or pointInTime/);
+    await expect(refused({ label: "r7" })).rejects.toThrow(/recovery\.database: needs backup \(a pg_dump backup\), pointInTime \(the pgBackRest repository\) or swapIn/);
     await expect(refused({ label: "r7", pointInTime: "2999-01-01T00:00:00Z" })).rejects.toThrow(/recovery\.database\.pointInTime: "2999-01-01T00:00:00Z" is in the future/);
     await expect(refused({ ...restore, fromOffsite: true })).rejects.toThrow(/recovery\.database\.fromOffsite: applies to pg_dump backups/);
   });

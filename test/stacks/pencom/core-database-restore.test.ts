@@ -2,7 +2,9 @@
 // admin password on its stdin as the declared step sends it, restores a plain SQL dump and a custom-format archive of
 // pencom_core_db2 beside the live database (never into it, unlike the seed's `psql ... < backup.sql`); the result line
 // names the copy, and core's .env composed with it (pencomEnvFile) connects, as the core user, to the restored data.
-// The live database is untouched throughout; a truncated plain dump and one made with `pg_dump -C` (which would
+// Then recovery.coreDatabase.swapIn's step (pg-restore.sh --swap-in, same password on stdin) puts that verified copy under
+// the live name, and refuses a copy without the completion proof. The live database is untouched by every restore
+// and refusal; a truncated plain dump and one made with `pg_dump -C` (which would
 // \connect to the live database) are refused before anything is created.
 import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -27,6 +29,18 @@ function plannedRestore(backup: string): string {
   const cfg = { ...base, postgres: { ...base.postgres, host: "127.0.0.1", port: pg.port, sslmode: "disable" as const }, recovery: { coreDatabase: { label: "r1", backup, cutover: true, confirm: "prod/pencom/core-database-cutover" } } };
   const plan = planPencom(cfg, { stack: "prod", stackFile: "Pulumi.prod.yaml", environment: {} as never });
   return plan.recovery.coreDatabase!.restore.replace("/opt/lazarus/scripts", join(REPO, "scripts"));
+}
+
+/** The plan's swap step of recovery.coreDatabase.swapIn, against the test server. */
+function plannedSwap(swapIn: string): string {
+  const cfg = { ...base, postgres: { ...base.postgres, host: "127.0.0.1", port: pg.port, sslmode: "disable" as const }, recovery: { coreDatabase: { label: "r2", swapIn, cutover: false, confirm: "prod/pencom/core-database-cutover" } } };
+  const plan = planPencom(cfg, { stack: "prod", stackFile: "Pulumi.prod.yaml", environment: {} as never });
+  return plan.recovery.coreSwapIn!.swap.replace("/opt/lazarus/scripts", join(REPO, "scripts"));
+}
+
+function runCommand(text: string) {
+  const r = spawnSync("bash", ["-c", text], { input: ADMIN_PASSWORD, encoding: "utf8", env: { PATH: `${PG_BIN}:${process.env.PATH}`, TMPDIR: dir } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function runRestore(backup: string) {
@@ -106,5 +120,41 @@ describe("the core database restore (recovery.coreDatabase)", () => {
     appendFileSync(tampered, "DROP TABLE accounts;\n");
     expect(runRestore(tampered).code).toBe(65);
     expect(pg.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database").split(",").filter((d) => !before.split(",").includes(d))).toEqual([]);
+  }, 60_000);
+});
+
+describe("the verified copy swapped in (recovery.coreDatabase.swapIn)", () => {
+  it("a restore beside, then the swap step: that copy, not a new restore, takes the live name; the old database is kept", () => {
+    const file = dump(["-Fc"], join(dir, "swap.dump"));
+    pg.sql("INSERT INTO accounts VALUES (20000, 'written after the swap backup')", "pencom_core_db2");
+    const r = runRestore(file);
+    expect(r.code, r.stderr).toBe(0);
+    const copy = restoredDatabaseFrom(r.stdout)!;
+    // The operator's check of the copy; the mark tells the swapped-in copy from any new restore.
+    pg.sql("CREATE TABLE checked_by_operator ()", copy);
+    const live = liveRows();
+
+    const s = runCommand(plannedSwap(copy));
+    expect(s.code, s.stderr).toBe(0);
+    expect(JSON.parse(s.stdout.trim().split("\n").at(-1)!)).toMatchObject({ status: "ok", database: "pencom_core_db2", swapped_in: copy, backup: file });
+    expect(pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'checked_by_operator'", "pencom_core_db2")).toBe("1");
+    expect(pg.sql("SELECT count(*) FROM accounts WHERE owner = 'written after the swap backup'", "pencom_core_db2")).toBe("0");
+    // Still owned by core's role: core's .env (the live name) reaches it as before.
+    expect(pg.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'pencom_core_db2'")).toBe("pencom_core");
+    const kept = pg.sql("SELECT datname FROM pg_database WHERE datname LIKE 'pencom_core_db2_pre_restore_%' ORDER BY datname DESC LIMIT 1");
+    expect(pg.sql("SELECT count(*) FROM accounts", kept)).toBe(live);
+    expect(pg.sql(`SELECT count(*) FROM pg_database WHERE datname = '${copy}'`)).toBe("0");
+  }, 60_000);
+
+  it("refuses a copy without the completion proof (65) and leaves the live database as it was", () => {
+    const leftover = "pencom_core_db2_restore_20261123031500";
+    pg.sql(`CREATE DATABASE ${leftover}`);
+    const live = liveRows();
+    const s = runCommand(plannedSwap(leftover));
+    expect(s.code).toBe(65);
+    expect(s.stderr).toContain(`refusing to swap in '${leftover}': it carries no proof of a finished restore`);
+    expect(liveRows()).toBe(live);
+    expect(pg.sql(`SELECT count(*) FROM pg_database WHERE datname = '${leftover}'`)).toBe("1");
+    pg.sql(`DROP DATABASE ${leftover}`);
   }, 60_000);
 });

@@ -103,7 +103,7 @@ describe("Pencom's plan: WAL archiving on the PostgreSQL server", () => {
     expect(await refused((p) => { p.recovery = { coreDatabase: { label: "r1", pointInTime: "latest", backup: "/b.dump" } }; })).toContain(
       'lazarus:pencom.recovery.coreDatabase.pointInTime: cannot be combined with backup "/b.dump"',
     );
-    expect(await refused((p) => { p.recovery = { coreDatabase: { label: "r1" } }; })).toContain("lazarus:pencom.recovery.coreDatabase: needs backup (a pg_dump file on the host) or pointInTime");
+    expect(await refused((p) => { p.recovery = { coreDatabase: { label: "r1" } }; })).toContain("lazarus:pencom.recovery.coreDatabase: needs backup (a pg_dump file on the host), pointInTime (the pgBackRest repository, with postgres.pitr) or swapIn");
     expect(await refused((p) => { p.recovery = { coreDatabase: { label: "r1", pointInTime: "2026-11-23 02:00" } }; })).toContain("is not a point in time (example: latest");
     expect(await refused((p) => { p.postgres.pitr.scratchPort = 5432; })).toContain("lazarus:pencom.postgres.pitr.scratchPort: 5432 is the live server's port");
     expect(await refused((p) => { p.postgres.pitr.archiveTimeoutSeconds = 5; })).toContain("lazarus:pencom.postgres.pitr.archiveTimeoutSeconds");

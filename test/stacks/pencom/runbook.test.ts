@@ -27,6 +27,8 @@ describe("the Pencom runbook", () => {
     const md = doc("prod");
     for (const a of PENCOM_OPERATION_ACTIONS) expect(md).toContain(`### \`${a}\` — `);
     expect(md).toContain("### `recovery.coreDatabase` — ");
+    expect(md).toContain("### `recovery.coreDatabase.swapIn` — ");
+    expect(md).toContain("swapIn: pencom_core_db2_restore_20261201021500");
     expect(md).toContain("### `recovery.notificationsDatabase` — ");
     expect(md).toContain("confirm: prod/pencom/graceful-shutdown");
     expect(md).toContain("confirm: prod/pencom/core-database-cutover");
@@ -37,7 +39,9 @@ describe("the Pencom runbook", () => {
     const md = doc("prod");
     const snippets = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => (parse(m[1]!) as { config: { "lazarus:pencom": Record<string, any> } }).config["lazarus:pencom"]);
     const operations = snippets.flatMap((s) => s.operations ?? []);
+    // The swapIn snippet is the second run of recovery.coreDatabase: it replaces the restore's snippet here.
     const recovery = Object.assign({}, ...snippets.map((s) => s.recovery ?? {}));
+    expect(recovery.coreDatabase.swapIn).toBe("pencom_core_db2_restore_20261201021500");
     expect(operations.map((o: { action: string }) => o.action)).toEqual(expect.arrayContaining([...PENCOM_OPERATION_ACTIONS]));
     const unique = operations.filter((o: { id: string }, i: number) => operations.findIndex((x: { id: string }) => x.id === o.id) === i);
     const plan = await planFor("prod", {

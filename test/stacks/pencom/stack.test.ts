@@ -173,6 +173,70 @@ describe("Pencom recovery switches and operations", () => {
   });
 });
 
+describe("Pencom recovery.coreDatabase.swapIn: the verified copy an earlier restore made takes the live name", () => {
+  const copy = "pencom_core_db2_restore_20261201021500";
+  const swapping = (confirm = true) => (c: Record<string, any>) => {
+    pencomOnly(c);
+    c["lazarus:pencom"].recovery = { coreDatabase: { label: "r2", swapIn: copy, ...(confirm ? { confirm: "prod/pencom/core-database-cutover" } : {}) } };
+    c["lazarus:pencom"].operations = [{ id: "2026-12-01-status", action: "status" }];
+  };
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: swapping() });
+  });
+
+  it("stops core, swaps the copy in with pg-restore.sh --swap-in (admin password on stdin, no second restore), converges the fleet, then starts core", () => {
+    const stop = command(plan, "pencom-prod-core-db-stop-r2");
+    expect(stop.inputs.create).toBe("bash /opt/lazarus/scripts/ops/pm2-fleet.sh --fleet /etc/pencom/fleet.json stop core");
+    const swap = command(plan, "pencom-prod-core-db-swap-in-r2");
+    expect(swap.inputs.create).toBe(
+      `set -eu; IFS= read -r PGPASSWORD || [ -n "\${PGPASSWORD:-}" ] || { echo "the admin password is read from stdin; none arrived" >&2; exit 64; }; export PGPASSWORD; bash /opt/lazarus/scripts/backup/pg-restore.sh --host 10.20.0.21 --port 5432 --username postgres --dbname pencom_core_db2 --swap-in ${copy}`,
+    );
+    expect(swap.dependencies).toContain(stop.urn);
+    expect(command(plan, "pencom-prod-hand-over").dependencies).toContain(swap.urn);
+    const start = command(plan, "pencom-prod-core-db-start-r2");
+    expect(start.inputs.create).toBe("bash /opt/lazarus/scripts/ops/pm2-fleet.sh --fleet /etc/pencom/fleet.json start core");
+    expect(start.dependencies).toContain(command(plan, "pencom-prod-deploy").urn);
+    expect(command(plan, "pencom-prod-op-2026-12-01-status").dependencies).toContain(start.urn);
+    expect(byType(plan, T.command).filter((c) => c.name.startsWith("pencom-prod-core-db-restore"))).toEqual([]);
+  });
+
+  it("each step runs once per label and copy: a later up with the switch in place changes nothing, another copy replaces them", async () => {
+    const again = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: swapping() });
+    const other = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => { swapping()(c); c["lazarus:pencom"].recovery.coreDatabase.swapIn = "pencom_core_db2_restore_20261201031500"; } });
+    for (const key of ["core-db-stop-r2", "core-db-swap-in-r2", "core-db-start-r2"]) {
+      const triggers = (p: Plan) => (command(p, `pencom-prod-${key}`).rawInputs.triggers as unknown[]).map(String);
+      expect(triggers(again)).toEqual(triggers(plan));
+      expect(triggers(plan)).toContain(copy);
+      expect(triggers(other)).not.toEqual(triggers(plan));
+      expect(command(plan, `pencom-prod-${key}`).inputs.update).toBeDefined();
+    }
+  });
+
+  it("passes the policy pack confirmed; without the confirmation the policy pack names the stop and the swap", () => {
+    expect(checkPlan(plan, rawStack("prod", { patch: swapping() }))).toEqual([]);
+    expect(checkPlan(plan, rawStack("prod", { patch: swapping(false) })).map((v) => v.message.split(":")[0]).sort()).toEqual(["pencom-prod-core-db-stop-r2", "pencom-prod-core-db-swap-in-r2"]);
+  });
+
+  it("refuses swapIn with a cutover or a backup, another database's copy, and unconfirmed on prod", async () => {
+    const refused = async (core: Record<string, unknown>) => {
+      const err = await planFor("prod", { patch: (c) => { pencomOnly(c); c["lazarus:pencom"].recovery = { coreDatabase: { label: "r2", ...core } }; } }).catch((e) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      return String(err.message);
+    };
+    const confirm = "prod/pencom/core-database-cutover";
+    expect(await refused({ swapIn: copy, cutover: true, confirm })).toContain("lazarus:pencom.recovery.coreDatabase.cutover: cannot be combined with swapIn: swapIn cuts over to the copy an earlier run of this switch restored and you verified");
+    expect(await refused({ swapIn: copy, backup: "/b.sql", confirm })).toContain("lazarus:pencom.recovery.coreDatabase.backup: cannot be combined with swapIn");
+    expect(await refused({ swapIn: "pencom_integrations_restore_20261201021500", confirm })).toContain(
+      'lazarus:pencom.recovery.coreDatabase.swapIn: "pencom_integrations_restore_20261201021500" is not a restored copy of pencom_core_db2; name the database the restore step\'s result line gave (example: pencom_core_db2_restore_20261201021500)',
+    );
+    expect(await refused({ swapIn: "pencom_core_db2" })).toContain('lazarus:pencom.recovery.coreDatabase.swapIn: "pencom_core_db2" is not a restored database\'s name');
+    expect(await refused({ swapIn: copy })).toContain(
+      `lazarus:pencom.recovery.coreDatabase.confirm: is missing: swapping ${copy} in ends core's database sessions (core is stopped first) and makes the restored data live (the old database is kept as pencom_core_db2_pre_restore_<timestamp>) on stack prod; to proceed set it to "prod/pencom/core-database-cutover"`,
+    );
+  });
+});
+
 describe("Pencom stack-file mistakes", () => {
   it("refuses a droplet: Pencom is on-premises", async () => {
     const err = await planFor("prod", { patch: (c) => { pencomOnly(c); c["lazarus:pencom"].host = { size: "s-2vcpu-4gb" }; } }).catch((e) => e);
