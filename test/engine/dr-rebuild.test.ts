@@ -116,7 +116,10 @@ if (gate.mustFail) {
       runs.push(run);
       return run;
     };
-    const chainKeys = (report: DrReport) => report.steps.filter((s) => CHAIN.some((k) => s.key === `goodgo/${k}`)).map((s) => `${s.key.slice("goodgo/".length)} ${s.status}`);
+    // The chain's steps this run created (an earlier label's chain resources are deleted in the same up, a no-op on the
+    // host, and the timeline files those deletions under the same step keys: "delete restore-route (...-r0-...)").
+    const chainKeys = (report: DrReport) =>
+      report.steps.filter((s) => s.title.startsWith("create ") && CHAIN.some((k) => s.key === `goodgo/${k}`)).map((s) => `${s.key.slice("goodgo/".length)} ${s.status}`);
     const preRestoreDatabases = () => pg.sql("SELECT datname FROM pg_database WHERE datname LIKE 'goodgo\\_pre\\_restore\\_%' ORDER BY 1").split("\n").filter(Boolean);
 
     beforeAll(async () => {
@@ -224,6 +227,10 @@ if (gate.mustFail) {
       expect(r.report.steps.filter((s) => s.status !== "ok")).toEqual([]);
       expect(r.report.steps.filter((s) => s.key.startsWith("rebuild/")).map((s) => s.key)).toEqual(["rebuild/refresh", "rebuild/preview", "rebuild/up"]);
       expect(chainKeys(r.report)).toEqual(CHAIN.map((k) => `${k} ok`));
+      expect(r.report.steps.filter((s) => s.title.startsWith("delete ")).map((s) => s.title)).toEqual([
+        expect.stringMatching(/^delete restore-route \(goodgo-staging-recover-host-r0-restore-route\)$/),
+        expect.stringMatching(/^delete data-services \(goodgo-staging-recover-host-r0-data-services\)$/),
+      ]);
       const keys = r.report.steps.map((s) => s.key);
       expect(keys.indexOf("goodgo/compose-up")).toBeGreaterThan(keys.indexOf("goodgo/pitr-first-full"));
       expect(keys.at(-1)).toBe("goodgo/health");
