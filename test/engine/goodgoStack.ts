@@ -103,7 +103,8 @@ export const openGoodgoStack = openProgramStack;
  * PostgreSQL and Redis: the secret files at the host paths the compose file mounts them from, /backups mapped to
  * `backupsDir`. Writes the redis-cli shim and the compose-exec script for a plan host started with `composeExec`.
  * `backupDirInEnv`: also BACKUP_DIR (backup-job.sh reads /backups from its environment, which fake-docker-exec maps in
- * arguments only).
+ * arguments only). `extraEnv`: more of the container's environment (e.g. pg-backup's S3 settings pointed at the S3
+ * stand-in, PITR_STANZA, PGBACKREST_CONFIG), after the rest.
  */
 export function writeGoodgoComposeExec(o: {
   side: string;
@@ -114,6 +115,7 @@ export function writeGoodgoComposeExec(o: {
   redis: RedisServer;
   backupsDir: string;
   backupDirInEnv?: boolean;
+  extraEnv?: Record<string, string>;
 }): void {
   const bin = join(o.side, "bin");
   mkdirSync(bin, { recursive: true });
@@ -137,7 +139,23 @@ export function writeGoodgoComposeExec(o: {
     `FAKE_BACKUPS=${o.backupsDir}`,
     `FAKE_DOCKER_STATE=${join(o.host.dockerHome, "state.txt")}`,
     `FAKE_DOCKER_LOG=${join(o.side, "exec.log")}`,
+    ...Object.entries(o.extraEnv ?? {}).map(([k, v]) => `${k}=${v}`),
   ];
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   writeFileSync(o.composeExec, ["#!/bin/sh", `exec env ${containerEnv.map(q).join(" ")} bash ${q(join(REPO_ROOT, "test/support/fake-docker-exec"))} "$@"`, ""].join("\n"), { mode: 0o755 });
+}
+
+/**
+ * `docker compose ... run --rm --no-deps api ...` (the API image's migrate and reindex) as test/support/fake-compose-run.ts
+ * takes it: strict about the call, checking the database the api's environment names answers on `pg`. Writes the
+ * script for a plan host started with `composeRun`; each run is logged to <side>/exec.log-run.jsonl.
+ */
+export function writeGoodgoComposeRun(o: { side: string; composeRun: string; pg: PostgresServer }): void {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const env = [`FAKE_RUN_PG_HOST=${o.pg.host}`, `FAKE_RUN_PG_PORT=${o.pg.port}`, `FAKE_DOCKER_LOG=${join(o.side, "exec.log")}`, `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`];
+  writeFileSync(
+    o.composeRun,
+    ["#!/bin/sh", `exec env ${env.map(q).join(" ")} ${q(join(REPO_ROOT, "node_modules/.bin/tsx"))} ${q(join(REPO_ROOT, "test/support/fake-compose-run.ts"))} "$@"`, ""].join("\n"),
+    { mode: 0o755 },
+  );
 }

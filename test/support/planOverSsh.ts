@@ -15,8 +15,8 @@
 //   - the compose plugin: a CLI plugin (metadata answered here) that hands `docker compose ...` to test/support/fake-docker,
 //     which validates the real compose file with docker-compose v1, keeps container state in a file and logs calls
 //     (`dockerCalls()`). With `composeExec` set, `docker compose ... exec ...` goes to that program instead (e.g.
-//     test/support/fake-docker-exec, which runs the command here as the container would), every other call to
-//     fake-docker.
+//     test/support/fake-docker-exec, which runs the command here as the container would), with `composeRun` set,
+//     `docker compose ... run ...` to that one (test/support/fake-compose-run.ts), every other call to fake-docker.
 // The session environment (`env`: PATH, DOCKER_HOST, DOCKER_CONFIG, a fast health-poll interval, plus `extraEnv`) is
 // set by sshd in every session (SetEnv) and exported again before each command run(), standing for the host's own
 // environment; the command text itself is the plan's.
@@ -48,6 +48,8 @@ export interface PlanHostOptions {
   extraEnv?: Record<string, string>;
   /** A program that takes `docker compose ... exec ...` (the compose plugin's arguments, from `compose` on). */
   composeExec?: string;
+  /** A program that takes `docker compose ... run ...` (e.g. test/support/fake-compose-run.ts), the same way. */
+  composeRun?: string;
 }
 
 export interface PlanHost {
@@ -102,7 +104,7 @@ function namespaceSshd(root: string, sandboxed: string[], mounts: { path: string
 }
 
 /** The compose CLI plugin: metadata for the docker CLI, then `compose ARGS...` to fake-docker (or `exec` elsewhere). */
-function composePlugin(fakeDocker: string, composeExec: string | undefined): string {
+function composePlugin(fakeDocker: string, composeExec: string | undefined, composeRun: string | undefined): string {
   const lines = [
     "#!/usr/bin/env bash",
     "# The real docker CLI asks a plugin for its metadata, then runs it as `docker-compose compose ARGS...`.",
@@ -111,7 +113,7 @@ function composePlugin(fakeDocker: string, composeExec: string | undefined): str
     "  exit 0",
     "fi",
   ];
-  if (composeExec) {
+  if (composeExec || composeRun) {
     lines.push(
       "# The subcommand is the first word after the global options (-p/-f/--project-name/--file/--project-directory VALUE).",
       'args=("${@:2}")',
@@ -119,7 +121,8 @@ function composePlugin(fakeDocker: string, composeExec: string | undefined): str
       'while ((i < ${#args[@]})); do',
       '  case ${args[i]} in -p | -f | --project-name | --file | --project-directory) i=$((i + 2)) ;; *) break ;; esac',
       "done",
-      `if [[ "\${args[i]-}" == exec ]]; then exec ${q(composeExec)} "$@"; fi`,
+      ...(composeExec ? [`if [[ "\${args[i]-}" == exec ]]; then exec ${q(composeExec)} "$@"; fi`] : []),
+      ...(composeRun ? [`if [[ "\${args[i]-}" == run ]]; then exec ${q(composeRun)} "$@"; fi`] : []),
     );
   }
   lines.push(`exec ${q(fakeDocker)} "$@"`, "");
@@ -139,7 +142,7 @@ export async function startPlanHost(options: PlanHostOptions): Promise<PlanHost>
     cpSync(join(REPO, "test/support/fake-docker"), join(dockerHome, "fake-docker"));
     chmodSync(join(dockerHome, "fake-docker"), 0o755);
     mkdirSync(join(root, "docker-config", "cli-plugins"), { recursive: true });
-    writeFileSync(join(root, "docker-config", "cli-plugins", "docker-compose"), composePlugin(join(dockerHome, "fake-docker"), options.composeExec), { mode: 0o755 });
+    writeFileSync(join(root, "docker-config", "cli-plugins", "docker-compose"), composePlugin(join(dockerHome, "fake-docker"), options.composeExec, options.composeRun), { mode: 0o755 });
     engine = await startDockerEngineStub(join(root, "docker.sock"));
     const env = {
       PATH: SYSTEM_PATH,

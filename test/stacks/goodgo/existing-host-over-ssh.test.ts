@@ -40,6 +40,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { Plan } from "../../../cli/planner";
 import { confirmationToken } from "../../../config/checks";
+import { renderedServiceEnvironment } from "../../support/composeConfig";
 import { hostSteps, runHostSteps, startPlanHost, unexpectedFailures, preflightResult, shippedScriptsProblems, type PlanHost, type StepRun } from "../../support/planOverSsh";
 import { startS3Stub, type S3Stub } from "../../support/s3Stub";
 import { ALL_SENTINEL_MARKERS, ALL_SENTINEL_SECRETS, T, keepOnlyPlatforms, planFor } from "../../support/stacks";
@@ -98,14 +99,6 @@ function patch(recovery: boolean) {
   };
 }
 
-/** What the pg-backup container's environment would be: docker-compose v1 renders it from the shipped file and .env. */
-function pgBackupEnvironment(): Record<string, string> {
-  const r = spawnSync("docker-compose", ["-f", join(deployDir, "docker-compose.prod.yml"), "config"], { cwd: deployDir, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`docker-compose config: ${r.stderr}`);
-  const environment = (parse(r.stdout) as { services: Record<string, { environment: Record<string, string | null> }> }).services["pg-backup"].environment;
-  return Object.fromEntries(Object.entries(environment).map(([k, v]) => [k, v ?? ""]));
-}
-
 beforeAll(async () => {
   hooksBefore = existsSync("/etc/letsencrypt/renewal-hooks/deploy");
   s3 = await startS3Stub();
@@ -134,7 +127,8 @@ beforeAll(async () => {
   firstCalls = host.dockerCalls().length;
 
   // The full host recovery on the same server, up to the off-site fetch.
-  const environment = pgBackupEnvironment();
+  // What the pg-backup container's environment would be: docker-compose v1 renders it from the shipped file and .env.
+  const environment = renderedServiceEnvironment(join(deployDir, "docker-compose.prod.yml"), "pg-backup");
   const s3Url = environment.S3_URL;
   const bucketPath = s3Url.replace(/^s3:\/\//, "/");
   for (const [name, body] of [[BACKUPS.older, "older dump"], [BACKUPS.newest, "newest dump"]]) {
