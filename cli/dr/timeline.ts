@@ -27,18 +27,20 @@ export class EngineTimeline {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  private classify(urn: string): { platform?: string; key: string; title: string } {
+  private classify(urn: string, op: string): { platform?: string; key: string; title: string } {
     const name = resourceName(urn);
     const p = this.platforms.find((x) => name.startsWith(`${x.platform}-${this.stack}`));
     if (!p) return { key: `stack/${name}`, title: name };
-    const planned = p.steps.find((s) => name.endsWith(`-${s.key.slice(p.platform.length + 1)}`));
+    // A delete is an earlier run's resource going (an older label's chain step): filed under its own name, so it is
+    // never read as this run's step of the same key (nor timed as one by `dr plan`).
+    const planned = op === "delete" ? undefined : p.steps.find((s) => name.endsWith(`-${s.key.slice(p.platform.length + 1)}`));
     return { platform: p.platform, key: planned?.key ?? `${p.platform}/${name}`, title: planned ? `${planned.key.slice(p.platform.length + 1)} (${name})` : name };
   }
 
   handle = (e: EngineEvent): void => {
     const pre = e.resourcePreEvent;
     if (pre && !pre.planning && !QUIET_OPS.has(pre.metadata.op)) {
-      const c = this.classify(pre.metadata.urn);
+      const c = this.classify(pre.metadata.urn, pre.metadata.op);
       const step: DrStep = { key: c.key, platform: c.platform, title: `${pre.metadata.op} ${c.title}`, startedAt: this.now().toISOString(), status: "running" };
       this.open.set(pre.metadata.urn, step);
       this.steps.push(step);
@@ -68,7 +70,7 @@ export class EngineTimeline {
     }
     const diag = e.diagnosticEvent;
     if (diag?.severity === "error" && diag.urn) {
-      const step = this.steps.find((s) => s.status !== "ok" && diag.urn && this.classify(diag.urn).key === s.key);
+      const step = this.steps.find((s) => s.status !== "ok" && diag.urn && ["create", "delete"].some((op) => this.classify(diag.urn!, op).key === s.key));
       if (step) step.detail = [step.detail, diag.message.trim()].filter(Boolean).join(" ").slice(0, 2000);
     }
   };

@@ -117,7 +117,7 @@ if (gate.mustFail) {
       return run;
     };
     // The chain's steps this run created (an earlier label's chain resources are deleted in the same up, a no-op on the
-    // host, and the timeline files those deletions under the same step keys: "delete restore-route (...-r0-...)").
+    // host, which the timeline files under their own names: "delete goodgo-staging-recover-host-r0-restore-route").
     const chainKeys = (report: DrReport) =>
       report.steps.filter((s) => s.title.startsWith("create ") && CHAIN.some((k) => s.key === `goodgo/${k}`)).map((s) => `${s.key.slice("goodgo/".length)} ${s.status}`);
     const preRestoreDatabases = () => pg.sql("SELECT datname FROM pg_database WHERE datname LIKE 'goodgo\\_pre\\_restore\\_%' ORDER BY 1").split("\n").filter(Boolean);
@@ -228,9 +228,11 @@ if (gate.mustFail) {
       expect(r.report.steps.filter((s) => s.key.startsWith("rebuild/")).map((s) => s.key)).toEqual(["rebuild/refresh", "rebuild/preview", "rebuild/up"]);
       expect(chainKeys(r.report)).toEqual(CHAIN.map((k) => `${k} ok`));
       expect(r.report.steps.filter((s) => s.title.startsWith("delete ")).map((s) => s.title)).toEqual([
-        expect.stringMatching(/^delete restore-route \(goodgo-staging-recover-host-r0-restore-route\)$/),
-        expect.stringMatching(/^delete data-services \(goodgo-staging-recover-host-r0-data-services\)$/),
+        "delete goodgo-staging-recover-host-r0-restore-route",
+        "delete goodgo-staging-recover-host-r0-data-services",
       ]);
+      // ... never under this run's step keys.
+      expect(r.report.steps.filter((s) => s.title.startsWith("delete ")).map((s) => s.key)).toEqual(["goodgo/goodgo-staging-recover-host-r0-restore-route", "goodgo/goodgo-staging-recover-host-r0-data-services"]);
       const keys = r.report.steps.map((s) => s.key);
       expect(keys.indexOf("goodgo/compose-up")).toBeGreaterThan(keys.indexOf("goodgo/pitr-first-full"));
       expect(keys.at(-1)).toBe("goodgo/health");
