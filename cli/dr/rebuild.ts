@@ -206,7 +206,8 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
           phase("up", "pulumi up", async (step) => {
             currentOutput = (line) => (task.output = line);
             const prefixes = automated.flatMap((p) => p.switches?.rerun?.namePrefixes ?? []);
-            const replace = prefixes.length ? (await engine!.urns()).filter((u) => prefixes.some((n) => u.slice(u.lastIndexOf("::") + 2).startsWith(n))) : [];
+            // Once each: after a failed run the state also holds the old copies of what it replaced, pending deletion, under the same URNs.
+            const replace = prefixes.length ? [...new Set(await engine!.urns())].filter((u) => prefixes.some((n) => u.slice(u.lastIndexOf("::") + 2).startsWith(n))) : [];
             if (replace.length) {
               const why = automated.flatMap((p) => (p.switches?.rerun ? [`${p.platform}: ${p.switches.rerun.why}`] : [])).join("; ");
               report.notes.push(`replaced so their steps run again (${why}): ${replace.length} resources`);
