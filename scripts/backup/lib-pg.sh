@@ -359,11 +359,6 @@ run_pg_restore() { run_restore_tool pg_restore "$@"; }
 # stop_pg_restore: for EXIT traps; ends a pg_restore or psql still running (pg_restore cancels its workers' queries).
 stop_pg_restore() {
   stop_background_checksum
-  if [[ -n "${FK_VALIDATE_PID:-}" ]]; then
-    kill -TERM "$FK_VALIDATE_PID" 2>/dev/null || true
-    wait "$FK_VALIDATE_PID" 2>/dev/null || true
-    FK_VALIDATE_PID=""
-  fi
   [[ -n "${RESTORE_PID:-}" ]] || return 0
   kill -TERM "$RESTORE_PID" 2>/dev/null || true
   wait "$RESTORE_PID" 2>/dev/null || true
@@ -421,100 +416,6 @@ SQL
   t0=$(phase_mark)
   PGOPTIONS=$data_opts run_pg_restore --exit-on-error --section=data --section=post-data -j "$jobs" -L "$list" -d "$db" "$@" -- "$archive" || rc=$?
   phase_add data_indexes_s "$t0"
-  return "$rc"
-}
-
-# Foreign keys after the load, added NOT VALID and validated beside the ANALYZE. In pg_restore's post-data run, a
-# foreign key checks every row of its table while holding SHARE ROW EXCLUSIVE on both tables: the last one in the run
-# kept one of two cores idle, and it locks the referenced table, whose ANALYZE (the costliest, PostGIS) then waits.
-# Added NOT VALID, a key is a catalog change; VALIDATE CONSTRAINT then checks the same rows holding only SHARE UPDATE
-# EXCLUSIVE on its own table and ROW SHARE on the referenced one, so the ANALYZE of every other table runs meanwhile.
-# Every key is still checked before the restore's proof is written: a row that breaks one fails the restore as before.
-# Kept on the old path (pg_restore adds and checks them in one step): keys NOT VALID in the dump itself (they are
-# restored as they were, never validated), and every key of a database with partitioned tables (PostgreSQL refuses
-# NOT VALID keys on those). RESTORE_DEFER_FOREIGN_KEYS=0 keeps every key on the old path (to compare, or to rule it out).
-
-# split_foreign_keys LIST: moves LIST's FK CONSTRAINT entries into LIST.fk; FK_COUNT says how many it moved.
-# shellcheck disable=SC2034 # FK_COUNT is read by the callers
-split_foreign_keys() {
-  local list=$1 fk_re='^[0-9]+; [0-9]+ [0-9]+ FK CONSTRAINT ' keys
-  FK_COUNT=0
-  keys=""
-  [[ "${RESTORE_DEFER_FOREIGN_KEYS:-1}" == 0 ]] || keys=$(grep -E "$fk_re" -- "$list" || true)
-  if [[ -z "$keys" ]]; then
-    scratch_write "$list.fk" ""
-    return 0
-  fi
-  FK_COUNT=$(grep -c . <<<"$keys")
-  scratch_write "$list.fk" "$keys"
-  scratch_write "$list" "$(grep -Ev "$fk_re" -- "$list" || true)"
-}
-
-# foreign_keys_sql MODE ARCHIVE LIST: pg_restore's SQL for LIST's foreign keys. MODE defer: the keys the dump has as
-# valid, each made NOT VALID; MODE asis: the dump's own NOT VALID keys, unchanged. pg_dump writes each key as two lines,
-# "ALTER TABLE [ONLY] t" and "    ADD CONSTRAINT ... ;"; anything else in that place fails (exit 3), and the caller
-# keeps every key on the old path.
-foreign_keys_sql() {
-  local mode=$1 archive=$2 list=$3
-  pg_restore -f - -L "$list" -- "$archive" | awk -v mode="$mode" '
-    /^ALTER TABLE / { held = $0; next }
-    held != "" {
-      if ($0 !~ /^    ADD CONSTRAINT .* FOREIGN KEY .*;$/) bad = 1
-      already = ($0 ~ / NOT VALID;$/)
-      if (mode == "defer" && !already) { sub(/;$/, " NOT VALID;"); print held; print }
-      else if (mode == "asis" && already) { print held; print }
-      held = ""; next
-    }
-    { print }
-    END { if (bad || held != "") exit 3 }'
-}
-
-# restore_foreign_keys DB ARCHIVE LIST JOBS: adds LIST's keys to DB. Keys it could add NOT VALID are listed in
-# FK_TO_VALIDATE (one "ALTER TABLE ... VALIDATE CONSTRAINT ..." per line, smallest table first, so the largest tables'
-# ANALYZE, which starts first, is not kept waiting), for validate_foreign_keys_start. On failure returns non-zero with
-# the messages in RESTORE_ERR. Writes its SQL beside LIST (LIST.defer.sql, LIST.asis.sql; the caller removes them).
-# shellcheck disable=SC2034 # RESTORE_ERR and FK_TO_VALIDATE are read by the callers
-restore_foreign_keys() {
-  local db=$1 archive=$2 list=$3 jobs=$4 deferred asis
-  FK_TO_VALIDATE=""
-  grep -q . -- "$list" 2>/dev/null || return 0
-  if [[ "$(psql -X -q -A -t -d "$db" -c "SELECT count(*) FROM pg_class WHERE relkind = 'p'" 2>/dev/null)" != 0 ]] ||
-    ! deferred=$(foreign_keys_sql defer "$archive" "$list") || ! asis=$(foreign_keys_sql asis "$archive" "$list"); then
-    log "foreign keys added and checked by pg_restore (partitioned tables, or a key pg_dump wrote in an unexpected form)"
-    PGOPTIONS="${PGOPTIONS:-} -c jit=off" run_pg_restore --exit-on-error -j "$jobs" -L "$list" -d "$db" -- "$archive"
-    return
-  fi
-  scratch_write "$list.defer.sql" "$deferred"
-  scratch_write "$list.asis.sql" "$asis"
-  # The deferred keys first, then the list of keys still to validate, then the dump's own NOT VALID ones (not in it).
-  run_restore_tool psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$db" -f "$list.defer.sql" || return 1
-  FK_TO_VALIDATE=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I;', k.conrelid::regclass, k.conname)
-      FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' AND NOT k.convalidated ORDER BY c.relpages, k.conname" 2>&1) || {
-    RESTORE_ERR=$FK_TO_VALIDATE FK_TO_VALIDATE=""
-    return 1
-  }
-  run_restore_tool psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$db" -f "$list.asis.sql" || return 1
-}
-
-# validate_foreign_keys_start DB: VALIDATE CONSTRAINT of FK_TO_VALIDATE in one background session (each in its own
-# transaction, like pg_restore's), FK_VALIDATE_PID; validate_foreign_keys_wait: its result, the messages in
-# FK_VALIDATE_ERR. stop_pg_restore ends it.
-# shellcheck disable=SC2034 # FK_VALIDATE_ERR is read by the callers
-validate_foreign_keys_start() {
-  local db=$1 scratch=${WORK_DIR:-${TMPDIR:-/tmp}}
-  FK_VALIDATE_PID="" FK_VALIDATE_ERR=""
-  [[ -n "${FK_TO_VALIDATE:-}" ]] || return 0
-  FK_VALIDATE_ERR_FILE=$(mktemp "$scratch/validate.err.XXXXXX" 2>/dev/null) || FK_VALIDATE_ERR_FILE=/dev/null
-  PGOPTIONS="${PGOPTIONS:-} -c jit=off" psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f - <<<"$FK_TO_VALIDATE" >"$FK_VALIDATE_ERR_FILE" 2>&1 &
-  FK_VALIDATE_PID=$!
-}
-validate_foreign_keys_wait() {
-  local rc=0
-  [[ -n "${FK_VALIDATE_PID:-}" ]] || return 0
-  wait "$FK_VALIDATE_PID" || rc=$?
-  FK_VALIDATE_PID=""
-  FK_VALIDATE_ERR=$(cat -- "$FK_VALIDATE_ERR_FILE" 2>/dev/null || true)
-  [[ "$FK_VALIDATE_ERR_FILE" == /dev/null ]] || rm -f -- "$FK_VALIDATE_ERR_FILE"
   return "$rc"
 }
 

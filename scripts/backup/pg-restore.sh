@@ -36,15 +36,13 @@
 # Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, PGSSLMODE, ...) or the flags
 # --host, --port, --username (and -d); the password only ever from PGPASSWORD/PGPASSFILE, never argv.
 # Other environment: RESULT_FILE (also write the JSON result there), WORK_DIR (scratch: decrypted archive, TOC),
-# RESTORE_MAINTENANCE_WORK_MEM (index builds during the restore, default 256MB), RESTORE_DEFER_FOREIGN_KEYS=0 (foreign keys
-# added and checked by pg_restore in its post-data run, as before they were validated beside the ANALYZE).
+# RESTORE_MAINTENANCE_WORK_MEM (index builds during the restore, default 256MB).
 #
 # Output: one JSON line: {status, backup, sha256, database, dump_database, restored_database, previous_database,
 # cutover, restore_s, phases, ...}; phases is where the time went, in seconds: checksum_s, decrypt_s (encrypted
 # archives), toc_s, pre_data_s, autovacuum_off_s, data_indexes_s (one parallel run: an index starts as soon as its
-# table is loaded), fk_add_s (foreign keys added NOT VALID), autovacuum_on_s, analyze_s, fk_validate_wait_s (how long the
-# foreign keys' validation, running beside the ANALYZE, outlasted it) (schema_data_indexes_s instead of the three
-# restore phases on a wal_level=minimal server, which restores in one run). restore_s counts from the new database's restore to its proof,
+# table is loaded), autovacuum_on_s, analyze_s (schema_data_indexes_s instead of the three restore phases on a
+# wal_level=minimal server, which restores in one run). restore_s counts from the new database's restore to its proof,
 # so the checks before it (checksum, toc) are not in it. or {status:"error", error}, also when stopped by SIGTERM (exit 143).
 #
 # Exit codes: 0 ok; 64 usage (including --cutover without -d, a --swap-in copy of another database than -d, and
@@ -156,8 +154,7 @@ cleanup() {
       log "warning: could not drop the incomplete database $NEW_DB; when the server is back: pg-restore.sh --drop-previous $NEW_DB"
     fi
   fi
-  rm -f -- "${DECRYPTED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}" "${TOC_FILE:+$TOC_FILE.use.fk}" \
-    "${TOC_FILE:+$TOC_FILE.use.fk.defer.sql}" "${TOC_FILE:+$TOC_FILE.use.fk.asis.sql}"
+  rm -f -- "${DECRYPTED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}"
   emit_result_on_exit "$rc"
   exit "$rc"
 }
@@ -221,27 +218,20 @@ else
     restored() { restore_plain "$NEW_DB" "$ARCHIVE"; }
   else
     scratch_write "$TOC_FILE.use" "$(grep -v ' COMMENT - EXTENSION ' "$TOC_FILE")"
-    split_foreign_keys "$TOC_FILE.use" # added after the load and validated beside the ANALYZE (lib-pg.sh says why)
     restore_args=()
     ((NO_OWNER)) && restore_args+=(--no-owner --no-privileges)
     log "restoring $BACKUP into $NEW_DB with $JOBS jobs"
     restored() { restore_archive "$NEW_DB" "$ARCHIVE" "$TOC_FILE.use" "$JOBS" "${restore_args[@]}"; }
   fi
-  # restore_failed WHAT MESSAGES: the server gone (69) or the archive's data refused (70; the trap drops the copy).
-  restore_failed() {
-    local detail
-    detail=$(printf '%s' "$2" | tail -c 400 | tr '\n' ' ')
+  if ! restored; then
+    # The first error and its DETAIL say what broke (a worker's key violation, say); pg_restore's last lines only say
+    # that a worker died.
+    detail=$(printf '%s\n' "$RESTORE_ERR" | grep -m1 -A1 'ERROR:' | head -c 400 | tr '\n' ' ' || true)
+    [[ -n "$detail" ]] || detail=$(printf '%s' "$RESTORE_ERR" | tail -c 400 | tr '\n' ' ')
     if ! server_reachable "$MAINT_DB"; then
-      die "$EX_UNAVAILABLE" "the server stopped or became unreachable during the restore into $NEW_DB; the live database '$LIVE_DB' was not touched. Once the server is back, drop the partial copy with: pg-restore.sh --drop-previous $NEW_DB. The restore said: $detail"
+      die "$EX_UNAVAILABLE" "the server stopped or became unreachable during the restore into $NEW_DB; the live database '$LIVE_DB' was not touched. Once the server is back, drop the partial copy with: pg-restore.sh --drop-previous $NEW_DB. pg_restore said: $detail"
     fi
-    die "$EX_SOFTWARE" "restore into $NEW_DB failed ($1); $NEW_DB dropped, live database '$LIVE_DB' untouched: $detail"
-  }
-  restored || restore_failed "the archive's data is damaged or does not load" "$RESTORE_ERR"
-  if [[ "$FORMAT" != plain ]]; then
-    t_phase=$(phase_mark)
-    restore_foreign_keys "$NEW_DB" "$ARCHIVE" "$TOC_FILE.use.fk" "$JOBS" ||
-      restore_failed "a foreign key could not be added: the archive's data does not satisfy it" "$RESTORE_ERR"
-    phase_add fk_add_s "$t_phase"
+    die "$EX_SOFTWARE" "restore into $NEW_DB failed (the archive's data is damaged or does not load); $NEW_DB dropped, live database '$LIVE_DB' untouched: $detail"
   fi
   # A copy left without autovacuum would bloat and age unseen, so failing to switch it back fails the restore.
   t_phase=$(phase_mark)
@@ -250,8 +240,6 @@ else
     die "$EX_SOFTWARE" "could not switch autovacuum back on in $NEW_DB after the restore; $NEW_DB dropped, live database '$LIVE_DB' untouched"
   fi
   phase_add autovacuum_on_s "$t_phase"
-  # After autovacuum is back on: that switch locks every table, so it would wait for the validation (and block the rest).
-  validate_foreign_keys_start "$NEW_DB"
   if ((ANALYZE)); then
     # Planner statistics before anyone queries the copy; one table per job, like the restore itself. Only the tables
     # the restore made (the copy is new, so every table outside the system schemas): a whole-database vacuumdb also
@@ -272,10 +260,6 @@ else
     fi
     phase_add analyze_s "$t_phase"
   fi
-  t_phase=$(phase_mark)
-  validate_foreign_keys_wait ||
-    restore_failed "a foreign key does not hold in the backup's data (a row references one that is not there)" "$FK_VALIDATE_ERR"
-  [[ -n "${FK_TO_VALIDATE:-}" ]] && phase_add fk_validate_wait_s "$t_phase"
   # The proof of completion, written last: --swap-in accepts only a copy that has it.
   proof_json=$(jq -cn --arg backup "$BACKUP" --arg sha256 "$BACKUP_SHA256" --arg dump_database "$TOC_DBNAME" \
     --arg restored_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '$ARGS.named')

@@ -1,7 +1,9 @@
-// pg-restore.sh adds the dump's foreign keys after the load as NOT VALID and validates them beside the ANALYZE
-// (lib-pg.sh says why). What must not change with that: every key comes back exactly as it was in the source (its
-// definition, deferrability and validity), a row that breaks a key still fails the restore, and a database with
-// partitioned tables (where PostgreSQL refuses NOT VALID keys) still restores. All on a real PostgreSQL 15.
+// Foreign keys through pg-restore.sh (its two-step run: schema, then data, indexes and keys with -j): every key comes
+// back exactly as it was in the source (definition, actions, deferrability, and a key NOT VALID in the source stays not
+// valid with the row that breaks it), a row that breaks a key the dump has as valid fails the restore and drops the
+// copy, and partitioned tables' keys restore. All on a real PostgreSQL 15. (Written for a restore-speed change that
+// added the keys NOT VALID and validated them beside the ANALYZE: measured on an idle machine it gained nothing, 0.98x,
+// and was not kept; README "Benchmarks".)
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,7 +36,7 @@ ALTER TABLE "Odd ""Table"" name" ADD CONSTRAINT odd_not_valid_fkey FOREIGN KEY (
 const KEYS_SQL = `SELECT string_agg(format('%s %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid), convalidated), E'\\n' ORDER BY conrelid::regclass::text, conname)
   FROM pg_constraint WHERE contype = 'f'`;
 
-describe("pg-restore.sh: foreign keys added after the load and validated beside the ANALYZE", () => {
+describe("pg-restore.sh: foreign keys come back as they were, and a row that breaks one fails the restore", () => {
   let pg: PostgresServer;
   let work: string;
 
@@ -57,11 +59,8 @@ describe("pg-restore.sh: foreign keys added after the load and validated beside 
     const copy = restore.result!.restored_database as string;
     expect(pg.sql(KEYS_SQL, copy)).toBe(pg.sql(KEYS_SQL, "keys"));
     expect(pg.sql(KEYS_SQL, copy)).toContain("odd_not_valid_fkey FOREIGN KEY (legacy_account_id) REFERENCES account(id) NOT VALID f");
-    // Four keys were valid in the source and are validated again here; the phases say so.
+    // Four keys were valid in the source and were checked again when the restore added them.
     expect(pg.sql("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated", copy)).toBe("4");
-    expect(restore.result!.phases).toHaveProperty("fk_add_s");
-    expect(restore.result!.phases).toHaveProperty("fk_validate_wait_s");
-    expect(restore.stderr).not.toContain("foreign keys added and checked by pg_restore");
   });
 
   it("fails the restore on a row that breaks a key the dump has as valid, drops the copy and leaves the live database alone", () => {
@@ -75,20 +74,13 @@ describe("pg-restore.sh: foreign keys added after the load and validated beside 
     const restore = runScript(pg, "pg-restore.sh", ["-d", "broken", "-j", "2", "--cutover", join(work, "broken")]);
     expect(restore.code, restore.stdout + restore.stderr).toBe(70);
     expect(restore.result!.status).toBe("error");
-    expect(restore.result!.error).toMatch(/a foreign key does not hold in the backup's data/);
-    expect(restore.result!.error).toMatch(/violates foreign key constraint/);
+    expect(restore.result!.error).toMatch(/the archive's data is damaged or does not load/);
+    expect(restore.result!.error).toMatch(/ERROR: +insert or update on table "invoice" violates foreign key constraint "invoice.*" DETAIL: +Key \(account_id(, region)?\)=\(424242(, eu)?\) is not present in table "account"/);
     expect(pg.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'broken_restore_%' OR datname LIKE 'broken_pre_restore_%'")).toBe("0");
     expect(pg.sql("SELECT count(*) FROM billing.invoice", "broken")).toBe(before);
   });
 
-  it("refuses the same broken backup on the old path too (RESTORE_DEFER_FOREIGN_KEYS=0), as pg_restore itself adds the key", () => {
-    const restore = runScript(pg, "pg-restore.sh", ["-d", "broken", "-j", "2", join(work, "broken")], { RESTORE_DEFER_FOREIGN_KEYS: "0" });
-    expect(restore.code, restore.stdout + restore.stderr).toBe(70);
-    expect(restore.result!.error).toMatch(/the archive's data is damaged or does not load/);
-    expect(restore.result!.phases ?? {}).not.toHaveProperty("fk_validate_wait_s");
-  });
-
-  it("keeps a database with partitioned tables on pg_restore's own path (NOT VALID keys are refused there) and restores its keys", () => {
+  it("restores the keys of a database with partitioned tables", () => {
     pg.sql("CREATE DATABASE parts");
     pg.sql(
       `CREATE TABLE customer (id int PRIMARY KEY);
@@ -104,7 +96,6 @@ describe("pg-restore.sh: foreign keys added after the load and validated beside 
     expect(backup.code, backup.stderr).toBe(0);
     const restore = runScript(pg, "pg-restore.sh", ["-d", "parts", "-j", "2", join(work, "parts")]);
     expect(restore.code, restore.stderr).toBe(0);
-    expect(restore.stderr).toContain("foreign keys added and checked by pg_restore (partitioned tables");
     const copy = restore.result!.restored_database as string;
     expect(pg.sql(KEYS_SQL, copy)).toBe(pg.sql(KEYS_SQL, "parts"));
     expect(pg.sql("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated", copy)).toBe("0");
