@@ -17,13 +17,16 @@ export interface OpenEngineOptions {
   /** The project copy holding Pulumi.yaml and the switched Pulumi.<stack>.yaml. */
   workDir: string;
   stack: string;
-  /** The file state backend's directory (the stack's real state). */
-  backendDir: string;
-  passphrase: string;
+  /** The stack's real state: PULUMI_BACKEND_URL of the engine (file://, s3://, gs://, azblob://, https://). */
+  backendUrl: string;
+  /** Only for the passphrase secrets provider; PULUMI_CONFIG_PASSPHRASE_FILE comes in `env` instead. */
+  passphrase?: string;
+  /** Passed to the engine untouched: the backend's and the secrets provider's credentials. Never printed. */
+  env: Record<string, string>;
 }
 
 export async function openRealEngine(o: OpenEngineOptions): Promise<DrEngine> {
-  const s = await EngineStack.open({ workDir: o.workDir, stackName: o.stack, backendDir: o.backendDir, passphrase: o.passphrase });
+  const s = await EngineStack.open({ workDir: o.workDir, stackName: o.stack, backendUrl: o.backendUrl, passphrase: o.passphrase, env: o.env });
   return {
     async refresh(onEvent) {
       await s.stack.refresh({ onEvent, color: "never" });

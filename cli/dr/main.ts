@@ -1,7 +1,7 @@
 // `lazarus dr`: disaster recovery from the stack files. Commands return their output and exit code (tests call them
 // in-process, cli/runMain.ts prints them); progress of long work streams to stderr as it happens.
 //   lazarus dr plan    --stack S [--platform P] [--json|--markdown]      what a full rebuild would do, with estimates
-//   lazarus dr rebuild --stack S [--platform P] [--confirm TOKEN]        set the switches, preview, confirm, up, health
+//   lazarus dr rebuild --stack S [--platform P] [--confirm TOKEN] [--backend-url URL]   set the switches, preview, confirm, up, health
 //   lazarus dr drill   --stack S [--platform P]                          lose the data host of a scratch copy, measure
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, Option } from "commander";
@@ -80,7 +80,11 @@ export async function runDrCli(argv: string[], overrides: Partial<DrCliDeps> = {
     .description(
       "Rebuild after a full loss: set the platforms' recovery switches in a copy of the stack config, preview, ask for the prod confirmation, run up with progress, wait for health, write the JSON and Markdown report.",
     )
-    .option("--backend-dir <dir>", "the stack's file state backend (default: PULUMI_BACKEND_URL when file://); the passphrase comes from PULUMI_CONFIG_PASSPHRASE")
+    .option(
+      "--backend-url <url>",
+      "the stack's state backend, as PULUMI_BACKEND_URL takes it: file://, s3:// (e.g. DigitalOcean Spaces: 's3://bucket?endpoint=https://fra1.digitaloceanspaces.com&region=us-east-1'), gs://, azblob://, https://api.pulumi.com (default: PULUMI_BACKEND_URL; never ~/.pulumi). Credentials come from the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, ...) and are passed through untouched",
+    )
+    .option("--backend-dir <dir>", "shorthand for --backend-url file://<dir> (not with --backend-url)")
     .option("--label <label>", "the recovery label (a new label runs the recovery again; default: r<UTC yyyymmddhhmm>)")
     .option("--snapshot <id>", "snapshot id for platforms rebuilt from a snapshot (KRO; required on prod)")
     .option("--confirm <token>", "the protected stack's confirmation, e.g. prod/goodgo/recover-host (repeat for several platforms); without it a terminal asks", collect)
@@ -91,7 +95,11 @@ export async function runDrCli(argv: string[], overrides: Partial<DrCliDeps> = {
     .option("--skip-health", "do not probe health URLs (the report says so)")
     .option("--write-config", "also write the switches into Pulumi.<stack>.yaml itself (default: a copy only)")
     .option("--json", "print only the report, as JSON (progress still goes to stderr)")
-    .action(async (o: { stack: string; platform?: string; projectDir: string; backendDir?: string; label?: string; snapshot?: string; confirm?: string[]; reportDir: string; drillReport: string; healthUrl?: string[]; healthTimeout: string; skipHealth?: boolean; writeConfig?: boolean; json?: boolean }) => {
+    .addHelpText(
+      "after",
+      "\nSecrets: PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is needed only when Pulumi.<stack>.yaml's secrets\nprovider is the passphrase (it has encryptionsalt:, or names no secretsprovider: on a file or bucket backend); a stack\nwith secretsprovider: awskms://... (gcpkms, azurekeyvault, hashivault) needs that cloud's credentials instead, and\nPulumi Cloud's needs PULUMI_ACCESS_TOKEN.\n",
+    )
+    .action(async (o: { stack: string; platform?: string; projectDir: string; backendUrl?: string; backendDir?: string; label?: string; snapshot?: string; confirm?: string[]; reportDir: string; drillReport: string; healthUrl?: string[]; healthTimeout: string; skipHealth?: boolean; writeConfig?: boolean; json?: boolean }) => {
       const timeout = Number(o.healthTimeout);
       if (!Number.isInteger(timeout) || timeout < 1) throw new DrInputError(`--health-timeout ${JSON.stringify(o.healthTimeout)}: is not a whole number of seconds (example: --health-timeout 900)`);
       const r = await runRebuild(

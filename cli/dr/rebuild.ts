@@ -8,6 +8,7 @@ import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, createWritable } from 
 import { readStackFile, stackFilePath } from "../../config/stackFile";
 import { renderReportMarkdown } from "../../lib/dr/markdown";
 import type { DrReport, DrStep } from "../../lib/dr/report";
+import { credentialEnv, resolveBackend, stackSecrets } from "./backend";
 import { projectCopy, switchedStackFile } from "./configCopy";
 import type { DrEngine, OpenEngineOptions } from "./engine";
 import { DR_EXIT } from "./exitCodes";
@@ -18,6 +19,9 @@ export interface RebuildOptions {
   stack: string;
   platform?: string;
   projectDir: string;
+  /** The stack's state backend (any URL the Pulumi CLI takes); default PULUMI_BACKEND_URL. */
+  backendUrl?: string;
+  /** Shorthand for --backend-url file://<dir>. */
   backendDir?: string;
   label?: string;
   snapshot?: string;
@@ -50,16 +54,6 @@ export interface RebuildResult {
   stderr: string;
   report?: DrReport;
   reportFiles?: { json: string; markdown: string };
-}
-
-/** The state backend's directory: --backend-dir, else PULUMI_BACKEND_URL when it is file://. */
-function backendDirOf(o: RebuildOptions, env: NodeJS.ProcessEnv): string {
-  if (o.backendDir) return resolve(o.backendDir);
-  const url = env.PULUMI_BACKEND_URL;
-  if (url?.startsWith("file://")) return url.slice("file://".length);
-  throw new DrInputError(
-    `--backend-dir: not given and PULUMI_BACKEND_URL is ${url ? `"${url}", not a file:// backend` : "not set"}; name the directory of the stack's file state backend (example: --backend-dir ~/.pulumi-state, or PULUMI_BACKEND_URL=file://$HOME/.pulumi-state)`,
-  );
 }
 
 function healthOverrides(list: string[] | undefined, plan: RebuildPlan): Map<string, string> {
@@ -95,16 +89,16 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
   const raw = readStackFile(stackFilePath(projectDir, o.stack), o.stack);
   const plan = planRebuild(raw, { platform: o.platform, label: o.label, snapshot: o.snapshot, confirm: "assume", drillReport: o.drillReport });
   const overrides = healthOverrides(o.healthUrl, plan);
-  const backendDir = backendDirOf(o, deps.env);
-  const passphrase = deps.env.PULUMI_CONFIG_PASSPHRASE;
-  if (passphrase === undefined) {
-    throw new DrInputError("PULUMI_CONFIG_PASSPHRASE: not set; the engine needs the stack's passphrase to read its secrets (example: export PULUMI_CONFIG_PASSPHRASE=... or PULUMI_CONFIG_PASSPHRASE_FILE's content)");
-  }
+  const backend = resolveBackend(o, deps.env);
+  const secrets = stackSecrets(projectDir, o.stack, backend, deps.env);
+  // The credentials go to the engine only: never into a progress line, the report or an error message of ours.
+  const engineEnv = { ...credentialEnv(deps.env), ...(secrets.passphraseFile ? { PULUMI_CONFIG_PASSPHRASE_FILE: secrets.passphraseFile } : {}) };
   const automated = plan.platforms.filter((p) => p.mode === "automated");
   if (!automated.length) throw new DrInputError(`--platform: nothing to rebuild: ${plan.platforms.map((p) => `${p.platform}: ${p.manual}`).join("; ")}`);
 
   const startedAt = new Date().toISOString();
   const report: DrReport = { kind: "rebuild", stack: o.stack, platforms: automated.map((p) => p.platform), startedAt, outcome: "ok", steps: [], objectives: [], restored: [], notes: [] };
+  report.notes.push(`state backend: ${backend.display}; secrets provider: ${secrets.provider}`);
   for (const p of plan.platforms.filter((x) => x.mode === "manual")) {
     report.steps.push({ key: `${p.platform}/not-automated`, platform: p.platform, title: `${p.platform}: not rebuilt by lazarus dr`, startedAt, endedAt: startedAt, status: "skipped", detail: p.manual });
   }
@@ -169,9 +163,9 @@ export async function runRebuild(o: RebuildOptions, deps: RebuildDeps): Promise<
   const tasks = new Listr(
     [
       {
-        title: `open stack ${o.stack} (switches written to a copy of Pulumi.${o.stack}.yaml${o.writeConfig ? "; to the stack file itself once the up succeeded (--write-config)" : ""})`,
+        title: `open stack ${o.stack} on ${backend.display} (switches written to a copy of Pulumi.${o.stack}.yaml${o.writeConfig ? "; to the stack file itself once the up succeeded (--write-config)" : ""})`,
         task: async () => {
-          engine = await deps.openEngine({ workDir: copy.dir, stack: o.stack, backendDir, passphrase });
+          engine = await deps.openEngine({ workDir: copy.dir, stack: o.stack, backendUrl: backend.url, passphrase: secrets.passphrase, env: engineEnv });
         },
       },
       {

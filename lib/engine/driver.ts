@@ -1,6 +1,8 @@
 // A thin, typed driver over Pulumi's Automation API (LocalWorkspace) running the real engine built by
-// tools/build-engine.sh: the real program in a project directory, a file state backend, passphrase secrets, no update
-// check, no plugin downloads, PULUMI_HOME in the engine cache, and every engine event streamed back to the caller.
+// tools/build-engine.sh: the real program in a project directory, a state backend (a file backend in a temp dir unless
+// told otherwise, or any backend URL the CLI takes: s3://, gs://, azblob://, https://api.pulumi.com), the stack's secrets
+// provider (a passphrase when given), no update check, no plugin downloads, PULUMI_HOME in the engine cache, and every
+// engine event streamed back to the caller.
 // It is the code path a DR CLI will use; the engine tests use it rather than shelling out to `pulumi`.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -24,11 +26,16 @@ export interface OpenStackOptions {
   /** The Pulumi project directory (holds Pulumi.yaml); the real program, not an inline one. */
   workDir: string;
   stackName: string;
-  /** Directory of the file state backend (`file://<dir>`); a new temp dir when omitted. */
+  /** Directory of the file state backend (`file://<dir>`); a new temp dir when neither this nor backendUrl is given. */
   backendDir?: string;
-  /** Passphrase of the passphrase secrets provider (PULUMI_CONFIG_PASSPHRASE). */
-  passphrase: string;
-  /** Extra environment for the engine and the program (e.g. test-only settings). */
+  /** The state backend as the CLI's PULUMI_BACKEND_URL takes it (file://, s3://, gs://, azblob://, https://); not with backendDir. */
+  backendUrl?: string;
+  /**
+   * Passphrase of the passphrase secrets provider (PULUMI_CONFIG_PASSPHRASE). Omitted for a stack whose secrets
+   * provider is a cloud KMS or Pulumi Cloud, or when `env` names PULUMI_CONFIG_PASSPHRASE_FILE.
+   */
+  passphrase?: string;
+  /** Extra environment for the engine and the program (e.g. test-only settings, the backend's cloud credentials). */
   env?: Record<string, string>;
 }
 
@@ -102,11 +109,19 @@ function collect(onEvent?: (e: EngineEvent) => void) {
   return { events, steps, handler, summary: () => summary };
 }
 
+/** The directory of a plain file:///abs/dir URL (no query, no ~); undefined for any other URL. */
+function fileUrlDir(url: string): string | undefined {
+  const m = /^file:\/\/(\/[^?]*)$/.exec(url);
+  return m ? m[1] : undefined;
+}
+
 export class EngineStack {
   private constructor(
     readonly stack: Stack,
-    /** Directory of the file state backend. */
-    readonly backendDir: string,
+    /** The state backend's URL (PULUMI_BACKEND_URL of every engine run). */
+    readonly backendUrl: string,
+    /** Directory of a file state backend; undefined for any other backend. */
+    readonly fileBackendDir: string | undefined,
     private readonly pulumiBin: string,
     private readonly workDir: string,
     /** The environment the engine runs with (backend, passphrase, PULUMI_HOME, PATH), for running its CLI or scripts. */
@@ -116,11 +131,13 @@ export class EngineStack {
   static async open(options: OpenStackOptions): Promise<EngineStack> {
     const engine = findEngine();
     if (!engine.present) throw new Error(engine.reason);
-    const backendDir = options.backendDir ?? mkdtempSync(join(tmpdir(), "lazarus-state-"));
+    if (options.backendDir !== undefined && options.backendUrl !== undefined) throw new Error("EngineStack.open: give backendDir or backendUrl, not both");
+    const backendDir = options.backendUrl === undefined ? (options.backendDir ?? mkdtempSync(join(tmpdir(), "lazarus-state-"))) : fileUrlDir(options.backendUrl);
+    const backendUrl = options.backendUrl ?? `file://${backendDir}`;
     const pulumiCommand = await PulumiCommand.get({ root: engine.dir, skipVersionCheck: false });
     const envVars: Record<string, string> = {
-      PULUMI_BACKEND_URL: `file://${backendDir}`,
-      PULUMI_CONFIG_PASSPHRASE: options.passphrase,
+      PULUMI_BACKEND_URL: backendUrl,
+      ...(options.passphrase !== undefined ? { PULUMI_CONFIG_PASSPHRASE: options.passphrase } : {}),
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_HOME: engine.pulumiHome,
@@ -133,7 +150,13 @@ export class EngineStack {
       { workDir: options.workDir, stackName: options.stackName },
       { pulumiCommand, pulumiHome: engine.pulumiHome, envVars },
     );
-    return new EngineStack(stack, backendDir, join(engine.bin, "pulumi"), options.workDir, envVars);
+    return new EngineStack(stack, backendUrl, backendDir, join(engine.bin, "pulumi"), options.workDir, envVars);
+  }
+
+  /** Directory of the file state backend; throws for any other backend (callers that remove or search it need one). */
+  get backendDir(): string {
+    if (this.fileBackendDir === undefined) throw new Error(`the stack's state backend is ${this.backendUrl.split(/[?:]/)[0]}://..., not a file backend: it has no directory`);
+    return this.fileBackendDir;
   }
 
   /** The environment the driver runs the `pulumi` CLI with, and its path: to run it directly (a benchmark, a shell). */
@@ -207,7 +230,7 @@ export class EngineStack {
     });
   }
 
-  /** Every file the file backend wrote (state, backups, history), for searching the raw bytes. */
+  /** Every file the file backend wrote (state, backups, history), for searching the raw bytes; file backends only. */
   backendFiles(): { path: string; text: string }[] {
     const out: { path: string; text: string }[] = [];
     const walk = (dir: string): void => {

@@ -8,19 +8,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runDrCli } from "../../cli/dr/main";
-import type { DrEngine } from "../../cli/dr/engine";
+import type { DrEngine, OpenEngineOptions } from "../../cli/dr/engine";
 import type { EngineEvent } from "../../lib/engine/driver";
 import type { DrReport } from "../../lib/dr/report";
 import { PROJECT_DIR } from "../support/stacks";
 
 interface Fake {
   calls: string[];
+  /** What each openEngine call was given (backend URL, passphrase, the passed-through environment). */
+  opened: OpenEngineOptions[];
   deps: Parameters<typeof runDrCli>[1];
   progress: () => string;
 }
 
 function fakeEngine(options: { typed?: string; interactive?: boolean; up?: (onEvent: (e: EngineEvent) => void) => Promise<void> } = {}): Fake {
   const calls: string[] = [];
+  const opened: OpenEngineOptions[] = [];
   let progress = "";
   const engine: DrEngine = {
     async refresh() {
@@ -43,10 +46,12 @@ function fakeEngine(options: { typed?: string; interactive?: boolean; up?: (onEv
   };
   return {
     calls,
+    opened,
     progress: () => progress,
     deps: {
       openEngine: async (o) => {
         calls.push(`open ${o.stack}`);
+        opened.push(o);
         return engine;
       },
       interactive: options.interactive ?? false,
@@ -130,11 +135,12 @@ describe("lazarus dr rebuild: bad input (exit 2, nothing opened)", () => {
     expect(r.files).toEqual([]);
   });
 
-  it("without a state backend: names --backend-dir and PULUMI_BACKEND_URL", async () => {
+  it("without a state backend: refused naming --backend-url and PULUMI_BACKEND_URL (no silent ~/.pulumi)", async () => {
     const fake = fakeEngine();
     const r = await runDrCli(["dr", "rebuild", "--stack", "staging", "--platform", "goodgo", "--project-dir", PROJECT_DIR], fake.deps);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--backend-dir: not given and PULUMI_BACKEND_URL is not set; .*example: --backend-dir/);
+    expect(r.stderr).toMatch(/--backend-url: not given and PULUMI_BACKEND_URL is not set; .*never falls back to ~\/\.pulumi.*--backend-dir ~\/\.pulumi-state/);
+    expect(fake.calls).toEqual([]);
   });
 
   it("without the passphrase: names PULUMI_CONFIG_PASSPHRASE", async () => {
@@ -300,5 +306,122 @@ describe("lazarus dr rebuild: an existing server", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(replaced).toEqual(state.slice(0, 4));
     expect(JSON.parse(r.stdout).notes.join("\n")).toContain("replaced so their steps run again (goodgo: the server is the same address");
+  });
+});
+
+describe("lazarus dr rebuild: the state backend and the secrets provider", () => {
+  const AWS = { AWS_ACCESS_KEY_ID: "AKIASENTINELKEYID0001", AWS_SECRET_ACCESS_KEY: "SENTINEL-aws-secret-4f1e9a" };
+  /** A copy of the project whose Pulumi.staging.yaml starts with `head` (secretsprovider:, encryptionsalt:, ...). */
+  async function projectWith(head: string): Promise<string> {
+    const { copyFileSync, writeFileSync } = await import("node:fs");
+    const { patchedProject } = await import("../support/stacks");
+    const project = patchedProject("staging", () => {});
+    copyFileSync(join(PROJECT_DIR, "Pulumi.yaml"), join(project, "Pulumi.yaml"));
+    const file = join(project, "Pulumi.staging.yaml");
+    writeFileSync(file, head + readFileSync(file, "utf8"));
+    return project;
+  }
+  const run = (fake: Fake, env: NodeJS.ProcessEnv, project: string, ...args: string[]) => {
+    const reportDir = mkdtempSync(join(tmpdir(), "lazarus-dr-report-"));
+    return runDrCli(["dr", "rebuild", "--stack", "staging", "--platform", "goodgo", "--label", "r1", "--skip-health", "--report-dir", reportDir, "--project-dir", project, ...args], { ...fake.deps, env }).then((r) => {
+      const written = readdirSync(reportDir).map((f) => readFileSync(join(reportDir, f), "utf8"));
+      return { ...r, written };
+    });
+  };
+
+  it("--backend-url and --backend-dir together: refused (exit 2) naming both with an example, nothing opened", async () => {
+    const fake = fakeEngine();
+    const r = await run(fake, { PULUMI_CONFIG_PASSPHRASE: "test" }, PROJECT_DIR, "--backend-url", "s3://state", "--backend-dir", tmpdir());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --backend-url and --backend-dir: both given; .*\(example: --backend-url file:\/\/\/var\/lib\/pulumi-state, or --backend-dir \/var\/lib\/pulumi-state\)\n$/);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it.each([
+    ["not a url", /--backend-url "not a url": is not a URL \(examples: --backend-url 's3:\/\/my-state\?endpoint=/],
+    ["ftp://host/state", /--backend-url "ftp:\/\/host\/state": ftp:\/\/ is not a state backend the engine knows/],
+    ["s3://?region=us-east-1", /--backend-url "s3:\/\/\?region=\*\*\*": names no bucket/],
+    // Credentials in a refused URL are not echoed.
+    ["ftp://oncall:hunter2@host/state?sig=hunter2", /--backend-url "ftp:\/\/\*\*\*@host\/state\?sig=\*\*\*": ftp:\/\/ is not/],
+  ])("--backend-url %j: refused (exit 2) before any engine opens", async (url, message) => {
+    const fake = fakeEngine();
+    const r = await run(fake, { PULUMI_CONFIG_PASSPHRASE: "test" }, PROJECT_DIR, "--backend-url", url);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toContain("hunter2");
+    expect(fake.calls).toEqual([]);
+  });
+
+  it("PULUMI_BACKEND_URL=s3://... is the backend when no flag names one; the cloud credentials reach the engine untouched and appear in no output or report", async () => {
+    const fake = fakeEngine({ up: async () => {} });
+    const url = "s3://lazarus-state?endpoint=https://fra1.digitaloceanspaces.com&region=us-east-1";
+    const r = await run(fake, { PULUMI_BACKEND_URL: url, PULUMI_CONFIG_PASSPHRASE: "test", ...AWS, PULUMI_ACCESS_TOKEN: "pul-SENTINEL-token-77", HOME: "/home/oncall" }, PROJECT_DIR, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.opened).toEqual([expect.objectContaining({ backendUrl: url, passphrase: "test", env: { ...AWS, PULUMI_ACCESS_TOKEN: "pul-SENTINEL-token-77" } })]);
+    expect(JSON.parse(r.stdout).notes[0]).toBe("state backend: s3://lazarus-state (endpoint https://fra1.digitaloceanspaces.com); secrets provider: passphrase");
+    for (const text of [r.stdout, r.stderr, fake.progress(), ...r.written]) {
+      for (const secret of [...Object.values(AWS), "pul-SENTINEL-token-77"]) expect(text).not.toContain(secret);
+    }
+    expect(r.written).toHaveLength(2);
+  });
+
+  it("--backend-url wins over PULUMI_BACKEND_URL; --backend-dir is file://<absolute dir>", async () => {
+    const fake = fakeEngine({ up: async () => {} });
+    const env = { PULUMI_BACKEND_URL: "s3://other", PULUMI_CONFIG_PASSPHRASE: "test" };
+    expect((await run(fake, env, PROJECT_DIR, "--backend-url", "gs://lazarus-state/prod")).code).toBe(0);
+    expect((await run(fake, env, PROJECT_DIR, "--backend-dir", "relative/state")).code).toBe(0);
+    expect(fake.opened.map((o) => o.backendUrl)).toEqual(["gs://lazarus-state/prod", `file://${join(process.cwd(), "relative/state")}`]);
+  });
+
+  it("a stack with secretsprovider: awskms://... needs no passphrase: the engine opens without one", async () => {
+    const project = await projectWith("secretsprovider: awskms://alias/lazarus-prod?region=eu-central-1\nencryptedkey: AQICAHhSENTINEL\n");
+    const fake = fakeEngine({ up: async () => {} });
+    const r = await run(fake, { PULUMI_BACKEND_URL: "s3://lazarus-state", ...AWS }, project, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.opened[0].passphrase).toBeUndefined();
+    expect(fake.opened[0].env).toEqual(AWS);
+    expect(JSON.parse(r.stdout).notes[0]).toBe("state backend: s3://lazarus-state; secrets provider: awskms://alias/lazarus-prod");
+  });
+
+  it("a stack with encryptionsalt: and no passphrase: refused (exit 2) naming both variables, nothing opened", async () => {
+    const project = await projectWith("encryptionsalt: v1:SENTINELsalt=:v1:abc:def\n");
+    const fake = fakeEngine();
+    const r = await run(fake, { PULUMI_BACKEND_URL: "s3://lazarus-state", ...AWS }, project);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PULUMI_CONFIG_PASSPHRASE: not set \(nor PULUMI_CONFIG_PASSPHRASE_FILE\); Pulumi.staging.yaml's secrets are passphrase-encrypted \(it has an encryptionsalt:\)/);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it("PULUMI_CONFIG_PASSPHRASE_FILE is honoured (handed to the engine, which reads it); an unreadable one is refused", async () => {
+    const { writeFileSync } = await import("node:fs");
+    const project = await projectWith("encryptionsalt: v1:SENTINELsalt=:v1:abc:def\n");
+    const phraseFile = join(mkdtempSync(join(tmpdir(), "lazarus-phrase-")), "phrase");
+    writeFileSync(phraseFile, "SENTINEL-passphrase\n");
+    const fake = fakeEngine({ up: async () => {} });
+    expect((await run(fake, { PULUMI_BACKEND_URL: "s3://lazarus-state", PULUMI_CONFIG_PASSPHRASE_FILE: phraseFile }, project)).code).toBe(0);
+    expect(fake.opened[0]).toMatchObject({ passphrase: undefined, env: { PULUMI_CONFIG_PASSPHRASE_FILE: phraseFile } });
+    const missing = await run(fakeEngine(), { PULUMI_BACKEND_URL: "s3://lazarus-state", PULUMI_CONFIG_PASSPHRASE_FILE: `${phraseFile}.gone` }, project);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/PULUMI_CONFIG_PASSPHRASE_FILE ".*phrase\.gone": cannot be read/);
+  });
+
+  it("Pulumi Cloud's secrets (an https:// backend, no secretsprovider:) need PULUMI_ACCESS_TOKEN, not a passphrase", async () => {
+    const fake = fakeEngine({ up: async () => {} });
+    const without = await run(fake, {}, PROJECT_DIR, "--backend-url", "https://api.pulumi.com");
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/PULUMI_ACCESS_TOKEN: not set; .*a `pulumi login` does not carry over/);
+    expect(fake.calls).toEqual([]);
+    const withToken = await run(fake, { PULUMI_ACCESS_TOKEN: "pul-SENTINEL-token-77" }, PROJECT_DIR, "--backend-url", "https://api.pulumi.com");
+    expect(withToken.code, withToken.stderr).toBe(0);
+    expect(fake.opened[0]).toMatchObject({ backendUrl: "https://api.pulumi.com", passphrase: undefined, env: { PULUMI_ACCESS_TOKEN: "pul-SENTINEL-token-77" } });
+    expect(withToken.written.join("")).not.toContain("pul-SENTINEL-token-77");
+  });
+
+  it("--help names --backend-url, its default and when a passphrase is needed", async () => {
+    const r = await runDrCli(["dr", "rebuild", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--backend-url <url>\s+the stack's state backend/);
+    expect(r.stdout).toMatch(/default:\s+PULUMI_BACKEND_URL; never ~\/\.pulumi/);
+    expect(r.stdout).toContain("PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is needed only when");
   });
 });
