@@ -56,6 +56,58 @@ export function startS3Stub(options: S3StubOptions = {}): Promise<S3Stub> {
         res.writeHead(200, { "content-type": "application/xml" });
         res.end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
       };
+      // Requests this stand-in does not serve are refused (501 NotImplemented), never answered 200 as if done: an unknown
+      // query parameter (a sub-resource such as ?acl, ?tagging, ?versions, or a listing's start-after/marker/continuation
+      // -token, since it never pages), a conditional header (If-Match, If-None-Match, ...), a Range it cannot parse, and a
+      // listing longer than max-keys. Served besides the list above, for Pulumi's DIY state backend (gocloud.dev s3blob,
+      // AWS SDK v2): CopyObject (PUT with x-amz-copy-source: the backups of the stack's checkpoint), GET with one byte
+      // Range. The SDK's x-id=<Operation> query parameter is only a label. Metadata (x-amz-meta-*) is not kept.
+      const notImplemented = (what: string) => {
+        res.writeHead(501, { "content-type": "application/xml" });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>The S3 stand-in does not serve ${what}</Message></Error>`);
+      };
+      const served = new Set(["list-type", "prefix", "delimiter", "max-keys", "encoding-type", "fetch-owner", "location", "delete", "uploads", "uploadId", "partNumber", "x-id"]);
+      const unknownParam = [...params.entries()].find(([k, v]) => !served.has(k) && !(["start-after", "marker", "continuation-token"].includes(k) && v === ""));
+      if (unknownParam) return notImplemented(`the query parameter ${unknownParam[0]}`);
+      const conditional = Object.keys(req.headers).find((h) => /^(if-|x-amz-copy-source-if-)/.test(h));
+      if (conditional) return notImplemented(`the conditional header ${conditional}`);
+      const maxKeys = params.get("max-keys");
+      if (maxKeys !== null && req.method === "GET" && params.get("list-type") === "2") {
+        // the entries the answer would hold: keys, and the "directories" the delimiter folds them into
+        const [listBucket, listPrefix, listDelimiter] = [path.split("/")[1] ?? "", params.get("prefix") ?? "", params.get("delimiter") ?? ""];
+        const keys = [...objects.keys()].filter((k) => k.startsWith(`/${listBucket}/${listPrefix}`)).map((k) => k.slice(listBucket.length + 2));
+        const n = new Set(keys.map((k) => (listDelimiter && k.indexOf(listDelimiter, listPrefix.length) >= 0 ? k.slice(0, k.indexOf(listDelimiter, listPrefix.length) + listDelimiter.length) : k))).size;
+        if (!/^\d+$/.test(maxKeys) || n > Number(maxKeys)) return notImplemented(`a listing of ${n} keys with max-keys=${maxKeys} (it never pages)`);
+      }
+      const copySource = req.headers["x-amz-copy-source"];
+      if (copySource !== undefined) {
+        if (req.method !== "PUT" || params.has("uploadId") || typeof copySource !== "string" || copySource.includes("?")) return notImplemented("this copy (UploadPartCopy, a versionId)");
+        const source = `/${decodeURIComponent(copySource.replace(/^\//, ""))}`;
+        const body = objects.get(source);
+        if (!body) {
+          res.writeHead(404, { "content-type": "application/xml" });
+          res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>');
+          return;
+        }
+        objects.set(path, Buffer.from(body));
+        xml(`<CopyObjectResult><LastModified>2026-11-23T02:00:00.000Z</LastModified><ETag>"${createHash("md5").update(body).digest("hex")}"</ETag></CopyObjectResult>`);
+        return;
+      }
+      const range = req.headers.range;
+      if (range !== undefined) {
+        const body = req.method === "GET" ? objects.get(path) : undefined;
+        const m = /^bytes=(\d*)-(\d*)$/.exec(range);
+        if (!body || !m || (m[1] === "" && m[2] === "")) return notImplemented(`the Range ${JSON.stringify(range)} here`);
+        const [start, end] = m[1] === "" ? [Math.max(0, body.length - Number(m[2])), body.length - 1] : [Number(m[1]), Math.min(body.length - 1, m[2] === "" ? body.length - 1 : Number(m[2]))];
+        if (start >= body.length || start > end) {
+          res.writeHead(416, { "content-type": "application/xml" });
+          res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidRange</Code></Error>');
+          return;
+        }
+        res.writeHead(206, { etag: `"${createHash("md5").update(body).digest("hex")}"`, "content-length": end - start + 1, "content-range": `bytes ${start}-${end}/${body.length}`, "last-modified": "Mon, 23 Nov 2026 02:00:00 GMT" });
+        res.end(body.subarray(start, end + 1));
+        return;
+      }
       if (req.method === "GET" && params.has("location")) {
         xml('<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">us-east-1</LocationConstraint>');
         return;
