@@ -106,7 +106,10 @@ export function stackSecrets(projectDir: string, stack: string, backend: Backend
   );
 }
 
-/** Variables of the caller's environment the engine gets untouched: the backend's and the KMS's credentials. */
+/**
+ * Variables of the caller's environment the engine gets untouched: the backend's and the KMS's credentials (and their
+ * settings: AWS_CA_BUNDLE for a store behind a private CA, AWS_PROFILE, ...).
+ */
 const PASS_THROUGH = /^(AWS_[A-Z0-9_]+|PULUMI_ACCESS_TOKEN|GOOGLE_[A-Z0-9_]+|CLOUDSDK_[A-Z0-9_]+|AZURE_[A-Z0-9_]+|ARM_[A-Z0-9_]+|VAULT_[A-Z0-9_]+)$/;
 
 export function credentialEnv(env: NodeJS.ProcessEnv): Record<string, string> {

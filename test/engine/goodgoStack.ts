@@ -61,14 +61,22 @@ export interface ProgramStack {
   projectDir: string;
   /** Rewrites the stack file's plain settings (secrets and the encryption salt kept). */
   writeConfig(config: ConfigMap): void;
-  /** Removes the scratch project and the state backend. */
+  /** Removes the scratch project and the state backend (a file backend's directory; a bucket is the caller's). */
   remove(): void;
 }
 
 export type GoodgoEngineStack = ProgramStack;
 
-/** Opens the real program as stack "staging" with `config` and `secrets` (e.g. goodgoSecrets) set. */
-export async function openProgramStack(config: ConfigMap, secrets: Record<string, string>, passphrase = "lazarus-engine-test"): Promise<ProgramStack> {
+/**
+ * Opens the real program as stack "staging" with `config` and `secrets` (e.g. goodgoSecrets) set; `backend`: its state
+ * on that backend URL, with that environment for the engine (credentials), instead of a file backend in a temp dir.
+ */
+export async function openProgramStack(
+  config: ConfigMap,
+  secrets: Record<string, string>,
+  passphrase = "lazarus-engine-test",
+  backend?: { url: string; env: Record<string, string> },
+): Promise<ProgramStack> {
   const project = scratchProject("lazarus");
   const file = join(project.dir, `Pulumi.${ENGINE_STACK}.yaml`);
   const writeConfig = (plain: ConfigMap) => {
@@ -83,7 +91,7 @@ export async function openProgramStack(config: ConfigMap, secrets: Record<string
     writeFileSync(file, stringify({ ...current, config: { ...plain, ...secrets } }));
   };
   writeConfig(config);
-  const stack = await EngineStack.open({ workDir: project.dir, stackName: ENGINE_STACK, passphrase });
+  const stack = await EngineStack.open({ workDir: project.dir, stackName: ENGINE_STACK, passphrase, ...(backend ? { backendUrl: backend.url, env: backend.env } : {}) });
   await stack.setAllConfig(Object.fromEntries(Object.entries(secrets).map(([k, value]) => [k, { value, secret: true }])));
   return {
     stack,
@@ -91,7 +99,7 @@ export async function openProgramStack(config: ConfigMap, secrets: Record<string
     writeConfig,
     remove() {
       project.remove();
-      rmSync(stack.backendDir, { recursive: true, force: true });
+      if (stack.fileBackendDir !== undefined) rmSync(stack.fileBackendDir, { recursive: true, force: true });
     },
   };
 }
