@@ -9,8 +9,8 @@
 // "pencom-staging-pgbackrest.localhost" resolves nowhere) and the paths in the command (scripts, config, secrets).
 // Stand-ins and what they cannot check: systemctl is a script that starts and stops this one cluster with pg_ctl as
 // postgres (refusing any other unit); it cannot show Debian's postgresql@15-main unit or pg_ctlcluster. The S3
-// stand-in (test/support/s3Stub.ts) checks the access key id but not signatures, keeps objects in memory, and
-// answers none of Spaces' rate limits or eventual listing.
+// stand-in (test/support/s3Stub.ts) verifies each request's SigV4 signature with the Spaces key pair (not the region),
+// keeps objects in memory, and answers none of Spaces' rate limits or eventual listing.
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,6 +29,7 @@ import { REPO, parseResult } from "../../support/testHost";
 const ARCHIVE_TIMEOUT_S = 10;
 const WRITE_FOR_MS = 15_000;
 const ACCESS_KEY = "DO00PENCOMTESTKEY";
+const SPACES_SECRET = "pencom-spaces-secret";
 const CIPHER_PASS = "pencom-test-cipher-pass";
 const UNIT = "postgresql@15-main";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,8 +97,8 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     if (!r.stdout.trim()) throw new Error(`the switch printed no result (exit ${r.status}): ${r.stderr}`);
     return { code: r.status, stderr: r.stderr, result: parseResult(r.stdout) as Record<string, any> };
   };
-  const writeSecrets = (o: { cipherPass?: string; s3Key?: string }) => {
-    writeFileSync(secretsPath, renderPgBackRestSecretsConf({ cipherPass: o.cipherPass ?? CIPHER_PASS, s3Key: o.s3Key ?? ACCESS_KEY, s3KeySecret: "pencom-spaces-secret" }, 2), { mode: 0o600 });
+  const writeSecrets = (o: { cipherPass?: string; s3Key?: string; s3KeySecret?: string }) => {
+    writeFileSync(secretsPath, renderPgBackRestSecretsConf({ cipherPass: o.cipherPass ?? CIPHER_PASS, s3Key: o.s3Key ?? ACCESS_KEY, s3KeySecret: o.s3KeySecret ?? SPACES_SECRET }, 2), { mode: 0o600 });
   };
   const info = (repo: number) => {
     const r = runAsServerUser("pgbackrest", [`--config=${c.confFile}`, `--config-include-path=${join(c.root, "conf.d")}`, "--stanza=pencom", `--repo=${repo}`, "info", "--output=json"]);
@@ -105,11 +106,11 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
   };
 
   beforeAll(async () => {
-    s3 = await startS3StubProcess({ accessKey: ACCESS_KEY });
+    s3 = await startS3StubProcess({ accessKey: ACCESS_KEY, secretKey: SPACES_SECRET });
     c = await startPitrCluster({
       stanza: "pencom",
       rendered: { pgbackrestConf: toStandIn(pitr.files[PENCOM_PITR_PATHS.pgbackrestConf]!, s3), archiveConf: pitr.files[pencomArchiveConfPath(cfg)]! },
-      secretsConf: renderPgBackRestSecretsConf({ cipherPass: CIPHER_PASS, s3Key: ACCESS_KEY, s3KeySecret: "pencom-spaces-secret" }, 2),
+      secretsConf: renderPgBackRestSecretsConf({ cipherPass: CIPHER_PASS, s3Key: ACCESS_KEY, s3KeySecret: SPACES_SECRET }, 2),
     });
     secretsPath = join(c.root, "conf.d", "secrets.conf");
     work = mkdtempSync(join(tmpdir(), "lazarus-pencom-server-loss-"));
@@ -133,7 +134,7 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     expect(conf).not.toMatch(/repo1-cipher|s3-key|cipher-pass/);
     expect(conf).toContain(`comes from ${PENCOM_PITR_PATHS.secrets}`.replace("comes", "come"));
     expect(pitr.files[pencomArchiveConfPath(cfg)]).toContain(`--config-include-path=${PENCOM_PITR_PATHS.includeDir}`);
-    expect(readFileSync(secretsPath, "utf8").split("\n").filter(Boolean)).toEqual(["[global]", `repo2-cipher-pass=${CIPHER_PASS}`, `repo2-s3-key=${ACCESS_KEY}`, "repo2-s3-key-secret=pencom-spaces-secret"]);
+    expect(readFileSync(secretsPath, "utf8").split("\n").filter(Boolean)).toEqual(["[global]", `repo2-cipher-pass=${CIPHER_PASS}`, `repo2-s3-key=${ACCESS_KEY}`, `repo2-s3-key-secret=${SPACES_SECRET}`]);
   });
 
   it("archives to both repositories, loses the server and its repository, and the switch's command brings every committed row back from repo2", async () => {
@@ -172,7 +173,7 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     expect(spawnSync(join(work, "systemctl"), ["start", UNIT]).status).toBe(0);
     expect(c.pg.sql("select count(*) from pg_database where datname = 'pencom_core_db2'")).toBe("0");
 
-    // A wrong passphrase and a wrong key id are refused by name before anything changes.
+    // A wrong passphrase, a wrong key id and a wrong secret key are refused by name before anything changes.
     writeSecrets({ cipherPass: "not-the-passphrase" });
     const wrongPass = runSwitch();
     expect(wrongPass.code, wrongPass.stderr).toBe(69);
@@ -181,6 +182,10 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     const wrongKey = runSwitch();
     expect(wrongKey.code, wrongKey.stderr).toBe(69);
     expect(wrongKey.result.error).toMatch(/^repo2 cannot be read \(its bucket, keys or endpoint\): nothing was changed .*(InvalidAccessKeyId|403)/);
+    writeSecrets({ s3KeySecret: "not-the-spaces-secret" });
+    const wrongSecret = runSwitch();
+    expect(wrongSecret.code, wrongSecret.stderr).toBe(69);
+    expect(wrongSecret.result.error).toMatch(/^repo2 cannot be read \(its bucket, keys or endpoint\): nothing was changed .*(SignatureDoesNotMatch|403)/);
     expect(c.pg.sql("select count(*) from pg_database where datname = 'pencom_core_db2'")).toBe("0");
 
     writeSecrets({});
