@@ -15,6 +15,8 @@
 // RPO is measured from the writer's acknowledged log exactly as in the logical drill (test/engine/dr-drill.test.ts), and
 // must be what WAL archiving promises: far fewer rows lost than were written after the backup, in seconds bounded by
 // archive_timeout plus the segment in flight. The report names the route, the pgBackRest backup set and the repository.
+// Printed, not asserted: whether the recovered server archives again (it does not: a new database system, which
+// pgBackRest refuses for the lost cluster's stanza; README "Drills").
 //
 // Stand-ins and what they cannot check: containers (fake-docker; `compose exec` runs the command here against the real
 // servers, test/support/fake-docker-exec, as root where the container would run as root too; pgBackRest as postgres via
@@ -194,8 +196,15 @@ if (gate.mustFail) {
       const gantt = checkGantt(/```mermaid\n([\s\S]*?)\n```/.exec(md)![1]!);
       expect(gantt.tasks.map((t) => t.name)).toContain("pitr-restore");
 
-      // After the recovery the server is a new database system: pgBackRest refuses its WAL for the lost cluster's stanza.
-      console.log(`archiving after the recovery: ${pg.sql("SELECT archived_count || ' archived, ' || failed_count || ' failed, last failed ' || coalesce(last_failed_wal, '-') FROM pg_stat_archiver")}`);
+      // After the recovery: does the recovered server archive again? A segment switched, then what the archiver did
+      // (reported, not asserted: the server is the replacement's new database system, which is its own question).
+      pg.sql("SELECT pg_switch_wal()");
+      const archiver = () => pg.sql("SELECT archived_count || ' archived, ' || failed_count || ' failed, last failed ' || coalesce(last_failed_wal, '-') FROM pg_stat_archiver");
+      for (let i = 0; i < 40 && /^0 archived, 0 failed/.test(archiver()); i++) await new Promise((r) => setTimeout(r, 500));
+      const log = readFileSync(pg.logFile, "utf8").split("\n");
+      const at = log.map((l) => /ERROR: \[\d+\]/.test(l)).lastIndexOf(true);
+      const refusedPush = at >= 0 ? log.slice(at, at + 3).map((l) => l.trim()) : [];
+      console.log(`archiving after the recovery: ${archiver()}${refusedPush.length ? `; server log: ${refusedPush.join(" ")}` : ""}`);
 
       // The drill's operation and switch stay in the scratch stack file: a later up does nothing new.
       const again = await drill.goodgo.stack.up();
