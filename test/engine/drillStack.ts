@@ -128,7 +128,7 @@ export async function openDrillStack(
   let extraEnv: Record<string, string> = {};
   if (o.physical) {
     const cfg = goodgoSchema.parse(config["lazarus:goodgo"]);
-    const s3 = await startS3StubProcess({ accessKey: GOODGO_SENTINEL_SECRETS["lazarus:goodgoSpacesAccessKey"] });
+    const s3 = await startS3StubProcess({ accessKey: GOODGO_SENTINEL_SECRETS["lazarus:goodgoSpacesAccessKey"]!, secretKey: GOODGO_SENTINEL_SECRETS["lazarus:goodgoSpacesSecretKey"]! });
     const root = join(side, "pgbackrest");
     const [spoolDir, log, lock, includeDir] = ["spool", "log", "lock", "conf.d"].map((d) => join(root, d)) as [string, string, string, string];
     for (const d of [root, spoolDir, log, lock, includeDir]) {
