@@ -77,12 +77,20 @@ if jq -e '.[0].repo | length > 1' >/dev/null 2>&1 <<<"$info"; then
 fi
 if [[ $code == 1 ]]; then
   log "stanza '$stanza' has no data in the repository yet: stanza-create"
-  if ! out=$(pb stanza-create 2>&1); then
+  # A server already archiving (a cluster restored beside a new, empty repository) keeps retrying archive-push into
+  # it, and each try holds the stanza's archive lock for a moment, which stanza-create needs too: wait for it.
+  tries=0
+  while ! out=$(pb stanza-create 2>&1); do
     if grep -q 'requires option: pg1-path' <<<"$out"; then
       die "$EX_NOINPUT" "stanza '$stanza' is not configured${config:+ in $config} (no pg1-path for it): check the stanza name"
     fi
+    if grep -q 'unable to acquire lock' <<<"$out" && ((++tries < 60)); then
+      sleep 1
+      continue
+    fi
     die "$EX_UNAVAILABLE" "stanza-create failed: $(pb_error "$out")"
-  fi
+  done
+  ((tries == 0)) || log "stanza-create waited $tries s for the archive lock (archive-push retrying into the new repository)"
 elif [[ $code != 0 && $code != 2 ]]; then
   die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $(jq -r '.[0].status.message' <<<"$info" 2>/dev/null || echo "$info")"
 fi

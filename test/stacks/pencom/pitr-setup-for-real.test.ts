@@ -5,7 +5,8 @@
 // recovery.postgresServer switch marked done or removed): run again it must not restart production or take another
 // full backup.
 //   - archiving already on: the setup twice restarts nothing (postmaster pid and pg_postmaster_start_time()
-//     unchanged, no `systemctl restart`), takes the first full backup once, and the second run none;
+//     unchanged, no `systemctl restart`), takes the first full backup once, and the second run none; its stanza-create
+//     waits for the stanza's archive lock, held the way a retrying archive-push holds it (flock, as pgBackRest locks);
 //   - the archive settings changed in the file but reloadable (archive_timeout): a reload, no restart;
 //   - archive_mode off on the running server while the file says on: the one restart, and no second full backup
 //     (the repository holds one of the cluster's timeline);
@@ -13,6 +14,7 @@
 // Stand-ins (pgServerStandIn.ts): `systemctl` drives this one cluster with pg_ctl and records its calls; it cannot
 // show Debian's postgresql@15-main unit or pg_ctlcluster, nor the timers firing. The cluster keeps its settings in
 // its data directory's postgresql.conf, where a Debian cluster reads its conf.d file.
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,8 +78,13 @@ describe("Pencom's PITR setup run again on a live PostgreSQL server", () => {
   it("with archiving on, run twice: no restart (same postmaster pid and start time), one full backup in all", () => {
     expect(c.pg.sql("show archive_mode")).toBe("on");
     const before = postmasterIdentity(c);
+    // An archive-push retrying into the repository that has no stanza yet holds the stanza's archive lock for a moment.
+    const holder = spawn("runuser", ["-u", "postgres", "--", "flock", join(c.root, "lock", "pencom-archive.lock"), "sleep", "4"], { stdio: "ignore" });
+    spawnSync("sleep", ["1"]);
 
     const first = run();
+    holder.kill();
+    expect(first.stderr).toMatch(/stanza-create waited \d+ s for the archive lock/);
     expect(systemctl.calls()).toEqual(["daemon-reload", "enable --now lazarus-pencom-pitr-full.timer lazarus-pencom-pitr-diff.timer"]);
     expect(postmasterIdentity(c)).toBe(before);
     expect(backups().length).toBe(1);
@@ -99,8 +106,10 @@ describe("Pencom's PITR setup run again on a live PostgreSQL server", () => {
     // The server runs with another archive_timeout than the (newly shipped) file says.
     editConf((t) => `${t}archive_timeout = 45s\n`);
     c.pg.sql("select pg_reload_conf()");
-    editConf((t) => t.replace(/archive_timeout = 45s\n$/, ""));
+    // pg_reload_conf() only signals the postmaster: wait until a new session sees the value
+    for (let i = 0; i < 50 && c.pg.sql("show archive_timeout") !== "45s"; i++) spawnSync("sleep", ["0.1"]);
     expect(c.pg.sql("show archive_timeout")).toBe("45s");
+    editConf((t) => t.replace(/archive_timeout = 45s\n$/, ""));
     const before = postmasterIdentity(c);
 
     const r = run();
