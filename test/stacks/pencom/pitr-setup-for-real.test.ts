@@ -24,6 +24,7 @@ import { pencom } from "../../../stacks/pencom";
 import { PENCOM_PITR_PATHS, pencomArchiveConfPath, pencomPitr } from "../../../stacks/pencom/pitr";
 import { chownToServerUser, runAsServerUser, startPitrCluster, type PitrCluster } from "../../support/pgbackrest";
 import { keepOnlyPlatforms, rawStack } from "../../support/stacks";
+import { REPO, parseResult } from "../../support/testHost";
 import { mappedPencomSetup, postmasterIdentity, runSetup, writeSystemctlStandIn, type SystemctlStandIn } from "./pgServerStandIn";
 
 const ARCHIVE_TIMEOUT_S = 10;
@@ -32,6 +33,24 @@ function prodConfig() {
   const raw = rawStack("prod", { patch: (c) => { keepOnlyPlatforms(c, ["pencom"]); c["lazarus:pencom"].postgres.pitr.archiveTimeoutSeconds = ARCHIVE_TIMEOUT_S; } });
   return platformConfig(loadStackConfig(raw, { allowMissingSecrets: true }), pencom)!;
 }
+
+describe("pitr-archive-apply.sh", () => {
+  const script = join(REPO, "scripts", "backup", "pitr-archive-apply.sh");
+  it("passes shellcheck and refuses bad arguments with 64 and one result line", () => {
+    const sc = spawnSync("shellcheck", ["-x", "-s", "bash", script], { encoding: "utf8" });
+    expect(sc.status, sc.stdout).toBe(0);
+    const args = ["--service", "postgresql@15-main", "--port", "5432", "--socket-dir", "/var/run/postgresql", "--archive-command", "pgbackrest archive-push %p", "--archive-timeout", "60"];
+    for (const [change, message] of [
+      [["--port", "x"], "--port must be a number"],
+      [["--archive-timeout", "60s"], "--archive-timeout must be a number of seconds"],
+      [["--service", "a b"], "--service must be a systemd unit name"],
+    ] as const) {
+      const r = spawnSync("bash", [script, ...args, ...change], { encoding: "utf8" });
+      expect(r.status).toBe(64);
+      expect(String(parseResult(r.stdout).error)).toContain(message);
+    }
+  });
+});
 
 describe("Pencom's PITR setup run again on a live PostgreSQL server", () => {
   const cfg = prodConfig();
