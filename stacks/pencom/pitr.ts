@@ -13,7 +13,7 @@
 // passphrase and Spaces key are only in a 0600 include file owned by postgres (PENCOM_PGBACKREST_SECRETS). That copy
 // is what `recovery.postgresServer` restores the whole cluster from on a replacement server (pencomServerRestoreCommand).
 import { HOST_LAYOUT } from "../../lib/hostLayout";
-import { OFFSITE_REPO, pitrRestoreArgv, pitrScratchDir, pitrServerFiles, pitrSystemdUnits, spacesRepository, type SelfManagedPitrSite } from "../../lib/postgresPitr";
+import { OFFSITE_REPO, pitrArchiveApplyCommand, pitrRestoreArgv, pitrScratchDir, pitrServerFiles, pitrSystemdUnits, spacesRepository, type SelfManagedPitrSite } from "../../lib/postgresPitr";
 import { shellJoin } from "../../lib/shell";
 import type { PencomConfig } from "./config";
 
@@ -130,21 +130,9 @@ export function pencomPitr(cfg: PencomConfig): PencomPitr | undefined {
     `install -d -o ${SERVER_USER} -g ${SERVER_USER} -m 0750 ${dirs.join(" ")}`,
     // archive_command reads the secrets file (repo2) as postgres: handed over before archiving is put into effect
     ...(site.offsite ? [handOverSecrets] : []),
-    // This setup runs again whenever a file of the server or its machine id changes (recovery.postgresServer marked
-    // done or removed), and a restart of the production server is an outage: the script asks the server what is in
-    // effect and restarts it only while archive_mode is off (it takes effect only at a start), reloads it when
-    // archive_command or archive_timeout changed, and otherwise leaves it alone. The cluster's port and socket are
-    // postgres.port and Debian's socket dir, the ones pgbackrest.conf names (pg1-port, pg1-socket-path), so a wrong port
-    // fails here and in pgBackRest alike instead of restarting anything.
-    shellJoin([
-      "bash", `${SCRIPTS}/pitr-archive-apply.sh`,
-      "--service", `postgresql@${pitr.version}-${pitr.cluster}`,
-      "--port", String(site.pg.port),
-      "--socket-dir", site.pg.socketDir,
-      "--archive-command", server.archiveSettings.archive_command,
-      "--archive-timeout", String(site.archiveTimeoutSeconds),
-      "--user", SERVER_USER,
-    ]),
+    // Runs again whenever a file of the server or its machine id changes (recovery.postgresServer marked done or
+    // removed): restarts only while archiving is off (lib/postgresPitr.ts says why).
+    pitrArchiveApplyCommand(site, { scriptsDir: SCRIPTS, service: `postgresql@${pitr.version}-${pitr.cluster}` }),
     // stanza-create on the first run, `pgbackrest check` (WAL reaches the repository), then a full backup only when the
     // repository holds none of the cluster's current timeline (--if-no-backup): a new server, or one whose cluster
     // recovery.postgresServer restored onto a new timeline, gets one; a setup run again takes none.
