@@ -19,6 +19,7 @@ import { renderSystemdTimer } from "../renderers/systemdTimer";
 import { renderPgBackRestConf, type PgBackRestInput, type S3Repository, type PosixRepository } from "../renderers/pgbackrest";
 import { refuseField } from "../renderers/renderInputError";
 import { spacesEndpoint } from "../config/primitives";
+import { shellJoin } from "./shell";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The image
@@ -376,4 +377,24 @@ export function pitrSystemdUnits(o: PitrSystemdInput): Record<string, string> {
     units[`${name}.timer`] = timer;
   }
   return units;
+}
+
+/**
+ * The setup step that puts the rendered archive settings into effect on a running self-managed cluster
+ * (scripts/backup/pitr-archive-apply.sh). A setup runs again whenever one of its files or its host's identity changes,
+ * and a restart of a production server is an outage: the script asks the server what is in effect and restarts the
+ * unit only while archive_mode is off (it takes effect only at a start), reloads when archive_command or
+ * archive_timeout changed, and otherwise leaves it alone. It reaches the cluster on the port and socket pgbackrest.conf
+ * names (pg1-port, pg1-socket-path), so a wrong port fails here and in pgBackRest alike instead of restarting anything.
+ */
+export function pitrArchiveApplyCommand(site: SelfManagedPitrSite, o: { scriptsDir: string; service: string }): string {
+  return shellJoin([
+    "bash", `${o.scriptsDir}/pitr-archive-apply.sh`,
+    "--service", o.service,
+    "--port", String(site.pg.port),
+    "--socket-dir", site.pg.socketDir,
+    "--archive-command", pitrArchiveSettings(site).archive_command!,
+    "--archive-timeout", String(site.archiveTimeoutSeconds),
+    "--user", site.pg.user,
+  ]);
 }

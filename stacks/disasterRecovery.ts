@@ -62,6 +62,77 @@ export interface DisasterRecovery<Config = unknown, Plan = unknown> {
   steps(plan: Plan): RebuildStep[];
   /** The URL answering 2xx once the platform serves again; undefined when there is none to probe from outside. */
   healthUrl(plan: Plan): string | undefined;
+  /** How `lazarus dr drill` drills this platform (lib/dr/drill.ts); absent: it has no drill yet. */
+  drill?: DrillAdapter;
+}
+
+/**
+ * How a drill gets its data back: "logical" (a pg_dump backup restored: everything written after it is lost) or
+ * "physical" (a pgBackRest backup plus the WAL archived since, replayed to the latest point: seconds are lost).
+ */
+export const DRILL_ROUTES = ["logical", "physical"] as const;
+export type DrillRoute = (typeof DRILL_ROUTES)[number];
+
+/** The JSON result line a script printed (scripts/lib/common.sh emit_result), or undefined. */
+export type ResultLine = Record<string, unknown> | undefined;
+
+/** The last JSON result line of `script` in a command's stdout (log lines around it are skipped). */
+export function resultLine(stdout: unknown, script: string): ResultLine {
+  if (typeof stdout !== "string") return undefined;
+  for (const line of stdout.trim().split("\n").reverse()) {
+    try {
+      const v = JSON.parse(line) as { script?: unknown };
+      if (v && typeof v === "object" && v.script === script) return v as Record<string, unknown>;
+    } catch {
+      /* a log line */
+    }
+  }
+  return undefined;
+}
+
+/** What was restored, as the drill report lists it (lib/dr/report.ts RestoredBackup without the platform). */
+export interface DrillRestored {
+  database: string;
+  source: string;
+  checksum?: string;
+  route: DrillRoute;
+  /** Physical: the pgBackRest backup set restored, its repository and stanza, and how far the WAL replay got. */
+  backupLabel?: string;
+  repository?: string;
+  stanza?: string;
+  recoveredUntil?: string;
+}
+
+/** One route of a platform's drill: its backup operation, its recovery switch, and where the scripts report. */
+export interface DrillRouteAdapter {
+  /** The drill step's title for the backup (what runs). */
+  backupTitle: string;
+  /** Pause the writer while the backup runs (a dump's boundary is then exact; a physical backup is taken live). */
+  pauseWriter: boolean;
+  /** Adds a one-off backup operation to the platform's block; returns the operation's resource-name suffix. */
+  addBackup(block: Record<string, any>, label: string): string;
+  /** The script whose JSON result line (in the operation's stdout) names the backup taken. */
+  backupScript: string;
+  /** From that line: the backup's reference for the switch and a sentence for the report; a string is what is missing. */
+  backupTaken(result: ResultLine, block: Record<string, any>): { ref: string; describe: string } | string;
+  /** Sets the recovery switch that brings the database back from the backup; returns what was set, for the report. */
+  setRecovery(block: Record<string, any>, label: string, backupRef: string): string;
+  /** The switch's name in step keys ("recovery.database"). */
+  switchName: string;
+  /** The engine resource-name part of the recovery chain (its steps are `<prefix><step>`). */
+  recoveryPrefix(label: string): string;
+  /** What the chain restored, from its steps' stdout (by step key); undefined when no step reported it. */
+  restored(stdoutOf: (step: string) => unknown, block: Record<string, any>): DrillRestored | undefined;
+  /** The runbook's RTO route a drill on this route is held to. */
+  rtoRoute: RecoveryRoute;
+  /** Facts for the report's notes once measured (e.g. the configured bound on the RPO). */
+  notes?(block: Record<string, any>): string[];
+}
+
+export interface DrillAdapter {
+  /** The stack-config key of the platform's block ("lazarus:goodgo"). */
+  configKey: string;
+  routes: Partial<Record<DrillRoute, DrillRouteAdapter>>;
 }
 
 export const MINUTE = 60;

@@ -41,7 +41,7 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), "lazarus-waqiti-drill-"));
   const key = join(work, "backup-encryption.key");
   writeFileSync(key, randomBytes(32).toString("base64"), { mode: 0o600 });
-  const [src, dst, seed, redis, s3] = await Promise.all([startPostgres(), startPostgres(), startPostgres(), startRedis({ appendonly: false }), startS3Stub()]);
+  const [src, dst, seed, redis, s3] = await Promise.all([startPostgres(), startPostgres(), startPostgres(), startRedis({ appendonly: false }), startS3Stub({ accessKey: "AKIADRILL", secretKey: "drill" })]);
   try {
     for (const pg of [src, dst, seed]) pg.sql("CREATE DATABASE waqiti");
     console.log(`generating ${ROWS} transactions ...`);

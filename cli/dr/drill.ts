@@ -8,6 +8,7 @@ import { isProtectedStack } from "../../config/checks";
 import { runDrill } from "../../lib/dr/drill";
 import { objectivesTable, renderReportMarkdown, targetsMissed } from "../../lib/dr/markdown";
 import type { DrReport, DrStep } from "../../lib/dr/report";
+import { DRILL_ROUTES, type DrillRoute } from "../../stacks/disasterRecovery";
 import { DR_EXIT } from "./exitCodes";
 import { DrInputError } from "./rebuildPlan";
 
@@ -15,6 +16,8 @@ export interface DrillCliOptions {
   stack: string;
   platform?: string;
   workDir?: string;
+  /** logical or physical; default: the drill file's `route` (itself logical by default). */
+  route?: string;
   reportDir: string;
   /** Where `dr plan` reads the last drill from; the report is copied there. */
   lastDrill: string;
@@ -27,10 +30,14 @@ export async function runDrillCommand(o: DrillCliOptions, progress: (line: strin
   if (isProtectedStack(o.stack)) {
     throw new DrInputError(`--stack ${o.stack}: a drill loses the data host on purpose; it runs against a scratch copy of a staging or local stack, never a protected one (example: --stack staging)`);
   }
+  if (o.route !== undefined && !(DRILL_ROUTES as readonly string[]).includes(o.route)) {
+    throw new DrInputError(`--route ${JSON.stringify(o.route)}: is not a drill route (one of ${DRILL_ROUTES.join(", ")}: logical restores a dump, physical a pgBackRest backup and the archived WAL to the latest point; example: --route physical)`);
+  }
   const report = await drill({
     stack: o.stack,
     platform: o.platform,
     workDir: o.workDir,
+    ...(o.route !== undefined ? { route: o.route as DrillRoute } : {}),
     onStep: (s: DrStep) => {
       if (s.status === "running") progress(`… ${s.title}\n`);
       else progress(`${s.status === "ok" ? "✔" : s.status === "failed" ? "✖" : "↓"} ${s.title}${s.endedAt ? `  ${((Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s` : ""}${s.detail ? `: ${s.detail}` : ""}\n`);
@@ -49,6 +56,8 @@ export async function runDrillCommand(o: DrillCliOptions, progress: (line: strin
   const failed = report.steps.find((s) => s.status === "failed");
   const text = [
     `drill of ${report.stack} (${report.platforms.join(", ")}): ${report.outcome}${failed ? `, failed at ${failed.title} (${failed.key}): ${failed.detail ?? ""}` : ""}`,
+    ...(report.route ? [`route: ${report.route}${report.backup ? `; backup taken: ${report.backup}` : ""}`] : []),
+    ...report.restored.map((r) => `restored (${r.platform}, ${r.route}): ${r.source}${r.checksum ? `, ${r.checksum}` : ""}`),
     "",
     objectivesTable(report.objectives),
     "",

@@ -2,7 +2,7 @@
 // in-process, cli/runMain.ts prints them); progress of long work streams to stderr as it happens.
 //   lazarus dr plan    --stack S [--platform P] [--json|--markdown]      what a full rebuild would do, with estimates
 //   lazarus dr rebuild --stack S [--platform P] [--confirm TOKEN] [--backend-url URL]   set the switches, preview, confirm, up, health
-//   lazarus dr drill   --stack S [--platform P]                          lose the data host of a scratch copy, measure
+//   lazarus dr drill   --stack S [--platform P] [--route R]              lose the data host of a scratch copy, measure
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../../config/errors";
@@ -114,10 +114,14 @@ export async function runDrCli(argv: string[], overrides: Partial<DrCliDeps> = {
   common(dr.command("drill"))
     .description("Drill a full loss on a scratch copy of a staging or local stack: lose the data host on purpose, bring it back, measure RTO (loss → healthy) and RPO; print them against the runbooks' targets.")
     .option("--work-dir <dir>", "where the drill's scratch copy lives (default: the drill's own temp dir)")
+    .option(
+      "--route <route>",
+      "logical (a pg_dump backup restored: the writes after it are lost) or physical (a pgBackRest full backup and the WAL archived since, replayed to the latest point: seconds are lost); default: the drill file's `route`, else logical",
+    )
     .option("--report-dir <dir>", "where the JSON and Markdown reports go", DEFAULT_REPORT_DIR)
     .option("--last-drill <file>", "where `dr plan` finds the last drill (the report is copied there)", DEFAULT_LAST_DRILL)
     .option("--json", "print only the report, as JSON")
-    .action(async (o: { stack: string; platform?: string; projectDir: string; workDir?: string; reportDir: string; lastDrill: string; json?: boolean }) => {
+    .action(async (o: { stack: string; platform?: string; projectDir: string; workDir?: string; route?: string; reportDir: string; lastDrill: string; json?: boolean }) => {
       const raw = readStackFile(stackFilePath(resolve(o.projectDir), o.stack), o.stack);
       if (o.platform) planRebuild(raw, { platform: o.platform, confirm: "assume" });
       const r = await runDrillCommand(

@@ -1,11 +1,16 @@
 // `lazarus dr drill`'s core: on a scratch copy of a stack (a local project with a file state backend whose host is one
 // the drill may break, never prod), lose the data host on purpose and bring it back through the stack's own recovery
 // switch under the real engine, measuring RTO and RPO with a writer running throughout:
-//   baseline up → writer starts (acknowledged inserts, timestamped) → the platform's backup operation (the writer paused
-//   for it, so the backup's boundary is exact) → more writes → kill -9 of PostgreSQL and its data directory removed (L;
-//   the loss proved: the directory gone, connections refused) → the empty data host back (what Docker does for a
-//   container whose volume is empty) → the recovery switch set in the stack file → up → the first write acknowledged by
-//   the recovered database (H). RTO = H − L; RPO = acknowledged writes absent afterwards (rows, and seconds of writes).
+//   baseline up → writer starts (acknowledged inserts, timestamped) → the platform's backup operation → more writes →
+//   kill -9 of PostgreSQL, its data directory removed and whatever else the drill file says the host loses (L; the loss
+//   proved: the paths gone, connections refused) → the empty data host back (what Docker does for a container whose
+//   volume is empty) → the recovery switch set in the stack file → up → the first write acknowledged by the recovered
+//   database (H). RTO = H − L; RPO = acknowledged writes absent afterwards (rows, and seconds of writes).
+// Two routes (the drill file's `route`, or --route): logical, a dump restored (the writer pauses for the backup, so its
+// boundary is exact, and everything after it is lost), and physical, a pgBackRest backup plus the WAL archived while the
+// writer kept going, replayed to the latest point (seconds are lost). What a platform does on each route (its backup
+// operation, its switch, where its scripts report) is its drill adapter, stacks/<platform>/disasterRecovery.ts `drill`;
+// this file knows no platform.
 // Each phase is a DrStep (onStep: the CLI's progress) and the recovery up's own resources are steps too, so a failure
 // names the command that failed. The scratch copy is described by lazarus-drill.yaml in its project directory
 // (DRILL_FILE below); nothing here knows about tests.
@@ -15,10 +20,12 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { z } from "zod";
 import { isProtectedStack } from "../../config/checks";
+import { DRILL_ROUTES, resultLine, type DrillAdapter, type DrillRoute, type DrillRouteAdapter } from "../../stacks/disasterRecovery";
+import { PLATFORMS } from "../../stacks/registry";
 import { EngineStack, engineErrors, type EngineEvent } from "../engine/driver";
 import { loseDataHost, serverAnswers, type Loss } from "./loss";
-import { measureRpo, objectives, verdict, type RpoMeasure, type RtoRoute } from "./measure";
-import type { DrReport, DrStep, RestoredBackup } from "./report";
+import { measureRpo, objectives, verdict, type RpoMeasure } from "./measure";
+import type { DrReport, DrStep } from "./report";
 import { recoveryTargets } from "./targets";
 import { AckedWriter, createDrillTable, DRILL_TABLE, HEALTH_ID_FLOOR, idsPresent, nextDrillId, type Ack } from "./writer";
 
@@ -28,15 +35,21 @@ export const DRILL_FILE = "lazarus-drill.yaml";
 const EXAMPLE = `stack: staging
 backendDir: /tmp/lazarus-state-abc          # the scratch stack's file state backend
 passphraseFile: /tmp/drill/passphrase       # or PULUMI_CONFIG_PASSPHRASE in the environment
+route: logical                              # or physical: pgBackRest backup + archived WAL to the latest point
 dataHost:
   postgres: { host: 127.0.0.1, port: 25432, user: postgres, database: goodgo, dataDir: /tmp/pg/data }
+  alsoLost: [/tmp/drill/pgbackrest-spool]   # more of the host's disk lost with it (optional)
   replace: [/tmp/drill/empty-postgres.sh]   # brings an empty PostgreSQL back at the same address`;
+
+const drillRoute = z.enum(DRILL_ROUTES, { message: `is not a drill route (one of ${DRILL_ROUTES.join(", ")}; example: route: physical)` });
 
 const drillFileSchema = z.strictObject({
   /** Must equal the stack drilled: a file copied into another project does not make that one a target. */
   stack: z.string().min(1),
   backendDir: z.string().min(1),
   passphraseFile: z.string().min(1).optional(),
+  /** logical (a dump) or physical (pgBackRest + WAL); --route overrides it. */
+  route: drillRoute.default("logical"),
   dataHost: z.strictObject({
     postgres: z.strictObject({
       host: z.string().min(1),
@@ -47,10 +60,19 @@ const drillFileSchema = z.strictObject({
       /** The running server's data directory: the drill kills its postmaster and removes it. */
       dataDir: z.string().min(1),
     }),
+    /** Absolute paths on the data host lost with it (e.g. pgBackRest's spool); removed right after the data directory. */
+    alsoLost: z.array(z.string().regex(/^\/./, { message: "is not an absolute path (example: /var/spool/pgbackrest)" })).default([]),
     /** argv run after the loss: an empty PostgreSQL at the same address (on a compose host: the container restarted on its empty volume). */
     replace: z.array(z.string().min(1)).min(1),
   }),
-  writer: z.strictObject({ rowsBeforeBackup: z.number().int().min(1).default(200), rowsAfterBackup: z.number().int().min(1).default(100) }).default({ rowsBeforeBackup: 200, rowsAfterBackup: 100 }),
+  writer: z
+    .strictObject({
+      rowsBeforeBackup: z.number().int().min(1).default(200),
+      rowsAfterBackup: z.number().int().min(1).default(100),
+      /** A pause after each acknowledged write (a steady trickle); 0: as fast as round trips go. */
+      everyMs: z.number().int().min(0).max(10_000).default(0),
+    })
+    .default({ rowsBeforeBackup: 200, rowsAfterBackup: 100, everyMs: 0 }),
 });
 export type DrillFile = z.infer<typeof drillFileSchema>;
 
@@ -75,53 +97,9 @@ export function readDrillFile(workDir: string, stack: string): DrillFile {
   return r.data;
 }
 
-/** What a platform contributes to a drill: its backup, its recovery switch, where its restore reports the backup. */
-interface DrillPlatform {
-  configKey: string;
-  route: RtoRoute;
-  /** Adds a one-off backup operation to the platform's block; returns the operation's resource-name suffix. */
-  addBackup(block: Record<string, any>, label: string): string;
-  /** Sets the recovery switch that brings the database back from `backup`. */
-  setRecovery(block: Record<string, any>, label: string, backup: string): void;
-  /** The engine resource-name part of the recovery chain (its steps are `<prefix><step>`). */
-  recoveryPrefix(label: string): string;
-  /** The scripts whose JSON result lines name the backup taken and the backup restored (file, sha256). */
-  backupScript: string;
-  restoreScript: string;
-}
-
-/** GoodGo, runbook 001 §4.1: backup-now (the scheduled job's own wrapper), then recovery.database with cutover. */
-const GOODGO_DRILL: DrillPlatform = {
-  configKey: "lazarus:goodgo",
-  route: "localBackup",
-  addBackup(block, label) {
-    const id = `drill-backup-${label}`;
-    block.operations = [...(block.operations ?? []), { id, action: "backup-now", offsite: false }];
-    return `-op-${id}`;
-  },
-  setRecovery(block, label, backup) {
-    // migrate: false: the drill restores the same schema it backed up; migrations need the application image.
-    block.recovery = { ...(block.recovery ?? {}), database: { label, backup, cutover: true, migrate: false } };
-  },
-  recoveryPrefix: (label) => `-restore-db-${label}-`,
-  backupScript: "pg-backup.sh",
-  restoreScript: "pg-restore.sh",
-};
-
-const PLATFORMS: Record<string, DrillPlatform> = { goodgo: GOODGO_DRILL };
-
-/** The last JSON result line (scripts/lib/common.sh emit_result) of `script` in a command's stdout. */
-function resultLine(stdout: unknown, script: string): Record<string, unknown> | undefined {
-  if (typeof stdout !== "string") return undefined;
-  for (const line of stdout.trim().split("\n").reverse()) {
-    try {
-      const v = JSON.parse(line) as { script?: unknown };
-      if (v && typeof v === "object" && v.script === script) return v as Record<string, unknown>;
-    } catch {
-      /* a log line */
-    }
-  }
-  return undefined;
+/** The drill adapters of the registry's platforms (stacks/<platform>/disasterRecovery.ts `drill`). */
+function drillAdapters(): Record<string, DrillAdapter> {
+  return Object.fromEntries(PLATFORMS.flatMap((p) => (p.disasterRecovery?.drill ? [[p.name, p.disasterRecovery.drill]] : [])));
 }
 
 /** A resource's outputs from the engine's events, by the end of its name. */
@@ -135,7 +113,7 @@ function outputsOf(events: EngineEvent[], nameEnd: string): Record<string, any> 
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export async function runDrill(opts: { stack: string; platform?: string; workDir?: string; onStep?: (s: DrStep) => void }): Promise<DrReport> {
+export async function runDrill(opts: { stack: string; platform?: string; workDir?: string; route?: DrillRoute; onStep?: (s: DrStep) => void }): Promise<DrReport> {
   const platform = opts.platform ?? "goodgo";
   const workDir = opts.workDir ?? process.cwd();
   const report: DrReport = { kind: "drill", stack: opts.stack, platforms: [platform], startedAt: iso(Date.now()), outcome: "ok", steps: [], objectives: [], restored: [], notes: [] };
@@ -170,17 +148,27 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
     return report;
   };
 
-  // Refusals first: nothing is touched for a protected stack, an unknown platform or a bad drill file.
+  // Refusals first: nothing is touched for a protected stack, an unknown platform or route, or a bad drill file.
   let target: DrillFile;
-  let adapter: DrillPlatform;
+  let adapter: DrillAdapter;
+  let way: DrillRouteAdapter;
+  let route: DrillRoute;
   let passphrase: string;
   try {
-    await phase("drill/check-target", `check that ${opts.stack} in ${workDir} is a drill target`, () => {
+    await phase("drill/check-target", `check that ${opts.stack} in ${workDir} is a drill target`, (s) => {
       if (isProtectedStack(opts.stack)) throw new DrillTargetError(`stack "${opts.stack}" is protected: a drill loses its data host on purpose and runs only on a scratch copy (example: a local stack such as staging, described by ${DRILL_FILE})`);
-      const a = PLATFORMS[platform];
-      if (!a) throw new DrillTargetError(`platform "${platform}" has no drill yet (drillable: ${Object.keys(PLATFORMS).join(", ")}); example: --platform goodgo`);
+      const adapters = drillAdapters();
+      const a = adapters[platform];
+      if (!a) throw new DrillTargetError(`platform "${platform}" has no drill yet (drillable: ${Object.keys(adapters).join(", ")}); example: --platform goodgo`);
       adapter = a;
+      if (opts.route !== undefined && !(DRILL_ROUTES as readonly string[]).includes(opts.route)) {
+        throw new DrillTargetError(`route "${opts.route}" is not a drill route (one of ${DRILL_ROUTES.join(", ")}); example: --route physical`);
+      }
       target = readDrillFile(workDir, opts.stack);
+      route = opts.route ?? target.route;
+      const w = a.routes[route];
+      if (!w) throw new DrillTargetError(`platform "${platform}" has no ${route} drill (routes: ${Object.keys(a.routes).join(", ")}); example: --route ${Object.keys(a.routes)[0]}`);
+      way = w;
       const pass = target.passphraseFile ? readFileSync(target.passphraseFile, "utf8").trim() : process.env.PULUMI_CONFIG_PASSPHRASE;
       if (!pass) throw new DrillTargetError(`${join(workDir, DRILL_FILE)}: no passphrase for the scratch stack's secrets: set passphraseFile (example: passphraseFile: /tmp/drill/passphrase) or PULUMI_CONFIG_PASSPHRASE`);
       passphrase = pass;
@@ -188,14 +176,19 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       if (!existsSync(stackFile)) throw new DrillTargetError(`${stackFile} is missing: the scratch copy's stack file (copy the stack's and point its host at the scratch host)`);
       const block = (parse(readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> })?.config?.[a.configKey];
       if (!block) throw new DrillTargetError(`${stackFile}: config.${a.configKey} is missing: the platform drilled must be in the stack (example: copy the ${platform} block of Pulumi.staging.yaml)`);
+      s.detail = `route ${route}${opts.route !== undefined ? " (--route)" : ` (${DRILL_FILE})`}`;
     });
   } catch {
     return finish("refused");
   }
   target = target!;
   adapter = adapter!;
+  way = way!;
+  route = route!;
+  report.route = route;
   const pg = target.dataHost.postgres;
   const stackFile = join(workDir, `Pulumi.${opts.stack}.yaml`);
+  const readBlock = () => (parse(readFileSync(stackFile, "utf8")) as { config: Record<string, any> }).config[adapter.configKey] as Record<string, any>;
   const editBlock = (change: (block: Record<string, any>) => void) => {
     const doc = parse(readFileSync(stackFile, "utf8")) as { config: Record<string, any> };
     change(doc.config[adapter.configKey]);
@@ -223,38 +216,43 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       s.detail = `${Object.entries(r.summary).map(([op, n]) => `${op} ${n}`).join(", ")}`;
     });
 
-    writer = await phase("drill/start-writer", `start the writer (acknowledged inserts into ${DRILL_TABLE} in ${pg.database})`, async (s) => {
+    writer = await phase("drill/start-writer", `start the writer (acknowledged inserts into ${DRILL_TABLE} in ${pg.database}${target.writer.everyMs ? `, one every ${target.writer.everyMs} ms` : ""})`, async (s) => {
       createDrillTable(pg);
-      const w = new AckedWriter(pg, nextDrillId(pg));
-      await w.waitForAcks(target.writer.rowsBeforeBackup);
+      const w = new AckedWriter(pg, nextDrillId(pg), undefined, { everyMs: target.writer.everyMs });
+      await w.waitForAcks(target.writer.rowsBeforeBackup, 60_000 + target.writer.rowsBeforeBackup * target.writer.everyMs * 2);
       s.detail = `${w.acked.length} writes acknowledged`;
       return w;
     });
 
-    let backupFile = "";
-    const ackedAtBackup = await phase("drill/backup", `${platform}'s backup operation (the writer paused so the backup's boundary is exact)`, async (s) => {
-      await writer!.pause();
-      const n = writer!.acked.length;
+    let backupRef = "";
+    const ackedAtBackup = await phase("drill/backup", way.backupTitle, async (s) => {
+      if (way.pauseWriter) await writer!.pause();
+      const before = writer!.acked.length;
       let suffix = "";
-      editBlock((b) => (suffix = adapter.addBackup(b, label)));
+      editBlock((b) => (suffix = way.addBackup(b, label)));
       await up();
-      writer!.resume();
-      const result = resultLine(outputsOf(events, suffix)?.stdout, adapter.backupScript);
-      const file = typeof result?.file === "string" ? result.file : undefined;
-      if (!file) throw new Error(`the backup operation (${suffix.slice(1)}) printed no ${adapter.backupScript} result line naming its file; its output: ${String(outputsOf(events, suffix)?.stdout ?? "none").slice(-800)}`);
-      backupFile = file.split("/").pop()!;
-      s.detail = `${backupFile} holds the first ${n} acknowledged writes`;
+      if (way.pauseWriter) writer!.resume();
+      // Paused: exactly what the backup holds. Live: every write acknowledged before the backup ended is in it (its WAL
+      // up to the stop point is part of the backup), so the count when it returned is what a backup alone brings back.
+      const n = way.pauseWriter ? before : writer!.acked.length;
+      const stdout = outputsOf(events, suffix)?.stdout;
+      const taken = way.backupTaken(resultLine(stdout, way.backupScript), readBlock());
+      if (typeof taken === "string") throw new Error(`the backup operation (${suffix.slice(1)}) printed no ${taken}; its output: ${String(stdout ?? "none").slice(-800)}`);
+      backupRef = taken.ref;
+      report.backup = taken.describe;
+      s.detail = `${taken.describe} holds the first ${n} acknowledged writes${way.pauseWriter ? "" : ` (${n - before} of them written while it ran)`}`;
       return n;
     });
 
-    await phase("drill/writes-after-backup", `${target.writer.rowsAfterBackup} more writes (what a backup-based recovery loses)`, async (s) => {
-      await writer!.waitForAcks(ackedAtBackup + target.writer.rowsAfterBackup);
+    await phase("drill/writes-after-backup", `${target.writer.rowsAfterBackup} more writes (what a backup alone would lose)`, async (s) => {
+      await writer!.waitForAcks(ackedAtBackup + target.writer.rowsAfterBackup, 60_000 + target.writer.rowsAfterBackup * target.writer.everyMs * 2);
       s.detail = `${writer!.acked.length - ackedAtBackup} writes after the backup so far (the writer keeps going)`;
     });
 
-    const loss: Loss = await phase("drill/lose-data-host", `lose the data host: kill -9 PostgreSQL and remove ${pg.dataDir}`, async (s) => {
-      const l = await loseDataHost(pg.dataDir, pg);
-      s.detail = `killed pids ${l.killed.join(" ")}; ${pg.dataDir} ${l.dataDirGone ? "gone" : "STILL THERE"}; pg_isready: ${l.refused}`;
+    const lost = [pg.dataDir, ...target.dataHost.alsoLost];
+    const loss: Loss = await phase("drill/lose-data-host", `lose the data host: kill -9 PostgreSQL and remove ${lost.join(", ")}`, async (s) => {
+      const l = await loseDataHost(pg.dataDir, pg, target.dataHost.alsoLost);
+      s.detail = `killed pids ${l.killed.join(" ")}; ${lost.map((p) => `${p} ${l.stillThere.includes(p) ? "STILL THERE" : "gone"}`).join("; ")}; pg_isready: ${l.refused}`;
       return l;
     });
     await writer.stop();
@@ -267,12 +265,14 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       ...(acked.length ? { lastAckedAt: iso(acked.at(-1)!.at) } : {}),
       lostAt: iso(loss.lostAt),
       dataDirGone: loss.dataDirGone,
+      ...(target.dataHost.alsoLost.length ? { alsoLost: target.dataHost.alsoLost, alsoLostGone: loss.stillThere.length === 0 } : {}),
       refusedAfterLoss: loss.refused,
     };
     report.notes.push(
-      `writer: ${acked.length} writes acknowledged before the loss (${ackedAtBackup} before the backup); last at ${acked.length ? iso(acked.at(-1)!.at) : "-"}; the session ended with: ${writer.endedWith.trim().split("\n").pop() ?? ""}`,
-      `loss at ${iso(loss.lostAt)}: kill -9 of postmaster ${loss.postmasterPid} and ${loss.killed.length - 1} children, ${pg.dataDir} removed; pg_isready: ${loss.refused}`,
+      `writer: ${acked.length} writes acknowledged before the loss (${ackedAtBackup} before the backup ended); last at ${acked.length ? iso(acked.at(-1)!.at) : "-"}; the session ended with: ${writer.endedWith.trim().split("\n").pop() ?? ""}`,
+      `loss at ${iso(loss.lostAt)}: kill -9 of postmaster ${loss.postmasterPid} and ${loss.killed.length - 1} children, ${lost.join(", ")} removed; pg_isready: ${loss.refused}`,
     );
+    if (loss.stillThere.length) throw new Error(`after the loss ${loss.stillThere.join(", ")} still exist(s): the drill did not lose what its drill file says`);
 
     await phase("drill/replace-data-host", "an empty data host back at the same address", async (s) => {
       const [cmd, ...args] = target.dataHost.replace;
@@ -284,14 +284,14 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
     });
 
     await phase("drill/recovery-switch", `set recovery switch of ${adapter.configKey} in ${stackFile}`, (s) => {
-      editBlock((b) => adapter.setRecovery(b, label, backupFile));
-      s.detail = `recovery.database: {label: ${label}, backup: ${backupFile}, cutover: true}`;
+      editBlock((b) => (s.detail = way.setRecovery(b, label, backupRef)));
     });
 
     await phase("drill/recovery-up", "up: the recovery chain under the engine", async () => {
       const before = events.length;
-      const prefix = adapter.recoveryPrefix(label);
+      const prefix = way.recoveryPrefix(label);
       const chain = new Map<string, DrStep>();
+      const stepKey = (name: string) => `${platform}/${way.switchName}/${name}`;
       const stepName = (urn?: string) => {
         const name = urn?.split("::").pop() ?? "";
         const i = name.indexOf(prefix);
@@ -300,13 +300,13 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       // The chain's resources as steps, live: started at the engine's pre-event, ended at its outputs or its error.
       const follow = (ev: EngineEvent) => {
         const pre = stepName(ev.resourcePreEvent?.metadata.urn);
-        if (pre && !chain.has(pre)) chain.set(pre, begin(`${platform}/recovery.database/${pre}`, pre, platform));
+        if (pre && !chain.has(pre)) chain.set(pre, begin(stepKey(pre), pre, platform));
         const done = stepName(ev.resOutputsEvent?.metadata.urn);
         if (done && chain.get(done)?.status === "running") end(chain.get(done)!, "ok");
         const d = ev.diagnosticEvent;
         const failed = d?.severity === "error" ? stepName(d.urn) : undefined;
         if (failed) {
-          const s = chain.get(failed) ?? begin(`${platform}/recovery.database/${failed}`, failed, platform);
+          const s = chain.get(failed) ?? begin(stepKey(failed), failed, platform);
           chain.set(failed, s);
           if (s.status !== "failed") end(s, "failed", d!.message.trim().slice(-1500));
         }
@@ -316,12 +316,8 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       } finally {
         for (const s of chain.values()) if (s.status === "running") end(s, "failed", "did not finish: the up stopped before it completed");
       }
-      const restore = resultLine(outputsOf(events.slice(before), `${prefix}restore-database`)?.stdout, adapter.restoreScript);
-      if (restore && typeof restore.backup === "string") {
-        const r: RestoredBackup = { platform, database: String(restore.database ?? pg.database), source: restore.backup, route: "logical" };
-        if (typeof restore.sha256 === "string" && restore.sha256) r.checksum = `sha256:${restore.sha256}`;
-        report.restored.push(r);
-      }
+      const restored = way.restored((step) => outputsOf(events.slice(before), `${prefix}${step}`)?.stdout, readBlock());
+      if (restored) report.restored.push({ platform, ...restored });
     });
 
     const healthyAt = await phase("drill/healthy", `the recovered database takes a write (${pg.database} on ${pg.host}:${pg.port})`, async (s) => {
@@ -350,13 +346,17 @@ export async function runDrill(opts: { stack: string; platform?: string; workDir
       // This drill's range only: rows of an earlier drill on the same database, and the health check's, are not its writes.
       const first = acked[0]?.id ?? 0;
       const m = measureRpo(acked, idsPresent(pg).filter((id) => id >= first && id < HEALTH_ID_FLOOR));
-      const o = objectives(platform, { rtoMs: healthyAt - loss.lostAt, rpo: m }, recoveryTargets(platform), adapter.route);
+      const o = objectives(platform, { rtoMs: healthyAt - loss.lostAt, rpo: m }, recoveryTargets(platform), way.rtoRoute);
       report.objectives.push(o);
       s.detail = verdict(o);
       if (!m.presentIsPrefix) throw new Error(`the recovered ${DRILL_TABLE} is not the first ${m.present} acknowledged writes: rows are missing in the middle or were never acknowledged`);
       return m;
     });
-    report.notes.push(`after recovery: ${rpo.present} of ${rpo.ackedBeforeLoss} acknowledged writes present, ${rpo.lostRows} lost (${rpo.rpoSeconds}s of writes)`);
+    const afterBackup = rpo.ackedBeforeLoss - ackedAtBackup;
+    report.notes.push(
+      `after recovery (${route} route): ${rpo.present} of ${rpo.ackedBeforeLoss} acknowledged writes present, ${rpo.lostRows} lost (${rpo.rpoSeconds}s of writes); ${afterBackup} were written after the backup ended, ${Math.max(0, afterBackup - rpo.lostRows)} of them recovered`,
+      ...(way.notes?.(readBlock()) ?? []),
+    );
     return finish("ok");
   } catch (e) {
     if (!report.steps.some((s) => s.status === "failed")) {

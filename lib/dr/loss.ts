@@ -1,6 +1,7 @@
 // Losing the data host on purpose, for real: kill -9 of the PostgreSQL postmaster and every process it started (no
-// shutdown checkpoint, sessions cut mid-write), then its data directory removed. Afterwards the drill proves the loss
-// happened: the directory is gone and the server refuses connections. Nothing here is a stand-in; the drill runs it
+// shutdown checkpoint, sessions cut mid-write), then its data directory removed, and whatever else of the host's disk
+// the drill names (e.g. pgBackRest's spool). Afterwards the drill proves the loss happened: the paths are gone and the
+// server refuses connections. Nothing here is a stand-in; the drill runs it
 // only against its scratch copy's server (lib/dr/drill.ts refuses a stack it did not set up as a drill target).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -14,6 +15,8 @@ export interface Loss {
   killed: number[];
   /** The data directory no longer exists. */
   dataDirGone: boolean;
+  /** Of the data directory and the other paths lost, those that still exist (none after a real loss). */
+  stillThere: string[];
   /** pg_isready's answer after the loss (it must not be "accepting connections"). */
   refused: string;
 }
@@ -42,8 +45,8 @@ export function serverAnswers(c: PgConnection): { up: boolean; message: string }
   return { up: r.status === 0, message: (r.stdout || r.stderr).trim() };
 }
 
-/** kill -9 the server and its children, wait until they are gone, remove the data directory; prove both. */
-export async function loseDataHost(dataDir: string, conn: PgConnection): Promise<Loss> {
+/** kill -9 the server and its children, wait until they are gone, remove the data directory and `alsoLost`; prove it. */
+export async function loseDataHost(dataDir: string, conn: PgConnection, alsoLost: readonly string[] = []): Promise<Loss> {
   const pid = postmasterPid(dataDir);
   const children = spawnSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
     .stdout.split("\n")
@@ -63,8 +66,8 @@ export async function loseDataHost(dataDir: string, conn: PgConnection): Promise
     if (Date.now() > deadline) throw new Error(`kill -9 of PostgreSQL (pids ${killed.join(" ")}) did not end them within 30 s`);
     await new Promise((r) => setTimeout(r, 2));
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const p of [dataDir, ...alsoLost]) rmSync(p, { recursive: true, force: true });
   const answer = serverAnswers(conn);
   if (answer.up) throw new Error(`after kill -9 of pid ${pid} something still accepts connections on ${conn.host}:${conn.port} (${answer.message}): the drill's dataDir is not that server's`);
-  return { lostAt, postmasterPid: pid, killed, dataDirGone: !existsSync(dataDir), refused: answer.message || "no response" };
+  return { lostAt, postmasterPid: pid, killed, dataDirGone: !existsSync(dataDir), stillThere: [dataDir, ...alsoLost].filter((p) => existsSync(p)), refused: answer.message || "no response" };
 }

@@ -94,6 +94,7 @@ export function renderReportMarkdown(report: DrReport): string {
   const took = report.endedAt ? ` in ${formatDuration((Date.parse(report.endedAt) - Date.parse(report.startedAt)) / 1000)}` : "";
   out.push(`# lazarus dr ${report.kind}: ${report.stack} (${report.platforms.join(", ") || "no platform"})`, "");
   out.push(`**Outcome: ${report.outcome}**${took}, started ${report.startedAt}.`, "");
+  if (report.route) out.push(`Route: **${report.route}**${report.backup ? `; the drill's backup: ${cell(report.backup)}` : ""}.`, "");
   // The most specific failure: an engine step fails inside the `up` phase, which is listed before it.
   const failed = report.steps.filter((s) => s.status === "failed").pop();
   if (failed) out.push(`Failed at **${cell(failed.title)}** (\`${failed.key}\`): ${cell(failed.detail ?? "no detail")}`, "");
@@ -105,6 +106,9 @@ export function renderReportMarkdown(report: DrReport): string {
   if (report.restored.length) {
     out.push("| platform | database | route | from | checksum |", "|---|---|---|---|---|");
     for (const r of report.restored) out.push(`| ${[r.platform, r.database, r.route, r.source, r.checksum ?? "not reported"].map(cell).join(" | ")} |`);
+    for (const r of report.restored.filter((x) => x.backupLabel)) {
+      out.push("", `${r.platform}: pgBackRest backup set \`${r.backupLabel}\`, stanza \`${r.stanza ?? "?"}\`, repository \`${r.repository ?? "?"}\`${r.recoveredUntil ? `, WAL replayed to ${r.recoveredUntil}` : ""}.`);
+    }
   } else out.push("Nothing was restored from a backup.");
   out.push("");
 

@@ -21,9 +21,14 @@ export interface RestoredBackup {
   database: string;
   /** The backup file or pgBackRest label/time restored. */
   source: string;
-  /** e.g. "sha256:…" (logical) or the pgBackRest backup label (physical). */
+  /** e.g. "sha256:…": of the dump restored (logical: the backup itself; physical: the recovered cluster's dump). */
   checksum?: string;
   route: "logical" | "physical";
+  /** Physical: the pgBackRest backup set restored, its repository and stanza, and the last transaction replayed. */
+  backupLabel?: string;
+  repository?: string;
+  stanza?: string;
+  recoveredUntil?: string;
 }
 
 /** The recovery objectives: measured, and the runbook's target (absent when the runbook states none). */
@@ -54,13 +59,17 @@ export interface DrReport {
   notes: string[];
   /** A drill's writer, from its own acknowledged log (what RPO is measured against). */
   writer?: DrillWriterLog;
+  /** A drill's route: logical (a dump restored) or physical (a pgBackRest backup and the archived WAL). */
+  route?: "logical" | "physical";
+  /** The backup the drill took, as its script named it (a dump file; a pgBackRest backup set and its repository). */
+  backup?: string;
 }
 
 /** What the drill's writer saw: acknowledged inserts counted from its own log, and the loss as the drill proved it. */
 export interface DrillWriterLog {
   /** Inserts the server acknowledged before the loss. */
   ackedBeforeLoss: number;
-  /** Of those, acknowledged before the backup the recovery restores (the writer pauses while it runs). */
+  /** Of those, acknowledged before the backup ended (logical: the writer pauses while it runs, so exactly its content). */
   ackedAtBackup: number;
   /** The first and last id the writer inserted in this drill. */
   firstId: number;
@@ -69,6 +78,9 @@ export interface DrillWriterLog {
   lostAt?: string;
   /** The proof of the loss: the data directory was gone and the server refused connections right after the kill. */
   dataDirGone?: boolean;
+  /** More of the host's disk the drill lost (the drill file's dataHost.alsoLost), and whether all of it was gone. */
+  alsoLost?: string[];
+  alsoLostGone?: boolean;
   refusedAfterLoss?: string;
   healthyAt?: string;
 }

@@ -14,7 +14,8 @@
 #            differential, lib/postgresPitr.ts; PITR_REPO=2: to the off-site repo2, metrics files *_repo2*.prom and
 #            a repo label), run as PITR_RUN_AS (default postgres: pgBackRest must run as the
 #            server's OS user) when this job runs as root
-#   EXTRA_ARGS are passed to the wrapped script.
+#   EXTRA_ARGS are passed to the wrapped script. A pitr-* run that pitr-backup.sh skipped (-- --if-no-backup: the
+#   repository already holds a backup of the timeline) writes no metrics: nothing ran.
 #   -h, --help
 # Environment: the libpq variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) and everything the wrapped script
 # reads; BACKUP_DIR (default /backups); METRICS_DIR (default $BACKUP_DIR/metrics); RESULT_FILE (this job's result line).
@@ -139,9 +140,13 @@ if [[ "$JOB" == pitr-* ]]; then
   LABELS="stanza=\"$STANZA\",type=\"$TYPE\"${REPO:+,repo=\"$REPO\"}"
   STOPPED=$(jq -r '.stopped_at // empty' <<<"${WRAPPED_RESULT:-null}")
   REPO_BYTES=$(jq -r '.repo_bytes // empty' <<<"${WRAPPED_RESULT:-null}")
+  SKIPPED=$(jq -r '.skipped // false' <<<"${WRAPPED_RESULT:-null}")
   RUN_OK=0
   if ((WRAPPED_RC == 0)) && [[ -n "$STOPPED" && "$REPO_BYTES" =~ ^[0-9]+$ ]]; then RUN_OK=1; fi
-  if ((RUN_OK)); then
+  if ((WRAPPED_RC == 0)) && [[ "$SKIPPED" == true ]]; then
+    # pitr-backup.sh --if-no-backup found a backup already: no run took place, so no metric changes.
+    log "no $TYPE backup needed (the repository already holds one of this timeline): metrics left as they were"
+  elif ((RUN_OK)); then
     {
       gauge_l pgbackrest_backup_last_success_timestamp_seconds "Unix time the last successful pgBackRest backup of this type ended." "$LABELS" "$(to_unix "$STOPPED")"
       gauge_l pgbackrest_backup_last_repo_bytes "Size in the repository of the last successful pgBackRest backup of this type." "$LABELS" "$REPO_BYTES"
@@ -150,11 +155,13 @@ if [[ "$JOB" == pitr-* ]]; then
   else
     log "pgBackRest $TYPE backup failed (exit $WRAPPED_RC): pgbackrest_$TYPE${REPO:+_repo$REPO}.prom left as it was, so its timestamp keeps ageing"
   fi
-  {
-    gauge_l pgbackrest_backup_last_run_success "1 if the last pgBackRest backup run of this type succeeded, 0 if it failed." "$LABELS" "$RUN_OK"
-    gauge_l pgbackrest_backup_last_run_timestamp_seconds "Unix time the last pgBackRest backup run of this type ended." "$LABELS" "$NOW"
-  } | publish "$METRICS_DIR/pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom" || metrics_failed "pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom"
-  METRICS_WRITTEN+=("pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom")
+  if ! ((WRAPPED_RC == 0)) || [[ "$SKIPPED" != true ]]; then
+    {
+      gauge_l pgbackrest_backup_last_run_success "1 if the last pgBackRest backup run of this type succeeded, 0 if it failed." "$LABELS" "$RUN_OK"
+      gauge_l pgbackrest_backup_last_run_timestamp_seconds "Unix time the last pgBackRest backup run of this type ended." "$LABELS" "$NOW"
+    } | publish "$METRICS_DIR/pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom" || metrics_failed "pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom"
+    METRICS_WRITTEN+=("pgbackrest_${TYPE}${REPO:+_repo$REPO}_job.prom")
+  fi
 elif [[ "$JOB" == backup ]]; then
   log "running pg-backup.sh into $BACKUP_DIR${S3_URL:+ with an off-site copy to $S3_URL}"
   run_wrapped "$SCRIPT_DIR/pg-backup.sh" -o "$BACKUP_DIR" "${EXTRA[@]}"
@@ -214,7 +221,8 @@ else
   METRICS_WRITTEN+=(pg_verify.prom)
 fi
 
-metrics_json=$(printf '%s\n' "${METRICS_WRITTEN[@]}" | jq -R . | jq -cs .)
+metrics_json='[]'
+if ((${#METRICS_WRITTEN[@]})); then metrics_json=$(printf '%s\n' "${METRICS_WRITTEN[@]}" | jq -R . | jq -cs .); fi
 if ((WRAPPED_RC == 0)); then
   emit_result ok 0 --arg job "$JOB" --argjson wrapped_exit_code "$WRAPPED_RC" --argjson metrics "$metrics_json"
 else

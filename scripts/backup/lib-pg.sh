@@ -17,6 +17,21 @@
 # shellcheck disable=SC2034 # read by pg-restore.sh
 readonly RESTORE_PROOF_TAG=lazarus-restore-complete
 
+# The names pg-restore.sh gives, each cut to fit PostgreSQL's 63-byte names: a restored copy is
+# <the first 40 characters of DB>_restore_<UTC yyyymmddHHMMSS> (40 + 9 + 14), the live database kept as the rollback
+# point <the first 36 characters of DB>_pre_restore_<same stamp> (36 + 13 + 14). The same rule in TypeScript is
+# config/swapIn.ts (what a swapIn setting may name); test/lib/patterns-shared-with-shell.test.ts runs both on the same
+# names and this script against a real server, so a change to one side alone fails there.
+restored_copy_prefix() { printf '%s_restore_' "${1:0:40}"; }
+rollback_name() { printf '%s_pre_restore_%s' "${1:0:36}" "$2"; }
+# is_restored_copy_of DB NAME: NAME is what a restore of DB is named (not a rollback point, which ends the same way for a
+# database named <x>_pre).
+is_restored_copy_of() {
+  local prefix
+  prefix=$(restored_copy_prefix "$1")
+  [[ "$2" == "$prefix"* && "${2#"$prefix"}" =~ ^[0-9]{14}$ && ! "$2" =~ _pre_restore_[0-9]{14}$ ]]
+}
+
 # Extension -> encryption name ("none", "age", "openssl").
 pg_encryption_of() {
   case "$1" in

@@ -128,8 +128,8 @@ if [[ -n "$SWAP_IN" ]]; then
     die "$EX_USAGE" "--swap-in takes a <db>_restore_<timestamp> database made by this script, not '$SWAP_IN'"
   LIVE_DB=${LIVE_DB:-${SWAP_IN%_restore_*}}
   # A copy of another database would go live under this one's name (-d, or a stray PGDATABASE): refused.
-  [[ "$SWAP_IN" == "${LIVE_DB:0:40}_restore_"* ]] ||
-    die "$EX_USAGE" "--swap-in '$SWAP_IN' is not a restored copy of '$LIVE_DB' (${LIVE_DB:0:40}_restore_<timestamp>); name the copy the restore of '$LIVE_DB' made"
+  is_restored_copy_of "$LIVE_DB" "$SWAP_IN" ||
+    die "$EX_USAGE" "--swap-in '$SWAP_IN' is not a restored copy of '$LIVE_DB' ($(restored_copy_prefix "$LIVE_DB")<timestamp>); name the copy the restore of '$LIVE_DB' made"
   CUTOVER=1
 else
   [[ -n "$TARGET" ]] || { usage >&2; die "$EX_USAGE" "no backup given"; }
@@ -197,7 +197,7 @@ else
   server_reachable "$MAINT_DB" || die "$EX_UNAVAILABLE" "cannot connect to the server (${PGHOST:-local socket}:${PGPORT:-5432}, database $MAINT_DB)"
 
   # 2. A new database beside the live one, with the live one's owner, encoding and locale when it exists.
-  NEW_NAME="${LIVE_DB:0:40}_restore_${STAMP}"
+  NEW_NAME="$(restored_copy_prefix "$LIVE_DB")${STAMP}"
   db_exists "$NEW_NAME" && die "$EX_TEMPFAIL" "database $NEW_NAME already exists (another restore this second?)"
   create_sql="CREATE DATABASE $(sql_ident "$NEW_NAME") TEMPLATE template0"
   LIVE_EXISTS=0
@@ -283,7 +283,7 @@ if ((CUTOVER == 0)); then
   exit 0
 fi
 
-PRE_NAME="${LIVE_DB:0:36}_pre_restore_${STAMP}"
+PRE_NAME=$(rollback_name "$LIVE_DB" "$STAMP")
 # 4. Cutover, in ONE transaction with no flag stored anywhere: end the sessions on both databases, then rename both.
 # RENAME locks the database (new connections wait, then find the name taken by the restored copy) and waits up to 5 s
 # for the terminated sessions to exit; a session that sneaks in before the lock fails the transaction, which is

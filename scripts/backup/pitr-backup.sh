@@ -2,7 +2,7 @@
 # pitr-backup.sh -- a pgBackRest backup of a self-managed PostgreSQL cluster whose WAL is archived to the same
 # repository (point-in-time recovery for GoodGo's postgres container, Waqiti's StatefulSet).
 #
-# Usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--repo N] [--config FILE] [--no-check]
+# Usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--repo N] [--config FILE] [--no-check] [--if-no-backup]
 #
 # Steps: create the stanza in the repository if it has none yet (stanza-create), `pgbackrest check` (proves
 # archive_command ships WAL to the repository: it forces a WAL switch and waits for the segment), then
@@ -18,20 +18,26 @@
 #                     default pgBackRest's own (repo1)
 #   --config FILE     pgbackrest.conf (default: PGBACKREST_CONFIG, else pgBackRest's default /etc/pgbackrest/...)
 #   --no-check        skip `pgbackrest check` (e.g. when archiving is known to be lagging and a backup is wanted now)
+#   --if-no-backup    a setup's first backup: after the check, back up only when the repository holds no backup of the
+#                     cluster's current timeline (the timeline of the newest WAL the check archived there); otherwise
+#                     report {skipped: true} and exit 0. A setup run again (a changed file, a recovery switch marked
+#                     done or removed) then adds no full backup, while a new cluster, or one restored from a backup onto
+#                     a new timeline, gets its own. Not with --no-check.
 # Environment (read by pgBackRest itself, never put in argv or files):
 #   PGBACKREST_REPO1_CIPHER_PASS (repository encryption passphrase), PGBACKREST_REPO1_S3_KEY,
 #   PGBACKREST_REPO1_S3_KEY_SECRET (S3-compatible storage keys); RESULT_FILE (also write the JSON result there).
 # Output: one JSON line: {status, stanza, label, type, requested_type, started_at, stopped_at, wal_start, wal_stop,
-#   database_bytes, repo_bytes, repo_delta_bytes, ...}.
+#   database_bytes, repo_bytes, repo_delta_bytes, ...}; skipped by --if-no-backup: {status ok, skipped: true, stanza,
+#   repo, label (the newest backup of the timeline), timeline}.
 # Exit codes: 0 ok; 64 usage or run as root; 66 the stanza is not configured; 69 pgbackrest missing, or check
 #   failed (PostgreSQL unreachable, WAL not archived); 70 the backup itself failed.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-usage() { echo "usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--repo N] [--config FILE] [--no-check]"; }
+usage() { echo "usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--repo N] [--config FILE] [--no-check] [--if-no-backup]"; }
 
-stanza="" type=incr config=${PGBACKREST_CONFIG:-} do_check=1 repo=""
+stanza="" type=incr config=${PGBACKREST_CONFIG:-} do_check=1 repo="" if_none=0
 while (($#)); do
   case $1 in
     --stanza) stanza=${2:-}; shift 2 ;;
@@ -39,6 +45,7 @@ while (($#)); do
     --config) config=${2:-}; shift 2 ;;
     --repo) repo=${2:-}; shift 2 ;;
     --no-check) do_check=0; shift ;;
+    --if-no-backup) if_none=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "$EX_USAGE" "unknown argument: $1" ;;
   esac
@@ -47,6 +54,7 @@ done
 [[ $stanza =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "$EX_USAGE" "--stanza must be letters, digits, '_' or '-', got '$stanza'"
 [[ $type == full || $type == diff || $type == incr ]] || die "$EX_USAGE" "--type must be full, diff or incr, got '$type'"
 [[ -z $repo || $repo =~ ^[1-4]$ ]] || die "$EX_USAGE" "--repo must be a repository number 1-4, got '$repo'"
+((if_none == 0 || do_check == 1)) || die "$EX_USAGE" "--if-no-backup needs the check (it reads the current timeline from the WAL the check archives): drop --no-check"
 ((EUID != 0)) || die "$EX_USAGE" "run as the database server's OS user, not root (e.g. runuser -u postgres -- $0 ...)"
 require_cmd pgbackrest jq
 if [[ -n $config ]]; then
@@ -69,12 +77,20 @@ if jq -e '.[0].repo | length > 1' >/dev/null 2>&1 <<<"$info"; then
 fi
 if [[ $code == 1 ]]; then
   log "stanza '$stanza' has no data in the repository yet: stanza-create"
-  if ! out=$(pb stanza-create 2>&1); then
+  # A server already archiving (a cluster restored beside a new, empty repository) keeps retrying archive-push into
+  # it, and each try holds the stanza's archive lock for a moment, which stanza-create needs too: wait for it.
+  tries=0
+  while ! out=$(pb stanza-create 2>&1); do
     if grep -q 'requires option: pg1-path' <<<"$out"; then
       die "$EX_NOINPUT" "stanza '$stanza' is not configured${config:+ in $config} (no pg1-path for it): check the stanza name"
     fi
+    if grep -q 'unable to acquire lock' <<<"$out" && ((++tries < 60)); then
+      sleep 1
+      continue
+    fi
     die "$EX_UNAVAILABLE" "stanza-create failed: $(pb_error "$out")"
-  fi
+  done
+  ((tries == 0)) || log "stanza-create waited $tries s for the archive lock (archive-push retrying into the new repository)"
 elif [[ $code != 0 && $code != 2 ]]; then
   die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $(jq -r '.[0].status.message' <<<"$info" 2>/dev/null || echo "$info")"
 fi
@@ -86,6 +102,19 @@ if ((do_check)); then
       die "$EX_NOINPUT" "stanza '$stanza' is not configured${config:+ in $config} (no pg1-path for it): check the stanza name"
     fi
     die "$EX_UNAVAILABLE" "pgbackrest check failed, WAL archiving is not working: $(pb_error "$out")"
+  fi
+fi
+
+if ((if_none)); then
+  info=$(pb info ${repo:+"--repo=$repo"} --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$info")"
+  # Without --repo pgBackRest backs up to repo1; each entry names its repository (repo-key).
+  key=${repo:-1}
+  timeline=$(jq -r --argjson k "$key" '([.[0].archive[]? | select(.database["repo-key"] == $k) | .max // empty] | max // "") | .[0:8]' <<<"$info")
+  newest=$(jq -r --argjson k "$key" --arg tl "$timeline" '[.[0].backup[]? | select(.database["repo-key"] == $k and .archive.start[0:8] == $tl) | .label] | last // ""' <<<"$info")
+  if [[ -n $timeline && -n $newest ]]; then
+    log "repo$key already holds backup $newest of timeline $timeline: no $type backup taken (--if-no-backup)"
+    emit_result ok 0 --arg stanza "$stanza" --arg repo "$key" --argjson skipped true --arg label "$newest" --arg timeline "$timeline" --arg requested_type "$type"
+    exit 0
   fi
 fi
 

@@ -12,8 +12,11 @@
 #                   instead of falling back; logical skips the repository
 # Run as the database server's OS user (pgBackRest's files and the secrets include file are its own).
 # Output: one JSON line {route, reason, backups, newest_label, newest_stop}.
+# An unreadable repository (a wrong key or secret, the endpoint or TLS refused, pgBackRest's status "other") is an
+# error, not "no backup": falling back to the day-old dump while the repository holds backups would lose a day of
+# writes unnoticed. `--route logical` is the deliberate way past it.
 # Exit codes: 0 a route was chosen (written to FILE); 64 usage; 65 --route physical and the repository has no backup;
-#   73 FILE cannot be written.
+#   69 the repository could not be read (nothing written to FILE); 73 FILE cannot be written.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -46,7 +49,18 @@ elif ! info=$(pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-
 else
   code=$(jq -r '.[0].status.code // "?"' <<<"$info" 2>/dev/null || echo "?")
   backups=$(jq -r '.[0].backup // [] | length' <<<"$info" 2>/dev/null || echo 0)
-  if [[ $code == 0 ]] && ((backups > 0)); then
+  # pgBackRest's stanza status: 0 ok, 1 missing stanza path, 2 no valid backups, 6 a backup/expire running (readable);
+  # anything else (3 missing stanza data, 4 repos differ, 5 database mismatch, 99 other: a refused request) is not
+  # "no backup". pgbackrest info exits 0 even when every request was refused: only this code tells.
+  if [[ $code != 0 && $code != 1 && $code != 2 && $code != 6 ]]; then
+    # The stanza's message is only "other"; each repository's own status carries what it answered.
+    # An S3 refusal is a long dump of the request: keep its HTTP status and S3 error code.
+    message=$(jq -r '[.[0].status.message // "no status"] + [.[0].repo[]? | select(.status.code != 0) | .status.message as $m
+        | "repo\(.key): " + ([$m | scan("HTTP request failed with [0-9]+ \\([^)]*\\)|<Code>[^<]+</Code>")] | join(" ") | if . == "" then $m[0:200] else . end)]
+        | join("; ")' <<<"$info" 2>/dev/null | tr '\n' ' ' | cut -c1-400)
+    die "$EX_UNAVAILABLE" "the pgBackRest repository of stanza $stanza could not be read (status $code: $message); check its key, secret, endpoint and certificate in ${config:-the default pgbackrest.conf}, or pass --route logical to restore the newest pg_dump backup instead and accept its RPO"
+  fi
+  if [[ $code == 0 || $code == 6 ]] && ((backups > 0)); then
     route=physical
     newest_label=$(jq -r '.[0].backup[-1].label' <<<"$info")
     newest_stop=$(date -u -d "@$(jq -r '.[0].backup[-1].timestamp.stop' <<<"$info")" +%Y-%m-%dT%H:%M:%SZ)

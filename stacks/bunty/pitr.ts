@@ -9,7 +9,7 @@
 // Without it the repository is a directory on the host (/var/lib/pgbackrest): recovery from operator mistakes and a
 // corrupt database, not from the loss of the host.
 import { HOST_LAYOUT } from "../../lib/hostLayout";
-import { pitrServerFiles, pitrSystemdUnits, spacesRepository, type SelfManagedPitrSite } from "../../lib/postgresPitr";
+import { pitrArchiveApplyCommand, pitrServerFiles, pitrSystemdUnits, spacesRepository, type SelfManagedPitrSite } from "../../lib/postgresPitr";
 import { shellJoin } from "../../lib/shell";
 import type { BuntyConfig } from "./config";
 
@@ -23,7 +23,7 @@ export const BUNTY_PGBACKREST_SECRETS = `${BUNTY_PGBACKREST_INCLUDE_DIR}/lazarus
 export interface BuntyPitr {
   /** Rendered files (0644, root), by absolute path. */
   files: Record<string, string>;
-  /** Installs pgBackRest, makes its directories, restarts PostgreSQL (archive_mode), takes the first full backup, starts the timers. */
+  /** Installs pgBackRest, makes its directories, puts archiving into effect (a restart only while it is off), takes the first full backup, starts the timers. */
   setup: string;
   units: string[];
 }
@@ -70,10 +70,12 @@ export function buntyPitr(cfg: BuntyConfig, postgresVersion: string): BuntyPitr 
     "set -eu",
     `dpkg -s pgbackrest >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${BUNTY_PGBACKREST_PACKAGE}`,
     `install -d -o postgres -g postgres -m 0750 ${dirs.join(" ")}`,
-    // archive_mode takes effect only at a server start
-    "systemctl restart postgresql",
-    // stanza-create on the first run, `pgbackrest check` (WAL reaches the repository), then the first full backup
-    `runuser -u postgres -- ${shellJoin(["env", `PITR_STANZA=${site.stanza}`, `METRICS_DIR=${metricsDir}`, "BACKUP_DIR=/var/backups/bunty", "bash", `${scripts}/backup-job.sh`, "pitr-full"])}`,
+    // Runs again whenever one of these files changes (a new retention, the off-site bucket added): restarts the
+    // cluster only while archiving is off (lib/postgresPitr.ts says why). Ubuntu's unit for the cluster "main".
+    pitrArchiveApplyCommand(site, { scriptsDir: scripts, service: `postgresql@${postgresVersion}-main` }),
+    // stanza-create on the first run, `pgbackrest check` (WAL reaches the repository), then a full backup only when the
+    // repository holds none of the cluster's current timeline: a setup run again takes none.
+    `runuser -u postgres -- ${shellJoin(["env", `PITR_STANZA=${site.stanza}`, `METRICS_DIR=${metricsDir}`, "BACKUP_DIR=/var/backups/bunty", "bash", `${scripts}/backup-job.sh`, "pitr-full", "--", "--if-no-backup"])}`,
     "systemctl daemon-reload",
     `systemctl enable --now ${timers.join(" ")}`,
   ].join("\n");

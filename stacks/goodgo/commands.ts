@@ -1,7 +1,7 @@
 // The command lines GoodGo's runbook operations and recovery switches run on the host. Pure: config and inventory in,
 // shell text out. Every order comes from the inventory; no secret is ever in a command (they live in 0600 files shipped
 // over SSH stdin: the containers' secret files, and the .env the application services load).
-import type { GoodgoConfig, GoodgoOperation } from "./config";
+import type { GoodgoBackupKind, GoodgoConfig, GoodgoOperation } from "./config";
 import { projectFileMounts, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";
@@ -106,7 +106,9 @@ const script = (name: string) => `${HOST_LAYOUT.scriptsRoot}/backup/${name}`;
  * the backup metrics BackupTooOld reads) in the pg-backup container, whose environment names the database and bucket.
  * Without the off-site copy, S3_URL is emptied for this run only.
  */
-export function backupNowCommand(t: ComposeTarget, offsite: boolean): string {
+export function backupNowCommand(t: ComposeTarget, offsite: boolean, kind: GoodgoBackupKind = "dump"): string {
+  // pitr-full/pitr-diff: the scheduled pgBackRest job itself (PITR_STANZA and PITR_RUN_AS are pg-backup's environment).
+  if (kind !== "dump") return compose(t, "exec", "-T", "pg-backup", "bash", script("backup-job.sh"), kind);
   return compose(t, "exec", "-T", ...(offsite ? [] : ["-e", "S3_URL="]), "pg-backup", "bash", script("backup-job.sh"), "backup");
 }
 
@@ -331,7 +333,7 @@ export function operationCommand(op: GoodgoOperation, cfg: GoodgoConfig, inv: Se
     case "reindex-typesense":
       return reindexTypesenseCommand(t);
     case "backup-now":
-      return backupNowCommand(t, op.offsite);
+      return backupNowCommand(t, op.offsite, op.kind);
     case "verify-backup":
       return verifyBackupCommand(t, op.backup);
   }

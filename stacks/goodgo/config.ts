@@ -128,6 +128,10 @@ export const GOODGO_OPERATION_ACTIONS = [
 ] as const;
 export type GoodgoOperationAction = (typeof GOODGO_OPERATION_ACTIONS)[number];
 
+/** backup-now's kinds: a pg_dump file, or a pgBackRest backup (the physical route's repository). */
+export const GOODGO_BACKUP_KINDS = ["dump", "pitr-full", "pitr-diff"] as const;
+export type GoodgoBackupKind = (typeof GOODGO_BACKUP_KINDS)[number];
+
 /** The recovery switches under `recovery:`. */
 export const GOODGO_RECOVERY_SWITCHES = ["host", "rollback", "database"] as const;
 
@@ -155,7 +159,16 @@ const operationSchema = z.discriminatedUnion(
     z.strictObject({ id: operationId, action: z.literal("restart-pgbouncer") }),
     z.strictObject({ id: operationId, action: z.literal("flush-redis"), confirm: z.string().optional() }),
     z.strictObject({ id: operationId, action: z.literal("reindex-typesense") }),
-    z.strictObject({ id: operationId, action: z.literal("backup-now"), offsite: z.boolean().default(true) }),
+    z.strictObject({
+      id: operationId,
+      action: z.literal("backup-now"),
+      /**
+       * dump: pg-backup.sh (a pg_dump file, copied off-site unless `offsite: false`); pitr-full / pitr-diff: the
+       * scheduled pgBackRest job's own run (backup-job.sh pitr-full|pitr-diff) into the repository in the off-site bucket.
+       */
+      kind: z.enum(GOODGO_BACKUP_KINDS, { message: `is not a backup kind (one of ${GOODGO_BACKUP_KINDS.join(", ")}; example: pitr-full)` }).default("dump"),
+      offsite: z.boolean().default(true),
+    }),
     z.strictObject({ id: operationId, action: z.literal("verify-backup"), backup: backupChoice.default("latest") }),
   ],
   {
@@ -486,6 +499,9 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
     }
     if (op.action === "flush-redis") {
       problems.push(...requireConfirm(stack, "goodgo", "flush-redis", op.confirm, `operations[${i}].confirm`, "FLUSHALL empties the cache and every session stored in Redis"));
+    }
+    if (op.action === "backup-now" && op.kind !== "dump" && !op.offsite) {
+      problems.push({ path: `operations[${i}].offsite`, message: `false applies to dumps only: a ${op.kind} backup goes to the pgBackRest repository, which is in the off-site bucket (remove offsite; example: {id: 2026-11-23-pitr, action: backup-now, kind: pitr-full})` });
     }
     if (op.action === "terminate-long-queries") {
       problems.push(...requireConfirm(stack, "goodgo", "terminate-long-queries", op.confirm, `operations[${i}].confirm`, "terminating queries aborts their transactions"));

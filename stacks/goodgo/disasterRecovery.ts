@@ -1,10 +1,119 @@
 // GoodGo's full host loss (runbook 001 section 4.6): ONE switch, recovery.host: a new host (or the existing server back
 // at its address), the data services first, the newest off-site backup restored and cut over, migrations, reindex,
-// flush, the apps. Targets from the runbook's RPO/RTO Summary.
+// flush, the apps. Targets from the runbook's RPO/RTO Summary. And how `lazarus dr drill` drills it (GOODGO_DRILL):
+// the data host lost, the database brought back through recovery.database on either route.
 import { isExistingHost } from "../../config/shared";
-import { HOUR, MINUTE, type DisasterRecovery } from "../disasterRecovery";
-import type { GoodgoConfig } from "./config";
+import { HOUR, MINUTE, resultLine, type DisasterRecovery, type DrillAdapter } from "../disasterRecovery";
+import { goodgoSchema, type GoodgoConfig } from "./config";
+import { goodgoStanza } from "./pitr";
 import type { GoodgoPlan } from "./plan";
+
+const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+
+/** The block as the program reads it (defaults applied); the drill edits the stack file's plain YAML. */
+function parsed(block: Record<string, any>): GoodgoConfig | undefined {
+  const r = goodgoSchema.safeParse(block);
+  return r.success ? r.data : undefined;
+}
+
+/** Where the physical route's repository is, as the stack file declares it: the off-site bucket under backups.pitr.repoPath. */
+function pitrRepository(block: Record<string, any>): string {
+  const cfg = parsed(block);
+  return cfg ? `s3://${cfg.backups.offsite.bucket}${cfg.backups.pitr.repoPath}` : "the pgBackRest repository of backups.pitr";
+}
+
+/**
+ * Runbook 001 §4.1 both ways, each ending in recovery.database with cutover (migrate: false: the drill restores the
+ * schema it backed up; migrations need the application image):
+ *   logical: backup-now (pg-backup.sh through the scheduled job's wrapper, local only), then `backup: <that file>`;
+ *   physical: backup-now kind pitr-full (the scheduled pgBackRest job: a full backup into the repository in the
+ *     off-site bucket, WAL archived continuously by the server), then `pointInTime: latest`: the backup plus the
+ *     archived WAL replayed to its end in a scratch cluster, the database dumped from it and restored beside, cut over.
+ */
+export const GOODGO_DRILL: DrillAdapter = {
+  configKey: "lazarus:goodgo",
+  routes: {
+    logical: {
+      backupTitle: "goodgo's backup operation, backup-now (pg-backup.sh; the writer paused so the backup's boundary is exact)",
+      pauseWriter: true,
+      addBackup(block, label) {
+        const id = `drill-backup-${label}`;
+        block.operations = [...(block.operations ?? []), { id, action: "backup-now", offsite: false }];
+        return `-op-${id}`;
+      },
+      backupScript: "pg-backup.sh",
+      backupTaken(result) {
+        const file = str(result?.file);
+        if (!file) return "a pg-backup.sh result line naming its file";
+        const name = file.split("/").pop()!;
+        return { ref: name, describe: name };
+      },
+      setRecovery(block, label, backup) {
+        block.recovery = { ...(block.recovery ?? {}), database: { label, backup, cutover: true, migrate: false } };
+        return `recovery.database: {label: ${label}, backup: ${backup}, cutover: true}`;
+      },
+      switchName: "recovery.database",
+      recoveryPrefix: (label) => `-restore-db-${label}-`,
+      restored(stdoutOf, block) {
+        const r = resultLine(stdoutOf("restore-database"), "pg-restore.sh");
+        const backup = str(r?.backup);
+        if (!backup) return undefined;
+        const sha = str(r?.sha256);
+        return { database: str(r?.database) ?? parsed(block)?.database.name ?? "goodgo", source: backup, route: "logical", ...(sha ? { checksum: `sha256:${sha}` } : {}) };
+      },
+      rtoRoute: "localBackup",
+    },
+    physical: {
+      backupTitle: "goodgo's pgBackRest full backup, backup-now kind pitr-full (backup-job.sh pitr-full; the writer keeps writing, WAL archived)",
+      pauseWriter: false,
+      addBackup(block, label) {
+        const id = `drill-pitr-full-${label}`;
+        block.operations = [...(block.operations ?? []), { id, action: "backup-now", kind: "pitr-full" }];
+        return `-op-${id}`;
+      },
+      backupScript: "pitr-backup.sh",
+      backupTaken(result, block) {
+        const label = str(result?.label);
+        if (!label) return "a pitr-backup.sh result line naming the backup set";
+        return { ref: label, describe: `pgBackRest ${str(result?.type) ?? "full"} backup ${label} of stanza ${str(result?.stanza) ?? "?"} in ${pitrRepository(block)} (WAL ${str(result?.wal_start) ?? "?"}..${str(result?.wal_stop) ?? "?"})` };
+      },
+      setRecovery(block, label) {
+        block.recovery = { ...(block.recovery ?? {}), database: { label, pointInTime: "latest", cutover: true, migrate: false } };
+        return `recovery.database: {label: ${label}, pointInTime: latest, cutover: true}`;
+      },
+      switchName: "recovery.database",
+      recoveryPrefix: (label) => `-restore-db-${label}-`,
+      restored(stdoutOf, block) {
+        const pitr = resultLine(stdoutOf("pitr-restore"), "pitr-restore.sh");
+        const backupLabel = str(pitr?.backup_label);
+        if (!backupLabel) return undefined;
+        const restore = resultLine(stdoutOf("restore-database"), "pg-restore.sh");
+        const cfg = parsed(block);
+        const stanza = str(pitr?.stanza) ?? (cfg ? goodgoStanza(cfg) : "goodgo");
+        const repository = pitrRepository(block);
+        const until = str(pitr?.recovered_until);
+        const sha = str(restore?.sha256) ?? str(pitr?.dump_sha256);
+        return {
+          database: str(restore?.database) ?? cfg?.database.name ?? "goodgo",
+          source: `pgBackRest backup ${backupLabel} (stanza ${stanza}, ${repository}) + archived WAL to the latest point${until ? ` (last transaction replayed: ${until})` : ""}`,
+          route: "physical",
+          backupLabel,
+          repository,
+          stanza,
+          ...(until ? { recoveredUntil: until } : {}),
+          // The database came back through a dump of the recovered cluster: its checksum, as pg-restore.sh verified it.
+          ...(sha ? { checksum: `sha256:${sha}` } : {}),
+        };
+      },
+      // The repository is in the off-site bucket: runbook 001's off-site figure.
+      rtoRoute: "offsiteBackup",
+      notes(block) {
+        const t = parsed(block)?.backups.pitr.archiveTimeoutSeconds;
+        return t === undefined ? [] : [`physical route: WAL is shipped at least every backups.pitr.archiveTimeoutSeconds = ${t} s (archive_timeout), which bounds the RPO on a writing server (plus the segment in flight at the loss)`];
+      },
+    },
+  },
+};
 
 export const goodgoDisasterRecovery: DisasterRecovery<GoodgoConfig, GoodgoPlan> = {
   loss: "the host and its volumes are gone: recovery.host brings up the data services on a new droplet (or the existing server back at its address), restores the newest off-site backup (pgBackRest to the latest archived WAL when the repository has one, else the newest dump), cuts over, migrates, reindexes, flushes Redis and starts the apps",
@@ -47,4 +156,5 @@ export const goodgoDisasterRecovery: DisasterRecovery<GoodgoConfig, GoodgoPlan> 
     ];
   },
   healthUrl: (plan) => plan.outputs.healthUrl,
+  drill: GOODGO_DRILL,
 };

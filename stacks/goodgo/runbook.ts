@@ -165,7 +165,7 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
       title: "On-demand backup",
       does: (op) =>
         op.action === "backup-now"
-          ? `\`backup-job.sh backup\` in the pg-backup container${op.offsite ? `, with the off-site copy to \`s3://${B.offsite.bucket}/${B.offsite.prefix}\`` : " (local only)"}; the backup metrics are updated as for the scheduled run.`
+          ? `\`backup-job.sh backup\` in the pg-backup container${op.offsite ? `, with the off-site copy to \`s3://${B.offsite.bucket}/${B.offsite.prefix}\`` : " (local only)"}; the backup metrics are updated as for the scheduled run. With \`kind: pitr-full\` (or \`pitr-diff\`) instead: the scheduled pgBackRest job, \`backup-job.sh pitr-full\`, a backup into the repository \`s3://${B.offsite.bucket}${B.pitr.repoPath}\` (the physical route's, which \`recovery.database.pointInTime\` restores from).`
           : "",
       example: { id: id("backup-now"), action: "backup-now" },
     },

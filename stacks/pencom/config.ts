@@ -136,13 +136,30 @@ const pitrSchema = z.strictObject({
 /**
  * The loss of the PostgreSQL server: on its replacement (same `postgres.pitr.server` login, PostgreSQL and pgBackRest
  * installed, the cluster empty) the whole cluster restored from the off-site repository (postgres.pitr.offsite) to
- * `pointInTime`, started in place; then the pgBackRest files and setup run again on the new machine.
+ * `pointInTime`, started in place; then the pgBackRest files and setup run again on the new machine. Once it has run,
+ * `done: true` (GoodGo's recovery.host pattern): the label stays in the server's machine id, so nothing there runs
+ * again, and the restore is no longer declared.
  */
 const postgresServerRestoreSchema = z.strictObject({
-  /** Names this restore; the step runs once per label. */
-  label,
+  /**
+   * Names this restore and is part of the PostgreSQL server's machine id: the step runs once per label, and a label
+   * taken away (or changed) makes every step on that server run again as on a new machine.
+   */
+  label: z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? "is missing: it names the restore and is part of the PostgreSQL server's machine id; keep the label the restore ran with, also with done: true, or every step on that server runs again as on a new machine (example: {label: r1, done: true})"
+          : "is not a restore label (lowercase letters, digits, _; up to 16; example: r1)",
+    })
+    .regex(/^[a-z0-9][a-z0-9_]{0,15}$/, { message: "is not a restore label (lowercase letters, digits, _; up to 16; example: r1)" }),
   /** "latest" (the end of the WAL that reached the bucket) or a UTC time such as "2026-11-23T02:00:00Z". */
   pointInTime: z.string().regex(POINT_IN_TIME, { message: 'is not a point in time (example: latest, or a UTC time such as "2026-11-23T02:00:00Z")' }).default("latest"),
+  /**
+   * The restore has run: the switch stays as the record. Its label stays in the server's machine id (the server's
+   * steps do not run again) and the restore command is no longer declared; no confirmation is needed any more.
+   */
+  done: z.boolean({ message: "is not true or false (example: done: true)" }).default(false),
   confirm: z.string().optional(),
 });
 
@@ -323,18 +340,26 @@ export function pencomProblems(cfg: PencomConfig, stack: string): Problem[] {
   if (core?.cutover && core.swapIn === undefined) {
     problems.push(...requireConfirm(stack, "pencom", "core-database-cutover", core.confirm, "recovery.coreDatabase.confirm", "a cutover points core at the restored database (writes since the backup stay in the old one)"));
   }
+  // A switch marked done restores nothing any more: it only keeps its label in the server's machine id.
   const server = cfg.recovery.postgresServer;
-  if (server && pitr?.offsite === undefined) {
+  const restoring = server !== undefined && !server.done;
+  if (restoring && pitr?.offsite === undefined) {
     problems.push({
       path: "recovery.postgresServer",
       message: "needs postgres.pitr.offsite (the off-site repository survives the server; the one on it does not), which this stack does not set (example: postgres: {pitr: {offsite: {bucket: pencom-prod-pgbackrest, region: fra1}}})",
     });
   }
-  if (server?.pointInTime !== undefined && server.pointInTime !== "latest" && Date.parse(server.pointInTime) > Date.now()) {
+  if (restoring && server.pointInTime !== "latest" && Date.parse(server.pointInTime) > Date.now()) {
     problems.push({ path: "recovery.postgresServer.pointInTime", message: `"${server.pointInTime}" is in the future; name a moment that has passed, or latest (example: 2026-11-23T02:00:00Z)` });
   }
-  if (server) {
+  if (restoring) {
     problems.push(...requireConfirm(stack, "pencom", "postgres-server-restore", server.confirm, "recovery.postgresServer.confirm", "the restore replaces the PostgreSQL server's cluster with the off-site copy"));
+  }
+  if (server?.done && server.confirm !== undefined) {
+    problems.push({
+      path: "recovery.postgresServer.confirm",
+      message: `is set, but done: true says the restore of label ${server.label} has run and nothing of it runs again; remove confirm and keep label and done (to restore onto another replacement server, use a new label without done, confirmed)`,
+    });
   }
   const mongo = cfg.recovery.notificationsDatabase;
   if (mongo?.cutover) {

@@ -109,8 +109,10 @@ export function declarePencom(plan: PencomPlan, ctx: DeclareContext) {
     );
     const inBucket = bucket ? [bucket] : [];
     // The replacement server's cluster comes back from the off-site repository before the setup archives and backs up.
-    const rebuilt = ps.rebuild
-      ? [hostCommand(`${ps.name}-server-restore-${ps.rebuild.label}`, { connection: pgHost.connection, create: ps.rebuild.restore, triggers: [ps.rebuild.label], dependsOn: [...pgSoftware.installed, ...inBucket], once: true }, platform)]
+    // Marked done, the restore is not declared (the label stays in the machine id above, so nothing there runs again).
+    const rebuild = ps.rebuild;
+    const rebuilt = rebuild?.restore
+      ? [hostCommand(`${ps.name}-server-restore-${rebuild.label}`, { connection: pgHost.connection, create: rebuild.restore, triggers: [rebuild.label], dependsOn: [...pgSoftware.installed, ...inBucket], once: true }, platform)]
       : [];
     const pitrSetup = hostCommand(
       `${ps.name}-pitr-setup`,

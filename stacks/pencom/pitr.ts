@@ -13,7 +13,7 @@
 // passphrase and Spaces key are only in a 0600 include file owned by postgres (PENCOM_PGBACKREST_SECRETS). That copy
 // is what `recovery.postgresServer` restores the whole cluster from on a replacement server (pencomServerRestoreCommand).
 import { HOST_LAYOUT } from "../../lib/hostLayout";
-import { OFFSITE_REPO, pitrRestoreArgv, pitrScratchDir, pitrServerFiles, pitrSystemdUnits, spacesRepository, type SelfManagedPitrSite } from "../../lib/postgresPitr";
+import { OFFSITE_REPO, pitrArchiveApplyCommand, pitrRestoreArgv, pitrScratchDir, pitrServerFiles, pitrSystemdUnits, spacesRepository, type SelfManagedPitrSite } from "../../lib/postgresPitr";
 import { shellJoin } from "../../lib/shell";
 import type { PencomConfig } from "./config";
 
@@ -43,7 +43,11 @@ export const PENCOM_PITR_PATHS = {
 export interface PencomPitr {
   /** Rendered files on the PostgreSQL server (0644, root), by absolute path. */
   files: Record<string, string>;
-  /** Checks pgBackRest is installed, makes its directories, restarts PostgreSQL (archive_mode), first full backup, timers. */
+  /**
+   * Checks pgBackRest is installed, makes its directories, puts the archive settings into effect (a restart only while
+   * archiving is off), the first full backup of each repository (only when it holds none of the cluster's timeline),
+   * timers. Safe to run again: a later run restarts nothing and backs nothing up that is already there.
+   */
   setup: string;
   units: string[];
   /** Commands the PostgreSQL server must have (its preflight). */
@@ -124,13 +128,17 @@ export function pencomPitr(cfg: PencomConfig): PencomPitr | undefined {
     // missing); Lazarus does not install packages on a host it does not own.
     "command -v pgbackrest >/dev/null || { echo 'pgbackrest is not installed on the PostgreSQL server: apt-get install pgbackrest (the version of the server'\"'\"'s PostgreSQL repository)' >&2; exit 69; }",
     `install -d -o ${SERVER_USER} -g ${SERVER_USER} -m 0750 ${dirs.join(" ")}`,
-    // archive_mode takes effect only at a server start
-    `systemctl restart ${shellJoin([`postgresql@${pitr.version}-${pitr.cluster}`])}`,
-    // stanza-create on the first run, `pgbackrest check` (WAL reaches the repository), then the first full backup
+    // archive_command reads the secrets file (repo2) as postgres: handed over before archiving is put into effect
     ...(site.offsite ? [handOverSecrets] : []),
+    // Runs again whenever a file of the server or its machine id changes (recovery.postgresServer marked done or
+    // removed): restarts only while archiving is off (lib/postgresPitr.ts says why).
+    pitrArchiveApplyCommand(site, { scriptsDir: SCRIPTS, service: `postgresql@${pitr.version}-${pitr.cluster}` }),
+    // stanza-create on the first run, `pgbackrest check` (WAL reaches the repository), then a full backup only when the
+    // repository holds none of the cluster's current timeline (--if-no-backup): a new server, or one whose cluster
+    // recovery.postgresServer restored onto a new timeline, gets one; a setup run again takes none.
     ...[undefined, ...(site.offsite ? [String(OFFSITE_REPO)] : [])].map(
       (repo) =>
-        `runuser -u ${SERVER_USER} -- ${shellJoin(["env", `PITR_STANZA=${site.stanza}`, ...(repo ? [`PITR_REPO=${repo}`] : []), `METRICS_DIR=${PENCOM_PITR_PATHS.metricsDir}`, `BACKUP_DIR=${PENCOM_PITR_PATHS.backupDir}`, "bash", `${SCRIPTS}/backup-job.sh`, "pitr-full"])}`,
+        `runuser -u ${SERVER_USER} -- ${shellJoin(["env", `PITR_STANZA=${site.stanza}`, ...(repo ? [`PITR_REPO=${repo}`] : []), `METRICS_DIR=${PENCOM_PITR_PATHS.metricsDir}`, `BACKUP_DIR=${PENCOM_PITR_PATHS.backupDir}`, "bash", `${SCRIPTS}/backup-job.sh`, "pitr-full", "--", "--if-no-backup"])}`,
     ),
     "systemctl daemon-reload",
     `systemctl enable --now ${timers.join(" ")}`,

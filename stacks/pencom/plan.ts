@@ -83,9 +83,10 @@ export interface PencomPlan {
     /**
      * recovery.postgresServer: the machine behind the login was replaced. Its label is part of the server's machine
      * id, so every step there (scripts, preflight, files, setup) runs again on the new machine, with the restore from
-     * the off-site repository between the files and the setup; once per label.
+     * the off-site repository between the files and the setup; once per label. Marked done, the label stays in the
+     * machine id (nothing there runs again) and `restore` is absent: the restore is no longer declared.
      */
-    rebuild?: { label: string; restore: string };
+    rebuild?: { label: string; restore?: string };
   };
   recovery: {
     /**
@@ -272,7 +273,9 @@ export function planPencom(cfg: PencomConfig, ctx: PlanContext): PencomPlan {
     const offsite = cfg.postgres.pitr.offsite;
     if (offsite) plan.postgresServer.offsite = { bucket: offsite.bucket, region: offsite.region, existing: offsite.existing, secretsFile: PENCOM_PITR_PATHS.secrets };
     const rebuild = cfg.recovery.postgresServer;
-    if (rebuild) {
+    if (rebuild?.done) {
+      plan.postgresServer.rebuild = { label: rebuild.label };
+    } else if (rebuild) {
       plan.postgresServer.rebuild = { label: rebuild.label, restore: renderedFrom("recovery.postgresServer", () => pencomServerRestoreCommand(cfg, { pointInTime: rebuild.pointInTime })) };
     }
   }

@@ -4,7 +4,7 @@
 // operation and recovery switch never drift from what runs. Every snippet is checked against the config schema.
 import { stringify } from "yaml";
 import { confirmationToken, isProtectedStack } from "../../config/checks";
-import { restoredCopyExample } from "../../config/swapIn";
+import { restoredCopyExample, rollbackName } from "../../config/swapIn";
 import { defineInventory, type ServiceInventory } from "../../lib/inventory";
 import { refuseField } from "../../renderers/renderInputError";
 import { renderRunbook, type RunbookSwitch } from "../../renderers/runbookDoc";
@@ -103,7 +103,7 @@ export function pencomRunbook(cfg: PencomConfig, stack: string, plan: PencomPlan
     },
     {
       name: "recovery.coreDatabase.swapIn", title: "Give the verified restored copy the live name", section: "Database Recovery (Pencom)",
-      does: `A later run of the switch, after a restore beside the live database (with or without \`cutover\`) and your check of the copy: \`swapIn\` names the copy the restore's result line gave (instead of \`backup\`/\`pointInTime\`, without \`cutover\`). core is stopped, \`pg-restore.sh --swap-in\` (as \`postgres.adminUser\`, password on stdin) renames \`${cfg.postgres.core.database}\` to \`${cfg.postgres.core.database}_pre_restore_<timestamp>\` and the copy to \`${cfg.postgres.core.database}\` in one transaction (refused without the completion proof of a finished restore; nothing is restored again), core's .env names \`${cfg.postgres.core.database}\` again, the fleet converges and core is started. Each step runs once for this label and copy; the switch can stay.`,
+      does: `A later run of the switch, after a restore beside the live database (with or without \`cutover\`) and your check of the copy: \`swapIn\` names the copy the restore's result line gave (instead of \`backup\`/\`pointInTime\`, without \`cutover\`). core is stopped, \`pg-restore.sh --swap-in\` (as \`postgres.adminUser\`, password on stdin) renames \`${cfg.postgres.core.database}\` to \`${rollbackName(cfg.postgres.core.database)}\` and the copy to \`${cfg.postgres.core.database}\` in one transaction (refused without the completion proof of a finished restore; nothing is restored again), core's .env names \`${cfg.postgres.core.database}\` again, the fleet converges and core is started. Each step runs once for this label and copy; the switch can stay.`,
       confirm: confirmValue("core-database-cutover"),
       stackConfig: snippet(cfg, stack, { recovery: { coreDatabase: { label: "yyyymmdd", swapIn: restoredCopyExample(cfg.postgres.core.database), ...confirm("core-database-cutover") } } }),
       commands,

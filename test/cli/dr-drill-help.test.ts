@@ -16,8 +16,8 @@ function standIn(report: DrReport) {
   const seen: unknown[] = [];
   return {
     seen,
-    runDrill: async (opts: { stack: string; platform?: string; workDir?: string; onStep?: (s: DrStep) => void }) => {
-      seen.push({ stack: opts.stack, platform: opts.platform, workDir: opts.workDir });
+    runDrill: async (opts: { stack: string; platform?: string; workDir?: string; route?: string; onStep?: (s: DrStep) => void }) => {
+      seen.push({ stack: opts.stack, platform: opts.platform, workDir: opts.workDir, ...(opts.route ? { route: opts.route } : {}) });
       for (const s of report.steps) opts.onStep?.(s);
       return report;
     },
@@ -61,6 +61,18 @@ describe("lazarus dr drill", () => {
     const r = await drill(failed, "--stack", "staging", "--json");
     expect(r.code).toBe(5);
     expect(JSON.parse(r.stdout).outcome).toBe("failed");
+  });
+
+  it("--route physical goes to the drill core; a bad --route is refused (exit 2) naming the option, the routes and an example", async () => {
+    const r = await drill(fixture, "--stack", "staging", "--route", "physical");
+    expect(r.code).toBe(0);
+    expect(r.seen).toEqual([{ stack: "staging", platform: undefined, workDir: undefined, route: "physical" }]);
+    const bad = await drill(fixture, "--stack", "staging", "--route", "wal");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--route "wal": is not a drill route \(one of logical, physical: .*example: --route physical\)/);
+    expect(bad.seen).toEqual([]);
+    const help = await runDrCli(["dr", "drill", "--help"]);
+    expect(help.stdout).toMatch(/--route <route>\s+logical \(a pg_dump backup restored/);
   });
 
   it("refuses a protected stack (exit 2) before the drill core runs", async () => {

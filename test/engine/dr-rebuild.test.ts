@@ -127,7 +127,7 @@ if (gate.mustFail) {
       chmodSync(side, 0o755);
       backupsDir = join(side, "backups");
       mkdirSync(backupsDir);
-      s3 = await startS3Stub();
+      s3 = await startS3Stub({ accessKey: GOODGO_SENTINEL_SECRETS["lazarus:goodgoSpacesAccessKey"]!, secretKey: GOODGO_SENTINEL_SECRETS["lazarus:goodgoSpacesSecretKey"]! });
       // A real PostgreSQL 15 whose WAL is archived by pgBackRest into a posix repository, configured for the recovered
       // cluster's stanza only (pgBackRest's S3 driver speaks HTTPS only; the stand-in is plain HTTP).
       pitr = await startPitrCluster({ stanza: RECOVERED_STANZA, archiveTimeoutSeconds: 60 });

@@ -1,7 +1,7 @@
 // The S3 stand-in (s3Stub.ts) in its own process, for clients the test runs synchronously (pgBackRest through
 // spawnSync blocks the test's event loop, which would then never answer the stand-in's requests), over HTTPS with a
 // certificate made here for "localhost" that the client must trust (pgBackRest verifies it: repo-storage-ca-file).
-// Run as a program (tsx test/support/s3StubProcess.ts '<options json>') it prints {"endpoint": ...} and serves until
+// Run as a program (LAZARUS_S3STUB_OPTIONS='<options json>' tsx test/support/s3StubProcess.ts) it prints {"endpoint": ...} and serves until
 // its stdin closes.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -18,8 +18,8 @@ export interface S3StubProcess {
   close(): void;
 }
 
-/** Starts the stand-in over HTTPS in a child process; `accessKey` as in S3StubOptions. */
-export async function startS3StubProcess(o: { accessKey?: string } = {}): Promise<S3StubProcess> {
+/** Starts the stand-in over HTTPS in a child process; the key pair (and acceptSigV2) as in S3StubOptions. */
+export async function startS3StubProcess(o: Omit<S3StubOptions, "tls">): Promise<S3StubProcess> {
   const dir = mkdtempSync(join(tmpdir(), "lazarus-s3stub-"));
   const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
   const r = spawnSync(
@@ -31,9 +31,10 @@ export async function startS3StubProcess(o: { accessKey?: string } = {}): Promis
   // the client may run as another user (pgBackRest as postgres): the certificate is public, the key is not
   chmodSync(dir, 0o755);
   chmodSync(cert, 0o644);
-  const options: S3StubOptions = { tls: { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") }, ...(o.accessKey ? { accessKey: o.accessKey } : {}) };
+  const options: S3StubOptions = { ...o, tls: { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") } };
   const tsx = resolve(__dirname, "../../node_modules/.bin/tsx");
-  const child: ChildProcess = spawn(tsx, [__filename, JSON.stringify(options)], { stdio: ["pipe", "pipe", "inherit"] });
+  // the options (the secret key among them) through the environment, not argv, where `ps` would show them
+  const child: ChildProcess = spawn(tsx, [__filename], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, LAZARUS_S3STUB_OPTIONS: JSON.stringify(options) } });
   const endpoint = await new Promise<string>((res, rej) => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -56,7 +57,7 @@ export async function startS3StubProcess(o: { accessKey?: string } = {}): Promis
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(__filename)) {
-  void startS3Stub(JSON.parse(process.argv[2] ?? "{}") as S3StubOptions).then((s3) => {
+  void startS3Stub(JSON.parse(process.env.LAZARUS_S3STUB_OPTIONS ?? "{}") as S3StubOptions).then((s3) => {
     process.stdout.write(`${JSON.stringify({ endpoint: s3.endpoint })}\n`);
     process.stdin.on("end", () => void s3.close().then(() => process.exit(0)));
     process.stdin.resume();

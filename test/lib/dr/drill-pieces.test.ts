@@ -119,6 +119,21 @@ describe("the drill refuses before touching anything", () => {
     expect(() => readDrillFile(dir, "staging")).toThrow(/stack is "local" but the drill was asked for stack "staging"/);
   });
 
+  it("a bad route, in the drill file or as --route: the key, the routes there are, an example", async () => {
+    const file = (route: string) =>
+      writeFileSync(join(dir, DRILL_FILE), `stack: staging\nbackendDir: /tmp/x\nroute: ${route}\ndataHost: { postgres: { host: 127.0.0.1, port: 5432, user: postgres, database: goodgo, dataDir: /tmp/pg }, replace: [/bin/true] }\n`);
+    file("sideways");
+    expect(() => readDrillFile(dir, "staging")).toThrow(/route: is not a drill route \(one of logical, physical; example: route: physical\)/);
+    file("physical");
+    expect(readDrillFile(dir, "staging")).toMatchObject({ route: "physical", dataHost: { alsoLost: [] }, writer: { everyMs: 0 } });
+    writeFileSync(join(dir, `Pulumi.staging.yaml`), "config: {}\n");
+    const bad = await runDrill({ stack: "staging", workDir: dir, route: "sideways" as never });
+    expect(bad.outcome).toBe("refused");
+    expect(bad.steps[0]!.detail).toMatch(/route "sideways" is not a drill route \(one of logical, physical\); example: --route physical/);
+    rmSync(join(dir, `Pulumi.staging.yaml`));
+    file("logical"); // as the next test expects to find it
+  });
+
   it("prod, an unknown platform, a missing drill file: outcome refused, the check step failed with the reason", async () => {
     const seen: DrStep[] = [];
     const prod = await runDrill({ stack: "prod", workDir: dir, onStep: (s) => seen.push(s) });

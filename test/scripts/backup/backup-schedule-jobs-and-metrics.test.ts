@@ -55,6 +55,8 @@ describe("backup schedule: crontab, jobs and the metrics contract against real P
   let pg: PostgresServer;
   let base: string;
   let s3: S3Stub;
+  /** The S3 stub's key pair: it verifies every signature with the secret. */
+  const secret = `test-only-s3-secret-${process.pid}`;
   const cleanups: Array<() => Promise<void> | void> = [];
 
   const envFor = (backupDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
@@ -69,7 +71,7 @@ describe("backup schedule: crontab, jobs and the metrics contract against real P
     pg.sql(`CREATE TABLE "User" (id serial PRIMARY KEY, email text NOT NULL); INSERT INTO "User" (email) SELECT 'u' || g || '@example.org' FROM generate_series(1, 500) g;
             CREATE TABLE "Payment" (id serial PRIMARY KEY, "userId" int REFERENCES "User"(id), "amountVND" bigint); INSERT INTO "Payment" ("userId", "amountVND") SELECT g, g * 1000 FROM generate_series(1, 500) g;`, "goodgo");
     base = mkdtempSync(join(tmpdir(), "lazarus-backup-schedule-"));
-    s3 = await startS3Stub();
+    s3 = await startS3Stub({ accessKey: "AKIALAZARUSTEST", secretKey: secret });
   });
 
   afterAll(async () => {
@@ -235,7 +237,6 @@ describe("backup schedule: crontab, jobs and the metrics contract against real P
     });
 
     it("copies the backup off-site with pg-backup.sh's upload when S3_URL is set; a refused upload keeps the local success but fails the run (75)", async () => {
-      const secret = `test-only-s3-secret-${process.pid}`;
       const s3env = { S3_ENDPOINT: s3.endpoint, S3_NO_SSL: "1", AWS_ACCESS_KEY_ID: "AKIALAZARUSTEST", AWS_SECRET_ACCESS_KEY: secret };
       const ok = await run(JOB, ["backup"], envFor(dir, { ...s3env, S3_URL: "s3://goodgo-prod-backups/postgres/" }));
       expect(ok.code, ok.stderr).toBe(0);

@@ -18,6 +18,8 @@ describe("PostgreSQL logical backup round trip", () => {
   let work: string;
   let original: Record<string, TableChecksum>;
   let s3: S3Stub;
+  /** The S3 stub's key pair: it verifies every request's signature with the secret. */
+  const s3Key = { accessKey: "AKIALAZARUSTEST", secretKey: randomBytes(16).toString("hex") };
 
   beforeAll(async () => {
     pg = await startPostgres();
@@ -26,7 +28,7 @@ describe("PostgreSQL logical backup round trip", () => {
     // A table with storage options of its own, autovacuum among them: the restore's own switch must not clobber them.
     pg.sql("ALTER TABLE audit_logs SET (autovacuum_enabled = false, fillfactor = 90)", "app");
     original = tableChecksums(pg, "app");
-    s3 = await startS3Stub();
+    s3 = await startS3Stub(s3Key);
   });
   afterAll(async () => {
     pg?.destroy();
@@ -204,7 +206,7 @@ describe("PostgreSQL logical backup round trip", () => {
   it("uploads the archive and its sidecar to S3-compatible storage with s3cmd, credentials from the environment only", async () => {
     // The stub answers from this process's event loop, so the scripts run asynchronously here (spawnSync would deadlock).
     const dir = join(work, "upload");
-    const env = { S3_ENDPOINT: s3.endpoint, S3_NO_SSL: "1", AWS_ACCESS_KEY_ID: "AKIALAZARUSTEST", AWS_SECRET_ACCESS_KEY: randomHex() };
+    const env = { S3_ENDPOINT: s3.endpoint, S3_NO_SSL: "1", AWS_ACCESS_KEY_ID: s3Key.accessKey, AWS_SECRET_ACCESS_KEY: s3Key.secretKey };
     const up = await startScript(pg, "pg-backup.sh", ["-d", "app", "-o", dir, "--s3-url", "s3://goodgo-backups/postgres/"], env).done;
     expect(up.code, up.stderr).toBe(0);
     expect(up.result!.uploaded).toBe(true);

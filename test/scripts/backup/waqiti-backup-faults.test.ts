@@ -19,6 +19,8 @@ const BUCKET = "waqiti-backups-prod";
 let pg: PostgresServer;
 let redis: RedisServer;
 let s3: S3Stub;
+/** The S3 stub's key pair: it verifies every request's signature with the secret. */
+const S3_KEY = { accessKey: "AKIAWAQITITEST", secretKey: "test-secret-key" };
 let proxy: Server;
 let proxyEndpoint: string;
 let work: string;
@@ -49,7 +51,7 @@ function startBackup(env: NodeJS.ProcessEnv): Started {
   const child = spawn(SCRIPT, [], {
     env: {
       PATH: process.env.PATH, WORK_DIR: work, BACKUP_KEY_FILE: keyFile, S3_URL: `s3://${BUCKET}/`, S3_ENDPOINT: proxyEndpoint, S3_NO_SSL: "1",
-      AWS_ACCESS_KEY_ID: "AKIAWAQITITEST", AWS_SECRET_ACCESS_KEY: "test-secret-key", ...pg.env, REDIS_HOST: redis.host, REDIS_PORT: String(redis.port), ...env,
+      AWS_ACCESS_KEY_ID: S3_KEY.accessKey, AWS_SECRET_ACCESS_KEY: S3_KEY.secretKey, ...pg.env, REDIS_HOST: redis.host, REDIS_PORT: String(redis.port), ...env,
     },
   });
   let stdout = "";
@@ -90,7 +92,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "lazarus-waqiti-faults-"));
   keyFile = join(work, "backup-encryption.key");
   writeFileSync(keyFile, randomBytes(32).toString("base64") + "\n", { mode: 0o600 });
-  [pg, redis, s3] = await Promise.all([startPostgres(), startRedis({ appendonly: false }), startS3Stub()]);
+  [pg, redis, s3] = await Promise.all([startPostgres(), startRedis({ appendonly: false }), startS3Stub(S3_KEY)]);
   const target = new URL(`http://${s3.endpoint}`);
   proxy = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -22,11 +22,13 @@ let pg: PostgresServer;
 let target: PostgresServer;
 let redis: RedisServer;
 let s3: S3Stub;
+/** The S3 stub's key pair: it verifies every request's signature with the secret. */
+const S3_KEY = { accessKey: "AKIAWAQITITEST", secretKey: "test-secret-key" };
 let work: string;
 let keyFile: string;
 
 function s3env(): NodeJS.ProcessEnv {
-  return { S3_URL: `s3://${BUCKET}/`, S3_ENDPOINT: s3.endpoint, S3_NO_SSL: "1", AWS_ACCESS_KEY_ID: "AKIAWAQITITEST", AWS_SECRET_ACCESS_KEY: "test-secret-key" };
+  return { S3_URL: `s3://${BUCKET}/`, S3_ENDPOINT: s3.endpoint, S3_NO_SSL: "1", AWS_ACCESS_KEY_ID: S3_KEY.accessKey, AWS_SECRET_ACCESS_KEY: S3_KEY.secretKey };
 }
 
 /** Runs a script without blocking the event loop: the S3 stub answers from this process. */
@@ -58,7 +60,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "lazarus-waqiti-backup-"));
   keyFile = join(work, "backup-encryption.key");
   writeFileSync(keyFile, randomBytes(32).toString("base64") + "\n", { mode: 0o600 });
-  [pg, target, redis, s3] = await Promise.all([startPostgres(), startPostgres(), startRedis({ appendonly: false }), startS3Stub()]);
+  [pg, target, redis, s3] = await Promise.all([startPostgres(), startPostgres(), startRedis({ appendonly: false }), startS3Stub(S3_KEY)]);
   pg.sql("CREATE DATABASE waqiti");
   pg.sql(
     [

@@ -4,8 +4,8 @@
 // step renders it (renderS3cmdConfig) from a Spaces key.
 // Adapted, and only this: script and file paths into a temp dir, the endpoint (S3_ENDPOINT/S3_HOST_BUCKET to the
 // stand-in, S3_NO_SSL=1: the stand-in is plain HTTP on loopback and path-style; Spaces is HTTPS with the bucket's virtual
-// host, which the unit names). Stand-in limits (test/support/s3Stub.ts): it does not check signatures (the test checks
-// that requests are signed with the key), and it refuses only the bucket named "denied".
+// host, which the unit names). Stand-in limits (test/support/s3Stub.ts): it verifies each request's SigV4 signature
+// with the Spaces key pair rendered into the s3cfg, but not the region, and it refuses only the bucket named "denied".
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +23,7 @@ const cfg = stackPlatformConfig("staging", bunty);
 const plan = planBunty(cfg, { stack: "staging", stackFile: "Pulumi.staging.yaml", environment: {} as never });
 const unit = plan.files[`${BUNTY_PATHS.systemdDir}/bunty-backup.service`]!;
 const ACCESS_KEY = "DO00BUNTYTESTKEY";
+const SECRET_KEY = "bunty-spaces-secret";
 
 let pg: PostgresServer;
 let s3: S3Stub;
@@ -73,8 +74,8 @@ beforeAll(async () => {
   pg.sql("SET ROLE bunty; CREATE TABLE payments (id int primary key, cents int); INSERT INTO payments SELECT g, g * 100 FROM generate_series(1, 500) g", "bunty_staging");
   const databaseUrl = buntyDatabaseUrl({ host: "127.0.0.1", port: pg.port, name: "bunty_staging", user: "bunty", password: "bunty-pass", tls: false });
   writeFileSync(join(root, ".env"), buntyEnvFile(plan.plainEnv, { databaseUrl, redisPassword: "r", jwtSecret: "j", plaidClientId: "p", plaidSecret: "p", stripeSecretKey: "s", stripeWebhookSecret: "w", silaPrivateKey: "k" }), { mode: 0o600 });
-  writeFileSync(join(root, "s3cfg"), renderS3cmdConfig({ accessKey: ACCESS_KEY, secretKey: "bunty-spaces-secret" }), { mode: 0o600 });
-  s3 = await startS3Stub();
+  writeFileSync(join(root, "s3cfg"), renderS3cmdConfig({ accessKey: ACCESS_KEY, secretKey: SECRET_KEY }), { mode: 0o600 });
+  s3 = await startS3Stub({ accessKey: ACCESS_KEY, secretKey: SECRET_KEY });
 }, 120_000);
 
 afterAll(async () => {

@@ -41,7 +41,11 @@ describe("Bunty's PostgreSQL on the host: WAL archiving with pgBackRest", () => 
     expect(setup.dependencies).toContain(one(staging, T.command, "bunty-staging-postgres-setup").urn);
     const text = String(setup.inputs.create);
     expect(text).toContain("apt-get install -y --no-install-recommends pgbackrest=2.50-1build2");
-    expect(text).toContain("systemctl restart postgresql");
+    // archiving put into effect by asking the server: a restart only while archive_mode is off (a setup that runs again
+    // restarts nothing), and a full backup only into a repository without one
+    expect(text).toContain("bash /opt/lazarus/scripts/backup/pitr-archive-apply.sh --service postgresql@16-main --port 5432 --socket-dir /var/run/postgresql");
+    expect(text).not.toContain("systemctl restart");
+    expect(text).toContain("backup-job.sh pitr-full -- --if-no-backup");
     expect(text).toContain("runuser -u postgres -- env PITR_STANZA=bunty");
     expect(text).toContain("systemctl enable --now lazarus-bunty-pitr-full.timer lazarus-bunty-pitr-diff.timer");
     // the app starts only once archiving is set up

@@ -1,6 +1,6 @@
 // The runbook's "Application Logs: 30 days": the staging plan's own crontab line (app-logs-ship.sh, run by the pg-backup
 // container) run for real with the plan's s3cmd config against the S3 stand-in (test/support/s3Stub.ts: it stores what
-// s3cmd uploads and lists it; it does not check signatures, which Spaces would). The app's rotated files land gzipped
+// s3cmd uploads and lists it, verifying each SigV4 signature with the plan's Spaces key pair). The app's rotated files land gzipped
 // under logs/<host name>/, where the bucket's lifecycle rule expires them after backups.appLogRetentionDays; the file
 // still being written is left; an unchanged file is not uploaded twice; a failed upload is retried by the next run.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, appendFileSync } from "node:fs";
@@ -53,7 +53,7 @@ describe("app logs shipped to the backup bucket's logs/", () => {
     // The server's name as the plan writes it.
     writeFileSync(join(base, "server-name"), planFileOrWriter(`${DIR}/${DBIS_BACKUP_FILES.serverName}`));
     writeFileSync(join(base, "s3cfg"), secretFile(DBIS_BACKUP_FILES.s3cfg), { mode: 0o600 });
-    s3 = await startS3Stub();
+    s3 = await startS3Stub({ accessKey: ALL_SENTINEL_SECRETS["lazarus:dbisSpacesAccessKey"]!, secretKey: ALL_SENTINEL_SECRETS["lazarus:dbisSpacesSecretKey"]! });
     // The crontab's line, its container paths made the test's.
     const line = planFile(`${DIR}/${DBIS_BACKUP_FILES.crontab}`)!.split("\n").find((l) => l.includes("# app logs daily at 00:15 UTC"))!;
     const paths: Record<string, string> = {

@@ -11,8 +11,8 @@
 //     restores with the same table checksums;
 //   - "backup now" and "audit export now" are the same commands as the scheduled lines;
 //   - no secret is in the container's environment, the crontab or any command.
-// What the S3 stand-in cannot show: it does not check request signatures against the secret key (it checks that the
-// access key signed them), and it serves plain HTTP (S3_NO_SSL=1 here; Spaces is HTTPS).
+// What the S3 stand-in cannot show: it verifies each request's SigV4 signature with the plan's Spaces key pair but not
+// the region, and it serves plain HTTP (S3_NO_SSL=1 here; Spaces is HTTPS).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -124,7 +124,7 @@ describe("DBIS's scheduled backups and audit export, as rendered, against real P
              ('${day} 23:59:59.999999+00', '', 'LOGOUT', 'line1\nline2', '{"multi": "line\\nvalue", "unicode": "€ ü 日本"}'),
              ('${day} 12:00:00+05', NULL, 'EDGE', E'tab\\tseparated', '[]');`);
 
-    s3 = await startS3Stub();
+    s3 = await startS3Stub({ accessKey: ALL_SENTINEL_SECRETS["lazarus:dbisSpacesAccessKey"]!, secretKey: ALL_SENTINEL_SECRETS["lazarus:dbisSpacesSecretKey"]! });
     writeFileSync(join(base, "pg_service.conf"), adaptService(planFile(`${DIR}/${DBIS_BACKUP_FILES.serviceFile}`)!));
     writeFileSync(join(base, "pgpass"), pgpass, { mode: 0o600 });
     writeFileSync(join(base, "s3cfg"), secretFile(DBIS_BACKUP_FILES.s3cfg), { mode: 0o600 });

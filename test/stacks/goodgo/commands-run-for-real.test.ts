@@ -34,6 +34,8 @@ let pg: PostgresServer;
 let redis: RedisServer;
 let s3: S3Stub;
 const REDIS_PASSWORD = "redis-test-pw-" + Math.random().toString(36).slice(2);
+/** The Spaces key pair of the container's s3cmd config: the S3 stub verifies every signature with it. */
+const SPACES_KEY = { accessKey: "test-key-id", secretKey: "test-secret" };
 /** The services whose servers this file provides (PostgreSQL, Redis, and pg-backup's tools against them and the S3 stub). */
 const RUNNING = "postgres redis pg-backup";
 
@@ -70,7 +72,7 @@ beforeAll(async () => {
   pg.sql("CREATE DATABASE goodgo");
   pg.sql("CREATE DATABASE other");
   redis = await startRedis({ password: REDIS_PASSWORD });
-  s3 = await startS3Stub();
+  s3 = await startS3Stub(SPACES_KEY);
 });
 
 afterAll(async () => {
@@ -126,7 +128,7 @@ function secretFile(name: string, content: string): string {
   return path;
 }
 const secretFiles = () =>
-  goodgoContainerSecretFiles({ ...cfg, database: { user: "goodgo" } } as GoodgoConfig, goodgoTestSecrets({ redisPassword: REDIS_PASSWORD, spacesAccessKey: "test-key-id", spacesSecretKey: "test-secret" }));
+  goodgoContainerSecretFiles({ ...cfg, database: { user: "goodgo" } } as GoodgoConfig, goodgoTestSecrets({ redisPassword: REDIS_PASSWORD, spacesAccessKey: SPACES_KEY.accessKey, spacesSecretKey: SPACES_KEY.secretKey }));
 const redisPasswordFile = () => secretFile("redis_password", secretFiles().redisPassword);
 const s3cfgFile = () => secretFile("s3cfg", secretFiles().pgBackupS3cfg);
 

@@ -101,7 +101,7 @@ function patch(recovery: boolean) {
 
 beforeAll(async () => {
   hooksBefore = existsSync("/etc/letsencrypt/renewal-hooks/deploy");
-  s3 = await startS3Stub();
+  s3 = await startS3Stub({ accessKey: ALL_SENTINEL_SECRETS["lazarus:goodgoSpacesAccessKey"]!, secretKey: ALL_SENTINEL_SECRETS["lazarus:goodgoSpacesSecretKey"]! });
   side = mkdtempSync(join(tmpdir(), "lazarus-goodgo-exec-"));
   chmodSync(side, 0o755);
   const composeExec = join(side, "compose-exec");

@@ -19,6 +19,7 @@ const OPS = [
   { id: "reindex-1", action: "reindex-typesense" },
   { id: "backup-1", action: "backup-now" },
   { id: "backup-local-1", action: "backup-now", offsite: false },
+  { id: "backup-pitr-1", action: "backup-now", kind: "pitr-full" },
   { id: "verify-1", action: "verify-backup" },
   { id: "verify-named-1", action: "verify-backup", backup: "goodgo_20261123T020000Z.dump" },
 ];
@@ -84,6 +85,8 @@ describe("GoodGo operations", () => {
   it("back up on demand (off-site by default) and verify latest or a named backup through the scheduled job's wrapper", () => {
     expect(op("backup-1")).toMatch(/exec -T pg-backup bash \/opt\/lazarus\/scripts\/backup\/backup-job\.sh backup$/);
     expect(op("backup-local-1")).toContain("exec -T -e S3_URL= pg-backup");
+    // kind pitr-full: the scheduled pgBackRest job itself (pg-backup's PITR_STANZA and PITR_RUN_AS say where and as whom).
+    expect(op("backup-pitr-1")).toMatch(/exec -T pg-backup bash \/opt\/lazarus\/scripts\/backup\/backup-job\.sh pitr-full$/);
     expect(op("verify-1")).toMatch(/exec -T pg-backup bash \/opt\/lazarus\/scripts\/backup\/backup-job\.sh verify$/);
     expect(op("verify-named-1")).toContain("-e VERIFY_TARGET=/backups/goodgo_20261123T020000Z.dump pg-backup");
   });

@@ -78,6 +78,37 @@ describe("Pencom's off-site repository in the plan", () => {
     expect(JSON.stringify(command(rebuilding, "pencom-staging-deploy").inputs.triggers)).toBe(JSON.stringify(command(staging, "pencom-staging-deploy").inputs.triggers));
   });
 
+  it("recovery.postgresServer done: true keeps the label in the server's machine id (no step there changes) and declares no restore", async () => {
+    const done = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => { pencomOnly(c); c["lazarus:pencom"].recovery = { postgresServer: { label: "rebuilt1", done: true } }; } });
+    expect(byType(done, T.command).filter((c) => c.name.includes("server-restore"))).toEqual([]);
+    // every step on the server keeps the inputs it had while restoring, so marking the switch done runs none of them
+    const inputsOf = (plan: Plan, name: string) => JSON.stringify({ create: command(plan, name).inputs.create, triggers: command(plan, name).inputs.triggers });
+    const serverSteps = byType(rebuilding, T.command).filter((c) => c.name.startsWith("pencom-staging-postgres-") && !c.name.includes("server-restore")).map((c) => c.name);
+    expect(serverSteps).toContain("pencom-staging-postgres-pitr-setup");
+    expect(serverSteps.length).toBeGreaterThan(5);
+    for (const name of serverSteps) expect(inputsOf(done, name), name).toBe(inputsOf(rebuilding, name));
+    expect(JSON.stringify(writer(done, "/etc/pgbackrest/pgbackrest.conf").inputs.triggers)).toContain("root@10.21.0.21:22#rebuilt1");
+    // on prod it needs no confirmation (it replaces nothing) and, restoring nothing, no off-site repository
+    const prod = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => { pencomOnly(c); c["lazarus:pencom"].recovery = { postgresServer: { label: "r1", done: true } }; } });
+    expect(byType(prod, T.command).filter((c) => c.name.includes("server-restore"))).toEqual([]);
+    expect(JSON.stringify(command(prod, "pencom-prod-postgres-pitr-setup").inputs.triggers)).toContain("root@10.20.0.21:22#r1");
+  });
+
+  it("refuses done without the label it ran with, and done with a confirmation left in place", async () => {
+    const refused = async (stack: string, postgresServer: Record<string, unknown>) => {
+      const err = await planFor(stack, { secrets: ALL_SENTINEL_SECRETS, patch: (c) => { pencomOnly(c); c["lazarus:pencom"].recovery = { postgresServer }; } }).catch((e) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      return String(err.message);
+    };
+    expect(await refused("staging", { done: true })).toContain(
+      "lazarus:pencom.recovery.postgresServer.label: is missing: it names the restore and is part of the PostgreSQL server's machine id; keep the label the restore ran with, also with done: true, or every step on that server runs again as on a new machine (example: {label: r1, done: true})",
+    );
+    expect(await refused("staging", { label: "rebuilt1", done: true, confirm: "prod/pencom/postgres-server-restore" })).toContain(
+      "lazarus:pencom.recovery.postgresServer.confirm: is set, but done: true says the restore of label rebuilt1 has run and nothing of it runs again; remove confirm and keep label and done",
+    );
+    expect(await refused("staging", { label: "rebuilt1", done: "yes" })).toContain('lazarus:pencom.recovery.postgresServer.done: "yes" is not true or false (example: done: true)');
+  });
+
   it("a named time reaches the script; prod's stack file has no bucket (the infrastructure team's decision) and adding one protects it", async () => {
     const timed = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => { pencomOnly(c); c["lazarus:pencom"].recovery = { postgresServer: { label: "r2", pointInTime: "2026-11-23T02:00:00Z" } }; } });
     expect(String(command(timed, "pencom-staging-postgres-server-restore-r2").inputs.create)).toMatch(/ --target-time 2026-11-23T02:00:00Z$/);

@@ -61,7 +61,12 @@ describe("Pencom's plan: WAL archiving on the PostgreSQL server", () => {
     const setup = command(prod, "pencom-prod-postgres-pitr-setup");
     expect((setup.rawInputs.connection as { host: string }).host).toBe("10.20.0.21");
     const text = String(setup.inputs.create);
-    expect(text).toContain("systemctl restart postgresql@15-main");
+    // never an unconditional restart: the script restarts the cluster only while archiving is off (pitr-setup-for-real)
+    expect(text).not.toContain("systemctl restart");
+    expect(text).toContain(
+      "bash /opt/lazarus/scripts/backup/pitr-archive-apply.sh --service postgresql@15-main --port 5432 --socket-dir /var/run/postgresql --archive-command 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=pencom archive-push %p' --archive-timeout 60 --user postgres",
+    );
+    expect(text).toMatch(/backup-job\.sh pitr-full -- --if-no-backup$/m);
     expect(text).toContain("runuser -u postgres -- env PITR_STANZA=pencom METRICS_DIR=/var/backups/pencom-postgres/metrics BACKUP_DIR=/var/backups/pencom-postgres bash /opt/lazarus/scripts/backup/backup-job.sh pitr-full");
     expect(text).toContain("systemctl enable --now lazarus-pencom-pitr-full.timer lazarus-pencom-pitr-diff.timer");
     for (const path of ["/etc/pgbackrest/pgbackrest.conf", "/etc/postgresql/15/main/conf.d/lazarus-archive.conf", "/etc/pgbackrest/pencom-scratch.conf", "/etc/systemd/system/lazarus-pencom-pitr-full.timer"]) {

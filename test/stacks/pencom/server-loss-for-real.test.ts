@@ -4,15 +4,17 @@
 // repo2-storage-ca-file, so TLS is verified), encrypted with the rendered secrets include file. A writer runs; the
 // server dies, its data directory AND its local repository and spool are deleted; a new empty cluster stands in for
 // the replacement server's; then the switch's own command (recovery.postgresServer) restores the whole cluster from
-// repo2. What the test adapts, and only this: where things are (test/support/pgbackrest.ts: data dir, port, socket,
+// repo2; then the plan's own setup runs for real (pgServerStandIn.ts maps its paths): a full backup into both
+// repositories (the restored cluster is on a new timeline) and no restart (archiving is on); run again, as it is when
+// the switch is marked done or removed, it restarts nothing and backs nothing up. What the test adapts, and only this: where things are (test/support/pgbackrest.ts: data dir, port, socket,
 // repo1 path, spool, log, lock; here: repo2's endpoint localhost, its port and CA file, path-style addressing, since
 // "pencom-staging-pgbackrest.localhost" resolves nowhere) and the paths in the command (scripts, config, secrets).
-// Stand-ins and what they cannot check: systemctl is a script that starts and stops this one cluster with pg_ctl as
-// postgres (refusing any other unit); it cannot show Debian's postgresql@15-main unit or pg_ctlcluster. The S3
-// stand-in (test/support/s3Stub.ts) checks the access key id but not signatures, keeps objects in memory, and
-// answers none of Spaces' rate limits or eventual listing.
+// Stand-ins and what they cannot check: systemctl (pgServerStandIn.ts) starts, stops and restarts this one cluster
+// with pg_ctl as postgres (refusing any other unit); it cannot show Debian's postgresql@15-main unit or pg_ctlcluster,
+// nor the timers firing. The S3 stand-in (test/support/s3Stub.ts) verifies each request's SigV4 signature with the
+// Spaces key pair (not the region), keeps objects in memory, and answers none of Spaces' rate limits or eventual listing.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +24,7 @@ import { pencom } from "../../../stacks/pencom";
 import { PENCOM_PITR_PATHS, pencomArchiveConfPath, pencomPitr, pencomServerRestoreCommand } from "../../../stacks/pencom/pitr";
 import { chownToServerUser, runAsServerUser, startDrillWriter, startPitrCluster, type DrillWriter, type PitrCluster } from "../../support/pgbackrest";
 import { PG_BIN } from "../../support/postgres";
+import { PG_UNIT, mappedPencomSetup, postmasterIdentity, runSetup, writeSystemctlStandIn } from "./pgServerStandIn";
 import { startS3StubProcess, type S3StubProcess } from "../../support/s3StubProcess";
 import { keepOnlyPlatforms, rawStack } from "../../support/stacks";
 import { REPO, parseResult } from "../../support/testHost";
@@ -29,8 +32,9 @@ import { REPO, parseResult } from "../../support/testHost";
 const ARCHIVE_TIMEOUT_S = 10;
 const WRITE_FOR_MS = 15_000;
 const ACCESS_KEY = "DO00PENCOMTESTKEY";
+const SPACES_SECRET = "pencom-spaces-secret";
 const CIPHER_PASS = "pencom-test-cipher-pass";
-const UNIT = "postgresql@15-main";
+const UNIT = PG_UNIT;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function drillConfig() {
@@ -50,27 +54,6 @@ function toStandIn(conf: string, s3: S3StubProcess): string {
     .replace(/^repo2-s3-uri-style=host$/m, `repo2-s3-uri-style=path\nrepo2-storage-port=${s3.port}\nrepo2-storage-ca-file=${s3.caFile}`);
   if (!/repo2-storage-port=/.test(out)) throw new Error("the rendered pgbackrest.conf has no repo2-s3-uri-style=host");
   return out;
-}
-
-/** The systemctl the restore script calls: this one cluster, by pg_ctl as postgres. */
-function systemctlStandIn(dir: string, dataDir: string, log: string): string {
-  const file = join(dir, "systemctl");
-  writeFileSync(
-    file,
-    `#!/usr/bin/env bash
-set -euo pipefail
-cmd=\${1-} unit=\${2-}
-unit=\${unit%.service}
-[[ $unit == '${UNIT}' ]] || { echo "Failed to $cmd $unit.service: Unit $unit.service not found." >&2; exit 5; }
-case $cmd in
-  stop) if [[ -f '${dataDir}/postmaster.pid' ]]; then runuser -u postgres -- '${PG_BIN}/pg_ctl' -D '${dataDir}' -m fast -w stop >&2; fi ;;
-  start) runuser -u postgres -- '${PG_BIN}/pg_ctl' -D '${dataDir}' -l '${log}' -w -t 120 start >&2 ;;
-  *) echo "systemctl stand-in: $cmd is not supported" >&2; exit 1 ;;
-esac
-`,
-    { mode: 0o755 },
-  );
-  return dir;
 }
 
 describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-site repository", () => {
@@ -96,8 +79,8 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     if (!r.stdout.trim()) throw new Error(`the switch printed no result (exit ${r.status}): ${r.stderr}`);
     return { code: r.status, stderr: r.stderr, result: parseResult(r.stdout) as Record<string, any> };
   };
-  const writeSecrets = (o: { cipherPass?: string; s3Key?: string }) => {
-    writeFileSync(secretsPath, renderPgBackRestSecretsConf({ cipherPass: o.cipherPass ?? CIPHER_PASS, s3Key: o.s3Key ?? ACCESS_KEY, s3KeySecret: "pencom-spaces-secret" }, 2), { mode: 0o600 });
+  const writeSecrets = (o: { cipherPass?: string; s3Key?: string; s3KeySecret?: string }) => {
+    writeFileSync(secretsPath, renderPgBackRestSecretsConf({ cipherPass: o.cipherPass ?? CIPHER_PASS, s3Key: o.s3Key ?? ACCESS_KEY, s3KeySecret: o.s3KeySecret ?? SPACES_SECRET }, 2), { mode: 0o600 });
   };
   const info = (repo: number) => {
     const r = runAsServerUser("pgbackrest", [`--config=${c.confFile}`, `--config-include-path=${join(c.root, "conf.d")}`, "--stanza=pencom", `--repo=${repo}`, "info", "--output=json"]);
@@ -105,11 +88,11 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
   };
 
   beforeAll(async () => {
-    s3 = await startS3StubProcess({ accessKey: ACCESS_KEY });
+    s3 = await startS3StubProcess({ accessKey: ACCESS_KEY, secretKey: SPACES_SECRET });
     c = await startPitrCluster({
       stanza: "pencom",
       rendered: { pgbackrestConf: toStandIn(pitr.files[PENCOM_PITR_PATHS.pgbackrestConf]!, s3), archiveConf: pitr.files[pencomArchiveConfPath(cfg)]! },
-      secretsConf: renderPgBackRestSecretsConf({ cipherPass: CIPHER_PASS, s3Key: ACCESS_KEY, s3KeySecret: "pencom-spaces-secret" }, 2),
+      secretsConf: renderPgBackRestSecretsConf({ cipherPass: CIPHER_PASS, s3Key: ACCESS_KEY, s3KeySecret: SPACES_SECRET }, 2),
     });
     secretsPath = join(c.root, "conf.d", "secrets.conf");
     work = mkdtempSync(join(tmpdir(), "lazarus-pencom-server-loss-"));
@@ -133,7 +116,7 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     expect(conf).not.toMatch(/repo1-cipher|s3-key|cipher-pass/);
     expect(conf).toContain(`comes from ${PENCOM_PITR_PATHS.secrets}`.replace("comes", "come"));
     expect(pitr.files[pencomArchiveConfPath(cfg)]).toContain(`--config-include-path=${PENCOM_PITR_PATHS.includeDir}`);
-    expect(readFileSync(secretsPath, "utf8").split("\n").filter(Boolean)).toEqual(["[global]", `repo2-cipher-pass=${CIPHER_PASS}`, `repo2-s3-key=${ACCESS_KEY}`, "repo2-s3-key-secret=pencom-spaces-secret"]);
+    expect(readFileSync(secretsPath, "utf8").split("\n").filter(Boolean)).toEqual(["[global]", `repo2-cipher-pass=${CIPHER_PASS}`, `repo2-s3-key=${ACCESS_KEY}`, `repo2-s3-key-secret=${SPACES_SECRET}`]);
   });
 
   it("archives to both repositories, loses the server and its repository, and the switch's command brings every committed row back from repo2", async () => {
@@ -168,11 +151,14 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     const log = join(work, "server.log");
     writeFileSync(log, "");
     chownToServerUser(log);
-    systemctlStandIn(work, c.pg.dataDir, log);
+    const units = join(work, "units");
+    mkdirSync(units);
+    for (const [path, text] of Object.entries(pitr.files)) if (path.startsWith("/etc/systemd/system/")) writeFileSync(join(units, path.slice("/etc/systemd/system/".length)), text);
+    const systemctl = writeSystemctlStandIn({ dir: work, dataDir: c.pg.dataDir, log, unitsDir: units });
     expect(spawnSync(join(work, "systemctl"), ["start", UNIT]).status).toBe(0);
     expect(c.pg.sql("select count(*) from pg_database where datname = 'pencom_core_db2'")).toBe("0");
 
-    // A wrong passphrase and a wrong key id are refused by name before anything changes.
+    // A wrong passphrase, a wrong key id and a wrong secret key are refused by name before anything changes.
     writeSecrets({ cipherPass: "not-the-passphrase" });
     const wrongPass = runSwitch();
     expect(wrongPass.code, wrongPass.stderr).toBe(69);
@@ -181,6 +167,10 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     const wrongKey = runSwitch();
     expect(wrongKey.code, wrongKey.stderr).toBe(69);
     expect(wrongKey.result.error).toMatch(/^repo2 cannot be read \(its bucket, keys or endpoint\): nothing was changed .*(InvalidAccessKeyId|403)/);
+    writeSecrets({ s3KeySecret: "not-the-spaces-secret" });
+    const wrongSecret = runSwitch();
+    expect(wrongSecret.code, wrongSecret.stderr).toBe(69);
+    expect(wrongSecret.result.error).toMatch(/^repo2 cannot be read \(its bucket, keys or endpoint\): nothing was changed .*(SignatureDoesNotMatch|403)/);
     expect(c.pg.sql("select count(*) from pg_database where datname = 'pencom_core_db2'")).toBe("0");
 
     writeSecrets({});
@@ -202,14 +192,25 @@ describe("Pencom's PostgreSQL server lost: the whole cluster back from the off-s
     expect(maxId).toBeLessThanOrEqual(last!.id);
     expect(rpoSeconds).toBeLessThan(ARCHIVE_TIMEOUT_S * 3);
 
-    // Then the setup's first full backups: the new, empty repository on the server gets the stanza, both get a backup.
-    for (const repo of ["1", "2"]) {
-      const b = c.script("pitr-backup.sh", ["--stanza", "pencom", "--type", "full", ...(repo === "2" ? ["--repo", "2"] : [])]);
-      expect(b.code, b.stderr).toBe(0);
-      expect(b.result).toMatchObject({ status: "ok", repo });
-    }
+    // Then the plan's setup for real: the new, empty repository on the server gets the stanza, both get a full backup
+    // (the restored cluster is on a new timeline), and the cluster, already archiving, is not restarted.
+    const setup = mappedPencomSetup(cfg, c, { backupDir: join(work, "backups"), scratchRoot: join(work, "scratch") });
+    const restored1 = postmasterIdentity(c);
+    const callsBefore = systemctl.calls().length;
+    const first = runSetup(setup, { systemctl, c, includeSecrets: true });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.results.find((r) => r.script === "pitr-archive-apply.sh")).toMatchObject({ status: "ok", action: "none" });
+    expect(first.results.filter((r) => r.script === "pitr-backup.sh").map((r) => [r.repo, r.type, r.skipped ?? false])).toEqual([["1", "full", false], ["2", "full", false]]);
     expect(info(1).backup.length).toBe(1);
     expect(info(2).backup.length).toBe(2);
+    // Run again (the switch marked done or removed changes the machine id): no restart, no backup.
+    const second = runSetup(setup, { systemctl, c, includeSecrets: true });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.results.filter((r) => r.script === "pitr-backup.sh").map((r) => [r.repo, r.skipped])).toEqual([["1", true], ["2", true]]);
+    expect(info(1).backup.length).toBe(1);
+    expect(info(2).backup.length).toBe(2);
+    expect(postmasterIdentity(c)).toBe(restored1);
+    expect(systemctl.calls().slice(callsBefore).filter((l) => /^(restart|stop|start) /.test(l))).toEqual([]);
 
     // Run again (a later up, or the wrong server), it refuses a cluster that holds databases.
     const again = runSwitch();

@@ -72,7 +72,7 @@ beforeAll(async () => {
     patch: (c) => (keepOnlyPlatforms(c, ["waqiti"]), (c["lazarus:waqiti"].recovery = { database: { label: "r1" } })),
   });
   root = mkdtempSync(join(tmpdir(), "lazarus-waqiti-pod-"));
-  [pg, target, redis, s3] = await Promise.all([startPostgres(), startPostgres(), startRedis({ appendonly: false }), startS3Stub()]);
+  [pg, target, redis, s3] = await Promise.all([startPostgres(), startPostgres(), startRedis({ appendonly: false }), startS3Stub({ accessKey: ALL_SENTINEL_SECRETS["lazarus:waqitiBackupAccessKey"]!, secretKey: ALL_SENTINEL_SECRETS["lazarus:waqitiBackupSecretKey"]! })]);
   pg.sql("CREATE DATABASE waqiti");
   pg.sql("CREATE TABLE users (id int); CREATE TABLE wallets (id int); CREATE TABLE transactions (id int); INSERT INTO users SELECT generate_series(1, 7); INSERT INTO wallets SELECT generate_series(1, 7); INSERT INTO transactions SELECT generate_series(1, 70)", "waqiti");
   target.sql("CREATE DATABASE waqiti");
