@@ -4,8 +4,8 @@
 // process, over HTTPS with its own CA, as Spaces is reached), through Pulumi's DIY backend (gocloud.dev s3blob, AWS SDK
 // v2) with nothing but PULUMI_BACKEND_URL (no `pulumi login`), then the host is lost and the CLI rebuilds it against
 // that bucket: the state it reads and the updates it writes (refresh, up) are the bucket's objects, listed with the real
-// s3cmd; no file backend is used; the access key reaches the engine from the CLI's environment (the stand-in refuses any
-// other key id) and no credential is in the output or the report.
+// s3cmd; no file backend is used; the key pair reaches the engine from the CLI's environment (the stand-in verifies every
+// request's SigV4 signature with it) and no credential is in the output or the report.
 // Not run here: the recovery chain past its first steps (the host's database, backups and off-site copy are not set up,
 // test/engine/dr-rebuild.test.ts runs the whole chain on a file backend), so the up stops at a chain step (exit 5);
 // what matters here is that refresh, preview and the up ran against the bucket.
@@ -64,7 +64,6 @@ if (gate.mustFail) {
 
     beforeAll(async () => {
       side = mkdtempSync(join(tmpdir(), "lazarus-engine-dr-s3-"));
-      // (a variable, not a literal: the stand-in's options grow a secret key when it verifies signatures)
       const stubKeys = { accessKey: ACCESS_KEY, secretKey: SECRET_KEY };
       s3 = await startS3StubProcess(stubKeys);
       // gocloud.dev s3blob's URL parameters (v0.46, Pulumi v3.274.1): endpoint, region, use_path_style; Pulumi adds
