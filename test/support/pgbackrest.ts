@@ -118,6 +118,37 @@ export function chownToServerUser(path: string): void {
   chownSync(path, uid, gid);
 }
 
+/**
+ * A pgbackrest.conf whose repo1 is a bucket of the S3 stand-in over HTTPS (its certificate trusted through
+ * repo1-storage-ca-file, path-style addressing since "<bucket>.localhost" resolves nowhere), signing with the given
+ * key pair; written 0600 into DIR for the server's OS user. Returns the file.
+ */
+export function s3StubRepoConf(dir: string, s3: { host: string; port: number; caFile: string }, o: { bucket: string; accessKey: string; secretKey: string; name: string }): string {
+  const file = join(dir, `pgbackrest-${o.name}.conf`);
+  writeFileSync(
+    file,
+    [
+      "[global]",
+      "repo1-type=s3",
+      `repo1-s3-bucket=${o.bucket}`,
+      `repo1-s3-endpoint=${s3.host}`,
+      "repo1-s3-region=fra1",
+      "repo1-s3-uri-style=path",
+      `repo1-storage-port=${s3.port}`,
+      `repo1-storage-ca-file=${s3.caFile}`,
+      "repo1-path=/pgbackrest",
+      `repo1-s3-key=${o.accessKey}`,
+      `repo1-s3-key-secret=${o.secretKey}`,
+      `log-path=${dir}`,
+      `lock-path=${dir}`,
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  chownToServerUser(file);
+  return file;
+}
+
 export function runAsServerUser(file: string, args: string[], env: NodeJS.ProcessEnv = {}): ScriptRun {
   const [cmd, argv] = isRoot ? ["runuser", ["-u", "postgres", "--", file, ...args]] : [file, args];
   const r = spawnSync(cmd, argv, { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });

@@ -12,7 +12,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chownToServerUser, runAsServerUser } from "./pgbackrest";
+import { chownToServerUser, runAsServerUser, s3StubRepoConf } from "./pgbackrest";
 import { startS3Stub, type S3Stub } from "./s3Stub";
 import { startS3StubProcess, type S3StubProcess } from "./s3StubProcess";
 
@@ -230,31 +230,8 @@ describe("the S3 stand-in verifies AWS Signature Version 4 (s3cmd, in process, p
 describe("the S3 stand-in over HTTPS refuses pgBackRest's requests signed with a wrong secret", () => {
   let s3: S3StubProcess;
   let dir: string;
-  const conf = (secret: string) => {
-    const file = join(dir, `pgbackrest-${secret === SECRET_KEY ? "right" : "wrong"}.conf`);
-    writeFileSync(
-      file,
-      [
-        "[global]",
-        "repo1-type=s3",
-        "repo1-s3-bucket=offsite",
-        `repo1-s3-endpoint=${s3.host}`,
-        "repo1-s3-region=fra1",
-        "repo1-s3-uri-style=path",
-        `repo1-storage-port=${s3.port}`,
-        `repo1-storage-ca-file=${s3.caFile}`,
-        "repo1-path=/pgbackrest",
-        `repo1-s3-key=${ACCESS_KEY}`,
-        `repo1-s3-key-secret=${secret}`,
-        `log-path=${dir}`,
-        `lock-path=${dir}`,
-        "",
-      ].join("\n"),
-      { mode: 0o600 },
-    );
-    chownToServerUser(file);
-    return `--config=${file}`;
-  };
+  const conf = (secret: string) =>
+    `--config=${s3StubRepoConf(dir, s3, { bucket: "offsite", accessKey: ACCESS_KEY, secretKey: secret, name: secret === SECRET_KEY ? "right" : "wrong" })}`;
 
   beforeAll(async () => {
     s3 = await startS3StubProcess({ accessKey: ACCESS_KEY, secretKey: SECRET_KEY });

@@ -3,11 +3,11 @@
 // mean the same: that silent fallback would restore a day-old dump while the repository holds backups and WAL up to
 // seconds before the loss. Real pgBackRest 2.45 against the S3 stand-in over verified HTTPS (it checks SigV4 as Spaces
 // does; what it does not check is in test/support/s3Stub.ts's header).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chownToServerUser, runAsServerUser } from "../../support/pgbackrest";
+import { chownToServerUser, runAsServerUser, s3StubRepoConf } from "../../support/pgbackrest";
 import { startS3StubProcess, type S3StubProcess } from "../../support/s3StubProcess";
 
 const SCRIPT = resolve(__dirname, "../../../scripts/backup/pitr-route.sh");
@@ -17,31 +17,7 @@ const SECRET_KEY = "route-test-secret";
 describe("pitr-route.sh: no backup means the logical route, an unreadable repository means an error", () => {
   let s3: S3StubProcess;
   let dir: string;
-  const conf = (secret: string) => {
-    const file = join(dir, `pgbackrest-${secret === SECRET_KEY ? "right" : "wrong"}.conf`);
-    writeFileSync(
-      file,
-      [
-        "[global]",
-        "repo1-type=s3",
-        "repo1-s3-bucket=offsite",
-        `repo1-s3-endpoint=${s3.host}`,
-        "repo1-s3-region=fra1",
-        "repo1-s3-uri-style=path",
-        `repo1-storage-port=${s3.port}`,
-        `repo1-storage-ca-file=${s3.caFile}`,
-        "repo1-path=/pgbackrest",
-        `repo1-s3-key=${ACCESS_KEY}`,
-        `repo1-s3-key-secret=${secret}`,
-        `log-path=${dir}`,
-        `lock-path=${dir}`,
-        "",
-      ].join("\n"),
-      { mode: 0o600 },
-    );
-    chownToServerUser(file);
-    return file;
-  };
+  const conf = (secret: string) => s3StubRepoConf(dir, s3, { bucket: "offsite", accessKey: ACCESS_KEY, secretKey: secret, name: secret === SECRET_KEY ? "right" : "wrong" });
   const route = (config: string, out: string, extra: string[] = []) => {
     const r = runAsServerUser("bash", [SCRIPT, "--stanza", "goodgo", "--out", out, "--config", config, ...extra]);
     const last = r.stdout.trim().split("\n").pop() ?? "";
