@@ -17,6 +17,11 @@
 // (/etc/pgbackrest/...) are given to pgBackRest as PGBACKREST_CONFIG / PGBACKREST_CONFIG_INCLUDE_PATH in the
 // compose-exec environment and as --config/--config-include-path in archive_command. The drill file loses the spool
 // with the data directory (dataHost.alsoLost), and the empty host comes back with an empty spool, as the image makes it.
+// A recovery that changes the stanza (recovery.host: goodgo-<label>) changes those rendered files; before every exec the
+// server and config follow them (test/engine/drillPitrFollow.ts, what compose up's recreated containers would run).
+// Both routes: the application role (database.user, which the postgis entrypoint creates as POSTGRES_USER on an empty
+// volume, and the replacement server gets too) and the API image's `compose run` stand-in (fake-compose-run.ts), which
+// recovery.host's reindex runs.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
