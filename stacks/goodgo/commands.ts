@@ -7,6 +7,7 @@ import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";
 import { HOST_LAYOUT } from "../../lib/hostLayout";
 import { swapInArgs } from "../../config/swapIn";
+import { isExistingHost } from "../../config/shared";
 import { GOODGO_COMPOSE_FILE, GOODGO_OFFSITE_DIR } from "./inventory";
 import { GOODGO_SECRET_MOUNTS } from "./services";
 import { pitrScratchDir } from "../../lib/postgresPitr";
@@ -271,6 +272,20 @@ export function hostRecoverySteps(cfg: GoodgoConfig, inv: ServiceInventory): Rec
 }
 
 /**
+ * Before a database restore onto the live server: is that server still the database system its stanza archives
+ * (scripts/backup/pitr-archive-check.sh, in pg-backup with its libpq environment; pgBackRest as PITR_RUN_AS)? A server
+ * that came back on an empty, replaced data volume is a new system whose WAL pgBackRest refuses for the stanza: a
+ * restore would bring the data back and leave archive_command failing for good (pg_wal filling the disk, the repository
+ * getting no WAL). recovery.host is the switch for that: its own stanza goodgo-<label> and a first full backup.
+ */
+export function archiveCheckCommand(t: ComposeTarget, cfg: GoodgoConfig): string {
+  const hint =
+    `The switch for a replaced data volume is recovery.host {label: <new label>, backup: latest}${isExistingHost(cfg.host) ? " (onto this existing server: host: {existing: ...} stays)" : ""} ` +
+    `instead of recovery.database: the recovered cluster archives to its own stanza ${GOODGO_PGBACKREST_STANZA}-<label> and takes its first full backup there.`;
+  return composeExec(t, "pg-backup", ["bash", script("pitr-archive-check.sh"), "--stanza", goodgoStanza(cfg), "--hint", hint]);
+}
+
+/**
  * Section 4.1 as a chain: the backup (a pg_dump file, fetched off-site when asked; or with pointInTime the physical
  * route's dump) restored beside the live database; with cutover: stop apps, swap, migrate, flush. With swapIn (a later
  * run): stop apps, swap in the copy the earlier run restored, migrate, flush; compose up brings the apps back.
@@ -278,7 +293,10 @@ export function hostRecoverySteps(cfg: GoodgoConfig, inv: ServiceInventory): Rec
 export function databaseRestoreSteps(cfg: GoodgoConfig, inv: ServiceInventory): RecoveryStep[] {
   const r = cfg.recovery.database!;
   const t = composeTarget(cfg);
-  const steps: RecoveryStep[] = [];
+  // First, before anything is stopped or restored (backups.pitr is always on: it has defaults).
+  const steps: RecoveryStep[] = [
+    { key: "archive-check", what: `check that the live server is the database system of pgBackRest stanza ${goodgoStanza(cfg)} (a replaced, empty server cannot archive there)`, command: archiveCheckCommand(t, cfg) },
+  ];
   if (r.swapIn !== undefined) {
     steps.push(
       { key: "stop-apps", what: "stop the application services and PgBouncer", command: stopServicesCommand(t, servicesStoppedForCutover(inv)) },

@@ -1,11 +1,11 @@
 // GoodGo's full host loss (runbook 001 section 4.6): ONE switch, recovery.host: a new host (or the existing server back
 // at its address), the data services first, the newest off-site backup restored and cut over, migrations, reindex,
 // flush, the apps. Targets from the runbook's RPO/RTO Summary. And how `lazarus dr drill` drills it (GOODGO_DRILL):
-// the data host lost, the database brought back through recovery.database on either route.
+// the data host lost, the database brought back through recovery.database (logical) or recovery.host (physical).
 import { isExistingHost } from "../../config/shared";
 import { HOUR, MINUTE, resultLine, type DisasterRecovery, type DrillAdapter } from "../disasterRecovery";
 import { goodgoSchema, type GoodgoConfig } from "./config";
-import { goodgoStanza } from "./pitr";
+import { goodgoRecoveryStanza, goodgoStanza } from "./pitr";
 import type { GoodgoPlan } from "./plan";
 
 const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
@@ -23,12 +23,14 @@ function pitrRepository(block: Record<string, any>): string {
 }
 
 /**
- * Runbook 001 §4.1 both ways, each ending in recovery.database with cutover (migrate: false: the drill restores the
- * schema it backed up; migrations need the application image):
+ * Runbook 001 §4.1 both ways (migrate: false: the drill restores the schema it backed up; migrations need the
+ * application image):
  *   logical: backup-now (pg-backup.sh through the scheduled job's wrapper, local only), then `backup: <that file>`;
  *   physical: backup-now kind pitr-full (the scheduled pgBackRest job: a full backup into the repository in the
- *     off-site bucket, WAL archived continuously by the server), then `pointInTime: latest`: the backup plus the
- *     archived WAL replayed to its end in a scratch cluster, the database dumped from it and restored beside, cut over.
+ *     off-site bucket, WAL archived continuously by the server), then recovery.host {backup: latest} onto the same
+ *     server: the physical route (the backup plus the archived WAL replayed to its end in a scratch cluster, the
+ *     database dumped from it, restored beside and cut over), reindex, flush, and the replaced server's own stanza
+ *     with its first full backup (recovery.database would leave its archiving broken: its archive-check refuses it).
  */
 export const GOODGO_DRILL: DrillAdapter = {
   configKey: "lazarus:goodgo",
@@ -77,19 +79,23 @@ export const GOODGO_DRILL: DrillAdapter = {
         if (!label) return "a pitr-backup.sh result line naming the backup set";
         return { ref: label, describe: `pgBackRest ${str(result?.type) ?? "full"} backup ${label} of stanza ${str(result?.stanza) ?? "?"} in ${pitrRepository(block)} (WAL ${str(result?.wal_start) ?? "?"}..${str(result?.wal_stop) ?? "?"})` };
       },
+      // The data host came back EMPTY: a new database system, whose WAL pgBackRest refuses for the lost cluster's
+      // stanza (recovery.database's archive-check refuses it for that reason). recovery.host onto the same server is
+      // the switch for that: the route (physical: the repository has the drill's backup), the restore and cutover, and
+      // the recovered cluster's own stanza goodgo-<label> with its first full backup, so it archives again.
       setRecovery(block, label) {
-        block.recovery = { ...(block.recovery ?? {}), database: { label, pointInTime: "latest", cutover: true, migrate: false } };
-        return `recovery.database: {label: ${label}, pointInTime: latest, cutover: true}`;
+        block.recovery = { ...(block.recovery ?? {}), host: { label, backup: "latest", migrate: false } };
+        return `recovery.host: {label: ${label}, backup: latest} (the recovered cluster archives to its own stanza goodgo-${label})`;
       },
-      switchName: "recovery.database",
-      recoveryPrefix: (label) => `-restore-db-${label}-`,
+      switchName: "recovery.host",
+      recoveryPrefix: (label) => `-recover-host-${label}-`,
       restored(stdoutOf, block) {
         const pitr = resultLine(stdoutOf("pitr-restore"), "pitr-restore.sh");
         const backupLabel = str(pitr?.backup_label);
         if (!backupLabel) return undefined;
         const restore = resultLine(stdoutOf("restore-database"), "pg-restore.sh");
         const cfg = parsed(block);
-        const stanza = str(pitr?.stanza) ?? (cfg ? goodgoStanza(cfg) : "goodgo");
+        const stanza = str(pitr?.stanza) ?? (cfg ? goodgoRecoveryStanza(cfg) : "goodgo");
         const repository = pitrRepository(block);
         const until = str(pitr?.recovered_until);
         const sha = str(restore?.sha256) ?? str(pitr?.dump_sha256);
@@ -108,8 +114,14 @@ export const GOODGO_DRILL: DrillAdapter = {
       // The repository is in the off-site bucket: runbook 001's off-site figure.
       rtoRoute: "offsiteBackup",
       notes(block) {
-        const t = parsed(block)?.backups.pitr.archiveTimeoutSeconds;
-        return t === undefined ? [] : [`physical route: WAL is shipped at least every backups.pitr.archiveTimeoutSeconds = ${t} s (archive_timeout), which bounds the RPO on a writing server (plus the segment in flight at the loss)`];
+        const cfg = parsed(block);
+        if (!cfg) return [];
+        return [
+          `physical route: WAL is shipped at least every backups.pitr.archiveTimeoutSeconds = ${cfg.backups.pitr.archiveTimeoutSeconds} s (archive_timeout), which bounds the RPO on a writing server (plus the segment in flight at the loss)`,
+          ...(cfg.recovery.host
+            ? [`archiving after the recovery: the recovered cluster (a new database system) archives to its own stanza ${goodgoStanza(cfg)}, which pitr-first-full created with its first full backup; stanza ${goodgoRecoveryStanza(cfg)} stays readable for restores to a time before the loss`]
+            : []),
+        ];
       },
     },
   },

@@ -9,20 +9,28 @@
 //   - the data host is lost: kill -9 of PostgreSQL, its data directory AND pgBackRest's local spool removed; the
 //     repository survives (it is off-site, as the bucket would be);
 //   - an empty server comes back (initdb, the saved configuration, an empty spool);
-//   - recovery through GoodGo's own switch, recovery.database {pointInTime: latest, cutover: true}: pitr-restore.sh
-//     restores the backup and replays the archived WAL to its end in a scratch cluster, dumps the database, and
-//     pg-restore.sh restores the dump beside the live one and cuts over; healthy = the first acknowledged write.
+//   - recovery through GoodGo's switch for a lost data host, recovery.host {backup: latest} onto the same (existing)
+//     server: pitr-route.sh picks the physical route (the repository has the drill's backup), pitr-restore.sh restores
+//     the backup and replays the archived WAL to its end in a scratch cluster, dumps the database, pg-restore.sh
+//     restores the dump beside the live one and cuts over; reindex, Redis flushed, and pitr-first-full: the replaced
+//     server (a new database system) archives to its own stanza goodgo-<label>, created with its first full backup;
+//     healthy = the first acknowledged write. (recovery.database would restore the data and leave archiving broken:
+//     pgBackRest refuses the new system's WAL for stanza goodgo; its archive-check step refuses that server now.)
 // RPO is measured from the writer's acknowledged log exactly as in the logical drill (test/engine/dr-drill.test.ts), and
 // must be what WAL archiving promises: far fewer rows lost than were written after the backup, in seconds bounded by
 // archive_timeout plus the segment in flight. The report names the route, the pgBackRest backup set and the repository.
-// Printed, not asserted: whether the recovered server archives again (it does not: a new database system, which
-// pgBackRest refuses for the lost cluster's stanza; README "Drills").
+// And afterwards the recovered server archives again: a forced segment switch is archived (last_archived_wal advances,
+// failed_count unchanged) into its own stanza, whose first full backup is in the repository beside the lost stanza's.
 //
 // Stand-ins and what they cannot check: containers (fake-docker; `compose exec` runs the command here against the real
 // servers, test/support/fake-docker-exec, as root where the container would run as root too; pgBackRest as postgres via
-// runuser as the plan's commands say); the S3 stand-in (test/support/s3Stub.ts) checks the access key id but not the
-// signature, keeps objects in memory (that process is the "off-site" storage), and has none of Spaces' rate limits or
-// eventual listing; the replacement host is initdb with the saved configuration, not the postgis image's entrypoint.
+// runuser as the plan's commands say); the containers' recreation by compose up when the switch changes the stanza
+// (the postgres service's archive_command, pgbackrest.conf, pg-backup's PITR_STANZA) is test/engine/drillPitrFollow.ts,
+// which brings the server and config to the deploy directory's rendered files before each exec (archive_command by
+// ALTER SYSTEM and a reload); the API image's reindex is test/support/fake-compose-run.ts (strict: it checks the api's
+// DATABASE_URL names the live database and that it answers, not Typesense); the S3 stand-in (test/support/s3Stub.ts)
+// keeps objects in memory (that process is the "off-site" storage), and has none of Spaces' rate limits or eventual
+// listing; the replacement host is initdb with the saved configuration, not the postgis image's entrypoint.
 // The scratch cluster of the restore listens on 127.0.0.1:5433 here (in pg-backup's network namespace on a real host).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -47,6 +55,8 @@ const ARCHIVE_TIMEOUT_S = 10;
 /** The bound on the data lost: archive_timeout, plus the segment being pushed when the server died (async push). */
 const RPO_BOUND_S = ARCHIVE_TIMEOUT_S + 10;
 const GOODGO_RECOVERY_TARGETS = recoveryTargets("goodgo")!;
+/** recovery.host's chain on the drill's route (migrate: false; fetch-backup skips itself: the route is physical). */
+const CHAIN = ["data-services", "restore-route", "fetch-backup", "pitr-restore", "restore-database", "reindex-typesense", "flush-redis", "pitr-first-full"];
 const gate = engineGate({ command: true });
 
 if (gate.mustFail) {
@@ -73,7 +83,7 @@ if (gate.mustFail) {
 
     const refused = () => spawnSync("psql", ["-X", "-At", "-c", "SELECT 1"], { env: { ...process.env, ...drill.pg.env, PGCONNECT_TIMEOUT: "3" }, encoding: "utf8" });
 
-    it("loses the data host and its spool, recovers through recovery.database pointInTime latest: RPO seconds, not everything after the backup; the report names the route, the backup set and the repository", async () => {
+    it("loses the data host and its spool, recovers through recovery.host (physical route, latest point): RPO seconds, not everything after the backup; the report names the route, the backup set and the repository; the recovered server archives again, to its own stanza", async () => {
       const { pg, pitr } = drill;
       const seen: DrStep[] = [];
       let atLoss: { dataDirExists: boolean; spoolExists: boolean; psql: ReturnType<typeof refused> } | undefined;
@@ -102,15 +112,22 @@ if (gate.mustFail) {
       expect(cli.code, cli.stdout + cli.stderr).toBe(0);
       expect(report).toMatchObject({ kind: "drill", stack: "staging", outcome: "ok", route: "physical" });
 
-      // The drill ran GoodGo's rendered files: what the plan wrote on the host is what the drill adapted.
+      // The switch's label names the recovered cluster's own stanza.
+      const label = /label: (drill-\d+)/.exec(report.steps.find((s) => s.key === "drill/recovery-switch")!.detail ?? "")?.[1];
+      expect(label).toBeDefined();
+      const ownStanza = `goodgo-${label}`;
+
+      // The drill ran GoodGo's rendered files: what the plan wrote on the host is what the drill adapted (after the
+      // switch, with the recovered cluster's stanza: the only change recovery.host makes to pgbackrest.conf).
       const deployDir = join(drill.host.root, "srv", "goodgo");
-      expect(readFileSync(join(deployDir, GOODGO_PITR_FILES.pgbackrestConf), "utf8")).toBe(pitr!.rendered.pgbackrestConf);
+      expect(pitr!.rendered.pgbackrestConf).toContain("\n[goodgo]\n");
+      expect(readFileSync(join(deployDir, GOODGO_PITR_FILES.pgbackrestConf), "utf8")).toBe(pitr!.rendered.pgbackrestConf.replace("\n[goodgo]\n", `\n[${ownStanza}]\n`));
       expect(readFileSync(join(deployDir, GOODGO_SECRET_MOUNTS.pgbackrestSecrets.host), "utf8")).toBe(pitr!.rendered.secretsConf);
       for (const line of ["repo1-type=s3", `repo1-s3-bucket=${pitr!.cfg.backups.offsite.bucket}`, "repo1-path=/pgbackrest", "repo1-cipher-type=aes-256-cbc", "archive-async=y"]) {
         expect(pitr!.rendered.pgbackrestConf.split("\n")).toContain(line);
       }
       const pgBackup = renderedServiceEnvironment(join(deployDir, "docker-compose.prod.yml"), "pg-backup");
-      expect({ PITR_STANZA: pgBackup.PITR_STANZA, PITR_RUN_AS: pgBackup.PITR_RUN_AS }).toEqual({ PITR_STANZA: "goodgo", PITR_RUN_AS: "postgres" });
+      expect({ PITR_STANZA: pgBackup.PITR_STANZA, PITR_RUN_AS: pgBackup.PITR_RUN_AS }).toEqual({ PITR_STANZA: ownStanza, PITR_RUN_AS: "postgres" });
       expect(pg.sql("SHOW archive_timeout")).toBe(`${ARCHIVE_TIMEOUT_S}s`);
 
       // The loss really happened: data directory and spool gone, connections refused.
@@ -173,10 +190,7 @@ if (gate.mustFail) {
         "drill/replace-data-host",
         "drill/recovery-switch",
         "drill/recovery-up",
-        "goodgo/recovery.database/pitr-restore",
-        "goodgo/recovery.database/stop-apps",
-        "goodgo/recovery.database/restore-database",
-        "goodgo/recovery.database/flush-redis",
+        ...CHAIN.map((k) => `goodgo/recovery.host/${k}`),
         "drill/healthy",
         "drill/measure",
       ]);
@@ -196,15 +210,27 @@ if (gate.mustFail) {
       const gantt = checkGantt(/```mermaid\n([\s\S]*?)\n```/.exec(md)![1]!);
       expect(gantt.tasks.map((t) => t.name)).toContain("pitr-restore");
 
-      // After the recovery: does the recovered server archive again? A segment switched, then what the archiver did
-      // (reported, not asserted: the server is the replacement's new database system, which is its own question).
-      pg.sql("SELECT pg_switch_wal()");
-      const archiver = () => pg.sql("SELECT archived_count || ' archived, ' || failed_count || ' failed, last failed ' || coalesce(last_failed_wal, '-') FROM pg_stat_archiver");
-      for (let i = 0; i < 40 && /^0 archived, 0 failed/.test(archiver()); i++) await new Promise((r) => setTimeout(r, 500));
-      const log = readFileSync(pg.logFile, "utf8").split("\n");
-      const at = log.map((l) => /ERROR: \[\d+\]/.test(l)).lastIndexOf(true);
-      const refusedPush = at >= 0 ? log.slice(at, at + 3).map((l) => l.trim()) : [];
-      console.log(`archiving after the recovery: ${archiver()}${refusedPush.length ? `; server log: ${refusedPush.join(" ")}` : ""}`);
+      // After the recovery the server archives again: recovery.host gave the new database system its own stanza, and
+      // pitr-first-full created it with a full backup. A forced segment switch is archived, and nothing fails.
+      expect(pg.sql("SHOW archive_command")).toContain(`--stanza=${ownStanza} archive-push`);
+      const own = pitr!.info(ownStanza);
+      expect(own.status).toMatchObject({ code: 0 });
+      expect(own.backup.map((b: { type: string }) => b.type)).toEqual(["full"]);
+      expect(report.notes.join("\n")).toContain(`the recovered cluster (a new database system) archives to its own stanza ${ownStanza}`);
+      const archiver = () => pg.sql("SELECT coalesce(last_archived_wal, '') || '|' || failed_count FROM pg_stat_archiver").split("|") as [string, string];
+      const [lastBefore, failedBefore] = archiver();
+      const switched = pg.sql("SELECT pg_walfile_name(pg_switch_wal())");
+      let now = archiver();
+      for (let i = 0; i < 120 && now[0] < switched; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        now = archiver();
+      }
+      console.log(`archiving after the recovery: segment ${switched} switched; last archived ${lastBefore} -> ${now[0]}; failed_count ${failedBefore} -> ${now[1]}`);
+      expect(now[0] >= switched, `last archived ${now[0]}, switched ${switched}`).toBe(true);
+      expect(now[0] > lastBefore).toBe(true);
+      expect(now[1]).toBe(failedBefore);
+      const check = spawnSync("runuser", ["-u", "postgres", "--", "pgbackrest", `--config=${pitr!.confFile}`, `--config-include-path=${pitr!.includeDir}`, `--stanza=${ownStanza}`, "check"], { encoding: "utf8" });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
 
       // The drill's operation and switch stay in the scratch stack file: a later up does nothing new.
       const again = await drill.goodgo.stack.up();

@@ -17,6 +17,11 @@
 // (/etc/pgbackrest/...) are given to pgBackRest as PGBACKREST_CONFIG / PGBACKREST_CONFIG_INCLUDE_PATH in the
 // compose-exec environment and as --config/--config-include-path in archive_command. The drill file loses the spool
 // with the data directory (dataHost.alsoLost), and the empty host comes back with an empty spool, as the image makes it.
+// A recovery that changes the stanza (recovery.host: goodgo-<label>) changes those rendered files; before every exec the
+// server and config follow them (test/engine/drillPitrFollow.ts, what compose up's recreated containers would run).
+// Both routes: the application role (database.user, which the postgis entrypoint creates as POSTGRES_USER on an empty
+// volume, and the replacement server gets too) and the API image's `compose run` stand-in (fake-compose-run.ts), which
+// recovery.host's reindex runs.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,11 +34,13 @@ import { goodgoPgbackrestConf, goodgoPostgresCommand, goodgoStanza } from "../..
 import { emptyPostgresScript } from "../support/drillTarget";
 import { adaptRenderedArchiveConf, chownToServerUser, runAsServerUser } from "../support/pgbackrest";
 import { startPlanHost, type PlanHost } from "../support/planOverSsh";
+import { toDrillLocation, type DrillPitrLocation } from "./drillPitrFollow";
+import { REPO_ROOT } from "../../lib/engine/install";
 import { PG_BIN, startPostgres, type PostgresServer } from "../support/postgres";
 import { startRedis, type RedisServer } from "../support/redis";
 import { startS3StubProcess, type S3StubProcess } from "../support/s3StubProcess";
 import { GOODGO_SENTINEL_SECRETS } from "../support/stacks";
-import { GOODGO_SANDBOXED, goodgoOnHostConfig, goodgoSecrets, openGoodgoStack, writeGoodgoComposeExec, type GoodgoEngineStack } from "./goodgoStack";
+import { GOODGO_SANDBOXED, goodgoOnHostConfig, goodgoSecrets, openGoodgoStack, writeGoodgoComposeExec, writeGoodgoComposeRun, type GoodgoEngineStack } from "./goodgoStack";
 
 const PASSPHRASE = "lazarus-engine-test";
 
@@ -47,8 +54,8 @@ export interface DrillPitr {
   includeDir: string;
   spoolDir: string;
   s3: S3StubProcess;
-  /** `pgbackrest info --output=json` of the stanza, as the server's OS user (the repository as it is now). */
-  info(): any;
+  /** `pgbackrest info --output=json` of the stanza (default: the base stanza, goodgo), as the server's OS user. */
+  info(stanza?: string): any;
 }
 
 export interface DrillStack {
@@ -67,40 +74,6 @@ export interface DrillStack {
   stop(): Promise<void>;
 }
 
-/**
- * GoodGo's rendered pgbackrest.conf with the drill's locations: the test server, temp dirs, the S3 stand-in. Every key
- * moved must be in the file, so a renderer change that drops one fails here instead of silently drilling on defaults.
- */
-function toDrillLocation(conf: string, at: { pg: PostgresServer; spool: string; log: string; lock: string; s3: S3StubProcess }): string {
-  const moved: Record<string, string> = {
-    "pg1-path": at.pg.dataDir,
-    "pg1-port": String(at.pg.port),
-    "pg1-socket-path": at.pg.baseDir,
-    "pg1-user": at.pg.user,
-    "spool-path": at.spool,
-    "log-path": at.log,
-    "repo1-s3-endpoint": at.s3.host,
-    "repo1-s3-uri-style": "path",
-  };
-  const seen = new Set<string>();
-  const lines: string[] = [];
-  for (const line of conf.split("\n")) {
-    const key = /^([a-z0-9-]+)=/.exec(line)?.[1];
-    if (key === undefined || !(key in moved)) {
-      lines.push(line);
-      continue;
-    }
-    seen.add(key);
-    lines.push(`${key}=${moved[key]}`);
-    // pgBackRest's default lock path (/tmp/pgbackrest) is shared by every cluster on the machine.
-    if (key === "log-path") lines.push(`lock-path=${at.lock}`);
-    if (key === "repo1-s3-uri-style") lines.push(`repo1-storage-port=${at.s3.port}`, `repo1-storage-ca-file=${at.s3.caFile}`);
-  }
-  const missing = Object.keys(moved).filter((k) => !seen.has(k));
-  if (missing.length) throw new Error(`GoodGo's rendered pgbackrest.conf has no ${missing.join(", ")}:\n${conf}`);
-  return lines.join("\n");
-}
-
 /** GoodGo's secrets as its renderers take them, from the sentinels the stack sets. */
 function sentinelGoodgoSecrets(): GoodgoStackSecrets {
   return Object.fromEntries(Object.entries(GOODGO_ENV_SECRET_SOURCES).map(([k, name]) => [k, GOODGO_SENTINEL_SECRETS[`lazarus:${name}`]])) as unknown as GoodgoStackSecrets;
@@ -116,7 +89,8 @@ export async function openDrillStack(
   mkdirSync(backupsDir);
   const redis = await startRedis({ password: GOODGO_SENTINEL_SECRETS["lazarus:goodgoRedisPassword"] });
   const composeExec = join(side, "compose-exec");
-  const host = await startPlanHost({ sandboxed: GOODGO_SANDBOXED, composeExec });
+  const composeRun = join(side, "compose-run");
+  const host = await startPlanHost({ sandboxed: GOODGO_SANDBOXED, composeExec, composeRun });
   const deployDir = join(host.root, "srv", "goodgo");
   const config = goodgoOnHostConfig(host.ssh, deployDir, (g) => {
     // The stack's own key, as an operator would set it: the shortest archive_timeout it accepts keeps the drill short.
@@ -126,6 +100,7 @@ export async function openDrillStack(
   let pg: PostgresServer;
   let pitr: DrillPitr | undefined;
   let extraEnv: Record<string, string> = {};
+  let location: DrillPitrLocation | undefined;
   if (o.physical) {
     const cfg = goodgoSchema.parse(config["lazarus:goodgo"]);
     const s3 = await startS3StubProcess({ accessKey: GOODGO_SENTINEL_SECRETS["lazarus:goodgoSpacesAccessKey"]!, secretKey: GOODGO_SENTINEL_SECRETS["lazarus:goodgoSpacesSecretKey"]! });
@@ -145,7 +120,17 @@ export async function openDrillStack(
       .map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`)
       .join("\n");
     pg = await startPostgres({ extraConf: ["synchronous_commit = on", ...adaptRenderedArchiveConf(archiveConf, confFile, includeDir).split("\n")] });
-    writeFileSync(confFile, toDrillLocation(rendered.pgbackrestConf, { pg, spool: spoolDir, log, lock, s3 }), { mode: 0o640 });
+    location = {
+      deployDir,
+      pg: { host: pg.host, port: pg.port, user: pg.user, dataDir: pg.dataDir, socketDir: pg.baseDir },
+      spool: spoolDir,
+      log,
+      lock,
+      s3: { host: s3.host, port: s3.port, caFile: s3.caFile },
+      confFile,
+      includeDir,
+    };
+    writeFileSync(confFile, toDrillLocation(rendered.pgbackrestConf, location), { mode: 0o640 });
     chownToServerUser(confFile);
     const stanza = goodgoStanza(cfg);
     pitr = {
@@ -155,23 +140,52 @@ export async function openDrillStack(
       includeDir,
       spoolDir,
       s3,
-      info() {
-        const r = runAsServerUser("pgbackrest", [`--config=${confFile}`, `--config-include-path=${includeDir}`, `--stanza=${stanza}`, "--log-level-console=error", "info", "--output=json"]);
+      info(of = stanza) {
+        const r = runAsServerUser("pgbackrest", [`--config=${confFile}`, `--config-include-path=${includeDir}`, `--stanza=${of}`, "--log-level-console=error", "info", "--output=json"]);
         return JSON.parse(r.stdout)[0];
       },
     };
-    // pg-backup's environment for the physical route (PITR_STANZA and PITR_RUN_AS as the compose file renders them;
-    // asserted by the test), and where pgBackRest's config is here (the container uses its default paths).
-    extraEnv = { PITR_STANZA: stanza, PITR_RUN_AS: "postgres", PGBACKREST_CONFIG: confFile, PGBACKREST_CONFIG_INCLUDE_PATH: includeDir, PG_BIN };
+    // pg-backup's environment for the physical route (PITR_RUN_AS as the compose file renders it; PITR_STANZA is the
+    // compose file's at each exec, drillPitrFollow.ts), and where pgBackRest's config is here (the container uses its
+    // default paths).
+    extraEnv = { PITR_RUN_AS: "postgres", PGBACKREST_CONFIG: confFile, PGBACKREST_CONFIG_INCLUDE_PATH: includeDir, PG_BIN };
   } else {
     pg = await startPostgres({ extraConf: ["synchronous_commit = on"] });
   }
+  // The application's role, which the postgis image's entrypoint creates as POSTGRES_USER on every empty volume (the
+  // API's DATABASE_URL logs in as it: fake-compose-run.ts checks that it answers).
+  const dbUser = goodgoSchema.parse(config["lazarus:goodgo"]).database.user;
+  const createRole = `CREATE ROLE "${dbUser}" LOGIN SUPERUSER`;
+  pg.sql(createRole);
   pg.sql("CREATE DATABASE goodgo");
-  writeGoodgoComposeExec({ side, composeExec, host, deployDir, pg, redis, backupsDir, backupDirInEnv: true, extraEnv });
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  if (location) {
+    // Before each exec, the server and config follow the deploy directory's rendered files, and PITR_STANZA is the
+    // compose file's (drillPitrFollow.ts: what compose up's recreated containers would run, e.g. after recovery.host).
+    const inner = `${composeExec}-inner`;
+    const follow = join(side, "follow.json");
+    writeFileSync(follow, JSON.stringify(location));
+    writeGoodgoComposeExec({ side, composeExec: inner, host, deployDir, pg, redis, backupsDir, backupDirInEnv: true, extraEnv });
+    writeFileSync(
+      composeExec,
+      ["#!/bin/sh", "set -e", `stanza=$(${q(join(REPO_ROOT, "node_modules/.bin/tsx"))} ${q(join(REPO_ROOT, "test/engine/drillPitrFollow.ts"))} ${q(follow)})`, `PITR_STANZA=$stanza exec ${q(inner)} "$@"`, ""].join("\n"),
+      { mode: 0o755 },
+    );
+  } else {
+    writeGoodgoComposeExec({ side, composeExec, host, deployDir, pg, redis, backupsDir, backupDirInEnv: true, extraEnv });
+  }
+  // The API image's migrate and reindex (recovery.host runs the reindex): test/support/fake-compose-run.ts.
+  writeGoodgoComposeRun({ side, composeRun, pg });
   const goodgo = await openGoodgoStack(config, goodgoSecrets(readFileSync(host.ssh.keyFile, "utf8")), PASSPHRASE);
   const passphraseFile = join(side, "passphrase");
   writeFileSync(passphraseFile, PASSPHRASE, { mode: 0o600 });
-  const replaceScript = emptyPostgresScript(pg, join(side, "replace"), "goodgo", pitr ? { emptyDirs: [pitr.spoolDir] } : {});
+  const emptyServer = emptyPostgresScript(pg, join(side, "replace"), "goodgo", pitr ? { emptyDirs: [pitr.spoolDir] } : {});
+  const replaceScript = join(side, "replace", "empty-postgres-with-role.sh");
+  writeFileSync(
+    replaceScript,
+    ["#!/bin/bash", "set -euo pipefail", q(emptyServer), `PGHOST=${q(pg.host)} PGPORT=${pg.port} PGUSER=${q(pg.user)} psql -X -q -v ON_ERROR_STOP=1 -d postgres -c ${q(createRole)}`, ""].join("\n"),
+    { mode: 0o755 },
+  );
   writeFileSync(
     join(goodgo.projectDir, DRILL_FILE),
     stringify({

@@ -255,7 +255,8 @@ if (gate.mustFail) {
       // First switch: restore beside the live one; the live database is untouched.
       configure((g) => (g.recovery = { database: { label: "r1", backup, migrate: false } }));
       const restore = await up();
-      expect(changed(restore)).toEqual([`create ${PREFIX}-restore-db-r1-restore-database`, `replace ${PREFIX}-compose-up`].sort());
+      // First the preflight archive-check (passes: this server does not archive and the repository has no stanza goodgo).
+      expect(changed(restore)).toEqual([`create ${PREFIX}-restore-db-r1-archive-check`, `create ${PREFIX}-restore-db-r1-restore-database`, `replace ${PREFIX}-compose-up`].sort());
       const beside = databases().filter((d) => d.startsWith("goodgo_restore_"));
       expect(beside).toHaveLength(1);
       expect(pg.sql("SELECT count(*) FROM listing", beside[0])).toBe("500");
@@ -279,9 +280,9 @@ if (gate.mustFail) {
         .filter((n) => n.startsWith(`${PREFIX}-restore-db-r1-`) || n === `${PREFIX}-compose-up`)
         // A replacement reports its halves too (create-replacement, replace, delete-replaced): the first is when it ran.
         .filter((n, i, all) => all.indexOf(n) === i);
-      expect(finished).toEqual([`${PREFIX}-restore-db-r1-stop-apps`, `${PREFIX}-restore-db-r1-restore-database`, `${PREFIX}-restore-db-r1-flush-redis`, `${PREFIX}-compose-up`]);
+      expect(finished).toEqual([`${PREFIX}-restore-db-r1-archive-check`, `${PREFIX}-restore-db-r1-stop-apps`, `${PREFIX}-restore-db-r1-restore-database`, `${PREFIX}-restore-db-r1-flush-redis`, `${PREFIX}-compose-up`]);
       expect(newDockerCalls()).toEqual(["-f docker-compose.prod.yml stop web api pgbouncer ai-services", "up -d --wait --wait-timeout 300 --remove-orphans"]);
-      expect(readFileSync(join(side, "exec.log"), "utf8").trim().split("\n")).toEqual(["pg-backup", "pg-backup", "redis"]);
+      expect(readFileSync(join(side, "exec.log"), "utf8").trim().split("\n")).toEqual(["pg-backup", "pg-backup", "pg-backup", "pg-backup", "redis"]);
       expect(changeCount(cutover.summary)).toBeGreaterThan(0);
       // Left in the stack file, the switch does nothing more.
       const again = await up();

@@ -3,7 +3,8 @@
 // as the container would have it, against real servers (PostgreSQL 15, Redis 7, s3cmd against the loopback S3 stub, test/support/s3Stub.ts).
 // So the quoting through `sh -c`, the SQL, redis-cli's authentication, the off-site fetch and the full host recovery
 // chain's backup steps (fetch, pg-restore.sh into a new database with cutover, Redis flush) and recovery.database's
-// two runs (the restore beside, then swapIn's pg-restore.sh --swap-in of that copy) are what is tested.
+// two runs (the restore beside, then swapIn's pg-restore.sh --swap-in of that copy), and its first step, archive-check
+// (pitr-archive-check.sh: the new server of a host loss refused against the lost cluster's stanza), are what is tested.
 // The stand-in first judges each exec against the stack's real rendered compose file (written where the commands `cd`)
 // and the image facts, and refuses what Docker refuses: a program the image lacks, a service that is not there or not
 // running. It cannot model the container's filesystem, network namespace or user switch (its header says how).
@@ -336,6 +337,28 @@ describe("the full host recovery chain (4.6), physical route, run for real", () 
     expect(cutover).toMatchObject({ status: "ok", cutover: true, database: "goodgo" });
     expect(pg.sql("SELECT count(*), max(id) FROM listing", "goodgo")).toBe("742|742");
   });
+
+  it("the same new server recovered by recovery.database instead: its first step, archive-check, refuses it (another system id than stanza goodgo's) before anything is stopped or restored, naming recovery.host", async () => {
+    const cfg = platformConfig(loadStackConfig(
+      rawStack("staging", { patch: (x) => {
+        x["lazarus:goodgo"].app.deployDir = tmp;
+        x["lazarus:goodgo"].recovery = { database: { label: "dr3", pointInTime: "latest", cutover: true } };
+      } }),
+      { allowMissingSecrets: true },
+    ), goodgo)!;
+    const steps = databaseRestoreSteps(cfg, goodgoStackInventory(cfg, "staging"));
+    expect(steps[0]!.key).toBe("archive-check");
+    const live = pg.sql("SELECT system_identifier FROM pg_control_system()");
+    const r = await runOnHost(steps[0]!.command, { FAKE_SCRIPTS: join(__dirname, "../../../scripts"), PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: "goodgo", PGBACKREST_CONFIG: c!.confFile });
+    expect(r.code, r.err + r.out).toBe(65);
+    expect(r.services).toEqual(["pg-backup"]);
+    const error = String(JSON.parse(r.out.trim().split("\n").pop()!).error);
+    const ids = /system id (\d+)\) than stanza goodgo's \(PostgreSQL 15, system id (\d+)\)/.exec(error);
+    expect(ids?.[1], error).toBe(live);
+    expect(ids?.[2]).not.toBe(live);
+    expect(error).toContain("The switch for a replaced data volume is recovery.host {label: <new label>, backup: latest}");
+    expect(pg.sql("SELECT count(*) FROM listing", "goodgo")).toBe("742");
+  });
 });
 
 describe("the stand-in refuses an exec as Docker would, before anything runs", () => {
@@ -430,7 +453,11 @@ describe("recovery.database in two runs, run for real: the restore beside, then 
     pg.sql("DELETE FROM listing WHERE id > 100", "goodgo");
 
     const first = chain({ label: "r1", backup: name });
-    expect(Object.keys(first)).toEqual(["restore-database"]);
+    expect(Object.keys(first)).toEqual(["archive-check", "restore-database"]);
+    // No stanza in the repository yet: nothing to mismatch, the restore goes on.
+    const checked = await runOnHost(first["archive-check"]!, { ...pgBackupEnv(), PGBACKREST_CONFIG: emptyPgbackrestRepo() });
+    expect(checked.code, checked.err).toBe(0);
+    expect(result(checked.out)).toMatchObject({ status: "ok", stanza: "goodgo", reason: expect.stringContaining("the repository has no stanza goodgo yet") });
     const restored = await runOnHost(first["restore-database"]!, pgBackupEnv());
     expect(restored.code, restored.err).toBe(0);
     const copy = result(restored.out).restored_database as string;
@@ -443,7 +470,7 @@ describe("recovery.database in two runs, run for real: the restore beside, then 
     // The host recovery chains above leave rollback points of their own.
     const earlier = databases();
     const second = chain({ label: "r1", swapIn: copy });
-    expect(Object.keys(second)).toEqual(["stop-apps", "swap-in", "migrate", "flush-redis"]);
+    expect(Object.keys(second)).toEqual(["archive-check", "stop-apps", "swap-in", "migrate", "flush-redis"]);
     const swapped = await runOnHost(second["swap-in"]!, pgBackupEnv());
     expect(swapped.code, swapped.err).toBe(0);
     expect(swapped.services).toEqual(["pg-backup"]);

@@ -79,8 +79,8 @@ describe("restoring the database from a named backup (4.1)", () => {
   it("without cutover, restores into a new database beside the live one and touches no service", async () => {
     const plan = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:goodgo"].recovery = { database: restore }) });
     const steps = goodgoCommands(plan).filter((c) => c.name.startsWith("goodgo-prod-restore-db-20261123-")).map((c) => c.name);
-    expect(steps).toEqual(["goodgo-prod-restore-db-20261123-restore-database"]);
-    const cmd = String(one(plan, T.command, steps[0]!).inputs.create);
+    expect(steps).toEqual(["goodgo-prod-restore-db-20261123-archive-check", "goodgo-prod-restore-db-20261123-restore-database"]);
+    const cmd = String(one(plan, T.command, steps[1]!).inputs.create);
     expect(cmd).toContain("exec -T pg-backup bash /opt/lazarus/scripts/backup/pg-restore.sh --dbname goodgo /backups/goodgo_20261123T020000Z.dump");
     expect(cmd).not.toContain("--cutover");
     expect(snapshot(plan, stateful)).toEqual(snapshot(base, stateful));
@@ -93,7 +93,7 @@ describe("restoring the database from a named backup (4.1)", () => {
     });
     const prefix = "goodgo-prod-restore-db-20261123-";
     const steps = goodgoCommands(plan).filter((c) => c.name.startsWith(prefix));
-    const order = ["stop-apps", "restore-database", "migrate", "flush-redis"];
+    const order = ["archive-check", "stop-apps", "restore-database", "migrate", "flush-redis"];
     expect(steps.map((s) => s.name.slice(prefix.length)).sort()).toEqual([...order].sort());
     // Each step depends on the one before; compose up depends on the last.
     const byKey = Object.fromEntries(steps.map((s) => [s.name.slice(prefix.length), s]));
@@ -153,7 +153,7 @@ describe("swapping in the restored copy the operator verified (4.1, recovery.dat
   it("stops the apps and PgBouncer, swaps that copy in with pg-restore.sh --swap-in (no second restore), migrates, flushes Redis, then compose up", async () => {
     const plan = await planWith(swap);
     const steps = goodgoCommands(plan).filter((c) => c.name.startsWith(prefix));
-    const order = ["stop-apps", "swap-in", "migrate", "flush-redis"];
+    const order = ["archive-check", "stop-apps", "swap-in", "migrate", "flush-redis"];
     expect(steps.map((x) => x.name.slice(prefix.length)).sort()).toEqual([...order].sort());
     const byKey = Object.fromEntries(steps.map((x) => [x.name.slice(prefix.length), x]));
     for (let i = 1; i < order.length; i++) expect(byKey[order[i]!]!.dependencies).toContain(byKey[order[i - 1]!]!.urn);
@@ -173,7 +173,7 @@ describe("swapping in the restored copy the operator verified (4.1, recovery.dat
     const second = await planWith(swap);
     const again = await planWith(swap);
     const other = await planWith({ ...swap, swapIn: "goodgo_restore_20261123041500" });
-    expect(changed(first, second)).toEqual(["goodgo-prod-compose-up", ...["restore-database", "stop-apps", "swap-in", "migrate", "flush-redis"].map((k) => `${prefix}${k}`)].sort());
+    expect(changed(first, second)).toEqual(["goodgo-prod-compose-up", ...["archive-check", "restore-database", "stop-apps", "swap-in", "migrate", "flush-redis"].map((k) => `${prefix}${k}`)].sort());
     expect(changed(second, again)).toEqual([]);
     // Steps trigger on their chain's run (components/composeDeployment.ts): a new copy is a new run, so a replacement.
     const triggers = (p: Plan) => (one(p, T.command, `${prefix}swap-in`).rawInputs.triggers as unknown[]).map(String);
@@ -191,7 +191,7 @@ describe("swapping in the restored copy the operator verified (4.1, recovery.dat
 
   it("without migrations when migrate: false", async () => {
     const plan = await planWith({ ...swap, migrate: false });
-    expect(goodgoCommands(plan).filter((c) => c.name.startsWith(prefix)).map((c) => c.name.slice(prefix.length)).sort()).toEqual(["flush-redis", "stop-apps", "swap-in"]);
+    expect(goodgoCommands(plan).filter((c) => c.name.startsWith(prefix)).map((c) => c.name.slice(prefix.length)).sort()).toEqual(["archive-check", "flush-redis", "stop-apps", "swap-in"]);
   });
 });
 
@@ -202,18 +202,26 @@ describe("restoring the database to a point in time (4.1, physical route)", () =
   it("without cutover: recovers the repository to that time in a scratch cluster, dumps it, and restores the dump beside the live database", async () => {
     const plan = await planFor("prod", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:goodgo"].recovery = { database: restore }) });
     const steps = goodgoCommands(plan).filter((c) => c.name.startsWith(prefix));
-    expect(steps.map((s) => s.name.slice(prefix.length))).toEqual(["pitr-restore", "restore-database"]);
-    const [pitr, beside] = steps.map((s) => String(s.inputs.create));
+    expect(steps.map((s) => s.name.slice(prefix.length))).toEqual(["archive-check", "pitr-restore", "restore-database"]);
+    const [, pitr, beside] = steps.map((s) => String(s.inputs.create));
     expect(pitr).toContain("exec -T pg-backup sh -c 'set -eu; install -d -o postgres -g postgres /backups/pitr/db-r7; exec runuser -u postgres -- bash /opt/lazarus/scripts/backup/pitr-restore.sh");
     expect(pitr).toContain("--stanza goodgo --target-dir /backups/pitr/db-r7/data --port 5433 --target-time 2026-11-23T02:00:00Z --dump-database goodgo --dump-dir /backups/pitr/db-r7");
     expect(beside).toContain("pg-restore.sh --dbname goodgo /backups/pitr/db-r7");
     expect(beside).not.toContain("--cutover");
     expect(steps[1]!.dependencies).toContain(steps[0]!.urn);
+    expect(steps[2]!.dependencies).toContain(steps[1]!.urn);
     // one-shot: a later change of the command text updates it without running it again
     for (const st of steps) expect(st.inputs.update, st.name).toBeDefined();
     expect(snapshot(plan, stateful)).toEqual(snapshot(base, stateful));
     // compose up's triggers name every recovery run; nothing else changes: no file, no host, no bucket
     expect(changed(base, plan)).toEqual(["goodgo-prod-compose-up", ...steps.map((s) => s.name)].sort());
+  });
+
+  it("first checks, before anything is restored or stopped, that the live server is the stanza's database system (a replaced, empty server cannot archive to it), naming recovery.host as the switch for that", async () => {
+    const plan = await planFor("staging", { patch: (c) => (c["lazarus:goodgo"].recovery = { database: { label: "r7", pointInTime: "latest", cutover: true } }) });
+    const check = one(plan, T.command, "goodgo-staging-restore-db-r7-archive-check");
+    expect(String(check.inputs.create)).toMatch(/exec -T pg-backup bash \/opt\/lazarus\/scripts\/backup\/pitr-archive-check\.sh --stanza goodgo --hint '.*recovery\.host \{label: <new label>, backup: latest\}.*own stanza goodgo-<label>/);
+    expect(one(plan, T.command, "goodgo-staging-restore-db-r7-pitr-restore").dependencies).toContain(check.urn);
   });
 
   it("latest recovers to the end of the archived WAL (no target time)", async () => {
@@ -228,7 +236,7 @@ describe("restoring the database to a point in time (4.1, physical route)", () =
       secrets: ALL_SENTINEL_SECRETS,
       patch: (c) => (c["lazarus:goodgo"].recovery = { database: { ...restore, cutover: true, confirm: "prod/goodgo/database-cutover" } }),
     });
-    const order = ["pitr-restore", "stop-apps", "restore-database", "migrate", "flush-redis"];
+    const order = ["archive-check", "pitr-restore", "stop-apps", "restore-database", "migrate", "flush-redis"];
     const byKey = Object.fromEntries(goodgoCommands(plan).filter((c) => c.name.startsWith(prefix)).map((s) => [s.name.slice(prefix.length), s]));
     expect(Object.keys(byKey).sort()).toEqual([...order].sort());
     for (let i = 1; i < order.length; i++) expect(byKey[order[i]!]!.dependencies).toContain(byKey[order[i - 1]!]!.urn);
