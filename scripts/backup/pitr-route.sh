@@ -49,10 +49,11 @@ elif ! info=$(pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-
 else
   code=$(jq -r '.[0].status.code // "?"' <<<"$info" 2>/dev/null || echo "?")
   backups=$(jq -r '.[0].backup // [] | length' <<<"$info" 2>/dev/null || echo 0)
-  # pgBackRest's stanza status: 0 ok, 1 missing stanza path, 2 no valid backups, 6 a backup/expire running (readable);
-  # anything else (3 missing stanza data, 4 repos differ, 5 database mismatch, 99 other: a refused request) is not
-  # "no backup". pgbackrest info exits 0 even when every request was refused: only this code tells.
-  if [[ $code != 0 && $code != 1 && $code != 2 && $code != 6 ]]; then
+  # pgBackRest's stanza status: 0 ok, 1 missing stanza path, 2 no valid backups, 3 missing stanza data (a stanza never
+  # fully created), 6 a backup/expire running: readable (as pitr-archive-check.sh reads them); anything else (4 repos
+  # differ, 5 database mismatch, 99 other: a refused request) is not "no backup". pgbackrest info exits 0 even when
+  # every request was refused: only this code tells.
+  if [[ $code != 0 && $code != 1 && $code != 2 && $code != 3 && $code != 6 ]]; then
     # The stanza's message is only "other"; each repository's own status carries what it answered.
     # An S3 refusal is a long dump of the request: keep its HTTP status and S3 error code.
     message=$(jq -r '[.[0].status.message // "no status"] + [.[0].repo[]? | select(.status.code != 0) | .status.message as $m
