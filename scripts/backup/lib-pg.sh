@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Helpers shared by pg-backup.sh, pg-verify.sh, pg-restore.sh and audit-export.sh. Sourced after ../lib/common.sh,
-# never executed. Depends on bash, coreutils, jq, the PostgreSQL client tools and, only when asked for, age, openssl
-# and s3cmd.
+# never executed. Depends on bash, coreutils, jq, the PostgreSQL client tools, zstd for .zst archives (the default)
+# and, only when asked for, age, openssl and s3cmd.
 #
 # Backup file layout (one directory, e.g. /backups):
-#   <prefix>_<YYYYmmddTHHMMSSZ>.dump[.age|.enc]   the archive (pg_dump -Fc), optionally encrypted
+#   <prefix>_<YYYYmmddTHHMMSSZ>.dump[.zst][.age|.enc]
+#                                                  the archive (pg_dump -Fc), zstd-compressed (.zst, the default) or
+#                                                  compressed inside by pg_dump (gzip) or not at all; optionally encrypted
 #   <archive>.sha256                               `sha256sum -c` compatible sidecar, written before the rename
 #   latest -> <archive>                            symlink, replaced atomically only after a complete backup
 #   .<archive>.partial                             a backup being written; never matched by the archive glob
 #
 # Encryption is chosen by the archive's extension: .age (age, AGE_RECIPIENT / AGE_RECIPIENTS_FILE to encrypt,
 # AGE_IDENTITY_FILE to decrypt) or .enc (openssl enc -aes-256-cbc -pbkdf2 with BACKUP_KEY_FILE, as Waqiti does).
+# Compression is chosen by the extension under it: .dump.zst is pg_dump's uncompressed archive in one zstd stream
+# (pg-backup.sh's default: PostgreSQL 15's pg_dump knows only gzip, whose inflating was a fifth of a restore's CPU);
+# a bare .dump carries pg_dump's own compression, readable by pg_restore as it is.
 
 # The database comment pg-restore.sh writes on a restored copy once it is complete, followed by JSON naming the backup
 # and its sha256: the proof `--swap-in` requires.
@@ -37,6 +42,16 @@ pg_encryption_of() {
   case "$1" in
     *.age) echo age ;;
     *.enc) echo openssl ;;
+    *) echo none ;;
+  esac
+}
+
+# Extension under the encryption's -> "zstd" (a .dump.zst archive) or "none" (pg_restore reads the archive itself).
+pg_codec_of() {
+  local name=${1%.age}
+  name=${name%.enc}
+  case "$name" in
+    *.zst) echo zstd ;;
     *) echo none ;;
   esac
 }
@@ -119,50 +134,86 @@ stop_background_checksum() {
   CHECKSUM_PID="" CHECKSUM_OUT=""
 }
 
-# backup_decrypt FILE OUT: decrypts an encrypted archive to OUT (mode 0600). A full scratch filesystem exits 73 with
-# the path and the space needed; any other failure after a good checksum means the key is wrong (or of the wrong
-# kind), so that is what the message says. The tools' messages are kept in memory: the scratch may be full.
-backup_decrypt() {
-  local file=$1 out=$2 enc why size scratch
+# backup_unpack FILE OUT: writes the pg_dump archive inside FILE to OUT (mode 0600): decrypted when FILE is encrypted,
+# decompressed when it is a .zst, both in one pipeline. A full scratch filesystem exits 73 with the path and the space
+# needed; any other decryption failure after a good checksum means the key is wrong (or of the wrong kind), so that is
+# what the message says. The tools' messages are kept in memory: the scratch may be full. Returns nonzero (without
+# dying) only for a .zst stream that does not decompress, so an unencrypted caller can judge its checksum first.
+UNPACK_ERROR=""
+backup_unpack() {
+  local file=$1 out=$2 enc codec size scratch why rcs dec_rc z_rc
   enc=$(pg_encryption_of "$file")
+  codec=$(pg_codec_of "$file")
   scratch=$(dirname -- "$out")
   size=$(stat -c %s -- "$file")
-  (umask 077 && : >"$out") 2>/dev/null || die "$EX_CANTCREAT" "cannot create the decrypted archive $out"
+  UNPACK_ERROR=""
+  (umask 077 && : >"$out") 2>/dev/null || die "$EX_CANTCREAT" "cannot create the unpacked archive $out"
   case "$enc" in
     age)
       require_cmd age
       [[ -n "${AGE_IDENTITY_FILE:-}" ]] || die "$EX_USAGE" "$file is age-encrypted: set AGE_IDENTITY_FILE (or --identity) to decrypt it"
       [[ -r "$AGE_IDENTITY_FILE" ]] || die "$EX_NOINPUT" "age identity file not readable: $AGE_IDENTITY_FILE"
-      require_space "$scratch" "$size" "the decrypted archive"
-      log "decrypting $file with age"
-      if ! why=$(age --decrypt -i "$AGE_IDENTITY_FILE" -o "$out" -- "$file" 2>&1); then
-        why=$(printf '%s' "$why" | head -c 300 | tr '\n' ' ')
-        die_if_full "$scratch" "$size" "the decrypted archive" "$why"
-        rm -f -- "$out"
-        die "$EX_DATAERR" "cannot decrypt $file: wrong age identity for this backup (age: ${why})"
-      fi
+      log "decrypting $file with age$([[ "$codec" == zstd ]] && echo ' and decompressing it with zstd')"
       ;;
     openssl)
       require_cmd openssl
       [[ -n "${BACKUP_KEY_FILE:-}" ]] || die "$EX_USAGE" "$file is openssl-encrypted: set BACKUP_KEY_FILE (or --key-file) to decrypt it"
       [[ -r "$BACKUP_KEY_FILE" ]] || die "$EX_NOINPUT" "key file not readable: $BACKUP_KEY_FILE"
-      require_space "$scratch" "$size" "the decrypted archive"
-      log "decrypting $file with openssl aes-256-cbc"
-      if ! why=$(openssl enc -d -aes-256-cbc -pbkdf2 -in "$file" -out "$out" -pass "file:$BACKUP_KEY_FILE" 2>&1); then
-        why=$(printf '%s' "$why" | head -c 300 | tr '\n' ' ')
-        die_if_full "$scratch" "$size" "the decrypted archive" "$why"
-        rm -f -- "$out"
-        die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl: bad decrypt)"
-      fi
-      # CBC has no authentication: about one wrong key in 256 still yields valid padding and openssl exits 0 with
-      # garbage. A pg_dump custom archive always starts with "PGDMP", so anything else is the wrong key too.
-      if [[ "$(head -c 5 -- "$out")" != PGDMP ]]; then
-        rm -f -- "$out"
-        die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl decrypted it, but the result is not a pg_dump archive)"
-      fi
+      log "decrypting $file with openssl aes-256-cbc$([[ "$codec" == zstd ]] && echo ' and decompressing it with zstd')"
       ;;
-    *) die "$EX_SOFTWARE" "backup_decrypt called on an unencrypted file: $file" ;;
+    none) log "decompressing $file with zstd" ;;
   esac
+  [[ "$codec" == zstd ]] && require_cmd zstd
+  # The file's size is a lower bound of what the archive needs (a zstd stream written from a pipe does not record its
+  # content size; pg_dump's archive is typically 2-3x it); the real need shows as ENOSPC below.
+  local what="the unpacked archive"
+  [[ "$codec" == zstd ]] && what="the decompressed archive (typically 2-3x the $size-byte file)"
+  require_space "$scratch" "$size" "$what"
+  # One pipeline, its two statuses on the last line; stderr kept in memory.
+  why=$(
+    {
+      case "$enc" in
+        age) age --decrypt -i "$AGE_IDENTITY_FILE" -- "$file" ;;
+        openssl) openssl enc -d -aes-256-cbc -pbkdf2 -in "$file" -pass "file:$BACKUP_KEY_FILE" ;;
+        none) cat -- "$file" ;;
+      esac | if [[ "$codec" == zstd ]]; then zstd -d -q -f -o "$out"; else cat >"$out"; fi
+      echo "__status ${PIPESTATUS[0]} ${PIPESTATUS[1]}"
+    } 2>&1
+  )
+  rcs=$(printf '%s\n' "$why" | sed -n 's/^__status //p' | tail -n 1)
+  why=$(printf '%s\n' "$why" | { grep -v '^__status ' || true; } | head -c 300 | tr '\n' ' ')
+  dec_rc=${rcs%% *} z_rc=${rcs##* }
+  if [[ "$dec_rc" != 0 || "$z_rc" != 0 ]]; then
+    die_if_full "$scratch" "$size" "$what" "$why"
+    rm -f -- "$out"
+  fi
+  # CBC has no authentication: with a wrong key openssl streams garbage, zstd refuses its first bytes and openssl then
+  # fails writing into the closed pipe; so for openssl zstd's refusal is the first cause.
+  [[ "$enc" == openssl && "$z_rc" != 0 ]] &&
+    die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl decrypted it, but the result is not a zstd stream: $why)"
+  # The decryptor failing on its own (not of a broken pipe after the decompressor died) is the key's fault.
+  if [[ "$dec_rc" != 0 && ( "$z_rc" == 0 || "$dec_rc" -lt 128 ) ]]; then
+    case "$enc" in
+      age) die "$EX_DATAERR" "cannot decrypt $file: wrong age identity for this backup (age: ${why})" ;;
+      openssl) die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl: bad decrypt)" ;;
+      *) die "$EX_NOINPUT" "cannot read $file: $why" ;;
+    esac
+  fi
+  if [[ "$z_rc" != 0 ]]; then
+    UNPACK_ERROR="the archive's zstd stream does not decompress (zstd: ${why})"
+    [[ "$enc" == none ]] && return 1
+    die "$EX_DATAERR" "$file decrypts but $UNPACK_ERROR: the backup was damaged before it was encrypted"
+  fi
+  # CBC again: about one wrong key in 256 still yields valid padding and openssl exits 0 with garbage. A pg_dump custom
+  # archive always starts with "PGDMP", so anything else is the wrong key (or, unencrypted, not a pg_dump archive).
+  if [[ "$(head -c 5 -- "$out")" != PGDMP ]]; then
+    rm -f -- "$out"
+    [[ "$enc" == openssl ]] && die "$EX_DATAERR" "cannot decrypt $file: wrong key in $BACKUP_KEY_FILE (openssl decrypted it, but the result is not a pg_dump archive)"
+    UNPACK_ERROR="what it holds is not a pg_dump custom-format archive (no PGDMP header)"
+    [[ "$enc" == none ]] && return 1
+    die "$EX_DATAERR" "$file decrypts but $UNPACK_ERROR"
+  fi
+  return 0
 }
 
 # scratch_write FILE TEXT: writes TEXT (and a newline) to FILE in the scratch directory; a failed write exits 73,
@@ -209,47 +260,59 @@ backup_checksum_wait() {
   phase_add checksum_s "$CHECKSUM_T0"
 }
 
-# backup_prepare FILE: checksum, decrypt when needed, TOC. Sets ARCHIVE (a plain pg_dump archive path to read)
-# plus everything backup_check_file and backup_check_toc set. Callers remove DECRYPTED_FILE in their trap.
-# An encrypted archive is checked before it is decrypted (a wrong checksum must not read as a wrong key); an
-# unencrypted one is hashed while pg_restore -l reads its table of contents, one on each core, so the step takes the
-# longer of the two rather than their sum (toc_s then includes the wait for the checksum; on the 1 GB bench both are
-# about 3% of a restore, and on a heavily shared machine the gain was within the noise). The verdict on the checksum
-# still comes first.
+# backup_prepare FILE: checksum, unpack when needed (decrypt, decompress), TOC. Sets ARCHIVE (a pg_dump archive path
+# pg_restore reads) plus everything backup_check_file and backup_check_toc set. Callers remove UNPACKED_FILE in their
+# trap. An encrypted archive is checked before it is decrypted (a wrong checksum must not read as a wrong key). An
+# unencrypted one is hashed on one core while the other works: beside zstd decompressing a .zst archive into the
+# scratch directory, or beside pg_restore -l reading the table of contents of a .dump; the step takes the longer of the
+# two rather than their sum (decompress_s or toc_s then include the wait for the checksum). The verdict on the
+# checksum always comes first, so a damaged file is reported as a checksum mismatch, never as a bad stream or TOC.
 backup_prepare() {
-  local file=$1 scratch=${WORK_DIR:-${TMPDIR:-/tmp}}
+  local file=$1 scratch=${WORK_DIR:-${TMPDIR:-/tmp}} codec t0
   ENCRYPTION=$(pg_encryption_of "$file")
+  codec=$(pg_codec_of "$file")
   ARCHIVE=$file
-  DECRYPTED_FILE=
+  UNPACKED_FILE=
   if [[ "$ENCRYPTION" != none ]]; then
     backup_check_file "$file"
-    DECRYPTED_FILE=$(mktemp "$scratch/decrypted.XXXXXX" 2>/dev/null) ||
+    UNPACKED_FILE=$(mktemp "$scratch/unpacked.XXXXXX" 2>/dev/null) ||
       die "$EX_CANTCREAT" "cannot create a file in the scratch directory $scratch"
-    local t0
     t0=$(phase_mark)
-    backup_decrypt "$file" "$DECRYPTED_FILE"
+    backup_unpack "$file" "$UNPACKED_FILE"
     phase_add decrypt_s "$t0"
-    ARCHIVE=$DECRYPTED_FILE
+    ARCHIVE=$UNPACKED_FILE
   else
     backup_check_presence "$file"
-    log "checking sha256 of $file while reading its table of contents"
     CHECKSUM_T0=$(phase_mark)
     CHECKSUM_OUT=$(mktemp "$scratch/sha256.XXXXXX" 2>/dev/null) || CHECKSUM_OUT=/dev/null
     sha256_of "$file" >"$CHECKSUM_OUT" 2>/dev/null &
     CHECKSUM_PID=$!
     [[ "$CHECKSUM_OUT" == /dev/null ]] && CHECKSUM_OUT=""
+    if [[ "$codec" == zstd ]]; then
+      log "checking sha256 of $file while decompressing it"
+      UNPACKED_FILE=$(mktemp "$scratch/unpacked.XXXXXX" 2>/dev/null) ||
+        die "$EX_CANTCREAT" "cannot create a file in the scratch directory $scratch"
+      t0=$(phase_mark)
+      local unpacked=1
+      backup_unpack "$file" "$UNPACKED_FILE" || unpacked=0
+      backup_checksum_wait "$file"
+      ((unpacked)) || die "$EX_DATAERR" "$file matches its checksum but $UNPACK_ERROR: the backup was damaged when it was written"
+      phase_add decompress_s "$t0"
+      ARCHIVE=$UNPACKED_FILE
+    else
+      log "checking sha256 of $file while reading its table of contents"
+    fi
   fi
-  local t1
-  t1=$(phase_mark)
+  t0=$(phase_mark)
   backup_check_toc "$ARCHIVE"
-  # toc_s is the wall time of the TOC step; for an unencrypted archive it overlaps checksum_s
-  phase_add toc_s "$t1"
+  # toc_s is the wall time of the TOC step; for an unencrypted .dump it overlaps checksum_s
+  phase_add toc_s "$t0"
   log "archive ok: database '$TOC_DBNAME', $TOC_ENTRIES TOC entries, sha256 $BACKUP_SHA256"
 }
 
 # backup_is_plain_sql FILE: an unencrypted plain-format pg_dump (SQL text) rather than a custom-format archive.
 backup_is_plain_sql() {
-  [[ "$(pg_encryption_of "$1")" == none && -f "$1" && -s "$1" && "$(head -c 5 -- "$1" 2>/dev/null)" != PGDMP ]]
+  [[ "$(pg_encryption_of "$1")" == none && "$(pg_codec_of "$1")" == none && -f "$1" && -s "$1" && "$(head -c 5 -- "$1" 2>/dev/null)" != PGDMP ]]
 }
 
 # backup_prepare_plain FILE: what stands in for the table of contents of a plain SQL dump (pg_dump -Fp): the checksum,
@@ -269,7 +332,7 @@ backup_prepare_plain() {
   if bad=$(grep -n -m 1 -E '^\\(connect|c)([[:space:]]|$)|^(CREATE|DROP) DATABASE ' -- "$file"); then
     die "$EX_DATAERR" "$file leaves the database it is restored into (line ${bad%%:*}: ${bad#*:}); it was made with pg_dump -C: dump again without -C"
   fi
-  ENCRYPTION=none ARCHIVE=$file DECRYPTED_FILE="" TOC_FILE="" TOC_DBNAME="" TOC_ENTRIES=""
+  ENCRYPTION=none ARCHIVE=$file UNPACKED_FILE="" TOC_FILE="" TOC_DBNAME="" TOC_ENTRIES=""
   log "plain dump ok: sha256 $BACKUP_SHA256"
 }
 

@@ -35,13 +35,15 @@
 #   -h, --help
 # Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, PGSSLMODE, ...) or the flags
 # --host, --port, --username (and -d); the password only ever from PGPASSWORD/PGPASSFILE, never argv.
-# Other environment: RESULT_FILE (also write the JSON result there), WORK_DIR (scratch: decrypted archive, TOC),
+# Other environment: RESULT_FILE (also write the JSON result there), WORK_DIR (scratch: the decrypted or decompressed
+# archive, TOC; a .dump.zst needs room for pg_dump's uncompressed archive there, typically 2-3x the file),
 # RESTORE_MAINTENANCE_WORK_MEM (index builds during the restore, default 256MB).
 #
 # Output: one JSON line: {status, backup, sha256, database, dump_database, restored_database, previous_database,
 # cutover, restore_s, phases, ...}; phases is where the time went, in seconds: checksum_s, decrypt_s (encrypted
-# archives), toc_s, pre_data_s, autovacuum_off_s, data_indexes_s (one parallel run: an index starts as soon as its
-# table is loaded), autovacuum_on_s, analyze_s (schema_data_indexes_s instead of the three restore phases on a
+# archives, their decompression included), decompress_s (an unencrypted .dump.zst, beside the checksum), toc_s,
+# pre_data_s, autovacuum_off_s, data_indexes_s (one parallel run: an index starts as soon as its table is loaded),
+# autovacuum_on_s, analyze_s (schema_data_indexes_s instead of the three restore phases on a
 # wal_level=minimal server, which restores in one run). restore_s counts from the new database's restore to its proof,
 # so the checks before it (checksum, toc) are not in it. or {status:"error", error}, also when stopped by SIGTERM (exit 143).
 #
@@ -141,7 +143,7 @@ fi
 
 NEW_DB=""
 KEEP_NEW=0
-DECRYPTED_FILE=""
+UNPACKED_FILE=""
 TOC_FILE=""
 cleanup() {
   local rc=$?
@@ -154,7 +156,7 @@ cleanup() {
       log "warning: could not drop the incomplete database $NEW_DB; when the server is back: pg-restore.sh --drop-previous $NEW_DB"
     fi
   fi
-  rm -f -- "${DECRYPTED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}"
+  rm -f -- "${UNPACKED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}"
   emit_result_on_exit "$rc"
   exit "$rc"
 }

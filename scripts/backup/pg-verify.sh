@@ -19,7 +19,7 @@
 #   -h, --help
 # Connection: libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, PGSSLMODE, ...) or the flags
 # --host, --port, --username (and -d); the password only ever from PGPASSWORD/PGPASSFILE, never argv.
-# Other environment: WORK_DIR (scratch: decrypted archive, TOC; default TMPDIR or /tmp),
+# Other environment: WORK_DIR (scratch: the decrypted or decompressed archive, TOC; default TMPDIR or /tmp),
 # RESTORE_MAINTENANCE_WORK_MEM (index builds during the restore, default 256MB).
 #
 # Output: one JSON line on stdout and in the report file: {status, backup, sha256, database, dump_database,
@@ -79,7 +79,7 @@ WORK_DIR=${WORK_DIR:-${TMPDIR:-/tmp}}
 require_cmd pg_restore psql sha256sum jq
 unset PGDATABASE
 TEMP_DB=""
-DECRYPTED_FILE=""
+UNPACKED_FILE=""
 TOC_FILE=""
 LIVE_FACTS=""
 LIVE_PID=""
@@ -95,7 +95,7 @@ cleanup() {
       log "warning: could not drop temporary database $TEMP_DB (server unreachable?); drop it by hand"
     fi
   fi
-  rm -f -- "${DECRYPTED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}" "${LIVE_FACTS:-}" "${LIVE_FACTS:+$LIVE_FACTS.err}"
+  rm -f -- "${UNPACKED_FILE:-}" "${TOC_FILE:-}" "${TOC_FILE:+$TOC_FILE.use}" "${LIVE_FACTS:-}" "${LIVE_FACTS:+$LIVE_FACTS.err}"
   emit_result_on_exit "$rc"
   exit "$rc"
 }

@@ -172,8 +172,11 @@ case "$action" in
     if [[ -n "$plain_copy" ]]; then
       require_cmd pg_restore gzip
       archive=$(jq -r .file <<<"$backup_result")
-      # pg_restore -f - turns the archive into the plain SQL the runbook's `gunzip < ... | psql` expects.
-      if ! { pg_restore -f - "$archive" | gzip >"$backup_dir/$plain_copy.tmp"; } 2>/dev/null; then
+      # pg_restore -f - turns the archive into the plain SQL the runbook's `gunzip < ... | psql` expects; a .dump.zst
+      # (pg-backup.sh's default) reaches it through zstd, read in order as pg_restore does without -j.
+      unpack() { if [[ "$archive" == *.zst ]]; then zstd -q -d -c -- "$archive"; else cat -- "$archive"; fi; }
+      [[ "$archive" == *.zst ]] && require_cmd zstd
+      if ! { unpack | pg_restore -f - | gzip >"$backup_dir/$plain_copy.tmp"; } 2>/dev/null; then
         rm -f "$backup_dir/$plain_copy.tmp"
         die_if_full "$backup_dir" 1 "$plain_copy" ""
         die "$EX_SOFTWARE" "cannot write the plain copy $backup_dir/$plain_copy of $archive (the backup itself is complete)"

@@ -49,7 +49,7 @@ function promtoolCheck(text: string): { ok: boolean; output: string } {
 }
 
 const read = (p: string) => readFileSync(p, "utf8");
-const archives = (dir: string) => readdirSync(dir).filter((f) => /^goodgo_.*\.dump$/.test(f));
+const archives = (dir: string) => readdirSync(dir).filter((f) => /^goodgo_.*\.dump\.zst$/.test(f));
 
 describe("backup schedule: crontab, jobs and the metrics contract against real PostgreSQL", () => {
   let pg: PostgresServer;

@@ -13,7 +13,8 @@ describe("PostgreSQL backup scripts refuse bad input and leave the live database
   let pg: PostgresServer;
   let work: string;
   let live: Record<string, TableChecksum>;
-  let good: string; // a good backup of "app"
+  let good: string; // a good backup of "app" (the default: a .dump.zst)
+  let goodGzip: string; // the same as pg_dump's own gzip archive (--codec gzip): a .dump that pg_restore reads as it is
   let dir: string;
   let mounted: string | undefined;
 
@@ -28,6 +29,9 @@ describe("PostgreSQL backup scripts refuse bad input and leave the live database
     const b = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", dir]);
     if (b.code !== 0) throw new Error(`initial backup failed: ${b.stderr}`);
     good = b.result!.file;
+    const g = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", join(work, "backups-gzip"), "--codec", "gzip", "-Z", "1"]);
+    if (g.code !== 0) throw new Error(`initial gzip backup failed: ${g.stderr}`);
+    goodGzip = g.result!.file;
   });
   afterAll(() => {
     if (mounted) spawnSync("umount", ["-l", mounted]);
@@ -41,12 +45,12 @@ describe("PostgreSQL backup scripts refuse bad input and leave the live database
   });
 
   /** A copy of the good backup (and its sidecar) under a new name, for damaging. */
-  function copyOfGood(name: string): string {
+  function copyOfGood(name: string, from = good): string {
     const d = join(work, name);
     mkdirSync(d, { recursive: true });
-    const f = join(d, basename(good));
-    copyFileSync(good, f);
-    copyFileSync(`${good}.sha256`, `${f}.sha256`);
+    const f = join(d, basename(from));
+    copyFileSync(from, f);
+    copyFileSync(`${from}.sha256`, `${f}.sha256`);
     return f;
   }
   function resign(file: string): void {
@@ -98,12 +102,28 @@ describe("PostgreSQL backup scripts refuse bad input and leave the live database
     const f = copyOfGood("notarchive");
     writeFileSync(f, "-- plain SQL, not a pg_dump archive\nSELECT 1;\n");
     resign(f);
-    // pg-restore.sh also takes plain SQL dumps, and says this file is neither kind.
-    for (const run of both(f)) expectRefused(run, 65, /table of contents is unreadable|neither a pg_dump archive nor a plain pg_dump/);
+    for (const run of both(f)) expectRefused(run, 65, /matches its checksum but the archive's zstd stream does not decompress/);
+    // A zstd stream of something else than a pg_dump archive.
+    const z = copyOfGood("notarchive-zstd");
+    writeFileSync(z, execFileSync("zstd", ["-q", "-c"], { input: "just text\n" }));
+    resign(z);
+    for (const run of both(z)) expectRefused(run, 65, /matches its checksum but what it holds is not a pg_dump custom-format archive/);
+    // Named .dump, pg-restore.sh also takes plain SQL dumps, and says this file is neither kind.
+    const g = copyOfGood("notarchive-gzip", goodGzip);
+    writeFileSync(g, "-- plain SQL, not a pg_dump archive\nSELECT 1;\n");
+    resign(g);
+    for (const run of both(g)) expectRefused(run, 65, /table of contents is unreadable|neither a pg_dump archive nor a plain pg_dump/);
   });
 
-  it("a truncated file whose sidecar was recomputed: the TOC reads, the data does not load, the new database is dropped", () => {
-    const f = copyOfGood("truncated-resigned");
+  it("a truncated .dump.zst whose sidecar was recomputed: refused before any database is made (the zstd stream ends early)", () => {
+    const f = copyOfGood("truncated-resigned-zstd");
+    truncateSync(f, Math.floor(readFileSync(f).length * 0.7));
+    resign(f);
+    for (const run of both(f)) expectRefused(run, 65, /matches its checksum but the archive's zstd stream does not decompress/);
+  });
+
+  it("a truncated gzip .dump whose sidecar was recomputed: the TOC reads, the data does not load, the new database is dropped", () => {
+    const f = copyOfGood("truncated-resigned", goodGzip);
     truncateSync(f, Math.floor(readFileSync(f).length * 0.7));
     resign(f);
     const [restore, verify] = both(f);
@@ -140,7 +160,8 @@ describe("PostgreSQL backup scripts refuse bad input and leave the live database
       found = r.status === 0;
     }
     expect(found, "no wrong key with valid CBC padding in 4000 tries").toBe(true);
-    for (const run of both(o.result!.file, { BACKUP_KEY_FILE: lucky })) expectRefused(run, 65, /wrong key .*not a pg_dump archive/);
+    // (with zstd under the encryption, the garbage is refused by zstd first)
+    for (const run of both(o.result!.file, { BACKUP_KEY_FILE: lucky })) expectRefused(run, 65, /wrong key .*openssl decrypted it, but the result is not a (zstd stream|pg_dump archive)/);
     // No key at all is a usage error, not an attempt.
     expectRefused(runScript(pg, "pg-restore.sh", ["-d", "app", o.result!.file]), 64, /set BACKUP_KEY_FILE/);
     rmSync(keys, { recursive: true, force: true });
@@ -218,7 +239,7 @@ describe("PostgreSQL backup scripts refuse bad input and leave the live database
     expect(leftover).toBeDefined();
     await second.done;
     expect(readlinkSync(join(d, "latest"))).toBe(latestBefore);
-    expect(readdirSync(d).filter((f) => /\.dump$/.test(f))).toEqual([latestBefore]);
+    expect(readdirSync(d).filter((f) => /\.dump(\.zst)?$/.test(f))).toEqual([latestBefore]);
     const next = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", d, "-Z", "1"]);
     expect(next.code, next.stderr).toBe(0);
     expect(existsSync(join(d, leftover!))).toBe(false);

@@ -3,7 +3,7 @@
 // unmounted after), SIGTERM, retention over a corrupt newest backup, and a cutover without the live name. Each case
 // failed on the scripts before issue 14's fixes.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readlinkSync, rmSync, utimesSync, writeFileSync, copyFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +17,8 @@ describe("PostgreSQL restore under faults: no half copy goes live, the live data
   let live: Record<string, TableChecksum>;
   let slowLive: Record<string, TableChecksum>;
   let slowDir: string; // a backup of "slow", whose restore spends seconds in one known index build
-  let good: string; // a backup of "app"
+  let good: string; // a backup of "app" (the default, a .dump.zst)
+  let goodGzip: string; // the same with pg_dump's own gzip (a .dump pg_restore reads in place)
   const mounts: string[] = [];
 
   beforeAll(async () => {
@@ -28,6 +29,9 @@ describe("PostgreSQL restore under faults: no half copy goes live, the live data
     const b = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", join(work, "app")]);
     if (b.code !== 0) throw new Error(`backup failed: ${b.stderr}`);
     good = b.result!.file;
+    const g = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", join(work, "app-gzip"), "--codec", "gzip"]);
+    if (g.code !== 0) throw new Error(`gzip backup failed: ${g.stderr}`);
+    goodGzip = g.result!.file;
     // An expression index over a slow function: the restore spends seconds in CREATE INDEX slow_idx.
     pg.sql("CREATE DATABASE slow");
     pg.sql(
@@ -162,10 +166,25 @@ describe("PostgreSQL restore under faults: no half copy goes live, the live data
 
   it("a full scratch directory is no wrong key and no bad backup: exit 73 with the path and the space needed", () => {
     const full = fullDir("full-scratch");
-    // Unencrypted: pg_restore -l into a full disk exits 0 with an empty listing.
+    // Unencrypted: a .dump.zst is decompressed into the scratch; a .dump's pg_restore -l into a full disk exits 0 with
+    // an empty listing.
     for (const script of ["pg-restore.sh", "pg-verify.sh"]) {
-      const run = runScript(pg, script, ["-d", "app", good], { WORK_DIR: full });
-      expectRefused(run, 73, new RegExp(`no space for .* in ${full}: needs \\d+ bytes`));
+      for (const file of [good, goodGzip]) {
+        const run = runScript(pg, script, ["-d", "app", file], { WORK_DIR: full });
+        expectRefused(run, 73, new RegExp(`no space for .* in ${full}: needs \\d+ bytes`));
+      }
+    }
+    // Room for the file but not for what it decompresses to: zstd stops mid-stream on ENOSPC, still 73, never 65.
+    const goodBytes = statSync(good).size;
+    const roomy = join(work, "scratch-too-small");
+    mkdirSync(roomy);
+    const m = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${Math.ceil((goodBytes * 1.2) / 1024)}k`, "tmpfs", roomy]);
+    if (m.status !== 0) throw new Error(`this test needs root to mount a tmpfs: ${m.stderr}`);
+    mounts.push(roomy);
+    for (const script of ["pg-restore.sh", "pg-verify.sh"]) {
+      const run = runScript(pg, script, ["-d", "app", good], { WORK_DIR: roomy });
+      expectRefused(run, 73, new RegExp(`no space for the decompressed archive .* in ${roomy}: .*No space left on device`));
+      expect(readdirSync(roomy)).toEqual([]); // nothing half-written left behind
     }
     // Encrypted with openssl and with age, each with its own right key.
     const keys = join(work, "keys");
@@ -185,7 +204,7 @@ describe("PostgreSQL restore under faults: no half copy goes live, the live data
     ] as const) {
       for (const script of ["pg-restore.sh", "pg-verify.sh"]) {
         const run = runScript(pg, script, ["-d", "app", file], { ...env, WORK_DIR: full });
-        expectRefused(run, 73, new RegExp(`no space for the decrypted archive in ${full}: needs \\d+ bytes`));
+        expectRefused(run, 73, new RegExp(`no space for the decompressed archive \\(typically 2-3x the \\d+-byte file\\) in ${full}: needs \\d+ bytes`));
         expect(run.result!.error).not.toMatch(/wrong/);
       }
     }

@@ -36,8 +36,8 @@ describe("pg-restore.sh on a wal_level=minimal server", () => {
     const restore = runScript(pg, "pg-restore.sh", ["-d", "app", "-j", "2", "--no-analyze", join(work, "b")]);
     expect(restore.code, restore.stderr).toBe(0);
     const restored = restore.result!.restored_database as string;
-    // one run: schema, data and indexes are one phase here; --no-analyze: no analyze phase
-    expect(Object.keys(restore.result!.phases).sort()).toEqual(["autovacuum_on_s", "checksum_s", "schema_data_indexes_s", "toc_s"]);
+    // one run: schema, data and indexes are one phase here; --no-analyze: no analyze phase; a .dump.zst: decompressed first
+    expect(Object.keys(restore.result!.phases).sort()).toEqual(["autovacuum_on_s", "checksum_s", "decompress_s", "schema_data_indexes_s", "toc_s"]);
     const walBytes = walSince(before) - baseline;
     const tableBytes = Number(pg.sql("SELECT sum(pg_table_size(oid)) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace", restored));
     // Measured: a WAL-logged load (the two-step run) writes about 0.8x the tables' size here; skipped, about 0.27x

@@ -13,6 +13,9 @@ import { startPostgres, type PostgresServer } from "../../support/postgres";
 import { databases, runScript, sha256File, sleep, startScript } from "../../support/pgHarness";
 import { startS3Stub, type S3Stub } from "../../support/s3Stub";
 
+/** The first four bytes of every zstd frame. */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
 describe("PostgreSQL logical backup round trip", () => {
   let pg: PostgresServer;
   let work: string;
@@ -50,10 +53,13 @@ describe("PostgreSQL logical backup round trip", () => {
     expect(backup.code, backup.stderr).toBe(0);
     const r = backup.result!;
     expect(r).toMatchObject({ status: "ok", database: "app", encrypted: false, uploaded: false });
-    expect(basename(r.file)).toMatch(/^app_\d{8}T\d{6}Z\.dump$/);
+    // The default: pg_dump's uncompressed archive in one zstd stream, whose content is a custom-format archive.
+    expect(r).toMatchObject({ codec: "zstd", compress: 3 });
+    expect(basename(r.file)).toMatch(/^app_\d{8}T\d{6}Z\.dump\.zst$/);
     expect(r.bytes).toBe(readFileSync(r.file).length);
     expect(r.sha256).toBe(sha256File(r.file));
-    expect(readFileSync(r.file).subarray(0, 5).toString()).toBe("PGDMP");
+    expect(readFileSync(r.file).subarray(0, 4)).toEqual(ZSTD_MAGIC);
+    expect(execFileSync("zstd", ["-d", "-c", r.file], { maxBuffer: 512 * 1024 * 1024 }).subarray(0, 5).toString()).toBe("PGDMP");
     // The sidecar is what `sha256sum -c` reads, and `latest` points at the archive.
     expect(spawnSync("sha256sum", ["-c", `${basename(r.file)}.sha256`], { cwd: dir }).status).toBe(0);
     expect(readlinkSync(join(dir, "latest"))).toBe(basename(r.file));
@@ -78,9 +84,9 @@ describe("PostgreSQL logical backup round trip", () => {
     const restored = restore.result!.restored_database as string;
     expect(restored).toMatch(/^app_restore_\d{14}$/);
     expect(tableChecksums(pg, restored)).toEqual(original);
-    // Where the time went, phase by phase (a plain archive: no decryption; the two-step run on a replica-level server).
+    // Where the time went, phase by phase (no decryption; zstd beside the checksum; the two-step run on a replica-level server).
     const phases = restore.result!.phases as Record<string, number>;
-    expect(Object.keys(phases).sort()).toEqual(["analyze_s", "autovacuum_off_s", "autovacuum_on_s", "checksum_s", "data_indexes_s", "pre_data_s", "toc_s"]);
+    expect(Object.keys(phases).sort()).toEqual(["analyze_s", "autovacuum_off_s", "autovacuum_on_s", "checksum_s", "data_indexes_s", "decompress_s", "pre_data_s", "toc_s"]);
     for (const [k, v] of Object.entries(phases)) expect(v, k).toBeGreaterThanOrEqual(0);
     // restore_s spans the restore phases (from pre-data to the proof), which add up to no more than it
     const restorePhases = phases.pre_data_s + phases.autovacuum_off_s + phases.data_indexes_s + phases.autovacuum_on_s + phases.analyze_s;
@@ -125,6 +131,42 @@ describe("PostgreSQL logical backup round trip", () => {
     const drop = runScript(pg, "pg-restore.sh", ["--drop-previous", previous]);
     expect(drop.code, drop.stderr).toBe(0);
     expect(databases(pg)).not.toContain(previous);
+  });
+
+  it("pg_dump's own gzip (--codec gzip) and uncompressed archives (-Z 0) back up and restore too, as archives made before zstd do", () => {
+    for (const [args, name, codec, compress] of [
+      [["--codec", "gzip"], /\.dump$/, "gzip", 6],
+      [["-Z", "0"], /\.dump$/, "none", 0],
+      [["-Z", "9"], /\.dump\.zst$/, "zstd", 9],
+    ] as const) {
+      const dir = mkdtempSync(join(work, "codec-"));
+      const b = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", dir, ...args]);
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.result, args.join(" ")).toMatchObject({ codec, compress });
+      expect(b.result!.file).toMatch(name);
+      if (codec !== "zstd") {
+        // pg_restore reads it as it is (what an operator with only PostgreSQL's tools has)
+        expect(readFileSync(b.result!.file).subarray(0, 5).toString()).toBe("PGDMP");
+        expect(spawnSync("pg_restore", ["-l", b.result!.file]).status).toBe(0);
+      }
+      const r = runScript(pg, "pg-restore.sh", ["-d", "app", dir]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(Object.keys(r.result!.phases).includes("decompress_s"), args.join(" ")).toBe(codec === "zstd");
+      expect(tableChecksums(pg, r.result!.restored_database)).toEqual(original);
+      expect(runScript(pg, "pg-restore.sh", ["--drop-previous", r.result!.restored_database]).code).toBe(0);
+    }
+    // Levels outside a codec's range, and unknown codecs, are refused before anything is dumped.
+    for (const [args, message] of [
+      [["-Z", "20"], /zstd compression level must be 1-19, or 0 for none: 20/],
+      [["--codec", "gzip", "-Z", "10"], /gzip compression level must be 1-9, or 0 for none: 10/],
+      [["--codec", "lz4"], /codec must be zstd or gzip: lz4/],
+    ] as const) {
+      const dir = mkdtempSync(join(work, "codec-bad-"));
+      const b = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", dir, ...args]);
+      expect(b.code).toBe(64);
+      expect(b.result!.error).toMatch(message);
+      expect(readdirSync(dir).filter((f) => !f.startsWith("."))).toEqual([]);
+    }
   });
 
   it("restores and cuts over in one run with --cutover, given the `latest` pointer itself", () => {
@@ -175,7 +217,7 @@ describe("PostgreSQL logical backup round trip", () => {
     const a = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", ageDir, "--recipient", recipient]);
     expect(a.code, a.stderr).toBe(0);
     expect(a.result).toMatchObject({ encrypted: true, encryption: "age" });
-    expect(a.result!.file).toMatch(/\.dump\.age$/);
+    expect(a.result!.file).toMatch(/\.dump\.zst\.age$/);
     expect(readFileSync(a.result!.file).subarray(0, 21).toString()).toBe("age-encryption.org/v1");
     const av = runScript(pg, "pg-verify.sh", ["-d", "app", "-t", "payment", ageDir], { AGE_IDENTITY_FILE: identity });
     expect(av.code, av.stderr).toBe(0);
@@ -189,12 +231,14 @@ describe("PostgreSQL logical backup round trip", () => {
     const o = runScript(pg, "pg-backup.sh", ["-d", "app", "-o", encDir], { BACKUP_KEY_FILE: keyFile });
     expect(o.code, o.stderr).toBe(0);
     expect(o.result).toMatchObject({ encrypted: true, encryption: "openssl" });
-    expect(o.result!.file).toMatch(/\.dump\.enc$/);
+    expect(o.result!.file).toMatch(/\.dump\.zst\.enc$/);
     expect(readFileSync(o.result!.file).subarray(0, 8).toString()).toBe("Salted__");
     const plain = execFileSync("openssl", ["enc", "-d", "-aes-256-cbc", "-pbkdf2", "-in", o.result!.file, "-pass", `file:${keyFile}`], {
       maxBuffer: 512 * 1024 * 1024,
     });
-    expect(plain.subarray(0, 5).toString()).toBe("PGDMP");
+    // By hand, as the runbook decrypts: openssl, then zstd (the extension says so), then a custom-format archive.
+    expect(plain.subarray(0, 4)).toEqual(ZSTD_MAGIC);
+    expect(execFileSync("zstd", ["-d", "-c"], { input: plain, maxBuffer: 512 * 1024 * 1024 }).subarray(0, 5).toString()).toBe("PGDMP");
     const or = runScript(pg, "pg-restore.sh", ["-d", "app", "--key-file", keyFile, encDir]);
     expect(or.code, or.stderr).toBe(0);
     expect(tableChecksums(pg, or.result!.restored_database)).toEqual(original);
