@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       const r = await runDrill({ stack: "staging", workDir: stack.projectDir });
       if (r.outcome !== "ok") throw new Error(`drill ${i + 1} ${r.outcome}: ${JSON.stringify(r.steps.filter((s) => s.status === "failed"), null, 1)}`);
       reports.push(r);
-      if (!readdirSync(stack.backupsDir).some((f) => f.endsWith(".dump"))) throw new Error("no backup for the baseline");
+      if (!readdirSync(stack.backupsDir).some((f) => /\.dump(\.zst)?$/.test(f))) throw new Error("no backup for the baseline");
       hand.push(await byHand(stack));
       const o = r.objectives[0]!;
       console.log(`run ${i + 1}/${RUNS}: drill ${verdict(o)}; by hand (no engine) RTO ${(hand[i]! / 1000).toFixed(1)}s`);

@@ -42,7 +42,7 @@ function withPgbackrest(base: ImageFacts): ImageFacts {
   return {
     ...base,
     executables: [...base.executables, ...pgbackrestImage("postgis/postgis:16-3.4").adds],
-    source: `lib/postgresPitr.ts pgbackrestImage (its rendered Dockerfile: FROM the base, apt-get install pinned pgbackrest and jq, no USER); the base: ${base.source}`,
+    source: `lib/postgresPitr.ts pgbackrestImage (its rendered Dockerfile: FROM the base, apt-get install pinned pgbackrest, jq and zstd, no USER); the base: ${base.source}`,
   };
 }
 
@@ -103,7 +103,7 @@ export const IMAGE_FACTS: Readonly<Record<string, ImageFacts>> = {
     source: "https://github.com/oliver006/redis_exporter/blob/v1.58.0/Dockerfile (FROM scratch: no shell, no wget; USER 59000:59000)",
   },
   "postgis/postgis": POSTGIS,
-  // GoodGo's postgres and pg-backup: the postgis image plus pgBackRest and jq, built on the host (lib/postgresPitr.ts).
+  // GoodGo's postgres and pg-backup: the postgis image plus pgBackRest, jq and zstd, built on the host (lib/postgresPitr.ts).
   [pgbackrestImageRepository("postgis/postgis")]: withPgbackrest(POSTGIS),
   postgres: {
     runsAs: { uid: 999, gid: 999 },

@@ -30,11 +30,13 @@ import { shellJoin } from "./shell";
  * repository 2.45 (the tests' Debian package) writes. PGDG removes superseded versions from its main repository, so
  * this pin will one day stop resolving: the build then fails (apt exits 100 naming the version), nothing runs a
  * different pgBackRest silently; raise the pin here. These strings cannot be checked against the repository from this
- * machine (no network): the build on the host is the first to prove them.
+ * machine (no network): the build on the host is the first to prove them. zstd is Debian's (bookworm's point-release
+ * version as `apt-cache policy zstd` lists it on a bookworm machine; bullseye's release version), for pg-backup.sh's
+ * .dump.zst archives.
  */
 export const PGBACKREST_DEBIAN_PACKAGES = {
-  bullseye: { pgbackrest: "2.54.2-1.pgdg110+1", jq: "1.6-2.1" },
-  bookworm: { pgbackrest: "2.54.2-1.pgdg120+1", jq: "1.6-2.1" },
+  bullseye: { pgbackrest: "2.54.2-1.pgdg110+1", jq: "1.6-2.1", zstd: "1.4.8+dfsg-2.1" },
+  bookworm: { pgbackrest: "2.54.2-1.pgdg120+1", jq: "1.6-2.1", zstd: "1.5.4+dfsg2-5+deb12u1" },
 } as const;
 export type DebianRelease = keyof typeof PGBACKREST_DEBIAN_PACKAGES;
 
@@ -84,19 +86,20 @@ export function pgbackrestImage(base: string): PgbackrestImage {
     "# Rendered by Lazarus (lib/postgresPitr.ts). Do not edit by hand.",
     `# ${base} plus pgBackRest: the server runs archive_command, so pgBackRest must be inside the server's image.`,
     "# Built on the host by `docker compose up` (the service's build:, pull_policy build): no registry to keep, and the",
-    "# tag names the base and the pinned pgBackRest, so a new pin is a new image. The packages come from the PGDG",
-    "# repository the base image already configures (/etc/apt/sources.list.d/pgdg.list), each pinned to a version.",
+    "# tag names the base and the pinned pgBackRest, so a new pin is a new image. pgBackRest comes from the PGDG",
+    "# repository the base image already configures (/etc/apt/sources.list.d/pgdg.list), jq and zstd (pg-backup.sh's",
+    "# archives) from its Debian release; each pinned to a version.",
     `FROM ${base}`,
     "RUN set -eux; \\",
     "    apt-get update; \\",
-    `    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pgbackrest=${pins.pgbackrest} jq=${pins.jq}; \\`,
+    `    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pgbackrest=${pins.pgbackrest} jq=${pins.jq} zstd=${pins.zstd}; \\`,
     "    rm -rf /var/lib/apt/lists/*; \\",
     "    install -d -o postgres -g postgres -m 0750 /var/log/pgbackrest /var/spool/pgbackrest /var/lib/pgbackrest; \\",
     "    install -d -o postgres -g postgres -m 0770 /tmp/pgbackrest; \\",
     `    pgbackrest version | grep -qx 'pgBackRest ${upstream}'`,
     "",
   ].join("\n");
-  return { image: `${repo}:${tag}-pgbackrest${upstream}`, repository: repo, base, dockerfile, adds: ["pgbackrest", "jq"] };
+  return { image: `${repo}:${tag}-pgbackrest${upstream}`, repository: repo, base, dockerfile, adds: ["pgbackrest", "jq", "zstd"] };
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-// Benchmark: the logical route (scripts/backup/pg-backup.sh: pg_dump custom format -Z6 with checksum; pg-restore.sh:
-// parallel pg_restore -j2 into a new database with bulk-load session settings, straight from the archive, no temp
-// files) against the seeds' route (`pg_dump | gzip`, then `gunzip < file | psql`), on one generated database with
+// Benchmark: the logical route (scripts/backup/pg-backup.sh: pg_dump's uncompressed custom format in one zstd stream,
+// with checksum; pg-restore.sh: zstd into the scratch directory beside the checksum, then parallel pg_restore -j2 into a
+// new database with bulk-load session settings), beside pg_dump's own gzip -Z6 archive (the default until
+// 2026-12-02, restored straight from the archive) and an uncompressed one (-Z 0), against the seeds' route (`pg_dump | gzip`, then `gunzip < file | psql`), on one generated database with
 // realistic entropy (bench/backup/dataset.ts). Measures backup time, restore time, file size and peak memory, and the
 // verification (pg-verify.sh) against a bare restore. Prints a table and ratios; not part of the test suite.
 //   npx tsx bench/backup/logical.ts                       (about 1 GB: BENCH_SCALE=1050000, the default)
@@ -136,8 +137,13 @@ async function main(): Promise<void> {
     settle(pg);
     const oursBackup = await measure(pg, `${SCRIPTS}/pg-backup.sh -d ${DB} -o ${oursDir}`, {}, 250);
     const oursFile = JSON.parse(oursBackup.stdout.trim().split("\n").pop()!).file as string;
-    // The same script with compression off (pg-backup.sh -Z 0; GoodGo's backups.compressLevel: 0): inflating the
-    // archive is about a fifth of a restore's CPU on this machine, so this is the route for a tighter RTO.
+    // pg_dump's own gzip at level 6 (--codec gzip), the default before zstd: pg_restore inflates it in its workers.
+    settle(pg);
+    const gzipBackup = await measure(pg, `${SCRIPTS}/pg-backup.sh -d ${DB} --codec gzip -o ${join(work, "gzip")}`, {}, 250);
+    const gzipFile = JSON.parse(gzipBackup.stdout.trim().split("\n").pop()!).file as string;
+    const gzipBytes = statSync(gzipFile).size;
+    // The same script with compression off (pg-backup.sh -Z 0; GoodGo's backups.compressLevel: 0): nothing to inflate,
+    // twice the disk: the bound for what a codec can give the restore.
     settle(pg);
     const rawBackup = await measure(pg, `${SCRIPTS}/pg-backup.sh -d ${DB} -Z 0 -o ${join(work, "raw")}`, {}, 250);
     const rawFile = JSON.parse(rawBackup.stdout.trim().split("\n").pop()!).file as string;
@@ -154,6 +160,8 @@ async function main(): Promise<void> {
     let seedRestore: Measured | undefined;
     let oursRestore: Measured | undefined;
     let rawRestore: Measured | undefined;
+    let gzipRestore: Measured | undefined;
+    let gzipOk = true;
     let rawOk = true;
     let bare: Measured | undefined;
     let verify: Measured | undefined;
@@ -161,9 +169,9 @@ async function main(): Promise<void> {
     let seedOk = true;
     let oursOk = true;
     let report: { status: string } = { status: "not run" };
-    const all: Record<string, number[]> = { seedRestore: [], oursRestore: [], rawRestore: [], bare: [], verify: [], verifyBig: [] };
+    const all: Record<string, number[]> = { seedRestore: [], oursRestore: [], gzipRestore: [], rawRestore: [], bare: [], verify: [], verifyBig: [] };
     // pg-restore.sh's own phase timings (its result line's `phases`), per route, every round.
-    const phaseRuns: Record<"ours" | "raw", Record<string, number>[]> = { ours: [], raw: [] };
+    const phaseRuns: Record<"ours" | "gzip" | "raw", Record<string, number>[]> = { ours: [], gzip: [], raw: [] };
     for (let round = 0; round < rounds; round++) {
       pg.sql("CREATE DATABASE seed_restore TEMPLATE template0");
       settle(pg);
@@ -182,6 +190,13 @@ async function main(): Promise<void> {
       pg.sql(`DROP DATABASE ${restored}`);
 
       settle(pg);
+      const gr = await measure(pg, `${SCRIPTS}/pg-restore.sh -d ${DB} -j 2 ${gzipFile}`);
+      const gzipResult = JSON.parse(gr.stdout.trim().split("\n").pop()!);
+      phaseRuns.gzip.push(gzipResult.phases ?? {});
+      if (round === 0) gzipOk = sameTables(tableChecksums(pg, gzipResult.restored_database as string), source);
+      pg.sql(`DROP DATABASE ${gzipResult.restored_database as string}`);
+
+      settle(pg);
       const rr = await measure(pg, `${SCRIPTS}/pg-restore.sh -d ${DB} -j 2 ${rawFile}`);
       const rawResult = JSON.parse(rr.stdout.trim().split("\n").pop()!);
       phaseRuns.raw.push(rawResult.phases ?? {});
@@ -191,7 +206,9 @@ async function main(): Promise<void> {
 
       pg.sql("CREATE DATABASE bare_restore TEMPLATE template0");
       settle(pg);
-      const br = await measure(pg, `pg_restore -j 2 -d bare_restore ${oursFile}`, {
+      // The bare restore of the same archive: zstd into a file (pg_restore -j needs one), then pg_restore and nothing else.
+      const bareArchive = join(work, "bare.dump");
+      const br = await measure(pg, `zstd -q -d -f -o ${bareArchive} ${oursFile} && pg_restore -j 2 -d bare_restore ${bareArchive}; rc=$?; rm -f ${bareArchive}; exit $rc`, {
         // pg-restore.sh's session settings (scripts/backup/lib-pg.sh restore_archive), so only the script's own work differs.
         PGOPTIONS: "-c synchronous_commit=off -c maintenance_work_mem=256MB -c jit=off -c max_parallel_maintenance_workers=0",
       });
@@ -206,19 +223,21 @@ async function main(): Promise<void> {
       seedRestore = best(seedRestore, sr);
       oursRestore = best(oursRestore, or);
       rawRestore = best(rawRestore, rr);
+      gzipRestore = best(gzipRestore, gr);
       bare = best(bare, br);
       verify = best(verify, v);
       verifyBig = best(verifyBig, vb);
       all.seedRestore.push(sr.seconds);
       all.oursRestore.push(or.seconds);
       all.rawRestore.push(rr.seconds);
+      all.gzipRestore.push(gr.seconds);
       all.bare.push(br.seconds);
       all.verify.push(v.seconds);
       all.verifyBig.push(vb.seconds);
-      console.log(`round ${round + 1}: seed restore ${sr.seconds.toFixed(1)} s, ours ${or.seconds.toFixed(1)} s, ours -Z0 ${rr.seconds.toFixed(1)} s, bare ${br.seconds.toFixed(1)} s, verify ${v.seconds.toFixed(1)} s, verify (2 critical) ${vb.seconds.toFixed(1)} s`);
+      console.log(`round ${round + 1}: seed restore ${sr.seconds.toFixed(1)} s, ours ${or.seconds.toFixed(1)} s, gzip -Z6 ${gr.seconds.toFixed(1)} s, ours -Z0 ${rr.seconds.toFixed(1)} s, bare ${br.seconds.toFixed(1)} s, verify ${v.seconds.toFixed(1)} s, verify (2 critical) ${vb.seconds.toFixed(1)} s`);
       if (report.status !== "ok") break;
     }
-    if (!seedRestore || !oursRestore || !rawRestore || !bare || !verify || !verifyBig) throw new Error("no round ran");
+    if (!seedRestore || !oursRestore || !gzipRestore || !rawRestore || !bare || !verify || !verifyBig) throw new Error("no round ran");
 
     // Peak memory of each restore route, in sampled runs of their own (see the header).
     pg.sql("CREATE DATABASE seed_restore TEMPLATE template0");
@@ -228,16 +247,16 @@ async function main(): Promise<void> {
     pg.sql(`DROP DATABASE ${JSON.parse(oursMemory.stdout.trim().split("\n").pop()!).restored_database as string}`);
 
     const rowsOut = [
-      ["", "seed (pg_dump|gzip, gunzip|psql)", "ours (pg-backup.sh -Fc -Z6, pg-restore.sh -j2)", "seed/ours", "ours -Z0", "seed/ours -Z0"],
-      ["backup time", `${seedBackup.seconds.toFixed(1)} s`, `${oursBackup.seconds.toFixed(1)} s`, ratio(seedBackup.seconds, oursBackup.seconds), `${rawBackup.seconds.toFixed(1)} s`, ratio(seedBackup.seconds, rawBackup.seconds)],
-      ["restore time (best round)", `${seedRestore.seconds.toFixed(1)} s`, `${oursRestore.seconds.toFixed(1)} s`, ratio(seedRestore.seconds, oursRestore.seconds), `${rawRestore.seconds.toFixed(1)} s`, ratio(seedRestore.seconds, rawRestore.seconds)],
-      ["file size", size(seedBytes), size(oursBytes), ratio(seedBytes, oursBytes), size(rawBytes), ratio(seedBytes, rawBytes)],
+      ["", "seed (pg_dump|gzip, gunzip|psql)", "ours (pg-backup.sh: -Fc -Z0 | zstd -3; pg-restore.sh -j2)", "seed/ours", "ours -Z0", "seed/ours -Z0", "ours --codec gzip (-Fc -Z6)", "seed/gzip"],
+      ["backup time", `${seedBackup.seconds.toFixed(1)} s`, `${oursBackup.seconds.toFixed(1)} s`, ratio(seedBackup.seconds, oursBackup.seconds), `${rawBackup.seconds.toFixed(1)} s`, ratio(seedBackup.seconds, rawBackup.seconds), `${gzipBackup.seconds.toFixed(1)} s`, ratio(seedBackup.seconds, gzipBackup.seconds)],
+      ["restore time (best round)", `${seedRestore.seconds.toFixed(1)} s`, `${oursRestore.seconds.toFixed(1)} s`, ratio(seedRestore.seconds, oursRestore.seconds), `${rawRestore.seconds.toFixed(1)} s`, ratio(seedRestore.seconds, rawRestore.seconds), `${gzipRestore.seconds.toFixed(1)} s`, ratio(seedRestore.seconds, gzipRestore.seconds)],
+      ["file size", size(seedBytes), size(oursBytes), ratio(seedBytes, oursBytes), size(rawBytes), ratio(seedBytes, rawBytes), size(gzipBytes), ratio(seedBytes, gzipBytes)],
       ["peak client RSS, backup", mb(seedBackup.clientPeakKb), mb(oursBackup.clientPeakKb), ratio(seedBackup.clientPeakKb, oursBackup.clientPeakKb)],
       ["peak client RSS, restore", mb(seedMemory.clientPeakKb), mb(oursMemory.clientPeakKb), ratio(seedMemory.clientPeakKb, oursMemory.clientPeakKb)],
       ["peak server PSS, restore", mb(seedMemory.serverPeakKb), mb(oursMemory.serverPeakKb), ratio(seedMemory.serverPeakKb, oursMemory.serverPeakKb)],
-      ["restored checksums = source", String(seedOk), String(oursOk), "", String(rawOk), ""],
+      ["restored checksums = source", String(seedOk), String(oursOk), "", String(rawOk), "", String(gzipOk), ""],
     ];
-    for (const r of rowsOut) while (r.length < 6) r.push("");
+    for (const r of rowsOut) while (r.length < 8) r.push("");
     const widths = rowsOut[0].map((_, i) => Math.max(...rowsOut.map((r) => r[i].length)));
     console.log("");
     for (const r of rowsOut) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
@@ -246,7 +265,7 @@ async function main(): Promise<void> {
       const names = [...new Set(runs.flatMap((r) => Object.keys(r)))];
       const med = names.map((n) => [n, median(runs.map((r) => r[n] ?? 0))] as const);
       const total = med.reduce((a, [, v]) => a + v, 0);
-      console.log(`phases, ${route === "ours" ? "ours -Z6" : "ours -Z0"} (median of ${runs.length}): ${med.map(([n, v]) => `${n.replace(/_s$/, "")} ${v.toFixed(2)} s (${((100 * v) / total).toFixed(0)}%)`).join(", ")}`);
+      console.log(`phases, ${{ ours: "ours (zstd)", gzip: "gzip -Z6", raw: "ours -Z0" }[route]} (median of ${runs.length}): ${med.map(([n, v]) => `${n.replace(/_s$/, "")} ${v.toFixed(2)} s (${((100 * v) / total).toFixed(0)}%)`).join(", ")}`);
     }
     // The verdicts use the median of each round's paired ratio (the routes of one round ran back to back under the
     // same conditions); the best-of-rounds ratio is printed beside it.
@@ -260,12 +279,15 @@ async function main(): Promise<void> {
     const rawSpeedupNoAnalyze = median(paired(all.seedRestore, rawNoAnalyze));
     const verifyRatio = median(paired(all.verify, all.bare));
     const rawSpeedup = median(paired(all.seedRestore, all.rawRestore));
+    const gzipSpeedup = median(paired(all.seedRestore, all.gzipRestore));
+    const zstdOverGzip = median(paired(all.gzipRestore, all.oursRestore));
     const fmt = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
     console.log("");
-    console.log(`bare restore (pg_restore -j2): ${bare.seconds.toFixed(1)} s`);
+    console.log(`bare restore (zstd -d, then pg_restore -j2): ${bare.seconds.toFixed(1)} s`);
     console.log(`pg-verify.sh -t User (sha256, TOC, restore, row counts of all tables, 1 critical checksum, drop): ${verify.seconds.toFixed(1)} s (status ${report.status})`);
     console.log(`pg-verify.sh -t User,payment (+ the largest table, ${Math.round((100 * source["public.payment"].rows) / rows)}% of the rows): ${verifyBig.seconds.toFixed(1)} s = ${(verifyBig.seconds / bare.seconds).toFixed(2)}x bare`);
     console.log(`logical restore speed-up vs seed route, median of rounds: ${restoreSpeedup.toFixed(2)}x (rounds ${fmt(paired(all.seedRestore, all.oursRestore))}; best of each ${(seedRestore.seconds / oursRestore.seconds).toFixed(2)}x) (target >= 1.3x) ${restoreSpeedup >= 1.3 ? "MET" : "NOT MET"}`);
+    console.log(`pg_dump's own gzip -Z6 archive (the default before zstd) vs seed route, median of rounds: ${gzipSpeedup.toFixed(2)}x (rounds ${fmt(paired(all.seedRestore, all.gzipRestore))}); the default (zstd) vs it: ${zstdOverGzip.toFixed(2)}x (rounds ${fmt(paired(all.gzipRestore, all.oursRestore))})`);
     console.log(`logical restore of an uncompressed archive (-Z0) vs seed route, median of rounds: ${rawSpeedup.toFixed(2)}x (rounds ${fmt(paired(all.seedRestore, all.rawRestore))}) (target >= 1.3x) ${rawSpeedup >= 1.3 ? "MET" : "NOT MET"}`);
     console.log(`without pg-restore.sh's ANALYZE phase (as far as the seed route goes): default archive ${restoreSpeedupNoAnalyze.toFixed(2)}x (rounds ${fmt(paired(all.seedRestore, oursNoAnalyze))}), -Z0 ${rawSpeedupNoAnalyze.toFixed(2)}x (rounds ${fmt(paired(all.seedRestore, rawNoAnalyze))})`);
     console.log(`load while measuring (1/5/15-min load average at the end, ${readdirSync("/sys/devices/system/cpu").filter((d) => /^cpu\d+$/.test(d)).length} CPUs): ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
@@ -274,9 +296,9 @@ async function main(): Promise<void> {
     mkdirSync(out, { recursive: true });
     writeFileSync(
       join(out, "backup-logical.json"),
-      `${JSON.stringify({ scale, databaseBytes: ds.bytes, rows, seedBackup, oursBackup, seedRestore, oursRestore, rawBackup, rawRestore, rawBytes, rawOk, rawSpeedup, seedMemory, oursMemory, bare, verify, verifyBig, rounds: all, phaseRuns, seedBytes, oursBytes, seedOk, oursOk, restoreSpeedup, restoreSpeedupNoAnalyze, rawSpeedupNoAnalyze, verifyRatio }, (k, v) => (k === "stdout" ? undefined : v), 2)}\n`,
+      `${JSON.stringify({ scale, databaseBytes: ds.bytes, rows, seedBackup, oursBackup, seedRestore, oursRestore, rawBackup, rawRestore, rawBytes, rawOk, rawSpeedup, gzipBackup, gzipRestore, gzipBytes, gzipOk, gzipSpeedup, zstdOverGzip, seedMemory, oursMemory, bare, verify, verifyBig, rounds: all, phaseRuns, seedBytes, oursBytes, seedOk, oursOk, restoreSpeedup, restoreSpeedupNoAnalyze, rawSpeedupNoAnalyze, verifyRatio }, (k, v) => (k === "stdout" ? undefined : v), 2)}\n`,
     );
-    if (!seedOk || !oursOk || !rawOk || report.status !== "ok") process.exitCode = 1;
+    if (!seedOk || !oursOk || !rawOk || !gzipOk || report.status !== "ok") process.exitCode = 1;
   } finally {
     pg.destroy();
     rmSync(work, { recursive: true, force: true });

@@ -29,13 +29,14 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# Preflight, before common.sh (whose results need jq): the jobs need jq, flock and the PostgreSQL client tools, and
-# s3cmd for the off-site copy. The postgis/postgis image has the PostgreSQL tools but neither jq nor s3cmd. With
+# Preflight, before common.sh (whose results need jq): the jobs need jq, flock, zstd (the archives' codec), the
+# PostgreSQL client tools, and s3cmd for the off-site copy. The postgis/postgis image has the PostgreSQL tools but not
+# jq, zstd or s3cmd (Lazarus's pgBackRest image adds jq and zstd). With
 # BACKUP_APT_INSTALL=1 the missing ones are installed with apt-get at start (Debian images); otherwise the script
 # stops here naming them (exit 69), so the container's log says what its image lacks.
 preflight() {
   local c missing=() pkgs=()
-  local need=(jq flock sha256sum pg_dump pg_restore psql)
+  local need=(jq flock sha256sum zstd pg_dump pg_restore psql)
   [[ -n "${S3_URL:-}" ]] && need+=(s3cmd)
   for c in "${need[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
   ((${#missing[@]})) || return 0

@@ -309,7 +309,8 @@ export function planBunty(cfg: BuntyConfig, ctx: PlanContext): BuntyPlan {
   const hostNeeds = { deployDir: dir, deployOwner: `${BUNTY_DEPLOY_USER}:${BUNTY_DEPLOY_USER}`, acmeWebroot: HOST_LAYOUT.acmeWebroot };
   const onHostRedis = cfg.redis.where === "host";
   // redis-tools: redis-cli for flush-cache against a managed cluster
-  const packages = ["nginx", "nodejs", "npm", onHostRedis ? "redis-server" : "redis-tools", "postgresql-client", ...(onHostPostgres ? [`postgresql-${HOST_POSTGRES_VERSION}`] : [])];
+  // zstd: pg-backup.sh's archives (.dump.zst) are written and read through it.
+  const packages = ["nginx", "nodejs", "npm", onHostRedis ? "redis-server" : "redis-tools", "postgresql-client", "zstd", ...(onHostPostgres ? [`postgresql-${HOST_POSTGRES_VERSION}`] : [])];
 
   const files: Record<string, string> = {
     [BUNTY_PATHS.ecosystem]: renderedFrom("app", () =>

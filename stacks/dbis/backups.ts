@@ -104,7 +104,7 @@ export function dbisBackupService(cfg: DbisConfig): ServiceSpec {
     environment: {
       TZ: "UTC",
       BACKUP_CRONTAB: P.crontab,
-      // The image has the PostgreSQL tools but not jq or s3cmd: installed at container start.
+      // The image has the PostgreSQL tools but not jq, zstd or s3cmd: installed at container start.
       BACKUP_APT_INSTALL: "1",
       BACKUP_DIR: P.backupDir,
       BACKUP_RETENTION_DAYS: String(b.localRetentionDays),
@@ -121,7 +121,7 @@ export function dbisBackupService(cfg: DbisConfig): ServiceSpec {
     },
     // Healthy once the tools the jobs need are installed, so `up --wait` never reports a container still installing.
     healthcheck: {
-      test: { shell: "command -v jq >/dev/null && command -v flock >/dev/null && command -v s3cmd >/dev/null" },
+      test: { shell: "command -v jq >/dev/null && command -v flock >/dev/null && command -v zstd >/dev/null && command -v s3cmd >/dev/null" },
       interval: "10s",
       timeout: "5s",
       retries: 30,

@@ -142,7 +142,7 @@ export function dbisRunbookModel(cfg: DbisConfig, stack: string, inv: ServiceInv
       {
         title: "Backups",
         bullets: [
-          `pg-backup runs \`pg-backup.sh\` daily at ${cfg.backups.schedule.databaseAt} UTC: \`${cfg.database.databaseName}_<time>.dump\` (custom format, sha256 sidecar) on the \`pg_backups\` volume (${cfg.backups.localRetentionDays} days) and in \`${urls.database}\` (${cfg.backups.databaseRetentionDays} days).`,
+          `pg-backup runs \`pg-backup.sh\` daily at ${cfg.backups.schedule.databaseAt} UTC: \`${cfg.database.databaseName}_<time>.dump.zst\` (custom format in one zstd stream, sha256 sidecar) on the \`pg_backups\` volume (${cfg.backups.localRetentionDays} days) and in \`${urls.database}\` (${cfg.backups.databaseRetentionDays} days).`,
           `It runs \`audit-export.sh --day yesterday\` daily at ${cfg.backups.schedule.auditExportAt} UTC: \`audit_logs_<day>.csv.gz\` (CSV with header, sha256 sidecar) to \`${urls.audit}\`, kept ${cfg.backups.auditRetentionYears} years (the bucket is protected and versioned).`,
           `It runs \`app-logs-ship.sh\` daily at ${cfg.backups.schedule.appLogsAt} UTC: the app's rotated \`application-*.log\` files (from \`${cfg.app.logsDir}\` in the app, the \`app_logs\` volume), gzipped, to \`${urls.appLogs}<host name>/\`, expired after ${cfg.backups.appLogRetentionDays} days.`,
           `Logs: \`docker compose logs pg-backup\` in \`${cfg.app.deployDir}\`.`,

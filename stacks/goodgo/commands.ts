@@ -137,7 +137,7 @@ function fetchOffsiteScript(backup: string, dir: string): string {
     'tls=; [ "${S3_NO_SSL:-0}" = 1 ] && tls=--no-ssl',
     's3="s3cmd -c $cfg --no-progress $tls --host=$S3_ENDPOINT --host-bucket=$S3_HOST_BUCKET --region=$S3_REGION"',
     backup === "latest"
-      ? 'name=$($s3 ls "$S3_URL/" | awk \'{print $4}\' | sed \'s#.*/##\' | grep -E \'\\.dump(\\.age|\\.enc)?$\' | sort | tail -n 1 || true)'
+      ? 'name=$($s3 ls "$S3_URL/" | awk \'{print $4}\' | sed \'s#.*/##\' | grep -E \'\\.dump(\\.zst)?(\\.age|\\.enc)?$\' | sort | tail -n 1 || true)'
       : `name=${shq(backup)}`,
     '[ -n "$name" ] || { echo "no backup found under $S3_URL/" >&2; exit 66; }',
     `$s3 --force get "$S3_URL/$name" "$S3_URL/$name.sha256" ${shq(dir + "/")}`,

@@ -44,9 +44,12 @@ const days = (what: string, example: number, max = 3650) =>
     .min(1, { message: `is not a number of days between 1 and ${max} for ${what} (example: ${example})` })
     .max(max, { message: `is not a number of days between 1 and ${max} for ${what} (example: ${example})` });
 
-/** A backup to restore: "latest" or a file name as pg-backup.sh writes it (goodgo_20261123T020000Z.dump). */
-const backupChoice = z.string().refine((v) => v === "latest" || /^[A-Za-z0-9][A-Za-z0-9_.-]*\.(dump|dump\.age|dump\.enc)$/.test(v), {
-  message: 'is not a backup choice (example: latest, or a file name such as "goodgo_20261123T020000Z.dump")',
+/** A backup file name as pg-backup.sh writes it by default, for examples in messages and the runbook. */
+export const EXAMPLE_BACKUP_FILE = "goodgo_20261123T020000Z.dump.zst";
+
+/** A backup to restore: "latest" or a file name as pg-backup.sh writes it (EXAMPLE_BACKUP_FILE; .dump for gzip or none). */
+const backupChoice = z.string().refine((v) => v === "latest" || /^[A-Za-z0-9][A-Za-z0-9_.-]*\.dump(\.zst)?(\.age|\.enc)?$/.test(v), {
+  message: `is not a backup choice (example: latest, or a file name such as "${EXAMPLE_BACKUP_FILE}")`,
 });
 
 /** Names a recovery run: part of its command resources' names, so a new label runs the recovery again. */
@@ -263,15 +266,21 @@ export const goodgoSchema = z.strictObject({
     /** BACKUP_RETENTION_DAYS on the host's pg_backups volume. */
     retentionDays: days("local backup retention", 7, 365).default(7),
     /**
-     * pg_dump's compression level (BACKUP_COMPRESS). 6 by default; 0 trades about 2.3x the disk for a backup about 5x
-     * faster and a restore about 1.25x faster (inflating is a fifth of a restore's CPU; README "Benchmarks").
+     * How pg-backup.sh compresses the archive (BACKUP_CODEC): zstd by default (pg_dump's uncompressed archive in one zstd
+     * stream, <db>_<time>.dump.zst: the backup about 5x and the restore about 1.2x faster than pg_dump's own gzip, at
+     * about the same size; README "Benchmarks"), or gzip (pg_dump -Z inside the archive, a .dump any pg_restore reads).
+     */
+    codec: z.enum(["zstd", "gzip"], { message: 'is not a backup codec (expected "zstd" or "gzip"; example: zstd)' }).default("zstd"),
+    /**
+     * The codec's level (BACKUP_COMPRESS): zstd 1-19 (3 by default), gzip 1-9 (6 by default); 0 writes the archive
+     * uncompressed (a .dump about 2.3x the disk, the fastest restore). Unset: the codec's default.
      */
     compressLevel: z
-      .number({ message: "is not a compression level (example: 6)" })
-      .int({ message: "is not a whole compression level 0-9 (example: 6)" })
-      .min(0, { message: "is not a compression level 0-9 (example: 6)" })
-      .max(9, { message: "is not a compression level 0-9 (example: 6)" })
-      .default(6),
+      .number({ message: "is not a compression level (example: 3)" })
+      .int({ message: "is not a whole compression level (example: 3)" })
+      .min(0, { message: "is not a compression level: 0 (none), zstd 1-19, gzip 1-9 (example: 3)" })
+      .max(19, { message: "is not a compression level: 0 (none), zstd 1-19, gzip 1-9 (example: 3)" })
+      .optional(),
     offsite: z.strictObject({
       /** The Spaces bucket declared by this stack; bucket names are global, so prod and staging differ. */
       bucket: spacesBucketName,
@@ -418,6 +427,9 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
   if (cfg.app.exposure === "nginx" && !cfg.tls) {
     problems.push({ path: "tls", message: "is missing: exposure nginx serves HTTPS with a certbot certificate and needs an ACME contact (example: tls: {email: ops@example.org})" });
   }
+  if (cfg.backups.codec === "gzip" && (cfg.backups.compressLevel ?? 0) > 9) {
+    problems.push({ path: "backups.compressLevel", message: `${cfg.backups.compressLevel} is not a gzip level (codec gzip takes 1-9, or 0 for none; example: 6)` });
+  }
   if ([80, 443, 3000, 3001].includes(cfg.grafana.port)) {
     problems.push({ path: "grafana.port", message: `${cfg.grafana.port} is a public port of the web, API or nginx; Grafana needs its own admin-only port (example: 3002)` });
   }
@@ -451,7 +463,7 @@ export function goodgoProblems(cfg: GoodgoConfig, stack: string): Problem[] {
     });
   }
   if (r.host && r.database) {
-    problems.push({ path: "recovery.database", message: "cannot be combined with recovery.host, which restores the database itself (set recovery.host.backup instead; example: backup: goodgo_20261123T020000Z.dump)" });
+    problems.push({ path: "recovery.database", message: `cannot be combined with recovery.host, which restores the database itself (set recovery.host.backup instead; example: backup: ${EXAMPLE_BACKUP_FILE})` });
   }
   if (r.database) {
     const d = r.database;

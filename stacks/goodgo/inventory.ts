@@ -252,10 +252,11 @@ function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoService
       ...base.environment,
       BACKUP_DIR: "/backups",
       BACKUP_CRONTAB: BACKUP_CRONTAB_PATH,
-      // The image has the PostgreSQL tools but not jq or s3cmd: installed at container start.
+      // The pgBackRest image adds jq and zstd; s3cmd is installed at container start.
       BACKUP_APT_INSTALL: "1",
       BACKUP_RETENTION_DAYS: String(cfg.backups.retentionDays),
-      BACKUP_COMPRESS: String(cfg.backups.compressLevel),
+      BACKUP_CODEC: cfg.backups.codec,
+      ...(cfg.backups.compressLevel === undefined ? {} : { BACKUP_COMPRESS: String(cfg.backups.compressLevel) }),
       VERIFY_CRITICAL_TABLES: cfg.database.criticalTables.join(","),
       // The physical route's jobs (backup-job.sh pitr-full|pitr-diff) run pgBackRest as the server's OS user.
       PITR_STANZA: goodgoStanza(cfg),
@@ -272,7 +273,7 @@ function pgBackupSpec(base: GoodgoServiceSpec, cfg: GoodgoConfig): GoodgoService
     // Healthy once the tools the jobs need are installed, so `up --wait` (and the recovery chains) never run a backup
     // script in a container that is still installing jq or s3cmd.
     healthcheck: {
-      test: { shell: 'command -v jq >/dev/null && command -v flock >/dev/null && { [ -z "$${S3_URL:-}" ] || command -v s3cmd >/dev/null; }' },
+      test: { shell: 'command -v jq >/dev/null && command -v flock >/dev/null && command -v zstd >/dev/null && { [ -z "$${S3_URL:-}" ] || command -v s3cmd >/dev/null; }' },
       interval: "10s",
       timeout: "5s",
       retries: 30,

@@ -10,6 +10,7 @@
 //     here), and every YAML snippet is valid against that schema (the tests merge each into the real stack files).
 import { stringify } from "yaml";
 import {
+  EXAMPLE_BACKUP_FILE,
   GOODGO_OPERATION_ACTIONS,
   GOODGO_RECOVERY_SWITCHES,
   goodgoSchema,
@@ -103,7 +104,7 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
 
   const B = cfg.backups;
   const backups = [
-    `pg-backup runs \`backup-job.sh backup\` daily at ${B.backupAt} UTC (pg-backup.sh: pg_dump custom format, sha256 sidecar, ${B.retentionDays} days kept in the \`pg_backups\` volume) and copies each backup off-site to \`s3://${B.offsite.bucket}/${B.offsite.prefix}\` (${B.offsite.region}; the bucket's lifecycle rule deletes copies after ${B.offsite.lifecycleDays} days).`,
+    `pg-backup runs \`backup-job.sh backup\` daily at ${B.backupAt} UTC (pg-backup.sh: pg_dump custom format, ${B.codec === "zstd" ? "in one zstd stream, " : ""}sha256 sidecar, ${B.retentionDays} days kept in the \`pg_backups\` volume) and copies each backup off-site to \`s3://${B.offsite.bucket}/${B.offsite.prefix}\` (${B.offsite.region}; the bucket's lifecycle rule deletes copies after ${B.offsite.lifecycleDays} days).`,
     `It runs \`backup-job.sh verify\` daily at ${B.verifyAt} UTC: the latest backup is restored into a temporary database and compared with the live one (tables, row counts, checksums of ${cfg.database.criticalTables.join(", ")}, extensions, indexes, enums); the report is \`/backups/verify-latest.json\`.`,
     `Metrics for the alerts (node_exporter textfile collector, \`${GOODGO_BACKUP_METRICS.dir}\`): \`${GOODGO_BACKUP_METRICS.lastSuccess}\` and \`${GOODGO_BACKUP_METRICS.lastSize}\` only after a successful backup (BackupTooOld fires ${GOODGO_BACKUP_METRICS.maxAgeSeconds / 3600} h after the last one), \`${GOODGO_BACKUP_METRICS.verifySuccess}\` after every verification (BackupVerificationFailed), and \`goodgo_backup_last_run_success\` / \`goodgo_backup_last_failure_timestamp_seconds\` / \`goodgo_backup_offsite_upload_success\` per backup run.`,
     `Check by hand: \`docker exec goodgo-pg-backup cat /backups/verify-latest.json\`, \`docker exec goodgo-pg-backup cat ${GOODGO_BACKUP_METRICS.backupTextfile}\`.`,
@@ -210,13 +211,13 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
       section: "4.1",
       title: "Restore the database from a backup",
       does: `The named backup (from the pg_backups volume, or fetched from the off-site bucket with \`fromOffsite: true\`), or with \`pointInTime\` (\`latest\` or a UTC time such as 2026-11-23T02:00:00Z, instead of \`backup\`) the pgBackRest repository recovered to that moment in a scratch cluster and dumped, is checked and restored into a NEW database beside the live one; with \`cutover: true\` the application services stop, the restored database is swapped in (the live one kept as the rollback point), migrations run, Redis is flushed and the services start again. Or in two runs, verifying the copy in between: the first without \`cutover\` (its result line names the copy, \`${restoredCopyExample(cfg.database.name).replace(/[0-9]{14}$/, "<timestamp>")}\`), then \`swapIn: <that name>\` instead of \`backup\`/\`pointInTime\`: the services stop and that copy, not a new restore, is swapped in (refused without the completion proof of a finished restore). The RPO of \`pointInTime: latest\` is the stack's \`backups.pitr.archiveTimeoutSeconds\` at most; of a dump, up to a day.`,
-      example: { database: { label: id("restore").replace(/-restore$/, ""), backup: "goodgo_20261123T020000Z.dump", cutover: true, ...confirm("database-cutover") } },
+      example: { database: { label: id("restore").replace(/-restore$/, ""), backup: EXAMPLE_BACKUP_FILE, cutover: true, ...confirm("database-cutover") } },
       confirm: "database-cutover",
     },
   };
   // The second run of recovery.database after a restore beside the live one: the copy it named, verified, swapped in.
   const restoreLabel = id("restore").replace(/-restore$/, "");
-  const besideExample = { database: { label: restoreLabel, backup: "goodgo_20261123T020000Z.dump" } };
+  const besideExample = { database: { label: restoreLabel, backup: EXAMPLE_BACKUP_FILE } };
   const swapInExample = { database: { label: restoreLabel, swapIn: restoredCopyExample(cfg.database.name), ...confirm("database-cutover") } };
   const recoverySwitches: RunbookSwitch[] = GOODGO_RECOVERY_SWITCHES.map((sw) => {
     const r = recovery[sw];
@@ -305,7 +306,7 @@ export function goodgoRunbookModel(input: GoodgoRunbookInput): RunbookModel {
       section: "4.1", title: "Database restore from backup",
       symptoms: "Data loss or corruption; a bad migration.",
       steps: [
-        { text: "Make sure the backup to restore is sound first.", operation: op("verify-backup", { backup: "goodgo_20261123T020000Z.dump" }, "verify-before-restore") },
+        { text: "Make sure the backup to restore is sound first.", operation: op("verify-backup", { backup: EXAMPLE_BACKUP_FILE }, "verify-before-restore") },
         { text: "Restore it into a new database beside the live one; its result line names the copy.", recovery: besideExample },
         { text: "Check the copy (row counts, the rows the incident is about), then swap it in: the services stop, the copy takes the live name (the live database is kept), migrations, Redis flush, services back.", recovery: swapInExample },
         { text: "An on-demand backup of the current state before anything risky.", operation: op("backup-now") },

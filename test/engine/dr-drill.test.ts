@@ -90,7 +90,7 @@ if (gate.mustFail) {
       expect(o).toMatchObject({ rtoTargetSeconds: GOODGO_RECOVERY_TARGETS.rtoByRoute!.localBackup, rpoTargetSeconds: GOODGO_RECOVERY_TARGETS.rpoSeconds });
 
       // What was restored, as pg-restore.sh's result line said; the timeline in order, the chain's commands included.
-      expect(report.restored).toEqual([{ platform: "goodgo", database: "goodgo", source: expect.stringMatching(/goodgo_[0-9TZ-]+\.dump$/), checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), route: "logical" }]);
+      expect(report.restored).toEqual([{ platform: "goodgo", database: "goodgo", source: expect.stringMatching(/goodgo_[0-9TZ-]+\.dump\.zst$/), checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), route: "logical" }]);
       const sha = readFileSync(join(backupsDir, `${report.restored[0]!.source.split("/").pop()!}.sha256`), "utf8").split(/\s/)[0];
       expect(report.restored[0]!.checksum).toBe(`sha256:${sha}`);
       expect(report.steps.map((s) => s.key)).toEqual([

@@ -26,14 +26,14 @@ import { rawStack } from "../support/stacks";
 describe("the PostgreSQL image with pgBackRest", () => {
   const img = pgbackrestImage("postgis/postgis:16-3.4");
 
-  it("is built FROM the pinned base with pinned pgbackrest and jq from PGDG, and its tag names both", () => {
+  it("is built FROM the pinned base with pinned pgbackrest (PGDG), jq and zstd (Debian), and its tag names both", () => {
     expect(img.image).toBe(`localhost/lazarus/postgis-pgbackrest:16-3.4-pgbackrest${PGBACKREST_DEBIAN_PACKAGES.bullseye.pgbackrest.split("-")[0]}`);
     const lines = img.dockerfile.split("\n").filter((l) => !l.startsWith("#") && l.trim());
     expect(lines[0]).toBe("FROM postgis/postgis:16-3.4");
     const install = lines.find((l) => l.includes("apt-get install"))!;
     // every package it installs carries =version
     const pkgs = install.replace(/.*--no-install-recommends /, "").replace(/;.*$/, "").trim().split(/\s+/);
-    expect(pkgs).toEqual([`pgbackrest=${PGBACKREST_DEBIAN_PACKAGES.bullseye.pgbackrest}`, `jq=${PGBACKREST_DEBIAN_PACKAGES.bullseye.jq}`]);
+    expect(pkgs).toEqual([`pgbackrest=${PGBACKREST_DEBIAN_PACKAGES.bullseye.pgbackrest}`, `jq=${PGBACKREST_DEBIAN_PACKAGES.bullseye.jq}`, `zstd=${PGBACKREST_DEBIAN_PACKAGES.bullseye.zstd}`]);
     expect(PGBACKREST_DEBIAN_PACKAGES.bullseye.pgbackrest).toMatch(/\.pgdg110\+\d+$/); // PGDG's bullseye build
     // the build fails if what got installed is not the pinned version
     expect(img.dockerfile).toContain(`pgbackrest version | grep -qx 'pgBackRest ${PGBACKREST_DEBIAN_PACKAGES.bullseye.pgbackrest.split("-")[0]}'`);
@@ -50,7 +50,7 @@ describe("the PostgreSQL image with pgBackRest", () => {
     const base = imageFacts("postgis/postgis:16-3.4");
     expect(facts.runsAs).toEqual(base.runsAs);
     expect(facts.imageUser).toEqual(base.imageUser);
-    expect(facts.executables).toEqual(expect.arrayContaining([...base.executables, "pgbackrest", "jq"]));
+    expect(facts.executables).toEqual(expect.arrayContaining([...base.executables, "pgbackrest", "jq", "zstd"]));
     expect(base.executables).not.toContain("pgbackrest");
     expect(facts.source).toContain("lib/postgresPitr.ts");
   });

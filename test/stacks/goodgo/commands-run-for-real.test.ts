@@ -170,18 +170,18 @@ describe("fetching an off-site backup with the real s3cmd", () => {
     s3.objects.set(`/goodgo-backups/postgres/${name}.sha256`, Buffer.from(`${createHash("sha256").update(body).digest("hex")}  ${name}\n`));
   };
 
-  it("gets the newest backup and its checksum sidecar and points latest at it", async () => {
+  it("gets the newest backup (zstd archives and pg_dump's own beside each other) and its checksum sidecar and points latest at it", async () => {
     put("goodgo_20261121T020000Z.dump", "older");
-    put("goodgo_20261123T020000Z.dump", "newest");
+    put("goodgo_20261123T020000Z.dump.zst", "newest");
     put("goodgo_20261122T020000Z.dump", "middle");
     const r = await runOnHost(fetchOffsiteCommand(target(), "latest", offsite()), s3Env());
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.services).toEqual(["pg-backup"]);
-    expect(r.out).toContain("fetched goodgo_20261123T020000Z.dump");
-    expect(readFileSync(join(offsite(), "goodgo_20261123T020000Z.dump"), "utf8")).toBe("newest");
-    expect(readFileSync(join(offsite(), "goodgo_20261123T020000Z.dump.sha256"), "utf8")).toContain("goodgo_20261123T020000Z.dump");
-    expect(readlinkSync(join(offsite(), "latest"))).toBe("goodgo_20261123T020000Z.dump");
-    const check = spawnSync("sha256sum", ["-c", "goodgo_20261123T020000Z.dump.sha256"], { cwd: offsite(), encoding: "utf8" });
+    expect(r.out).toContain("fetched goodgo_20261123T020000Z.dump.zst");
+    expect(readFileSync(join(offsite(), "goodgo_20261123T020000Z.dump.zst"), "utf8")).toBe("newest");
+    expect(readFileSync(join(offsite(), "goodgo_20261123T020000Z.dump.zst.sha256"), "utf8")).toContain("goodgo_20261123T020000Z.dump.zst");
+    expect(readlinkSync(join(offsite(), "latest"))).toBe("goodgo_20261123T020000Z.dump.zst");
+    const check = spawnSync("sha256sum", ["-c", "goodgo_20261123T020000Z.dump.zst.sha256"], { cwd: offsite(), encoding: "utf8" });
     expect(check.status, check.stdout + check.stderr).toBe(0);
   });
 

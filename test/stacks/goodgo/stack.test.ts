@@ -212,12 +212,15 @@ describe("software on the host", () => {
     expect(String(writer(prod, "/root/goodgo/secrets/pgbouncer/pgpass").rawInputs.stdin)).toBe("*:*:*:pgbouncer_admin:SENTINEL-gg-pgbadmin-9e0f\n");
   });
 
-  it("passes the backups' compression level to pg-backup (6 by default, 0 when the stack trades disk for restore speed)", async () => {
+  it("passes the backups' codec and level to pg-backup (zstd at its own default unless the stack says otherwise)", async () => {
     const env = (plan: Plan) =>
       (parse(file(plan, "/root/goodgo/docker-compose.prod.yml")!.content!) as { services: Record<string, { environment: Record<string, string> }> }).services["pg-backup"].environment;
-    expect(env(prod).BACKUP_COMPRESS).toBe("6");
+    expect(env(prod).BACKUP_CODEC).toBe("zstd");
+    expect(env(prod).BACKUP_COMPRESS).toBeUndefined();
     const fast = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => (c["lazarus:goodgo"].backups.compressLevel = 0) });
     expect(env(fast).BACKUP_COMPRESS).toBe("0");
+    const gzip = await planFor("staging", { secrets: ALL_SENTINEL_SECRETS, patch: (c) => Object.assign(c["lazarus:goodgo"].backups, { codec: "gzip", compressLevel: 6 }) });
+    expect(env(gzip)).toMatchObject({ BACKUP_CODEC: "gzip", BACKUP_COMPRESS: "6" });
   });
 
   it("issues the certificate for both domains and activates it behind nginx", () => {
