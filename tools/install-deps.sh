@@ -21,6 +21,7 @@ debian_packages=(
   cloud-init                                                  # cloud-init schema check on rendered user-data
   python3-jsonschema python3-yaml                             # schema checks driven from tests
   age openssl                                                 # backup encryption
+  zstd                                                        # pg-backup.sh's archives (.dump.zst) and pgBackRest's repositories
   s3cmd                                                       # pg-backup.sh/audit-export.sh upload to S3-compatible storage (DO Spaces)
   jq coreutils util-linux procps iproute2                     # used by the scripts and the harness
   curl                                                        # pm2-fleet.sh's readiness checks (Pencom), the nginx tests' requests, the
