@@ -11,8 +11,9 @@
 #   1     missing stanza path             none        readable, no backup: no stanza (stanza-create makes it)
 #   2     no valid backups                none        readable, no backup: the stanza exists, its database system known
 #   3     missing stanza data             none        readable, no backup: a stanza never fully created (backup.info
-#                                                     missing: stanza-create stopped after archive.info). Commit
-#                                                     125d6aa: not an unreadable repository
+#                                                     missing: stanza-create stopped after archive.info; it refuses
+#                                                     to finish one, so pitr-backup.sh stops there). Commit 125d6aa:
+#                                                     not an unreadable repository
 #   4     different across repos          unreadable  as a whole; with several repositories each one's own status is
 #                                                     read by this table (pitr_repo_states: pitr-backup.sh's rule)
 #   5     database mismatch across repos  unreadable
