@@ -15,7 +15,8 @@
 # runs as PITR_RUN_AS (default postgres) when this runs as root (its log, lock and secrets include files are that
 # user's), else as the current user.
 # Output: one JSON line {stanza, live_system_id, live_version, stanza_system_id, stanza_version, reason}.
-# A repository without the stanza (or without its info files) passes: there is no database system to mismatch; the
+# The repository is read as lib-pitr.sh's table of pgBackRest's status codes says. A repository without the stanza
+# (or with a stanza never fully created: backup.info missing) passes: there is no database system to mismatch; the
 # stanza-create of the next backup adopts the server, and a restore from it fails in its own step (no backup).
 # A stanza with no backup yet but created (stanza-create ran) has its database system: that is compared.
 # Exit codes: 0 the server is the stanza's database system, or the repository has no such stanza; 64 usage;
@@ -24,6 +25,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/lib-pitr.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-pitr.sh"
 
 usage() { echo "usage: pitr-archive-check.sh --stanza NAME [--config FILE] [--hint TEXT]"; }
 
@@ -53,26 +56,21 @@ fi
 read -r live_id live_version <<<"$live"
 [[ $live_id =~ ^[0-9]+$ ]] || die "$EX_UNAVAILABLE" "the live server answered '$live' for its system identifier"
 
-# 2. The stanza's database system in the repository (every repository's current one).
-if ! info=$("${as[@]}" pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=off --log-level-stderr=off --log-level-file=off info --output=json 2>&1); then
-  die "$EX_UNAVAILABLE" "pgbackrest info of stanza $stanza failed: $(tr '\n' ' ' <<<"$info" | cut -c1-300)"
+# 2. The stanza's database system in the repository (every repository's current one), read by lib-pitr.sh's table:
+# unreadable (a refused request: pgbackrest info exits 0 then too, or info failing) is refused; no stanza (1) or a
+# stanza never fully created (3) has no database system to mismatch; a stanza with or without a backup (0, 2) has its
+# database system: compared.
+pitr_info "${as[@]}" pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=off --log-level-stderr=off --log-level-file=off
+if [[ $PITR_STATE == unreadable ]]; then
+  die "$EX_UNAVAILABLE" "the pgBackRest repository of stanza $stanza could not be read ($(pitr_unreadable_detail)); check its key, secret and endpoint in ${config:-the default pgbackrest.conf}"
 fi
-# A system identifier is a 64-bit integer: jq (1.6, the image's) would round it as a double, so it is quoted first.
-info=$(sed -E 's/"system-id":([0-9]+)/"system-id":"\1"/g' <<<"$info")
-code=$(jq -r '.[0].status.code // "?"' <<<"$info" 2>/dev/null || echo "?")
-# Stanza status: 0 ok, 2 no valid backup (created: its database system is known), 6 a backup running: compare.
-# 1 missing stanza path, 3 missing stanza data: no database system to mismatch. Anything else (4/5 repositories differ,
-# 99 a refused request: pgbackrest info exits 0 then too) is a repository that could not be read.
-case $code in
-  0 | 2 | 6) ;;
+info=$PITR_INFO # system ids quoted by pitr_info (jq 1.6 would round them)
+case $PITR_CODE in
   1 | 3)
-    reason="the repository has no stanza $stanza yet ($(jq -r '.[0].status.message' <<<"$info")): nothing to mismatch"
+    reason="the repository has no stanza $stanza yet ($PITR_MESSAGE): nothing to mismatch"
     log "ok: $reason"
     emit_result ok 0 --arg stanza "$stanza" --arg live_system_id "$live_id" --arg live_version "$live_version" --arg stanza_system_id "" --arg stanza_version "" --arg reason "$reason"
     exit 0
-    ;;
-  *)
-    die "$EX_UNAVAILABLE" "the pgBackRest repository of stanza $stanza could not be read (status $code: $(jq -r '[.[0].status.message // "no status"] + [.[0].repo[]? | select(.status.code != 0) | "repo\(.key): \(.status.message)"] | join("; ")' <<<"$info" 2>/dev/null | tr '\n' ' ' | cut -c1-300)); check its key, secret and endpoint in ${config:-the default pgbackrest.conf}"
     ;;
 esac
 # The current database of each repository: the highest id (older ones stay after a stanza-upgrade).

@@ -29,11 +29,14 @@
 # Output: one JSON line: {status, stanza, label, type, requested_type, started_at, stopped_at, wal_start, wal_stop,
 #   database_bytes, repo_bytes, repo_delta_bytes, ...}; skipped by --if-no-backup: {status ok, skipped: true, stanza,
 #   repo, label (the newest backup of the timeline), timeline}.
-# Exit codes: 0 ok; 64 usage or run as root; 66 the stanza is not configured; 69 pgbackrest missing, or check
-#   failed (PostgreSQL unreachable, WAL not archived); 70 the backup itself failed.
+# Exit codes: 0 ok; 64 usage or run as root; 66 the stanza is not configured; 69 pgbackrest missing, the repository
+#   cannot be read or holds a stanza never fully created (lib-pitr.sh's table; with several repositories, any one of
+#   them), or check failed (PostgreSQL unreachable, WAL not archived); 70 the backup itself failed.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/lib-pitr.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-pitr.sh"
 
 usage() { echo "usage: pitr-backup.sh --stanza NAME [--type full|diff|incr] [--repo N] [--config FILE] [--no-check] [--if-no-backup]"; }
 
@@ -62,18 +65,22 @@ if [[ -n $config ]]; then
 fi
 
 pb() { pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=warn --log-level-stderr=off "$@"; }
-# first ERROR line (with its HINTs) of pgBackRest's output, on one line
-pb_error() { { grep -A3 -E '^(ERROR|.*ERROR:)' <<<"$1" || tail -n 3 <<<"$1"; } | sed -E 's/^[0-9-]+ [0-9:.]+ P[0-9]+ +//' | tr '\n' ' ' | sed 's/  */ /g'; }
 started=$(date +%s)
 
-info=$(pb info ${repo:+"--repo=$repo"} --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$info")"
-code=$(jq -r '.[0].status.code' <<<"$info" 2>/dev/null || echo "?")
+# The repository, read by lib-pitr.sh's table: no stanza (1) gets one (stanza-create); a stanza with or without a backup
+# (0, 2) is backed up to. A stanza never fully created (3: backup.info missing) is not usable: stanza-create refuses to
+# finish it. Unreadable is refused.
+pitr_info pb ${repo:+"--repo=$repo"}
+code=$PITR_CODE
 # With more than one repository the stanza's status is "different across repos" (4) while one of them has no
 # stanza yet (a new off-site repository): each repository's own status decides.
-if jq -e '.[0].repo | length > 1' >/dev/null 2>&1 <<<"$info"; then
-  bad=$(jq -r '[.[0].repo[] | select(.status.code != 0 and .status.code != 1 and .status.code != 2) | "repo\(.key): \(.status.message)"] | join("; ")' <<<"$info")
-  [[ -z $bad ]] || die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $bad"
-  code=$(jq -r 'if any(.[0].repo[]; .status.code == 1) then 1 else 0 end' <<<"$info")
+if [[ $PITR_INFO_RC == 0 ]] && jq -e '.[0].repo | length > 1' >/dev/null 2>&1 <<<"$PITR_INFO"; then
+  repos=$(pitr_repo_states) # "KEY CODE STATE" lines
+  if grep -qE ' unreadable$|^[0-9]+ 3 ' <<<"$repos"; then
+    die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $(pitr_unreadable_detail)"
+  fi
+  code=0
+  if grep -qE '^[0-9]+ 1 ' <<<"$repos"; then code=1; fi
 fi
 if [[ $code == 1 ]]; then
   log "stanza '$stanza' has no data in the repository yet: stanza-create"
@@ -92,7 +99,7 @@ if [[ $code == 1 ]]; then
   done
   ((tries == 0)) || log "stanza-create waited $tries s for the archive lock (archive-push retrying into the new repository)"
 elif [[ $code != 0 && $code != 2 ]]; then
-  die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $(jq -r '.[0].status.message' <<<"$info" 2>/dev/null || echo "$info")"
+  die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $(pitr_unreadable_detail)"
 fi
 
 if ((do_check)); then
@@ -106,7 +113,9 @@ if ((do_check)); then
 fi
 
 if ((if_none)); then
-  info=$(pb info ${repo:+"--repo=$repo"} --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$info")"
+  pitr_info pb ${repo:+"--repo=$repo"}
+  [[ $PITR_INFO_RC == 0 ]] || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$PITR_INFO")"
+  info=$PITR_INFO
   # Without --repo pgBackRest backs up to repo1; each entry names its repository (repo-key).
   key=${repo:-1}
   timeline=$(jq -r --argjson k "$key" '([.[0].archive[]? | select(.database["repo-key"] == $k) | .max // empty] | max // "") | .[0:8]' <<<"$info")
@@ -122,7 +131,9 @@ log "pgbackrest backup --type=$type${repo:+ --repo=$repo}"
 out=$(pb backup --type="$type" ${repo:+"--repo=$repo"} 2>&1) || die "$EX_SOFTWARE" "backup failed: $(pb_error "$out")"
 if grep -q 'WARN' <<<"$out"; then log "pgbackrest: $(grep WARN <<<"$out" | tr '\n' ' ')"; fi
 
-info=$(pb info ${repo:+"--repo=$repo"} --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed after the backup: $(pb_error "$info")"
+pitr_info pb ${repo:+"--repo=$repo"}
+[[ $PITR_INFO_RC == 0 ]] || die "$EX_UNAVAILABLE" "pgbackrest info failed after the backup: $(pb_error "$PITR_INFO")"
+info=$PITR_INFO
 last=$(jq -c '.[0].backup[-1] // empty' <<<"$info")
 [[ -n $last ]] || die "$EX_SOFTWARE" "the backup reported success but pgbackrest info lists no backup set"
 label=$(jq -r .label <<<"$last")

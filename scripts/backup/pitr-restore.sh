@@ -44,12 +44,15 @@
 #   transaction replayed (pg_last_xact_replay_timestamp()). With --dump-database also dump_file, dump_sha256,
 #   dump_bytes, dump_seconds (and started false: the restored cluster is gone).
 # Exit codes: 0 restored (and started, and recovered); 64 usage or run as root; 65 the target time is before the
-#   oldest backup, or the archive ends before the target time; 66 stanza, backup set or config file not found;
-#   69 pgbackrest/pg_ctl missing, port in use; 70 restore or start failed; 73 target dir not empty or not
+#   oldest backup, or the archive ends before the target time; 66 stanza, backup set or config file not found, or
+#   no valid backup; 69 pgbackrest/pg_ctl missing, port in use, the repository cannot be read (lib-pitr.sh's table) or
+#   holds a stanza never fully created; 70 restore or start failed; 73 target dir not empty or not
 #   creatable; 75 recovery did not finish within the timeout.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/lib-pitr.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-pitr.sh"
 
 usage() {
   echo "usage: pitr-restore.sh --stanza NAME --target-dir DIR --port PORT [--target-time TIME] [--set LABEL] [--target-action promote|pause] [--config FILE] [--pg-bin DIR] [--socket-dir DIR] [--conf-file FILE] [--keep-archiving] [--no-start] [--timeout SECONDS]"
@@ -137,18 +140,18 @@ if ((start)); then
 fi
 
 pb() { pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-stderr=off "$@"; }
-pb_error() { { grep -A3 -E '^(ERROR|.*ERROR:)' <<<"$1" || tail -n 3 <<<"$1"; } | sed -E 's/^[0-9-]+ [0-9:.]+ P[0-9]+ +//' | tr '\n' ' ' | sed 's/  */ /g'; }
 started=$(date +%s)
 
-# 2. The repository: the stanza exists and has a backup that fits.
-info=$(pb --log-level-console=warn info --output=json 2>&1) || die "$EX_UNAVAILABLE" "pgbackrest info failed: $(pb_error "$info")"
-code=$(jq -r '.[0].status.code' <<<"$info" 2>/dev/null || echo "?")
-msg=$(jq -r '.[0].status.message' <<<"$info" 2>/dev/null || echo "$info")
-case $code in
-  0) ;;
-  1) die "$EX_NOINPUT" "stanza '$stanza' not found in the repository ($msg): check the stanza name" ;;
-  2) die "$EX_NOINPUT" "stanza '$stanza' has no valid backup in the repository" ;;
-  *) die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $msg" ;;
+# 2. The repository: the stanza exists and has a backup that fits. Read by lib-pitr.sh's table: unreadable is refused
+# (69); no stanza (1) and no valid backup (2) are 66; a stanza never fully created (3) is 69: a
+# repository to repair rather than one without a backup.
+pitr_info pb --log-level-console=warn
+info=$PITR_INFO
+case $PITR_STATE/$PITR_CODE in
+  backup/*) ;;
+  none/1) die "$EX_NOINPUT" "stanza '$stanza' not found in the repository ($PITR_MESSAGE): check the stanza name" ;;
+  none/2) die "$EX_NOINPUT" "stanza '$stanza' has no valid backup in the repository" ;;
+  *) die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $(pitr_unreadable_detail)" ;;
 esac
 if [[ -n $set_label ]]; then
   jq -e --arg l "$set_label" '.[0].backup | any(.label == $l)' <<<"$info" >/dev/null ||

@@ -12,14 +12,18 @@
 #                   instead of falling back; logical skips the repository
 # Run as the database server's OS user (pgBackRest's files and the secrets include file are its own).
 # Output: one JSON line {route, reason, backups, newest_label, newest_stop}.
-# An unreadable repository (a wrong key or secret, the endpoint or TLS refused, pgBackRest's status "other") is an
-# error, not "no backup": falling back to the day-old dump while the repository holds backups would lose a day of
-# writes unnoticed. `--route logical` is the deliberate way past it.
+# The repository is read as lib-pitr.sh's table of pgBackRest's status codes says: no stanza, no valid backup or a
+# stanza never fully created is "no backup" (logical); an unreadable repository (a wrong key or secret, the endpoint or
+# TLS refused, pgBackRest's status "other") is an error, not "no backup": falling back to the day-old dump while the
+# repository holds backups would lose a day of writes unnoticed. `--route logical` is the deliberate way past it.
+# (`pgbackrest info` itself failing, e.g. on a bad option, still takes the logical route and says so in the reason.)
 # Exit codes: 0 a route was chosen (written to FILE); 64 usage; 65 --route physical and the repository has no backup;
 #   69 the repository could not be read (nothing written to FILE); 73 FILE cannot be written.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/lib-pitr.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-pitr.sh"
 
 usage() { echo "usage: pitr-route.sh --stanza NAME --out FILE [--config FILE] [--route auto|physical|logical]"; }
 
@@ -44,30 +48,25 @@ if [[ $want == logical ]]; then
   reason="logical route asked for (--route logical)"
 elif ! command -v pgbackrest >/dev/null 2>&1; then
   reason="pgbackrest is not installed here"
-elif ! info=$(pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=off --log-level-stderr=off --log-level-file=off info --output=json 2>&1); then
-  reason="the repository could not be read: $(tr '\n' ' ' <<<"$info" | cut -c1-300)"
 else
-  code=$(jq -r '.[0].status.code // "?"' <<<"$info" 2>/dev/null || echo "?")
-  backups=$(jq -r '.[0].backup // [] | length' <<<"$info" 2>/dev/null || echo 0)
-  # pgBackRest's stanza status: 0 ok, 1 missing stanza path, 2 no valid backups, 3 missing stanza data (a stanza never
-  # fully created), 6 a backup/expire running: readable (as pitr-archive-check.sh reads them); anything else (4 repos
-  # differ, 5 database mismatch, 99 other: a refused request) is not "no backup". pgbackrest info exits 0 even when
-  # every request was refused: only this code tells.
-  if [[ $code != 0 && $code != 1 && $code != 2 && $code != 3 && $code != 6 ]]; then
-    # The stanza's message is only "other"; each repository's own status carries what it answered.
-    # An S3 refusal is a long dump of the request: keep its HTTP status and S3 error code.
-    message=$(jq -r '[.[0].status.message // "no status"] + [.[0].repo[]? | select(.status.code != 0) | .status.message as $m
-        | "repo\(.key): " + ([$m | scan("HTTP request failed with [0-9]+ \\([^)]*\\)|<Code>[^<]+</Code>")] | join(" ") | if . == "" then $m[0:200] else . end)]
-        | join("; ")' <<<"$info" 2>/dev/null | tr '\n' ' ' | cut -c1-400)
-    die "$EX_UNAVAILABLE" "the pgBackRest repository of stanza $stanza could not be read (status $code: $message); check its key, secret, endpoint and certificate in ${config:-the default pgbackrest.conf}, or pass --route logical to restore the newest pg_dump backup instead and accept its RPO"
-  fi
-  if [[ $code == 0 || $code == 6 ]] && ((backups > 0)); then
-    route=physical
-    newest_label=$(jq -r '.[0].backup[-1].label' <<<"$info")
-    newest_stop=$(date -u -d "@$(jq -r '.[0].backup[-1].timestamp.stop' <<<"$info")" +%Y-%m-%dT%H:%M:%SZ)
-    reason="the repository has $backups backup(s) of stanza $stanza, the newest $newest_label (ended $newest_stop), and its archived WAL"
+  pitr_info pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=off --log-level-stderr=off --log-level-file=off
+  if [[ $PITR_INFO_RC != 0 ]]; then
+    reason="the repository could not be read: $(pitr_unreadable_detail)"
   else
-    reason="the repository has no backup of stanza $stanza ($(jq -r '.[0].status.message // "no status"' <<<"$info" 2>/dev/null))"
+    # lib-pitr.sh's table: "unreadable" (a refused request among them: pgbackrest info exits 0 then too) is not
+    # "no backup"; "none" (no stanza, no valid backup, a stanza never fully created) is.
+    if [[ $PITR_STATE == unreadable ]]; then
+      die "$EX_UNAVAILABLE" "the pgBackRest repository of stanza $stanza could not be read ($(pitr_unreadable_detail)); check its key, secret, endpoint and certificate in ${config:-the default pgbackrest.conf}, or pass --route logical to restore the newest pg_dump backup instead and accept its RPO"
+    fi
+    backups=$PITR_BACKUPS
+    if [[ $PITR_STATE == backup ]]; then
+      route=physical
+      newest_label=$(jq -r '.[0].backup[-1].label' <<<"$PITR_INFO")
+      newest_stop=$(date -u -d "@$(jq -r '.[0].backup[-1].timestamp.stop' <<<"$PITR_INFO")" +%Y-%m-%dT%H:%M:%SZ)
+      reason="the repository has $backups backup(s) of stanza $stanza, the newest $newest_label (ended $newest_stop), and its archived WAL"
+    else
+      reason="the repository has no backup of stanza $stanza (${PITR_MESSAGE:-no status})"
+    fi
   fi
 fi
 if [[ $want == physical && $route != physical ]]; then

@@ -33,6 +33,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/lib-pitr.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-pitr.sh"
 
 usage() { echo "usage: pitr-server-restore.sh --stanza NAME --repo N --data-dir DIR --service UNIT --port PORT --socket-dir DIR [--target-time TIME] [--config FILE] [--user USER] [--timeout SECONDS]"; }
 
@@ -68,7 +70,6 @@ require_cmd pgbackrest psql jq runuser systemctl
 
 as_user() { runuser -u "$user" -- "$@"; }
 pb() { as_user pgbackrest --config="$config" ${PGBACKREST_CONFIG_INCLUDE_PATH:+"--config-include-path=$PGBACKREST_CONFIG_INCLUDE_PATH"} --stanza="$stanza" --repo="$repo" --log-level-console=warn --log-level-stderr=off "$@"; }
-pb_error() { { grep -A3 -E '^(ERROR|.*ERROR:)' <<<"$1" || tail -n 3 <<<"$1"; } | sed -E 's/^[0-9-]+ [0-9:.]+ P[0-9]+ +//' | tr '\n' ' ' | sed 's/  */ /g'; }
 sql() { as_user psql -X -A -t -q -h "$socket" -p "$port" -d postgres -c "$1"; }
 
 # 1. The cluster there must be the replacement's empty one.
@@ -77,25 +78,28 @@ if ! dbs=$(sql "select string_agg(datname, ',' order by datname) from pg_databas
 fi
 [[ -z $dbs ]] || die "$EX_CANTCREAT" "the cluster in $data holds databases ($dbs): this restore replaces a LOST server's cluster on an empty replacement and never overwrites one in use; to undo a mistake on a live server use recovery.coreDatabase.pointInTime (beside the live database)"
 
-# 2. The repository must be readable and hold a backup. A wrong passphrase does not fail `info`: it reports the
-# repository's status as an error whose text may hold bytes JSON does not allow, so the text is classified as it is.
-unreadable() {
-  local text
-  text=$(tr -c '[:print:]' ' ' <<<"$1" | sed 's/  */ /g' | cut -c1-400)
-  # A wrong passphrase fails the decryption (CryptoError) or decrypts to text that is no ini file (FormatError).
-  if grep -qiE 'cipher|crypto|decrypt|FormatError' <<<"$1"; then
-    die "$EX_UNAVAILABLE" "repo$repo cannot be decrypted: the passphrase (repo$repo-cipher-pass) does not match the repository's (or its info files are damaged); nothing was changed ($text)"
+# 2. The repository must be readable and hold a backup (lib-pitr.sh's table: unreadable is 69, anything else without a
+# backup 66). A wrong passphrase does not fail `info`: it reports the repository's status as an error whose text may
+# hold bytes JSON does not allow, so the text is classified as it is.
+pitr_info pb
+if [[ $PITR_STATE == unreadable ]]; then
+  # what the repository said: its own messages (the stanza's is a summary, "other"), else the whole output
+  said=$PITR_INFO
+  if [[ $PITR_CODE != "?" ]]; then
+    said=$(jq -r '(.[0].repo // []) | map(.status.message) | join("; ")' <<<"$PITR_INFO")
+    [[ -n $said ]] || said=$PITR_MESSAGE
   fi
-  die "$EX_UNAVAILABLE" "repo$repo cannot be read (its bucket, keys or endpoint): nothing was changed ($text)"
-}
-info=$(pb info --output=json 2>&1) || unreadable "$info"
-jq -e . >/dev/null 2>&1 <<<"$info" || unreadable "$info"
-code=$(jq -r '.[0].status.code' <<<"$info")
-# the stanza's message is a summary ("other"); the repository's own names the cause
-msg=$(jq -r '(.[0].repo // []) | map(.status.message) | join("; ")' <<<"$info")
-[[ -n $msg ]] || msg=$(jq -r '.[0].status.message' <<<"$info")
-[[ $code == 99 ]] && unreadable "$msg"
-[[ $code == 0 ]] || die "$EX_NOINPUT" "repo$repo has no usable backup of stanza '$stanza' ($msg): nothing was changed"
+  # A wrong passphrase fails the decryption (CryptoError) or decrypts to text that is no ini file (FormatError).
+  if grep -qiE 'cipher|crypto|decrypt|FormatError' <<<"$said"; then
+    die "$EX_UNAVAILABLE" "repo$repo cannot be decrypted: the passphrase (repo$repo-cipher-pass) does not match the repository's (or its info files are damaged); nothing was changed ($(pitr_unreadable_detail))"
+  fi
+  die "$EX_UNAVAILABLE" "repo$repo cannot be read (its bucket, keys or endpoint): nothing was changed ($(pitr_unreadable_detail))"
+fi
+# the stanza's message is a summary; the repository's own names the state
+msg=$(jq -r '(.[0].repo // []) | map(.status.message) | join("; ")' <<<"$PITR_INFO")
+[[ -n $msg ]] || msg=$PITR_MESSAGE
+[[ $PITR_STATE == backup ]] || die "$EX_NOINPUT" "repo$repo has no usable backup of stanza '$stanza' ($msg): nothing was changed"
+info=$PITR_INFO
 set_label=$(jq -r '.[0].backup[-1].label' <<<"$info")
 log "repo$repo: newest backup set $set_label"
 

@@ -130,6 +130,7 @@ const SCRIPT_FILES = {
   "waqiti-restore.sh": "backup/waqiti-restore.sh",
   // backups.pitr: run inside the postgres container by the full/differential CronJobs (kubectl exec)
   "pitr-backup.sh": "backup/pitr-backup.sh",
+  "lib-pitr.sh": "backup/lib-pitr.sh", // sourced by pitr-backup.sh
 } as const;
 function scriptsConfigMapData(): Record<string, string> {
   const root = join(__dirname, "..", "..", "scripts");

@@ -103,6 +103,8 @@ describe("WAL archiving (backups.pitr, on in Pulumi.staging.yaml, off in Pulumi.
       { apiGroups: [""], resources: ["pods/exec"], resourceNames: ["postgres-0"], verbs: ["create"] },
     ]);
     expect(obj(find(staging, "ConfigMap", "waqiti-backup-scripts")).data["pitr-backup.sh"]).toContain("pitr-backup.sh");
+    // what it sources beside it (mounted as backup/lib-pitr.sh next to backup/pitr-backup.sh and lib/common.sh)
+    expect(obj(find(staging, "ConfigMap", "waqiti-backup-scripts")).data["lib-pitr.sh"]).toContain("pitr_info()");
     // the first full backup (and the stanza) at once, not at the next scheduled run
     expect(obj(find(staging, "Job", "pitr-first-full")).spec.template.spec.containers[0].command).toEqual(full.spec.jobTemplate.spec.template.spec.containers[0].command);
     expect(has(prod, "CronJob", "waqiti-pitr-full")).toBe(false);
