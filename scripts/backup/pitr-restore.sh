@@ -45,8 +45,8 @@
 #   dump_bytes, dump_seconds (and started false: the restored cluster is gone).
 # Exit codes: 0 restored (and started, and recovered); 64 usage or run as root; 65 the target time is before the
 #   oldest backup, or the archive ends before the target time; 66 stanza, backup set or config file not found, or
-#   no valid backup; 69 pgbackrest/pg_ctl missing, port in use, the repository cannot be read (lib-pitr.sh's table) or
-#   holds a stanza never fully created; 70 restore or start failed; 73 target dir not empty or not
+#   no valid backup (a stanza never fully created included: lib-pitr.sh's table reads it as "no backup"); 69
+#   pgbackrest/pg_ctl missing, port in use, the repository cannot be read (lib-pitr.sh's table); 70 restore or start failed; 73 target dir not empty or not
 #   creatable; 75 recovery did not finish within the timeout.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
@@ -151,6 +151,7 @@ case $PITR_STATE/$PITR_CODE in
   backup/*) ;;
   none/1) die "$EX_NOINPUT" "stanza '$stanza' not found in the repository ($PITR_MESSAGE): check the stanza name" ;;
   none/2) die "$EX_NOINPUT" "stanza '$stanza' has no valid backup in the repository" ;;
+  none/3) die "$EX_NOINPUT" "stanza '$stanza' has no backup in the repository: it was never fully created (status 3: $PITR_MESSAGE), so there is nothing to restore from it" ;;
   *) die "$EX_UNAVAILABLE" "repository for stanza '$stanza' is not usable: $(pitr_unreadable_detail)" ;;
 esac
 if [[ -n $set_label ]]; then

@@ -97,7 +97,12 @@ describe("lib-pitr.sh reads what real pgBackRest answers, one way for every pitr
   });
 
   it("a stanza never fully created (backup.info missing): 3, readable with no backup; archive.info missing beside backup.info: 99, unreadable", () => {
-    const [three, create, backup] = without(backupDir, "backup.info", () => [read(c.confFile), pgbackrest("stanza-create"), c.script("pitr-backup.sh", ["--stanza", STANZA])] as const);
+    const [three, create, backup, restore] = without(backupDir, "backup.info", () =>
+      [read(c.confFile), pgbackrest("stanza-create"), c.script("pitr-backup.sh", ["--stanza", STANZA]),
+        c.script("pitr-restore.sh", ["--stanza", STANZA, "--target-dir", join(c.mkdir("restore-3"), "data"), "--port", "1"])] as const);
+    // nothing to restore from it: the same "no backup" (66) as status 2, not an unreadable repository
+    expect(restore.code, restore.stderr).toBe(66);
+    expect(restore.result.error).toMatch(/has no backup in the repository: it was never fully created \(status 3: missing stanza data\)/);
     // stanza-create does not finish it, so pitr-backup.sh refuses it (69) rather than trying
     expect(create.code).toBe(55);
     expect(create.stdout + create.stderr).toContain("archive.info exists but backup.info is missing on repo1");
