@@ -79,7 +79,7 @@ if (gate.mustFail) {
       expect(w.ackedBeforeLoss).toBeGreaterThanOrEqual(w.ackedAtBackup + 60);
       const o = report.objectives.find((x) => x.platform === "goodgo")!;
       expect(o.rpoRows).toBe(w.ackedBeforeLoss - w.ackedAtBackup);
-      const inBackup = spawnSync("bash", ["-c", `pg_restore --data-only -t ${DRILL_TABLE} -f - "$1" | grep -cE '^[0-9]+\\s'`, "_", join(backupsDir, report.restored[0]!.source.split("/").pop()!)], { encoding: "utf8" });
+      const inBackup = spawnSync("bash", ["-c", `zstd -q -d -c -- "$1" | pg_restore --data-only -t ${DRILL_TABLE} -f - | grep -cE '^[0-9]+\\s'`, "_", join(backupsDir, report.restored[0]!.source.split("/").pop()!)], { encoding: "utf8" });
       expect(Number(inBackup.stdout.trim())).toBe(w.ackedAtBackup);
       expect(pg.sql(`SELECT count(*) FROM ${DRILL_TABLE} WHERE id < 1000000000`, "goodgo")).toBe(String(w.ackedAtBackup));
       expect(o.rpoSeconds).toBeGreaterThan(0);
