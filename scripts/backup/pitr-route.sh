@@ -14,9 +14,9 @@
 # Output: one JSON line {route, reason, backups, newest_label, newest_stop}.
 # The repository is read as lib-pitr.sh's table of pgBackRest's status codes says: no stanza, no valid backup or a
 # stanza never fully created is "no backup" (logical); an unreadable repository (a wrong key or secret, the endpoint or
-# TLS refused, pgBackRest's status "other") is an error, not "no backup": falling back to the day-old dump while the
-# repository holds backups would lose a day of writes unnoticed. `--route logical` is the deliberate way past it.
-# (`pgbackrest info` itself failing, e.g. on a bad option, still takes the logical route and says so in the reason.)
+# TLS refused, pgBackRest's status "other", or `pgbackrest info` itself failing on its configuration) is an error, not
+# "no backup": falling back to the day-old dump while the repository holds backups would lose a day of writes
+# unnoticed. `--route logical` is the deliberate way past it.
 # Exit codes: 0 a route was chosen (written to FILE); 64 usage; 65 --route physical and the repository has no backup;
 #   69 the repository could not be read (nothing written to FILE); 73 FILE cannot be written.
 set -euo pipefail
@@ -50,23 +50,19 @@ elif ! command -v pgbackrest >/dev/null 2>&1; then
   reason="pgbackrest is not installed here"
 else
   pitr_info pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-console=off --log-level-stderr=off --log-level-file=off
-  if [[ $PITR_INFO_RC != 0 ]]; then
-    reason="the repository could not be read: $(pitr_unreadable_detail)"
+  # lib-pitr.sh's table: "unreadable" (a refused request among them: pgbackrest info exits 0 then too; or info failing)
+  # is not "no backup"; "none" (no stanza, no valid backup, a stanza never fully created) is.
+  if [[ $PITR_STATE == unreadable ]]; then
+    die "$EX_UNAVAILABLE" "the pgBackRest repository of stanza $stanza could not be read ($(pitr_unreadable_detail)); check its key, secret, endpoint and certificate in ${config:-the default pgbackrest.conf}, or pass --route logical to restore the newest pg_dump backup instead and accept its RPO"
+  fi
+  backups=$PITR_BACKUPS
+  if [[ $PITR_STATE == backup ]]; then
+    route=physical
+    newest_label=$(jq -r '.[0].backup[-1].label' <<<"$PITR_INFO")
+    newest_stop=$(date -u -d "@$(jq -r '.[0].backup[-1].timestamp.stop' <<<"$PITR_INFO")" +%Y-%m-%dT%H:%M:%SZ)
+    reason="the repository has $backups backup(s) of stanza $stanza, the newest $newest_label (ended $newest_stop), and its archived WAL"
   else
-    # lib-pitr.sh's table: "unreadable" (a refused request among them: pgbackrest info exits 0 then too) is not
-    # "no backup"; "none" (no stanza, no valid backup, a stanza never fully created) is.
-    if [[ $PITR_STATE == unreadable ]]; then
-      die "$EX_UNAVAILABLE" "the pgBackRest repository of stanza $stanza could not be read ($(pitr_unreadable_detail)); check its key, secret, endpoint and certificate in ${config:-the default pgbackrest.conf}, or pass --route logical to restore the newest pg_dump backup instead and accept its RPO"
-    fi
-    backups=$PITR_BACKUPS
-    if [[ $PITR_STATE == backup ]]; then
-      route=physical
-      newest_label=$(jq -r '.[0].backup[-1].label' <<<"$PITR_INFO")
-      newest_stop=$(date -u -d "@$(jq -r '.[0].backup[-1].timestamp.stop' <<<"$PITR_INFO")" +%Y-%m-%dT%H:%M:%SZ)
-      reason="the repository has $backups backup(s) of stanza $stanza, the newest $newest_label (ended $newest_stop), and its archived WAL"
-    else
-      reason="the repository has no backup of stanza $stanza (${PITR_MESSAGE:-no status})"
-    fi
+    reason="the repository has no backup of stanza $stanza (${PITR_MESSAGE:-no status})"
   fi
 fi
 if [[ $want == physical && $route != physical ]]; then

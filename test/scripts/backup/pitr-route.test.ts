@@ -56,6 +56,14 @@ describe("pitr-route.sh: no backup means the logical route, an unreadable reposi
     expect(error).toContain("--route logical");
   });
 
+  it("refuses (69) when pgbackrest info itself fails on its configuration, rather than taking the day-old dump", () => {
+    const out = join(dir, "route-bad-config");
+    const r = route(join(dir, "no-such-pgbackrest.conf"), out);
+    expect(r.code, r.stdout + r.stderr).toBe(69);
+    expect(existsSync(out)).toBe(false);
+    expect(String(r.result!.error)).toMatch(/could not be read \(pgbackrest info failed \(exit \d+\): .*no-such-pgbackrest\.conf/);
+  });
+
   it("takes the logical route past an unreadable repository only when asked (--route logical)", () => {
     const out = join(dir, "route-asked");
     const r = route(conf("not-the-secret"), out, ["--route", "logical"]);
