@@ -1,7 +1,8 @@
 // Benchmark: the logical route (scripts/backup/pg-backup.sh: pg_dump's uncompressed custom format in one zstd stream,
 // with checksum; pg-restore.sh: zstd into the scratch directory beside the checksum, then parallel pg_restore -j2 into a
 // new database with bulk-load session settings), beside pg_dump's own gzip -Z6 archive (the default until
-// 2026-12-02, restored straight from the archive) and an uncompressed one (-Z 0), against the seeds' route (`pg_dump | gzip`, then `gunzip < file | psql`), on one generated database with
+// 2026-12-02, restored straight from the archive) and an uncompressed one (-Z 0), against the seeds' route
+// (`pg_dump | gzip`, then `gunzip < file | psql`), on one generated database with
 // realistic entropy (bench/backup/dataset.ts). Measures backup time, restore time, file size and peak memory, and the
 // verification (pg-verify.sh) against a bare restore. Prints a table and ratios; not part of the test suite.
 //   npx tsx bench/backup/logical.ts                       (about 1 GB: BENCH_SCALE=1050000, the default)

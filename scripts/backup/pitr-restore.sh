@@ -46,8 +46,8 @@
 # Exit codes: 0 restored (and started, and recovered); 64 usage or run as root; 65 the target time is before the
 #   oldest backup, or the archive ends before the target time; 66 stanza, backup set or config file not found, or
 #   no valid backup (a stanza never fully created included: lib-pitr.sh's table reads it as "no backup"); 69
-#   pgbackrest/pg_ctl missing, port in use, the repository cannot be read (lib-pitr.sh's table); 70 restore or start failed; 73 target dir not empty or not
-#   creatable; 75 recovery did not finish within the timeout.
+#   pgbackrest/pg_ctl missing, port in use, the repository cannot be read (lib-pitr.sh's table); 70 restore or start
+#   failed; 73 target dir not empty or not creatable; 75 recovery did not finish within the timeout.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -143,8 +143,7 @@ pb() { pgbackrest ${config:+"--config=$config"} --stanza="$stanza" --log-level-s
 started=$(date +%s)
 
 # 2. The repository: the stanza exists and has a backup that fits. Read by lib-pitr.sh's table: unreadable is refused
-# (69); no stanza (1) and no valid backup (2) are 66; a stanza never fully created (3) is 69: a
-# repository to repair rather than one without a backup.
+# (69); no stanza (1), no valid backup (2) and a stanza never fully created (3) are 66: nothing to restore.
 pitr_info pb --log-level-console=warn
 info=$PITR_INFO
 case $PITR_STATE/$PITR_CODE in

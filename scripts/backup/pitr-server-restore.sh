@@ -82,23 +82,20 @@ fi
 # backup 66). A wrong passphrase does not fail `info`: it reports the repository's status as an error whose text may
 # hold bytes JSON does not allow, so the text is classified as it is.
 pitr_info pb
+# What the repository said: its own messages (the stanza's is a summary, "other"), else the whole output.
+said=$PITR_INFO
+if [[ $PITR_CODE != "?" ]]; then
+  said=$(jq -r '(.[0].repo // []) | map(.status.message) | join("; ")' <<<"$PITR_INFO")
+  [[ -n $said ]] || said=$PITR_MESSAGE
+fi
 if [[ $PITR_STATE == unreadable ]]; then
-  # what the repository said: its own messages (the stanza's is a summary, "other"), else the whole output
-  said=$PITR_INFO
-  if [[ $PITR_CODE != "?" ]]; then
-    said=$(jq -r '(.[0].repo // []) | map(.status.message) | join("; ")' <<<"$PITR_INFO")
-    [[ -n $said ]] || said=$PITR_MESSAGE
-  fi
   # A wrong passphrase fails the decryption (CryptoError) or decrypts to text that is no ini file (FormatError).
   if grep -qiE 'cipher|crypto|decrypt|FormatError' <<<"$said"; then
     die "$EX_UNAVAILABLE" "repo$repo cannot be decrypted: the passphrase (repo$repo-cipher-pass) does not match the repository's (or its info files are damaged); nothing was changed ($(pitr_unreadable_detail))"
   fi
   die "$EX_UNAVAILABLE" "repo$repo cannot be read (its bucket, keys or endpoint): nothing was changed ($(pitr_unreadable_detail))"
 fi
-# the stanza's message is a summary; the repository's own names the state
-msg=$(jq -r '(.[0].repo // []) | map(.status.message) | join("; ")' <<<"$PITR_INFO")
-[[ -n $msg ]] || msg=$PITR_MESSAGE
-[[ $PITR_STATE == backup ]] || die "$EX_NOINPUT" "repo$repo has no usable backup of stanza '$stanza' ($msg): nothing was changed"
+[[ $PITR_STATE == backup ]] || die "$EX_NOINPUT" "repo$repo has no usable backup of stanza '$stanza' ($said): nothing was changed"
 info=$PITR_INFO
 set_label=$(jq -r '.[0].backup[-1].label' <<<"$info")
 log "repo$repo: newest backup set $set_label"

@@ -1,7 +1,7 @@
 // The command lines GoodGo's runbook operations and recovery switches run on the host. Pure: config and inventory in,
 // shell text out. Every order comes from the inventory; no secret is ever in a command (they live in 0600 files shipped
 // over SSH stdin: the containers' secret files, and the .env the application services load).
-import type { GoodgoBackupKind, GoodgoConfig, GoodgoOperation } from "./config";
+import { BACKUP_NAME_END, type GoodgoBackupKind, type GoodgoConfig, type GoodgoOperation } from "./config";
 import { projectFileMounts, rollingRestartOrder, startOrder, stopOrder, type ServiceInventory } from "../../lib/inventory";
 import { composeServiceCommand, composeUpCommand } from "../../lib/opsCommands";
 import { shellCommand, shq } from "../../lib/shell";
@@ -137,7 +137,7 @@ function fetchOffsiteScript(backup: string, dir: string): string {
     'tls=; [ "${S3_NO_SSL:-0}" = 1 ] && tls=--no-ssl',
     's3="s3cmd -c $cfg --no-progress $tls --host=$S3_ENDPOINT --host-bucket=$S3_HOST_BUCKET --region=$S3_REGION"',
     backup === "latest"
-      ? 'name=$($s3 ls "$S3_URL/" | awk \'{print $4}\' | sed \'s#.*/##\' | grep -E \'\\.dump(\\.zst)?(\\.age|\\.enc)?$\' | sort | tail -n 1 || true)'
+      ? `name=$($s3 ls "$S3_URL/" | awk '{print $4}' | sed 's#.*/##' | grep -E ${shq(BACKUP_NAME_END)} | sort | tail -n 1 || true)`
       : `name=${shq(backup)}`,
     '[ -n "$name" ] || { echo "no backup found under $S3_URL/" >&2; exit 66; }',
     `$s3 --force get "$S3_URL/$name" "$S3_URL/$name.sha256" ${shq(dir + "/")}`,
